@@ -1,0 +1,131 @@
+# mxlua build: the core library, the Lua C module, the mxlua host, tests,
+# data, benchmarks. `make run` and `make test` do every setup step first.
+
+# Debian packages the project needs (installed by `make deps` when missing).
+DEB_PACKAGES := build-essential pkg-config lua5.4 liblua5.4-dev libopenblas-dev lua-busted \
+  libreadline-dev zlib1g-dev lua-check cppcheck clang-format lua-socket lua-cjson graphviz \
+  libpng-dev npm valgrind
+
+CC      ?= cc
+NVCC    ?= $(shell command -v nvcc 2>/dev/null || { test -x /usr/local/cuda/bin/nvcc && echo /usr/local/cuda/bin/nvcc; })
+BUILD   := build
+PREFIX  ?= /usr/local
+LUA_INC := $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
+LUA_LIB := $(shell pkg-config --libs lua5.4 2>/dev/null || echo -llua5.4)
+
+WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter
+ifneq ($(CI),)
+WARN    += -Werror
+endif
+OPT     ?= -O2 -march=x86-64-v2 -mtune=native
+CFLAGS  ?= $(OPT) -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -fPIC $(WARN) -Icore -I/usr/include/x86_64-linux-gnu
+LDLIBS  := -lopenblas -lz -lpng -lm -lpthread
+
+CORE_SRC  := $(wildcard core/*.c core/ops/*.c)
+CORE_OBJ  := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
+BIND_SRC  := $(filter-out bindings/mxlua.c,$(wildcard bindings/*.c))
+BIND_OBJ  := $(BIND_SRC:%.c=$(BUILD)/obj/%.o)
+CTEST_SRC := $(wildcard tests/c/test_*.c)
+CTEST_BIN := $(CTEST_SRC:tests/c/%.c=$(BUILD)/tests/%)
+
+# The CUDA device layer is built whenever nvcc is found.
+ifneq ($(NVCC),)
+CUDA_HOME := $(patsubst %/bin/nvcc,%,$(NVCC))
+CU_SRC    := $(wildcard core/*.cu core/ops/*.cu)
+CU_OBJ    := $(CU_SRC:%.cu=$(BUILD)/obj/%.cu.o)
+CFLAGS    += -DMX_HAVE_CUDA -I$(CUDA_HOME)/include
+NVFLAGS   := -O2 -std=c++17 -DMX_HAVE_CUDA -Icore -Xcompiler -fPIC,-Wall \
+             -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90
+LDLIBS    += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++
+endif
+
+LIB_A   := $(BUILD)/libmxcore.a
+LIB_SO  := $(BUILD)/libmxcore.so
+MODULE  := $(BUILD)/lua/mx/core.so
+HOST    := $(BUILD)/mxlua
+
+.PHONY: all deps data run test test-c test-lua test-gpu bench lint format install clean
+all: $(LIB_A) $(LIB_SO) $(MODULE) $(HOST)
+
+$(BUILD)/obj/%.o: %.c $(wildcard core/*.h core/ops/*.h bindings/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LUA_INC) -c $< -o $@
+
+$(BUILD)/obj/%.cu.o: %.cu $(wildcard core/*.h core/ops/*.h)
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVFLAGS) -c $< -o $@
+
+$(LIB_A): $(CORE_OBJ) $(CU_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIB_SO): $(CORE_OBJ) $(CU_OBJ)
+	$(CC) -shared -o $@ $^ $(LDLIBS)
+
+$(MODULE): $(BIND_OBJ) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) -shared -o $@ $(BIND_OBJ) $(LIB_A) $(LDLIBS)
+
+$(HOST): bindings/mxlua.c $(wildcard bindings/*.h) core/mx.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LUA_INC) -DMXLUA_SOURCE_ROOT='"$(CURDIR)"' -o $@ $< $(LUA_LIB) -lreadline -lm -ldl
+
+$(BUILD)/tests/%: tests/c/%.c tests/c/ctest.h $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/c -o $@ $< $(LIB_A) $(LDLIBS)
+
+# ---- setup ----
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+data:
+	@sh scripts/get_mnist.sh data/mnist
+
+run: deps all data
+	$(HOST) scripts/train_mnist.lua
+
+# ---- tests ----
+build-tests: all $(CTEST_BIN)
+
+test: deps data build-tests
+	@sh tests/run.sh all
+
+test-c: build-tests
+	@sh tests/run.sh c
+
+test-lua: all
+	@sh tests/run.sh lua
+
+test-gpu: deps data all
+	@sh tests/run.sh gpu
+
+bench: deps data all
+	@sh scripts/bench/run.sh
+
+lint:
+	luacheck --no-color -q lua scripts tests/spec
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	  --suppress=missingIncludeSystem -Icore core bindings
+
+format:
+	clang-format -i $(wildcard core/*.[ch] core/ops/*.[ch] core/*.cu bindings/*.[ch] tests/c/*.[ch])
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
+	  $(DESTDIR)$(PREFIX)/share/lua/5.4/mx $(DESTDIR)$(PREFIX)/lib/lua/5.4/mx
+	$(CC) $(CFLAGS) $(LUA_INC) -DMXLUA_SOURCE_ROOT='""' -o $(DESTDIR)$(PREFIX)/bin/mxlua bindings/mxlua.c $(LUA_LIB) -lreadline -lm -ldl
+	install -m 644 core/mx.h $(DESTDIR)$(PREFIX)/include/mx.h
+	install -m 644 $(LIB_A) $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 lua/mx/*.lua $(DESTDIR)$(PREFIX)/share/lua/5.4/mx/
+	install -m 755 $(MODULE) $(DESTDIR)$(PREFIX)/lib/lua/5.4/mx/core.so
+
+clean:
+	rm -rf $(BUILD)

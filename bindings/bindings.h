@@ -1,0 +1,48 @@
+/* bindings.h: what the binding files share: the NDArray/Context userdata
+ * helpers, argument checking, and turning an mx_status into a Lua error. */
+#ifndef MXB_BINDINGS_H
+#define MXB_BINDINGS_H
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "mx.h"
+
+#define MXB_NDARRAY_MT "mx.NDArray"
+#define MXB_CONTEXT_MT "mx.Context"
+
+/* Raises a Lua error "<where>: <message>" from mx_last_error(), dropping the
+ * core's own "mx_xxx: " prefix. Never returns. Call only once no C temporary
+ * is left to free. */
+int mxb_raise(lua_State *L, const char *where);
+/* `if (st != MX_OK) mxb_raise(L, where)` in one call. */
+void mxb_check(lua_State *L, mx_status st, const char *where);
+
+/* NDArray userdata. push takes over the caller's reference. check raises a clear
+ * error on a non-NDArray or an invalidated (borrowed, expired) one. */
+void mxb_push_ndarray(lua_State *L, mx_ndarray *a);
+mx_ndarray *mxb_check_ndarray(lua_State *L, int idx, const char *where);
+mx_ndarray *mxb_test_ndarray(lua_State *L, int idx); /* NULL when not a live NDArray */
+/* Borrowed arrays (custom operator callbacks): valid until mxb_invalidate_ndarray. */
+void mxb_push_borrowed_ndarray(lua_State *L, mx_ndarray *a);
+void mxb_invalidate_ndarray(lua_State *L, int idx);
+
+/* Contexts: a userdata with dev_type/dev_id, printed "cpu(0)". */
+void mxb_push_context(lua_State *L, mx_context ctx);
+mx_context mxb_check_context(lua_State *L, int idx, const char *where);
+mx_context mxb_opt_context(lua_State *L, int idx, const char *where); /* nil/none -> cpu(0) */
+
+/* A shape from a Lua sequence of positive integers ({2, 3}); returns ndim. */
+int mxb_check_shape(lua_State *L, int idx, int64_t shape[MX_MAX_NDIM], const char *where);
+void mxb_push_shape(lua_State *L, const int64_t *shape, int ndim);
+
+/* Each binding file registers its functions into the module table at stack top. */
+void mxb_open_ndarray(lua_State *L);
+void mxb_open_symbol(lua_State *L);
+void mxb_open_executor(lua_State *L);
+void mxb_open_io(lua_State *L);
+void mxb_open_optimizer(lua_State *L);
+void mxb_open_custom_op(lua_State *L);
+void mxb_open_image(lua_State *L);
+
+#endif

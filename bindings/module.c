@@ -1,0 +1,23 @@
+/* module.c: luaopen_mx_core, the entry point of the C module `mx.core`; it
+ * gathers the functions each binding file registers. */
+#include "bindings.h"
+
+/* Binding files that are not written yet are weak (NULL) until they are. */
+#pragma weak mxb_open_symbol
+#pragma weak mxb_open_executor
+#pragma weak mxb_open_io
+#pragma weak mxb_open_optimizer
+#pragma weak mxb_open_custom_op
+#pragma weak mxb_open_image
+
+int luaopen_mx_core(lua_State *L) {
+  lua_newtable(L);
+  void (*openers[])(lua_State *) = {mxb_open_ndarray, mxb_open_symbol,    mxb_open_executor,
+                                    mxb_open_io,      mxb_open_optimizer, mxb_open_custom_op,
+                                    mxb_open_image};
+  for (size_t i = 0; i < sizeof openers / sizeof openers[0]; i++)
+    if (openers[i]) openers[i](L);
+  lua_pushstring(L, MX_VERSION);
+  lua_setfield(L, -2, "version");
+  return 1;
+}

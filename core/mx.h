@@ -1,0 +1,166 @@
+/* mx.h: the public C interface of the mxlua engine (NDArrays, contexts, errors).
+ * Every fallible function returns an mx_status and records a message that
+ * mx_last_error() returns. The engine knows nothing of Lua. */
+#ifndef MX_H
+#define MX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MX_VERSION "0.1"
+#define MX_MAX_NDIM 6
+
+/* ---- status and errors (error.c) ---- */
+typedef enum mx_status {
+  MX_OK = 0,
+  MX_ERR_ARG,      /* a bad argument: wrong value, bad axis, bad index */
+  MX_ERR_SHAPE,    /* shapes that do not fit together */
+  MX_ERR_NOMEM,    /* allocation failed (host or device) */
+  MX_ERR_DEVICE,   /* no such device, or a device call failed */
+  MX_ERR_IO,       /* a file could not be opened, read or written */
+  MX_ERR_FORMAT,   /* a file or text is not in the expected format */
+  MX_ERR_CALLBACK, /* a user callback (e.g. a Lua custom operator) failed */
+  MX_ERR_STATE,    /* an object used in a state that forbids it */
+  MX_ERR_INTERNAL
+} mx_status;
+
+/* The message of the last failure on this thread: "<where>: <what>". */
+const char *mx_last_error(void);
+/* Records a message (printf-style) and returns `status`, so callers can write
+ * `return mx_error(MX_ERR_ARG, "mx_ndarray_reshape: ...")`. */
+mx_status mx_error(mx_status status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Prefixes the current message with "<where>: " (for wrapping a callee's failure). */
+mx_status mx_error_prefix(mx_status status, const char *where);
+
+/* ---- contexts and devices (device.c) ---- */
+typedef enum mx_device_type { MX_DEV_CPU = 1, MX_DEV_GPU = 2 } mx_device_type;
+typedef struct mx_context {
+  int dev_type; /* mx_device_type */
+  int dev_id;
+} mx_context;
+
+mx_context mx_cpu(int dev_id);
+mx_context mx_gpu(int dev_id);
+/* "cpu(0)" / "gpu(1)" into buf; returns buf. */
+char *mx_context_str(mx_context ctx, char *buf, size_t len);
+/* MX_OK when arrays can live on ctx; otherwise a clear message
+ * ("built without CUDA", "no CUDA device present", "gpu(3) out of range"). */
+mx_status mx_context_check(mx_context ctx);
+int mx_cuda_compiled(void);       /* 1 when built with the CUDA device layer */
+int mx_gpu_count(void);           /* 0 when no usable device (any CUDA error counts as none) */
+mx_status mx_context_sync(mx_context ctx); /* waits for the device's queued work */
+
+/* Allocation statistics, summed over devices. `requests` counts every storage
+ * allocation asked of the pools; `system_allocs` every malloc/cudaMalloc made. */
+typedef struct mx_alloc_stats {
+  uint64_t requests;
+  uint64_t system_allocs;
+  uint64_t bytes_in_use;
+  uint64_t bytes_pooled;
+} mx_alloc_stats;
+void mx_alloc_stats_get(mx_alloc_stats *out);
+/* Returns pooled (unused) blocks to the system. */
+void mx_alloc_trim(void);
+
+/* ---- NDArray (ndarray.c) ----
+ * A refcounted, contiguous, row-major float32 array on one context. Views
+ * (reshape, first-axis slice) share the storage of their base. Shapes are
+ * int64 and 0-based axes at this level (the Lua layer translates from 1-based). */
+typedef struct mx_ndarray mx_ndarray;
+
+mx_status mx_ndarray_create(const int64_t *shape, int ndim, mx_context ctx, mx_ndarray **out); /* uninitialised */
+mx_status mx_ndarray_zeros(const int64_t *shape, int ndim, mx_context ctx, mx_ndarray **out);
+mx_status mx_ndarray_full(const int64_t *shape, int ndim, mx_context ctx, float value, mx_ndarray **out);
+mx_status mx_ndarray_from_host(const int64_t *shape, int ndim, mx_context ctx, const float *data, mx_ndarray **out);
+mx_status mx_ndarray_arange(double start, double stop, double step, mx_context ctx, mx_ndarray **out);
+mx_ndarray *mx_ndarray_retain(mx_ndarray *a);
+void mx_ndarray_release(mx_ndarray *a); /* NULL is fine */
+
+int mx_ndarray_ndim(const mx_ndarray *a);
+const int64_t *mx_ndarray_shape(const mx_ndarray *a);
+int64_t mx_ndarray_size(const mx_ndarray *a);
+mx_context mx_ndarray_context(const mx_ndarray *a);
+float *mx_ndarray_data(mx_ndarray *a);            /* device pointer to the first element */
+int mx_ndarray_same_storage(const mx_ndarray *a, const mx_ndarray *b);
+
+/* Host transfer: n must equal the array's size. */
+mx_status mx_ndarray_to_host(const mx_ndarray *a, float *dst, int64_t n);
+mx_status mx_ndarray_set_host(mx_ndarray *a, const float *src, int64_t n);
+mx_status mx_ndarray_get_element(const mx_ndarray *a, int64_t flat_index, float *out);
+mx_status mx_ndarray_set_element(mx_ndarray *a, int64_t flat_index, float v);
+
+/* dst[...] = src, src broadcast to dst's shape (NumPy rules); any contexts. */
+mx_status mx_ndarray_assign(mx_ndarray *dst, const mx_ndarray *src);
+mx_status mx_ndarray_fill(mx_ndarray *dst, float value);
+mx_status mx_ndarray_copy(const mx_ndarray *a, mx_ndarray **out);               /* same context */
+mx_status mx_ndarray_copyto(const mx_ndarray *a, mx_context ctx, mx_ndarray **out);
+
+/* Views and shape functions. reshape accepts one -1. slice is [begin, end) on axis 0 (a view). */
+mx_status mx_ndarray_reshape(mx_ndarray *a, const int64_t *shape, int ndim, mx_ndarray **out);
+mx_status mx_ndarray_slice(mx_ndarray *a, int64_t begin, int64_t end, mx_ndarray **out);
+mx_status mx_ndarray_slice_axis(const mx_ndarray *a, int axis, int64_t begin, int64_t end, mx_ndarray **out); /* copy */
+mx_status mx_ndarray_take(const mx_ndarray *a, const mx_ndarray *indices, mx_ndarray **out); /* rows by 0-based index data */
+mx_status mx_ndarray_concat(mx_ndarray *const *arrays, int n, int axis, mx_ndarray **out);
+/* axes NULL reverses the axes. */
+mx_status mx_ndarray_transpose(const mx_ndarray *a, const int *axes, mx_ndarray **out);
+mx_status mx_ndarray_expand_dims(mx_ndarray *a, int axis, mx_ndarray **out);   /* view */
+mx_status mx_ndarray_squeeze(mx_ndarray *a, int axis, mx_ndarray **out);       /* view; axis -1: all size-1 axes */
+
+/* Element-wise math. */
+typedef enum mx_unary_op {
+  MX_UNARY_COPY, MX_UNARY_NEG, MX_UNARY_EXP, MX_UNARY_LOG, MX_UNARY_SQRT, MX_UNARY_ABS,
+  MX_UNARY_SQUARE, MX_UNARY_RELU, MX_UNARY_SIGMOID, MX_UNARY_TANH, MX_UNARY_SOFTRELU,
+  MX_UNARY_SIGN, MX_UNARY_RECIPROCAL,
+  MX_UNARY_COUNT
+} mx_unary_op;
+typedef enum mx_binary_op {
+  MX_BINARY_ADD, MX_BINARY_SUB, MX_BINARY_MUL, MX_BINARY_DIV, MX_BINARY_MAX, MX_BINARY_MIN,
+  MX_BINARY_POW, MX_BINARY_RSUB, MX_BINARY_RDIV, /* reversed forms: b - a, b / a */
+  MX_BINARY_EQ, MX_BINARY_NE, MX_BINARY_GT, MX_BINARY_GE, MX_BINARY_LT, MX_BINARY_LE,
+  MX_BINARY_COUNT
+} mx_binary_op;
+mx_status mx_ndarray_unary(mx_unary_op op, const mx_ndarray *a, mx_ndarray **out);
+mx_status mx_ndarray_clip(const mx_ndarray *a, float lo, float hi, mx_ndarray **out);
+/* out = a op b with NumPy broadcasting; both on one context. */
+mx_status mx_ndarray_binary(mx_binary_op op, const mx_ndarray *a, const mx_ndarray *b, mx_ndarray **out);
+mx_status mx_ndarray_binary_scalar(mx_binary_op op, const mx_ndarray *a, float b, mx_ndarray **out);
+/* a = a op b in place; b must broadcast to a's shape. */
+mx_status mx_ndarray_binary_inplace(mx_binary_op op, mx_ndarray *a, const mx_ndarray *b);
+mx_status mx_ndarray_binary_scalar_inplace(mx_binary_op op, mx_ndarray *a, float b);
+
+/* Reductions over all axes (axis = -1) or one axis. argmax/argmin give 0-based
+ * positions as float values. norm is the L2 norm. */
+typedef enum mx_reduce_op {
+  MX_REDUCE_SUM, MX_REDUCE_MEAN, MX_REDUCE_MAX, MX_REDUCE_MIN, MX_REDUCE_ARGMAX, MX_REDUCE_ARGMIN,
+  MX_REDUCE_NORM, MX_REDUCE_COUNT
+} mx_reduce_op;
+mx_status mx_ndarray_reduce(mx_reduce_op op, const mx_ndarray *a, int axis, int keepdims, mx_ndarray **out);
+
+/* Matrix product of 1-D/2-D arrays with optional transposes (through mx_gemm). */
+mx_status mx_ndarray_dot(const mx_ndarray *a, const mx_ndarray *b, int transpose_a, int transpose_b, mx_ndarray **out);
+/* out[i, indices[i]] = on_value, else off_value; indices hold 0-based class ids. */
+mx_status mx_ndarray_one_hot(const mx_ndarray *indices, int64_t depth, float on_value, float off_value, mx_ndarray **out);
+
+/* ---- random numbers (random.c): one seedable generator per process ---- */
+void mx_random_seed(uint64_t seed);
+mx_status mx_random_uniform(float low, float high, mx_ndarray *out);
+mx_status mx_random_normal(float mean, float std, mx_ndarray *out);
+mx_status mx_random_permutation(int64_t n, mx_context ctx, mx_ndarray **out); /* 0..n-1 as float */
+
+/* ---- BLAS (blas.c): row-major C = alpha * op(A) op(B) + beta * C on ctx's device ---- */
+mx_status mx_gemm(mx_context ctx, int transpose_a, int transpose_b, int64_t m, int64_t n, int64_t k,
+                  float alpha, const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
+                  float *c, int64_t ldc);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

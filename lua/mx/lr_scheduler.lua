@@ -1,0 +1,2 @@
+-- mx.lr_scheduler: placeholder until its issue lands.
+return {}

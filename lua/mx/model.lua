@@ -1,0 +1,2 @@
+-- mx.model: placeholder until its issue lands.
+return {}

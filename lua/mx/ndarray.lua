@@ -1,0 +1,2 @@
+-- mx.ndarray: placeholder until its issue lands.
+return {}

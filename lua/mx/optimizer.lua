@@ -1,0 +1,2 @@
+-- mx.optimizer: placeholder until its issue lands.
+return {}

@@ -1,0 +1,55 @@
+#!/bin/sh
+# tests/run.sh [all|c|lua|gpu]: runs the C test binaries and the busted specs,
+# then prints one closing line "N passed, M failed" over all suites together.
+# Exits non-zero on any failure.
+cd "$(dirname "$0")/.." || exit 2
+what=${1:-all}
+export LUA_PATH="$PWD/lua/?.lua;$PWD/lua/?/init.lua;$PWD/tests/spec/?.lua;;"
+export LUA_CPATH="$PWD/build/lua/?.so;;"
+export MXLUA_ROOT="$PWD"
+passed=0; failed=0; skipped=0
+log=$(mktemp); trap 'rm -f "$log"' EXIT
+
+count() { # adds the "N passed, M failed" line of a suite's output
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+  if [ -z "$line" ]; then echo "  (no summary: counted as 1 failure)"; failed=$((failed + 1)); return; fi
+  p=${line%% passed*}; f=${line#*, }; f=${f%% failed*}
+  passed=$((passed + p)); failed=$((failed + f))
+}
+
+if [ "$what" = all ] || [ "$what" = c ]; then
+  for t in build/tests/test_*; do
+    [ -x "$t" ] || continue
+    echo "== $t"
+    "$t" >"$log" 2>&1; rc=$?
+    grep -E '^(not ok|#)' "$log"
+    count
+    [ $rc -ne 0 ] && ! grep -q '^not ok' "$log" && { echo "  exit status $rc"; failed=$((failed + 1)); }
+  done
+fi
+
+run_busted() { # $@: spec files or folders
+  echo "== busted $*"
+  busted -o TAP "$@" >"$log" 2>&1; rc=$?
+  ok=$(grep -cE '^ok ' "$log"); bad=$(grep -cE '^not ok ' "$log")
+  sk=$(grep -cE '^ok .*# SKIP' "$log")
+  grep -E '^not ok|^# ' "$log" | head -n 200
+  grep -E '# SKIP' "$log" | sed 's/^/  /' | sort -u | head -n 20
+  if [ "$ok" -eq 0 ] && [ "$bad" -eq 0 ]; then tail -n 30 "$log"; bad=1; fi
+  [ $rc -ne 0 ] && [ "$bad" -eq 0 ] && { tail -n 30 "$log"; bad=1; }
+  passed=$((passed + ok - sk)); failed=$((failed + bad)); skipped=$((skipped + sk))
+}
+
+if [ "$what" = all ] || [ "$what" = lua ]; then
+  run_busted --exclude-tags=gpu tests/spec
+fi
+if [ "$what" = gpu ]; then
+  MXLUA_REQUIRE_GPU=1 run_busted --tags=gpu tests/spec
+fi
+
+if [ "$skipped" -gt 0 ]; then
+  echo "$passed passed, $failed failed, $skipped skipped"
+else
+  echo "$passed passed, $failed failed"
+fi
+[ "$failed" -eq 0 ]
