@@ -1,0 +1,5 @@
+-- luacheck settings for mxlua's Lua code (make lint).
+std = "lua54"
+max_line_length = 120
+files["tests/spec"] = { std = "+busted" }
+files["scripts"] = { globals = { "mx" } }
