@@ -4,7 +4,9 @@
 # Debian packages the project needs (installed by `make deps` when missing).
 DEB_PACKAGES := build-essential pkg-config lua5.4 liblua5.4-dev libopenblas-dev lua-busted \
   libreadline-dev zlib1g-dev lua-check cppcheck clang-format lua-socket lua-cjson graphviz \
-  libpng-dev npm valgrind
+  libpng-dev valgrind
+# Commands that may come from elsewhere than Debian (node's own npm): installed only when absent.
+DEB_IF_NO_COMMAND := npm:npm
 
 CC      ?= cc
 NVCC    ?= $(shell command -v nvcc 2>/dev/null || { test -x /usr/local/cuda/bin/nvcc && echo /usr/local/cuda/bin/nvcc; })
@@ -79,6 +81,9 @@ $(BUILD)/tests/%: tests/c/%.c tests/c/ctest.h $(LIB_A)
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	for pc in $(DEB_IF_NO_COMMAND); do \
+	  command -v $${pc%%:*} >/dev/null 2>&1 || missing="$$missing $${pc#*:}"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
