@@ -159,6 +159,29 @@ mx_status mx_random_permutation(int64_t n, mx_context ctx, mx_ndarray **out); /*
 mx_status mx_gemm(mx_context ctx, int transpose_a, int transpose_b, int64_t m, int64_t n, int64_t k,
                   float alpha, const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
                   float *c, int64_t ldc);
+/* ---- images (image.c): PNG files through libpng, and a small canvas for plots ---- */
+/* An 8-bit image, rows top first; channels 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA. */
+mx_status mx_image_write_png(const char *path, const uint8_t *pixels, int width, int height, int channels);
+/* Tiles images (n,h,w), (n,1,h,w) or flat square (n,h*w) into a rows x cols grid
+ * (a count <= 0 is computed from the other), each pixel scale x scale, tiles
+ * separated by `pad` dark-gray pixels. Values 0 (black) to 1 (white), clipped. */
+mx_status mx_image_write_grid_png(const char *path, const mx_ndarray *images, int rows, int cols, int scale,
+                                  int pad);
+/* Decodes a PNG (any colour type and depth) into malloc'd gray and alpha planes of
+ * width*height floats in [0,1] (alpha 1 where the PNG has none); free() both. */
+mx_status mx_image_decode_png(const void *buf, size_t len, float **gray, float **alpha, int *width, int *height);
+mx_status mx_image_read_png(const char *path, float **gray, float **alpha, int *width, int *height);
+/* An RGB raster; colours are 0xRRGGBB. Drawing clips at the edges. */
+typedef struct mx_canvas mx_canvas;
+mx_status mx_canvas_create(int width, int height, uint32_t background, mx_canvas **out);
+void mx_canvas_free(mx_canvas *c);
+void mx_canvas_rect(mx_canvas *c, int x, int y, int w, int h, uint32_t color); /* filled */
+void mx_canvas_line(mx_canvas *c, int x0, int y0, int x1, int y1, uint32_t color, int thickness);
+/* Text in a 5x7 bitmap font, top-left at (x, y), each font pixel scale x scale;
+ * a character is 6*scale wide, 7*scale high. */
+void mx_canvas_text(mx_canvas *c, int x, int y, const char *text, uint32_t color, int scale);
+int mx_canvas_text_width(const char *text, int scale);
+mx_status mx_canvas_write_png(const mx_canvas *c, const char *path);
 
 #ifdef __cplusplus
 }
