@@ -159,6 +159,63 @@ mx_status mx_random_permutation(int64_t n, mx_context ctx, mx_ndarray **out); /*
 mx_status mx_gemm(mx_context ctx, int transpose_a, int transpose_b, int64_t m, int64_t n, int64_t k,
                   float alpha, const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
                   float *c, int64_t ldc);
+
+/* ---- training support: IDX files (idx.c), .params files (params.c), optimizer kernels (optimizer.c) ---- */
+
+/* Reads an IDX file of unsigned bytes, plain or gzip-compressed. `expected_ndim`
+ * 1 wants labels (magic 0x801), 3 images (magic 0x803), 0 any ubyte IDX file.
+ * Values become float32 times `scale`; the array keeps the file's dims. Errors
+ * (wrong magic, truncated data) name the file. */
+mx_status mx_idx_load(const char *path, int expected_ndim, float scale, mx_context ctx, mx_ndarray **out);
+/* Images (n,rows,cols) scaled by `scale` and labels (n,) from a pair of IDX
+ * files; fails, naming both files, when their counts differ. */
+mx_status mx_idx_load_pair(const char *image_path, const char *label_path, float scale, mx_context ctx,
+                           mx_ndarray **images, mx_ndarray **labels);
+
+/* Writes `len` bytes to `path` atomically: a temporary file in the same
+ * folder, fflush + fsync, then rename over `path`. */
+mx_status mx_file_write_atomic(const char *path, const void *data, size_t len);
+/* Writes an MXNet NDArray list (`.params`: magic 0x112, V2 dense cpu float32
+ * records), atomically. `names` may be NULL (an unnamed list). */
+mx_status mx_params_save(const char *path, mx_ndarray *const *arrays, const char *const *names, int n);
+/* Reads an MXNet NDArray list (legacy, V1 or V2 dense records; f32/f64/f16/u8/
+ * i32/i8/i64 converted to float32) onto ctx. On success *arrays and *names
+ * (NULL when the file has no names) hold n entries: free them with mx_params_free. */
+mx_status mx_params_load(const char *path, mx_context ctx, mx_ndarray ***arrays, char ***names, int *n);
+void mx_params_free(mx_ndarray **arrays, char **names, int n);
+
+/* Fused optimizer updates: one pass over weight, grad and state, on the
+ * weight's device; all arrays of one shape and context. clip_gradient <= 0
+ * means no clipping. g below is clip(rescale_grad * grad). */
+typedef struct mx_optim_param {
+  float lr, wd, rescale_grad, clip_gradient;
+  float momentum;          /* SGD */
+  float beta1, beta2;      /* Adam; lr is already bias-corrected by the caller */
+  float gamma1, gamma2;    /* RMSProp */
+  float epsilon;           /* Adam, RMSProp, AdaGrad */
+} mx_optim_param;
+/* SGD as MXNet: with mom: mom = momentum*mom - lr*(g + wd*w); w += mom.
+ * mom NULL: w -= lr*(g + wd*w). */
+mx_status mx_optim_sgd_update(mx_ndarray *weight, const mx_ndarray *grad, mx_ndarray *mom, const mx_optim_param *p);
+/* Adam (MXNet's adam_update): g = clip(rescale*grad) + wd*w; m = b1*m + (1-b1)*g;
+ * v = b2*v + (1-b2)*g^2; w -= lr*m/(sqrt(v)+eps). */
+mx_status mx_optim_adam_update(mx_ndarray *weight, const mx_ndarray *grad, mx_ndarray *mean, mx_ndarray *var,
+                               const mx_optim_param *p);
+/* RMSProp. Plain (g_avg and delta NULL): n = (1-gamma1)*g^2 + gamma1*n;
+ * w -= lr*g/sqrt(n+eps). Centered (Graves; all three states):
+ * n as above, g_avg = (1-gamma1)*g + gamma1*g_avg,
+ * delta = gamma2*delta - lr*g/sqrt(n - g_avg^2 + eps); w += delta.
+ * g = clip(rescale*grad) + wd*w. */
+mx_status mx_optim_rmsprop_update(mx_ndarray *weight, const mx_ndarray *grad, mx_ndarray *n, mx_ndarray *g_avg,
+                                  mx_ndarray *delta, const mx_optim_param *p);
+/* AdaGrad: g = clip(rescale*grad); h += g^2; w -= lr*(g/sqrt(h+eps) + wd*w). */
+mx_status mx_optim_adagrad_update(mx_ndarray *weight, const mx_ndarray *grad, mx_ndarray *history,
+                                  const mx_optim_param *p);
+/* Counts rows of `pred` (n, k) whose argmax (first maximum) equals label[i]
+ * (0-based class ids, (n,) or (n,1)); for the Accuracy metric, no allocation.
+ * With top_k > 1, counts rows whose label is among the top_k largest. */
+mx_status mx_metric_topk_hits(const mx_ndarray *pred, const mx_ndarray *label, int top_k, int64_t *hits);
+
 /* ---- images (image.c): PNG files through libpng, and a small canvas for plots ---- */
 /* An 8-bit image, rows top first; channels 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA. */
 mx_status mx_image_write_png(const char *path, const uint8_t *pixels, int width, int height, int channels);
