@@ -36,6 +36,33 @@ mx_context mxb_opt_context(lua_State *L, int idx, const char *where); /* nil/non
 int mxb_check_shape(lua_State *L, int idx, int64_t shape[MX_MAX_NDIM], const char *where);
 void mxb_push_shape(lua_State *L, const int64_t *shape, int ndim);
 
+/* ---- argument checking (bindings_util.c) ----
+ * Every message names the Lua function: "mx.nd.zeros: bad argument #1 (...)".
+ * A `where` holding ':' ("NDArray:reshape") is a method: argument numbers
+ * then count from the first argument after self, as Lua's own errors do. */
+int mxb_argerror(lua_State *L, int arg, const char *where, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+int mxb_typeerror(lua_State *L, int arg, const char *where, const char *expected);
+lua_Number mxb_check_number(lua_State *L, int idx, const char *where);
+lua_Number mxb_opt_number(lua_State *L, int idx, lua_Number def, const char *where);
+lua_Integer mxb_check_integer(lua_State *L, int idx, const char *where);
+lua_Integer mxb_opt_integer(lua_State *L, int idx, lua_Integer def, const char *where);
+int mxb_opt_boolean(lua_State *L, int idx, int def, const char *where);
+/* A 1-based Lua axis (negative counts from the end: -1 is the last) at idx,
+ * checked against ndim; returns the 0-based C axis. */
+int mxb_check_axis(lua_State *L, int idx, int ndim, const char *where);
+/* The userdata behind an NDArray value (ndarray.c needs it for __gc/__close). */
+typedef struct mxb_ndarray_ud {
+  mx_ndarray *a; /* NULL once closed or, for a borrowed array, invalidated */
+  int borrowed;  /* 1: pushed by mxb_push_borrowed_ndarray */
+} mxb_ndarray_ud;
+/* The module's NDArray methods table (mx.core.NDArray_methods) is kept in the
+ * registry under this key; __index falls back on it. */
+#define MXB_NDARRAY_METHODS "mx.NDArray.methods"
+
 /* Each binding file registers its functions into the module table at stack top. */
 void mxb_open_ndarray(lua_State *L);
 void mxb_open_symbol(lua_State *L);

@@ -1,0 +1,211 @@
+/* bindings_util.c: the helpers every binding file shares (bindings.h): turning
+ * an mx_status into a Lua error, argument checks that name the Lua function,
+ * NDArray and Context userdata (owned and borrowed), shapes. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bindings.h"
+
+/* ---- errors ---- */
+
+/* Skips the core's leading "mx_xxx: " prefixes (possibly several). */
+static const char *strip_core_prefix(const char *msg) {
+  for (;;) {
+    if (strncmp(msg, "mx_", 3) != 0) return msg;
+    const char *p = msg + 3;
+    while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_') p++;
+    if (p[0] != ':' || p[1] != ' ') return msg;
+    msg = p + 2;
+  }
+}
+
+int mxb_raise(lua_State *L, const char *where) {
+  const char *msg = mx_last_error();
+  if (msg == NULL || msg[0] == '\0') msg = "unknown error";
+  msg = strip_core_prefix(msg);
+  lua_pushfstring(L, "%s: %s", where, msg);
+  return lua_error(L);
+}
+
+void mxb_check(lua_State *L, mx_status st, const char *where) {
+  if (st != MX_OK) mxb_raise(L, where);
+}
+
+int mxb_argerror(lua_State *L, int arg, const char *where, const char *fmt, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (strchr(where, ':') != NULL) { /* a method: self is not counted */
+    arg--;
+    if (arg == 0) return luaL_error(L, "%s: bad self (%s)", where, buf);
+  }
+  return luaL_error(L, "%s: bad argument #%d (%s)", where, arg, buf);
+}
+
+static const char *type_name(lua_State *L, int idx) {
+  if (luaL_getmetafield(L, idx, "__name") == LUA_TSTRING) {
+    const char *name = lua_tostring(L, -1);
+    lua_pop(L, 1);
+    if (strcmp(name, MXB_NDARRAY_MT) == 0) return "NDArray";
+    if (strcmp(name, MXB_CONTEXT_MT) == 0) return "Context";
+    if (strncmp(name, "mx.", 3) == 0) return name + 3;
+    return name;
+  } else if (lua_type(L, -1) != LUA_TNIL) {
+    lua_pop(L, 1);
+  }
+  if (lua_type(L, idx) == LUA_TNONE) return "no value";
+  return luaL_typename(L, idx);
+}
+
+int mxb_typeerror(lua_State *L, int arg, const char *where, const char *expected) {
+  return mxb_argerror(L, arg, where, "%s expected, got %s", expected, type_name(L, arg));
+}
+
+lua_Number mxb_check_number(lua_State *L, int idx, const char *where) {
+  int ok;
+  lua_Number v = lua_tonumberx(L, idx, &ok);
+  if (!ok || lua_type(L, idx) != LUA_TNUMBER) mxb_typeerror(L, idx, where, "number");
+  return v;
+}
+
+lua_Number mxb_opt_number(lua_State *L, int idx, lua_Number def, const char *where) {
+  return lua_isnoneornil(L, idx) ? def : mxb_check_number(L, idx, where);
+}
+
+lua_Integer mxb_check_integer(lua_State *L, int idx, const char *where) {
+  if (lua_type(L, idx) != LUA_TNUMBER) mxb_typeerror(L, idx, where, "integer");
+  int ok;
+  lua_Integer v = lua_tointegerx(L, idx, &ok);
+  if (!ok) mxb_argerror(L, idx, where, "integer expected, got %s", lua_tostring(L, idx));
+  return v;
+}
+
+lua_Integer mxb_opt_integer(lua_State *L, int idx, lua_Integer def, const char *where) {
+  return lua_isnoneornil(L, idx) ? def : mxb_check_integer(L, idx, where);
+}
+
+int mxb_opt_boolean(lua_State *L, int idx, int def, const char *where) {
+  if (lua_isnoneornil(L, idx)) return def;
+  if (!lua_isboolean(L, idx)) mxb_typeerror(L, idx, where, "boolean");
+  return lua_toboolean(L, idx);
+}
+
+int mxb_check_axis(lua_State *L, int idx, int ndim, const char *where) {
+  lua_Integer ax = mxb_check_integer(L, idx, where);
+  if (ax >= 1 && ax <= ndim) return (int)ax - 1;
+  if (ax <= -1 && ax >= -ndim) return (int)(ndim + ax);
+  return mxb_argerror(L, idx, where, "axis %lld out of range for an array with %d axes (expected 1..%d or -%d..-1)",
+                      (long long)ax, ndim, ndim, ndim);
+}
+
+/* ---- NDArray userdata ---- */
+
+static mxb_ndarray_ud *new_ndarray_ud(lua_State *L) {
+  mxb_ndarray_ud *ud = lua_newuserdatauv(L, sizeof *ud, 0);
+  ud->a = NULL;
+  ud->borrowed = 0;
+  luaL_setmetatable(L, MXB_NDARRAY_MT);
+  return ud;
+}
+
+void mxb_push_ndarray(lua_State *L, mx_ndarray *a) {
+  /* Allocating the userdata may raise (out of memory): take the reference
+   * only once the userdata exists, releasing it otherwise is impossible. */
+  mxb_ndarray_ud *ud = new_ndarray_ud(L);
+  ud->a = a;
+}
+
+void mxb_push_borrowed_ndarray(lua_State *L, mx_ndarray *a) {
+  mxb_ndarray_ud *ud = new_ndarray_ud(L);
+  ud->a = mx_ndarray_retain(a);
+  ud->borrowed = 1;
+}
+
+void mxb_invalidate_ndarray(lua_State *L, int idx) {
+  mxb_ndarray_ud *ud = luaL_testudata(L, idx, MXB_NDARRAY_MT);
+  if (ud == NULL || ud->a == NULL) return;
+  mx_ndarray_release(ud->a);
+  ud->a = NULL;
+}
+
+mx_ndarray *mxb_test_ndarray(lua_State *L, int idx) {
+  mxb_ndarray_ud *ud = luaL_testudata(L, idx, MXB_NDARRAY_MT);
+  return ud ? ud->a : NULL;
+}
+
+mx_ndarray *mxb_check_ndarray(lua_State *L, int idx, const char *where) {
+  mxb_ndarray_ud *ud = luaL_testudata(L, idx, MXB_NDARRAY_MT);
+  if (ud == NULL) mxb_typeerror(L, idx, where, "NDArray");
+  if (ud->a == NULL) {
+    if (ud->borrowed)
+      mxb_argerror(L, idx, where,
+                   "this NDArray was lent to a callback and is no longer valid after it returned; copy() it to keep it");
+    else
+      mxb_argerror(L, idx, where, "this NDArray has been closed");
+  }
+  return ud->a;
+}
+
+/* ---- Context userdata ---- */
+
+void mxb_push_context(lua_State *L, mx_context ctx) {
+  mx_context *c = lua_newuserdatauv(L, sizeof *c, 0);
+  *c = ctx;
+  luaL_setmetatable(L, MXB_CONTEXT_MT);
+}
+
+mx_context mxb_check_context(lua_State *L, int idx, const char *where) {
+  mx_context *c = luaL_testudata(L, idx, MXB_CONTEXT_MT);
+  if (c == NULL) mxb_typeerror(L, idx, where, "Context (mx.cpu() or mx.gpu())");
+  return *c;
+}
+
+mx_context mxb_opt_context(lua_State *L, int idx, const char *where) {
+  if (lua_isnoneornil(L, idx)) return mx_cpu(0);
+  return mxb_check_context(L, idx, where);
+}
+
+/* ---- shapes ---- */
+
+int mxb_check_shape(lua_State *L, int idx, int64_t shape[MX_MAX_NDIM], const char *where) {
+  if (lua_type(L, idx) == LUA_TNUMBER) { /* a bare size: a 1-D shape */
+    lua_Integer n = mxb_check_integer(L, idx, where);
+    if (n <= 0) mxb_argerror(L, idx, where, "shape size must be a positive integer (got %lld)", (long long)n);
+    shape[0] = n;
+    return 1;
+  }
+  if (!lua_istable(L, idx)) mxb_typeerror(L, idx, where, "shape (a table of positive integers)");
+  lua_Integer ndim = luaL_len(L, idx);
+  if (ndim < 1 || ndim > MX_MAX_NDIM)
+    mxb_argerror(L, idx, where, "shape must have 1 to %d dimensions (got %lld)", MX_MAX_NDIM, (long long)ndim);
+  int64_t total = 1;
+  for (int i = 0; i < ndim; i++) {
+    lua_geti(L, idx, i + 1);
+    int ok = 0;
+    lua_Integer d = lua_type(L, -1) == LUA_TNUMBER ? lua_tointegerx(L, -1, &ok) : 0;
+    if (!ok) {
+      const char *got = luaL_typename(L, -1);
+      lua_pop(L, 1);
+      mxb_argerror(L, idx, where, "shape dimension %d must be a positive integer (got %s)", i + 1, got);
+    }
+    lua_pop(L, 1);
+    if (d <= 0)
+      mxb_argerror(L, idx, where, "shape dimension %d must be a positive integer (got %lld)", i + 1, (long long)d);
+    if (d > ((int64_t)1 << 40) || total > ((int64_t)1 << 50) / d)
+      mxb_argerror(L, idx, where, "shape is too large (dimension %d is %lld)", i + 1, (long long)d);
+    total *= d;
+    shape[i] = d;
+  }
+  return (int)ndim;
+}
+
+void mxb_push_shape(lua_State *L, const int64_t *shape, int ndim) {
+  lua_createtable(L, ndim, 0);
+  for (int i = 0; i < ndim; i++) {
+    lua_pushinteger(L, (lua_Integer)shape[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+}
