@@ -87,7 +87,7 @@ TEST(adam_by_hand) {
   p.lr = 0.01f, p.beta1 = 0.9f, p.beta2 = 0.999f, p.epsilon = 1e-8f;
   CHECK(mx_optim_adam_update(w, g, m, v, &p) == MX_OK);
   CHECK_NEAR(at(m, 0), 0.2, 1e-7);
-  CHECK_NEAR(at(v, 0), 0.004, 1e-8);
+  CHECK_NEAR(at(v, 0), 0.004, 1e-7); /* 1 - 0.999f is not exact in float */
   CHECK_NEAR(at(w, 0), 0.96837722, 1e-6);
   mx_ndarray_release(w), mx_ndarray_release(g), mx_ndarray_release(m), mx_ndarray_release(v);
 }
@@ -132,7 +132,7 @@ TEST(argument_errors) {
   mx_ndarray *w = arr(v, 3), *g = arr(v, 2);
   mx_optim_param p = base();
   CHECK(mx_optim_sgd_update(w, g, NULL, &p) == MX_ERR_SHAPE);
-  CHECK(strstr(mx_last_error(), "mx_optim_sgd_update: gradient shape (2) does not match weight shape (3)") != NULL);
+  CHECK(strstr(mx_last_error(), "mx_optim_sgd_update: gradient shape (2,) does not match weight shape (3,)") != NULL);
   CHECK(mx_optim_sgd_update(w, NULL, NULL, &p) == MX_ERR_ARG);
   CHECK(mx_optim_adam_update(w, g, NULL, NULL, &p) == MX_ERR_ARG);
   CHECK(at(w, 0) == 1 && at(w, 2) == 3); /* untouched */
