@@ -240,6 +240,117 @@ void mx_canvas_text(mx_canvas *c, int x, int y, const char *text, uint32_t color
 int mx_canvas_text_width(const char *text, int scale);
 mx_status mx_canvas_write_png(const mx_canvas *c, const char *path);
 
+/* ---- symbols and executors (symbol.c, symbol_json.c, infer.c, plan.c, executor.c) ----
+ * A symbol is a refcounted handle on a graph of operator nodes (its heads are
+ * its outputs). Names follow MXNet: unnamed ops get `<op lower-case><counter>`
+ * from one process-wide counter per operator, missing inputs become variables
+ * `<name>_<arg>`, outputs are `<name>_<outname>`. Lists of names returned by the
+ * list functions stay valid until the symbol is released. */
+typedef struct mx_symbol mx_symbol;
+typedef struct mx_executor mx_executor;
+
+mx_status mx_symbol_variable(const char *name, mx_symbol **out);
+/* An operator with its parameters (string values, MXNet's JSON form), not yet
+ * composed; name NULL or "" takes the automatic name. */
+mx_status mx_symbol_create_op(const char *op_name, const char *name, const char *const *keys,
+                              const char *const *values, int n, mx_symbol **out);
+/* Gives inputs: keys[i] names the argument (NULL for positional). On an
+ * uncomposed operator it fills its inputs (missing ones become variables); on
+ * any other symbol it returns a copy whose variables of those names (or, by
+ * position, in list_arguments order) are replaced. */
+mx_status mx_symbol_compose(mx_symbol *sym, const char *const *keys, mx_symbol *const *args, int n,
+                            mx_symbol **out);
+mx_symbol *mx_symbol_retain(mx_symbol *s);
+void mx_symbol_release(mx_symbol *s);
+mx_status mx_symbol_list_arguments(mx_symbol *s, const char *const **names, int *n);
+mx_status mx_symbol_list_outputs(mx_symbol *s, const char *const **names, int *n);
+mx_status mx_symbol_list_auxiliary_states(mx_symbol *s, const char *const **names, int *n);
+int mx_symbol_num_outputs(const mx_symbol *s);
+const char *mx_symbol_name(const mx_symbol *s);    /* of its first head node; NULL for a group */
+const char *mx_symbol_op_name(const mx_symbol *s); /* "FullyConnected"; NULL for a variable or group */
+mx_status mx_symbol_group(mx_symbol *const *syms, int n, mx_symbol **out);
+mx_status mx_symbol_get_internals(mx_symbol *s, mx_symbol **out);
+mx_status mx_symbol_get_output(mx_symbol *s, int index, mx_symbol **out); /* 0-based */
+/* Attributes of the head node: user ones are stored as `__key__`; get gives
+ * NULL when absent. */
+const char *mx_symbol_get_attr(const mx_symbol *s, const char *key);
+mx_status mx_symbol_set_attr(mx_symbol *s, const char *key, const char *value);
+/* All attributes of the head node; arrays valid until the next change. */
+int mx_symbol_list_attr(const mx_symbol *s, const char *const **keys, const char *const **values);
+/* "[Symbol softmax: SoftmaxOutput <- fc3 <- ... <- data]" (malloc'd; free()). */
+char *mx_symbol_str(const mx_symbol *s);
+
+/* Shape inference. Inputs: shapes for n named arguments (names NULL: the first n
+ * arguments in list order). On success *complete says whether every shape is
+ * known; when not, `missing` (if given) receives the names still unknown.
+ * Result arrays (one per argument/output/aux, ndim 0 = unknown) are malloc'd
+ * mx_symbol_shapes that the caller frees with mx_symbol_shapes_free. */
+typedef struct mx_symbol_shapes {
+  int narg, nout, naux;
+  int *arg_ndim, *out_ndim, *aux_ndim;
+  int64_t (*arg)[MX_MAX_NDIM], (*out)[MX_MAX_NDIM], (*aux)[MX_MAX_NDIM];
+} mx_symbol_shapes;
+mx_status mx_symbol_infer_shape(mx_symbol *s, const char *const *names, const int64_t (*shapes)[MX_MAX_NDIM],
+                                const int *ndims, int n, mx_symbol_shapes *out, int *complete,
+                                char *missing, size_t missing_len);
+void mx_symbol_shapes_free(mx_symbol_shapes *r);
+
+/* MXNet's `-symbol.json` (writes 1.x layout; reads 0.8, 0.9 and 1.x). */
+mx_status mx_symbol_to_json(mx_symbol *s, char **json); /* malloc'd; free() */
+mx_status mx_symbol_from_json(const char *json, mx_symbol **out);
+mx_status mx_symbol_save(mx_symbol *s, const char *path);
+mx_status mx_symbol_load(const char *path, mx_symbol **out);
+
+/* The operator registry, for generating constructors and documentation. */
+typedef struct mx_op_param_info {
+  const char *name, *type, *default_value, *choices, *doc; /* default NULL: required */
+} mx_op_param_info;
+typedef struct mx_op_info {
+  const char *name, *doc;
+  int nparams;
+  const mx_op_param_info *params;
+  const char *const *arguments; /* the default names (NULL-terminated) */
+} mx_op_info;
+int mx_op_list_count(void);
+mx_status mx_op_get_info(int i, mx_op_info *out);
+
+/* Gradient requests (MXNet's OpReqType values). */
+typedef enum mx_grad_req { MX_GRAD_NULL = 0, MX_GRAD_WRITE = 1, MX_GRAD_ADD = 3 } mx_grad_req;
+
+/* Binds a symbol: plans every buffer once (one arena per executor), then
+ * forward/backward allocate nothing. args/arg_grads in list_arguments order,
+ * aux in list_auxiliary_states order. A NULL arg (or aux) is created in the
+ * arena (zeros) with the shape inferred from the non-NULL ones; a NULL
+ * arg_grad with a non-null request is created in the arena too. grad_reqs NULL
+ * means write for all. The executor retains what it is given. */
+mx_status mx_executor_bind(mx_symbol *sym, mx_context ctx, mx_ndarray *const *args,
+                           mx_ndarray *const *arg_grads, const mx_grad_req *grad_reqs, mx_ndarray *const *aux,
+                           mx_executor **out);
+/* simple_bind: shapes of named inputs; arguments, gradients (except where
+ * grad_reqs says null) and aux states all live in the executor's arena. */
+mx_status mx_executor_simple_bind(mx_symbol *sym, mx_context ctx, const char *const *names,
+                                  const int64_t (*shapes)[MX_MAX_NDIM], const int *ndims, int n,
+                                  const mx_grad_req *grad_reqs, mx_executor **out);
+mx_executor *mx_executor_retain(mx_executor *e);
+void mx_executor_release(mx_executor *e);
+mx_status mx_executor_forward(mx_executor *e, int is_train);
+/* head_grads: n gradients for the outputs (NULL entries, or n = 0, for loss heads). */
+mx_status mx_executor_backward(mx_executor *e, mx_ndarray *const *head_grads, int n);
+/* Borrowed arrays (retain to keep): outputs; args/grads (NULL when no gradient)
+ * in list_arguments order; aux in list_auxiliary_states order. */
+int mx_executor_outputs(mx_executor *e, mx_ndarray *const **out);
+int mx_executor_arg_arrays(mx_executor *e, mx_ndarray *const **out);
+int mx_executor_grad_arrays(mx_executor *e, mx_ndarray *const **out);
+int mx_executor_aux_arrays(mx_executor *e, mx_ndarray *const **out);
+mx_grad_req mx_executor_grad_req(mx_executor *e, int arg_index);
+/* Called with (name, array) for every operator output in forward (`<node>_output`)
+ * and every gradient in backward (`<node>_backward_<arg>`); fn NULL removes it.
+ * A non-OK return stops the pass with that status. */
+typedef mx_status (*mx_monitor_fn)(const char *name, mx_ndarray *array, void *userdata);
+void mx_executor_set_monitor(mx_executor *e, mx_monitor_fn fn, void *userdata);
+/* Bytes of the executor's arena, and what it would take with no reuse at all. */
+void mx_executor_memory(const mx_executor *e, size_t *arena_bytes, size_t *naive_bytes);
+
 /* ---- draw a digit (digit.c): MNIST-style preprocessing of a drawn image ---- */
 #define MX_DIGIT_SIZE 28 /* the output is MX_DIGIT_SIZE x MX_DIGIT_SIZE */
 #define MX_DIGIT_BOX 20  /* the ink's bounding box is scaled to fit BOX x BOX */
@@ -261,6 +372,47 @@ mx_status mx_digit_preprocess_ndarray(const mx_ndarray *image, mx_ndarray **out)
  * otherwise the gray, inverted when the border is mostly bright (dark ink on paper). */
 mx_status mx_digit_ink(const float *gray, const float *alpha, int64_t height, int64_t width,
                        float *out);
+
+/* ---- custom operators (ops/custom.c): operators written outside the engine ----
+ * The `Custom` operator (parameter op_type) calls the callbacks registered for
+ * its op_type, each with the opaque `self`. Attributes are the node's string
+ * key/values (op_type and the user's parameters). Names written by `list` are
+ * copied. Arrays passed to forward/backward are the executor's own, valid only
+ * during the call; a NULL entry is an array the operator did not ask for. req
+ * values are mx_grad_req-like: 0 null, 1 write, 2 inplace, 3 add. */
+typedef struct mx_custom_shape {
+  int ndim; /* 0: unknown */
+  int64_t dim[MX_MAX_NDIM];
+} mx_custom_shape;
+typedef struct mx_custom_attrs {
+  const char *node_name;
+  int n;
+  const char *const *keys, *const *values;
+} mx_custom_attrs;
+enum { MX_CUSTOM_LIST_ARGUMENTS, MX_CUSTOM_LIST_OUTPUTS, MX_CUSTOM_LIST_AUX };
+/* backward_needs bits */
+#define MX_CUSTOM_NEEDS_IN_DATA 1u
+#define MX_CUSTOM_NEEDS_OUT_DATA 2u
+#define MX_CUSTOM_NEEDS_OUT_GRAD 4u
+typedef struct mx_custom_op_callbacks {
+  void *self;
+  mx_status (*list)(void *self, const mx_custom_attrs *a, int which, int *count, const char **names);
+  /* Fills unknown shapes (ndim 0) of inputs, outputs and aux states. */
+  mx_status (*infer_shape)(void *self, const mx_custom_attrs *a, int nin, mx_custom_shape *in, int nout,
+                           mx_custom_shape *out, int naux, mx_custom_shape *aux);
+  mx_status (*backward_needs)(void *self, const mx_custom_attrs *a, unsigned *needs); /* optional: all */
+  mx_status (*create_operator)(void *self, const mx_custom_attrs *a, mx_context ctx, int nin,
+                               const mx_custom_shape *in, void **op);
+  mx_status (*forward)(void *self, void *op, int is_train, const int *req, int nin, mx_ndarray *const *in,
+                       int nout, mx_ndarray *const *out, int naux, mx_ndarray *const *aux);
+  mx_status (*backward)(void *self, void *op, const int *req, int nout, mx_ndarray *const *out_grad, int nin,
+                        mx_ndarray *const *in, mx_ndarray *const *out, mx_ndarray *const *in_grad, int naux,
+                        mx_ndarray *const *aux);
+  void (*free_operator)(void *self, void *op); /* optional */
+} mx_custom_op_callbacks;
+/* Registers (or replaces) the callbacks of op_type; they are copied. */
+mx_status mx_custom_op_register(const char *op_type, const mx_custom_op_callbacks *cb);
+int mx_custom_op_registered(const char *op_type);
 
 #ifdef __cplusplus
 }

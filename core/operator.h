@@ -1,0 +1,163 @@
+/* operator.h: the operator descriptor (names, typed parameters, shape inference,
+ * kernels per device, flags) and the registry. An operator is one mx_op in its own
+ * file under core/ops/ plus one line in core/ops/registry.c; nothing else names it. */
+#ifndef MX_OPERATOR_H
+#define MX_OPERATOR_H
+
+#include <string.h>
+
+#include "internal.h"
+
+#define MX_OP_MAX_PARAMS 16
+#define MX_OP_MAX_IO 64 /* inputs, outputs or aux states of one operator */
+#define MX_DEV_SLOTS 3  /* kernels are indexed by mx_device_type (1 = cpu, 2 = gpu) */
+
+typedef enum mx_param_type {
+  MX_PARAM_INT,    /* "128" */
+  MX_PARAM_FLOAT,  /* "0.5" */
+  MX_PARAM_BOOL,   /* "True"/"False"/"1"/"0"/"true"/"false" */
+  MX_PARAM_ENUM,   /* one of `choices` ("relu|sigmoid|tanh|softrelu"); value = its index */
+  MX_PARAM_STRING, /* kept as text */
+  MX_PARAM_SHAPE   /* "(2,3)" or "[2,3]"; -1 and 0 allowed (Reshape) */
+} mx_param_type;
+
+typedef struct mx_param_desc {
+  const char *name;
+  mx_param_type type;
+  const char *default_value; /* NULL: required */
+  const char *choices;       /* MX_PARAM_ENUM only: "a|b|c" */
+  const char *doc;
+} mx_param_desc;
+
+typedef struct mx_param_value {
+  double num;                /* INT, FLOAT, BOOL (0/1), ENUM (index of the choice) */
+  const char *str;           /* the text (owned by the node's attributes) */
+  int ndim;                  /* SHAPE */
+  int64_t shape[MX_MAX_NDIM];
+} mx_param_value;
+
+struct mx_op;
+
+/* An operator's parsed parameters, with the raw attributes (every key/value the
+ * node carries, user attributes `__x__` included) for generic ops such as Custom. */
+typedef struct mx_op_attrs {
+  const struct mx_op *op;
+  const char *node_name;
+  mx_param_value p[MX_OP_MAX_PARAMS]; /* in the order of op->params */
+  int nattrs;
+  char **keys, **values;
+} mx_op_attrs;
+
+#define MX_PINT(a, i) ((int64_t)(a)->p[i].num)
+#define MX_PFLOAT(a, i) ((float)(a)->p[i].num)
+#define MX_PBOOL(a, i) ((a)->p[i].num != 0)
+
+/* A shape during inference: ndim 0 means unknown. */
+typedef struct mx_shape {
+  int ndim;
+  int64_t dim[MX_MAX_NDIM];
+} mx_shape;
+
+/* What to do with an output (MXNet's OpReqType). */
+typedef enum mx_req { MX_REQ_NULL = 0, MX_REQ_WRITE = 1, MX_REQ_INPLACE = 2, MX_REQ_ADD = 3 } mx_req;
+
+/* What a kernel receives. Arrays are the executor's views; an array the
+ * operator did not ask for (see flags/backward_needs) is NULL. */
+typedef struct mx_op_call {
+  const mx_op_attrs *attrs;
+  mx_context ctx;
+  int is_train;
+  void *state; /* from op->create_state, or NULL */
+  mx_ndarray *const *in;       /* inputs (arguments), op order */
+  mx_ndarray *const *out;      /* outputs (hidden ones included) */
+  mx_ndarray *const *aux;      /* auxiliary states */
+  mx_ndarray *const *out_grad; /* backward: gradients of the visible outputs */
+  mx_ndarray *const *in_grad;  /* backward: gradients of the inputs */
+  const mx_req *req;           /* forward: per output; backward: per input gradient */
+} mx_op_call;
+
+typedef mx_status (*mx_op_kernel)(const mx_op_call *c);
+
+/* flags */
+#define MX_OP_BWD_IN_DATA 1u  /* backward reads the inputs */
+#define MX_OP_BWD_OUT_DATA 2u /* backward reads the outputs */
+#define MX_OP_BWD_OUT_GRAD 4u /* backward reads the gradients of the outputs */
+#define MX_OP_INPLACE 8u      /* output 0 may share input 0's memory */
+#define MX_OP_LOSS 16u        /* a loss layer: as a head, needs no gradient from above */
+#define MX_OP_ANY_PARAMS 32u  /* keeps unknown parameters as raw attributes (Custom) */
+
+typedef struct mx_op {
+  const char *name; /* "FullyConnected" */
+  const char *doc;
+  const mx_param_desc *params;
+  int nparams;
+  /* Fixed names (NULL-terminated lists) or, when the function is set, names that
+   * depend on the parameters; functions write up to MX_OP_MAX_IO names and return
+   * the count (names stay valid while the operator is registered). */
+  const char *const *arguments;
+  const char *const *outputs;
+  const char *const *aux_states;
+  int (*list_arguments)(const mx_op_attrs *a, const char **names);
+  int (*list_outputs)(const mx_op_attrs *a, const char **names);
+  int (*list_aux_states)(const mx_op_attrs *a, const char **names);
+  int hidden_outputs; /* trailing outputs that are not visible (Dropout's mask) */
+  /* Fills what it can: unknown outputs from inputs, unknown inputs (weights) from
+   * parameters. Fails only on shapes that contradict each other. */
+  mx_status (*infer_shape)(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
+                           mx_shape *aux, int naux);
+  mx_op_kernel forward[MX_DEV_SLOTS];
+  mx_op_kernel backward[MX_DEV_SLOTS];
+  unsigned flags;
+  unsigned (*backward_needs)(const mx_op_attrs *a); /* overrides the MX_OP_BWD_* flags when set */
+  /* Optional per-executor state (Custom ops create their instance here). */
+  mx_status (*create_state)(const mx_op_attrs *a, mx_context ctx, const mx_shape *in, int nin, void **state);
+  void (*free_state)(void *state);
+} mx_op;
+
+/* ---- registry (core/ops/registry.c) ---- */
+const mx_op *mx_op_find(const char *name); /* exact name, NULL when unknown */
+int mx_op_count(void);
+const mx_op *mx_op_at(int i);
+/* Registers an operator at run time (Custom variants); the descriptor must outlive use. */
+mx_status mx_op_register(const mx_op *op);
+
+/* ---- helpers for operator files (core/ops/registry.c) ---- */
+int mx_op_arguments(const mx_op_attrs *a, const char **names);
+int mx_op_outputs_all(const mx_op_attrs *a, const char **names); /* hidden included */
+int mx_op_aux_states(const mx_op_attrs *a, const char **names);
+unsigned mx_op_backward_needs(const mx_op_attrs *a);
+/* Parses keys/values against op->params into `a` (which keeps pointers to the strings). */
+mx_status mx_op_parse_params(const mx_op *op, const char *node_name, int n, char **keys, char **values,
+                             mx_op_attrs *a);
+/* Sets *s to `want` when unknown; fails naming the operator, node, slot and both
+ * shapes when it is known and different. */
+mx_status mx_shape_fill(const mx_op_attrs *a, const char *slot, mx_shape *s, const mx_shape *want);
+/* infer_shape of operators whose inputs and outputs all have one shape
+ * (Activation, element-wise, Dropout, BlockGrad, ...). */
+mx_status mx_op_infer_same(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout, mx_shape *aux,
+                           int naux);
+char *mx_shape_fmt(const mx_shape *s, char *buf, size_t len);
+static inline int64_t mx_shape_numel(const mx_shape *s) { return mx_shape_size(s->dim, s->ndim); }
+static inline int mx_shape_eq(const mx_shape *a, const mx_shape *b) {
+  if (a->ndim != b->ndim) return 0;
+  for (int i = 0; i < a->ndim; i++) if (a->dim[i] != b->dim[i]) return 0;
+  return 1;
+}
+/* Raw data and sizes of the views a kernel receives (host pointers for CPU kernels). */
+static inline float *mx_op_data(mx_ndarray *a) { return mx_ndarray_data(a); }
+static inline int64_t mx_op_size(const mx_ndarray *a) { return mx_ndarray_size(a); }
+/* dst = src (write/inplace) or dst += src (add); nothing for null. CPU only. */
+static inline void mx_req_copy(mx_req r, float *dst, const float *src, int64_t n) {
+  if (r == MX_REQ_NULL) return;
+  if (r == MX_REQ_ADD) {
+    for (int64_t i = 0; i < n; i++) dst[i] += src[i];
+  } else if (dst != src) {
+    memcpy(dst, src, (size_t)n * sizeof(float));
+  }
+}
+/* Accumulating or writing a value by request. */
+static inline void mx_req_store(mx_req r, float *dst, float v) {
+  if (r == MX_REQ_ADD) *dst += v; else if (r != MX_REQ_NULL) *dst = v;
+}
+
+#endif

@@ -1,0 +1,61 @@
+/* activation.c: Activation (relu, sigmoid, tanh, softrelu), element-wise; the
+ * backward pass reads only the output, so the output may overwrite the input. */
+#include "elementwise.h"
+#include "operator.h"
+
+enum { P_ACT_TYPE };
+enum { RELU, SIGMOID, TANH, SOFTRELU };
+static const mx_param_desc params[] = {
+    {"act_type", MX_PARAM_ENUM, NULL, "relu|sigmoid|tanh|softrelu", "the activation function"},
+};
+
+#define LOOP(expr)                                                                                                 \
+  do {                                                                                                             \
+    if (add)                                                                                                       \
+      for (int64_t i = 0; i < n; i++) y[i] += (expr);                                                              \
+    else                                                                                                           \
+      for (int64_t i = 0; i < n; i++) y[i] = (expr);                                                               \
+  } while (0)
+
+static mx_status forward_cpu(const mx_op_call *c) {
+  if (c->req[0] == MX_REQ_NULL) return MX_OK;
+  int add = c->req[0] == MX_REQ_ADD;
+  int64_t n = mx_op_size(c->in[0]);
+  const float *x = mx_op_data(c->in[0]);
+  float *y = mx_op_data(c->out[0]);
+  switch ((int)MX_PINT(c->attrs, P_ACT_TYPE)) {
+  case RELU: LOOP(mx_ew_relu(x[i])); break;
+  case SIGMOID: LOOP(mx_ew_sigmoid(x[i])); break;
+  case TANH: LOOP(mx_ew_tanh(x[i])); break;
+  default: LOOP(mx_ew_softrelu(x[i])); break;
+  }
+  return MX_OK;
+}
+
+static mx_status backward_cpu(const mx_op_call *c) {
+  if (c->req[0] == MX_REQ_NULL) return MX_OK;
+  int add = c->req[0] == MX_REQ_ADD;
+  int64_t n = mx_op_size(c->out[0]);
+  const float *o = mx_op_data(c->out[0]), *dy = mx_op_data(c->out_grad[0]);
+  float *y = mx_op_data(c->in_grad[0]);
+  switch ((int)MX_PINT(c->attrs, P_ACT_TYPE)) {
+  case RELU: LOOP(o[i] > 0.0f ? dy[i] : 0.0f); break;
+  case SIGMOID: LOOP(dy[i] * mx_ew_sigmoid_grad_y(o[i])); break;
+  case TANH: LOOP(dy[i] * mx_ew_tanh_grad_y(o[i])); break;
+  default: LOOP(dy[i] * (1.0f - expf(-o[i]))); break; /* softrelu: sigmoid(x) = 1 - e^-y */
+  }
+  return MX_OK;
+}
+
+const mx_op mx_op_activation = {
+    .name = "Activation",
+    .doc = "Element-wise activation: relu max(0,x), sigmoid, tanh, softrelu log(1+e^x).",
+    .params = params,
+    .nparams = 1,
+    .arguments = (const char *const[]){"data", NULL},
+    .outputs = (const char *const[]){"output", NULL},
+    .infer_shape = mx_op_infer_same,
+    .forward = {[MX_DEV_CPU] = forward_cpu},
+    .backward = {[MX_DEV_CPU] = backward_cpu},
+    .flags = MX_OP_BWD_OUT_DATA | MX_OP_BWD_OUT_GRAD | MX_OP_INPLACE,
+};

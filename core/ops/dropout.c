@@ -1,0 +1,50 @@
+/* dropout.c: Dropout: in training each element is zeroed with probability p and
+ * the rest scaled by 1/(1-p) (the mask, a hidden output, keeps the factors);
+ * at inference the identity. */
+#include "operator.h"
+
+enum { P_P };
+static const mx_param_desc params[] = {
+    {"p", MX_PARAM_FLOAT, "0.5", NULL, "the fraction of the input that gets dropped out in training"},
+};
+
+static mx_status forward_cpu(const mx_op_call *c) {
+  float p = MX_PFLOAT(c->attrs, P_P);
+  if (p < 0.0f || p >= 1.0f)
+    return mx_error(MX_ERR_ARG, "Dropout %s: p must be in [0, 1) (got %g)", c->attrs->node_name, (double)p);
+  int64_t n = mx_op_size(c->in[0]);
+  const float *x = mx_op_data(c->in[0]);
+  float *y = mx_op_data(c->out[0]), *mask = mx_op_data(c->out[1]);
+  if (!c->is_train || p == 0.0f) {
+    for (int64_t i = 0; i < n; i++) mask[i] = 1.0f;
+    mx_req_copy(c->req[0], y, x, n);
+    return MX_OK;
+  }
+  mx_status st = mx_random_uniform(0.0f, 1.0f, c->out[1]);
+  if (st != MX_OK) return st;
+  float keep = 1.0f / (1.0f - p);
+  for (int64_t i = 0; i < n; i++) mask[i] = mask[i] < p ? 0.0f : keep;
+  for (int64_t i = 0; i < n; i++) mx_req_store(c->req[0], &y[i], x[i] * mask[i]);
+  return MX_OK;
+}
+
+static mx_status backward_cpu(const mx_op_call *c) {
+  const float *dy = mx_op_data(c->out_grad[0]), *mask = mx_op_data(c->out[1]);
+  float *dx = mx_op_data(c->in_grad[0]);
+  for (int64_t i = 0, n = mx_op_size(c->in_grad[0]); i < n; i++) mx_req_store(c->req[0], &dx[i], dy[i] * mask[i]);
+  return MX_OK;
+}
+
+const mx_op mx_op_dropout = {
+    .name = "Dropout",
+    .doc = "Zeroes elements with probability p in training (scaling the rest by 1/(1-p)); identity otherwise.",
+    .params = params,
+    .nparams = 1,
+    .arguments = (const char *const[]){"data", NULL},
+    .outputs = (const char *const[]){"output", "mask", NULL},
+    .hidden_outputs = 1,
+    .infer_shape = mx_op_infer_same,
+    .forward = {[MX_DEV_CPU] = forward_cpu},
+    .backward = {[MX_DEV_CPU] = backward_cpu},
+    .flags = MX_OP_BWD_OUT_DATA | MX_OP_BWD_OUT_GRAD | MX_OP_INPLACE,
+};

@@ -1,0 +1,294 @@
+/* registry.c: the one list of operators, parameter parsing and validation, and
+ * the small helpers operator files share (names, shape filling). */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "operator.h"
+
+extern const mx_op mx_op_fully_connected, mx_op_activation, mx_op_softmax_output, mx_op_softmax_legacy,
+    mx_op_softmax, mx_op_log_softmax, mx_op_linear_regression_output, mx_op_logistic_regression_output,
+    mx_op_mae_regression_output, mx_op_flatten, mx_op_reshape, mx_op_dropout, mx_op_concat,
+    mx_op_block_grad, mx_op_plus, mx_op_minus, mx_op_mul, mx_op_div, mx_op_plus_scalar,
+    mx_op_minus_scalar, mx_op_rminus_scalar, mx_op_mul_scalar, mx_op_div_scalar, mx_op_rdiv_scalar;
+
+/* The operators, one line each. */
+static const mx_op *builtin[] = {
+    &mx_op_fully_connected,
+    &mx_op_activation,
+    &mx_op_softmax_output,
+    &mx_op_softmax_legacy,
+    &mx_op_softmax,
+    &mx_op_log_softmax,
+    &mx_op_linear_regression_output,
+    &mx_op_logistic_regression_output,
+    &mx_op_mae_regression_output,
+    &mx_op_flatten,
+    &mx_op_reshape,
+    &mx_op_dropout,
+    &mx_op_concat,
+    &mx_op_block_grad,
+    &mx_op_plus,
+    &mx_op_minus,
+    &mx_op_mul,
+    &mx_op_div,
+    &mx_op_plus_scalar,
+    &mx_op_minus_scalar,
+    &mx_op_rminus_scalar,
+    &mx_op_mul_scalar,
+    &mx_op_div_scalar,
+    &mx_op_rdiv_scalar,
+};
+#define NBUILTIN ((int)(sizeof builtin / sizeof builtin[0]))
+
+#define MAX_EXTRA 256
+static const mx_op *extra[MAX_EXTRA];
+static int nextra;
+
+int mx_op_count(void) { return NBUILTIN + nextra; }
+
+const mx_op *mx_op_at(int i) {
+  if (i < 0) return NULL;
+  if (i < NBUILTIN) return builtin[i];
+  if (i - NBUILTIN < nextra) return extra[i - NBUILTIN];
+  return NULL;
+}
+
+/* Other names MXNet versions wrote into -symbol.json files for the same operators. */
+static const char *const aliases[][2] = {
+    {"elemwise_add", "_Plus"},  {"_plus", "_Plus"},   {"_add", "_Plus"},  {"elemwise_sub", "_Minus"},
+    {"_minus", "_Minus"},       {"_sub", "_Minus"},   {"elemwise_mul", "_Mul"}, {"_mul", "_Mul"},
+    {"elemwise_div", "_Div"},   {"_div", "_Div"},     {"_plus_scalar", "_PlusScalar"},
+    {"_minus_scalar", "_MinusScalar"}, {"_rminus_scalar", "_RMinusScalar"}, {"_mul_scalar", "_MulScalar"},
+    {"_div_scalar", "_DivScalar"}, {"_rdiv_scalar", "_RDivScalar"}, {"flatten", "Flatten"},
+    {"reshape", "Reshape"},     {"concat", "Concat"}, {"stop_gradient", "BlockGrad"},
+};
+
+const mx_op *mx_op_find(const char *name) {
+  if (!name) return NULL;
+  for (int i = 0; i < mx_op_count(); i++)
+    if (strcmp(mx_op_at(i)->name, name) == 0) return mx_op_at(i);
+  for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+    if (strcmp(aliases[i][0], name) == 0) return mx_op_find(aliases[i][1]);
+  return NULL;
+}
+
+mx_status mx_op_register(const mx_op *op) {
+  if (!op || !op->name) return mx_error(MX_ERR_ARG, "mx_op_register: operator without a name");
+  for (int i = 0; i < mx_op_count(); i++)
+    if (mx_op_at(i) == op) return MX_OK;
+  if (mx_op_find(op->name))
+    return mx_error(MX_ERR_ARG, "mx_op_register: an operator named '%s' already exists", op->name);
+  if (nextra == MAX_EXTRA) return mx_error(MX_ERR_NOMEM, "mx_op_register: too many operators (max %d)", MAX_EXTRA);
+  extra[nextra++] = op;
+  return MX_OK;
+}
+
+static int fixed_list(const char *const *list, const char **names) {
+  int n = 0;
+  while (list && list[n] && n < MX_OP_MAX_IO) {
+    names[n] = list[n];
+    n++;
+  }
+  return n;
+}
+
+int mx_op_arguments(const mx_op_attrs *a, const char **names) {
+  return a->op->list_arguments ? a->op->list_arguments(a, names) : fixed_list(a->op->arguments, names);
+}
+int mx_op_outputs_all(const mx_op_attrs *a, const char **names) {
+  return a->op->list_outputs ? a->op->list_outputs(a, names) : fixed_list(a->op->outputs, names);
+}
+int mx_op_aux_states(const mx_op_attrs *a, const char **names) {
+  return a->op->list_aux_states ? a->op->list_aux_states(a, names) : fixed_list(a->op->aux_states, names);
+}
+unsigned mx_op_backward_needs(const mx_op_attrs *a) {
+  return a->op->backward_needs ? a->op->backward_needs(a) : a->op->flags;
+}
+
+/* ---- parameters ---- */
+
+static int is_user_attr(const char *k) {
+  size_t n = strlen(k);
+  return n > 4 && k[0] == '_' && k[1] == '_' && k[n - 1] == '_' && k[n - 2] == '_';
+}
+
+static mx_status bad_value(const mx_op *op, const char *node, const mx_param_desc *d, const char *v,
+                           const char *what) {
+  return mx_error(MX_ERR_ARG, "mx_symbol_create_op: %s %s: parameter %s: bad value '%s' (expected %s)", op->name,
+                  node ? node : "", d->name, v, what);
+}
+
+static mx_status parse_shape(const char *v, mx_param_value *out) {
+  out->ndim = 0;
+  const char *p = v;
+  while (*p) {
+    while (*p && (isspace((unsigned char)*p) || *p == '(' || *p == '[' || *p == ',' || *p == ')' || *p == ']'))
+      p++;
+    if (!*p) break;
+    char *end;
+    long long x = strtoll(p, &end, 10);
+    if (end == p || out->ndim == MX_MAX_NDIM) return MX_ERR_ARG;
+    out->shape[out->ndim++] = x;
+    p = end;
+    if (*p == 'L') p++; /* Python 2 longs: "(2L, 3L)" */
+  }
+  return MX_OK;
+}
+
+static mx_status parse_value(const mx_op *op, const char *node, const mx_param_desc *d, const char *v,
+                             mx_param_value *out) {
+  char *end;
+  out->str = v;
+  switch (d->type) {
+  case MX_PARAM_INT:
+    out->num = (double)strtoll(v, &end, 10);
+    if (end == v || *end) return bad_value(op, node, d, v, "an integer");
+    return MX_OK;
+  case MX_PARAM_FLOAT:
+    out->num = strtod(v, &end);
+    if (end == v || *end) return bad_value(op, node, d, v, "a number");
+    return MX_OK;
+  case MX_PARAM_BOOL:
+    if (!strcmp(v, "True") || !strcmp(v, "true") || !strcmp(v, "1")) out->num = 1;
+    else if (!strcmp(v, "False") || !strcmp(v, "false") || !strcmp(v, "0")) out->num = 0;
+    else return bad_value(op, node, d, v, "True or False");
+    return MX_OK;
+  case MX_PARAM_ENUM: {
+    const char *c = d->choices;
+    size_t n = strlen(v);
+    for (int idx = 0; c && *c; idx++) {
+      const char *bar = strchr(c, '|');
+      size_t len = bar ? (size_t)(bar - c) : strlen(c);
+      if (len == n && strncmp(c, v, n) == 0) {
+        out->num = idx;
+        return MX_OK;
+      }
+      c = bar ? bar + 1 : c + len;
+    }
+    char what[160];
+    snprintf(what, sizeof what, "one of %s", d->choices);
+    return bad_value(op, node, d, v, what);
+  }
+  case MX_PARAM_STRING: return MX_OK;
+  case MX_PARAM_SHAPE:
+    if (parse_shape(v, out) != MX_OK) return bad_value(op, node, d, v, "a shape such as (2,3)");
+    return MX_OK;
+  }
+  return MX_OK;
+}
+
+mx_status mx_op_parse_params(const mx_op *op, const char *node_name, int n, char **keys, char **values,
+                             mx_op_attrs *a) {
+  memset(a, 0, sizeof *a);
+  a->op = op;
+  a->node_name = node_name;
+  a->nattrs = n;
+  a->keys = keys;
+  a->values = values;
+  int seen[MX_OP_MAX_PARAMS] = {0};
+  for (int i = 0; i < n; i++) {
+    if (is_user_attr(keys[i])) continue;
+    int j = 0;
+    while (j < op->nparams && strcmp(op->params[j].name, keys[i]) != 0) j++;
+    if (j == op->nparams) {
+      if (op->flags & MX_OP_ANY_PARAMS) continue;
+      char valid[512] = "";
+      size_t len = 0;
+      for (int k = 0; k < op->nparams && len < sizeof valid; k++)
+        len += (size_t)snprintf(valid + len, sizeof valid - len, "%s%s", k ? ", " : "", op->params[k].name);
+      return mx_error(MX_ERR_ARG, "mx_symbol_create_op: %s: unknown parameter '%s' (valid: %s)", op->name,
+                      keys[i], op->nparams ? valid : "none");
+    }
+    mx_status st = parse_value(op, node_name, &op->params[j], values[i], &a->p[j]);
+    if (st != MX_OK) return st;
+    seen[j] = 1;
+  }
+  for (int j = 0; j < op->nparams; j++) {
+    if (seen[j]) continue;
+    if (!op->params[j].default_value)
+      return mx_error(MX_ERR_ARG, "mx_symbol_create_op: %s: required parameter '%s' is missing", op->name,
+                      op->params[j].name);
+    mx_status st = parse_value(op, node_name, &op->params[j], op->params[j].default_value, &a->p[j]);
+    if (st != MX_OK) return st;
+  }
+  return MX_OK;
+}
+
+/* ---- shapes ---- */
+
+char *mx_shape_fmt(const mx_shape *s, char *buf, size_t len) {
+  if (s->ndim == 0) {
+    snprintf(buf, len, "(unknown)");
+    return buf;
+  }
+  return mx_shape_str(s->dim, s->ndim, buf, len);
+}
+
+mx_status mx_shape_fill(const mx_op_attrs *a, const char *slot, mx_shape *s, const mx_shape *want) {
+  if (s->ndim == 0) {
+    *s = *want;
+    return MX_OK;
+  }
+  if (mx_shape_eq(s, want)) return MX_OK;
+  char b1[96], b2[96];
+  return mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: %s %s: %s has shape %s, expected %s", a->op->name,
+                  a->node_name ? a->node_name : "", slot, mx_shape_fmt(s, b1, sizeof b1),
+                  mx_shape_fmt(want, b2, sizeof b2));
+}
+
+mx_status mx_op_infer_same(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout, mx_shape *aux,
+                           int naux) {
+  const char *names[MX_OP_MAX_IO], *onames[MX_OP_MAX_IO];
+  mx_op_arguments(a, names);
+  mx_op_outputs_all(a, onames);
+  const mx_shape *known = NULL;
+  for (int i = 0; i < nin && !known; i++)
+    if (in[i].ndim) known = &in[i];
+  for (int i = 0; i < nout && !known; i++)
+    if (out[i].ndim) known = &out[i];
+  if (!known) return MX_OK;
+  mx_shape k = *known;
+  for (int i = 0; i < nin; i++) {
+    mx_status st = mx_shape_fill(a, names[i], &in[i], &k);
+    if (st != MX_OK) return st;
+  }
+  for (int i = 0; i < nout; i++) {
+    mx_status st = mx_shape_fill(a, onames[i], &out[i], &k);
+    if (st != MX_OK) return st;
+  }
+  return MX_OK;
+}
+
+/* ---- public registry info ---- */
+
+static const char *type_name(mx_param_type t) {
+  switch (t) {
+  case MX_PARAM_INT: return "int";
+  case MX_PARAM_FLOAT: return "float";
+  case MX_PARAM_BOOL: return "boolean";
+  case MX_PARAM_ENUM: return "enum";
+  case MX_PARAM_STRING: return "string";
+  case MX_PARAM_SHAPE: return "shape";
+  }
+  return "?";
+}
+
+int mx_op_list_count(void) { return mx_op_count(); }
+
+mx_status mx_op_get_info(int i, mx_op_info *out) {
+  static mx_op_param_info infos[MX_OP_MAX_PARAMS];
+  const mx_op *op = mx_op_at(i);
+  if (!op) return mx_error(MX_ERR_ARG, "mx_op_get_info: no operator %d (there are %d)", i, mx_op_count());
+  for (int j = 0; j < op->nparams && j < MX_OP_MAX_PARAMS; j++) {
+    const mx_param_desc *d = &op->params[j];
+    infos[j] = (mx_op_param_info){d->name, type_name(d->type), d->default_value, d->choices, d->doc};
+  }
+  out->name = op->name;
+  out->doc = op->doc ? op->doc : "";
+  out->nparams = op->nparams;
+  out->params = infos;
+  out->arguments = op->arguments;
+  return MX_OK;
+}

@@ -1,0 +1,80 @@
+/* regression_output.c: LinearRegressionOutput (y = x), LogisticRegressionOutput
+ * (y = sigmoid(x)) and MAERegressionOutput (y = x), loss layers whose gradient is
+ * (y - label) or sign(y - label), times grad_scale / outputs-per-example (MXNet 1.x). */
+#include "elementwise.h"
+#include "operator.h"
+
+enum { P_GRAD_SCALE };
+static const mx_param_desc params[] = {
+    {"grad_scale", MX_PARAM_FLOAT, "1", NULL, "scales the gradient"},
+};
+enum { LINEAR, LOGISTIC, MAE };
+
+static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout, mx_shape *aux,
+                       int naux) {
+  if (in[0].ndim == 0) return MX_OK;
+  mx_status st = mx_shape_fill(a, "output", &out[0], &in[0]);
+  /* a label (n,) fits data (n,1) */
+  if (st == MX_OK && !(in[1].ndim && mx_shape_numel(&in[1]) == mx_shape_numel(&in[0]) && in[1].dim[0] == in[0].dim[0]))
+    st = mx_shape_fill(a, "label", &in[1], &in[0]);
+  return st;
+}
+
+static mx_status forward(const mx_op_call *c, int kind) {
+  mx_req r = c->req[0];
+  if (r == MX_REQ_NULL) return MX_OK;
+  const float *x = mx_op_data(c->in[0]);
+  float *y = mx_op_data(c->out[0]);
+  for (int64_t i = 0, n = mx_op_size(c->in[0]); i < n; i++) mx_req_store(r, &y[i], kind == LOGISTIC ? mx_ew_sigmoid(x[i]) : x[i]);
+  return MX_OK;
+}
+
+static mx_status backward(const mx_op_call *c, int kind) {
+  if (c->req[1] != MX_REQ_NULL && c->req[1] != MX_REQ_ADD)
+    for (int64_t i = 0, n = mx_op_size(c->in_grad[1]); i < n; i++) mx_op_data(c->in_grad[1])[i] = 0.0f;
+  mx_req r = c->req[0];
+  if (r == MX_REQ_NULL) return MX_OK;
+  const float *y = mx_op_data(c->out[0]), *label = mx_op_data(c->in[1]);
+  float *g = mx_op_data(c->in_grad[0]);
+  int64_t n = mx_op_size(c->out[0]), per_example = n / mx_ndarray_shape(c->in[1])[0];
+  float scale = MX_PFLOAT(c->attrs, P_GRAD_SCALE) / (float)per_example;
+  for (int64_t i = 0; i < n; i++) {
+    float d = y[i] - label[i];
+    mx_req_store(r, &g[i], scale * (kind == MAE ? mx_ew_sign(d) : d));
+  }
+  return MX_OK;
+}
+
+static mx_status linear_fwd(const mx_op_call *c) { return forward(c, LINEAR); }
+static mx_status linear_bwd(const mx_op_call *c) { return backward(c, LINEAR); }
+static mx_status logistic_fwd(const mx_op_call *c) { return forward(c, LOGISTIC); }
+static mx_status logistic_bwd(const mx_op_call *c) { return backward(c, LOGISTIC); }
+static mx_status mae_fwd(const mx_op_call *c) { return forward(c, MAE); }
+static mx_status mae_bwd(const mx_op_call *c) { return backward(c, MAE); }
+
+#define REGRESSION_FIELDS                                                                                          \
+  .params = params, .nparams = 1, .arguments = (const char *const[]){"data", "label", NULL},                       \
+  .outputs = (const char *const[]){"output", NULL}, .infer_shape = infer,                                         \
+  .flags = MX_OP_BWD_IN_DATA | MX_OP_BWD_OUT_DATA | MX_OP_LOSS | MX_OP_INPLACE
+
+const mx_op mx_op_linear_regression_output = {
+    .name = "LinearRegressionOutput",
+    .doc = "Identity forward; gradient (out - label) * grad_scale / outputs per example (squared loss).",
+    .forward = {[MX_DEV_CPU] = linear_fwd},
+    .backward = {[MX_DEV_CPU] = linear_bwd},
+    REGRESSION_FIELDS,
+};
+const mx_op mx_op_logistic_regression_output = {
+    .name = "LogisticRegressionOutput",
+    .doc = "Sigmoid forward; gradient (out - label) * grad_scale / outputs per example (logistic loss).",
+    .forward = {[MX_DEV_CPU] = logistic_fwd},
+    .backward = {[MX_DEV_CPU] = logistic_bwd},
+    REGRESSION_FIELDS,
+};
+const mx_op mx_op_mae_regression_output = {
+    .name = "MAERegressionOutput",
+    .doc = "Identity forward; gradient sign(out - label) * grad_scale / outputs per example (absolute loss).",
+    .forward = {[MX_DEV_CPU] = mae_fwd},
+    .backward = {[MX_DEV_CPU] = mae_bwd},
+    REGRESSION_FIELDS,
+};

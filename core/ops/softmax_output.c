@@ -1,0 +1,235 @@
+/* softmax_output.c: SoftmaxOutput (and its old name Softmax), a loss layer whose
+ * gradient is (softmax - onehot(label)) * grad_scale / valid_count, as MXNet;
+ * and softmax / log_softmax over one axis, plain operators with no loss. */
+#include <math.h>
+
+#include "operator.h"
+
+enum { P_GRAD_SCALE, P_IGNORE_LABEL, P_MULTI_OUTPUT, P_USE_IGNORE, P_PRESERVE_SHAPE, P_NORMALIZATION, P_OUT_GRAD };
+enum { NORM_NULL, NORM_BATCH, NORM_VALID };
+static const mx_param_desc params[] = {
+    {"grad_scale", MX_PARAM_FLOAT, "1", NULL, "scales the gradient"},
+    {"ignore_label", MX_PARAM_FLOAT, "-1", NULL, "the label to ignore when use_ignore is set"},
+    {"multi_output", MX_PARAM_BOOL, "False", NULL, "softmax over axis 1 of (n, k, rest...), labels (n, rest...)"},
+    {"use_ignore", MX_PARAM_BOOL, "False", NULL, "zero the gradient of rows whose label is ignore_label"},
+    {"preserve_shape", MX_PARAM_BOOL, "False", NULL, "softmax over the last axis, keeping the shape"},
+    {"normalization", MX_PARAM_ENUM, "null", "null|batch|valid", "divide the gradient by 1, the batch size, or the count of valid labels"},
+    {"out_grad", MX_PARAM_BOOL, "False", NULL, "multiply the gradient by the gradient from above"},
+};
+
+/* The data seen as (outer, k, inner): softmax over k. */
+static void geometry(const mx_op_attrs *a, const int64_t *shape, int ndim, int64_t *outer, int64_t *k,
+                     int64_t *inner) {
+  int64_t size = mx_shape_size(shape, ndim);
+  if (MX_PBOOL(a, P_PRESERVE_SHAPE)) {
+    *k = shape[ndim - 1];
+    *inner = 1;
+  } else if (MX_PBOOL(a, P_MULTI_OUTPUT)) {
+    *k = ndim > 1 ? shape[1] : 1;
+    *inner = size / (shape[0] * *k);
+  } else {
+    *k = size / shape[0];
+    *inner = 1;
+  }
+  *outer = size / (*k * *inner);
+}
+
+static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout, mx_shape *aux,
+                       int naux) {
+  if (in[0].ndim == 0) return MX_OK;
+  mx_shape label = {0, {0}};
+  if (MX_PBOOL(a, P_PRESERVE_SHAPE)) {
+    label = in[0];
+    label.ndim--;
+  } else if (MX_PBOOL(a, P_MULTI_OUTPUT)) {
+    label.ndim = in[0].ndim - 1;
+    label.dim[0] = in[0].dim[0];
+    for (int i = 2; i < in[0].ndim; i++) label.dim[i - 1] = in[0].dim[i];
+  } else {
+    label.ndim = 1;
+    label.dim[0] = in[0].dim[0];
+  }
+  if (label.ndim == 0) label = (mx_shape){1, {1}};
+  mx_status st = MX_OK;
+  if (!mx_shape_eq(&in[1], &in[0])) /* a label of the data's shape is a distribution */
+    st = mx_shape_fill(a, "label", &in[1], &label);
+  if (st == MX_OK) st = mx_shape_fill(a, "output", &out[0], &in[0]);
+  return st;
+}
+
+/* y = softmax(x) over k, with (outer, k, inner) strides; x may equal y. */
+static void softmax_rows(const float *x, float *y, int64_t outer, int64_t k, int64_t inner, int log_form) {
+  for (int64_t o = 0; o < outer; o++)
+    for (int64_t in = 0; in < inner; in++) {
+      const float *xr = x + o * k * inner + in;
+      float *yr = y + o * k * inner + in;
+      float mx = xr[0];
+      for (int64_t j = 1; j < k; j++) mx = xr[j * inner] > mx ? xr[j * inner] : mx;
+      double sum = 0;
+      for (int64_t j = 0; j < k; j++) sum += exp((double)(xr[j * inner] - mx));
+      if (log_form) {
+        float lse = mx + (float)log(sum);
+        for (int64_t j = 0; j < k; j++) yr[j * inner] = xr[j * inner] - lse;
+      } else {
+        for (int64_t j = 0; j < k; j++) yr[j * inner] = (float)(exp((double)(xr[j * inner] - mx)) / sum);
+      }
+    }
+}
+
+static mx_status forward_cpu(const mx_op_call *c) {
+  if (c->req[0] == MX_REQ_NULL) return MX_OK;
+  int64_t outer, k, inner;
+  geometry(c->attrs, mx_ndarray_shape(c->in[0]), mx_ndarray_ndim(c->in[0]), &outer, &k, &inner);
+  softmax_rows(mx_op_data(c->in[0]), mx_op_data(c->out[0]), outer, k, inner, 0);
+  return MX_OK;
+}
+
+static mx_status backward_cpu(const mx_op_call *c) {
+  mx_req r = c->req[0];
+  if (c->req[1] != MX_REQ_NULL && c->req[1] != MX_REQ_ADD) /* the label gets no gradient */
+    for (int64_t i = 0, n = mx_op_size(c->in_grad[1]); i < n; i++) mx_op_data(c->in_grad[1])[i] = 0.0f;
+  if (r == MX_REQ_NULL) return MX_OK;
+  const mx_op_attrs *a = c->attrs;
+  int64_t outer, k, inner;
+  geometry(a, mx_ndarray_shape(c->out[0]), mx_ndarray_ndim(c->out[0]), &outer, &k, &inner);
+  const float *p = mx_op_data(c->out[0]), *label = mx_op_data(c->in[1]);
+  const float *og = c->out_grad ? (c->out_grad[0] ? mx_op_data(c->out_grad[0]) : NULL) : NULL;
+  float *g = mx_op_data(c->in_grad[0]);
+  int64_t n = outer * k * inner;
+  float ignore = MX_PFLOAT(a, P_IGNORE_LABEL);
+  int use_ignore = MX_PBOOL(a, P_USE_IGNORE);
+  int dist = mx_op_size(c->in[1]) == n; /* label is a distribution */
+  int64_t nlabels = dist ? outer * inner : mx_op_size(c->in[1]), valid = 0;
+  for (int64_t i = 0; i < nlabels; i++) valid += dist || label[i] != ignore;
+  double scale = MX_PFLOAT(a, P_GRAD_SCALE);
+  switch ((int)MX_PINT(a, P_NORMALIZATION)) {
+  case NORM_BATCH: scale /= (double)outer; break;
+  case NORM_VALID: scale /= (double)(valid ? valid : 1); break;
+  }
+  if (MX_PBOOL(a, P_MULTI_OUTPUT) && MX_PINT(a, P_NORMALIZATION) != NORM_VALID) scale /= (double)inner;
+  for (int64_t o = 0; o < outer; o++)
+    for (int64_t in = 0; in < inner; in++) {
+      int64_t base = o * k * inner + in;
+      float lab = dist ? 0.0f : label[o * inner + in];
+      int skip = !dist && use_ignore && lab == ignore;
+      for (int64_t j = 0; j < k; j++) {
+        int64_t idx = base + j * inner;
+        float v;
+        if (skip) v = 0.0f;
+        else if (dist) v = p[idx] - label[idx];
+        else v = p[idx] - ((int64_t)lab == j ? 1.0f : 0.0f);
+        v = (float)(v * scale);
+        if (og) v *= og[idx];
+        mx_req_store(r, &g[idx], v);
+      }
+    }
+  return MX_OK;
+}
+
+static unsigned softmax_output_needs(const mx_op_attrs *a) {
+  return MX_OP_BWD_IN_DATA | MX_OP_BWD_OUT_DATA | (MX_PBOOL(a, P_OUT_GRAD) ? MX_OP_BWD_OUT_GRAD : 0u);
+}
+
+#define SOFTMAX_OUTPUT_FIELDS                                                                                      \
+  .params = params, .nparams = 7, .arguments = (const char *const[]){"data", "label", NULL},                       \
+  .outputs = (const char *const[]){"output", NULL}, .infer_shape = infer, .forward = {[MX_DEV_CPU] = forward_cpu}, \
+  .backward = {[MX_DEV_CPU] = backward_cpu}, .flags = MX_OP_BWD_IN_DATA | MX_OP_BWD_OUT_DATA | MX_OP_LOSS | MX_OP_INPLACE,      \
+  .backward_needs = softmax_output_needs
+
+const mx_op mx_op_softmax_output = {
+    .name = "SoftmaxOutput",
+    .doc = "Softmax with cross-entropy loss: forward gives the probabilities; the gradient is "
+           "(softmax - onehot(label)) * grad_scale / valid_count.",
+    SOFTMAX_OUTPUT_FIELDS,
+};
+
+const mx_op mx_op_softmax_legacy = {
+    .name = "Softmax",
+    .doc = "The old name of SoftmaxOutput.",
+    SOFTMAX_OUTPUT_FIELDS,
+};
+
+/* ---- softmax / log_softmax over one axis (no loss) ---- */
+enum { P_AXIS };
+static const mx_param_desc axis_params[] = {
+    {"axis", MX_PARAM_INT, "-1", NULL, "the axis (0-based; negative counts from the end)"},
+};
+
+static mx_status axis_geometry(const mx_op_call *c, const mx_ndarray *arr, int64_t *outer, int64_t *k,
+                               int64_t *inner) {
+  int ndim = mx_ndarray_ndim(arr);
+  const int64_t *shape = mx_ndarray_shape(arr);
+  int axis = (int)MX_PINT(c->attrs, P_AXIS);
+  if (axis < 0) axis += ndim;
+  if (axis < 0 || axis >= ndim)
+    return mx_error(MX_ERR_ARG, "%s %s: axis %d out of range for %d axes", c->attrs->op->name,
+                    c->attrs->node_name, (int)MX_PINT(c->attrs, P_AXIS), ndim);
+  *outer = mx_shape_size(shape, axis);
+  *k = shape[axis];
+  *inner = mx_shape_size(shape + axis + 1, ndim - axis - 1);
+  return MX_OK;
+}
+
+static mx_status axis_forward(const mx_op_call *c, int log_form) {
+  if (c->req[0] == MX_REQ_NULL) return MX_OK;
+  int64_t outer, k, inner;
+  mx_status st = axis_geometry(c, c->in[0], &outer, &k, &inner);
+  if (st != MX_OK) return st;
+  if (c->req[0] == MX_REQ_ADD) return mx_error(MX_ERR_ARG, "%s: request 'add' is not supported", c->attrs->op->name);
+  softmax_rows(mx_op_data(c->in[0]), mx_op_data(c->out[0]), outer, k, inner, log_form);
+  return MX_OK;
+}
+
+/* softmax: dx = y (dy - sum(dy y)); log_softmax: dx = dy - e^y sum(dy). */
+static mx_status axis_backward(const mx_op_call *c, int log_form) {
+  mx_req r = c->req[0];
+  if (r == MX_REQ_NULL) return MX_OK;
+  int64_t outer, k, inner;
+  mx_status st = axis_geometry(c, c->out[0], &outer, &k, &inner);
+  if (st != MX_OK) return st;
+  const float *y = mx_op_data(c->out[0]), *dy = mx_op_data(c->out_grad[0]);
+  float *dx = mx_op_data(c->in_grad[0]);
+  for (int64_t o = 0; o < outer; o++)
+    for (int64_t in = 0; in < inner; in++) {
+      int64_t base = o * k * inner + in;
+      double s = 0;
+      for (int64_t j = 0; j < k; j++) s += log_form ? dy[base + j * inner] : dy[base + j * inner] * y[base + j * inner];
+      for (int64_t j = 0; j < k; j++) {
+        int64_t i = base + j * inner;
+        float v = log_form ? dy[i] - expf(y[i]) * (float)s : y[i] * (dy[i] - (float)s);
+        mx_req_store(r, &dx[i], v);
+      }
+    }
+  return MX_OK;
+}
+
+static mx_status softmax_fwd(const mx_op_call *c) { return axis_forward(c, 0); }
+static mx_status softmax_bwd(const mx_op_call *c) { return axis_backward(c, 0); }
+static mx_status log_softmax_fwd(const mx_op_call *c) { return axis_forward(c, 1); }
+static mx_status log_softmax_bwd(const mx_op_call *c) { return axis_backward(c, 1); }
+
+const mx_op mx_op_softmax = {
+    .name = "softmax",
+    .doc = "Softmax over one axis (default the last); no loss.",
+    .params = axis_params,
+    .nparams = 1,
+    .arguments = (const char *const[]){"data", NULL},
+    .outputs = (const char *const[]){"output", NULL},
+    .infer_shape = mx_op_infer_same,
+    .forward = {[MX_DEV_CPU] = softmax_fwd},
+    .backward = {[MX_DEV_CPU] = softmax_bwd},
+    .flags = MX_OP_BWD_OUT_DATA | MX_OP_BWD_OUT_GRAD,
+};
+
+const mx_op mx_op_log_softmax = {
+    .name = "log_softmax",
+    .doc = "Log of the softmax over one axis (default the last); no loss.",
+    .params = axis_params,
+    .nparams = 1,
+    .arguments = (const char *const[]){"data", NULL},
+    .outputs = (const char *const[]){"output", NULL},
+    .infer_shape = mx_op_infer_same,
+    .forward = {[MX_DEV_CPU] = log_softmax_fwd},
+    .backward = {[MX_DEV_CPU] = log_softmax_bwd},
+    .flags = MX_OP_BWD_OUT_DATA | MX_OP_BWD_OUT_GRAD,
+};
