@@ -12,6 +12,7 @@ extern const mx_op mx_op_fully_connected, mx_op_activation, mx_op_softmax_output
     mx_op_mae_regression_output, mx_op_flatten, mx_op_reshape, mx_op_dropout, mx_op_concat,
     mx_op_block_grad, mx_op_plus, mx_op_minus, mx_op_mul, mx_op_div, mx_op_plus_scalar,
     mx_op_minus_scalar, mx_op_rminus_scalar, mx_op_mul_scalar, mx_op_div_scalar, mx_op_rdiv_scalar;
+extern const mx_op mx_op_custom; /* ops/custom.c: operators written in Lua */
 
 /* The operators, one line each. */
 static const mx_op *builtin[] = {
@@ -39,6 +40,7 @@ static const mx_op *builtin[] = {
     &mx_op_mul_scalar,
     &mx_op_div_scalar,
     &mx_op_rdiv_scalar,
+    &mx_op_custom,
 };
 #define NBUILTIN ((int)(sizeof builtin / sizeof builtin[0]))
 
