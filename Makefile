@@ -112,8 +112,14 @@ test-lua: all
 test-gpu: deps data all
 	@sh tests/run.sh gpu
 
-bench: deps data all
+bench: deps bench-deps data all
 	@sh scripts/bench/run.sh
+
+# The benchmark's comparison runners: Debian's numpy and PyTorch (for /usr/bin/python3).
+BENCH_PACKAGES := python3-numpy python3-torch python3-threadpoolctl
+.PHONY: bench-deps
+bench-deps:
+	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(BENCH_PACKAGES)"
 
 lint:
 	luacheck --no-color -q lua scripts tests/spec

@@ -8,8 +8,8 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mlp_numpy import (BATCH, LR, MOMENTUM, SHAPES, TIMED, WARMUP, WD,  # noqa: E402
-                       load_mnist, load_weights, report)
+from mlp_numpy import (BATCH, INFER_PASSES, LR, MOMENTUM, SHAPES, TIMED, WARMUP,  # noqa: E402
+                       WD, load_mnist, load_weights, median_time, report)
 
 
 def main():
@@ -81,10 +81,8 @@ def main():
 
     def infer():
         return [predict(test_x[k:k + BATCH]) for k in range(0, test_x.shape[0], BATCH)]
-    infer()
-    t0 = time.perf_counter()
-    probs = infer()
-    infer_s = time.perf_counter() - t0
+    probs = infer()                                           # warm-up pass
+    infer_s = median_time(infer, INFER_PASSES)
     acc = float((torch.cat(probs).argmax(1) == test_y).float().mean())
     extra = {"torch": torch.__version__, "torch_threads": torch.get_num_threads()}
     try:

@@ -1,0 +1,8 @@
+#!/bin/sh
+# scripts/bench/run.sh: every benchmark `make bench` runs, one line each, from the repository
+# root. Uses Debian's /usr/bin/python3 (the python3 first on PATH may lack numpy).
+cd "$(dirname "$0")/../.." || exit 2
+status=0
+# training side by side: OpenBLAS GEMM ceiling, mxlua, numpy, PyTorch (see scripts/bench/training.py)
+/usr/bin/python3 scripts/bench/training.py "$@" || status=1
+exit $status

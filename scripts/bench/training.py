@@ -1,0 +1,225 @@
+# The side-by-side training benchmark: alternates the direct-GEMM ceiling, mxlua, numpy and
+# PyTorch over several rounds on the same data and initial weights, then prints one table of
+# medians (min-max) and ratios. Run by `make bench` with Debian's /usr/bin/python3:
+#   /usr/bin/python3 scripts/bench/training.py [--rounds N] [--only gemm,mxlua,numpy,torch]
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+BUILD = os.path.join(ROOT, "build", "bench")
+DATA = os.path.join(ROOT, "data", "mnist")
+sys.path.insert(0, HERE)
+from mlp_numpy import BATCH, SHAPES, TIMED, WARMUP  # noqa: E402
+
+BLAS_THREADS = "2"
+
+
+def make_weights(path, seed=1234):
+    """The initial parameters every runner reads: Uniform(-0.01, 0.01) weights (seeded), zero
+    biases (MXNet's Uniform initializer), one raw little-endian float32 file per array."""
+    import numpy as np
+    os.makedirs(path, exist_ok=True)
+    rs = np.random.RandomState(seed)
+    for name, shape in SHAPES:
+        if name.endswith("_weight"):
+            a = rs.uniform(-0.01, 0.01, shape).astype("<f4")
+        else:
+            a = np.zeros(shape, "<f4")
+        a.tofile(os.path.join(path, name + ".f32"))
+
+
+def build_gemm():
+    exe = os.path.join(BUILD, "gemm_ceiling")
+    src = os.path.join(HERE, "gemm_ceiling.c")
+    if not os.path.exists(exe) or os.path.getmtime(exe) < os.path.getmtime(src):
+        os.makedirs(BUILD, exist_ok=True)
+        subprocess.check_call(["cc", "-O2", "-o", exe, src, "-lopenblas"])
+    return exe
+
+
+def env_for(runner):
+    env = dict(os.environ)
+    env["OPENBLAS_NUM_THREADS"] = BLAS_THREADS
+    env.pop("OMP_NUM_THREADS", None)
+    if runner in ("numpy", "torch"):
+        # These slow a current OpenBLAS (see the machine notes): unset both together, for the
+        # Python runners only; threadpoolctl then reports which kernel actually runs.
+        env.pop("OPENBLAS_CORETYPE", None)
+        env.pop("OPENBLAS_L2_SIZE", None)
+    return env
+
+
+def run_child(cmd, env):
+    """Runs cmd, returns (rc, stdout, stderr, peak RSS in MiB)."""
+    with tempfile.TemporaryFile() as err:
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, env=env, cwd=ROOT)
+        out = p.stdout.read()
+        p.stdout.close()
+        _, status, usage = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        return p.returncode, out.decode(errors="replace"), err.read().decode(errors="replace"), \
+            usage.ru_maxrss / 1024.0
+
+
+def parse(out):
+    """The last JSON line of a runner's output, or `key value` lines (the GEMM ceiling)."""
+    for line in reversed(out.splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            return json.loads(line)
+    d = {}
+    for line in out.splitlines():
+        k, _, v = line.partition(" ")
+        if k and k != "shape":
+            d[k] = v.strip()
+    return d
+
+
+def commands(weights, gemm_exe):
+    py = sys.executable
+    return {
+        "gemm": [gemm_exe, "1000"],
+        "mxlua": [os.path.join(ROOT, "build", "mxlua"), os.path.join(HERE, "mlp_mxlua.lua"),
+                  weights, DATA],
+        "numpy": [py, os.path.join(HERE, "mlp_numpy.py"), weights, DATA],
+        "torch": [py, os.path.join(HERE, "mlp_torch.py"), weights, DATA, "--threads", "1"],
+    }
+
+
+def fmt_rate(xs):
+    if not xs:
+        return "-"
+    return "%s (%s-%s)" % (f"{statistics.median(xs):,.0f}", f"{min(xs):,.0f}", f"{max(xs):,.0f}")
+
+
+def lscpu_model():
+    try:
+        for line in subprocess.check_output(["lscpu"], text=True).splitlines():
+            if line.startswith("Model name:"):
+                return line.split(":", 1)[1].strip()
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    return platform.processor() or "unknown"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--only", default="gemm,mxlua,numpy,torch")
+    args = ap.parse_args()
+    order = [r for r in ["gemm", "mxlua", "numpy", "torch"] if r in args.only.split(",")]
+    weights = os.path.join(BUILD, "weights")
+    make_weights(weights)
+    cmds = commands(weights, build_gemm() if "gemm" in order else None)
+    if "mxlua" in order and not os.path.exists(cmds["mxlua"][0]):
+        print("note: build/mxlua is missing (run `make all`): mxlua skipped")
+        order.remove("mxlua")
+
+    results = {r: [] for r in order}
+    failures = {}
+    t_start = time.time()
+    for rnd in range(args.rounds):
+        for r in order:
+            if r in failures:
+                continue
+            rc, out, err, rss = run_child(cmds[r], env_for(r))
+            if rc != 0:
+                failures[r] = "exit %d: %s" % (rc, (err or out).strip()[-600:])
+                continue
+            d = parse(out)
+            d["peak_rss_mib"] = rss
+            results[r].append(d)
+            sys.stderr.write("round %d %-6s %s\n" % (rnd + 1, r, json.dumps(d)))
+    elapsed = time.time() - t_start
+
+    def col(r, key):
+        return [float(d[key]) for d in results.get(r, []) if key in d]
+
+    ceiling = col("gemm", "samples_per_s")
+    numpy_train = col("numpy", "train_samples_per_s")
+    numpy_infer = col("numpy", "infer_samples_per_s")
+    ceil_med = statistics.median(ceiling) if ceiling else None
+    np_med = statistics.median(numpy_train) if numpy_train else None
+    npi_med = statistics.median(numpy_infer) if numpy_infer else None
+
+    first = {r: (results[r][0] if results[r] else {}) for r in order}
+    print("## Training benchmark: MLP 784-128-64-10, batch %d, SGD lr 0.1 momentum 0.9 wd 1e-5"
+          % BATCH)
+    print()
+    print("- CPU: %s, %d cores (`lscpu`); %d rounds, runners alternated in the order %s; "
+          "%.0f s in all" % (lscpu_model(), os.cpu_count(), args.rounds, ", ".join(order), elapsed))
+    print("- Each runner: same 60,000 MNIST training images (pixels/255, file order), same "
+          "initial weights, %d warm-up batches then %d timed batches (one epoch); inference "
+          "over the 10,000 test images in batches of %d after one warm-up pass"
+          % (WARMUP, TIMED, BATCH))
+    if "gemm" in first and first["gemm"]:
+        g = first["gemm"]
+        print("- GEMM ceiling: the 8 cblas_sgemm calls of one step (3 forward, 3 weight "
+              "gradients, 2 input gradients), fresh batch each step, %s, core %s, %s threads"
+              % (g.get("openblas", "?"), g.get("openblas_core", "?"), g.get("openblas_threads", "?")))
+    if first.get("numpy"):
+        print("- numpy %s, float32 `@`, %s (OPENBLAS_NUM_THREADS=%s)"
+              % (first["numpy"].get("numpy", "?"), first["numpy"].get("blas", "?"), BLAS_THREADS))
+    if first.get("torch"):
+        t = first["torch"]
+        print("- PyTorch %s, hand-written backward, torch.set_num_threads(%s) (its best setting "
+              "here: with 2, its OpenMP threads spin against OpenBLAS's pool), BLAS: %s"
+              % (t.get("torch", "?"), t.get("torch_threads", "?"), t.get("blas", "?")))
+    if first.get("mxlua"):
+        m = first["mxlua"]
+        print("- mxlua %s, %s" % (m.get("version", "?"), m.get("setting", "raw executor loop")))
+    print()
+    print("| runner | training samples/s, median (min-max) | inference samples/s, median "
+          "(min-max) | training vs numpy | inference vs numpy | of GEMM ceiling | "
+          "test accuracy after 1 epoch | peak RSS MiB |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in order:
+        if r == "gemm":
+            print("| OpenBLAS GEMMs alone (ceiling) | %s | - | %s | - | 100%% | - | %.0f |"
+                  % (fmt_rate(ceiling),
+                     ("%.2fx" % (ceil_med / np_med)) if ceil_med and np_med else "-",
+                     max(col("gemm", "peak_rss_mib") or [0])))
+            continue
+        tr, inf = col(r, "train_samples_per_s"), col(r, "infer_samples_per_s")
+        if not tr:
+            print("| %s | failed | - | - | - | - | - | - |" % r)
+            continue
+        tm, im = statistics.median(tr), statistics.median(inf)
+        acc = col(r, "test_accuracy")
+        print("| %s | %s | %s | %s | %s | %s | %s | %.0f |" % (
+            r, fmt_rate(tr), fmt_rate(inf),
+            ("%.2fx" % (tm / np_med)) if np_med else "-",
+            ("%.2fx" % (im / npi_med)) if npi_med else "-",
+            ("%.0f%%" % (100 * tm / ceil_med)) if ceil_med else "-",
+            ("%.4f" % statistics.median(acc)) if acc else "-",
+            max(col(r, "peak_rss_mib"))))
+    if ceiling:
+        us = col("gemm", "us_per_step")
+        print()
+        print("GEMM ceiling: %.0f us per step, median (%.0f-%.0f)"
+              % (statistics.median(us), min(us), max(us)))
+    np_acc = col("numpy", "test_accuracy")
+    for r in order:
+        acc = col(r, "test_accuracy")
+        if np_acc and acc and abs(statistics.median(acc) - statistics.median(np_acc)) > 0.005:
+            print()
+            print("warning: %s's accuracy after the epoch (%.4f) differs from numpy's (%.4f): the "
+                  "runners do not compute the same recipe" % (r, statistics.median(acc),
+                                                              statistics.median(np_acc)))
+    for r, why in failures.items():
+        print()
+        print("%s failed: %s" % (r, why))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
