@@ -1,7 +1,13 @@
 /* io.c: Lua bindings for files: IDX (MNIST) loading into NDArrays, the MXNet
- * `.params` NDArray list (save/load), and atomic file writes. */
+ * `.params` NDArray list (save/load), atomic file writes; and the monotonic
+ * clock and terminal test the training log and progress bar need. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lualib.h>
 
 #include "bindings.h"
 
@@ -99,12 +105,29 @@ static int l_file_write_atomic(lua_State *L) {
   return 0;
 }
 
+/* core.now() -> seconds of a monotonic clock (for speeds and time costs) */
+static int l_now(lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec * 1e-9);
+  return 1;
+}
+
+/* core.isatty(file) -> true when the Lua file handle (io.stderr...) is a terminal */
+static int l_isatty(lua_State *L) {
+  luaL_Stream *s = luaL_testudata(L, 1, LUA_FILEHANDLE);
+  lua_pushboolean(L, s != NULL && s->f != NULL && isatty(fileno(s->f)));
+  return 1;
+}
+
 void mxb_open_io(lua_State *L) {
   static const luaL_Reg fns[] = {{"idx_load", l_idx_load},
                                  {"idx_load_pair", l_idx_load_pair},
                                  {"params_save", l_params_save},
                                  {"params_load", l_params_load},
                                  {"file_write_atomic", l_file_write_atomic},
+                                 {"now", l_now},
+                                 {"isatty", l_isatty},
                                  {NULL, NULL}};
   luaL_setfuncs(L, fns, 0);
 }
