@@ -1,0 +1,141 @@
+-- mxlua runner of the training benchmark: the tutorial's MLP trained with the "Under the hood"
+-- loop (simple_bind, forward, backward, the SGD updater), same data, weights and recipe as
+-- mlp_numpy.py. Usage: mxlua scripts/bench/mlp_mxlua.lua WEIGHTS_DIR [DATA_DIR]; prints one JSON line.
+local mx = rawget(_G, 'mx') or require 'mx'
+
+local BATCH, WARMUP, TIMED, INFER_PASSES = 100, 20, 600, 5
+local SHAPES = {
+  {'fc1_weight', {128, 784}}, {'fc1_bias', {128}},
+  {'fc2_weight', {64, 128}}, {'fc2_bias', {64}},
+  {'fc3_weight', {10, 64}}, {'fc3_bias', {10}},
+}
+
+local weights_dir = assert(arg[1], 'usage: mlp_mxlua.lua WEIGHTS_DIR [DATA_DIR]')
+local data_dir = arg[2] or 'data/mnist'
+
+-- A wall clock: the engine's if it has one, else LuaSocket's.
+local now = (mx.core and mx.core.now) or (mx.time and mx.time.now)
+if not now then
+  local ok, socket = pcall(require, 'socket')
+  assert(ok, 'mlp_mxlua.lua: no wall clock (mx.core.now or LuaSocket)')
+  now = socket.gettime
+end
+
+-- The initial parameters: raw little-endian float32 files written by training.py.
+local function load_raw(name, shape)
+  local f = assert(io.open(weights_dir .. '/' .. name .. '.f32', 'rb'))
+  local bytes = f:read('a')
+  f:close()
+  local n = #bytes // 4
+  local t, pos = {}, 1
+  for i = 1, n do
+    t[i], pos = string.unpack('<f', bytes, pos)
+  end
+  return mx.nd.array(t):reshape(shape)
+end
+
+-- MNIST: images (n, 784) scaled to [0, 1], labels (n,) holding class ids 0-9.
+local function load_mnist(prefix)
+  local images = mx.core.idx_load(data_dir .. '/' .. prefix .. '-images-idx3-ubyte', 3, 1 / 255)
+  local labels = mx.core.idx_load(data_dir .. '/' .. prefix .. '-labels-idx1-ubyte', 1, 1)
+  return images:reshape{images:shape()[1], 784}, labels
+end
+
+local train_x, train_y = load_mnist('train')
+local test_x, test_y = load_mnist('t10k')
+
+local data = mx.symbol.Variable('data')
+local fc1 = mx.symbol.FullyConnected{data = data, name = 'fc1', num_hidden = 128}
+local act1 = mx.symbol.Activation{data = fc1, name = 'relu1', act_type = 'relu'}
+local fc2 = mx.symbol.FullyConnected{data = act1, name = 'fc2', num_hidden = 64}
+local act2 = mx.symbol.Activation{data = fc2, name = 'relu2', act_type = 'relu'}
+local fc3 = mx.symbol.FullyConnected{data = act2, name = 'fc3', num_hidden = 10}
+local mlp = mx.symbol.SoftmaxOutput{data = fc3, name = 'softmax'}
+
+local exe = mlp:simple_bind{ctx = mx.cpu(), data = {BATCH, 784}, softmax_label = {BATCH}}
+local args = exe.arg_dict
+for _, s in ipairs(SHAPES) do
+  args[s[1]]:set(load_raw(s[1], s[2]))
+end
+local names = mlp:list_arguments()
+local idx2name = {}
+for i, name in ipairs(names) do idx2name[i] = name end
+-- FeedForward passes param_idx2name, so biases get no weight decay (as in the other runners).
+local opt = mx.optimizer.SGD{learning_rate = 0.1, momentum = 0.9, wd = 0.00001,
+                             rescale_grad = 1 / BATCH, param_idx2name = idx2name}
+local updater = mx.optimizer.get_updater(opt)
+local x_in, y_in = args.data, args.softmax_label
+local arg_arrays, grad_arrays = exe.arg_arrays, exe.grad_arrays
+local nbatch = train_x:shape()[1] // BATCH
+
+local first_loss
+local function step(i)
+  local j = i % nbatch
+  x_in:set(train_x:slice(j * BATCH + 1, (j + 1) * BATCH))
+  y_in:set(train_y:slice(j * BATCH + 1, (j + 1) * BATCH))
+  exe:forward{is_train = true}
+  exe:backward()
+  for k = 1, #arg_arrays do
+    local g = grad_arrays[k]
+    if g and names[k] ~= 'data' and names[k] ~= 'softmax_label' then
+      updater(k, g, arg_arrays[k])
+    end
+  end
+end
+
+-- The mean cross-entropy of the first batch, from the output probabilities (a recipe check).
+local function batch_loss()
+  local prob, lab = exe.outputs[1]:totable(), y_in:totable()
+  local s = 0
+  for r = 1, BATCH do s = s - math.log(prob[r][math.tointeger(lab[r]) + 1]) end
+  return s / BATCH
+end
+
+for i = 0, WARMUP - 1 do
+  step(i)
+  if i == 0 then first_loss = batch_loss() end
+end
+local stats0 = mx.core.alloc_stats and mx.core.alloc_stats()
+local t0 = now()
+for i = WARMUP, WARMUP + TIMED - 1 do step(i) end
+if mx.nd.waitall then mx.nd.waitall() end
+local train_s = now() - t0
+local stats1 = mx.core.alloc_stats and mx.core.alloc_stats()
+
+-- Inference: forward (not training) over the test set in batches, the predicted class ids.
+local ntest = test_x:shape()[1]
+local function infer()
+  local preds = {}
+  for k = 0, ntest // BATCH - 1 do
+    x_in:set(test_x:slice(k * BATCH + 1, (k + 1) * BATCH))
+    exe:forward{is_train = false}
+    preds[#preds + 1] = exe.outputs[1]:argmax(2)
+  end
+  return preds
+end
+local preds = infer()
+local times = {}
+for p = 1, INFER_PASSES do
+  local t = now()
+  infer()
+  if mx.nd.waitall then mx.nd.waitall() end
+  times[p] = now() - t
+end
+table.sort(times)
+local infer_s = times[INFER_PASSES // 2 + 1]
+
+local correct, labels = 0, test_y:totable()
+for k, pr in ipairs(preds) do
+  for r, c in ipairs(pr:totable()) do
+    if c == labels[(k - 1) * BATCH + r] then correct = correct + 1 end
+  end
+end
+
+local allocs = stats0 and (stats1.requests - stats0.requests) / TIMED or -1
+local sys_allocs = stats0 and (stats1.system_allocs - stats0.system_allocs) / TIMED or -1
+print(string.format('{"runner": "mxlua", "train_samples_per_s": %.1f, "infer_samples_per_s": %.1f, '
+  .. '"test_accuracy": %.4f, "first_batch_loss": %.6f, "version": "%s", '
+  .. '"alloc_requests_per_step": %.2f, "system_allocs_per_step": %.2f, '
+  .. '"setting": "raw executor loop (simple_bind, forward, backward, SGD updater), OPENBLAS_NUM_THREADS=%s"}',
+  TIMED * BATCH / train_s, ntest / infer_s, correct / ntest, first_loss, tostring(mx.__version__),
+  allocs, sys_allocs, os.getenv('OPENBLAS_NUM_THREADS') or 'unset'))
