@@ -4,7 +4,7 @@
 # Debian packages the project needs (installed by `make deps` when missing).
 DEB_PACKAGES := build-essential pkg-config lua5.4 liblua5.4-dev libopenblas-dev lua-busted \
   libreadline-dev zlib1g-dev lua-check cppcheck clang-format lua-socket lua-cjson graphviz \
-  libpng-dev valgrind
+  libpng-dev valgrind chromium
 # Commands that may come from elsewhere than Debian (node's own npm): installed only when absent.
 DEB_IF_NO_COMMAND := npm:npm
 
@@ -98,9 +98,15 @@ run: deps all data
 	$(HOST) scripts/train_mnist.lua
 
 # ---- tests ----
+# The browser test (tests/browser/) drives Debian's chromium with playwright-core from npm.
+PLAYWRIGHT_CORE := playwright-core@1.65.1
+.PHONY: browser-deps
+browser-deps:
+	@test -d $(BUILD)/node/node_modules/playwright-core || npm install --prefix $(BUILD)/node --no-audit --no-fund $(PLAYWRIGHT_CORE)
+
 build-tests: all $(CTEST_BIN)
 
-test: deps data build-tests
+test: deps data build-tests browser-deps
 	@sh tests/run.sh all
 
 test-c: build-tests
@@ -136,6 +142,8 @@ install: all
 	install -m 644 core/mx.h $(DESTDIR)$(PREFIX)/include/mx.h
 	install -m 644 $(LIB_A) $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 lua/mx/*.lua $(DESTDIR)$(PREFIX)/share/lua/5.4/mx/
+	install -d $(DESTDIR)$(PREFIX)/share/lua/5.4/mx/web
+	install -m 644 lua/mx/web/*.lua $(DESTDIR)$(PREFIX)/share/lua/5.4/mx/web/
 	install -m 755 $(MODULE) $(DESTDIR)$(PREFIX)/lib/lua/5.4/mx/core.so
 
 clean:
