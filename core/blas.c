@@ -1,0 +1,62 @@
+/* blas.c: mx_gemm, row-major C = alpha * op(A) op(B) + beta * C, through
+ * OpenBLAS's cblas_sgemm on the CPU and cublasSgemm on a GPU. */
+#include <cblas.h>
+#include <limits.h>
+
+#include "internal.h"
+
+#ifdef MX_HAVE_CUDA
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#define MX_GEMM_MAX_GPU 16
+static cublasHandle_t handles[MX_GEMM_MAX_GPU];
+
+static mx_status cuda_gemm(int dev, int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
+                           const float *b, int ldb, float beta, float *c, int ldc) {
+  if (dev < 0 || dev >= MX_GEMM_MAX_GPU) return mx_error(MX_ERR_DEVICE, "mx_gemm: gpu(%d) not supported", dev);
+  if (cudaSetDevice(dev) != cudaSuccess) {
+    cudaGetLastError();
+    return mx_error(MX_ERR_DEVICE, "mx_gemm: cudaSetDevice(%d) failed", dev);
+  }
+  if (!handles[dev] && cublasCreate(&handles[dev]) != CUBLAS_STATUS_SUCCESS) {
+    handles[dev] = NULL;
+    return mx_error(MX_ERR_DEVICE, "mx_gemm: cublasCreate on gpu(%d) failed", dev);
+  }
+  /* cuBLAS is column-major: row-major C = op(A) op(B) is column-major
+   * C^T = op(B)^T op(A)^T, i.e. the same buffers with A and B swapped. */
+  cublasStatus_t s = cublasSgemm(handles[dev], tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, n, m,
+                                 k, &alpha, b, ldb, a, lda, &beta, c, ldc);
+  if (s != CUBLAS_STATUS_SUCCESS) return mx_error(MX_ERR_DEVICE, "mx_gemm: cublasSgemm failed (status %d)", (int)s);
+  return MX_OK;
+}
+#endif
+
+mx_status mx_gemm(mx_context ctx, int transpose_a, int transpose_b, int64_t m, int64_t n, int64_t k, float alpha,
+                  const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
+  if (m < 0 || n < 0 || k < 0)
+    return mx_error(MX_ERR_ARG, "mx_gemm: negative size (m %lld, n %lld, k %lld)", (long long)m, (long long)n,
+                    (long long)k);
+  if (m > INT_MAX || n > INT_MAX || k > INT_MAX || lda > INT_MAX || ldb > INT_MAX || ldc > INT_MAX)
+    return mx_error(MX_ERR_ARG, "mx_gemm: sizes beyond 2^31 (m %lld, n %lld, k %lld)", (long long)m, (long long)n,
+                    (long long)k);
+  /* leading dimensions of row-major op(A) (m, k), op(B) (k, n), C (m, n) */
+  int64_t need_a = transpose_a ? m : k, need_b = transpose_b ? k : n;
+  if (lda < (need_a > 1 ? need_a : 1) || ldb < (need_b > 1 ? need_b : 1) || ldc < (n > 1 ? n : 1))
+    return mx_error(MX_ERR_ARG, "mx_gemm: leading dimensions lda %lld, ldb %lld, ldc %lld too small (expected >= %lld, %lld, %lld)",
+                    (long long)lda, (long long)ldb, (long long)ldc, (long long)need_a, (long long)need_b, (long long)n);
+  if (m == 0 || n == 0) return MX_OK;
+  const mx_device *dev = mx_device_for(ctx);
+  if (!dev) return mx_error_prefix(MX_ERR_DEVICE, "mx_gemm");
+  if (ctx.dev_type == MX_DEV_CPU) {
+    cblas_sgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans, transpose_b ? CblasTrans : CblasNoTrans,
+                (int)m, (int)n, (int)k, alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
+    return MX_OK;
+  }
+#ifdef MX_HAVE_CUDA
+  return cuda_gemm(ctx.dev_id, transpose_a, transpose_b, (int)m, (int)n, (int)k, alpha, a, (int)lda, b, (int)ldb, beta,
+                   c, (int)ldc);
+#else
+  return mx_error(MX_ERR_DEVICE, "mx_gemm: no BLAS for this device");
+#endif
+}
