@@ -892,7 +892,7 @@ static void print_rows(lua_State *L, printer *p, luaL_Buffer *B, int pass) {
             if (pos[cols_axis] >= 0 && w > p->width) p->width = w;
           } else {
             luaL_addstring(B, c == 0 ? " " : "  ");
-            for (int s = pos[cols_axis] < 0 ? 0 : w; s < p->width; s++) luaL_addchar(B, ' ');
+            for (int s = w; s < p->width; s++) luaL_addchar(B, ' ');
             luaL_addstring(B, cell);
           }
         }

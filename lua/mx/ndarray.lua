@@ -1,2 +1,98 @@
--- mx.ndarray: placeholder until its issue lands.
-return {}
+-- mx.nd (mx.ndarray): the NDArray functions. Most are C functions from mx.core
+-- (bindings/ndarray.c), shared with the NDArray methods (x:exp() is mx.nd.exp(x));
+-- this file adds the Lua-written ones. Positions (axes, rows) are 1-based.
+local core = require 'mx.core'
+
+local M = {}
+for name, fn in pairs(core.nd) do M[name] = fn end
+
+-- The methods table behind every NDArray's __index: add a function here and
+-- every array has it as a method.
+local methods = core.NDArray_methods
+M.NDArray_methods = methods
+
+-- Functional forms of some methods: mx.nd.slice(x, 1, 10), mx.nd.copy(x).
+for _, name in ipairs{'slice', 'copy', 'copyto', 'totable', 'asscalar', 'as_in_context'} do
+  M[name] = methods[name]
+end
+
+local function check_ndarray(x, where, arg)
+  if not M.is_ndarray(x) then
+    local t = type(x)
+    error(string.format('%s: bad argument #%d (NDArray expected, got %s)', where, arg,
+      t == 'nil' and 'nil' or t), 3)
+  end
+end
+
+function M.zeros_like(x)
+  check_ndarray(x, 'mx.nd.zeros_like', 1)
+  return M.zeros(x:shape(), x:context())
+end
+
+function M.ones_like(x)
+  check_ndarray(x, 'mx.nd.ones_like', 1)
+  return M.ones(x:shape(), x:context())
+end
+
+-- MXNet's onehot_encode(indices, out): writes the one-hot rows into out, returns out.
+function M.onehot_encode(indices, out)
+  check_ndarray(indices, 'mx.nd.onehot_encode', 1)
+  check_ndarray(out, 'mx.nd.onehot_encode', 2)
+  return out:set(M.one_hot(indices, out:shape()[2]))
+end
+
+-- x:astype('float32'): a copy (float32 is the only element type).
+function methods.astype(x, dtype)
+  if dtype ~= 'float32' then
+    error(string.format("NDArray:astype: only 'float32' is supported (got %s)", tostring(dtype)), 2)
+  end
+  return x:copy()
+end
+
+-- x:T(): the transpose of a 2-D array.
+function methods.T(x)
+  if x:ndim() ~= 2 then
+    error(string.format('NDArray:T: needs a 2-D array (got %d axes)', x:ndim()), 2)
+  end
+  return x:transpose()
+end
+
+-- mx.nd.save(fname, arrays): arrays a list of NDArrays or a table name -> NDArray
+-- (MXNet's .params layout); mx.nd.load(fname[, ctx]) gives back the list or table.
+function M.save(fname, data)
+  if type(fname) ~= 'string' then
+    error(string.format('mx.nd.save: bad argument #1 (file name expected, got %s)', type(fname)), 2)
+  end
+  if type(data) ~= 'table' then
+    error(string.format('mx.nd.save: bad argument #2 (list or table of NDArrays expected, got %s)', type(data)), 2)
+  end
+  if M.is_ndarray(data) then data = {data} end
+  local arrays, names = {}, nil
+  if #data > 0 or next(data) == nil then
+    for i = 1, #data do arrays[i] = data[i] end
+  else
+    names = {}
+    for name in pairs(data) do names[#names + 1] = name end
+    table.sort(names, function(a, b) return tostring(a) < tostring(b) end)
+    for i, name in ipairs(names) do
+      if type(name) ~= 'string' then
+        error(string.format('mx.nd.save: keys must be strings (got %s)', type(name)), 2)
+      end
+      arrays[i] = data[name]
+    end
+  end
+  core.params_save(fname, arrays, names)
+end
+
+function M.load(fname, ctx)
+  if type(fname) ~= 'string' then
+    error(string.format('mx.nd.load: bad argument #1 (file name expected, got %s)', type(fname)), 2)
+  end
+  local arrays, names = core.params_load(fname, ctx)
+  if not names then return arrays end
+  local out = {}
+  for i, name in ipairs(names) do out[name] = arrays[i] end
+  return out
+end
+
+return M
