@@ -339,7 +339,9 @@ end
 -- The layout of one panel (a plot of some series against the epoch) as drawing commands.
 local function draw_panel(cmds, series, x0, y0, w, h, title, ylabel)
   local tw = function(s) return #s * 6 end
-  local left, right, top, bottom = x0 + 64, x0 + w - 150, y0 + 28, y0 + h - 40
+  local legend = 0
+  for _, s in ipairs(series) do legend = math.max(legend, #s.name * 6) end
+  local left, right, top, bottom = x0 + 64, x0 + w - legend - 52, y0 + 28, y0 + h - 40
   local n, lo, hi = 0, math.huge, -math.huge
   for _, s in ipairs(series) do
     n = math.max(n, #s.values)
