@@ -3,6 +3,8 @@
 # root. Uses Debian's /usr/bin/python3 (the python3 first on PATH may lack numpy).
 cd "$(dirname "$0")/../.." || exit 2
 status=0
+# element-wise and reduction kernels against a plain C loop (scripts/bench/elementwise.c)
+make -s build/bench/elementwise && build/bench/elementwise || status=1
 # training side by side: OpenBLAS GEMM ceiling, mxlua, numpy, PyTorch (see scripts/bench/training.py)
 /usr/bin/python3 scripts/bench/training.py "$@" || status=1
 exit $status
