@@ -1,2 +1,300 @@
--- mx.optimizer: placeholder until its issue lands.
-return {}
+-- mx.optimizer: MXNet's optimizers (SGD, Adam, RMSProp, AdaGrad) over fused C
+-- kernels, the registry (create), per-parameter lr_mult / wd_mult, learning-rate
+-- schedulers, and the updater (get_updater) whose states can be saved and restored.
+local core = require 'mx.core'
+
+local optimizer = {}
+local registry = {}
+
+local function class(name, parent)
+  local cls = {}
+  cls.__index = cls
+  cls.__name = name
+  return setmetatable(cls, {__index = parent, __call = function(c, opts)
+    local self = setmetatable({}, c)
+    self:init(opts or {})
+    return self
+  end})
+end
+
+local function ends(s, suffix) return type(s) == 'string' and s:sub(-#suffix) == suffix end
+
+local Optimizer = class('mx.optimizer.Optimizer')
+optimizer.Optimizer = Optimizer
+optimizer.class = class
+Optimizer.default_lr = 0.01
+
+--- Optimizer{rescale_grad = 1, param_idx2name = {}, wd = 0, clip_gradient = nil,
+--   learning_rate = 0.01, lr_scheduler = nil, sym = nil, begin_num_update = 0}
+function Optimizer:init(opts)
+  self.rescale_grad = opts.rescale_grad or 1
+  self.lr = opts.learning_rate or self.default_lr
+  self.wd = opts.wd or 0
+  self.clip_gradient = opts.clip_gradient
+  self.lr_scheduler = opts.lr_scheduler
+  if self.lr_scheduler then self.lr_scheduler.base_lr = self.lr end
+  self.idx2name = opts.param_idx2name or {}
+  self.sym = opts.sym
+  self.begin_num_update = opts.begin_num_update or 0
+  self.num_update = self.begin_num_update
+  self._index_update_count = {}
+  self:set_lr_mult({})
+  self:set_wd_mult({})
+end
+
+-- Multipliers a symbol's attributes set ("<name>_lr_mult" / "__lr_mult__").
+local function symbol_mults(sym, key)
+  local out = {}
+  if not (sym and sym.attr_dict) then return out end
+  local ok, attrs = pcall(sym.attr_dict, sym)
+  if not ok or type(attrs) ~= 'table' then return out end
+  for name, a in pairs(attrs) do
+    local v = a['__' .. key .. '__'] or a[key]
+    if v then out[name] = tonumber(v) end
+  end
+  return out
+end
+
+--- set_lr_mult{name_or_index = mult}: replaces the learning-rate multipliers.
+function Optimizer:set_lr_mult(mults)
+  self.lr_mult = symbol_mults(self.sym, 'lr_mult')
+  for k, v in pairs(mults) do self.lr_mult[k] = v end
+end
+
+--- set_wd_mult{...}: replaces the weight-decay multipliers; every named
+-- parameter whose name does not end in "_weight" gets 0 (no decay on biases).
+function Optimizer:set_wd_mult(mults)
+  self.wd_mult = {}
+  for _, n in pairs(self.idx2name) do
+    if not ends(n, '_weight') then self.wd_mult[n] = 0 end
+  end
+  for k, v in pairs(symbol_mults(self.sym, 'wd_mult')) do self.wd_mult[k] = v end
+  for k, v in pairs(mults) do self.wd_mult[k] = v end
+end
+
+local function mult(tbl, idx2name, index)
+  local m = tbl[index]
+  if m == nil then m = tbl[idx2name[index]] end
+  return m or 1
+end
+
+function Optimizer:_get_lr(index)
+  local lr = self.lr_scheduler and self.lr_scheduler(self.num_update) or self.lr
+  return lr * mult(self.lr_mult, self.idx2name, index)
+end
+
+function Optimizer:_get_wd(index)
+  return self.wd * mult(self.wd_mult, self.idx2name, index)
+end
+
+function Optimizer:_update_count(index)
+  local c = (self._index_update_count[index] or self.begin_num_update) + 1
+  self._index_update_count[index] = c
+  if c > self.num_update then self.num_update = c end
+  return c
+end
+
+function Optimizer:_clip() return self.clip_gradient or -1 end
+
+local function zeros_like(w) return core.nd.zeros(w:shape(), w:context()) end
+
+function Optimizer:create_state() return nil end
+function Optimizer:update() error(self.__name .. ':update: not implemented', 2) end
+
+--- SGD{momentum = 0, ...}: MXNet's update. With momentum:
+-- mom = momentum*mom - lr*(g + wd*w); w += mom, where g = clip(rescale_grad*grad).
+local SGD = class('mx.optimizer.SGD', Optimizer)
+optimizer.SGD = SGD
+function SGD:init(opts)
+  Optimizer.init(self, opts)
+  self.momentum = opts.momentum or 0
+end
+function SGD:create_state(_, weight)
+  if self.momentum == 0 then return nil end
+  return zeros_like(weight)
+end
+function SGD:update(index, weight, grad, state)
+  local lr, wd = self:_get_lr(index), self:_get_wd(index)
+  self:_update_count(index)
+  core.optim_sgd_update(weight, grad, state, lr, wd, self.rescale_grad, self:_clip(), self.momentum)
+end
+
+--- Adam{learning_rate = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8, ...}
+-- as MXNet's adam_update: g = clip(rescale*grad) + wd*w, bias-corrected lr.
+local Adam = class('mx.optimizer.Adam', Optimizer)
+optimizer.Adam = Adam
+Adam.default_lr = 0.001
+function Adam:init(opts)
+  Optimizer.init(self, opts)
+  self.beta1, self.beta2, self.epsilon = opts.beta1 or 0.9, opts.beta2 or 0.999, opts.epsilon or 1e-8
+end
+function Adam:create_state(_, weight) return {zeros_like(weight), zeros_like(weight)} end
+function Adam:update(index, weight, grad, state)
+  local lr, wd = self:_get_lr(index), self:_get_wd(index)
+  local t = self:_update_count(index)
+  lr = lr * math.sqrt(1 - self.beta2 ^ t) / (1 - self.beta1 ^ t)
+  core.optim_adam_update(weight, grad, state[1], state[2], lr, wd, self.rescale_grad, self:_clip(),
+                         self.beta1, self.beta2, self.epsilon)
+end
+
+--- RMSProp{learning_rate = 0.001, gamma1 = 0.9, gamma2 = 0.9, epsilon = 1e-8, centered = false}
+-- Plain: n = (1-g1)*g^2 + g1*n; w -= lr*g/sqrt(n+eps). Centered (Graves 2013)
+-- keeps the mean gradient too and a momentum (gamma2) delta.
+local RMSProp = class('mx.optimizer.RMSProp', Optimizer)
+optimizer.RMSProp = RMSProp
+RMSProp.default_lr = 0.001
+function RMSProp:init(opts)
+  Optimizer.init(self, opts)
+  self.gamma1, self.gamma2 = opts.gamma1 or 0.9, opts.gamma2 or 0.9
+  self.epsilon, self.centered = opts.epsilon or 1e-8, not not opts.centered
+end
+function RMSProp:create_state(_, weight)
+  if self.centered then return {zeros_like(weight), zeros_like(weight), zeros_like(weight)} end
+  return {zeros_like(weight)}
+end
+function RMSProp:update(index, weight, grad, state)
+  local lr, wd = self:_get_lr(index), self:_get_wd(index)
+  self:_update_count(index)
+  core.optim_rmsprop_update(weight, grad, state[1], state[2], state[3], lr, wd, self.rescale_grad, self:_clip(),
+                            self.gamma1, self.gamma2, self.epsilon)
+end
+
+--- AdaGrad{learning_rate = 0.01, eps = 1e-7}: h += g^2; w -= lr*(g/sqrt(h+eps) + wd*w).
+local AdaGrad = class('mx.optimizer.AdaGrad', Optimizer)
+optimizer.AdaGrad = AdaGrad
+function AdaGrad:init(opts)
+  Optimizer.init(self, opts)
+  self.eps = opts.eps or opts.epsilon or 1e-7
+end
+function AdaGrad:create_state(_, weight) return zeros_like(weight) end
+function AdaGrad:update(index, weight, grad, state)
+  local lr, wd = self:_get_lr(index), self:_get_wd(index)
+  self:_update_count(index)
+  core.optim_adagrad_update(weight, grad, state, lr, wd, self.rescale_grad, self:_clip(), self.eps)
+end
+
+--- register(cls[, name]): makes cls available to create() under its lower-case name.
+function optimizer.register(cls, name)
+  name = name or cls.__name:match('([^.]+)$')
+  registry[name:lower()] = cls
+  return cls
+end
+optimizer.register(SGD)
+optimizer.register(Adam)
+optimizer.register(RMSProp)
+optimizer.register(AdaGrad)
+
+--- create(name, opts): an optimizer by (case-insensitive) name; an optimizer
+-- object is returned as it is.
+function optimizer.create(name, opts)
+  if type(name) == 'table' and getmetatable(name) and name.update then return name end
+  if type(name) ~= 'string' then
+    error('mx.optimizer.create: expected an optimizer name (got ' .. type(name) .. ')', 2)
+  end
+  local cls = registry[name:lower()]
+  if not cls then
+    local names = {}
+    for k in pairs(registry) do names[#names + 1] = k end
+    table.sort(names)
+    error(('mx.optimizer.create: unknown optimizer %s (expected one of %s)'):format(name, table.concat(names, ', ')), 2)
+  end
+  return cls(opts or {})
+end
+
+-- ---- the updater ----
+local Updater = {}
+Updater.__index = Updater
+Updater.__name = 'mx.optimizer.Updater'
+
+--- get_updater(opt) -> updater; updater(index, grad, weight) creates the
+-- index's state on first use, then updates weight in place. A nil grad
+-- (an input without gradient) is skipped.
+function optimizer.get_updater(opt)
+  return setmetatable({optimizer = opt, states = {}}, Updater)
+end
+
+Updater.__call = function(self, index, grad, weight)
+  if grad == nil then return end
+  local s = self.states[index]
+  if s == nil then
+    s = self.optimizer:create_state(index, weight) or false
+    self.states[index] = s
+  end
+  self.optimizer:update(index, weight, grad, s or nil)
+end
+
+local function split_count(c) return {c // 16777216, c % 16777216} end
+local function join_count(t) return math.tointeger(t[1] * 16777216 + t[2]) end
+local function index_str(i) return math.type(i) == 'integer' and ('#' .. i) or tostring(i) end
+local function index_of(s) return s:sub(1, 1) == '#' and math.tointeger(tonumber(s:sub(2))) or s end
+
+--- The updater's whole state as a list of NDArrays and their names: optimizer
+-- states ("state:<index>[:k]"), per-index update counts, num_update, and the
+-- learning-rate scheduler's state.
+function Updater:get_states()
+  local arrays, names = {}, {}
+  local function add(name, a) arrays[#arrays + 1], names[#names + 1] = a, name end
+  local keys = {}
+  for k in pairs(self.states) do keys[#keys + 1] = k end
+  table.sort(keys, function(a, b) return index_str(a) < index_str(b) end)
+  for _, k in ipairs(keys) do
+    local s = self.states[k]
+    if core.nd.is_ndarray(s) then
+      add('state:' .. index_str(k), s)
+    elseif s then
+      for j, a in ipairs(s) do add(('state:%s:%d'):format(index_str(k), j), a) end
+    else
+      add('nostate:' .. index_str(k), core.nd.zeros({1}))
+    end
+  end
+  local opt = self.optimizer
+  for k, c in pairs(opt._index_update_count) do add('count:' .. index_str(k), core.nd.array(split_count(c))) end
+  add('num_update', core.nd.array(split_count(opt.num_update)))
+  if opt.lr_scheduler and opt.lr_scheduler.get_state then
+    add('lr_scheduler', core.nd.array(opt.lr_scheduler:get_state()))
+  end
+  return arrays, names
+end
+
+--- Restores what get_states returned (states go to ctx, default cpu).
+function Updater:set_states(arrays, names, ctx)
+  local opt = self.optimizer
+  self.states, opt._index_update_count = {}, {}
+  for i, name in ipairs(names) do
+    local a = arrays[i]
+    local kind, rest = name:match('^([%w_]+):?(.*)$')
+    if kind == 'state' then
+      local idx, j = rest:match('^(.-):(%d+)$')
+      if idx then
+        local key = index_of(idx)
+        self.states[key] = self.states[key] or {}
+        self.states[key][tonumber(j)] = ctx and a:copyto(ctx) or a
+      else
+        self.states[index_of(rest)] = ctx and a:copyto(ctx) or a
+      end
+    elseif kind == 'nostate' then
+      self.states[index_of(rest)] = false
+    elseif kind == 'count' then
+      opt._index_update_count[index_of(rest)] = join_count(a:totable())
+    elseif kind == 'num_update' then
+      opt.num_update = join_count(a:totable())
+    elseif kind == 'lr_scheduler' and opt.lr_scheduler and opt.lr_scheduler.set_state then
+      opt.lr_scheduler:set_state(a:totable())
+    end
+  end
+end
+
+--- Saves the state to a file (MXNet's NDArray list format), atomically.
+function Updater:save_states(path)
+  local arrays, names = self:get_states()
+  core.params_save(path, arrays, names)
+end
+
+--- Loads a file save_states wrote; states go onto ctx.
+function Updater:load_states(path, ctx)
+  local arrays, names = core.params_load(path)
+  if not names then error('mx.optimizer.Updater:load_states: ' .. path .. ' holds no names: not an optimizer state file', 2) end
+  self:set_states(arrays, names, ctx)
+end
+
+return optimizer
