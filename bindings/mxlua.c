@@ -413,11 +413,14 @@ static void save_line(const char *chunk) {
 /* Reads and compiles one command: `return <line>` first (to print its value),
  * else the line as a statement, reading more lines while it is incomplete.
  * Leaves the compiled function on the stack; returns its status, or -1 at end of input. */
+static char *carried_line = NULL; /* typed after a Ctrl-C that dropped an unfinished chunk */
+
 static int load_command(lua_State *L) {
   char *line;
   for (;;) {
     input_interrupted = 0;
-    line = read_line(PROMPT1);
+    line = carried_line ? carried_line : read_line(PROMPT1);
+    carried_line = NULL;
     if (line == NULL) return -1;
     if (line[strspn(line, " \t")] != '\0') break;
     free(line);
@@ -441,10 +444,9 @@ static int load_command(lua_State *L) {
     if (!incomplete(L, status)) break;
     char *more = read_line(PROMPT2);
     if (more == NULL || input_interrupted) { /* end of input or Ctrl-C inside an unfinished chunk */
-      int eof = more == NULL;
-      free(more);
       lua_pop(L, 1);
-      if (eof) return -1;
+      if (more == NULL) return -1;
+      carried_line = more; /* the first line of a new command */
       return load_command(L);
     }
     lua_pushfstring(L, "%s\n%s", chunk, more);
