@@ -24,12 +24,23 @@ int mxb_raise(lua_State *L, const char *where) {
   const char *msg = mx_last_error();
   if (msg == NULL || msg[0] == '\0') msg = "unknown error";
   msg = strip_core_prefix(msg);
+  luaL_where(L, 1);
   lua_pushfstring(L, "%s: %s", where, msg);
+  lua_concat(L, 2);
   return lua_error(L);
 }
 
 void mxb_check(lua_State *L, mx_status st, const char *where) {
   if (st != MX_OK) mxb_raise(L, where);
+}
+
+int mxb_errorf(lua_State *L, const char *fmt, ...) {
+  char buf[768];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  return luaL_error(L, "%s", buf);
 }
 
 int mxb_argerror(lua_State *L, int arg, const char *where, const char *fmt, ...) {
@@ -46,14 +57,15 @@ int mxb_argerror(lua_State *L, int arg, const char *where, const char *fmt, ...)
 }
 
 static const char *type_name(lua_State *L, int idx) {
-  if (luaL_getmetafield(L, idx, "__name") == LUA_TSTRING) {
-    const char *name = lua_tostring(L, -1);
+  int t = luaL_getmetafield(L, idx, "__name"); /* pushes nothing when absent */
+  if (t == LUA_TSTRING) {
+    const char *name = lua_tostring(L, -1); /* interned in the metatable: stays valid */
     lua_pop(L, 1);
     if (strcmp(name, MXB_NDARRAY_MT) == 0) return "NDArray";
     if (strcmp(name, MXB_CONTEXT_MT) == 0) return "Context";
     if (strncmp(name, "mx.", 3) == 0) return name + 3;
     return name;
-  } else if (lua_type(L, -1) != LUA_TNIL) {
+  } else if (t != LUA_TNIL) {
     lua_pop(L, 1);
   }
   if (lua_type(L, idx) == LUA_TNONE) return "no value";
@@ -187,8 +199,7 @@ int mxb_check_shape(lua_State *L, int idx, int64_t shape[MX_MAX_NDIM], const cha
     int ok = 0;
     lua_Integer d = lua_type(L, -1) == LUA_TNUMBER ? lua_tointegerx(L, -1, &ok) : 0;
     if (!ok) {
-      const char *got = luaL_typename(L, -1);
-      lua_pop(L, 1);
+      const char *got = lua_type(L, -1) == LUA_TNUMBER ? lua_tostring(L, -1) : luaL_typename(L, -1);
       mxb_argerror(L, idx, where, "shape dimension %d must be a positive integer (got %s)", i + 1, got);
     }
     lua_pop(L, 1);

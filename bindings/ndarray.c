@@ -134,7 +134,8 @@ static int nd_array(lua_State *L) {
     float *buf = nested_read(L, 1, shape, &ndim, where);
     mxb_check(L, mx_ndarray_from_host(shape, ndim, ctx, buf, &out), where);
   } else {
-    mxb_check_ndarray(L, 1, where); /* raises the type error */
+    if (luaL_testudata(L, 1, MXB_NDARRAY_MT)) mxb_check_ndarray(L, 1, where); /* closed: raises */
+    return mxb_typeerror(L, 1, where, "nested table of numbers, NDArray or number");
   }
   mxb_push_ndarray(L, out);
   return 1;
@@ -196,7 +197,7 @@ static int nd_arange(lua_State *L) {
   if (step == 0 || !isfinite(step) || !isfinite(start) || !isfinite(stop))
     return mxb_argerror(L, 3, where, "step must be a finite non-zero number (got %g)", step);
   double n = ceil((stop - start) / step);
-  if (n < 1) return luaL_error(L, "%s: empty range: start %g, stop %g, step %g", where, start, stop, step);
+  if (n < 1) return mxb_errorf(L, "%s: empty range: start %g, stop %g, step %g", where, start, stop, step);
   mx_ndarray *out;
   mxb_check(L, mx_ndarray_arange(start, stop, step, ctx, &out), where);
   mxb_push_ndarray(L, out);
@@ -297,7 +298,7 @@ static int nd_asscalar(lua_State *L) {
   if (mx_ndarray_size(a) != 1) {
     char s[96];
     shape_str(a, s, sizeof s);
-    return luaL_error(L, "NDArray:asscalar: the array must have exactly one element (got shape %s)", s);
+    return mxb_errorf(L, "NDArray:asscalar: the array must have exactly one element (got shape %s)", s);
   }
   float v;
   mxb_check(L, mx_ndarray_get_element(a, 0, &v), "NDArray:asscalar");
@@ -580,11 +581,11 @@ static lua_Integer check_index(lua_State *L, mx_ndarray *a, const char *where) {
   int ok = 0;
   lua_Integer i = lua_tointegerx(L, 2, &ok);
   int64_t n = mx_ndarray_shape(a)[0];
-  if (!ok) return luaL_error(L, "%s: index must be an integer (got %s)", where, lua_tostring(L, 2));
+  if (!ok) return mxb_errorf(L, "%s: index must be an integer (got %s)", where, lua_tostring(L, 2));
   if (i < 1 || i > n) {
     char s[96];
     shape_str(a, s, sizeof s);
-    return luaL_error(L, "%s: index %lld out of range (expected 1..%lld for shape %s)", where, (long long)i,
+    return mxb_errorf(L, "%s: index %lld out of range (expected 1..%lld for shape %s)", where, (long long)i,
                       (long long)n, s);
   }
   return i;
@@ -623,15 +624,15 @@ static int nd_newindex(lua_State *L) {
   const char *where = "NDArray[]=";
   mx_ndarray *a = mxb_check_ndarray(L, 1, where);
   if (lua_type(L, 2) != LUA_TNUMBER)
-    return luaL_error(L, "%s: only integer indices can be assigned (got %s key)", where, luaL_typename(L, 2));
+    return mxb_errorf(L, "%s: only integer indices can be assigned (got %s key)", where, luaL_typename(L, 2));
   lua_Integer i = check_index(L, a, where);
   if (mx_ndarray_ndim(a) == 1) {
-    if (lua_type(L, 3) != LUA_TNUMBER) return luaL_error(L, "%s: value must be a number (got %s)", where, luaL_typename(L, 3));
+    if (lua_type(L, 3) != LUA_TNUMBER) return mxb_errorf(L, "%s: value must be a number (got %s)", where, luaL_typename(L, 3));
     mxb_check(L, mx_ndarray_set_element(a, i - 1, (float)lua_tonumber(L, 3)), where);
     return 0;
   }
   if (lua_type(L, 3) != LUA_TNUMBER && mxb_test_ndarray(L, 3) == NULL)
-    return luaL_error(L, "%s: value must be a number or an NDArray (got %s)", where, luaL_typename(L, 3));
+    return mxb_errorf(L, "%s: value must be a number or an NDArray (got %s)", where, luaL_typename(L, 3));
   mx_ndarray *row = row_view(L, a, i, where);
   mxb_push_ndarray(L, row); /* the GC frees it if the assignment fails */
   if (lua_type(L, 3) == LUA_TNUMBER)
