@@ -1,0 +1,89 @@
+/* graph.h: the private structures behind mx_symbol (nodes, entries), the indexed
+ * graph (topological order) that infer.c, plan.c and executor.c work on. */
+#ifndef MX_GRAPH_H
+#define MX_GRAPH_H
+
+#include "operator.h"
+
+typedef struct mx_node mx_node;
+
+/* One output of a node. */
+typedef struct mx_entry {
+  mx_node *node;
+  int index;
+} mx_entry;
+
+struct mx_node {
+  int refcount;
+  const mx_op *op; /* NULL: a variable */
+  char *name;
+  int nattrs;
+  char **keys, **values; /* all attributes, op parameters and `__user__` ones */
+  mx_op_attrs attrs;     /* parsed (op nodes) */
+  int nargs, naux;       /* inputs: nargs arguments then naux aux states */
+  mx_entry *inputs;      /* node NULL: not given yet */
+  int noutputs, nvisible;
+  const char *in_names[MX_OP_MAX_IO];
+  const char *out_names[MX_OP_MAX_IO];
+  int composed;
+};
+
+struct mx_symbol {
+  int refcount;
+  int nheads;
+  mx_entry *heads;
+  char **cache; /* names handed out by list_* (freed with the symbol) */
+  int ncache;
+  const char **list; /* the last list handed out */
+};
+
+/* The graph of a symbol, indexed in topological (depth-first, post-order) order. */
+typedef struct mx_graph {
+  int nnodes;
+  mx_node **nodes;
+  int *entry_base; /* node i's outputs are entries entry_base[i] + k */
+  int nentries;
+  int *in_off;     /* node i's inputs are in_entry[in_off[i] .. in_off[i + 1]) */
+  int *in_entry;
+  int nargs, naux;
+  int *arg_nodes, *aux_nodes; /* variable nodes in list order */
+  int nheads;
+  int *head_entry;
+  int *entry_node; /* the node of each entry */
+} mx_graph;
+
+mx_status mx_graph_build(const mx_symbol *s, mx_graph *g);
+void mx_graph_free(mx_graph *g);
+/* Fills unknown entry shapes (ndim 0) from known ones; on an incomplete result
+ * *complete is 0 and `missing` lists the arguments still unknown. */
+mx_status mx_graph_infer_shapes(const mx_graph *g, mx_shape *shapes, int *complete, char *missing,
+                                size_t missing_len);
+/* The shape a variable node declares through its `__shape__` attribute (ndim 0 when none). */
+mx_shape mx_node_declared_shape(const mx_node *n);
+const char *mx_node_attr(const mx_node *n, const char *key);
+/* "<node>_<output>" (or the variable's name) into buf. */
+const char *mx_entry_name(const mx_node *n, int index, char *buf, size_t len);
+
+/* ---- memory plan (plan.c) ----
+ * Steps: forward of node i at step i; step N (N nodes) starts backward (head
+ * gradients); backward of node i at step 2N - i. Offsets are in floats into one
+ * arena; -1 marks an array supplied from outside (or none). */
+typedef struct mx_plan {
+  unsigned char *runs_backward; /* per node */
+  int64_t *data_off;            /* per entry */
+  int64_t *grad_off;            /* per entry; -1: external or no gradient */
+  unsigned char *has_grad;      /* per entry: a gradient exists (arena or external) */
+  unsigned char *zero_grad;     /* per entry: nobody writes its gradient: zero it before backward */
+  unsigned char *head_grad;     /* per head: backward needs a gradient from the caller */
+  mx_req *fwd_req;              /* per entry: forward request (write / inplace) */
+  mx_req *bwd_req;              /* per node input (g->in_off order): backward request */
+  int64_t arena_floats, naive_floats;
+} mx_plan;
+
+/* arg_req: per argument (list order); external: per entry, 1 when its data
+ * comes from outside; grad_external: per entry, 1 when its gradient does. */
+mx_status mx_plan_build(const mx_graph *g, const mx_shape *shapes, const mx_grad_req *arg_req,
+                        const unsigned char *external, const unsigned char *grad_external, mx_plan *p);
+void mx_plan_free(mx_plan *p);
+
+#endif
