@@ -107,9 +107,10 @@ static mx_status create(const char *where, const int64_t *shape, int ndim, mx_co
   mx_storage *s;
   st = mx_storage_create(ctx, (size_t)size * sizeof(float), &s);
   if (st != MX_OK) {
-    char b[128];
-    mx_error_prefix(st, mx_shape_str(shape, ndim, b, sizeof b));
-    return mx_error_prefix(st, where);
+    if (st != MX_ERR_NOMEM) return mx_error_prefix(st, where);
+    char b[128], msg[1024];
+    snprintf(msg, sizeof msg, "%s", mx_last_error());
+    return mx_error(st, "%s: %s (shape %s)", where, msg, mx_shape_str(shape, ndim, b, sizeof b));
   }
   st = mx_ndarray_view(s, 0, shape, ndim, out);
   mx_storage_release(s); /* the view holds it now */
