@@ -1,0 +1,86 @@
+-- custom_softmax.lua: the tutorial's "New Operators" section: softmax written in Lua
+-- (a LuaOp, MXNet's NumpyOp) replaces SoftmaxOutput, and the network trains with it.
+-- Usage: mxlua scripts/custom_softmax.lua [--epochs 2] [--limit N] [--ctx cpu|gpu]
+--        [--compare]  (also times one epoch with the built-in SoftmaxOutput)
+local mx = rawget(_G, 'mx') or require 'mx'
+
+local function option(name, default)
+  for i = 1, #arg do
+    if arg[i] == '--' .. name then return arg[i + 1] end
+  end
+  return default
+end
+local function flag(name)
+  for i = 1, #arg do if arg[i] == '--' .. name then return true end end
+  return false
+end
+local epochs = tonumber(option('epochs', 2))
+local limit = tonumber(option('limit', 60000))
+local ctx = option('ctx', 'cpu') == 'gpu' and mx.gpu(0) or mx.cpu()
+
+-- The operator: softmax forward, softmax minus one-hot backward (a loss layer)
+local NumpySoftmax = mx.operator.LuaOp:extend('NumpySoftmax')
+
+function NumpySoftmax:init()
+  mx.operator.LuaOp.init(self, {need_top_grad = false})   -- a loss layer: no gradient from above
+end
+function NumpySoftmax:list_arguments() return {'data', 'label'} end
+function NumpySoftmax:list_outputs() return {'output'} end
+function NumpySoftmax:infer_shape(in_shape)
+  local data_shape = in_shape[1]
+  return {data_shape, {data_shape[1]}}, {data_shape}
+end
+function NumpySoftmax:forward(in_data, out_data)
+  local x, y = in_data[1], out_data[1]
+  y:set(mx.nd.exp(x - x:max(2, true)))       -- keepdims, then broadcasting
+  y:div_(y:sum(2, true))
+end
+function NumpySoftmax:backward(out_grad, in_data, out_data, in_grad)
+  local l, y, dx = in_data[2], out_data[1], in_grad[1]
+  dx:set(y)
+  dx:sub_(mx.nd.one_hot(l, y:shape()[2]))
+end
+
+local function network(loss)
+  local data = mx.symbol.Variable('data')
+  local fc1  = mx.symbol.FullyConnected{data = data, name = 'fc1', num_hidden = 128}
+  local act1 = mx.symbol.Activation{data = fc1, name = 'relu1', act_type = 'relu'}
+  local fc2  = mx.symbol.FullyConnected{data = act1, name = 'fc2', num_hidden = 64}
+  local act2 = mx.symbol.Activation{data = fc2, name = 'relu2', act_type = 'relu'}
+  local fc3  = mx.symbol.FullyConnected{data = act2, name = 'fc3', num_hidden = 10}
+  return loss(fc3)
+end
+
+local numpy_softmax = NumpySoftmax()
+local mlp = network(function(fc3) return numpy_softmax{data = fc3, name = 'softmax'} end)
+
+local mnist = mx.test_utils.get_mnist()
+mx.random.seed(1234)
+local X = mx.nd.concat{mnist.train_data, mnist.test_data}
+local Y = mx.nd.concat{mnist.train_label, mnist.test_label}
+local p = mx.nd.random_permutation(X:shape()[1])
+X, Y = X:take(p), Y:take(p)
+local n_test = math.min(10000, limit)
+local train_iter = mx.io.NDArrayIter{data = X:slice(1, limit), label = Y:slice(1, limit), batch_size = 100}
+local test_iter = mx.io.NDArrayIter{data = X:slice(60001, 60000 + n_test), label = Y:slice(60001, 60000 + n_test),
+                                    batch_size = 100}
+
+local function train(symbol, num_epoch)
+  mx.random.seed(42)
+  local model = mx.model.FeedForward{ctx = ctx, symbol = symbol, num_epoch = num_epoch,
+                                     learning_rate = 0.1, momentum = 0.9, wd = 0.00001}
+  local t0 = os.clock()
+  model:fit{X = train_iter, eval_data = test_iter,
+            batch_end_callback = mx.callback.Speedometer(100, 100)}
+  return model, os.clock() - t0
+end
+
+local model, lua_time = train(mlp, epochs)
+print(string.format('Validation accuracy with the Lua softmax: %.4f', model:score(test_iter)))
+
+if flag('compare') then
+  local builtin = network(function(fc3) return mx.symbol.SoftmaxOutput{data = fc3, name = 'softmax'} end)
+  local _, builtin_time = train(builtin, epochs)
+  print(string.format('CPU time for %d epoch(s): Lua softmax %.3f s, SoftmaxOutput %.3f s: %.1f%% slower',
+                      epochs, lua_time, builtin_time, 100 * (lua_time / builtin_time - 1)))
+end
