@@ -1,0 +1,297 @@
+/* test_executor.c: executors in C: the tutorial MLP's forward against a plain
+ * loop, its gradients against central differences, 'add'/'null' requests,
+ * memory reuse, the monitor, and zero allocations over 1000 training steps. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctest.h"
+#include "mx.h"
+
+static mx_symbol *op(const char *opname, const char *name, mx_symbol *data, const char *k, const char *v) {
+  mx_symbol *s = NULL, *r = NULL;
+  const char *keys[1] = {k}, *vals[1] = {v};
+  if (mx_symbol_create_op(opname, name, keys, vals, k ? 1 : 0, &s) != MX_OK) return NULL;
+  const char *dk[1] = {"data"};
+  mx_symbol_compose(s, dk, &data, 1, &r);
+  mx_symbol_release(s);
+  return r;
+}
+
+/* data -> fc1(h1) -> relu -> fc2(h2) -> relu -> fc3(10) -> SoftmaxOutput */
+static mx_symbol *mlp(const char *h1, const char *h2, const char *h3) {
+  mx_symbol *data, *a, *b, *c, *d, *e, *f;
+  mx_symbol_variable("data", &data);
+  a = op("FullyConnected", "fc1", data, "num_hidden", h1);
+  b = op("Activation", "relu1", a, "act_type", "relu");
+  c = op("FullyConnected", "fc2", b, "num_hidden", h2);
+  d = op("Activation", "relu2", c, "act_type", "relu");
+  e = op("FullyConnected", "fc3", d, "num_hidden", h3);
+  f = op("SoftmaxOutput", "softmax", e, NULL, NULL);
+  mx_symbol *all[] = {data, a, b, c, d, e};
+  for (int i = 0; i < 6; i++) mx_symbol_release(all[i]);
+  return f;
+}
+
+static mx_executor *bind_mlp(mx_symbol *s, int batch, int in, const mx_grad_req *reqs) {
+  const char *names[2] = {"data", "softmax_label"};
+  int64_t shapes[2][MX_MAX_NDIM] = {{batch, in}, {batch}};
+  int nd[2] = {2, 1};
+  mx_executor *e = NULL;
+  if (mx_executor_simple_bind(s, mx_cpu(0), names, (const int64_t(*)[MX_MAX_NDIM])shapes, nd, 2, reqs, &e) != MX_OK)
+    printf("# bind: %s\n", mx_last_error());
+  return e;
+}
+
+static float *host(mx_ndarray *a) {
+  float *d = malloc((size_t)mx_ndarray_size(a) * sizeof(float));
+  mx_ndarray_to_host(a, d, mx_ndarray_size(a));
+  return d;
+}
+
+static void fill_random(mx_ndarray *a, float scale) {
+  int64_t n = mx_ndarray_size(a);
+  float *d = malloc((size_t)n * sizeof(float));
+  for (int64_t i = 0; i < n; i++) d[i] = scale * ((float)rand() / (float)RAND_MAX * 2.0f - 1.0f);
+  mx_ndarray_set_host(a, d, n);
+  free(d);
+}
+
+/* The loss whose gradient SoftmaxOutput gives: sum over rows of -log p[label]. */
+static double loss_of(mx_executor *e, const float *label, int batch, int k) {
+  mx_executor_forward(e, 0);
+  mx_ndarray *const *outs;
+  mx_executor_outputs(e, &outs);
+  float *p = host(outs[0]);
+  double l = 0;
+  for (int i = 0; i < batch; i++) l -= log((double)p[i * k + (int)label[i]]);
+  free(p);
+  return l;
+}
+
+/* Plain-loop reference of the MLP forward: returns probabilities (batch, k). */
+static void reference_forward(mx_ndarray *const *args, int batch, int in, int h1, int h2, int k, float *probs) {
+  float *x = host(args[0]), *w1 = host(args[1]), *b1 = host(args[2]), *w2 = host(args[3]), *b2 = host(args[4]),
+        *w3 = host(args[5]), *b3 = host(args[6]);
+  float *a1 = calloc((size_t)batch * h1, 4), *a2 = calloc((size_t)batch * h2, 4);
+  for (int i = 0; i < batch; i++) {
+    for (int j = 0; j < h1; j++) {
+      double s = b1[j];
+      for (int t = 0; t < in; t++) s += x[i * in + t] * w1[j * in + t];
+      a1[i * h1 + j] = s > 0 ? (float)s : 0.0f;
+    }
+    for (int j = 0; j < h2; j++) {
+      double s = b2[j];
+      for (int t = 0; t < h1; t++) s += a1[i * h1 + t] * w2[j * h1 + t];
+      a2[i * h2 + j] = s > 0 ? (float)s : 0.0f;
+    }
+    double z[64], mx = -1e30, sum = 0;
+    for (int j = 0; j < k; j++) {
+      z[j] = b3[j];
+      for (int t = 0; t < h2; t++) z[j] += a2[i * h2 + t] * w3[j * h2 + t];
+      if (z[j] > mx) mx = z[j];
+    }
+    for (int j = 0; j < k; j++) sum += exp(z[j] - mx);
+    for (int j = 0; j < k; j++) probs[i * k + j] = (float)(exp(z[j] - mx) / sum);
+  }
+  free(x), free(w1), free(b1), free(w2), free(b2), free(w3), free(b3), free(a1), free(a2);
+}
+
+TEST(mlp_forward_matches_loops) {
+  int batch = 5, in = 7, h1 = 6, h2 = 4, k = 3;
+  mx_symbol *s = mlp("6", "4", "3");
+  mx_executor *e = bind_mlp(s, batch, in, NULL);
+  CHECK(e != NULL);
+  if (!e) return;
+  mx_ndarray *const *args;
+  int n = mx_executor_arg_arrays(e, &args);
+  CHECK(n == 8);
+  srand(1);
+  for (int i = 0; i < 7; i++) fill_random(args[i], 1.0f);
+  float labels[5] = {0, 2, 1, 1, 0};
+  mx_ndarray_set_host(args[7], labels, 5);
+  CHECK(mx_executor_forward(e, 1) == MX_OK);
+  float want[15];
+  reference_forward(args, batch, in, h1, h2, k, want);
+  mx_ndarray *const *outs;
+  mx_executor_outputs(e, &outs);
+  float *got = host(outs[0]);
+  for (int i = 0; i < 15; i++) CHECK_NEAR(got[i], want[i], 1e-5);
+  free(got);
+  mx_executor_release(e);
+  mx_symbol_release(s);
+}
+
+TEST(mlp_gradients_match_finite_differences) {
+  int batch = 3, in = 5, k = 3;
+  mx_symbol *s = mlp("4", "3", "3");
+  mx_executor *e = bind_mlp(s, batch, in, NULL);
+  if (!e) return;
+  mx_ndarray *const *args, *const *grads;
+  mx_executor_arg_arrays(e, &args);
+  mx_executor_grad_arrays(e, &grads);
+  CHECK(grads[0] == NULL && grads[7] == NULL); /* data and label: no gradient by default */
+  srand(2);
+  for (int i = 0; i < 7; i++) fill_random(args[i], 1.0f);
+  float labels[3] = {2, 0, 1};
+  mx_ndarray_set_host(args[7], labels, 3);
+  CHECK(mx_executor_forward(e, 1) == MX_OK);
+  CHECK(mx_executor_backward(e, NULL, 0) == MX_OK);
+  for (int a = 1; a < 7; a++) {
+    float *g = host(grads[a]);
+    int64_t n = mx_ndarray_size(args[a]);
+    for (int64_t i = 0; i < n; i++) {
+      float v;
+      const float eps = 1e-3f;
+      mx_ndarray_get_element(args[a], i, &v);
+      mx_ndarray_set_element(args[a], i, v + eps);
+      double lp = loss_of(e, labels, batch, k);
+      mx_ndarray_set_element(args[a], i, v - eps);
+      double lm = loss_of(e, labels, batch, k);
+      mx_ndarray_set_element(args[a], i, v);
+      CHECK_NEAR(g[i], (lp - lm) / (2 * eps), 2e-3);
+    }
+    free(g);
+  }
+  mx_executor_release(e);
+  mx_symbol_release(s);
+}
+
+TEST(add_and_null_requests) {
+  int batch = 4, in = 3;
+  mx_symbol *s = mlp("5", "4", "2");
+  mx_grad_req write[8] = {0, 1, 1, 1, 1, 1, 1, 0}, reqs[8] = {0, 3, 0, 1, 1, 1, 1, 0};
+  mx_executor *w = bind_mlp(s, batch, in, write), *e = bind_mlp(s, batch, in, reqs);
+  if (!w || !e) return;
+  mx_ndarray *const *wa, *const *ea, *const *wg, *const *eg;
+  mx_executor_arg_arrays(w, &wa);
+  mx_executor_arg_arrays(e, &ea);
+  mx_executor_grad_arrays(w, &wg);
+  mx_executor_grad_arrays(e, &eg);
+  CHECK(eg[2] == NULL && eg[1] != NULL);
+  srand(3);
+  for (int i = 0; i < 7; i++) {
+    fill_random(wa[i], 1.0f);
+    mx_ndarray_assign(ea[i], wa[i]);
+  }
+  float labels[4] = {0, 1, 1, 0};
+  mx_ndarray_set_host(wa[7], labels, 4);
+  mx_ndarray_set_host(ea[7], labels, 4);
+  mx_ndarray_fill(eg[1], 1.0f); /* 'add' accumulates onto what is there */
+  for (int step = 0; step < 2; step++) {
+    mx_executor_forward(w, 1);
+    mx_executor_backward(w, NULL, 0);
+    mx_executor_forward(e, 1);
+    mx_executor_backward(e, NULL, 0);
+  }
+  float *gw = host(wg[1]), *ge = host(eg[1]);
+  for (int64_t i = 0; i < mx_ndarray_size(wg[1]); i++) CHECK_NEAR(ge[i], 1.0f + 2.0f * gw[i], 1e-5);
+  free(gw);
+  free(ge);
+  gw = host(wg[3]), ge = host(eg[3]); /* 'write' overwrites: the same after two steps */
+  for (int64_t i = 0; i < mx_ndarray_size(wg[3]); i++) CHECK_NEAR(ge[i], gw[i], 1e-6);
+  free(gw);
+  free(ge);
+  mx_executor_release(w);
+  mx_executor_release(e);
+  mx_symbol_release(s);
+}
+
+TEST(planner_reuses_memory) {
+  mx_symbol *s = mlp("128", "64", "10");
+  mx_grad_req none[8] = {0};
+  mx_executor *train = bind_mlp(s, 100, 784, NULL), *infer = bind_mlp(s, 100, 784, none);
+  if (!train || !infer) return;
+  size_t arena, naive, arena_i, naive_i;
+  mx_executor_memory(train, &arena, &naive);
+  mx_executor_memory(infer, &arena_i, &naive_i);
+  CHECK(arena < naive);
+  CHECK(arena_i < arena); /* null gradients free what only they needed */
+  printf("# MLP batch 100: arena %zu bytes (no reuse: %zu); inference arena %zu bytes\n", arena, naive, arena_i);
+  mx_executor_release(train);
+  mx_executor_release(infer);
+  mx_symbol_release(s);
+}
+
+static int monitor_calls;
+static char monitor_seen[1024];
+static mx_status monitor(const char *name, mx_ndarray *a, void *ud) {
+  monitor_calls++;
+  strncat(monitor_seen, name, sizeof monitor_seen - strlen(monitor_seen) - 2);
+  strcat(monitor_seen, " ");
+  return MX_OK;
+}
+
+TEST(monitor_sees_outputs_and_gradients) {
+  mx_symbol *s = mlp("4", "3", "2");
+  mx_executor *e = bind_mlp(s, 2, 3, NULL);
+  if (!e) return;
+  mx_executor_set_monitor(e, monitor, NULL);
+  mx_executor_forward(e, 1);
+  mx_executor_backward(e, NULL, 0);
+  CHECK(strstr(monitor_seen, "fc1_output ") && strstr(monitor_seen, "softmax_output "));
+  CHECK(strstr(monitor_seen, "fc1_backward_weight ") && strstr(monitor_seen, "fc3_backward_bias "));
+  CHECK(strstr(monitor_seen, "fc1_backward_data ") == NULL); /* no gradient requested for data */
+  int calls = monitor_calls;
+  mx_executor_set_monitor(e, NULL, NULL);
+  mx_executor_forward(e, 1);
+  CHECK(monitor_calls == calls);
+  mx_executor_release(e);
+  mx_symbol_release(s);
+}
+
+TEST(thousand_steps_allocate_nothing) {
+  mx_symbol *s = mlp("128", "64", "10");
+  mx_executor *e = bind_mlp(s, 100, 784, NULL);
+  if (!e) return;
+  mx_ndarray *const *args;
+  mx_executor_arg_arrays(e, &args);
+  for (int i = 0; i < 7; i++) fill_random(args[i], 0.05f);
+  mx_alloc_stats before, after;
+  mx_alloc_stats_get(&before);
+  int ok = 1;
+  for (int step = 0; step < 1000 && ok; step++)
+    ok = mx_executor_forward(e, 1) == MX_OK && mx_executor_backward(e, NULL, 0) == MX_OK;
+  mx_alloc_stats_get(&after);
+  CHECK(ok);
+  CHECK(after.requests == before.requests);
+  CHECK(after.system_allocs == before.system_allocs);
+  mx_executor_release(e);
+  mx_symbol_release(s);
+}
+
+TEST(bind_errors) {
+  mx_symbol *s = mlp("4", "3", "2");
+  mx_executor *e = NULL;
+  const char *names[1] = {"softmax_label"};
+  int64_t shapes[1][MX_MAX_NDIM] = {{2}};
+  int nd[1] = {1};
+  CHECK(mx_executor_simple_bind(s, mx_cpu(0), names, (const int64_t(*)[MX_MAX_NDIM])shapes, nd, 1, NULL, &e) ==
+        MX_ERR_SHAPE);
+  CHECK(strstr(mx_last_error(), "data") != NULL);
+  /* a non-loss head needs its gradient */
+  mx_symbol *v, *fc;
+  mx_symbol_variable("data", &v);
+  fc = op("FullyConnected", "fc", v, "num_hidden", "2");
+  const char *n2[1] = {"data"};
+  int64_t s2[1][MX_MAX_NDIM] = {{3, 4}};
+  int nd2[1] = {2};
+  CHECK(mx_executor_simple_bind(fc, mx_cpu(0), n2, (const int64_t(*)[MX_MAX_NDIM])s2, nd2, 1, NULL, &e) == MX_OK);
+  mx_executor_forward(e, 1);
+  CHECK(mx_executor_backward(e, NULL, 0) == MX_ERR_ARG);
+  CHECK(strstr(mx_last_error(), "fc_output") != NULL);
+  mx_executor_release(e);
+  mx_symbol_release(fc);
+  mx_symbol_release(v);
+  mx_symbol_release(s);
+}
+
+int main(void) {
+  RUN(mlp_forward_matches_loops);
+  RUN(mlp_gradients_match_finite_differences);
+  RUN(add_and_null_requests);
+  RUN(planner_reuses_memory);
+  RUN(monitor_sees_outputs_and_gradients);
+  RUN(thousand_steps_allocate_nothing);
+  RUN(bind_errors);
+  return ctest_summary();
+}
