@@ -129,8 +129,9 @@ $(BUILD)/bench/elementwise: scripts/bench/elementwise.c $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB_A) $(LDLIBS)
 
-# The benchmark's comparison runners: Debian's numpy and PyTorch (for /usr/bin/python3).
-BENCH_PACKAGES := python3-numpy python3-torch python3-threadpoolctl
+# The benchmark's comparison runners: Debian's numpy and PyTorch (for /usr/bin/python3), and
+# BLIS and libxsmm for the GEMM ceilings measured beside OpenBLAS's (the build never needs them).
+BENCH_PACKAGES := python3-numpy python3-torch python3-threadpoolctl libblis-dev libxsmm-dev
 .PHONY: bench-deps
 bench-deps:
 	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(BENCH_PACKAGES)"

@@ -1,8 +1,13 @@
 /* gemm_ceiling: the eight GEMMs of one training step of the MLP 784-128-64-10 at batch 100,
  * called directly through cblas_sgemm (3 forward, 3 weight gradients, 2 input gradients):
  * the throughput an engine that calls OpenBLAS cannot beat. Prints `key value` lines.
- * Build: cc -O2 gemm_ceiling.c -lopenblas. Usage: gemm_ceiling [steps-per-repeat] [--shapes] */
-#include <cblas.h>
+ * Build: cc -O2 gemm_ceiling.c -lopenblas; or -DBENCH_BLIS ... -lblis (BLIS's cblas instead);
+ * or -DBENCH_LIBXSMM with libxsmm's header-only source (each shape takes libxsmm's JIT kernel
+ * where it has one and it is faster, OpenBLAS elsewhere). Usage: gemm_ceiling [steps] [--shapes] */
+#include <cblas.h> /* standard prototypes; BLIS exports the same cblas_sgemm */
+#ifdef BENCH_LIBXSMM
+#include <libxsmm_source.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +22,9 @@ typedef struct {
   const float *a, *b;
   float *c;
   int lda, ldb, ldc;
+#ifdef BENCH_LIBXSMM
+  libxsmm_smmfunction xsmm; /* set where libxsmm wins this shape */
+#endif
 } gemm_call;
 
 static double now(void) {
@@ -36,6 +44,12 @@ static float *filled(size_t n, unsigned *seed) {
 }
 
 static void run(const gemm_call *g) {
+#ifdef BENCH_LIBXSMM
+  if (g->xsmm) { /* column-major: C^T = op(B)^T op(A)^T, so A and B swap */
+    g->xsmm(g->b, g->a, g->c);
+    return;
+  }
+#endif
   cblas_sgemm(CblasRowMajor, g->ta, g->tb, g->m, g->n, g->k, 1.0f, g->a, g->lda, g->b, g->ldb,
               0.0f, g->c, g->ldc);
 }
@@ -44,6 +58,57 @@ static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
 }
+
+static double median_of(double *t, int n) {
+  qsort(t, n, sizeof(double), cmp_double);
+  return t[n / 2];
+}
+
+/* Seconds per call of g, median of REPEATS runs of `steps` calls. */
+static double time_call(const gemm_call *g, int steps) {
+  double t[REPEATS];
+  for (int r = 0; r < REPEATS; r++) {
+    double t0 = now();
+    for (int s = 0; s < steps; s++) run(g);
+    t[r] = (now() - t0) / steps;
+  }
+  return median_of(t, REPEATS);
+}
+
+#ifdef BENCH_LIBXSMM
+/* For each shape: libxsmm's kernel where it JITs one, agrees with cblas and is faster. */
+static void choose_libxsmm(gemm_call *calls, int steps) {
+  libxsmm_init();
+  for (int i = 0; i < 8; i++) {
+    gemm_call *g = &calls[i];
+    const float alpha = 1.0f, beta = 0.0f;
+    const int flags = (g->tb == CblasTrans ? LIBXSMM_GEMM_FLAG_TRANS_A : 0) |
+                      (g->ta == CblasTrans ? LIBXSMM_GEMM_FLAG_TRANS_B : 0);
+    const libxsmm_blasint m = g->n, n = g->m, k = g->k, lda = g->ldb, ldb = g->lda, ldc = g->ldc;
+    libxsmm_smmfunction f =
+        libxsmm_smmdispatch(m, n, k, &lda, &ldb, &ldc, &alpha, &beta, &flags, NULL);
+    g->xsmm = NULL;
+    if (!f) continue;
+    size_t nc = (size_t)g->m * g->ldc;
+    float *ref = malloc(nc * sizeof(float));
+    if (!ref) continue;
+    run(g);
+    memcpy(ref, g->c, nc * sizeof(float));
+    double t_blas = time_call(g, steps / 4 + 1);
+    g->xsmm = f;
+    run(g);
+    float err = 0;
+    for (size_t j = 0; j < nc; j++) {
+      float d = ref[j] - g->c[j];
+      if (d < 0) d = -d;
+      if (d > err) err = d;
+    }
+    double t_xsmm = time_call(g, steps / 4 + 1);
+    if (err > 1e-3f || t_xsmm >= t_blas) g->xsmm = NULL;
+    free(ref);
+  }
+}
+#endif
 
 int main(int argc, char **argv) {
   int steps = 1000, per_shape = 0;
@@ -84,6 +149,9 @@ int main(int argc, char **argv) {
   };
   double best[8] = {0};
   double per_step[REPEATS];
+#ifdef BENCH_LIBXSMM
+  choose_libxsmm(calls, steps);
+#endif
   for (int r = 0; r < REPEATS + 1; r++) { /* repeat 0 is the warm-up */
     double t0 = now();
     for (int s = 0; s < steps; s++) {
@@ -94,25 +162,25 @@ int main(int argc, char **argv) {
     }
     if (r > 0) per_step[r - 1] = (now() - t0) / steps;
   }
-  qsort(per_step, REPEATS, sizeof(double), cmp_double);
-  double med = per_step[REPEATS / 2];
+  double med = median_of(per_step, REPEATS);
+#ifdef BENCH_BLIS
+  printf("blas BLIS (cblas), BLIS_NUM_THREADS=%s\n", getenv("BLIS_NUM_THREADS") ? getenv("BLIS_NUM_THREADS") : "unset");
+#else
   printf("openblas %s\n", openblas_get_config());
   printf("openblas_core %s\n", openblas_get_corename());
   printf("openblas_threads %d\n", openblas_get_num_threads());
+#endif
+#ifdef BENCH_LIBXSMM
+  for (int i = 0; i < 8; i++)
+    printf("backend %s: %s\n", calls[i].what, calls[i].xsmm ? "libxsmm" : "cblas");
+#endif
   printf("us_per_step %.1f\n", med * 1e6);
   printf("us_per_step_min %.1f\n", per_step[0] * 1e6);
   printf("us_per_step_max %.1f\n", per_step[REPEATS - 1] * 1e6);
   printf("samples_per_s %.0f\n", BATCH / med);
   if (per_shape) { /* each GEMM alone, same data, median of repeats */
     for (int i = 0; i < 8; i++) {
-      double t[REPEATS];
-      for (int r = 0; r < REPEATS; r++) {
-        double t0 = now();
-        for (int s = 0; s < steps; s++) run(&calls[i]);
-        t[r] = (now() - t0) / steps;
-      }
-      qsort(t, REPEATS, sizeof(double), cmp_double);
-      best[i] = t[REPEATS / 2];
+      best[i] = time_call(&calls[i], steps);
       double flop = 2.0 * calls[i].m * calls[i].n * calls[i].k;
       printf("shape %-38s %7.1f us  %6.1f GFLOP/s\n", calls[i].what, best[i] * 1e6,
              flop / best[i] * 1e-9);

@@ -3,6 +3,7 @@
 # medians (min-max) and ratios. Run by `make bench` with Debian's /usr/bin/python3:
 #   /usr/bin/python3 scripts/bench/training.py [--rounds N] [--only gemm,mxlua,numpy,torch]
 import argparse
+import glob
 import json
 import os
 import platform
@@ -37,17 +38,46 @@ def make_weights(path, seed=1234):
 
 
 def build_gemm():
-    exe = os.path.join(BUILD, "gemm_ceiling")
+    """Builds the direct-GEMM ceilings: OpenBLAS (always), and where Debian's libblis-dev or
+    libxsmm-dev is installed, BLIS's cblas and OpenBLAS with libxsmm's kernels on the shapes
+    where they win. Returns {runner: command}."""
     src = os.path.join(HERE, "gemm_ceiling.c")
-    if not os.path.exists(exe) or os.path.getmtime(exe) < os.path.getmtime(src):
-        os.makedirs(BUILD, exist_ok=True)
-        subprocess.check_call(["cc", "-O2", "-o", exe, src, "-lopenblas"])
-    return exe
+    os.makedirs(BUILD, exist_ok=True)
+    variants = {"gemm": ([], ["-lopenblas"])}
+    if os.path.exists("/usr/include/libxsmm_source.h"):
+        # Debian ships libxsmm's sources under /usr/include/libxsmm/ while libxsmm_source.h
+        # includes them as ../src/: a folder of links gives it the layout it expects.
+        inc = os.path.join(BUILD, "libxsmm")
+        for sub in ("include", "src"):
+            os.makedirs(os.path.join(inc, sub), exist_ok=True)
+        for d, pattern in (("include", "/usr/include/libxsmm*.h"), ("src", "/usr/include/libxsmm/*")):
+            for f in glob.glob(pattern):
+                link = os.path.join(inc, d, os.path.basename(f))
+                if not os.path.lexists(link):
+                    os.symlink(f, link)
+        variants["gemm+libxsmm"] = (["-DBENCH_LIBXSMM", "-DNDEBUG", "-I" + os.path.join(inc, "include")],
+                                    ["-lopenblas", "-lpthread", "-ldl", "-lm", "-lrt"])
+    if glob.glob("/usr/lib/*/libblis.so") or os.path.exists("/usr/lib/libblis.so"):
+        variants["gemm-blis"] = (["-DBENCH_BLIS"], ["-lblis", "-lm", "-lpthread"])
+    cmds = {}
+    for name, (cflags, libs) in variants.items():
+        exe = os.path.join(BUILD, name.replace("+", "_").replace("-", "_").replace("gemm", "gemm_ceiling"))
+        if not os.path.exists(exe) or os.path.getmtime(exe) < os.path.getmtime(src):
+            r = subprocess.run(["cc", "-O2"] + cflags + ["-o", exe, src] + libs,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            if r.returncode != 0:
+                if name == "gemm":
+                    sys.exit("gemm_ceiling.c does not build:\n" + r.stdout)
+                print("note: %s not built (%s)" % (name, r.stdout.strip().splitlines()[-1:]))
+                continue
+        cmds[name] = [exe, "1000"]
+    return cmds
 
 
 def env_for(runner):
     env = dict(os.environ)
     env["OPENBLAS_NUM_THREADS"] = BLAS_THREADS
+    env["BLIS_NUM_THREADS"] = BLAS_THREADS
     env.pop("OMP_NUM_THREADS", None)
     if runner in ("numpy", "torch"):
         # These slow a current OpenBLAS (see the machine notes): unset both together, for the
@@ -78,16 +108,19 @@ def parse(out):
             return json.loads(line)
     d = {}
     for line in out.splitlines():
+        if line.startswith("backend "):
+            k, _, v = line.rpartition(":")
+            d[k.strip()] = v.strip()
+            continue
         k, _, v = line.partition(" ")
         if k and k != "shape":
             d[k] = v.strip()
     return d
 
 
-def commands(weights, gemm_exe):
+def commands(weights):
     py = sys.executable
     return {
-        "gemm": [gemm_exe, "1000"],
         "mxlua": [os.path.join(ROOT, "build", "mxlua"), os.path.join(HERE, "mlp_mxlua.lua"),
                   weights, DATA],
         "numpy": [py, os.path.join(HERE, "mlp_numpy.py"), weights, DATA],
@@ -114,12 +147,20 @@ def lscpu_model():
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--only", default="gemm,mxlua,numpy,torch")
+    ap.add_argument("--only", default="gemm,mxlua,numpy,torch",
+                    help="runners, comma-separated (gemm brings the BLIS and libxsmm ceilings "
+                    "along where those libraries are installed)")
     args = ap.parse_args()
-    order = [r for r in ["gemm", "mxlua", "numpy", "torch"] if r in args.only.split(",")]
+    only = args.only.split(",")
+    order = [r for r in ["gemm", "mxlua", "numpy", "torch"] if r in only]
     weights = os.path.join(BUILD, "weights")
     make_weights(weights)
-    cmds = commands(weights, build_gemm() if "gemm" in order else None)
+    cmds = commands(weights)
+    if "gemm" in order:
+        cmds.update(build_gemm())
+        for extra in ("gemm-blis", "gemm+libxsmm"):
+            if extra in cmds:
+                order.insert(1, extra)
     if "mxlua" in order and not os.path.exists(cmds["mxlua"][0]):
         print("note: build/mxlua is missing (run `make all`): mxlua skipped")
         order.remove("mxlua")
@@ -183,11 +224,19 @@ def main():
           "test accuracy after 1 epoch | peak RSS MiB |")
     print("|---|---|---|---|---|---|---|---|")
     for r in order:
-        if r == "gemm":
-            print("| OpenBLAS GEMMs alone (ceiling) | %s | - | %s | - | 100%% | - | %.0f |"
-                  % (fmt_rate(ceiling),
-                     ("%.2fx" % (ceil_med / np_med)) if ceil_med and np_med else "-",
-                     max(col("gemm", "peak_rss_mib") or [0])))
+        if r.startswith("gemm"):
+            c = col(r, "samples_per_s")
+            label = {"gemm": "OpenBLAS GEMMs alone (the ceiling)",
+                     "gemm+libxsmm": "GEMMs alone, libxsmm where faster, else OpenBLAS",
+                     "gemm-blis": "BLIS GEMMs alone"}[r]
+            if not c:
+                print("| %s | failed | - | - | - | - | - | - |" % label)
+                continue
+            print("| %s | %s | - | %s | - | %.0f%% | - | %.0f |"
+                  % (label, fmt_rate(c),
+                     ("%.2fx" % (statistics.median(c) / np_med)) if np_med else "-",
+                     100 * statistics.median(c) / ceil_med if ceil_med else 100,
+                     max(col(r, "peak_rss_mib") or [0])))
             continue
         tr, inf = col(r, "train_samples_per_s"), col(r, "infer_samples_per_s")
         if not tr:
@@ -202,11 +251,16 @@ def main():
             ("%.0f%%" % (100 * tm / ceil_med)) if ceil_med else "-",
             ("%.4f" % statistics.median(acc)) if acc else "-",
             max(col(r, "peak_rss_mib"))))
-    if ceiling:
-        us = col("gemm", "us_per_step")
-        print()
-        print("GEMM ceiling: %.0f us per step, median (%.0f-%.0f)"
-              % (statistics.median(us), min(us), max(us)))
+    print()
+    for r in order:
+        us = col(r, "us_per_step")
+        if r.startswith("gemm") and us:
+            print("- %s: %.0f us per step of 8 GEMMs, median (%.0f-%.0f)%s"
+                  % (r, statistics.median(us), min(us), max(us),
+                     "; libxsmm kernels on: " + ", ".join(
+                         k[len("backend "):] for k, v in results[r][0].items()
+                         if k.startswith("backend ") and v == "libxsmm")
+                     if r == "gemm+libxsmm" else ""))
     np_acc = col("numpy", "test_accuracy")
     for r in order:
         acc = col(r, "test_accuracy")
