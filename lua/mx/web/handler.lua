@@ -88,7 +88,7 @@ end
 function M.image_from_request(body)
   local req, err = cjson.decode(body or '')
   if req == nil then return nil, 400, 'malformed JSON: ' .. tostring(err) end
-  if type(req) ~= 'table' then return nil, 400, 'the body must be a JSON object' end
+  if type(req) ~= 'table' or #req > 0 then return nil, 400, 'the body must be a JSON object' end
   local ok, img, has_ink
   if req.pixels ~= nil then
     local px, w, h = req.pixels, req.width, req.height

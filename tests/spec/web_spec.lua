@@ -1,0 +1,515 @@
+-- web_spec: the draw-a-digit web API: the handler with good and bad requests, the
+-- PNG path on valid and broken files, and the server over loopback (a 200-request
+-- load test from 4 concurrent clients, slow, half-closed and oversize clients, Ctrl-C).
+local mx = require 'mx'
+local cjson = require 'cjson'
+local socket = require 'socket'
+local handler = require 'mx.web.handler'
+
+---- a small PNG writer (stored deflate blocks), independent of the decoder under test ----
+local crc_table = {}
+for i = 0, 255 do
+  local c = i
+  for _ = 1, 8 do c = (c & 1) == 1 and (0xEDB88320 ~ (c >> 1)) or (c >> 1) end
+  crc_table[i] = c
+end
+local function crc32(s)
+  local c = 0xFFFFFFFF
+  for i = 1, #s do c = crc_table[(c ~ s:byte(i)) & 0xFF] ~ (c >> 8) end
+  return c ~ 0xFFFFFFFF
+end
+local function adler32(s)
+  local a, b = 1, 0
+  for i = 1, #s do a = (a + s:byte(i)) % 65521; b = (b + a) % 65521 end
+  return (b << 16) | a
+end
+local function chunk(kind, data)
+  return string.pack('>I4', #data) .. kind .. data .. string.pack('>I4', crc32(kind .. data))
+end
+-- rows: h rows of w pixels, each pixel a table of `channels` bytes; color_type 0 (gray), 4 (GA), 6 (RGBA).
+local function make_png(w, h, color_type, pixel)
+  local raw = {}
+  for y = 0, h - 1 do
+    raw[#raw + 1] = '\0'
+    for x = 0, w - 1 do raw[#raw + 1] = string.char(table.unpack(pixel(x, y))) end
+  end
+  raw = table.concat(raw)
+  local z = {'\120\1'}
+  for i = 1, #raw, 65535 do
+    local block = raw:sub(i, i + 65534)
+    local final = (i + 65535 > #raw) and 1 or 0
+    z[#z + 1] = string.char(final) .. string.pack('<I2<I2', #block, (~#block) & 0xFFFF) .. block
+  end
+  z[#z + 1] = string.pack('>I4', adler32(raw))
+  return handler.PNG_SIGNATURE .. chunk('IHDR', string.pack('>I4>I4BBBBB', w, h, 8, color_type, 0, 0, 0))
+    .. chunk('IDAT', table.concat(z)) .. chunk('IEND', '')
+end
+
+local B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
+local function base64(s)
+  local out = {}
+  for i = 1, #s, 3 do
+    local a, b, c = s:byte(i, i + 2)
+    local v = (a << 16) | ((b or 0) << 8) | (c or 0)
+    local q = {}
+    for k = 1, 4 do
+      local idx = (v >> (6 * (4 - k))) & 63
+      q[k] = B64:sub(idx + 1, idx + 1)
+    end
+    if not b then q[3], q[4] = '=', '=' elseif not c then q[4] = '=' end
+    out[#out + 1] = table.concat(q)
+  end
+  return table.concat(out)
+end
+
+-- A drawing like the page's: a thick 7 on a transparent w x h canvas (RGBA, black ink).
+local function seven_rgba(w)
+  local function ink(x, y)
+    local s = w / 100
+    local function seg(ax, ay, bx, by)
+      ax, ay, bx, by = ax * s, ay * s, bx * s, by * s
+      local dx, dy = bx - ax, by - ay
+      local t = math.max(0, math.min(1, ((x - ax) * dx + (y - ay) * dy) / (dx * dx + dy * dy)))
+      local ex, ey = ax + t * dx - x, ay + t * dy - y
+      return ex * ex + ey * ey <= (4 * s) ^ 2
+    end
+    return seg(25, 20, 70, 20) or seg(70, 20, 40, 85)
+  end
+  return function(x, y) return ink(x, y) and {0, 0, 0, 255} or {0, 0, 0, 0} end
+end
+
+---- the handler, without sockets ----
+local seen
+local function fake_model(img)
+  seen = img
+  local p = {}
+  for i = 1, 10 do p[i] = (i == 8) and 0.91 or 0.01 end
+  return p
+end
+local h = handler.new{classify = fake_model, model_info = {name = 'test model', epoch = 3}}
+
+local function post(body) return h{method = 'POST', path = '/api/classify', body = body} end
+local function decoded(resp) return cjson.decode(resp.body) end
+local function assert_error(resp, status, pattern)
+  assert.are.equal(status, resp.status)
+  assert.are.equal('application/json', resp.headers['Content-Type'])
+  local e = decoded(resp)
+  assert.are.equal(status, e.status)
+  assert.is_string(e.error)
+  if pattern then assert.is_truthy(e.error:find(pattern, 1, true), e.error) end
+end
+
+describe('mx.web.handler', function()
+  it('serves the page at / with everything inline', function()
+    local r = h{method = 'GET', path = '/'}
+    assert.are.equal(200, r.status)
+    assert.is_truthy(r.headers['Content-Type']:find('text/html'))
+    for _, part in ipairs{'<canvas id="pad"', 'id="classify"', 'id="clear"', 'id="digit"', 'id="bars"',
+                          'pointerdown', 'pointerup', '/api/classify'} do
+      assert.is_truthy(r.body:find(part, 1, true), part)
+    end
+    assert.is_nil(r.body:find('src="http', 1, true))
+    assert.is_nil(r.body:find('href="http', 1, true))
+  end)
+
+  it('describes the model at /api/model', function()
+    local r = h{method = 'GET', path = '/api/model'}
+    assert.are.equal(200, r.status)
+    assert.are.same({name = 'test model', epoch = 3}, decoded(r))
+  end)
+
+  it('classifies pixels: the model gets the 28x28 preprocessed image', function()
+    local w, hh = 40, 30
+    local px = {}
+    for i = 1, w * hh do px[i] = 0 end
+    for y = 5, 24 do for x = 10, 13 do px[y * w + x + 1] = 1 end end -- a 20 x 4 stroke
+    local r = post(cjson.encode{pixels = px, width = w, height = hh})
+    assert.are.equal(200, r.status)
+    local body = decoded(r)
+    assert.are.equal(7, body.digit)                 -- 0-based: the 8th probability is largest
+    assert.are.equal(10, #body.probabilities)
+    assert.are.same({28, 28}, seen:shape())
+    -- 4 x 20 stays 4 x 20, mass centre (10, 2) -> rows 4..23, columns 12..15.
+    assert.are.equal(784, #body.image)
+    for y = 0, 27 do
+      for x = 0, 27 do
+        local want = (y >= 4 and y <= 23 and x >= 12 and x <= 15) and 1 or 0
+        assert.are.equal(want, body.image[y * 28 + x + 1])
+      end
+    end
+  end)
+
+  it('classifies a PNG data URL drawn on a transparent canvas', function()
+    local png = make_png(100, 100, 6, seven_rgba(100))
+    local r = post(cjson.encode{png = 'data:image/png;base64,' .. base64(png)})
+    assert.are.equal(200, r.status, r.body)
+    -- The same drawing as pixels (the alpha) gives the same 28x28 image.
+    local px, draw = {}, seven_rgba(100)
+    for y = 0, 99 do for x = 0, 99 do px[y * 100 + x + 1] = draw(x, y)[4] / 255 end end
+    local r2 = post(cjson.encode{pixels = px, width = 100, height = 100})
+    assert.are.same(decoded(r2).image, decoded(r).image)
+    -- Dark ink on white paper, opaque gray, bare base64: the same again.
+    local paper = make_png(100, 100, 0, function(x, y) return {255 - draw(x, y)[4]} end)
+    assert.are.same(decoded(r).image, decoded(post(cjson.encode{png = base64(paper)})).image)
+  end)
+
+  it('answers 4xx JSON errors to every bad request', function()
+    assert_error(post('{"pixels": [1, 2'), 400, 'malformed JSON')
+    assert_error(post(''), 400, 'malformed JSON')
+    assert_error(post('[1, 2, 3]'), 400, 'JSON object')
+    assert_error(post('{}'), 400, '"pixels"')
+    assert_error(post('{"pixels": 5, "width": 1, "height": 1}'), 400, 'array of numbers')
+    assert_error(post('{"pixels": [0, 1]}'), 400, '"width" and "height"')
+    assert_error(post('{"pixels": [0, 1], "width": 2.5, "height": 1}'), 400, 'integers')
+    assert_error(post('{"pixels": [0, 1], "width": 2, "height": 0}'), 400, '1 to 1024')
+    assert_error(post('{"pixels": [0, 1], "width": 2000, "height": 1}'), 400, '1 to 1024')
+    assert_error(post('{"pixels": [0, 1, 0], "width": 2, "height": 2}'), 400, 'expected 4 pixels for 2x2 (got 3)')
+    assert_error(post('{"pixels": [0, 1.5, 0, 0], "width": 2, "height": 2}'), 400, 'must be in [0, 1]')
+    assert_error(post('{"pixels": [0, -1, 0, 0], "width": 2, "height": 2}'), 400, 'must be in [0, 1]')
+    assert_error(post('{"pixels": [0, "a", 0, 0], "width": 2, "height": 2}'), 400, 'not a number')
+    assert_error(post('{"pixels": [0, null, 0, 0], "width": 2, "height": 2}'), 400, 'not a number')
+    assert_error(post('{"pixels": [0, 0, 0, 0], "width": 2, "height": 2}'), 422, 'blank')
+    assert_error(post('{"png": 12}'), 400, 'must be a string')
+    assert_error(post('{"png": "data:image/jpeg;base64,AAAA"}'), 415, 'image/jpeg')
+    assert_error(post('{"png": "data:image/png;base64,@@@@"}'), 400, 'base64')
+    assert_error(post(cjson.encode{png = base64('GIF89a not a png at all, no')}), 400, 'not a PNG')
+    assert_error(h{method = 'GET', path = '/nope'}, 404, '/nope')
+    local r = h{method = 'GET', path = '/api/classify'}
+    assert_error(r, 405, 'allowed: POST')
+    assert.are.equal('POST', r.headers.Allow)
+    assert_error(h{method = 'DELETE', path = '/'}, 405, 'allowed: GET')
+  end)
+
+  it('rejects broken PNG files and keeps answering', function()
+    local good = make_png(30, 30, 6, seven_rgba(30))
+    local function try(bytes) return post(cjson.encode{png = base64(bytes)}) end
+    assert.are.equal(200, try(good).status)
+    assert_error(try(good:sub(1, 60)), 400, 'broken PNG')                   -- truncated
+    local i = good:find('IDAT', 1, true)
+    local corrupt = good:sub(1, i + 10) .. '\255\255\255\255' .. good:sub(i + 15) -- bad data and CRC
+    assert_error(try(corrupt), 400, 'broken PNG')
+    assert_error(try(good:sub(1, 12) .. 'XXXX' .. good:sub(17)), 400, 'IHDR')
+    local huge = make_png(1, 1, 0, function() return {0} end)
+    huge = huge:sub(1, 16) .. string.pack('>I4>I4', 5000, 5000) .. huge:sub(25) -- claims 5000x5000
+    assert_error(try(huge), 400, '1 to 1024')
+    assert_error(try(make_png(8, 8, 6, function() return {0, 0, 0, 0} end)), 422, 'blank')
+    assert.are.equal(200, try(good).status)
+  end)
+end)
+
+---- the server, over loopback ----
+
+-- A blocking client request; returns status, headers, body (nil, err on failure).
+local function request(port, method, path, body, extra)
+  local c = socket.tcp()
+  c:settimeout(5)
+  assert(c:connect('127.0.0.1', port))
+  local head = {method .. ' ' .. path .. ' HTTP/1.1', 'Host: 127.0.0.1', 'Connection: close'}
+  if body then head[#head + 1] = 'Content-Length: ' .. #body end
+  for _, line in ipairs(extra or {}) do head[#head + 1] = line end
+  c:send(table.concat(head, '\r\n') .. '\r\n\r\n' .. (body or ''))
+  local status_line, err = c:receive('*l')
+  if not status_line then c:close() return nil, err end
+  local headers = {}
+  while true do
+    local line = c:receive('*l')
+    if not line or line == '' then break end
+    local k, v = line:match('^([^:]+):%s*(.*)$')
+    headers[k:lower()] = v
+  end
+  local data = c:receive(tonumber(headers['content-length']) or '*a')
+  c:close()
+  return tonumber(status_line:match('^HTTP/1%.1 (%d+)')), headers, data
+end
+
+local function start_server(lua_code)
+  local path = os.tmpname()
+  local f = assert(io.open(path, 'w'))
+  f:write(lua_code)
+  f:close()
+  local p = io.popen("sh -c 'echo $$; exec lua5.4 " .. path .. "'", 'r')
+  local pid = p:read('l')
+  local port = tonumber(p:read('l'))
+  return {pid = pid, port = port, pipe = p, file = path}
+end
+
+-- The server process: the real handler and preprocessing; the model matches a
+-- drawing against ten MNIST digits preprocessed the same way (nearest template).
+local SERVER = [[
+local mx = require 'mx'
+local server = require 'mx.web.server'
+local handler = require 'mx.web.handler'
+local templates = {}
+for d = 0, 9 do
+  local f = io.open(TEMPLATES .. d, 'r')
+  local px = {}
+  for v in f:read('a'):gmatch('%S+') do px[#px + 1] = tonumber(v) end
+  f:close()
+  templates[d] = mx.core.digit_preprocess('t', px, 28, 28):reshape{784}
+end
+local function classify(img)
+  local x, dist, total = img:reshape{784}, {}, 0
+  for d = 0, 9 do
+    local diff = x - templates[d]
+    dist[d + 1] = math.exp(-(diff * diff):sum():asscalar())
+    total = total + dist[d + 1]
+  end
+  for i = 1, 10 do dist[i] = dist[i] / total end
+  return dist
+end
+local srv = server.new{host = '127.0.0.1', port = 0, request_timeout = 1.5, max_body = 4 << 20,
+  linger = 0.5, log = os.getenv("WEB_SPEC_LOG") and function(l) io.stderr:write(l, "\n") end,
+  handler = handler.new{classify = classify, model_info = {name = 'templates'}}}
+io.stdout:write(srv:port(), '\n')
+io.stdout:flush()
+local reason = srv:serve()
+io.stdout:write('stopped ', reason, '\n')
+]]
+
+describe('mx.web.server over loopback', function()
+  local srv, digits, labels_of
+  local tmpl_prefix = os.tmpname()
+
+  setup(function()
+    local images = mx.core.idx_load('data/mnist/t10k-images-idx3-ubyte', 3, 1 / 255)
+    local labels = mx.core.idx_load('data/mnist/t10k-labels-idx1-ubyte', 1, 1):totable()
+    -- The first test digit of each class is its template; the load test sends them.
+    digits, labels_of = {}, {}
+    for i = 1, #labels do
+      local d = math.floor(labels[i])
+      if not digits[d] then
+        local px = {}
+        for _, row in ipairs(images:slice(i, i):reshape{28, 28}:totable()) do
+          for _, v in ipairs(row) do px[#px + 1] = v end
+        end
+        digits[d] = px
+        labels_of[#labels_of + 1] = d
+        local f = io.open(tmpl_prefix .. d, 'w')
+        f:write(table.concat(px, ' '))
+        f:close()
+      end
+      if #labels_of == 10 then break end
+    end
+    srv = start_server((SERVER:gsub('TEMPLATES', function() return string.format('%q', tmpl_prefix) end)))
+    assert(srv.port, 'the server did not start')
+  end)
+
+  teardown(function()
+    if srv and srv.pipe then
+      os.execute('kill -TERM ' .. srv.pid .. ' 2>/dev/null')
+      srv.pipe:close()
+    end
+    for d = 0, 9 do os.remove(tmpl_prefix .. d) end
+    os.remove(tmpl_prefix)
+  end)
+
+  it('answers the page, the model, and errors over HTTP', function()
+    local status, headers, body = request(srv.port, 'GET', '/')
+    assert.are.equal(200, status)
+    assert.is_truthy(body:find('<canvas', 1, true))
+    assert.are.equal(#body, tonumber(headers['content-length']))
+    local _
+    status, _, body = request(srv.port, 'GET', '/api/model')
+    assert.are.equal(200, status)
+    assert.are.equal('templates', cjson.decode(body).name)
+    status, _, body = request(srv.port, 'GET', '/missing')
+    assert.are.equal(404, status)
+    assert.is_string(cjson.decode(body).error)
+    status = request(srv.port, 'PUT', '/api/classify', '{}')
+    assert.are.equal(405, status)
+    status, _, body = request(srv.port, 'POST', '/api/classify', '{not json')
+    assert.are.equal(400, status)
+    assert.is_truthy(cjson.decode(body).error:find('malformed JSON'))
+    status, _, body = request(srv.port, 'HEAD', '/api/model')
+    assert.are.equal(200, status)
+    assert.are.equal('', body or '')
+  end)
+
+  it('rejects a malformed request line, a huge head and chunked bodies', function()
+    local c = socket.tcp()
+    c:settimeout(5)
+    assert(c:connect('127.0.0.1', srv.port))
+    c:send('HELLO\r\n\r\n')
+    assert.are.equal('HTTP/1.1 400 Bad Request', c:receive('*l'))
+    c:close()
+    local status = request(srv.port, 'GET', '/', nil, {'X-Big: ' .. string.rep('a', 20000)})
+    assert.are.equal(431, status)
+    status = request(srv.port, 'POST', '/api/classify', nil, {'Transfer-Encoding: chunked'})
+    assert.are.equal(411, status)
+  end)
+
+  it('answers 413 to an oversize body without reading it all', function()
+    local c = socket.tcp()
+    c:settimeout(5)
+    assert(c:connect('127.0.0.1', srv.port))
+    local t0 = socket.gettime()
+    c:send('POST /api/classify HTTP/1.1\r\nHost: x\r\nContent-Length: 104857600\r\n\r\n')
+    c:send(string.rep('0', 65536))                  -- a start, 100 MiB announced
+    local line = c:receive('*l')
+    assert.are.equal('HTTP/1.1 413 Payload Too Large', line)
+    local rest = c:receive('*a')
+    assert.is_truthy(rest:find('over the limit', 1, true))
+    c:close()
+    assert.is_true(socket.gettime() - t0 < 2)
+    assert.are.equal(200, (request(srv.port, 'GET', '/api/model')))
+  end)
+
+  it('a slow client does not stall the others, and times out with 408', function()
+    local slow = socket.tcp()
+    slow:settimeout(5)
+    assert(slow:connect('127.0.0.1', srv.port))
+    slow:send('POST /api/classify HTTP/1.1\r\nHost: x\r\nContent-Le')  -- and then nothing
+    local t0 = socket.gettime()
+    for _ = 1, 5 do assert.are.equal(200, (request(srv.port, 'GET', '/api/model'))) end
+    assert.is_true(socket.gettime() - t0 < 1, 'others were served late')
+    local line = slow:receive('*l')                 -- the server gives up on it (1.5 s here)
+    assert.are.equal('HTTP/1.1 408 Request Timeout', line)
+    assert.is_true(socket.gettime() - t0 < 4)
+    slow:close()
+  end)
+
+  it('a half-closed client gets an answer and does not stall the others', function()
+    -- Half a request, then the client stops sending: 400, connection closed.
+    local c = socket.tcp()
+    c:settimeout(5)
+    assert(c:connect('127.0.0.1', srv.port))
+    c:send('GET /api/mod')
+    c:shutdown('send')
+    assert.are.equal('HTTP/1.1 400 Bad Request', c:receive('*l'))
+    c:close()
+    -- A whole request, then the client stops sending: answered in full.
+    c = socket.tcp()
+    c:settimeout(5)
+    assert(c:connect('127.0.0.1', srv.port))
+    c:send('GET /api/model HTTP/1.1\r\nHost: x\r\n\r\n')
+    c:shutdown('send')
+    assert.are.equal('HTTP/1.1 200 OK', c:receive('*l'))
+    local rest = c:receive('*a')
+    assert.is_truthy(rest:find('templates', 1, true))
+    c:close()
+    -- A client that connects and says nothing, kept open: others still served at once.
+    local idle = socket.tcp()
+    assert(idle:connect('127.0.0.1', srv.port))
+    local t0 = socket.gettime()
+    assert.are.equal(200, (request(srv.port, 'GET', '/api/model')))
+    assert.is_true(socket.gettime() - t0 < 0.5)
+    idle:close()
+  end)
+
+  it('answers 200 classification requests from 4 concurrent clients correctly', function()
+    -- Each client keeps one connection alive and sends 50 requests, one at a time;
+    -- the four run interleaved (coroutines over non-blocking sockets).
+    local bodies = {}
+    for _, d in ipairs(labels_of) do
+      -- Each digit drawn 3x larger (84x84, nearest) so the server really resamples it.
+      local px, src = {}, digits[d]
+      for y = 0, 83 do
+        for x = 0, 83 do px[y * 84 + x + 1] = src[(y // 3) * 28 + (x // 3) + 1] end
+      end
+      bodies[d] = cjson.encode{pixels = px, width = 84, height = 84}
+    end
+    local results, latencies = {}, {}
+    local function client(k)
+      local c = socket.tcp()
+      c:settimeout(5)
+      assert(c:connect('127.0.0.1', srv.port))
+      c:setoption('tcp-nodelay', true)           -- as browsers do
+      c:settimeout(0)
+      local buf = ''
+      for i = 1, 50 do
+        local d = (k * 7 + i) % 10
+        local body = bodies[d]
+        local msg = 'POST /api/classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' ..
+          'Content-Length: ' .. #body .. '\r\n\r\n' .. body
+        local t0 = socket.gettime()
+        local sent = 1
+        while sent <= #msg do
+          local last, err, partial = c:send(msg, sent)
+          sent = (last or partial) + 1
+          if err == 'timeout' then coroutine.yield(c, 'w') elseif err then error(err) end
+        end
+        local status, len, head_end
+        while true do
+          local s, e = buf:find('\r\n\r\n', 1, true)
+          if s and not head_end then
+            head_end = e
+            status = tonumber(buf:match('^HTTP/1%.1 (%d+)'))
+            len = tonumber(buf:sub(1, s):match('Content%-Length: (%d+)'))
+          end
+          if head_end and #buf >= head_end + len then break end
+          local data, err, partial = c:receive(65536)
+          local got = data or partial or ''
+          buf = buf .. got
+          if err == 'timeout' and #got == 0 then
+            coroutine.yield(c, 'r')
+          elseif err and err ~= 'timeout' then
+            error(err)
+          end
+        end
+        local reply = cjson.decode(buf:sub(head_end + 1, head_end + len))
+        buf = buf:sub(head_end + len + 1)
+        latencies[#latencies + 1] = socket.gettime() - t0
+        results[#results + 1] = {client = k, want = d, status = status, got = reply.digit}
+      end
+      c:close()
+    end
+    local cos, waits = {}, {}
+    for k = 1, 4 do cos[k] = coroutine.create(client) end
+    local t0 = socket.gettime()
+    local first = true
+    while true do
+      local readers, writers, alive = {}, {}, 0
+      for k = 1, 4 do
+        if coroutine.status(cos[k]) ~= 'dead' then
+          alive = alive + 1
+          local w = waits[k]
+          if first or not w or w.ready then
+            local ok, sock, want = coroutine.resume(cos[k], k)
+            assert(ok, sock)
+            waits[k] = sock and {sock = sock, want = want} or nil
+          end
+        end
+      end
+      first = false
+      if alive == 0 then break end
+      for k = 1, 4 do
+        local w = waits[k]
+        if w then
+          w.ready = false
+          if w.want == 'r' then readers[#readers + 1] = w.sock else writers[#writers + 1] = w.sock end
+        end
+      end
+      local r, wr = socket.select(readers, writers, 5)
+      for k = 1, 4 do
+        local w = waits[k]
+        if w and (r[w.sock] or wr[w.sock]) then w.ready = true end
+      end
+      assert(socket.gettime() - t0 < 60, 'the load test ran too long')
+    end
+    local wall = socket.gettime() - t0
+    assert.are.equal(200, #results)
+    for _, res in ipairs(results) do
+      assert.are.equal(200, res.status)
+      assert.are.equal(res.want, res.got)
+    end
+    table.sort(latencies)
+    local sum = 0
+    for _, l in ipairs(latencies) do sum = sum + l end
+    print(string.format('# load: 200 requests (84x84 pixels JSON) from 4 clients in %.2f s: %.2f ms per request' ..
+      ' (throughput), latency mean %.2f ms, median %.2f ms, max %.2f ms', wall, wall * 1000 / 200,
+      sum * 1000 / 200, latencies[100] * 1000, latencies[200] * 1000))
+  end)
+
+  it('stops cleanly on SIGINT (Ctrl-C)', function()
+    os.execute('kill -INT ' .. srv.pid)
+    local line = srv.pipe:read('l')
+    assert.are.equal('stopped SIGINT', line)
+    local ok, how, code = srv.pipe:close()
+    assert.is_true(ok, tostring(how) .. ' ' .. tostring(code))
+    srv.pipe = nil
+    local c = socket.tcp()
+    c:settimeout(1)
+    assert.is_nil((c:connect('127.0.0.1', srv.port)))
+    c:close()
+  end)
+end)
