@@ -223,8 +223,24 @@ Updater.__call = function(self, index, grad, weight)
   self.optimizer:update(index, weight, grad, s or nil)
 end
 
-local function split_count(c) return {c // 16777216, c % 16777216} end
-local function join_count(t) return math.tointeger(t[1] * 16777216 + t[2]) end
+-- Numbers stored exactly in float32 arrays: each 8-byte value as four 16-bit pieces.
+local function pack_numbers(list, fmt)
+  local out = {}
+  for _, x in ipairs(list) do
+    local bytes = string.pack(fmt, x)
+    for k = 1, 8, 2 do out[#out + 1] = string.unpack('<I2', bytes, k) end
+  end
+  return core.nd.array(out)
+end
+local function unpack_numbers(a, fmt)
+  local t, out = a:totable(), {}
+  for k = 1, #t, 4 do
+    local bytes = ''
+    for j = 0, 3 do bytes = bytes .. string.pack('<I2', math.tointeger(t[k + j])) end
+    out[#out + 1] = string.unpack(fmt, bytes)
+  end
+  return out
+end
 local function index_str(i) return math.type(i) == 'integer' and ('#' .. i) or tostring(i) end
 local function index_of(s) return s:sub(1, 1) == '#' and math.tointeger(tonumber(s:sub(2))) or s end
 
@@ -248,10 +264,10 @@ function Updater:get_states()
     end
   end
   local opt = self.optimizer
-  for k, c in pairs(opt._index_update_count) do add('count:' .. index_str(k), core.nd.array(split_count(c))) end
-  add('num_update', core.nd.array(split_count(opt.num_update)))
+  for k, c in pairs(opt._index_update_count) do add('count:' .. index_str(k), pack_numbers({c}, '<i8')) end
+  add('num_update', pack_numbers({opt.num_update}, '<i8'))
   if opt.lr_scheduler and opt.lr_scheduler.get_state then
-    add('lr_scheduler', core.nd.array(opt.lr_scheduler:get_state()))
+    add('lr_scheduler', pack_numbers(opt.lr_scheduler:get_state(), '<d'))
   end
   return arrays, names
 end
@@ -275,11 +291,11 @@ function Updater:set_states(arrays, names, ctx)
     elseif kind == 'nostate' then
       self.states[index_of(rest)] = false
     elseif kind == 'count' then
-      opt._index_update_count[index_of(rest)] = join_count(a:totable())
+      opt._index_update_count[index_of(rest)] = unpack_numbers(a, '<i8')[1]
     elseif kind == 'num_update' then
-      opt.num_update = join_count(a:totable())
+      opt.num_update = unpack_numbers(a, '<i8')[1]
     elseif kind == 'lr_scheduler' and opt.lr_scheduler and opt.lr_scheduler.set_state then
-      opt.lr_scheduler:set_state(a:totable())
+      opt.lr_scheduler:set_state(unpack_numbers(a, '<d'))
     end
   end
 end
