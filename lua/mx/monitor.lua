@@ -143,12 +143,18 @@ end
 --- toc() -> {{batch, name, value string}, ...}: ends the batch; adds the arguments
 --- (weights after the update) that match the pattern.
 function Monitor:toc()
+  if self.check_finite then -- every argument, every batch
+    for _, exe in ipairs(self.exes) do
+      for _, pair in ipairs(arg_pairs(exe)) do
+        if pair[2] then self:check_array(pair[1], pair[2]) end
+      end
+    end
+  end
   if not self.activated then return {} end
   for _, exe in ipairs(self.exes) do
     for _, pair in ipairs(arg_pairs(exe)) do
       local name, arr = pair[1], pair[2]
       if arr and self.re:match(name) then
-        if self.check_finite then self:check_array(name, arr) end
         self.queue[#self.queue + 1] = { self.step, name, self.stat_func(arr) }
       end
     end
