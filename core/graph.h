@@ -52,6 +52,15 @@ typedef struct mx_graph {
   int *entry_node; /* the node of each entry */
 } mx_graph;
 
+/* Node and symbol construction, shared by symbol.c and symbol_json.c. */
+mx_node *mx_node_new(const mx_op *op, const char *name); /* refcount 1; a variable when op is NULL */
+mx_node *mx_node_retain(mx_node *n);
+void mx_node_release(mx_node *n);
+mx_status mx_node_set_attr(mx_node *n, const char *key, const char *value);
+mx_status mx_node_parse(mx_node *n);              /* parses an op node's attributes; sizes its inputs */
+mx_status mx_node_make_missing_vars(mx_node *n);  /* inputs not given become variables <name>_<arg> */
+mx_symbol *mx_symbol_new(int nheads);             /* heads zeroed, to be filled with retained entries */
+
 mx_status mx_graph_build(const mx_symbol *s, mx_graph *g);
 void mx_graph_free(mx_graph *g);
 /* Fills unknown entry shapes (ndim 0) from known ones; on an incomplete result

@@ -17,11 +17,10 @@ static char *dupstr(const char *s) {
 
 /* ---- nodes ---- */
 
-static void node_release(mx_node *n);
 
 static void node_free(mx_node *n) {
   for (int i = 0; i < n->nargs + n->naux; i++)
-    if (n->inputs[i].node) node_release(n->inputs[i].node);
+    if (n->inputs[i].node) mx_node_release(n->inputs[i].node);
   for (int i = 0; i < n->nattrs; i++) {
     free(n->keys[i]);
     free(n->values[i]);
@@ -33,17 +32,17 @@ static void node_free(mx_node *n) {
   free(n);
 }
 
-/* Releases iteratively along first inputs so long chains do not recurse deeply. */
-static void node_release(mx_node *n) {
+/* Releasing the last reference frees the node and releases its inputs. */
+void mx_node_release(mx_node *n) {
   if (n && --n->refcount == 0) node_free(n);
 }
 
-static mx_node *node_retain(mx_node *n) {
+mx_node *mx_node_retain(mx_node *n) {
   n->refcount++;
   return n;
 }
 
-static mx_node *node_new(const mx_op *op, const char *name) {
+mx_node *mx_node_new(const mx_op *op, const char *name) {
   mx_node *n = calloc(1, sizeof *n);
   if (!n) return NULL;
   n->refcount = 1;
@@ -58,7 +57,7 @@ static mx_node *node_new(const mx_op *op, const char *name) {
 }
 
 /* Sets key = value in the node's attributes (replacing an existing one). */
-static mx_status node_set_attr(mx_node *n, const char *key, const char *value) {
+mx_status mx_node_set_attr(mx_node *n, const char *key, const char *value) {
   for (int i = 0; i < n->nattrs; i++)
     if (strcmp(n->keys[i], key) == 0) {
       char *v = dupstr(value);
@@ -110,7 +109,7 @@ mx_shape mx_node_declared_shape(const mx_node *n) {
 }
 
 /* (Re)parses an op node's parameters and refreshes its input/output names. */
-static mx_status node_parse(mx_node *n) {
+mx_status mx_node_parse(mx_node *n) {
   mx_status st = mx_op_parse_params(n->op, n->name, n->nattrs, n->keys, n->values, &n->attrs);
   if (st != MX_OK) return st;
   const char *args[MX_OP_MAX_IO], *aux[MX_OP_MAX_IO];
@@ -165,7 +164,7 @@ static void auto_name(const char *op_name, char *buf, size_t len) {
 
 /* ---- symbols ---- */
 
-static mx_symbol *symbol_new(int nheads) {
+mx_symbol *mx_symbol_new(int nheads) {
   mx_symbol *s = calloc(1, sizeof *s);
   if (!s) return NULL;
   s->refcount = 1;
@@ -194,7 +193,7 @@ static void clear_cache(mx_symbol *s) {
 
 void mx_symbol_release(mx_symbol *s) {
   if (!s || --s->refcount > 0) return;
-  for (int i = 0; i < s->nheads; i++) node_release(s->heads[i].node);
+  for (int i = 0; i < s->nheads; i++) mx_node_release(s->heads[i].node);
   clear_cache(s);
   free(s->heads);
   free(s);
@@ -202,8 +201,8 @@ void mx_symbol_release(mx_symbol *s) {
 
 mx_status mx_symbol_variable(const char *name, mx_symbol **out) {
   if (!name || !*name) return mx_error(MX_ERR_ARG, "mx_symbol_variable: a variable needs a name");
-  mx_symbol *s = symbol_new(1);
-  mx_node *n = s ? node_new(NULL, name) : NULL;
+  mx_symbol *s = mx_symbol_new(1);
+  mx_node *n = s ? mx_node_new(NULL, name) : NULL;
   if (!n) {
     mx_symbol_release(s);
     return mx_error(MX_ERR_NOMEM, "mx_symbol_variable: out of memory");
@@ -222,21 +221,21 @@ mx_status mx_symbol_create_op(const char *op_name, const char *name, const char 
     auto_name(op->name, autoname, sizeof autoname);
     name = autoname;
   }
-  mx_node *node = node_new(op, name);
+  mx_node *node = mx_node_new(op, name);
   if (!node) return mx_error(MX_ERR_NOMEM, "mx_symbol_create_op: out of memory");
   mx_status st = MX_OK;
-  for (int i = 0; i < n && st == MX_OK; i++) st = node_set_attr(node, keys[i], values[i]);
-  if (st == MX_OK) st = node_parse(node);
+  for (int i = 0; i < n && st == MX_OK; i++) st = mx_node_set_attr(node, keys[i], values[i]);
+  if (st == MX_OK) st = mx_node_parse(node);
   if (st != MX_OK) {
-    node_release(node);
+    mx_node_release(node);
     return st;
   }
-  mx_symbol *s = symbol_new(node->nvisible);
+  mx_symbol *s = mx_symbol_new(node->nvisible);
   if (!s) {
-    node_release(node);
+    mx_node_release(node);
     return mx_error(MX_ERR_NOMEM, "mx_symbol_create_op: out of memory");
   }
-  for (int i = 0; i < node->nvisible; i++) s->heads[i] = (mx_entry){i ? node_retain(node) : node, i};
+  for (int i = 0; i < node->nvisible; i++) s->heads[i] = (mx_entry){i ? mx_node_retain(node) : node, i};
   *out = s;
   return MX_OK;
 }
@@ -378,13 +377,13 @@ mx_status mx_symbol_list_outputs(mx_symbol *s, const char *const **names, int *n
 mx_status mx_symbol_group(mx_symbol *const *syms, int n, mx_symbol **out) {
   int total = 0;
   for (int i = 0; i < n; i++) total += syms[i]->nheads;
-  mx_symbol *s = symbol_new(total);
+  mx_symbol *s = mx_symbol_new(total);
   if (!s) return mx_error(MX_ERR_NOMEM, "mx_symbol_group: out of memory");
   int k = 0;
   for (int i = 0; i < n; i++)
     for (int j = 0; j < syms[i]->nheads; j++) {
       s->heads[k] = syms[i]->heads[j];
-      node_retain(s->heads[k++].node);
+      mx_node_retain(s->heads[k++].node);
     }
   *out = s;
   return MX_OK;
@@ -394,10 +393,10 @@ mx_status mx_symbol_get_output(mx_symbol *s, int index, mx_symbol **out) {
   if (index < 0 || index >= s->nheads)
     return mx_error(MX_ERR_ARG, "mx_symbol_get_output: index %d out of range (the symbol has %d outputs)", index,
                     s->nheads);
-  mx_symbol *r = symbol_new(1);
+  mx_symbol *r = mx_symbol_new(1);
   if (!r) return mx_error(MX_ERR_NOMEM, "mx_symbol_get_output: out of memory");
   r->heads[0] = s->heads[index];
-  node_retain(r->heads[0].node);
+  mx_node_retain(r->heads[0].node);
   *out = r;
   return MX_OK;
 }
@@ -408,14 +407,14 @@ mx_status mx_symbol_get_internals(mx_symbol *s, mx_symbol **out) {
   if (st != MX_OK) return st;
   int total = 0;
   for (int i = 0; i < v.n; i++) total += v.nodes[i]->nvisible;
-  mx_symbol *r = symbol_new(total);
+  mx_symbol *r = mx_symbol_new(total);
   if (!r) {
     free(v.nodes);
     return mx_error(MX_ERR_NOMEM, "mx_symbol_get_internals: out of memory");
   }
   int k = 0;
   for (int i = 0; i < v.n; i++)
-    for (int j = 0; j < v.nodes[i]->nvisible; j++) r->heads[k++] = (mx_entry){node_retain(v.nodes[i]), j};
+    for (int j = 0; j < v.nodes[i]->nvisible; j++) r->heads[k++] = (mx_entry){mx_node_retain(v.nodes[i]), j};
   free(v.nodes);
   *out = r;
   return MX_OK;
@@ -423,12 +422,12 @@ mx_status mx_symbol_get_internals(mx_symbol *s, mx_symbol **out) {
 
 /* ---- composition ---- */
 
-static mx_status make_missing_vars(mx_node *n) {
+mx_status mx_node_make_missing_vars(mx_node *n) {
   for (int i = 0; i < n->nargs + n->naux; i++) {
     if (n->inputs[i].node) continue;
     char name[256];
     snprintf(name, sizeof name, "%s_%s", n->name, n->in_names[i]);
-    mx_node *v = node_new(NULL, name);
+    mx_node *v = mx_node_new(NULL, name);
     if (!v) return mx_error(MX_ERR_NOMEM, "mx_symbol_compose: out of memory");
     n->inputs[i] = (mx_entry){v, 0};
   }
@@ -471,9 +470,9 @@ static mx_status compose_atomic(mx_node *n, const char *const *keys, mx_symbol *
     if (st != MX_OK) return st;
   }
   for (int j = 0; j < n->nargs + n->naux; j++)
-    if (given[j].node) n->inputs[j] = (mx_entry){node_retain(given[j].node), given[j].index};
+    if (given[j].node) n->inputs[j] = (mx_entry){mx_node_retain(given[j].node), given[j].index};
   n->composed = 1;
-  return make_missing_vars(n);
+  return mx_node_make_missing_vars(n);
 }
 
 /* A copy of the graph above `s` where variables named in `names` become `repl`. */
@@ -500,14 +499,14 @@ static mx_status copy_graph(mx_symbol *s, const char **names, const mx_entry *re
         }
       if (vrepl[i].node) continue;
     }
-    mx_node *c = node_new(n->op, n->name);
+    mx_node *c = mx_node_new(n->op, n->name);
     if (!c) {
       st = mx_error(MX_ERR_NOMEM, "mx_symbol_compose: out of memory");
       break;
     }
     to[i] = c;
-    for (int a = 0; st == MX_OK && a < n->nattrs; a++) st = node_set_attr(c, n->keys[a], n->values[a]);
-    if (st == MX_OK && n->op) st = node_parse(c);
+    for (int a = 0; st == MX_OK && a < n->nattrs; a++) st = mx_node_set_attr(c, n->keys[a], n->values[a]);
+    if (st == MX_OK && n->op) st = mx_node_parse(c);
     if (st != MX_OK) break;
     c->composed = 1;
     for (int j = 0; j < n->nargs + n->naux; j++) {
@@ -515,19 +514,19 @@ static mx_status copy_graph(mx_symbol *s, const char **names, const mx_entry *re
       int k = 0;
       while (k < i && v.nodes[k] != src) k++;
       mx_entry e = vrepl[k].node ? vrepl[k] : (mx_entry){to[k], n->inputs[j].index};
-      c->inputs[j] = (mx_entry){node_retain(e.node), e.index};
+      c->inputs[j] = (mx_entry){mx_node_retain(e.node), e.index};
     }
   }
-  mx_symbol *r = st == MX_OK ? symbol_new(s->nheads) : NULL;
+  mx_symbol *r = st == MX_OK ? mx_symbol_new(s->nheads) : NULL;
   if (st == MX_OK && !r) st = mx_error(MX_ERR_NOMEM, "mx_symbol_compose: out of memory");
   for (int h = 0; r && h < s->nheads; h++) {
     int k = 0;
     while (v.nodes[k] != s->heads[h].node) k++;
     mx_entry e = vrepl[k].node ? vrepl[k] : (mx_entry){to[k], s->heads[h].index};
-    r->heads[h] = (mx_entry){node_retain(e.node), e.index};
+    r->heads[h] = (mx_entry){mx_node_retain(e.node), e.index};
   }
   for (int i = 0; to && i < v.n; i++)
-    if (to[i]) node_release(to[i]);
+    if (to[i]) mx_node_release(to[i]);
   free(to);
   free(vrepl);
   free(v.nodes);
@@ -596,8 +595,8 @@ const char *mx_symbol_get_attr(const mx_symbol *s, const char *key) {
 mx_status mx_symbol_set_attr(mx_symbol *s, const char *key, const char *value) {
   if (!mx_symbol_name(s)) return mx_error(MX_ERR_ARG, "mx_symbol_set_attr: a group has no attributes of its own");
   mx_node *n = s->heads[0].node;
-  mx_status st = node_set_attr(n, key, value);
-  if (st == MX_OK && n->op) st = node_parse(n);
+  mx_status st = mx_node_set_attr(n, key, value);
+  if (st == MX_OK && n->op) st = mx_node_parse(n);
   return st;
 }
 

@@ -1,0 +1,228 @@
+/* symbol_json.c: symbols to and from MXNet's -symbol.json: writes the 1.x layout
+ * (nodes with op/name/attrs/inputs [node, index, 0], arg_nodes, node_row_ptr,
+ * heads, attrs.mxnet_version); reads 1.x, 0.9 ("attr") and 0.8 ("param", pairs). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph.h"
+#include "json.h"
+
+#define MXNET_VERSION 10600
+
+mx_status mx_symbol_to_json(mx_symbol *s, char **json) {
+  *json = NULL;
+  mx_graph g;
+  mx_status st = mx_graph_build(s, &g);
+  if (st != MX_OK) return st;
+  mx_buf b = {0};
+  mx_buf_printf(&b, "{\n  \"nodes\": [\n");
+  for (int i = 0; i < g.nnodes; i++) {
+    const mx_node *n = g.nodes[i];
+    mx_buf_printf(&b, "    {\n      \"op\": ");
+    mx_buf_json_string(&b, n->op ? n->op->name : "null");
+    mx_buf_printf(&b, ",\n      \"name\": ");
+    mx_buf_json_string(&b, n->name);
+    if (n->nattrs) {
+      mx_buf_printf(&b, ",\n      \"attrs\": {");
+      for (int a = 0; a < n->nattrs; a++) {
+        mx_buf_printf(&b, "%s\n        ", a ? "," : "");
+        mx_buf_json_string(&b, n->keys[a]);
+        mx_buf_printf(&b, ": ");
+        mx_buf_json_string(&b, n->values[a]);
+      }
+      mx_buf_printf(&b, "\n      }");
+    }
+    mx_buf_printf(&b, ",\n      \"inputs\": [");
+    for (int k = g.in_off[i]; k < g.in_off[i + 1]; k++) {
+      int e = g.in_entry[k], src = g.entry_node[e];
+      mx_buf_printf(&b, "%s[%d, %d, 0]", k > g.in_off[i] ? ", " : "", src, e - g.entry_base[src]);
+    }
+    mx_buf_printf(&b, "]\n    }%s\n", i + 1 < g.nnodes ? "," : "");
+  }
+  mx_buf_printf(&b, "  ],\n  \"arg_nodes\": [");
+  for (int i = 0, first = 1; i < g.nnodes; i++)
+    if (!g.nodes[i]->op) {
+      mx_buf_printf(&b, "%s%d", first ? "" : ", ", i);
+      first = 0;
+    }
+  mx_buf_printf(&b, "],\n  \"node_row_ptr\": [0");
+  for (int i = 0; i < g.nnodes; i++) mx_buf_printf(&b, ", %d", g.entry_base[i] + g.nodes[i]->noutputs);
+  mx_buf_printf(&b, "],\n  \"heads\": [");
+  for (int h = 0; h < g.nheads; h++) {
+    int e = g.head_entry[h], src = g.entry_node[e];
+    mx_buf_printf(&b, "%s[%d, %d, 0]", h ? ", " : "", src, e - g.entry_base[src]);
+  }
+  mx_buf_printf(&b, "],\n  \"attrs\": {\"mxnet_version\": [\"int\", %d]}\n}", MXNET_VERSION);
+  mx_graph_free(&g);
+  *json = mx_buf_take(&b);
+  return *json ? MX_OK : mx_error(MX_ERR_NOMEM, "mx_symbol_to_json: out of memory");
+}
+
+static int is_param(const mx_op *op, const char *key) {
+  for (int i = 0; i < op->nparams; i++)
+    if (strcmp(op->params[i].name, key) == 0) return 1;
+  return 0;
+}
+
+/* Copies the string pairs of one attribute object; `user` wraps unknown keys as __key__ (0.9 "attr"). */
+static mx_status copy_attrs(mx_node *n, const mx_json *obj, int user, int index) {
+  if (!obj) return MX_OK;
+  if (obj->type != MX_JSON_OBJECT)
+    return mx_error(MX_ERR_FORMAT, "mx_symbol_from_json: node %d (%s): attributes must be an object", index, n->name);
+  for (int a = 0; a < obj->n; a++) {
+    const mx_json *v = &obj->items[a];
+    char num[64];
+    const char *val = v->str;
+    if (v->type == MX_JSON_NUMBER) snprintf(num, sizeof num, "%.17g", v->num), val = num;
+    else if (v->type == MX_JSON_BOOL) val = v->num ? "True" : "False";
+    else if (v->type != MX_JSON_STRING)
+      return mx_error(MX_ERR_FORMAT, "mx_symbol_from_json: node %d (%s): attribute '%s' is not a string", index,
+                      n->name, obj->keys[a]);
+    const char *key = obj->keys[a];
+    char wrapped[256];
+    if (user && strncmp(key, "__", 2) != 0 && !(n->op && is_param(n->op, key))) {
+      snprintf(wrapped, sizeof wrapped, "__%s__", key);
+      key = wrapped;
+    }
+    mx_status st = mx_node_set_attr(n, key, val);
+    if (st != MX_OK) return st;
+  }
+  return MX_OK;
+}
+
+static mx_status read_entry(const mx_json *e, mx_node **made, int nmade, mx_entry *out, const char *what, int index) {
+  if (!e || e->type != MX_JSON_ARRAY || e->n < 2 || e->items[0].type != MX_JSON_NUMBER ||
+      e->items[1].type != MX_JSON_NUMBER)
+    return mx_error(MX_ERR_FORMAT, "mx_symbol_from_json: %s %d: an entry is [node, index(, version)]", what, index);
+  int node = (int)e->items[0].num, idx = (int)e->items[1].num;
+  if (node < 0 || node >= nmade)
+    return mx_error(MX_ERR_FORMAT, "mx_symbol_from_json: %s %d: node %d does not come before it (0..%d)", what, index,
+                    node, nmade - 1);
+  if (idx < 0 || idx >= made[node]->noutputs)
+    return mx_error(MX_ERR_FORMAT, "mx_symbol_from_json: %s %d: node %d (%s) has no output %d", what, index, node,
+                    made[node]->name, idx);
+  *out = (mx_entry){made[node], idx};
+  return MX_OK;
+}
+
+mx_status mx_symbol_from_json(const char *text, mx_symbol **out) {
+  *out = NULL;
+  mx_json *root;
+  mx_status st = mx_json_parse(text, &root);
+  if (st != MX_OK) return mx_error_prefix(st, "mx_symbol_from_json");
+  const mx_json *nodes = mx_json_get(root, "nodes"), *heads = mx_json_get(root, "heads");
+  if (!nodes || nodes->type != MX_JSON_ARRAY || !heads || heads->type != MX_JSON_ARRAY) {
+    mx_json_free(root);
+    return mx_error(MX_ERR_FORMAT, "mx_symbol_from_json: not a symbol file (expected \"nodes\" and \"heads\" lists)");
+  }
+  mx_node **made = calloc((size_t)nodes->n + 1, sizeof *made);
+  if (!made) {
+    mx_json_free(root);
+    return mx_error(MX_ERR_NOMEM, "mx_symbol_from_json: out of memory");
+  }
+  int nmade = 0;
+  for (int i = 0; i < nodes->n && st == MX_OK; i++) {
+    const mx_json *jn = &nodes->items[i];
+    const mx_json *op = mx_json_get(jn, "op"), *name = mx_json_get(jn, "name"), *inputs = mx_json_get(jn, "inputs");
+    if (!op || op->type != MX_JSON_STRING || !name || name->type != MX_JSON_STRING) {
+      st = mx_error(MX_ERR_FORMAT, "mx_symbol_from_json: node %d has no \"op\" or \"name\" string", i);
+      break;
+    }
+    const mx_op *desc = NULL;
+    if (strcmp(op->str, "null") != 0) {
+      desc = mx_op_find(op->str);
+      if (!desc) {
+        st = mx_error(MX_ERR_FORMAT, "mx_symbol_from_json: node %d (%s): unknown operator '%s'", i, name->str, op->str);
+        break;
+      }
+    }
+    mx_node *n = mx_node_new(desc, name->str);
+    if (!n) {
+      st = mx_error(MX_ERR_NOMEM, "mx_symbol_from_json: out of memory");
+      break;
+    }
+    made[nmade++] = n;
+    st = copy_attrs(n, mx_json_get(jn, "param"), 0, i);
+    if (st == MX_OK) st = copy_attrs(n, mx_json_get(jn, "attrs"), 0, i);
+    if (st == MX_OK) st = copy_attrs(n, mx_json_get(jn, "attr"), 1, i);
+    if (st != MX_OK || !desc) continue;
+    st = mx_node_parse(n);
+    if (st != MX_OK) break;
+    int nin = inputs && inputs->type == MX_JSON_ARRAY ? inputs->n : 0;
+    if (nin > n->nargs + n->naux) {
+      st = mx_error(MX_ERR_FORMAT, "mx_symbol_from_json: node %d (%s %s) has %d inputs, expected at most %d", i,
+                    desc->name, n->name, nin, n->nargs + n->naux);
+      break;
+    }
+    for (int k = 0; k < nin && st == MX_OK; k++) {
+      mx_entry e;
+      st = read_entry(&inputs->items[k], made, nmade - 1, &e, "input of node", i);
+      if (st == MX_OK) n->inputs[k] = (mx_entry){mx_node_retain(e.node), e.index};
+    }
+    if (st == MX_OK) st = mx_node_make_missing_vars(n); /* 0.8 files leave out some inputs */
+    n->composed = 1;
+  }
+  mx_symbol *s = st == MX_OK ? mx_symbol_new(heads->n) : NULL;
+  if (st == MX_OK && !s) st = mx_error(MX_ERR_NOMEM, "mx_symbol_from_json: out of memory");
+  for (int h = 0; s && h < heads->n && st == MX_OK; h++) {
+    mx_entry e;
+    st = read_entry(&heads->items[h], made, nmade, &e, "head", h);
+    if (st == MX_OK) s->heads[h] = (mx_entry){mx_node_retain(e.node), e.index};
+  }
+  for (int i = 0; i < nmade; i++) mx_node_release(made[i]);
+  free(made);
+  mx_json_free(root);
+  if (st != MX_OK) {
+    if (s) {
+      for (int h = 0; h < s->nheads; h++)
+        if (!s->heads[h].node) s->nheads = h;
+      mx_symbol_release(s);
+    }
+    return st;
+  }
+  *out = s;
+  return MX_OK;
+}
+
+mx_status mx_symbol_save(mx_symbol *s, const char *path) {
+  char *json;
+  mx_status st = mx_symbol_to_json(s, &json);
+  if (st != MX_OK) return st;
+  st = mx_file_write_atomic(path, json, strlen(json));
+  free(json);
+  return st == MX_OK ? st : mx_error_prefix(st, "mx_symbol_save");
+}
+
+mx_status mx_symbol_load(const char *path, mx_symbol **out) {
+  *out = NULL;
+  FILE *f = fopen(path, "rb");
+  if (!f) return mx_error(MX_ERR_IO, "mx_symbol_load: cannot open '%s'", path);
+  size_t cap = 1 << 16, len = 0;
+  char *text = malloc(cap);
+  while (text) {
+    size_t got = fread(text + len, 1, cap - len - 1, f);
+    len += got;
+    if (len < cap - 1) break;
+    cap *= 2;
+    char *t = realloc(text, cap);
+    if (!t) free(text);
+    text = t;
+  }
+  int err = ferror(f);
+  fclose(f);
+  if (!text) return mx_error(MX_ERR_NOMEM, "mx_symbol_load: out of memory reading '%s'", path);
+  if (err) {
+    free(text);
+    return mx_error(MX_ERR_IO, "mx_symbol_load: cannot read '%s'", path);
+  }
+  text[len] = 0;
+  mx_status st = mx_symbol_from_json(text, out);
+  free(text);
+  if (st != MX_OK) {
+    char where[512];
+    snprintf(where, sizeof where, "mx_symbol_load: %s", path);
+    return mx_error_prefix(st, where);
+  }
+  return MX_OK;
+}
