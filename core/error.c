@@ -20,8 +20,13 @@ mx_status mx_error(mx_status status, const char *fmt, ...) {
 }
 
 mx_status mx_error_prefix(mx_status status, const char *where) {
-  char old[MX_ERROR_LEN];
-  memcpy(old, last_error, sizeof old);
-  snprintf(last_error, sizeof last_error, "%s: %s", where, old);
+  size_t w = strlen(where), m = strlen(last_error);
+  if (w + 2 >= MX_ERROR_LEN) return status;
+  if (w + 2 + m >= MX_ERROR_LEN) m = MX_ERROR_LEN - 1 - w - 2; /* cut the tail */
+  memmove(last_error + w + 2, last_error, m);
+  memcpy(last_error, where, w);
+  last_error[w] = ':';
+  last_error[w + 1] = ' ';
+  last_error[w + 2 + m] = '\0';
   return status;
 }

@@ -1,5 +1,6 @@
 /* ndarray_shape.c: shape functions that make new arrays: slice_axis, take,
  * concat, transpose. */
+#include <stdio.h>
 #include <string.h>
 
 #include "kernels.h"
@@ -158,7 +159,7 @@ mx_status mx_ndarray_transpose(const mx_ndarray *a, const int *axes, mx_ndarray 
   mx_context ctx = a->storage->ctx;
   const mx_kernels *k = kernels(where, ctx, pick_copy_strided, "copy_strided");
   if (!k) return MX_ERR_DEVICE;
-  int64_t s[MX_MAX_NDIM], stride[MX_MAX_NDIM], sx[MX_MAX_NDIM];
+  int64_t s[MX_MAX_NDIM], stride[MX_MAX_NDIM] = {0}, sx[MX_MAX_NDIM];
   int64_t acc = 1;
   for (int i = nd - 1; i >= 0; i--) {
     stride[i] = acc;
