@@ -274,10 +274,9 @@ static int exe_tostring(lua_State *L) {
   }
   size_t a;
   mx_executor_memory(u->e, &a, NULL);
-  lua_getiuservalue(L, 1, 1);
-  lua_getfield(L, -1, "outputs");
-  lua_pushfstring(L, "[Executor: %d outputs, %d arguments, arena %d KiB]", (int)luaL_len(L, -1),
-                  (lua_getfield(L, -2, "arg_arrays"), (int)luaL_len(L, -1)), (int)((a + 1023) / 1024));
+  mx_ndarray *const *arrs;
+  int nout = mx_executor_outputs(u->e, &arrs), nargs = mx_executor_arg_arrays(u->e, &arrs);
+  lua_pushfstring(L, "[Executor: %d outputs, %d arguments, arena %d KiB]", nout, nargs, (int)((a + 1023) / 1024));
   return 1;
 }
 
