@@ -57,8 +57,11 @@ mx_status mx_metric_topk_hits(const mx_ndarray *pred, const mx_ndarray *label, i
     /* rank of the label's score: entries strictly greater, or equal but earlier
      * (so a tie is broken towards the first index, as argmax does) */
     int64_t better = 0;
-    for (int64_t j = 0; j < k && better < top_k; j++)
-      if (row[j] > row[y] || (row[j] == row[y] && j < y)) better++;
+    const float score = row[y];
+    for (int64_t j = 0; j < k && better < top_k; j++) {
+      const float s = row[j];
+      if (s > score || (s == score && j < y)) better++;
+    }
     count += better < top_k;
   }
   free(pown), free(lown);

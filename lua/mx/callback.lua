@@ -23,7 +23,8 @@ function callback.Speedometer(batch_size, frequent)
         local speed = frequent * batch_size / (core.now() - tic)
         if param.eval_metric then
           for _, nv in ipairs(param.eval_metric:get_name_value()) do
-            log.info('Epoch[%d] Batch [%d]\tSpeed: %.2f samples/sec\tTrain-%s=%f', param.epoch, count, speed, nv[1], nv[2])
+            log.info('Epoch[%d] Batch [%d]\tSpeed: %.2f samples/sec\tTrain-%s=%f',
+                     param.epoch, count, speed, nv[1], nv[2])
           end
         else
           log.info('Iter[%d] Batch [%d]\tSpeed: %.2f samples/sec', param.epoch, count, speed)

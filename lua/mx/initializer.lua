@@ -1,6 +1,7 @@
 -- mx.init (mx.initializer): parameter initializers with MXNet's suffix
 -- dispatch (bias 0, gamma 1, beta 0, weight by the initializer, moving_mean 0,
 -- moving_var 1); Uniform, Normal, Xavier, Constant, Zero, One, Mixed, Load.
+-- luacheck: ignore 212/self
 local core = require 'mx.core'
 
 local init = {}
@@ -56,8 +57,8 @@ function Initializer:_init_weight(name)
   error(('%s: no weight rule (for %s): use a subclass'):format(self.__name, name), 4)
 end
 function Initializer:_init_default(name)
-  error(('%s: unknown initialization pattern for %s (expected a name ending in weight, bias, gamma, beta, moving_mean or moving_var)')
-    :format(self.__name, name), 4)
+  error(('%s: unknown initialization pattern for %s (expected a name ending in weight, bias, gamma, beta, '
+         .. 'moving_mean or moving_var)'):format(self.__name, name), 4)
 end
 
 -- The bilinear upsampling kernel (MXNet's _init_bilinear), set from the host.
@@ -124,7 +125,7 @@ function Xavier:init(opts)
     error("mx.init.Xavier: factor_type must be 'avg', 'in' or 'out' (got " .. tostring(self.factor_type) .. ')', 3)
   end
 end
-function Xavier:_init_weight(name, arr)
+function Xavier:_init_weight(_, arr)
   local shape = arr:shape()
   local fan_out, fan_in = shape[1], 1
   for i = 2, #shape do fan_in = fan_in * shape[i] end

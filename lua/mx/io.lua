@@ -1,6 +1,7 @@
 -- mx.io: data iterators (the DataIter protocol, NDArrayIter, MNISTIter) as
 -- MXNet's 2016 io.py / iter_mnist.cc, and NDArray list files (mx.io.save/load).
 -- Batches are views of the data, or a reused buffer for a wrapped last batch.
+-- luacheck: ignore 212/self
 local core = require 'mx.core'
 local log = require 'mx.log'
 
@@ -235,7 +236,8 @@ function MNISTIter:init(opts)
   local label = opts.label or './train-labels-idx1-ubyte'
   local bs = opts.batch_size or 128
   local num_parts, part = opts.num_parts or 1, opts.part_index or 0
-  if math.type(num_parts) ~= 'integer' or num_parts < 1 or math.type(part) ~= 'integer' or part < 0 or part >= num_parts then
+  if math.type(num_parts) ~= 'integer' or num_parts < 1 or math.type(part) ~= 'integer'
+     or part < 0 or part >= num_parts then
     error(('%s: part_index must lie in 0..num_parts-1 (got part_index %s, num_parts %s)'):format(
       where, tostring(part), tostring(num_parts)), 3)
   end

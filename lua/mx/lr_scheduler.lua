@@ -24,7 +24,8 @@ sched.FactorScheduler = FactorScheduler
 function FactorScheduler:init(step, factor, stop_factor_lr)
   if type(step) == 'table' then step, factor, stop_factor_lr = step.step, step.factor, step.stop_factor_lr end
   if type(step) ~= 'number' or step < 1 then
-    error('mx.lr_scheduler.FactorScheduler: schedule step must be greater or equal than 1 round (got ' .. tostring(step) .. ')', 3)
+    error('mx.lr_scheduler.FactorScheduler: schedule step must be greater or equal than 1 round (got '
+          .. tostring(step) .. ')', 3)
   end
   factor = factor or 1
   if factor > 1 then
@@ -38,7 +39,8 @@ function FactorScheduler:call(num_update)
     self.base_lr = self.base_lr * self.factor
     if self.base_lr < self.stop_factor_lr then
       self.base_lr = self.stop_factor_lr
-      log.info('Update[%d]: now learning rate arrived at %0.5e, will not change in the future', num_update, self.base_lr)
+      log.info('Update[%d]: now learning rate arrived at %0.5e, will not change in the future',
+               num_update, self.base_lr)
     else
       log.info('Update[%d]: Change learning rate to %0.5e', num_update, self.base_lr)
     end
@@ -61,11 +63,14 @@ function MultiFactorScheduler:init(step, factor)
     if i > 1 and s <= step[i - 1] then
       error('mx.lr_scheduler.MultiFactorScheduler: schedule step must be an increasing integer list', 3)
     end
-    if s < 1 then error('mx.lr_scheduler.MultiFactorScheduler: schedule step must be greater or equal than 1 round', 3) end
+    if s < 1 then
+      error('mx.lr_scheduler.MultiFactorScheduler: schedule step must be greater or equal than 1 round', 3)
+    end
   end
   factor = factor or 1
   if factor > 1 then
-    error('mx.lr_scheduler.MultiFactorScheduler: factor must be no more than 1 to make lr reduce (got ' .. factor .. ')', 3)
+    error('mx.lr_scheduler.MultiFactorScheduler: factor must be no more than 1 to make lr reduce (got '
+          .. factor .. ')', 3)
   end
   self.step, self.factor, self.cur_step_ind, self.count = step, factor, 1, 0
 end

@@ -204,7 +204,10 @@ end
 function Composite:add(m) self.metrics[#self.metrics + 1] = metric.create(m) end
 function Composite:get_metric(i)
   local m = self.metrics[i]
-  if not m then error(('mx.metric.CompositeEvalMetric:get_metric: no metric %s (there are %d)'):format(tostring(i), #self.metrics), 2) end
+  if not m then
+    error(('mx.metric.CompositeEvalMetric:get_metric: no metric %s (there are %d)')
+      :format(tostring(i), #self.metrics), 2)
+  end
   return m
 end
 function Composite:reset() for _, m in ipairs(self.metrics or {}) do m:reset() end end
@@ -231,8 +234,8 @@ function metric.create(x, ...)
   if type(x) == 'string' then
     local cls = aliases[x:lower()]
     if not cls then
-      error(('mx.metric.create: unknown metric %s (expected acc, accuracy, ce, cross-entropy, f1, mae, mse, rmse or top_k_accuracy)')
-        :format(x), 2)
+      error(('mx.metric.create: unknown metric %s (expected acc, accuracy, ce, cross-entropy, f1, mae, mse, rmse '
+             .. 'or top_k_accuracy)'):format(x), 2)
     end
     return cls(...)
   end

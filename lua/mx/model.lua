@@ -369,7 +369,9 @@ end
 -- for several outputs); the padding of the last batch is dropped.
 function FeedForward:predict(X, opts)
   opts = opts or {}
-  if not self.arg_params then error('mx.model.FeedForward:predict: the model has no parameters (fit or load it first)', 2) end
+  if not self.arg_params then
+    error('mx.model.FeedForward:predict: the model has no parameters (fit or load it first)', 2)
+  end
   local iter = self:_init_iter(X, nil, false)
   if opts.reset ~= false then iter:reset() end
   local exe = self:_init_predictor(data_shapes(iter))
@@ -408,7 +410,9 @@ end
 --- score(X[, eval_metric = 'acc'[, {num_batch, batch_end_callback, reset = true}]]) -> the metric's value
 function FeedForward:score(X, eval_metric, opts)
   opts = opts or {}
-  if not self.arg_params then error('mx.model.FeedForward:score: the model has no parameters (fit or load it first)', 2) end
+  if not self.arg_params then
+    error('mx.model.FeedForward:score: the model has no parameters (fit or load it first)', 2)
+  end
   local m = metric.create(eval_metric or 'acc')
   m:reset()
   local iter = self:_init_iter(X, nil, false)
@@ -441,7 +445,9 @@ end
 function FeedForward:save(prefix, epoch)
   epoch = epoch or self.num_epoch
   if not epoch then error('mx.model.FeedForward:save: no epoch given and num_epoch is not set', 2) end
-  if not self.arg_params then error('mx.model.FeedForward:save: the model has no parameters (fit or load it first)', 2) end
+  if not self.arg_params then
+    error('mx.model.FeedForward:save: the model has no parameters (fit or load it first)', 2)
+  end
   model.save_checkpoint(prefix, epoch, self.symbol, self.arg_params, self.aux_params)
   if self._updater then self._updater:save_states(states_file(prefix, epoch)) end
 end

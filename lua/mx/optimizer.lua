@@ -1,6 +1,7 @@
 -- mx.optimizer: MXNet's optimizers (SGD, Adam, RMSProp, AdaGrad) over fused C
 -- kernels, the registry (create), per-parameter lr_mult / wd_mult, learning-rate
 -- schedulers, and the updater (get_updater) whose states can be saved and restored.
+-- luacheck: ignore 212/self
 local core = require 'mx.core'
 
 local optimizer = {}
@@ -309,7 +310,9 @@ end
 --- Loads a file save_states wrote; states go onto ctx.
 function Updater:load_states(path, ctx)
   local arrays, names = core.params_load(path)
-  if not names then error('mx.optimizer.Updater:load_states: ' .. path .. ' holds no names: not an optimizer state file', 2) end
+  if not names then
+    error('mx.optimizer.Updater:load_states: ' .. path .. ' holds no names: not an optimizer state file', 2)
+  end
   self:set_states(arrays, names, ctx)
 end
 

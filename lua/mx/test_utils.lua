@@ -58,8 +58,8 @@ function test_utils.get_mnist(dir, ctx)
       return out
     end
   end
-  error(('mx.test_utils.get_mnist: the MNIST files (train-images-idx3-ubyte, ...) are not in %s: run `make data` to fetch them')
-    :format(table.concat(dirs, ' or ')), 2)
+  error(('mx.test_utils.get_mnist: the MNIST files (train-images-idx3-ubyte, ...) are not in %s: '
+         .. 'run `make data` to fetch them'):format(table.concat(dirs, ' or ')), 2)
 end
 
 return test_utils

@@ -41,7 +41,8 @@ describe('mx.callback.Speedometer', function()
     assert.equal('Train-accuracy=0.500000', rest)
     -- 2 batches of 100 over about 0.02 s (the timer started after batch 1)
     assert.is_true(tonumber(speed) > 2000 and tonumber(speed) < 20000, speed)
-    assert.truthy(lines[2]:match('^INFO Epoch%[3%] Batch %[4%]\tSpeed: %d+%.%d%d samples/sec\tTrain%-accuracy=0%.500000$'))
+    local pattern = '^INFO Epoch%[3%] Batch %[4%]\tSpeed: %d+%.%d%d samples/sec\tTrain%-accuracy=0%.500000$'
+    assert.truthy(lines[2]:match(pattern))
   end)
 
   it('restarts with a new epoch, and has a line without metric', function()

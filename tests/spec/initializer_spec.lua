@@ -39,7 +39,8 @@ describe('mx.init', function()
 
   it('rejects a name it has no rule for, naming the array', function()
     assert.has_error(function() mx.init.Uniform(0.1)('data', mx.nd.zeros{2}) end,
-      'mx.init.Uniform: unknown initialization pattern for data (expected a name ending in weight, bias, gamma, beta, moving_mean or moving_var)')
+      'mx.init.Uniform: unknown initialization pattern for data (expected a name ending in weight, bias, gamma, '
+      .. 'beta, moving_mean or moving_var)')
     assert.has_error(function() mx.init.Uniform(0.1)('w', 3) end)
   end)
 

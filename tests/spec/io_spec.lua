@@ -53,7 +53,7 @@ describe('mx.io.NDArrayIter', function()
     local it = mx.io.NDArrayIter{data = X, label = Y, batch_size = 4}
     local b = it:next()
     assert.same({{0, 0}, {1, 10}, {2, 20}, {3, 30}}, b.data[1]:totable())
-    b = it:next()
+    it:next()
     b = it:next()
     assert.same({{8, 80}, {9, 90}, {0, 0}, {1, 10}}, b.data[1]:totable())
     assert.same({8, 9, 0, 1}, b.index)
@@ -175,7 +175,8 @@ describe('mx.io.MNISTIter', function()
 
   it('reads gzip files the same, and gives (batch,1,28,28)-style shapes unless flat', function()
     write_set(dir .. '/g', 8)
-    assert(os.execute(('gzip -c %s/g-images > %s/g-images.gz && gzip -c %s/g-labels > %s/g-labels.gz'):format(dir, dir, dir, dir)))
+    assert(os.execute(('gzip -c %s/g-images > %s/g-images.gz'):format(dir, dir)))
+    assert(os.execute(('gzip -c %s/g-labels > %s/g-labels.gz'):format(dir, dir)))
     local plain = mx.io.MNISTIter{image = dir .. '/g-images', label = dir .. '/g-labels', batch_size = 8,
                                   shuffle = false, silent = true}
     local gz = mx.io.MNISTIter{image = dir .. '/g-images.gz', label = dir .. '/g-labels.gz', batch_size = 8,
@@ -254,7 +255,8 @@ describe('mx.test_utils.get_mnist', function()
 
   it('says to run make data when the files are missing', function()
     assert.has_error(function() mx.test_utils.get_mnist(dir .. '/empty') end,
-      ('mx.test_utils.get_mnist: the MNIST files (train-images-idx3-ubyte, ...) are not in %s/empty: run `make data` to fetch them'):format(dir))
+      ('mx.test_utils.get_mnist: the MNIST files (train-images-idx3-ubyte, ...) are not in %s/empty: '
+       .. 'run `make data` to fetch them'):format(dir))
   end)
 end)
 

@@ -75,7 +75,7 @@ describe('mx.metric', function()
   end)
 
   it('CustomMetric from a function', function()
-    local m = mx.metric.create(function(label, p)
+    local m = mx.metric.create(function(label, _)
       return label:size() * 2, label:size() -- a sum and a count
     end, 'twice')
     m:update({mx.nd.array{1, 2}}, {pred():slice(1, 2)})
@@ -100,7 +100,8 @@ describe('mx.metric', function()
     local m = mx.metric.Accuracy()
     assert.equal(m, mx.metric.create(m))
     assert.has_error(function() mx.metric.create('auc') end,
-      'mx.metric.create: unknown metric auc (expected acc, accuracy, ce, cross-entropy, f1, mae, mse, rmse or top_k_accuracy)')
+      'mx.metric.create: unknown metric auc (expected acc, accuracy, ce, cross-entropy, f1, mae, mse, rmse '
+      .. 'or top_k_accuracy)')
   end)
 
   it('Accuracy.update allocates no storage', function()
