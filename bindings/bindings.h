@@ -12,8 +12,8 @@
 #define MXB_CONTEXT_MT "mx.Context"
 
 /* Raises a Lua error "<where>: <message>" from mx_last_error(), dropping the
- * core's own "mx_xxx: " prefix and, like luaL_error, prefixed with the calling
- * script's position ("train.lua:12: "). Never returns. Call only once no C temporary
+ * core's own "mx_xxx: " prefix. Never returns. Messages raised by these
+ * helpers start with the Lua function's name (no "file:line: " position). Call only once no C temporary
  * is left to free. */
 int mxb_raise(lua_State *L, const char *where);
 /* `if (st != MX_OK) mxb_raise(L, where)` in one call. */
@@ -47,8 +47,8 @@ int mxb_argerror(lua_State *L, int arg, const char *where, const char *fmt, ...)
 #endif
     ;
 int mxb_typeerror(lua_State *L, int arg, const char *where, const char *expected);
-/* luaL_error with full printf formats (%lld, %g...); messages start with the
- * caller's position, as luaL_error's do, then "<where>: ". */
+/* Raises a message formatted with full printf formats (%lld, %g...), as is:
+ * write it as "<where>: <what>". */
 int mxb_errorf(lua_State *L, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))

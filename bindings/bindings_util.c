@@ -24,9 +24,7 @@ int mxb_raise(lua_State *L, const char *where) {
   const char *msg = mx_last_error();
   if (msg == NULL || msg[0] == '\0') msg = "unknown error";
   msg = strip_core_prefix(msg);
-  luaL_where(L, 1);
   lua_pushfstring(L, "%s: %s", where, msg);
-  lua_concat(L, 2);
   return lua_error(L);
 }
 
@@ -40,7 +38,8 @@ int mxb_errorf(lua_State *L, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(buf, sizeof buf, fmt, ap);
   va_end(ap);
-  return luaL_error(L, "%s", buf);
+  lua_pushstring(L, buf);
+  return lua_error(L);
 }
 
 int mxb_argerror(lua_State *L, int arg, const char *where, const char *fmt, ...) {
@@ -51,9 +50,9 @@ int mxb_argerror(lua_State *L, int arg, const char *where, const char *fmt, ...)
   va_end(ap);
   if (strchr(where, ':') != NULL) { /* a method: self is not counted */
     arg--;
-    if (arg == 0) return luaL_error(L, "%s: bad self (%s)", where, buf);
+    if (arg == 0) return mxb_errorf(L, "%s: bad self (%s)", where, buf);
   }
-  return luaL_error(L, "%s: bad argument #%d (%s)", where, arg, buf);
+  return mxb_errorf(L, "%s: bad argument #%d (%s)", where, arg, buf);
 }
 
 static const char *type_name(lua_State *L, int idx) {
@@ -150,7 +149,10 @@ mx_ndarray *mxb_test_ndarray(lua_State *L, int idx) {
 
 mx_ndarray *mxb_check_ndarray(lua_State *L, int idx, const char *where) {
   mxb_ndarray_ud *ud = luaL_testudata(L, idx, MXB_NDARRAY_MT);
-  if (ud == NULL) mxb_typeerror(L, idx, where, "NDArray");
+  if (ud == NULL) {
+    mxb_typeerror(L, idx, where, "NDArray");
+    return NULL; /* not reached */
+  }
   if (ud->a == NULL) {
     if (ud->borrowed)
       mxb_argerror(L, idx, where,
@@ -171,7 +173,10 @@ void mxb_push_context(lua_State *L, mx_context ctx) {
 
 mx_context mxb_check_context(lua_State *L, int idx, const char *where) {
   mx_context *c = luaL_testudata(L, idx, MXB_CONTEXT_MT);
-  if (c == NULL) mxb_typeerror(L, idx, where, "Context (mx.cpu() or mx.gpu())");
+  if (c == NULL) {
+    mxb_typeerror(L, idx, where, "Context (mx.cpu() or mx.gpu())");
+    return mx_cpu(0); /* not reached */
+  }
   return *c;
 }
 

@@ -16,7 +16,7 @@ function M.Context(device_type, device_id)
   if M.is_context(device_type) then return device_type end
   local make = device_types[device_type]
   if not make then
-    error(string.format("mx.context.Context: device type must be 'cpu' or 'gpu' (got %s)", tostring(device_type)), 2)
+    error(string.format("mx.context.Context: device type must be 'cpu' or 'gpu' (got %s)", tostring(device_type)), 0)
   end
   return make(device_id or 0)
 end

@@ -20,7 +20,7 @@ local function check_ndarray(x, where, arg)
   if not M.is_ndarray(x) then
     local t = type(x)
     error(string.format('%s: bad argument #%d (NDArray expected, got %s)', where, arg,
-      t == 'nil' and 'nil' or t), 3)
+      t == 'nil' and 'nil' or t), 0)
   end
 end
 
@@ -44,7 +44,7 @@ end
 -- x:astype('float32'): a copy (float32 is the only element type).
 function methods.astype(x, dtype)
   if dtype ~= 'float32' then
-    error(string.format("NDArray:astype: only 'float32' is supported (got %s)", tostring(dtype)), 2)
+    error(string.format("NDArray:astype: only 'float32' is supported (got %s)", tostring(dtype)), 0)
   end
   return x:copy()
 end
@@ -52,7 +52,7 @@ end
 -- x:T(): the transpose of a 2-D array.
 function methods.T(x)
   if x:ndim() ~= 2 then
-    error(string.format('NDArray:T: needs a 2-D array (got %d axes)', x:ndim()), 2)
+    error(string.format('NDArray:T: needs a 2-D array (got %d axes)', x:ndim()), 0)
   end
   return x:transpose()
 end
@@ -61,10 +61,10 @@ end
 -- (MXNet's .params layout); mx.nd.load(fname[, ctx]) gives back the list or table.
 function M.save(fname, data)
   if type(fname) ~= 'string' then
-    error(string.format('mx.nd.save: bad argument #1 (file name expected, got %s)', type(fname)), 2)
+    error(string.format('mx.nd.save: bad argument #1 (file name expected, got %s)', type(fname)), 0)
   end
   if type(data) ~= 'table' then
-    error(string.format('mx.nd.save: bad argument #2 (list or table of NDArrays expected, got %s)', type(data)), 2)
+    error(string.format('mx.nd.save: bad argument #2 (list or table of NDArrays expected, got %s)', type(data)), 0)
   end
   if M.is_ndarray(data) then data = {data} end
   local arrays, names = {}, nil
@@ -76,7 +76,7 @@ function M.save(fname, data)
     table.sort(names, function(a, b) return tostring(a) < tostring(b) end)
     for i, name in ipairs(names) do
       if type(name) ~= 'string' then
-        error(string.format('mx.nd.save: keys must be strings (got %s)', type(name)), 2)
+        error(string.format('mx.nd.save: keys must be strings (got %s)', type(name)), 0)
       end
       arrays[i] = data[name]
     end
@@ -86,7 +86,7 @@ end
 
 function M.load(fname, ctx)
   if type(fname) ~= 'string' then
-    error(string.format('mx.nd.load: bad argument #1 (file name expected, got %s)', type(fname)), 2)
+    error(string.format('mx.nd.load: bad argument #1 (file name expected, got %s)', type(fname)), 0)
   end
   local arrays, names = core.params_load(fname, ctx)
   if not names then return arrays end

@@ -109,7 +109,8 @@ describe('mxlua scripts', function()
   end)
 
   it('finds the mx module through MXLUA_ROOT from any directory', function()
-    local out, _, code = run('cd / && MXLUA_ROOT=' .. shell_quote(root) .. ' ' .. MXLUA .. ' -e "print(mx.__version__)"')
+    local cmd = 'cd / && MXLUA_ROOT=' .. shell_quote(root) .. ' ' .. MXLUA .. ' -e "print(mx.__version__)"'
+    local out, _, code = run(cmd)
     assert.are.equal(0, code)
     assert.are.equal('0.1\n', out)
   end)
