@@ -7,6 +7,7 @@ return [==[<!DOCTYPE html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>mxlua: draw a digit</title>
+<link rel="icon" href="data:,">
 <style>
   * { box-sizing: border-box; }
   body { margin: 0; font-family: system-ui, sans-serif; background: #f3f4f6; color: #111827; }
@@ -80,7 +81,7 @@ for (let d = 0; d < 10; d++) {
 }
 
 function setupPen() {
-  ctx.lineWidth = 20;
+  ctx.lineWidth = 26;        // about a tenth of a digit drawn at full height, as MNIST pens
   ctx.lineCap = 'round';
   ctx.lineJoin = 'round';
   ctx.strokeStyle = '#000';
