@@ -232,6 +232,9 @@ function methods.bind(self, ctx, args, args_grad, grad_req, aux_states)
   local where = 'Symbol:bind'
   local names = self:list_arguments()
   local arg_list = array_list(names, args, where, 'args') or {}
+  for i, n in ipairs(names) do
+    if not arg_list[i] then error(string.format("%s: no array for argument '%s' in args", where, n), 2) end
+  end
   local grad_list = array_list(names, args_grad, where, 'args_grad')
   local reqs
   if grad_list == nil then
