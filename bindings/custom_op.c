@@ -30,12 +30,14 @@ static int nregistered;
 typedef struct lua_custom_op {
   lua_custom *type;
   int ref;
+  char node[MAX_NAME]; /* for messages */
 } lua_custom_op;
 
 /* One call into Lua: what to push and what to read back. */
 typedef struct call {
   lua_custom *c;
   const mx_custom_attrs *attrs;
+  const char *node; /* the node's name, for messages */
   const char *method;
   int (*push_args)(lua_State *L, struct call *k, int lent); /* returns the argument count */
   void (*read_results)(lua_State *L, struct call *k, int nres);
@@ -135,8 +137,8 @@ static mx_status run(call *k) {
   mx_status result = MX_OK;
   if (lua_pcall(T, 1, 0, 0) != LUA_OK) {
     const char *msg = lua_tostring(T, -1);
-    result = mx_error(MX_ERR_CALLBACK, "Custom operator '%s' (node %s): %s: %s", k->c->op_type,
-                      k->attrs && k->attrs->node_name ? k->attrs->node_name : "?", k->method,
+    const char *node = k->node ? k->node : (k->attrs && k->attrs->node_name ? k->attrs->node_name : "?");
+    result = mx_error(MX_ERR_CALLBACK, "Custom operator '%s' (node %s): %s: %s", k->c->op_type, node, k->method,
                       msg ? msg : "(error object is not a string)");
   }
   lua_settop(T, top);
@@ -244,6 +246,9 @@ static void create_read(lua_State *L, call *k, int nres) {
   if (!op) luaL_error(L, "out of memory");
   op->type = k->c;
   op->ref = luaL_ref(L, LUA_REGISTRYINDEX); /* the instance (pops it) */
+  const char *node = k->attrs && k->attrs->node_name ? k->attrs->node_name : "?";
+  strncpy(op->node, node, MAX_NAME - 1);
+  op->node[MAX_NAME - 1] = 0;
   *k->op_out = op;
 }
 static mx_status cb_create_operator(void *self, const mx_custom_attrs *a, mx_context ctx, int nin,
@@ -272,7 +277,8 @@ static int forward_push(lua_State *L, call *k, int lent) {
 }
 static mx_status cb_forward(void *self, void *op, int is_train, const int *req, int nin, mx_ndarray *const *in,
                             int nout, mx_ndarray *const *out, int naux, mx_ndarray *const *aux) {
-  call k = {.c = self, .method = "forward", .push_args = forward_push, .nresults = 0, .op = op,
+  call k = {.c = self, .node = ((lua_custom_op *)op)->node, .method = "forward", .push_args = forward_push,
+            .nresults = 0, .op = op,
             .is_train = is_train, .req = req, .nin = nin, .in = in, .nout = nout, .out = out, .naux = naux,
             .aux = aux};
   return run(&k);
@@ -290,7 +296,8 @@ static int backward_push(lua_State *L, call *k, int lent) {
 static mx_status cb_backward(void *self, void *op, const int *req, int nout, mx_ndarray *const *out_grad, int nin,
                              mx_ndarray *const *in, mx_ndarray *const *out, mx_ndarray *const *in_grad, int naux,
                              mx_ndarray *const *aux) {
-  call k = {.c = self, .method = "backward", .push_args = backward_push, .nresults = 0, .op = op, .req = req,
+  call k = {.c = self, .node = ((lua_custom_op *)op)->node, .method = "backward", .push_args = backward_push,
+            .nresults = 0, .op = op, .req = req,
             .nin = nin, .nout = nout, .naux = naux, .out_grad = out_grad, .in = in, .out = out,
             .in_grad = in_grad, .aux = aux};
   return run(&k);

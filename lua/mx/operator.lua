@@ -195,11 +195,23 @@ function operator.register(op_type, Prop)
   return Prop
 end
 
--- A Custom symbol: mx.symbol.Custom{op_type = ..., name = ..., <inputs>, <parameters>}.
+-- mx.symbol.Custom{op_type = ..., name = ..., <inputs>, <parameters>}, generated from
+-- the registry, learns here to name an op_type that was never registered.
+local symbol = require 'mx.symbol'
+local raw_custom = symbol.Custom
+if raw_custom then
+  symbol.Custom = function(kwargs)
+    if type(kwargs) == 'table' and kwargs.op_type ~= nil and not core.custom_op_registered(tostring(kwargs.op_type)) then
+      error(string.format("mx.symbol.Custom: op_type '%s' is not registered (register it first with "
+                          .. 'mx.operator.register)', tostring(kwargs.op_type)), 2)
+    end
+    return raw_custom(kwargs)
+  end
+end
+
 local function custom_symbol(kwargs, level)
-  local sym = require('mx.symbol')
-  if not sym.Custom then error('mx.operator: mx.symbol.Custom is not available', level + 1) end
-  return sym.Custom(kwargs)
+  if not symbol.Custom then error('mx.operator: mx.symbol.Custom is not available', level + 1) end
+  return symbol.Custom(kwargs)
 end
 
 -- ---------------------------------------------------------------- LuaOp

@@ -118,13 +118,20 @@ function Plot:render(path, format)
   if type(path) ~= 'string' or path == '' then error(where .. ': expected a file path', 2) end
   if not tostring(format):match('^[%w]+$') then error(where .. ": bad format '" .. tostring(format) .. "'", 2) end
   local file = path:sub(-(#format + 1)) == '.' .. format and path or path .. '.' .. format
-  local pipe = io.popen('dot -T' .. format .. ' -o ' .. shell_quote(file) .. ' 2>&1', 'w')
+  local log = os.tmpname() -- dot's messages, shown only when it fails
+  local pipe = io.popen('dot -T' .. format .. ' -o ' .. shell_quote(file) .. ' 2>' .. shell_quote(log), 'w')
   if not pipe then error(where .. ": cannot run Graphviz's dot (install graphviz: make deps)", 2) end
   pipe:write(self._source)
   local ok, _, code = pipe:close()
+  local f = io.open(log)
+  local messages = f and f:read('a') or ''
+  if f then f:close() end
+  os.remove(log)
   if not ok then
-    error(string.format("%s: Graphviz's dot failed writing '%s' (exit status %s; is graphviz installed? make deps)",
-                        where, file, tostring(code)), 2)
+    local why = messages:match('Error: ([^\n]*)') or messages:match('[^\n]+')
+    if code == 127 or not why then why = 'is graphviz installed? make deps' end
+    error(string.format("%s: Graphviz's dot failed writing '%s' (exit status %s: %s)", where, file, tostring(code),
+                        why), 2)
   end
   return file
 end
@@ -141,7 +148,9 @@ function viz.plot_network(sym, opts)
   local g = graph_of(sym, where)
   local shapes = node_shapes(sym, opts.shape, g, where)
   local hide_weights = opts.hide_weights ~= false
-  local node_attrs = { shape = 'box', fixedsize = 'true', width = '1.3', height = '0.8034', style = 'filled' }
+  -- MXNet's node look; a 12-point font keeps "FullyConnected" inside the fixed-size box
+  local node_attrs = { shape = 'box', fixedsize = 'true', width = '1.3', height = '0.8034', style = 'filled',
+                       fontsize = '12' }
   for k, v in pairs(opts.node_attrs or {}) do node_attrs[k] = tostring(v) end
 
   local function attr_list(t)

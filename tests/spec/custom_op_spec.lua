@@ -81,7 +81,7 @@ describe('mx.operator.LuaOp (the tutorial\'s NumpySoftmax)', function()
   local function bind(loss)
     local data = mx.symbol.Variable('data')
     local net = loss(data)
-    local exe = net:simple_bind { ctx = mx.cpu(), data = { 4, 5 }, grad_req = 'write' }
+    local exe = net:simple_bind { ctx = mx.cpu(), data = { 4, 5 }, grad_req = { data = 'write' } }
     exe.arg_dict.data:set(mx.nd.array(x))
     exe.arg_dict.softmax_label:set(mx.nd.array(labels))
     return exe, net
@@ -175,7 +175,7 @@ describe('mx.operator.CustomOp / CustomOpProp / register', function()
 
   local function bind(grad_req)
     local net = mx.symbol.Custom { a = mx.symbol.Variable('a'), op_type = 'spec_mul', scale = 3, name = 'm' }
-    local exe = net:simple_bind { ctx = mx.cpu(), a = { 2, 3 }, b = { 2, 3 }, grad_req = grad_req or 'write' }
+    local exe = net:simple_bind { ctx = mx.cpu(), a = { 2, 3 }, m_b = { 2, 3 }, grad_req = grad_req or 'write' }
     exe.arg_dict.a:set(mx.nd.array(a0))
     exe.arg_dict.m_b:set(mx.nd.array(b0))
     return exe, net

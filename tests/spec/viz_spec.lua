@@ -57,7 +57,7 @@ describe('mx.viz.plot_network', function()
     assert.is_nil(node_attrs(src, 'fc1_weight'))
     assert.is_nil(node_attrs(src, 'fc1_bias'))
     -- MXNet's default node look
-    assert.matches('node %[fixedsize="true" height="0.8034" shape="box" style="filled" width="1.3"%]', src)
+    assert.matches('node %[fixedsize="true" fontsize="12" height="0.8034" shape="box" style="filled" width="1.3"%]', src)
   end)
 
   it('draws edges from consumer to producer, pointing back', function()
@@ -75,7 +75,8 @@ describe('mx.viz.plot_network', function()
     local src = mx.viz.plot_network(mlp, { shape = { data = { 100, 784 } } }):source()
     assert.equal('784', edge_attrs(src, 'fc1', 'data').label)
     assert.equal('128', edge_attrs(src, 'relu1', 'fc1').label)
-    assert.equal('64', edge_attrs(src, 'fc2', 'relu1').label)
+    assert.equal('128', edge_attrs(src, 'fc2', 'relu1').label) -- relu1's output
+    assert.equal('64', edge_attrs(src, 'relu2', 'fc2').label)
     assert.equal('10', edge_attrs(src, 'softmax', 'fc3').label)
   end)
 
