@@ -17,6 +17,7 @@ const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
 const prefix = process.env.DRAW_PREFIX || path.join(build, 'browser', 'mnist');
 const epoch = Number(process.env.DRAW_EPOCH || 1);
 const SKIP = 77;
+const DIGITS = (process.env.DRAW_DIGITS || '1,0,7,2,3,4').split(',').map(Number);
 
 let passed = 0, failed = 0;
 function check(cond, what) {
@@ -95,6 +96,31 @@ function strokesOf(digit) {
     return [pts(20, (t) => [lerp(0.26, 0.74, t), lerp(0.2, 0.18, t)])
       .concat(pts(30, (t) => [lerp(0.74, 0.42, t), lerp(0.18, 0.86, t)]).slice(1))];
   }
+  if (digit === 2) {
+    // A hook over the top, down to the lower left, then the base to the right.
+    const hook = pts(30, (t) => {
+      const a = Math.PI * (1.1 + 1.15 * t);
+      return [0.5 + 0.22 * Math.cos(a), 0.34 + 0.17 * Math.sin(a)];
+    });
+    const [hx, hy] = hook[hook.length - 1];
+    return [hook.concat(pts(20, (t) => [lerp(hx, 0.28, t), lerp(hy, 0.82, t)]).slice(1))
+      .concat(pts(15, (t) => [lerp(0.28, 0.76, t), lerp(0.82, 0.8, t)]).slice(1))];
+  }
+  if (digit === 3) {
+    // Two bows, one stroke.
+    const bow = (cy, r, from, to, n) => pts(n, (t) => {
+      const a = from + (to - from) * t;
+      return [0.47 + 0.22 * Math.cos(a), cy + r * Math.sin(a)];
+    });
+    return [bow(0.32, 0.17, -Math.PI * 0.85, Math.PI * 0.5, 30)
+      .concat(bow(0.66, 0.19, -Math.PI * 0.5, Math.PI * 0.85, 30).slice(1))];
+  }
+  if (digit === 4) {
+    // Two strokes: down and across, then the long upright.
+    return [pts(15, (t) => [lerp(0.4, 0.24, t), lerp(0.14, 0.6, t)])
+      .concat(pts(15, (t) => [lerp(0.24, 0.78, t), lerp(0.6, 0.6, t)]).slice(1)),
+    pts(25, (t) => [lerp(0.62, 0.6, t), lerp(0.2, 0.88, t)])];
+  }
   throw new Error('no strokes for ' + digit);
 }
 
@@ -154,7 +180,7 @@ async function main() {
     check((await page.locator('#bars .bar').count()) === 10, 'the page shows ten probability bars');
     console.log('# model: ' + (await page.locator('#model').textContent()));
 
-    for (const digit of [1, 0, 7]) {
+    for (const digit of DIGITS) {
       const before = await count(page);
       await draw(page, digit);
       const afterStroke = await waitCount(page, before);       // classified when the stroke ended
