@@ -69,10 +69,11 @@ local function train(symbol, num_epoch)
   mx.random.seed(42)
   local model = mx.model.FeedForward{ctx = ctx, symbol = symbol, num_epoch = num_epoch,
                                      learning_rate = 0.1, momentum = 0.9, wd = 0.00001}
-  local t0 = os.clock()
   model:fit{X = train_iter, eval_data = test_iter,
             batch_end_callback = mx.callback.Speedometer(100, 100)}
-  return model, os.clock() - t0
+  local train_time = 0 -- the epochs' "Time cost", without the validation passes
+  for _, record in ipairs(model.history) do train_time = train_time + record.time end
+  return model, train_time
 end
 
 local model, lua_time = train(mlp, epochs)
@@ -81,6 +82,7 @@ print(string.format('Validation accuracy with the Lua softmax: %.4f', model:scor
 if flag('compare') then
   local builtin = network(function(fc3) return mx.symbol.SoftmaxOutput{data = fc3, name = 'softmax'} end)
   local _, builtin_time = train(builtin, epochs)
-  print(string.format('CPU time for %d epoch(s): Lua softmax %.3f s, SoftmaxOutput %.3f s: %.1f%% slower',
+  print(string.format('Training time for %d epoch(s): Lua softmax %.3f s, SoftmaxOutput %.3f s: '
+                      .. 'an epoch is %.1f%% slower with the Lua softmax',
                       epochs, lua_time, builtin_time, 100 * (lua_time / builtin_time - 1)))
 end
