@@ -1,0 +1,121 @@
+-- train_mnist.lua: the tutorial's training (Data loading, Training, Evaluation) as a
+-- script: the 128-64-10 MLP on MNIST with FeedForward, MXNet's log lines, the test
+-- accuracy, and a checkpoint. `mxlua scripts/train_mnist.lua --help` lists the flags.
+local mx = rawget(_G, 'mx') or require 'mx'
+
+local USAGE = [[
+usage: mxlua scripts/train_mnist.lua [options]
+  --ctx cpu|gpu       where to train (default: gpu when one is there, else cpu)
+  --epochs N          epochs (default 10)
+  --batch-size N      batch size (default 100)
+  --lr X              learning rate (default 0.1)
+  --momentum X        SGD momentum (default 0.9)
+  --wd X              weight decay (default 1e-5)
+  --seed N            seed of the data permutation and the initial weights (default 1234)
+  --save PREFIX       checkpoint prefix (default build/mnist: build/mnist-symbol.json,
+                      build/mnist-0010.params, build/mnist-0010.states)
+  --data DIR          folder of the MNIST IDX files (default data/mnist or $MXLUA_DATA)
+  --progress          draw a progress bar on the terminal as well
+  --help              this text
+]]
+
+local function fail(msg)
+  io.stderr:write('train_mnist: ', msg, '\n', USAGE)
+  os.exit(2)
+end
+
+local opts = {ctx = nil, epochs = 10, ['batch-size'] = 100, lr = 0.1, momentum = 0.9, wd = 1e-5, seed = 1234,
+              save = 'build/mnist', data = nil, progress = false}
+local numeric = {epochs = 'integer', ['batch-size'] = 'integer', seed = 'integer', lr = 'number', momentum = 'number',
+                 wd = 'number'}
+local args = arg or {}
+local i = 1
+while i <= #args do
+  local a = args[i]
+  local name = a:match('^%-%-([%w-]+)$')
+  if a == '--help' or a == '-h' then
+    io.stdout:write(USAGE)
+    os.exit(0)
+  elseif name == 'progress' then
+    opts.progress = true
+  elseif name and opts[name] ~= nil or name == 'ctx' or name == 'data' then
+    local v = args[i + 1]
+    if v == nil then fail('--' .. name .. ' needs a value') end
+    if numeric[name] then
+      local n = tonumber(v)
+      if n == nil or (numeric[name] == 'integer' and math.tointeger(n) == nil) then
+        fail(('--%s expects %s %s (got %s)'):format(name, numeric[name] == 'integer' and 'an' or 'a', numeric[name], v))
+      end
+      v = numeric[name] == 'integer' and math.tointeger(n) or n
+    end
+    opts[name] = v
+    i = i + 1
+  else
+    fail('unknown option ' .. a)
+  end
+  i = i + 1
+end
+if opts.epochs < 1 or opts['batch-size'] < 1 then fail('--epochs and --batch-size must be positive') end
+
+local ctx
+if opts.ctx == nil then
+  ctx = mx.core.gpu_count() > 0 and mx.gpu(0) or mx.cpu()
+elseif opts.ctx == 'gpu' then
+  ctx = mx.gpu(0)
+elseif opts.ctx == 'cpu' then
+  ctx = mx.cpu()
+else
+  fail('--ctx must be cpu or gpu (got ' .. opts.ctx .. ')')
+end
+
+-- Network definition
+local data = mx.symbol.Variable('data')
+local fc1  = mx.symbol.FullyConnected{data = data, name = 'fc1', num_hidden = 128}
+local act1 = mx.symbol.Activation{data = fc1, name = 'relu1', act_type = 'relu'}
+local fc2  = mx.symbol.FullyConnected{data = act1, name = 'fc2', num_hidden = 64}
+local act2 = mx.symbol.Activation{data = fc2, name = 'relu2', act_type = 'relu'}
+local fc3  = mx.symbol.FullyConnected{data = act2, name = 'fc3', num_hidden = 10}
+local mlp  = mx.symbol.SoftmaxOutput{data = fc3, name = 'softmax'}
+
+-- Data loading: the 70,000 images permuted, then 60,000 to train and 10,000 to test
+local mnist = mx.test_utils.get_mnist(opts.data)
+mx.random.seed(opts.seed)
+local X = mx.nd.concat{mnist.train_data, mnist.test_data}
+local Y = mx.nd.concat{mnist.train_label, mnist.test_label}
+local p = mx.nd.random_permutation(X:shape()[1])
+X, Y = X:take(p), Y:take(p)
+local X_train, X_test = X:slice(1, 60000), X:slice(60001, 70000)
+local Y_train, Y_test = Y:slice(1, 60000), Y:slice(60001, 70000)
+
+local batch_size = opts['batch-size']
+local train_iter = mx.io.NDArrayIter{data = X_train, label = Y_train, batch_size = batch_size}
+local test_iter  = mx.io.NDArrayIter{data = X_test,  label = Y_test,  batch_size = batch_size}
+
+-- Training
+local model = mx.model.FeedForward{
+  ctx = ctx,
+  symbol = mlp,
+  num_epoch = opts.epochs,
+  learning_rate = opts.lr,
+  momentum = opts.momentum,
+  wd = opts.wd,
+}
+local callbacks = {mx.callback.Speedometer(batch_size, 200)}
+if opts.progress then
+  callbacks[2] = mx.callback.ProgressBar(train_iter.num_data // batch_size +
+                                         (train_iter.num_data % batch_size > 0 and 1 or 0),
+                                         {batch_size = batch_size})
+end
+model:fit{
+  X = train_iter,
+  eval_data = test_iter,
+  batch_end_callback = callbacks,
+}
+
+-- Evaluation
+print('Result:', math.tointeger(model:predict(X_test:slice(1, 1)):argmax(2):asscalar()), '(label ' ..
+      math.tointeger(Y_test:slice(1, 1):asscalar()) .. ')')
+print(('Accuracy: %.2f %%'):format(model:score(test_iter) * 100))
+local dir = opts.save:match('^(.*)/[^/]*$')
+if dir and dir ~= '' then os.execute("mkdir -p '" .. dir:gsub("'", "'\\''") .. "'") end
+model:save(opts.save, opts.epochs)
