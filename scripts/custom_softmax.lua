@@ -1,7 +1,8 @@
 -- custom_softmax.lua: the tutorial's "New Operators" section: softmax written in Lua
 -- (a LuaOp, MXNet's NumpyOp) replaces SoftmaxOutput, and the network trains with it.
 -- Usage: mxlua scripts/custom_softmax.lua [--epochs 2] [--limit N] [--ctx cpu|gpu]
---        [--compare]  (also times one epoch with the built-in SoftmaxOutput)
+--        [--compare]  (also trains with the built-in SoftmaxOutput and compares epoch times)
+--        [--plot FILE.png|FILE.svg]  (accuracy per epoch, mx.viz.plot_history)
 local mx = rawget(_G, 'mx') or require 'mx'
 
 local function option(name, default)
@@ -78,6 +79,7 @@ end
 
 local model, lua_time = train(mlp, epochs)
 print(string.format('Validation accuracy with the Lua softmax: %.4f', model:score(test_iter)))
+if option('plot') then print('wrote ' .. mx.viz.plot_history(model, option('plot'))) end
 
 if flag('compare') then
   local builtin = network(function(fc3) return mx.symbol.SoftmaxOutput{data = fc3, name = 'softmax'} end)

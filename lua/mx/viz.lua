@@ -301,7 +301,7 @@ local function series_of(h, where)
     for _, rec in ipairs(h) do
       for _, part in ipairs { 'train', 'eval', 'validation' } do
         for metric, v in pairs(rec[part] or {}) do
-          local key = (part == 'train' and 'train' or 'validation') .. '-' .. metric
+          local key = (part == 'train' and 'Train' or 'Validation') .. '-' .. metric -- as the log lines
           acc[key] = acc[key] or {}
           acc[key][#acc[key] + 1] = v
         end
@@ -310,7 +310,11 @@ local function series_of(h, where)
     local keys = {}
     for k in pairs(acc) do keys[#keys + 1] = k end
     table.sort(keys)
-    for _, k in ipairs(keys) do add(k, acc[k], k:find('loss') or k:find('entropy') and 'loss' or 'metric') end
+    table.sort(keys, function(a, b) -- Train first
+      if (a:sub(1, 5) == 'Train') ~= (b:sub(1, 5) == 'Train') then return a:sub(1, 5) == 'Train' end
+      return a < b
+    end)
+    for _, k in ipairs(keys) do add(k, acc[k], (k:find('loss') or k:find('entropy')) and 'loss' or 'metric') end
   else
     local keys = {}
     for k in pairs(h) do if type(k) == 'string' then keys[#keys + 1] = k end end
@@ -345,6 +349,8 @@ local function fmt_tick(v, step)
   return string.format('%.' .. decimals .. 'f', v)
 end
 
+local function finite(v) return type(v) == 'number' and v == v and v ~= math.huge and v ~= -math.huge end
+
 -- The layout of one panel (a plot of some series against the epoch) as drawing commands.
 local function draw_panel(cmds, series, x0, y0, w, h, title, ylabel)
   local tw = function(s) return #s * 6 end
@@ -354,8 +360,11 @@ local function draw_panel(cmds, series, x0, y0, w, h, title, ylabel)
   local n, lo, hi = 0, math.huge, -math.huge
   for _, s in ipairs(series) do
     n = math.max(n, #s.values)
-    for _, v in ipairs(s.values) do lo, hi = math.min(lo, v), math.max(hi, v) end
+    for _, v in ipairs(s.values) do
+      if finite(v) then lo, hi = math.min(lo, v), math.max(hi, v) end
+    end
   end
+  if lo > hi then lo, hi = 0, 1 end -- nothing finite to draw
   if hi - lo < 1e-9 then lo, hi = lo - 0.5, hi + 0.5 end
   local step = nice_step(hi - lo, 5)
   lo, hi = math.floor(lo / step) * step, math.ceil(hi / step) * step
@@ -388,11 +397,15 @@ local function draw_panel(cmds, series, x0, y0, w, h, title, ylabel)
   for k, s in ipairs(series) do
     local color = colors[(k - 1) % #colors + 1]
     for i = 2, #s.values do
-      cmds[#cmds + 1] = { 'line', math.floor(px(i - 1) + 0.5), math.floor(py(s.values[i - 1]) + 0.5),
-                          math.floor(px(i) + 0.5), math.floor(py(s.values[i]) + 0.5), color, 2 }
+      if finite(s.values[i - 1]) and finite(s.values[i]) then
+        cmds[#cmds + 1] = { 'line', math.floor(px(i - 1) + 0.5), math.floor(py(s.values[i - 1]) + 0.5),
+                            math.floor(px(i) + 0.5), math.floor(py(s.values[i]) + 0.5), color, 2 }
+      end
     end
     for i = 1, #s.values do
-      cmds[#cmds + 1] = { 'rect', math.floor(px(i) + 0.5) - 2, math.floor(py(s.values[i]) + 0.5) - 2, 5, 5, color }
+      if finite(s.values[i]) then
+        cmds[#cmds + 1] = { 'rect', math.floor(px(i) + 0.5) - 2, math.floor(py(s.values[i]) + 0.5) - 2, 5, 5, color }
+      end
     end
     local ly = top + 4 + (k - 1) * 16
     cmds[#cmds + 1] = { 'line', right + 12, ly + 3, right + 30, ly + 3, color, 2 }

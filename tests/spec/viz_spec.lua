@@ -191,8 +191,46 @@ describe('mx.viz.plot_history', function()
     mx.viz.plot_history({ { epoch = 0, train = { accuracy = 0.7 }, eval = { accuracy = 0.9 } },
                           { epoch = 1, train = { accuracy = 0.95 }, eval = { accuracy = 0.96 } } }, file)
     local text = read_all(file)
-    assert.matches('>train%-accuracy</text>', text)
-    assert.matches('>validation%-accuracy</text>', text)
+    assert.matches('>Train%-accuracy</text>', text)
+    assert.matches('>Validation%-accuracy</text>', text)
+    os.remove(file)
+  end)
+
+  it('draws what a FeedForward model recorded while training', function()
+    -- two separable classes, a tiny network, three epochs
+    local x, y = {}, {}
+    for i = 1, 40 do
+      local c = i % 2
+      x[i] = { c * 2 - 1 + (i % 7) / 20, (i % 5) / 10 }
+      y[i] = c
+    end
+    local data = mx.symbol.Variable('data')
+    local fc = mx.symbol.FullyConnected { data = data, name = 'fc', num_hidden = 2 }
+    local net = mx.symbol.SoftmaxOutput { data = fc, name = 'softmax' }
+    local iter = mx.io.NDArrayIter { data = mx.nd.array(x), label = mx.nd.array(y), batch_size = 10 }
+    local eval_iter = mx.io.NDArrayIter { data = mx.nd.array(x), label = mx.nd.array(y), batch_size = 10 }
+    local model = mx.model.FeedForward { ctx = mx.cpu(), symbol = net, num_epoch = 3, learning_rate = 0.1 }
+    mx.log.config { level = 'warning' }
+    model:fit { X = iter, eval_data = eval_iter }
+    mx.log.config { level = 'info' }
+    assert.equal(3, #model.history)
+    local file = tmpfile('.svg')
+    mx.viz.plot_history(model, file)
+    local text = read_all(file)
+    assert.matches('>Train%-accuracy</text>', text)
+    assert.matches('>Validation%-accuracy</text>', text)
+    local segments = 0
+    for _ in text:gmatch('stroke="#1f77b4" stroke%-width="2"') do segments = segments + 1 end
+    assert.equal(2 + 1, segments) -- three epochs: two segments, and the legend mark
+    os.remove(file)
+  end)
+
+  it('leaves gaps where a value is not finite', function()
+    local file = tmpfile('.svg')
+    mx.viz.plot_history({ ['Train-accuracy'] = { 0.5, 0 / 0, 0.9, 0.95 } }, file)
+    local segments = 0
+    for _ in read_all(file):gmatch('stroke="#1f77b4" stroke%-width="2"') do segments = segments + 1 end
+    assert.equal(1 + 1, segments) -- only 0.9 -> 0.95, and the legend mark
     os.remove(file)
   end)
 
