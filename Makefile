@@ -129,6 +129,11 @@ $(BUILD)/bench/elementwise: scripts/bench/elementwise.c $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB_A) $(LDLIBS)
 
+# One forward+backward step of the tutorial's MLP through the executor, beside its 8 GEMMs (run.sh runs it).
+$(BUILD)/bench/mlp_step: scripts/bench/mlp_step.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB_A) $(LDLIBS)
+
 # The benchmark's comparison runners: Debian's numpy and PyTorch (for /usr/bin/python3), and
 # BLIS and libxsmm for the GEMM ceilings measured beside OpenBLAS's (the build never needs them).
 BENCH_PACKAGES := python3-numpy python3-torch python3-threadpoolctl libblis-dev libxsmm-dev
