@@ -110,7 +110,8 @@ describe('mx.model.FeedForward', function()
     local keys = {}
     for k in pairs(saved) do keys[#keys + 1] = k end
     table.sort(keys)
-    assert.same({'arg:fc1_bias', 'arg:fc1_weight', 'arg:fc2_bias', 'arg:fc2_weight', 'arg:fc3_bias', 'arg:fc3_weight'}, keys)
+    assert.same({'arg:fc1_bias', 'arg:fc1_weight', 'arg:fc2_bias', 'arg:fc2_weight', 'arg:fc3_bias', 'arg:fc3_weight'},
+                keys)
     assert.same(model.arg_params.fc2_weight:totable(), saved['arg:fc2_weight']:totable())
     assert.equal(model.symbol:tojson(), assert(io.open(prefix .. '-symbol.json')):read('a'))
 
@@ -203,7 +204,7 @@ describe('mx.model.FeedForward', function()
     local counts = {}
     local model = mx.model.FeedForward{symbol = mlp(32, 16), num_epoch = 2, learning_rate = 0.1, momentum = 0.9}
     logged(function()
-      model:fit{X = train_iter, batch_end_callback = function(p)
+      model:fit{X = train_iter, batch_end_callback = function()
         counts[#counts + 1] = mx.core.alloc_stats().requests
       end}
     end)
