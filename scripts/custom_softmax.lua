@@ -4,6 +4,7 @@
 --        [--compare]  (also trains with the built-in SoftmaxOutput and compares epoch times)
 --        [--plot FILE.png|FILE.svg]  (accuracy per epoch, mx.viz.plot_history)
 local mx = rawget(_G, 'mx') or require 'mx'
+-- luacheck: no unused args (the operator's methods keep the tutorial's signatures)
 
 local function option(name, default)
   for i = 1, #arg do

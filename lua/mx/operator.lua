@@ -1,6 +1,7 @@
 -- mx.operator: operators written in Lua. LuaOp (the tutorial's NumpyOp: an instance
 -- called with keywords makes a Symbol) and MXNet's CustomOp / CustomOpProp /
 -- register, used through mx.symbol.Custom{op_type = ...}. Both run on the core's Custom operator.
+-- luacheck: no self (the default methods of the classes ignore their instance)
 local core = require 'mx.core'
 
 local operator = {}
@@ -201,9 +202,10 @@ local symbol = require 'mx.symbol'
 local raw_custom = symbol.Custom
 if raw_custom then
   symbol.Custom = function(kwargs)
-    if type(kwargs) == 'table' and kwargs.op_type ~= nil and not core.custom_op_registered(tostring(kwargs.op_type)) then
+    local op_type = type(kwargs) == 'table' and kwargs.op_type
+    if op_type ~= nil and op_type ~= false and not core.custom_op_registered(tostring(op_type)) then
       error(string.format("mx.symbol.Custom: op_type '%s' is not registered (register it first with "
-                          .. 'mx.operator.register)', tostring(kwargs.op_type)), 2)
+                          .. 'mx.operator.register)', tostring(op_type)), 2)
     end
     return raw_custom(kwargs)
   end
@@ -245,17 +247,19 @@ function LuaOp:op_type()
   local op_type = string.format('_luaop_%s%d', self.__name or 'LuaOp', luaop_count)
   local inst = self
   local Prop = CustomOpProp:extend(op_type)
-  function Prop:init() CustomOpProp.init(self, { need_top_grad = inst.need_top_grad_ }) end
-  function Prop:list_arguments() return inst:list_arguments() end
-  function Prop:list_outputs() return inst:list_outputs() end
-  function Prop:infer_shape(in_shape)
+  function Prop.init(prop) CustomOpProp.init(prop, { need_top_grad = inst.need_top_grad_ }) end
+  function Prop.list_arguments() return inst:list_arguments() end
+  function Prop.list_outputs() return inst:list_outputs() end
+  function Prop.infer_shape(_, in_shape)
     local a, b, c = inst:infer_shape(in_shape)
     return a, b, c or {}
   end
   local Op = CustomOp:extend(op_type)
-  function Op:forward(_, _, in_data, out_data) inst:forward(in_data, out_data) end
-  function Op:backward(_, out_grad, in_data, out_data, in_grad) inst:backward(out_grad, in_data, out_data, in_grad) end
-  function Prop:create_operator() return Op() end
+  function Op.forward(_, _, _, in_data, out_data) inst:forward(in_data, out_data) end
+  function Op.backward(_, _, out_grad, in_data, out_data, in_grad)
+    inst:backward(out_grad, in_data, out_data, in_grad)
+  end
+  function Prop.create_operator() return Op() end
   operator.register(op_type, Prop)
   self.op_type_ = op_type
   return op_type

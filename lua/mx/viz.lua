@@ -175,7 +175,7 @@ function viz.plot_network(sym, opts)
       lines[#lines + 1] = '\t' .. dot_quote(node.name) .. ' ' .. attr_list(attrs)
     end
   end
-  for i, node in ipairs(g.nodes) do
+  for _, node in ipairs(g.nodes) do
     if node.op ~= 'null' then
       for _, input in ipairs(node.inputs or {}) do
         local src = input[1]
@@ -226,7 +226,7 @@ function viz.print_summary(sym, shapes, opts)
   out(string.rep('=', width))
   local total = 0
   local shown = 0
-  for i, node in ipairs(g.nodes) do
+  for _, node in ipairs(g.nodes) do
     local is_input = node.op == 'null' and shapes[node.name] ~= nil
     if node.op ~= 'null' or is_input then
       local params, previous = 0, {}
@@ -250,7 +250,6 @@ function viz.print_summary(sym, shapes, opts)
             tostring(math.tointeger(params) or params), previous[1] or '' }
       for k = 2, #previous do row { '', '', '', previous[k] } end
     end
-    local _ = i
   end
   out(string.rep('=', width))
   out('Total params: ' .. tostring(math.tointeger(total) or total))
@@ -294,7 +293,9 @@ local function series_of(h, where)
   if h.history then h = h.history end
   local series = {}
   local function add(name, values, kind)
-    if type(values) == 'table' and #values > 0 then series[#series + 1] = { name = name, values = values, kind = kind } end
+    if type(values) == 'table' and #values > 0 then
+      series[#series + 1] = { name = name, values = values, kind = kind }
+    end
   end
   if #h > 0 and type(h[1]) == 'table' then -- per-epoch records
     local acc = {}

@@ -2,6 +2,7 @@
 -- against softmax by hand and SoftmaxOutput; CustomOp/CustomOpProp/register with
 -- gradients checked against central finite differences; requests, aux states,
 -- borrowed arrays, and errors raised in Lua.
+-- luacheck: no unused args (operator methods keep MXNet's full signatures)
 local mx = require 'mx'
 
 -- The tutorial's operator, as written there.

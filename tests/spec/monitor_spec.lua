@@ -1,5 +1,6 @@
 -- monitor_spec: mx.mon.Monitor: what it sees (outputs, gradients, weights after the
 -- update), its regex pattern, interval, sort, printed lines, and check_finite.
+-- luacheck: no unused args (operator methods keep MXNet's full signatures)
 local mx = require 'mx'
 
 -- A small network: fc (3 -> 2) then SoftmaxOutput, bound for a batch of 4.
@@ -106,7 +107,8 @@ describe('mx.mon.Monitor', function()
     local text = f:read('a')
     f:close()
     os.remove(file)
-    local want = string.format('Batch: %7d %-30s %s', 1, 'fc_weight', string.format('%g', by_hand(exe.arg_dict.fc_weight)))
+    local value = string.format('%g', by_hand(exe.arg_dict.fc_weight))
+    local want = string.format('Batch: %7d %-30s %s', 1, 'fc_weight', value)
     assert.truthy(text:find(want, 1, true), 'expected a line "' .. want .. '" in:\n' .. text)
   end)
 

@@ -57,7 +57,8 @@ describe('mx.viz.plot_network', function()
     assert.is_nil(node_attrs(src, 'fc1_weight'))
     assert.is_nil(node_attrs(src, 'fc1_bias'))
     -- MXNet's default node look
-    assert.matches('node %[fixedsize="true" fontsize="12" height="0.8034" shape="box" style="filled" width="1.3"%]', src)
+    assert.matches('node %[fixedsize="true" fontsize="12" height="0.8034" shape="box" style="filled" width="1.3"%]',
+      src)
   end)
 
   it('draws edges from consumer to producer, pointing back', function()
