@@ -6,30 +6,9 @@
 #include "internal.h"
 
 #ifdef MX_HAVE_CUDA
-#include <cublas_v2.h>
-#include <cuda_runtime.h>
-
-#define MX_GEMM_MAX_GPU 16
-static cublasHandle_t handles[MX_GEMM_MAX_GPU];
-
-static mx_status cuda_gemm(int dev, int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
-                           const float *b, int ldb, float beta, float *c, int ldc) {
-  if (dev < 0 || dev >= MX_GEMM_MAX_GPU) return mx_error(MX_ERR_DEVICE, "mx_gemm: gpu(%d) not supported", dev);
-  if (cudaSetDevice(dev) != cudaSuccess) {
-    cudaGetLastError();
-    return mx_error(MX_ERR_DEVICE, "mx_gemm: cudaSetDevice(%d) failed", dev);
-  }
-  if (!handles[dev] && cublasCreate(&handles[dev]) != CUBLAS_STATUS_SUCCESS) {
-    handles[dev] = NULL;
-    return mx_error(MX_ERR_DEVICE, "mx_gemm: cublasCreate on gpu(%d) failed", dev);
-  }
-  /* cuBLAS is column-major: row-major C = op(A) op(B) is column-major
-   * C^T = op(B)^T op(A)^T, i.e. the same buffers with A and B swapped. */
-  cublasStatus_t s = cublasSgemm(handles[dev], tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, n, m,
-                                 k, &alpha, b, ldb, a, lda, &beta, c, ldc);
-  if (s != CUBLAS_STATUS_SUCCESS) return mx_error(MX_ERR_DEVICE, "mx_gemm: cublasSgemm failed (status %d)", (int)s);
-  return MX_OK;
-}
+/* blas_cuda.cu: the same row-major GEMM through cublasSgemm (TF32 off) */
+mx_status mx_cuda_gemm(int dev, int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
+                       const float *b, int ldb, float beta, float *c, int ldc);
 #endif
 
 mx_status mx_gemm(mx_context ctx, int transpose_a, int transpose_b, int64_t m, int64_t n, int64_t k, float alpha,
@@ -54,8 +33,8 @@ mx_status mx_gemm(mx_context ctx, int transpose_a, int transpose_b, int64_t m, i
     return MX_OK;
   }
 #ifdef MX_HAVE_CUDA
-  return cuda_gemm(ctx.dev_id, transpose_a, transpose_b, (int)m, (int)n, (int)k, alpha, a, (int)lda, b, (int)ldb, beta,
-                   c, (int)ldc);
+  return mx_cuda_gemm(ctx.dev_id, transpose_a, transpose_b, (int)m, (int)n, (int)k, alpha, a, (int)lda, b, (int)ldb,
+                      beta, c, (int)ldc);
 #else
   return mx_error(MX_ERR_DEVICE, "mx_gemm: no BLAS for this device");
 #endif

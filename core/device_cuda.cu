@@ -1,12 +1,19 @@
 // device_cuda.cu: the CUDA implementation of the device interface
 // (mx_device_cuda): cudaMalloc-backed blocks for the pool (never managed
-// memory), copies, memset, sync, and the device check. No math kernels yet.
+// memory), one stream per device, copies (pinned staging for large ones),
+// memset, sync, the device check, and pending launch failures (cuda_util.h).
 #include <cuda_runtime.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <string.h>
+
+#include "cuda_util.h"
 
 extern "C" {
-#include "internal.h"
+#include "kernels.h"
 }
+
+extern "C" const mx_kernels mx_kernels_cuda; // kernels_cuda.cu
 
 // Device count, asked once: any CUDA error means "no usable GPU".
 static int cached_count = -1;
@@ -30,9 +37,48 @@ static int cuda_count(void) {
 extern "C" int mx_cuda_compiled(void) { return 1; }
 extern "C" int mx_gpu_count(void) { return cuda_count(); }
 
+// ---- failures ----
+
+static thread_local cudaError_t pending_error = cudaSuccess;
+static thread_local char pending_what[128];
+
+void mx_cuda_set_pending(const char *what, cudaError_t e) {
+  if (pending_error != cudaSuccess) return; // keep the first failure
+  pending_error = e;
+  snprintf(pending_what, sizeof pending_what, "%s", what);
+}
+
+mx_status mx_cuda_take_pending(const char *where) {
+  if (pending_error == cudaSuccess) return MX_OK;
+  cudaError_t e = pending_error;
+  pending_error = cudaSuccess;
+  cudaGetLastError();
+  mx_status st = e == cudaErrorMemoryAllocation ? MX_ERR_NOMEM : MX_ERR_DEVICE;
+  return mx_error(st, "%s: %s failed: %s", where, pending_what, cudaGetErrorString(e));
+}
+
+mx_status mx_cuda_fail(const char *where, const char *what, cudaError_t e) {
+  cudaGetLastError();
+  mx_status st = e == cudaErrorMemoryAllocation ? MX_ERR_NOMEM : MX_ERR_DEVICE;
+  return mx_error(st, "%s: %s failed: %s", where, what, cudaGetErrorString(e));
+}
+
+// Device-interface messages have no function prefix (device.c's convention:
+// the public caller adds its name).
 static mx_status cuda_fail(mx_status st, const char *what, int dev_id, cudaError_t e) {
   cudaGetLastError();
+  if (e == cudaErrorMemoryAllocation) st = MX_ERR_NOMEM;
   return mx_error(st, "%s on gpu(%d) failed: %s", what, dev_id, cudaGetErrorString(e));
+}
+
+// A pending failure (from a kernel launched before) as this call's failure.
+static mx_status pending(int dev_id) {
+  if (pending_error == cudaSuccess) return MX_OK;
+  cudaError_t e = pending_error;
+  pending_error = cudaSuccess;
+  cudaGetLastError();
+  return mx_error(e == cudaErrorMemoryAllocation ? MX_ERR_NOMEM : MX_ERR_DEVICE, "%s on gpu(%d) failed: %s",
+                  pending_what, dev_id, cudaGetErrorString(e));
 }
 
 static mx_status cuda_check(int dev_id) {
@@ -46,13 +92,86 @@ static mx_status cuda_check(int dev_id) {
   return MX_OK;
 }
 
-static mx_status set_device(int dev_id) {
+// ---- devices and streams ----
+
+mx_status mx_cuda_set_device(int dev_id) {
+  int cur = -1;
+  if (cudaGetDevice(&cur) == cudaSuccess && cur == dev_id) return MX_OK;
   cudaError_t e = cudaSetDevice(dev_id);
   return e == cudaSuccess ? MX_OK : cuda_fail(MX_ERR_DEVICE, "cudaSetDevice", dev_id, e);
 }
 
+int mx_cuda_current_device(void) {
+  int cur = 0;
+  if (cudaGetDevice(&cur) != cudaSuccess) {
+    cudaGetLastError();
+    return 0;
+  }
+  return cur;
+}
+
+static pthread_mutex_t stream_lock = PTHREAD_MUTEX_INITIALIZER;
+static cudaStream_t streams[MX_CUDA_MAX_DEVICES];
+static int stream_made[MX_CUDA_MAX_DEVICES];
+
+cudaStream_t mx_cuda_stream(void) {
+  int dev = mx_cuda_current_device();
+  if (dev < 0 || dev >= MX_CUDA_MAX_DEVICES) return NULL;
+  if (stream_made[dev]) return streams[dev];
+  pthread_mutex_lock(&stream_lock);
+  if (!stream_made[dev]) {
+    // a blocking stream: work someone puts on the legacy stream stays ordered with ours
+    cudaError_t e = cudaStreamCreateWithFlags(&streams[dev], cudaStreamDefault);
+    if (e == cudaSuccess) {
+      stream_made[dev] = 1;
+    } else {
+      mx_cuda_set_pending("cudaStreamCreate", e);
+      streams[dev] = NULL;
+    }
+  }
+  pthread_mutex_unlock(&stream_lock);
+  return streams[dev];
+}
+
+void mx_cuda_device_of(const void *ptr) {
+  if (cuda_count() <= 1 || !ptr) return; // one device: it is always current
+  cudaPointerAttributes attr;
+  if (cudaPointerGetAttributes(&attr, ptr) != cudaSuccess) {
+    cudaGetLastError();
+    return;
+  }
+  if (attr.type == cudaMemoryTypeDevice && attr.device >= 0) mx_cuda_set_device(attr.device);
+}
+
+static unsigned long long *scratch[MX_CUDA_MAX_DEVICES];
+
+unsigned long long *mx_cuda_scratch(void) {
+  int dev = mx_cuda_current_device();
+  if (dev < 0 || dev >= MX_CUDA_MAX_DEVICES) return NULL;
+  pthread_mutex_lock(&stream_lock);
+  if (!scratch[dev]) {
+    cudaError_t e = cudaMalloc((void **)&scratch[dev], 8 * sizeof(unsigned long long));
+    if (e != cudaSuccess) {
+      scratch[dev] = NULL;
+      mx_cuda_set_pending("cudaMalloc (scratch)", e);
+    }
+  }
+  pthread_mutex_unlock(&stream_lock);
+  return scratch[dev];
+}
+
+// Sets dev_id current, then reports a failure left pending by earlier launches.
+static mx_status enter(int dev_id) {
+  mx_status st = mx_cuda_set_device(dev_id);
+  if (st != MX_OK) return st;
+  return pending(dev_id);
+}
+
+// ---- memory ----
+
 static mx_status cuda_raw_alloc(int dev_id, size_t bytes, void **out) {
-  mx_status st = set_device(dev_id);
+  // no pending() here: the pool retries a failed allocation, which would lose it
+  mx_status st = mx_cuda_set_device(dev_id);
   if (st != MX_OK) return st;
   void *p = NULL;
   cudaError_t e = cudaMalloc(&p, bytes);
@@ -66,45 +185,135 @@ static mx_status cuda_raw_alloc(int dev_id, size_t bytes, void **out) {
 }
 
 static void cuda_raw_free(int dev_id, void *ptr) {
-  if (set_device(dev_id) == MX_OK) cudaFree(ptr);
+  if (mx_cuda_set_device(dev_id) != MX_OK) return;
+  // cudaFree waits for the device: work still queued on the block finishes first
+  if (cudaFree(ptr) != cudaSuccess) cudaGetLastError();
 }
 
 static mx_status cuda_memset_zero(int dev_id, void *ptr, size_t bytes) {
-  if (!bytes) return MX_OK;
-  mx_status st = set_device(dev_id);
-  if (st != MX_OK) return st;
-  cudaError_t e = cudaMemset(ptr, 0, bytes);
-  return e == cudaSuccess ? MX_OK : cuda_fail(MX_ERR_DEVICE, "cudaMemset", dev_id, e);
+  mx_status st = enter(dev_id);
+  if (st != MX_OK || !bytes) return st;
+  cudaError_t e = cudaMemsetAsync(ptr, 0, bytes, mx_cuda_stream());
+  return e == cudaSuccess ? MX_OK : cuda_fail(MX_ERR_DEVICE, "cudaMemsetAsync", dev_id, e);
 }
 
-static mx_status cuda_copy(int dev_id, void *dst, const void *src, size_t bytes, cudaMemcpyKind kind,
-                           const char *what) {
-  if (!bytes) return MX_OK;
-  mx_status st = set_device(dev_id);
-  if (st != MX_OK) return st;
-  cudaError_t e = cudaMemcpy(dst, src, bytes, kind);
-  return e == cudaSuccess ? MX_OK : cuda_fail(MX_ERR_DEVICE, what, dev_id, e);
+// ---- copies ----
+// Copies up to STAGE_MIN bytes go straight from/to pageable memory. Larger ones
+// (data batches, parameters) go through two pinned staging buffers per device:
+// host to device, the host fills one buffer while the other is on its way
+// (an event says when a buffer may be refilled), and the call returns once the
+// last chunk is queued; device to host waits for each chunk.
+#define STAGE_MIN ((size_t)64 << 10)
+#define STAGE_BYTES ((size_t)4 << 20)
+
+typedef struct stage {
+  pthread_mutex_t lock;
+  int ready; // buffers and events made
+  float *buf[2];
+  cudaEvent_t done[2];
+} stage;
+static stage stages[MX_CUDA_MAX_DEVICES];
+static pthread_once_t stage_once = PTHREAD_ONCE_INIT;
+static void stage_init_locks(void) {
+  for (int i = 0; i < MX_CUDA_MAX_DEVICES; i++) pthread_mutex_init(&stages[i].lock, NULL);
+}
+
+// The device's staging buffers, locked; NULL (nothing locked) when they cannot
+// be made: the caller then copies directly.
+static stage *stage_acquire(int dev_id) {
+  if (dev_id < 0 || dev_id >= MX_CUDA_MAX_DEVICES) return NULL;
+  pthread_once(&stage_once, stage_init_locks);
+  stage *s = &stages[dev_id];
+  pthread_mutex_lock(&s->lock);
+  if (!s->ready) {
+    int ok = 1;
+    for (int i = 0; i < 2 && ok; i++) {
+      ok = cudaMallocHost((void **)&s->buf[i], STAGE_BYTES) == cudaSuccess;
+      if (ok) ok = cudaEventCreateWithFlags(&s->done[i], cudaEventDisableTiming) == cudaSuccess;
+    }
+    if (!ok) {
+      cudaGetLastError();
+      pthread_mutex_unlock(&s->lock);
+      return NULL;
+    }
+    s->ready = 1;
+  }
+  return s;
+}
+
+static mx_status staged_to_device(int dev_id, stage *s, char *dst, const char *src, size_t bytes) {
+  cudaStream_t stream = mx_cuda_stream();
+  for (size_t at = 0, i = 0; at < bytes; at += STAGE_BYTES, i ^= 1) {
+    size_t len = bytes - at < STAGE_BYTES ? bytes - at : STAGE_BYTES;
+    cudaError_t e = cudaEventSynchronize(s->done[i]); // the buffer's previous copy is over
+    if (e != cudaSuccess) return cuda_fail(MX_ERR_DEVICE, "cudaEventSynchronize", dev_id, e);
+    memcpy(s->buf[i], src + at, len);
+    e = cudaMemcpyAsync(dst + at, s->buf[i], len, cudaMemcpyHostToDevice, stream);
+    if (e == cudaSuccess) e = cudaEventRecord(s->done[i], stream);
+    if (e != cudaSuccess) return cuda_fail(MX_ERR_DEVICE, "cudaMemcpyAsync (host to device)", dev_id, e);
+  }
+  return MX_OK;
+}
+
+static mx_status staged_to_host(int dev_id, stage *s, char *dst, const char *src, size_t bytes) {
+  cudaStream_t stream = mx_cuda_stream();
+  for (size_t at = 0; at < bytes; at += STAGE_BYTES) {
+    size_t len = bytes - at < STAGE_BYTES ? bytes - at : STAGE_BYTES;
+    cudaError_t e = cudaEventSynchronize(s->done[0]);
+    if (e == cudaSuccess) e = cudaMemcpyAsync(s->buf[0], src + at, len, cudaMemcpyDeviceToHost, stream);
+    if (e == cudaSuccess) e = cudaEventRecord(s->done[0], stream);
+    if (e == cudaSuccess) e = cudaEventSynchronize(s->done[0]);
+    if (e != cudaSuccess) return cuda_fail(MX_ERR_DEVICE, "cudaMemcpyAsync (device to host)", dev_id, e);
+    memcpy(dst + at, s->buf[0], len);
+  }
+  return MX_OK;
 }
 
 static mx_status cuda_copy_from_host(int dev_id, void *dst, const void *src, size_t bytes) {
-  return cuda_copy(dev_id, dst, src, bytes, cudaMemcpyHostToDevice, "cudaMemcpy (host to device)");
+  mx_status st = enter(dev_id);
+  if (st != MX_OK || !bytes) return st;
+  stage *s = bytes > STAGE_MIN ? stage_acquire(dev_id) : NULL;
+  if (s) {
+    st = staged_to_device(dev_id, s, (char *)dst, (const char *)src, bytes);
+    pthread_mutex_unlock(&s->lock);
+    return st;
+  }
+  // from pageable memory the call returns once src has been read
+  cudaError_t e = cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, mx_cuda_stream());
+  return e == cudaSuccess ? MX_OK : cuda_fail(MX_ERR_DEVICE, "cudaMemcpyAsync (host to device)", dev_id, e);
 }
+
 static mx_status cuda_copy_to_host(int dev_id, void *dst, const void *src, size_t bytes) {
-  return cuda_copy(dev_id, dst, src, bytes, cudaMemcpyDeviceToHost, "cudaMemcpy (device to host)");
+  mx_status st = enter(dev_id);
+  if (st != MX_OK || !bytes) return st;
+  stage *s = bytes > STAGE_MIN ? stage_acquire(dev_id) : NULL;
+  if (s) {
+    st = staged_to_host(dev_id, s, (char *)dst, (const char *)src, bytes);
+    pthread_mutex_unlock(&s->lock);
+    return st;
+  }
+  cudaStream_t stream = mx_cuda_stream();
+  cudaError_t e = cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream);
+  if (e == cudaSuccess) e = cudaStreamSynchronize(stream);
+  return e == cudaSuccess ? MX_OK : cuda_fail(MX_ERR_DEVICE, "cudaMemcpyAsync (device to host)", dev_id, e);
 }
+
 static mx_status cuda_copy_on_device(int dev_id, void *dst, const void *src, size_t bytes) {
-  return cuda_copy(dev_id, dst, src, bytes, cudaMemcpyDeviceToDevice, "cudaMemcpy (device to device)");
+  mx_status st = enter(dev_id);
+  if (st != MX_OK || !bytes) return st;
+  cudaError_t e = cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, mx_cuda_stream());
+  return e == cudaSuccess ? MX_OK : cuda_fail(MX_ERR_DEVICE, "cudaMemcpyAsync (device to device)", dev_id, e);
 }
 
 static mx_status cuda_sync(int dev_id) {
-  mx_status st = set_device(dev_id);
+  mx_status st = mx_cuda_set_device(dev_id);
   if (st != MX_OK) return st;
-  cudaError_t e = cudaDeviceSynchronize();
-  return e == cudaSuccess ? MX_OK : cuda_fail(MX_ERR_DEVICE, "cudaDeviceSynchronize", dev_id, e);
+  cudaError_t e = cudaStreamSynchronize(mx_cuda_stream());
+  if (e != cudaSuccess) return cuda_fail(MX_ERR_DEVICE, "cudaStreamSynchronize", dev_id, e);
+  return pending(dev_id);
 }
 
-// The CUDA issue fills `kernels` with a CUDA mx_kernels table.
 extern "C" const mx_device mx_device_cuda = {
     "gpu",          cuda_check,          cuda_raw_alloc,    cuda_raw_free, cuda_memset_zero,
-    cuda_copy_from_host, cuda_copy_to_host, cuda_copy_on_device, cuda_sync,     NULL,
+    cuda_copy_from_host, cuda_copy_to_host, cuda_copy_on_device, cuda_sync,     &mx_kernels_cuda,
 };

@@ -77,6 +77,13 @@ typedef struct mx_op_call {
 } mx_op_call;
 
 typedef mx_status (*mx_op_kernel)(const mx_op_call *c);
+/* A GPU kernel (defined in the operator's .cu) in a CUDA build, NULL otherwise:
+ * `.forward = {[MX_DEV_CPU] = forward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_x_forward_gpu)}`. */
+#ifdef MX_HAVE_CUDA
+#define MX_GPU(kernel) kernel
+#else
+#define MX_GPU(kernel) NULL
+#endif
 
 /* flags */
 #define MX_OP_BWD_IN_DATA 1u  /* backward reads the inputs */

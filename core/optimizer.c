@@ -5,8 +5,14 @@
 #include "internal.h"
 #include "optimizer.h"
 
-/* A CUDA build may add its table in a .cu file; until then it is absent (weak). */
-extern const mx_optim_kernels mx_optim_cuda_kernels __attribute__((weak));
+/* A CUDA build has its table in optimizer_cuda.cu (a strong reference, so the
+ * linker takes it from the static library). */
+#ifdef MX_HAVE_CUDA
+extern const mx_optim_kernels mx_optim_cuda_kernels;
+static const mx_optim_kernels *const cuda_kernels = &mx_optim_cuda_kernels;
+#else
+static const mx_optim_kernels *const cuda_kernels = NULL;
+#endif
 
 static inline float clip_grad(float g, const mx_optim_param *p) {
   g *= p->rescale_grad;
@@ -86,8 +92,8 @@ static mx_status prepare(const char *where, const mx_ndarray *w, const mx_ndarra
     *out = &mx_optim_cpu_kernels;
     return MX_OK;
   }
-  if (ctx.dev_type == MX_DEV_GPU && &mx_optim_cuda_kernels != NULL) {
-    *out = &mx_optim_cuda_kernels;
+  if (ctx.dev_type == MX_DEV_GPU && cuda_kernels) {
+    *out = cuda_kernels;
     return MX_OK;
   }
   return mx_error(MX_ERR_DEVICE, "%s: no optimizer kernel for %s in this build", where, mx_context_str(ctx, ca, sizeof ca));

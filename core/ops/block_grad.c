@@ -3,6 +3,8 @@
 #include "operator.h"
 
 mx_status mx_op_copy_forward(const mx_op_call *c);
+mx_status mx_op_copy_forward_gpu(const mx_op_call *c);        /* flatten.cu */
+mx_status mx_op_block_grad_backward_gpu(const mx_op_call *c); /* block_grad.cu */
 
 static mx_status backward_cpu(const mx_op_call *c) {
   if (c->req[0] == MX_REQ_WRITE || c->req[0] == MX_REQ_INPLACE)
@@ -16,7 +18,7 @@ const mx_op mx_op_block_grad = {
     .arguments = (const char *const[]){"data", NULL},
     .outputs = (const char *const[]){"output", NULL},
     .infer_shape = mx_op_infer_same,
-    .forward = {[MX_DEV_CPU] = mx_op_copy_forward},
-    .backward = {[MX_DEV_CPU] = backward_cpu},
+    .forward = {[MX_DEV_CPU] = mx_op_copy_forward, [MX_DEV_GPU] = MX_GPU(mx_op_copy_forward_gpu)},
+    .backward = {[MX_DEV_CPU] = backward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_block_grad_backward_gpu)},
     .flags = MX_OP_INPLACE,
 };

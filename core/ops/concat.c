@@ -86,6 +86,9 @@ static mx_status run(const mx_op_call *c, int backward) {
 static mx_status forward_cpu(const mx_op_call *c) { return run(c, 0); }
 static mx_status backward_cpu(const mx_op_call *c) { return run(c, 1); }
 
+mx_status mx_op_concat_forward_gpu(const mx_op_call *c); /* concat.cu */
+mx_status mx_op_concat_backward_gpu(const mx_op_call *c);
+
 const mx_op mx_op_concat = {
     .name = "Concat",
     .doc = "Concatenates num_args inputs along axis dim.",
@@ -95,7 +98,7 @@ const mx_op mx_op_concat = {
     .outputs = (const char *const[]){"output", NULL},
     .list_arguments = list_args,
     .infer_shape = infer,
-    .forward = {[MX_DEV_CPU] = forward_cpu},
-    .backward = {[MX_DEV_CPU] = backward_cpu},
+    .forward = {[MX_DEV_CPU] = forward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_concat_forward_gpu)},
+    .backward = {[MX_DEV_CPU] = backward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_concat_backward_gpu)},
     .flags = MX_OP_BWD_OUT_GRAD,
 };

@@ -35,6 +35,9 @@ static mx_status backward_cpu(const mx_op_call *c) {
   return MX_OK;
 }
 
+mx_status mx_op_dropout_forward_gpu(const mx_op_call *c); /* dropout.cu */
+mx_status mx_op_dropout_backward_gpu(const mx_op_call *c);
+
 const mx_op mx_op_dropout = {
     .name = "Dropout",
     .doc = "Zeroes elements with probability p in training (scaling the rest by 1/(1-p)); identity otherwise.",
@@ -44,7 +47,7 @@ const mx_op mx_op_dropout = {
     .outputs = (const char *const[]){"output", "mask", NULL},
     .hidden_outputs = 1,
     .infer_shape = mx_op_infer_same,
-    .forward = {[MX_DEV_CPU] = forward_cpu},
-    .backward = {[MX_DEV_CPU] = backward_cpu},
+    .forward = {[MX_DEV_CPU] = forward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_dropout_forward_gpu)},
+    .backward = {[MX_DEV_CPU] = backward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_dropout_backward_gpu)},
     .flags = MX_OP_BWD_OUT_DATA | MX_OP_BWD_OUT_GRAD | MX_OP_INPLACE,
 };

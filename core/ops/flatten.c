@@ -20,13 +20,16 @@ mx_status mx_op_copy_backward(const mx_op_call *c) {
   return MX_OK;
 }
 
+mx_status mx_op_copy_forward_gpu(const mx_op_call *c); /* flatten.cu */
+mx_status mx_op_copy_backward_gpu(const mx_op_call *c);
+
 const mx_op mx_op_flatten = {
     .name = "Flatten",
     .doc = "Flattens the input to (batch, rest).",
     .arguments = (const char *const[]){"data", NULL},
     .outputs = (const char *const[]){"output", NULL},
     .infer_shape = infer,
-    .forward = {[MX_DEV_CPU] = mx_op_copy_forward},
-    .backward = {[MX_DEV_CPU] = mx_op_copy_backward},
+    .forward = {[MX_DEV_CPU] = mx_op_copy_forward, [MX_DEV_GPU] = MX_GPU(mx_op_copy_forward_gpu)},
+    .backward = {[MX_DEV_CPU] = mx_op_copy_backward, [MX_DEV_GPU] = MX_GPU(mx_op_copy_backward_gpu)},
     .flags = MX_OP_BWD_OUT_GRAD | MX_OP_INPLACE,
 };

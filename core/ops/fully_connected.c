@@ -76,6 +76,9 @@ static mx_status backward_cpu(const mx_op_call *c) {
   return MX_OK;
 }
 
+mx_status mx_op_fully_connected_forward_gpu(const mx_op_call *c); /* fully_connected.cu */
+mx_status mx_op_fully_connected_backward_gpu(const mx_op_call *c);
+
 const mx_op mx_op_fully_connected = {
     .name = "FullyConnected",
     .doc = "Applies a linear transformation: out = data * weight^T + bias.",
@@ -85,7 +88,7 @@ const mx_op mx_op_fully_connected = {
     .outputs = (const char *const[]){"output", NULL},
     .list_arguments = list_args,
     .infer_shape = infer,
-    .forward = {[MX_DEV_CPU] = forward_cpu},
-    .backward = {[MX_DEV_CPU] = backward_cpu},
+    .forward = {[MX_DEV_CPU] = forward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_fully_connected_forward_gpu)},
+    .backward = {[MX_DEV_CPU] = backward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_fully_connected_backward_gpu)},
     .flags = MX_OP_BWD_IN_DATA | MX_OP_BWD_OUT_GRAD,
 };

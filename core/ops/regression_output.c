@@ -52,6 +52,14 @@ static mx_status logistic_bwd(const mx_op_call *c) { return backward(c, LOGISTIC
 static mx_status mae_fwd(const mx_op_call *c) { return forward(c, MAE); }
 static mx_status mae_bwd(const mx_op_call *c) { return backward(c, MAE); }
 
+/* regression_output.cu */
+mx_status mx_op_linear_regression_forward_gpu(const mx_op_call *c);
+mx_status mx_op_linear_regression_backward_gpu(const mx_op_call *c);
+mx_status mx_op_logistic_regression_forward_gpu(const mx_op_call *c);
+mx_status mx_op_logistic_regression_backward_gpu(const mx_op_call *c);
+mx_status mx_op_mae_regression_forward_gpu(const mx_op_call *c);
+mx_status mx_op_mae_regression_backward_gpu(const mx_op_call *c);
+
 #define REGRESSION_FIELDS                                                                                          \
   .params = params, .nparams = 1, .arguments = (const char *const[]){"data", "label", NULL},                       \
   .outputs = (const char *const[]){"output", NULL}, .infer_shape = infer,                                         \
@@ -60,21 +68,21 @@ static mx_status mae_bwd(const mx_op_call *c) { return backward(c, MAE); }
 const mx_op mx_op_linear_regression_output = {
     .name = "LinearRegressionOutput",
     .doc = "Identity forward; gradient (out - label) * grad_scale / outputs per example (squared loss).",
-    .forward = {[MX_DEV_CPU] = linear_fwd},
-    .backward = {[MX_DEV_CPU] = linear_bwd},
+    .forward = {[MX_DEV_CPU] = linear_fwd, [MX_DEV_GPU] = MX_GPU(mx_op_linear_regression_forward_gpu)},
+    .backward = {[MX_DEV_CPU] = linear_bwd, [MX_DEV_GPU] = MX_GPU(mx_op_linear_regression_backward_gpu)},
     REGRESSION_FIELDS,
 };
 const mx_op mx_op_logistic_regression_output = {
     .name = "LogisticRegressionOutput",
     .doc = "Sigmoid forward; gradient (out - label) * grad_scale / outputs per example (logistic loss).",
-    .forward = {[MX_DEV_CPU] = logistic_fwd},
-    .backward = {[MX_DEV_CPU] = logistic_bwd},
+    .forward = {[MX_DEV_CPU] = logistic_fwd, [MX_DEV_GPU] = MX_GPU(mx_op_logistic_regression_forward_gpu)},
+    .backward = {[MX_DEV_CPU] = logistic_bwd, [MX_DEV_GPU] = MX_GPU(mx_op_logistic_regression_backward_gpu)},
     REGRESSION_FIELDS,
 };
 const mx_op mx_op_mae_regression_output = {
     .name = "MAERegressionOutput",
     .doc = "Identity forward; gradient sign(out - label) * grad_scale / outputs per example (absolute loss).",
-    .forward = {[MX_DEV_CPU] = mae_fwd},
-    .backward = {[MX_DEV_CPU] = mae_bwd},
+    .forward = {[MX_DEV_CPU] = mae_fwd, [MX_DEV_GPU] = MX_GPU(mx_op_mae_regression_forward_gpu)},
+    .backward = {[MX_DEV_CPU] = mae_bwd, [MX_DEV_GPU] = MX_GPU(mx_op_mae_regression_backward_gpu)},
     REGRESSION_FIELDS,
 };

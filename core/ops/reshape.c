@@ -50,6 +50,8 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
 
 mx_status mx_op_copy_forward(const mx_op_call *c);
 mx_status mx_op_copy_backward(const mx_op_call *c);
+mx_status mx_op_copy_forward_gpu(const mx_op_call *c); /* flatten.cu */
+mx_status mx_op_copy_backward_gpu(const mx_op_call *c);
 
 const mx_op mx_op_reshape = {
     .name = "Reshape",
@@ -59,7 +61,7 @@ const mx_op mx_op_reshape = {
     .arguments = (const char *const[]){"data", NULL},
     .outputs = (const char *const[]){"output", NULL},
     .infer_shape = infer,
-    .forward = {[MX_DEV_CPU] = mx_op_copy_forward},
-    .backward = {[MX_DEV_CPU] = mx_op_copy_backward},
+    .forward = {[MX_DEV_CPU] = mx_op_copy_forward, [MX_DEV_GPU] = MX_GPU(mx_op_copy_forward_gpu)},
+    .backward = {[MX_DEV_CPU] = mx_op_copy_backward, [MX_DEV_GPU] = MX_GPU(mx_op_copy_backward_gpu)},
     .flags = MX_OP_BWD_OUT_GRAD | MX_OP_INPLACE,
 };

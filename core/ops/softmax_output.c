@@ -130,10 +130,19 @@ static unsigned softmax_output_needs(const mx_op_attrs *a) {
   return MX_OP_BWD_IN_DATA | MX_OP_BWD_OUT_DATA | (MX_PBOOL(a, P_OUT_GRAD) ? MX_OP_BWD_OUT_GRAD : 0u);
 }
 
+/* softmax_output.cu */
+mx_status mx_op_softmax_output_forward_gpu(const mx_op_call *c);
+mx_status mx_op_softmax_output_backward_gpu(const mx_op_call *c);
+mx_status mx_op_softmax_forward_gpu(const mx_op_call *c);
+mx_status mx_op_softmax_backward_gpu(const mx_op_call *c);
+mx_status mx_op_log_softmax_forward_gpu(const mx_op_call *c);
+mx_status mx_op_log_softmax_backward_gpu(const mx_op_call *c);
+
 #define SOFTMAX_OUTPUT_FIELDS                                                                                      \
   .params = params, .nparams = 7, .arguments = (const char *const[]){"data", "label", NULL},                       \
-  .outputs = (const char *const[]){"output", NULL}, .infer_shape = infer, .forward = {[MX_DEV_CPU] = forward_cpu}, \
-  .backward = {[MX_DEV_CPU] = backward_cpu}, .flags = MX_OP_BWD_IN_DATA | MX_OP_BWD_OUT_DATA | MX_OP_LOSS | MX_OP_INPLACE,      \
+  .outputs = (const char *const[]){"output", NULL}, .infer_shape = infer,                                                           \
+  .forward = {[MX_DEV_CPU] = forward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_softmax_output_forward_gpu)},                \
+  .backward = {[MX_DEV_CPU] = backward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_softmax_output_backward_gpu)}, .flags = MX_OP_BWD_IN_DATA | MX_OP_BWD_OUT_DATA | MX_OP_LOSS | MX_OP_INPLACE,      \
   .backward_needs = softmax_output_needs
 
 const mx_op mx_op_softmax_output = {
@@ -216,8 +225,8 @@ const mx_op mx_op_softmax = {
     .arguments = (const char *const[]){"data", NULL},
     .outputs = (const char *const[]){"output", NULL},
     .infer_shape = mx_op_infer_same,
-    .forward = {[MX_DEV_CPU] = softmax_fwd},
-    .backward = {[MX_DEV_CPU] = softmax_bwd},
+    .forward = {[MX_DEV_CPU] = softmax_fwd, [MX_DEV_GPU] = MX_GPU(mx_op_softmax_forward_gpu)},
+    .backward = {[MX_DEV_CPU] = softmax_bwd, [MX_DEV_GPU] = MX_GPU(mx_op_softmax_backward_gpu)},
     .flags = MX_OP_BWD_OUT_DATA | MX_OP_BWD_OUT_GRAD,
 };
 
@@ -229,7 +238,7 @@ const mx_op mx_op_log_softmax = {
     .arguments = (const char *const[]){"data", NULL},
     .outputs = (const char *const[]){"output", NULL},
     .infer_shape = mx_op_infer_same,
-    .forward = {[MX_DEV_CPU] = log_softmax_fwd},
-    .backward = {[MX_DEV_CPU] = log_softmax_bwd},
+    .forward = {[MX_DEV_CPU] = log_softmax_fwd, [MX_DEV_GPU] = MX_GPU(mx_op_log_softmax_forward_gpu)},
+    .backward = {[MX_DEV_CPU] = log_softmax_bwd, [MX_DEV_GPU] = MX_GPU(mx_op_log_softmax_backward_gpu)},
     .flags = MX_OP_BWD_OUT_DATA | MX_OP_BWD_OUT_GRAD,
 };

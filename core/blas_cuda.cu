@@ -1,0 +1,65 @@
+// blas_cuda.cu: mx_cuda_gemm, row-major GEMM through cublasSgemm on the
+// engine's stream, one cuBLAS handle per device, TF32 off (full float32).
+#include <cublas_v2.h>
+
+#include "cuda_util.h"
+
+static cublasHandle_t handles[MX_CUDA_MAX_DEVICES];
+
+static const char *cublas_error(cublasStatus_t s) {
+  switch (s) {
+  case CUBLAS_STATUS_NOT_INITIALIZED: return "CUBLAS_STATUS_NOT_INITIALIZED";
+  case CUBLAS_STATUS_ALLOC_FAILED: return "CUBLAS_STATUS_ALLOC_FAILED";
+  case CUBLAS_STATUS_INVALID_VALUE: return "CUBLAS_STATUS_INVALID_VALUE";
+  case CUBLAS_STATUS_ARCH_MISMATCH: return "CUBLAS_STATUS_ARCH_MISMATCH";
+  case CUBLAS_STATUS_MAPPING_ERROR: return "CUBLAS_STATUS_MAPPING_ERROR";
+  case CUBLAS_STATUS_EXECUTION_FAILED: return "CUBLAS_STATUS_EXECUTION_FAILED";
+  case CUBLAS_STATUS_INTERNAL_ERROR: return "CUBLAS_STATUS_INTERNAL_ERROR";
+  case CUBLAS_STATUS_NOT_SUPPORTED: return "CUBLAS_STATUS_NOT_SUPPORTED";
+  default: return "unknown cuBLAS status";
+  }
+}
+
+// The device's handle, bound to the engine's stream, TF32 tensor-core math off.
+static mx_status handle_for(int dev, cublasHandle_t *out) {
+  if (dev < 0 || dev >= MX_CUDA_MAX_DEVICES)
+    return mx_error(MX_ERR_DEVICE, "mx_gemm: gpu(%d) is beyond the %d devices supported", dev, MX_CUDA_MAX_DEVICES);
+  mx_status st = mx_cuda_set_device(dev);
+  if (st != MX_OK) return mx_error_prefix(st, "mx_gemm");
+  if (!handles[dev]) {
+    cublasHandle_t h;
+    cublasStatus_t s = cublasCreate(&h);
+    if (s != CUBLAS_STATUS_SUCCESS)
+      return mx_error(s == CUBLAS_STATUS_ALLOC_FAILED ? MX_ERR_NOMEM : MX_ERR_DEVICE,
+                      "mx_gemm: cublasCreate on gpu(%d) failed: %s", dev, cublas_error(s));
+    // CUBLAS_DEFAULT_MATH: no TF32 (CUBLAS_TF32_TENSOR_OP_MATH would round inputs to 10 bits)
+    s = cublasSetMathMode(h, CUBLAS_DEFAULT_MATH);
+    if (s == CUBLAS_STATUS_SUCCESS) s = cublasSetStream(h, mx_cuda_stream());
+    if (s != CUBLAS_STATUS_SUCCESS) {
+      cublasDestroy(h);
+      return mx_error(MX_ERR_DEVICE, "mx_gemm: setting up cuBLAS on gpu(%d) failed: %s", dev, cublas_error(s));
+    }
+    handles[dev] = h;
+  }
+  *out = handles[dev];
+  return MX_OK;
+}
+
+// Row-major C (m, n) = alpha op(A) op(B) + beta C; sizes already checked by mx_gemm.
+extern "C" mx_status mx_cuda_gemm(int dev, int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
+                                  const float *b, int ldb, float beta, float *c, int ldc) {
+  cublasHandle_t h = NULL;
+  mx_status st = handle_for(dev, &h);
+  if (st != MX_OK) return st;
+  st = mx_cuda_take_pending("mx_gemm"); // a failure from an earlier launch
+  if (st != MX_OK) return st;
+  // The one place where row-major meets cuBLAS's column-major: a row-major
+  // matrix is its transpose in column-major, so row-major C = op(A) op(B) is
+  // column-major C^T = op(B)^T op(A)^T: the same buffers, A and B swapped, m and n swapped.
+  cublasStatus_t s = cublasSgemm(h, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, &alpha, b,
+                                 ldb, a, lda, &beta, c, ldc);
+  if (s != CUBLAS_STATUS_SUCCESS)
+    return mx_error(MX_ERR_DEVICE, "mx_gemm: cublasSgemm on gpu(%d) failed: %s (m %d, n %d, k %d)", dev,
+                    cublas_error(s), m, n, k);
+  return mx_cuda_launch_status("mx_gemm", "cublasSgemm");
+}

@@ -1,0 +1,93 @@
+/* cuda_util.h: helpers shared by the CUDA files (.cu only): the one stream per
+ * device that all of the engine's GPU work goes to, launch geometry, and CUDA
+ * failures turned into mx_status (device_cuda.cu defines them). */
+#ifndef MX_CUDA_UTIL_H
+#define MX_CUDA_UTIL_H
+
+#ifndef __CUDACC__
+#error "cuda_util.h is for .cu files"
+#endif
+
+#include <cuda_runtime.h>
+
+extern "C" {
+#include "operator.h"
+}
+
+#define MX_CUDA_MAX_DEVICES 16
+
+/* Makes dev_id the current device (cheap when it already is). */
+mx_status mx_cuda_set_device(int dev_id);
+/* The current device's id, 0 on failure. */
+int mx_cuda_current_device(void);
+/* The engine's stream on the current device, created on first use; NULL (the
+ * legacy stream) when it cannot be created (the failure is kept pending). */
+cudaStream_t mx_cuda_stream(void);
+/* Makes the device holding `ptr` current (kernel table entries get no context:
+ * they find it from their output pointer). */
+void mx_cuda_device_of(const void *ptr);
+
+/* Failures of functions that cannot return a status (the kernel table, the
+ * optimizer kernels) are kept pending, per thread, and reported by the next
+ * call that can: every device-interface call (alloc, copy, memset, sync)
+ * first returns the pending failure, so no result is ever read back from a
+ * device after a failed launch without the error. */
+void mx_cuda_set_pending(const char *what, cudaError_t e);
+/* The pending failure as an mx_status ("<where>: <what> failed: <CUDA error>"),
+ * cleared; MX_OK when none. */
+mx_status mx_cuda_take_pending(const char *where);
+/* After a launch: keeps cudaGetLastError() pending, naming the kernel. */
+static inline void mx_cuda_note_launch(const char *kernel) {
+  cudaError_t e = cudaGetLastError();
+  if (e != cudaSuccess) mx_cuda_set_pending(kernel, e);
+}
+/* After a launch in a function that returns mx_status: the launch error, or a
+ * failure left pending before, as a status naming `where`. */
+static inline mx_status mx_cuda_launch_status(const char *where, const char *kernel) {
+  mx_cuda_note_launch(kernel);
+  return mx_cuda_take_pending(where);
+}
+/* A failed CUDA call as a status: "<where>: <what> failed: <CUDA error>". */
+mx_status mx_cuda_fail(const char *where, const char *what, cudaError_t e);
+
+/* ---- launch geometry: grid-stride loops over int64 counts ---- */
+#define MX_CUDA_THREADS 256
+static inline unsigned mx_cuda_blocks(int64_t n) {
+  int64_t b = (n + MX_CUDA_THREADS - 1) / MX_CUDA_THREADS;
+  if (b < 1) b = 1;
+  if (b > 65535) b = 65535; /* the grid-stride loop covers the rest */
+  return (unsigned)b;
+}
+#define MX_CUDA_LOOP(i, n)                                                                                         \
+  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (int64_t)blockDim.x * gridDim.x)
+
+/* A launch of `kernel` over n elements on the engine's stream (nothing when n is
+ * 0: a zero-sized grid is a launch error). */
+#define MX_CUDA_LAUNCH(kernel, n, ...)                                                                             \
+  do {                                                                                                             \
+    if ((n) > 0) {                                                                                                 \
+      kernel<<<mx_cuda_blocks(n), MX_CUDA_THREADS, 0, mx_cuda_stream()>>>(__VA_ARGS__);                            \
+      mx_cuda_note_launch(#kernel);                                                                                \
+    }                                                                                                              \
+  } while (0)
+
+/* A few words of device memory on the current device for small answers
+ * (take's first bad index, SoftmaxOutput's valid count), made once and kept;
+ * NULL (the failure pending) when it cannot be made. 8 words. One stream per
+ * device orders every use, so a user finishes before the next starts. */
+unsigned long long *mx_cuda_scratch(void);
+
+/* dst = src (write, inplace) or dst += src (add) over n floats; nothing for null.
+ * Returns the launch status under `where` (core/ops/flatten.cu). */
+mx_status mx_cuda_req_copy(const char *where, mx_req r, float *dst, const float *src, int64_t n);
+
+/* Makes the call's device current. */
+static inline mx_status mx_cuda_enter(const mx_op_call *c) { return mx_cuda_set_device(c->ctx.dev_id); }
+
+/* ---- output requests on the device (mx_req, see operator.h) ---- */
+__device__ static inline void mx_cuda_store(mx_req req, float *dst, float v) {
+  if (req == MX_REQ_ADD) *dst += v;
+  else if (req != MX_REQ_NULL) *dst = v;
+}
+
+#endif
