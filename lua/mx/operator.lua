@@ -107,6 +107,7 @@ end
 
 local registry = {}
 operator.registry = registry
+local handlers = {} -- op_type -> the handler the trampoline calls
 
 local function attrs_key(attrs)
   local keys = {}
@@ -191,21 +192,41 @@ function operator.register(op_type, Prop)
   if type(Prop) ~= 'table' or not Prop.list_arguments then
     error('mx.operator.register: expected a CustomOpProp class for ' .. op_type, 2)
   end
-  core.custom_op_register(op_type, make_handler(op_type, Prop))
+  local handler = make_handler(op_type, Prop)
+  core.custom_op_register(op_type, handler)
   registry[op_type] = Prop
+  handlers[op_type] = handler
   return Prop
 end
 
 -- mx.symbol.Custom{op_type = ..., name = ..., <inputs>, <parameters>}, generated from
 -- the registry, learns here to name an op_type that was never registered.
+-- It also asks the Prop for its names first, so that an error in them is raised
+-- here, as a Lua error with its traceback (the engine's name lists cannot fail).
 local symbol = require 'mx.symbol'
 local raw_custom = symbol.Custom
 if raw_custom then
   symbol.Custom = function(kwargs)
     local op_type = type(kwargs) == 'table' and kwargs.op_type
-    if op_type ~= nil and op_type ~= false and not core.custom_op_registered(tostring(op_type)) then
-      error(string.format("mx.symbol.Custom: op_type '%s' is not registered (register it first with "
-                          .. 'mx.operator.register)', tostring(op_type)), 2)
+    if op_type ~= nil and op_type ~= false then
+      op_type = tostring(op_type)
+      if not core.custom_op_registered(op_type) or not handlers[op_type] then
+        error(string.format("mx.symbol.Custom: op_type '%s' is not registered (register it first with "
+                            .. 'mx.operator.register)', op_type), 2)
+      end
+      local attrs = { op_type = op_type }
+      for k, v in pairs(kwargs) do
+        if type(k) == 'string' and k ~= 'name' and k ~= 'attr' and k ~= 'op_type' and not symbol.is_symbol(v) then
+          attrs[k] = symbol._param_text and symbol._param_text(v, 'mx.symbol.Custom', k) or tostring(v)
+        end
+      end
+      for _, which in ipairs { 'arguments', 'outputs', 'auxiliary_states' } do
+        local names = handlers[op_type].list(attrs, which)
+        if type(names) ~= 'table' then
+          error(string.format('mx.symbol.Custom: %s: list_%s must return a list of names (got %s)', op_type, which,
+                              type(names)), 2)
+        end
+      end
     end
     return raw_custom(kwargs)
   end

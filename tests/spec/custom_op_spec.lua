@@ -321,6 +321,42 @@ describe('errors in Lua operators', function()
     assert.same({ { 3, 3 }, { 3, 3 } }, exe.outputs[1]:totable())
   end)
 
+  it('surface from backward and from fit', function()
+    local BadBack = mx.operator.CustomOp:extend('BadBack')
+    function BadBack:forward(is_train, req, in_data, out_data) self:assign(out_data[1], req[1], in_data[1]) end
+    function BadBack:backward() error('no gradient today') end
+    local BadBackProp = mx.operator.CustomOpProp:extend('BadBackProp')
+    function BadBackProp:create_operator() return BadBack() end
+    mx.operator.register('spec_badback', BadBackProp)
+    local data = mx.symbol.Variable('data')
+    local fc = mx.symbol.FullyConnected { data = data, name = 'fc', num_hidden = 2 }
+    local bad = mx.symbol.Custom { data = fc, op_type = 'spec_badback', name = 'bad' }
+    local net = mx.symbol.SoftmaxOutput { data = bad, name = 'softmax' }
+    local exe = net:simple_bind { ctx = mx.cpu(), data = { 2, 3 } }
+    exe:forward { is_train = true }
+    local ok, err = pcall(function() exe:backward() end)
+    assert.is_false(ok)
+    assert.matches("^Executor:backward: .*Custom operator 'spec_badback' %(node bad%): backward: .*no gradient today",
+      err)
+    local iter = mx.io.NDArrayIter { data = mx.nd.ones { 4, 3 }, label = mx.nd.zeros { 4 }, batch_size = 2 }
+    local model = mx.model.FeedForward { ctx = mx.cpu(), symbol = net, num_epoch = 1 }
+    ok, err = pcall(function() model:fit { X = iter, logger = { info = function() end } } end)
+    assert.is_false(ok)
+    assert.matches("Custom operator 'spec_badback' %(node bad%): backward: .*no gradient today", err)
+    assert.matches('stack traceback', err)
+  end)
+
+  it('in the Prop\'s names surface when the symbol is made', function()
+    local BadNames = mx.operator.CustomOpProp:extend('BadNames')
+    function BadNames:list_arguments() error('which arguments?') end
+    mx.operator.register('spec_badnames', BadNames)
+    local ok, err = pcall(function()
+      return mx.symbol.Custom { data = mx.symbol.Variable('data'), op_type = 'spec_badnames' }
+    end)
+    assert.is_false(ok)
+    assert.matches('which arguments%?', err)
+  end)
+
   it('name an unregistered op_type', function()
     local ok, err = pcall(function()
       return mx.symbol.Custom { data = mx.symbol.Variable('data'), op_type = 'spec_nowhere' }
@@ -334,5 +370,37 @@ describe('errors in Lua operators', function()
       'mx.operator.register: expected an operator name (a non-empty string)')
     assert.has_error(function() mx.operator.register('x', 42) end,
       'mx.operator.register: expected a CustomOpProp class for x')
+  end)
+end)
+
+describe('Lua operators on the GPU #gpu', function()
+  it('work on the executor\'s own GPU arrays and match the CPU', function()
+    if mx.core.gpu_count() == 0 then
+      assert.is_nil(os.getenv('MXLUA_REQUIRE_GPU'), 'MXLUA_REQUIRE_GPU is set but no GPU is present')
+      pending('no GPU present')
+      return
+    end
+    local contexts = {}
+    local Probe = NumpySoftmax:extend('GpuProbe')
+    function Probe:forward(in_data, out_data)
+      contexts[#contexts + 1] = tostring(in_data[1]:context())
+      NumpySoftmax.forward(self, in_data, out_data)
+    end
+    local x = rand_table(8, 10, 11)
+    local labels = { 0, 1, 2, 3, 4, 5, 6, 7 }
+    local results = {}
+    for _, ctx in ipairs { mx.cpu(), mx.gpu(0) } do
+      local op = Probe()
+      local net = op { data = mx.symbol.Variable('data'), name = 'softmax' }
+      local exe = net:simple_bind { ctx = ctx, data = { 8, 10 }, grad_req = { data = 'write' } }
+      exe.arg_dict.data:set(mx.nd.array(x))
+      exe.arg_dict.softmax_label:set(mx.nd.array(labels))
+      exe:forward { is_train = true }
+      exe:backward()
+      results[#results + 1] = { exe.outputs[1]:totable(), exe.grad_dict.data:totable() }
+    end
+    assert.same({ 'cpu(0)', 'gpu(0)' }, contexts)
+    assert_table_near(results[1][1], results[2][1], 1e-5)
+    assert_table_near(results[1][2], results[2][2], 1e-5)
   end)
 end)
