@@ -1,6 +1,8 @@
 /* test_device.c: errors, contexts and device checks, the pooled allocator
  * (reuse, statistics, trim), allocation failures, and GPU transfers where a
  * GPU is present. */
+#include <pthread.h>
+
 #include "ndtest.h"
 
 TEST(error_records_message) {
@@ -119,6 +121,37 @@ TEST(pool_many_sizes) {
   for (int i = 0; i < 40; i++) mx_ndarray_release(arr[i]);
 }
 
+static void *churn(void *arg) {
+  int seed = *(int *)arg, fails = 0;
+  for (int i = 0; i < 2000; i++) {
+    int64_t n = 1 + (i * 7919 + seed) % 5000;
+    mx_ndarray *a;
+    if (mx_ndarray_full(&n, 1, mx_cpu(0), (float)seed, &a) != MX_OK) {
+      fails++;
+      continue;
+    }
+    float v;
+    mx_ndarray_get_element(a, n - 1, &v);
+    if (v != (float)seed) fails++; /* nobody else wrote into this block */
+    mx_ndarray_release(a);
+  }
+  *(int *)arg = fails;
+  return NULL;
+}
+
+TEST(pool_is_thread_safe) {
+  mx_alloc_stats s0, s1;
+  mx_alloc_stats_get(&s0);
+  pthread_t t[2];
+  int arg[2] = {1, 2};
+  for (int i = 0; i < 2; i++) pthread_create(&t[i], NULL, churn, &arg[i]);
+  for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
+  CHECK(arg[0] == 0 && arg[1] == 0);
+  mx_alloc_stats_get(&s1);
+  CHECK(s1.requests == s0.requests + 4000);
+  CHECK(s1.bytes_in_use == s0.bytes_in_use);
+}
+
 TEST(huge_and_bad_shapes_fail_cleanly) {
   mx_ndarray *a = NULL;
   CHECK_ERR(mx_ndarray_zeros((int64_t[]){1000000000000LL}, 1, mx_cpu(0), &a), MX_ERR_NOMEM,
@@ -193,6 +226,7 @@ int main(void) {
   RUN(pool_reuses_released_blocks);
   RUN(pool_trim_and_counts);
   RUN(pool_many_sizes);
+  RUN(pool_is_thread_safe);
   RUN(huge_and_bad_shapes_fail_cleanly);
   RUN(zero_size_arrays);
   RUN(gpu_round_trip);
