@@ -50,8 +50,8 @@ static int l_digit_preprocess(lua_State *L) {
   if (lua_istable(L, 2)) {
     lua_Integer height = luaL_checkinteger(L, 3), width = luaL_checkinteger(L, 4);
     if (height < 1 || width < 1 || height > 65536 || width > 65536)
-      return luaL_error(L, "%s: height and width must be 1 to 65536 (got %dx%d)", where,
-                        (int)width, (int)height);
+      return luaL_error(L, "%s: height and width must be 1 to 65536 (got %dx%d)", where, (int)width,
+                        (int)height);
     float *buf = check_flat(L, 2, height, width, where);
     mxb_check(L, mx_digit_preprocess(buf, height, width, res, &has_ink), where);
   } else {
@@ -87,8 +87,8 @@ static int l_digit_ink(lua_State *L) {
   if (ndim != 2)
     return luaL_error(L, "%s: gray must be 2-D (height,width) (got %s)", where,
                       shape_str(shape, ndim, b1, sizeof b1));
-  if (alpha && (mx_ndarray_ndim(alpha) != 2 || memcmp(mx_ndarray_shape(alpha), shape,
-                                                       sizeof(int64_t) * 2) != 0))
+  if (alpha && (mx_ndarray_ndim(alpha) != 2 ||
+                memcmp(mx_ndarray_shape(alpha), shape, sizeof(int64_t) * 2) != 0))
     return luaL_error(L, "%s: alpha must have the shape of gray (got %s, expected %s)", where,
                       shape_str(mx_ndarray_shape(alpha), mx_ndarray_ndim(alpha), b1, sizeof b1),
                       shape_str(shape, ndim, b2, sizeof b2));
@@ -109,7 +109,9 @@ static volatile sig_atomic_t caught_signal;
 static struct sigaction old_int, old_term;
 static int catching;
 
-static void on_signal(int sig) { caught_signal = sig; }
+static void on_signal(int sig) {
+  caught_signal = sig;
+}
 
 /* sigint_catch(): from now on SIGINT and SIGTERM only set the flag. */
 static int l_sigint_catch(lua_State *L) {
@@ -146,12 +148,10 @@ static int l_sigint_release(lua_State *L) {
 }
 
 void mxb_open_digit(lua_State *L) {
-  static const luaL_Reg fns[] = {{"digit_preprocess", l_digit_preprocess},
-                                 {"digit_ink", l_digit_ink},
-                                 {"sigint_catch", l_sigint_catch},
-                                 {"sigint_caught", l_sigint_caught},
-                                 {"sigint_release", l_sigint_release},
-                                 {NULL, NULL}};
+  static const luaL_Reg fns[] = {
+      {"digit_preprocess", l_digit_preprocess}, {"digit_ink", l_digit_ink},
+      {"sigint_catch", l_sigint_catch},         {"sigint_caught", l_sigint_caught},
+      {"sigint_release", l_sigint_release},     {NULL, NULL}};
   lua_pushinteger(L, MX_DIGIT_SIZE);
   lua_setfield(L, -2, "digit_size");
   luaL_setfuncs(L, fns, 0);

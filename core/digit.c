@@ -128,7 +128,8 @@ mx_status mx_digit_ink(const float *gray, const float *alpha, int64_t height, in
   int translucent = 0;
   for (int64_t i = 0; alpha && i < n && !translucent; i++) translucent = alpha[i] < 1.0f;
   if (translucent) { /* a drawing on a transparent canvas: the alpha is the ink */
-    for (int64_t i = 0; i < n; i++) out[i] = alpha[i] < 0.0f ? 0.0f : (alpha[i] > 1.0f ? 1.0f : alpha[i]);
+    for (int64_t i = 0; i < n; i++)
+      out[i] = alpha[i] < 0.0f ? 0.0f : (alpha[i] > 1.0f ? 1.0f : alpha[i]);
     return MX_OK;
   }
   /* Opaque: the brightness, inverted when the border (the paper) is bright. */
