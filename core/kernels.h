@@ -1,12 +1,15 @@
 /* kernels.h: the per-device kernel table (struct mx_kernels) that the NDArray
- * functions dispatch through: mx_device_for(ctx)->kernels. The CPU table is in
- * kernels_cpu.c; a device whose table (or one entry) is NULL reports
- * "not available on <device>" instead of running. All pointers are device
- * pointers; arrays are contiguous row-major float32; n counts elements. */
+ * functions dispatch through (mx_device_for(ctx)->kernels), and the host-side
+ * broadcasting helpers they share. */
 #ifndef MX_KERNELS_H
 #define MX_KERNELS_H
 
 #include "internal.h"
+
+/* The CPU table is in kernels_cpu.c; a device whose table (or one entry) is
+ * NULL reports "not available on <device>" instead of running. All pointers
+ * are device pointers; arrays are contiguous row-major float32; n counts
+ * elements. */
 
 typedef struct mx_kernels {
   /* y[i] = v */

@@ -1,7 +1,6 @@
-/* test_ndarray.c: NDArray creation, accessors, refcounting and views
- * (reshape, slice, expand_dims, squeeze), host transfer, element access,
- * assign/fill/copy, and the copying shape functions (slice_axis, take,
- * concat, transpose), each against hand-written loops, with their errors. */
+/* test_ndarray.c: NDArray creation, refcounts and views (reshape, slice,
+ * expand_dims, squeeze), transfer, elements, assign/copy, and slice_axis, take,
+ * concat, transpose against hand-written loops, with their errors. */
 #include "ndtest.h"
 
 TEST(create_and_accessors) {
