@@ -37,8 +37,13 @@ CUDA_HOME := $(patsubst %/bin/nvcc,%,$(NVCC))
 CU_SRC    := $(wildcard core/*.cu core/ops/*.cu)
 CU_OBJ    := $(CU_SRC:%.cu=$(BUILD)/obj/%.cu.o)
 CFLAGS    += -DMX_HAVE_CUDA -I$(CUDA_HOME)/include
-NVFLAGS   := -O2 -std=c++17 -DMX_HAVE_CUDA -Icore -Xcompiler -fPIC,-Wall \
+# --fmad=false: no fused multiply-add, so element-wise results round as the CPU's
+NVFLAGS   := -O2 -std=c++17 --fmad=false -DMX_HAVE_CUDA -Icore \
+             -Xcompiler -fPIC,-Wall,-Wextra,-Wshadow,-Wno-unused-parameter \
              -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90
+ifneq ($(CI),)
+NVFLAGS   += -Werror all-warnings -Xcompiler -Werror
+endif
 LDLIBS    += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++
 endif
 

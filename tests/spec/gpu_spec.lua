@@ -1,0 +1,595 @@
+-- gpu_spec: the CUDA backend against the CPU. Every NDArray function and every
+-- operator's forward and backward run on random inputs on mx.cpu() and mx.gpu(0)
+-- and are compared (relative error < 1e-5 element-wise, < 1e-4 GEMM work), plus
+-- the optimizers' fused updates and a short MNIST training run on the GPU.
+-- Without a CUDA device every test is pending ("skipped: no CUDA device"), unless
+-- MXLUA_REQUIRE_GPU=1 (make test-gpu), where each one fails. MXLUA_GPU_SPEC_ON_CPU=1
+-- runs the whole suite with cpu(1) standing in for the GPU (checks the spec itself).
+local mx = require 'mx'
+
+local on_cpu = os.getenv('MXLUA_GPU_SPEC_ON_CPU') == '1'
+local require_gpu = os.getenv('MXLUA_REQUIRE_GPU') == '1'
+local cpu = mx.cpu(0)
+local gpu = on_cpu and mx.cpu(1) or mx.gpu(0)
+local have_gpu, no_gpu_reason = true, nil
+if not on_cpu then have_gpu, no_gpu_reason = mx.context.check(gpu) end
+
+-- it() where the device is there; else a visible skip, or a failure under make test-gpu.
+local function gpu_it(name, fn)
+  if have_gpu then
+    it(name, fn)
+  elseif require_gpu then
+    it(name, function() error('no CUDA device: ' .. tostring(no_gpu_reason), 0) end)
+  else
+    pending('skipped: no CUDA device')
+  end
+end
+
+---- helpers ----
+
+-- The elements of x (any context) as a flat Lua list.
+local function flat(x)
+  local h = x:context() == cpu and x or x:copyto(cpu)
+  return h:reshape{h:size()}:totable()
+end
+
+local function max_abs(t)
+  local m = 0
+  for i = 1, #t do m = math.max(m, math.abs(t[i])) end
+  return m
+end
+
+-- Fails unless got (on the GPU) and want (on the CPU) have one shape and every
+-- element agrees: |g - w| <= tol * (|w| + floor). Element-wise work uses a small
+-- floor (values near zero compare absolutely); GEMM work passes the mean
+-- magnitude of want as floor, since sums of products cancel.
+local function assert_close(got, want, tol, floor, what)
+  what = what or 'result'
+  assert.are.same(want:shape(), got:shape(), what .. ': shapes differ')
+  assert.are.equal(gpu, got:context(), what .. ': not on the GPU')
+  local g, w = flat(got), flat(want)
+  floor = floor or 1e-3
+  for i = 1, #w do
+    local ok = math.abs(g[i] - w[i]) <= tol * (math.abs(w[i]) + floor)
+    if w[i] ~= w[i] then ok = g[i] ~= g[i] end -- NaN on both sides
+    if not ok then
+      error(string.format('%s: element %d is %.9g on the GPU and %.9g on the CPU (tolerance %g)', what, i, g[i], w[i],
+        tol), 2)
+    end
+  end
+end
+local EW, GEMM = 1e-5, 1e-4
+
+local function mean_abs(x)
+  local t, s = flat(x), 0
+  for i = 1, #t do s = s + math.abs(t[i]) end
+  return #t > 0 and s / #t or 0
+end
+
+-- A random CPU array, values uniform in [lo, hi); its copy on the GPU.
+local function pair(shape, lo, hi)
+  local c = mx.random.uniform(lo or -1, hi or 1, shape)
+  return c, c:copyto(gpu)
+end
+
+-- f(args on the CPU) against f(the same args on the GPU); arrays among args are copied.
+local function both(f, args, tol, floor, what)
+  local ga = {}
+  for i, a in ipairs(args) do ga[i] = mx.nd.is_ndarray(a) and a:copyto(gpu) or a end
+  local want, got = f(table.unpack(args)), f(table.unpack(ga))
+  assert_close(got, want, tol or EW, floor, what)
+  return got, want
+end
+
+---- NDArray functions ----
+
+describe('NDArray functions on the GPU against the CPU #gpu', function()
+  gpu_it('creates arrays: zeros, ones, full, array, arange, empty', function()
+    assert_close(mx.nd.zeros({3, 4}, gpu), mx.nd.zeros({3, 4}), 0, nil, 'zeros')
+    assert_close(mx.nd.ones({2, 3}, gpu), mx.nd.ones({2, 3}), 0, nil, 'ones')
+    assert_close(mx.nd.full({5}, 2.5, gpu), mx.nd.full({5}, 2.5), 0, nil, 'full')
+    assert_close(mx.nd.array({{1, 2, 3}, {4, 5, 6}}, gpu), mx.nd.array({{1, 2, 3}, {4, 5, 6}}), 0, nil, 'array')
+    assert_close(mx.nd.arange(0.5, 1000, 0.37, gpu), mx.nd.arange(0.5, 1000, 0.37), 0, nil, 'arange')
+    local e = mx.nd.empty({7, 3}, gpu)
+    assert.are.same({7, 3}, e:shape())
+    assert.are.equal(gpu, e:context())
+  end)
+
+  gpu_it('draws the same random numbers on both contexts for one seed', function()
+    for _, f in ipairs{mx.random.uniform, mx.random.normal} do
+      mx.random.seed(42)
+      local c = f(0, 1, {1001})
+      mx.random.seed(42)
+      local g = f(0, 1, {1001}, gpu)
+      assert_close(g, c, 0, nil, 'random')
+    end
+    mx.random.seed(7)
+    local c = mx.nd.random_permutation(500)
+    mx.random.seed(7)
+    assert_close(mx.nd.random_permutation(500, gpu), c, 0, nil, 'random_permutation')
+  end)
+
+  gpu_it('copies between contexts, small and large (pinned staging, several chunks)', function()
+    for _, n in ipairs{1, 1000, 16385, 3 * 1024 * 1024 + 17} do
+      local c = mx.random.uniform(-1, 1, {n})
+      local g = c:copyto(gpu)
+      assert.are.equal(gpu, g:context())
+      local back = g:copyto(cpu)
+      local a, b = flat(c), back:totable()
+      for i = 1, n, math.max(1, n // 997) do assert.are.equal(a[i], b[i]) end
+      assert.are.equal(a[n], b[n])
+      assert_close(g:copy(), c, 0, nil, 'copy on the device')
+      assert_close(g:as_in_context(gpu), c, 0, nil, 'as_in_context')
+    end
+  end)
+
+  gpu_it('reads and writes elements, set and slices', function()
+    local c, g = pair({4, 5})
+    assert.are.equal(flat(c)[7], g[2][2])
+    g[2][2] = 3.25
+    c[2][2] = 3.25
+    assert_close(g, c, 0, nil, 'element write')
+    g:set(1.5)
+    c:set(1.5)
+    assert_close(g, c, 0, nil, 'set')
+    local s = mx.random.uniform(0, 1, {4, 5})
+    g:set(s:copyto(gpu))
+    assert_close(g, s, 0, nil, 'set from an array')
+    assert_close(g:slice(2, 3), s:slice(2, 3), 0, nil, 'slice')
+  end)
+
+  local unary = {exp = {-3, 3}, log = {0.01, 10}, sqrt = {0, 10}, abs = {-2, 2}, negative = {-2, 2},
+                 square = {-3, 3}, relu = {-1, 1}, sigmoid = {-6, 6}, tanh = {-4, 4}, sign = {-1, 1},
+                 softrelu = {-30, 30}, reciprocal = {0.1, 5}}
+  for name, range in pairs(unary) do
+    gpu_it('mx.nd.' .. name, function()
+      both(mx.nd[name], {mx.random.uniform(range[1], range[2], {37, 29})}, EW, nil, name)
+    end)
+  end
+
+  gpu_it('mx.nd.clip', function()
+    both(function(x) return mx.nd.clip(x, -0.3, 0.4) end, {mx.random.uniform(-1, 1, {1000})}, EW, nil, 'clip')
+  end)
+
+  local binary = {'add', 'subtract', 'multiply', 'divide', 'maximum', 'minimum', 'power', 'equal', 'not_equal',
+                  'greater', 'greater_equal', 'lesser', 'lesser_equal'}
+  for _, name in ipairs(binary) do
+    gpu_it('mx.nd.' .. name .. ': same shapes, broadcasting, scalars', function()
+      local lo = name == 'power' and 0.1 or -2
+      local a, b = mx.random.uniform(lo, 2, {6, 7}), mx.random.uniform(0.5, 2, {6, 7})
+      if name:match('equal') then b = mx.nd.clip(mx.nd.sign(b - 1.2), 0, 1) * a end -- some equal pairs
+      both(mx.nd[name], {a, b}, EW, nil, name)
+      -- (3,1,4) with (5,1): (3,5,4); (2,3) with (3,): a row; (4,1) with (1,6)
+      for _, s in ipairs{{{3, 1, 4}, {5, 1}}, {{2, 3}, {3}}, {{4, 1}, {1, 6}}, {{1}, {2, 2, 2}}} do
+        both(mx.nd[name], {mx.random.uniform(lo, 2, s[1]), mx.random.uniform(0.5, 2, s[2])}, EW, nil,
+          name .. ' broadcast')
+      end
+      both(mx.nd[name], {a, 1.5}, EW, nil, name .. ' scalar')
+    end)
+  end
+
+  gpu_it('arithmetic operators and reversed scalar forms', function()
+    local fs = {function(x) return x + 2 end, function(x) return x - 2 end, function(x) return 2 - x end,
+                function(x) return x * 3 end, function(x) return x / 3 end, function(x) return 3 / x end,
+                function(x) return x ^ 2 end, function(x) return -x end}
+    for i, f in ipairs(fs) do both(f, {mx.random.uniform(0.5, 2, {10, 10})}, EW, nil, 'operator ' .. i) end
+  end)
+
+  gpu_it('in-place add_, sub_, mul_, div_ with arrays, broadcast rows and scalars', function()
+    for _, m in ipairs{'add_', 'sub_', 'mul_', 'div_'} do
+      local c, g = pair({5, 6}, 0.5, 2)
+      local row = mx.random.uniform(0.5, 2, {6})
+      local full = mx.random.uniform(0.5, 2, {5, 6})
+      for _, arg in ipairs{full, row, 1.75} do
+        c[m](c, arg)
+        g[m](g, mx.nd.is_ndarray(arg) and arg:copyto(gpu) or arg)
+      end
+      assert_close(g, c, EW, nil, m)
+    end
+  end)
+
+  local reductions = {'sum', 'mean', 'max', 'min', 'argmax', 'argmin', 'norm'}
+  for _, name in ipairs(reductions) do
+    gpu_it('mx.nd.' .. name .. ' over all axes and each axis, keepdims', function()
+      -- positive values: sums do not cancel, so float rounding stays relative
+      local x = mx.random.uniform(0.5, 1.5, {7, 33, 5})
+      both(mx.nd[name], {x}, EW, nil, name .. ' all')
+      for axis = 1, 3 do
+        both(function(a) return mx.nd[name](a, axis) end, {x}, EW, nil, name .. ' axis ' .. axis)
+        both(function(a) return mx.nd[name](a, axis, true) end, {x}, EW, nil, name .. ' keepdims')
+      end
+      local long = mx.random.uniform(0.5, 1.5, {3, 100003})
+      both(function(a) return mx.nd[name](a, 2) end, {long}, EW, nil, name .. ' long rows')
+      both(mx.nd[name], {long}, EW, nil, name .. ' long all')
+    end)
+  end
+
+  gpu_it('argmax and argmin keep the first of equal values', function()
+    local x = mx.nd.array({{1, 3, 3, 0}, {2, 2, 2, 2}, {0, -1, 5, 5}})
+    both(function(a) return mx.nd.argmax(a, 2) end, {x}, 0, nil, 'argmax')
+    both(function(a) return mx.nd.argmin(a, 2) end, {x}, 0, nil, 'argmin')
+    both(function(a) return mx.nd.argmax(a, 1) end, {x}, 0, nil, 'argmax axis 1')
+  end)
+
+  gpu_it('mx.nd.dot: 2-D with transposes, 1-D (cuBLAS, row-major)', function()
+    local a, b = mx.random.uniform(-1, 1, {37, 53}), mx.random.uniform(-1, 1, {53, 29})
+    local want = mx.nd.dot(a, b)
+    both(mx.nd.dot, {a, b}, GEMM, mean_abs(want), 'dot')
+    both(function(x, y) return mx.nd.dot(x, y, {transpose_a = true}) end,
+      {mx.random.uniform(-1, 1, {53, 37}), b}, GEMM, mean_abs(want), 'dot transpose_a')
+    both(function(x, y) return mx.nd.dot(x, y, {transpose_b = true}) end,
+      {a, mx.random.uniform(-1, 1, {29, 53})}, GEMM, mean_abs(want), 'dot transpose_b')
+    both(function(x, y) return mx.nd.dot(x, y, {transpose_a = true, transpose_b = true}) end,
+      {mx.random.uniform(-1, 1, {53, 37}), mx.random.uniform(-1, 1, {29, 53})}, GEMM, mean_abs(want), 'dot both')
+    local v = mx.random.uniform(-1, 1, {53})
+    both(mx.nd.dot, {a, v}, GEMM, 1, 'matrix-vector')
+    both(mx.nd.dot, {v, b}, GEMM, 1, 'vector-matrix')
+    both(mx.nd.dot, {v, v}, GEMM, 1, 'vector-vector')
+    both(mx.nd.dot, {mx.random.uniform(-1, 1, {100, 784}), mx.random.uniform(-1, 1, {784, 128})}, GEMM, 5,
+      'tutorial-sized')
+  end)
+
+  gpu_it('mx.nd.one_hot, including indices outside [0, depth)', function()
+    local idx = mx.nd.array({0, 3, 9, 2, -1, 10, 5})
+    both(function(i) return mx.nd.one_hot(i, 10) end, {idx}, 0, nil, 'one_hot')
+    both(function(i) return mx.nd.one_hot(i, 10, 0.9, 0.01) end, {idx}, 0, nil, 'one_hot values')
+  end)
+
+  gpu_it('reshape, transpose, expand_dims, squeeze, slice_axis, concat', function()
+    local x = mx.random.uniform(-1, 1, {4, 5, 6})
+    both(function(a) return a:reshape{20, 6} end, {x}, 0, nil, 'reshape')
+    both(mx.nd.transpose, {x}, 0, nil, 'transpose')
+    both(function(a) return mx.nd.transpose(a, {2, 3, 1}) end, {x}, 0, nil, 'transpose axes')
+    both(function(a) return mx.nd.expand_dims(a, 2) end, {x}, 0, nil, 'expand_dims')
+    both(function(a) return mx.nd.squeeze(mx.nd.expand_dims(a, 1)) end, {x}, 0, nil, 'squeeze')
+    for axis = 1, 3 do
+      both(function(a) return mx.nd.slice_axis(a, axis, 2, 3) end, {x}, 0, nil, 'slice_axis ' .. axis)
+    end
+    local y = mx.random.uniform(-1, 1, {4, 2, 6})
+    both(function(a, b) return mx.nd.concat{a, b, axis = 2} end, {x, y}, 0, nil, 'concat axis 2')
+    both(function(a, b) return mx.nd.concat{a, b, a} end, {x, x}, 0, nil, 'concat axis 1')
+  end)
+
+  gpu_it('take gathers rows and reports a bad index', function()
+    local x = mx.random.uniform(-1, 1, {10, 3, 2})
+    local idx = mx.nd.array({{9, 0}, {3, 3}, {5, 1}})
+    both(mx.nd.take, {x, idx}, 0, nil, 'take')
+    local bad = mx.nd.array({1, 2, 10, 4, -1}, gpu)
+    assert.has_error(function() mx.nd.take(x:copyto(gpu), bad) end,
+      'mx.nd.take: index 10 (at position 2) out of range for axis 0 of shape (10,3,2) (expected an integer in 0..9)')
+    -- the device goes on working after the error
+    both(mx.nd.take, {x, idx}, 0, nil, 'take after an error')
+  end)
+
+  gpu_it('names the device in errors', function()
+    if on_cpu then return end
+    local n = mx.context.num_gpus()
+    local ok, msg = mx.context.check(mx.gpu(n))
+    assert.is_falsy(ok)
+    assert.matches('out of range', msg)
+    local ok2, err = pcall(mx.nd.add, mx.nd.ones({2}), mx.nd.ones({2}, gpu))
+    assert.is_false(ok2)
+    assert.matches('mx.nd.add: arrays on cpu%(0%) and gpu%(0%)', err)
+  end)
+
+  gpu_it('reports running out of device memory as an error, and goes on', function()
+    if on_cpu then return end
+    local ok, err = pcall(mx.nd.zeros, {1024, 1024, 1024, 1024}, gpu) -- 4 TiB
+    assert.is_false(ok)
+    assert.matches('mx.nd.zeros: ', err)
+    assert.matches('gpu%(0%)', err)
+    assert_close(mx.nd.ones({3}, gpu) * 2, mx.nd.ones({3}) * 2, 0, nil, 'after out-of-memory')
+  end)
+end)
+
+---- the fused optimizer updates ----
+
+describe('optimizer updates on the GPU against the CPU #gpu', function()
+  local cases = {
+    {'SGD', {learning_rate = 0.1, momentum = 0.9, wd = 1e-4, rescale_grad = 0.5, clip_gradient = 0.3}},
+    {'SGD', {learning_rate = 0.1, wd = 1e-4}},
+    {'Adam', {learning_rate = 0.01, wd = 1e-4, clip_gradient = 1}},
+    {'RMSProp', {learning_rate = 0.01}},
+    {'RMSProp', {learning_rate = 0.01, centered = true}},
+    {'AdaGrad', {learning_rate = 0.05, wd = 1e-3}},
+  }
+  for i, case in ipairs(cases) do
+    gpu_it(case[1] .. ' #' .. i .. ': three steps match', function()
+      local w, gw = pair({13, 17})
+      local oc, og = mx.optimizer.create(case[1], case[2]), mx.optimizer.create(case[1], case[2])
+      local uc, ug = mx.optimizer.get_updater(oc), mx.optimizer.get_updater(og)
+      for _ = 1, 3 do
+        local g = mx.random.uniform(-2, 2, {13, 17})
+        uc(1, g, w)
+        ug(1, g:copyto(gpu), gw)
+      end
+      assert_close(gw, w, EW, nil, case[1])
+    end)
+  end
+end)
+
+---- operators: forward and backward through executors on both contexts ----
+
+-- Binds `s` on ctx with copies of inputs {name = CPU NDArray}, gradients for
+-- every argument but those in `no_grad` (request `req`: 'write' or 'add' onto
+-- ones), runs forward (training) and backward with `heads` (nil for loss layers).
+local function run_op(s, ctx, inputs, heads, req, no_grad)
+  local args, grads, reqs = {}, {}, {}
+  for _, n in ipairs(s:list_arguments()) do
+    assert(inputs[n], 'no input for ' .. n)
+    args[n] = inputs[n]:copyto(ctx)
+    reqs[n] = (no_grad and no_grad[n]) and 'null' or req
+    grads[n] = req == 'add' and mx.nd.ones(inputs[n]:shape(), ctx) or mx.nd.zeros(inputs[n]:shape(), ctx)
+  end
+  local exe = s:bind{ctx = ctx, args = args, args_grad = grads, grad_req = reqs}
+  exe:forward{is_train = true}
+  local hg
+  if heads then
+    hg = {}
+    for i, h in ipairs(heads) do hg[i] = h:copyto(ctx) end
+  end
+  exe:backward(hg)
+  return exe.outputs, grads
+end
+
+-- The operator on both contexts with 'write' and 'add' requests; outputs and gradients compared.
+local function check_op(s, inputs, opts)
+  opts = opts or {}
+  local tol = opts.tol or EW
+  local heads
+  if not opts.loss then
+    local shapes = {}
+    for n, v in pairs(inputs) do shapes[n] = v:shape() end
+    local _, out_shapes = s:infer_shape(shapes)
+    heads = {}
+    for i, shape in ipairs(out_shapes) do heads[i] = mx.random.uniform(-1, 1, shape) end
+  end
+  for _, req in ipairs{'write', 'add'} do
+    local seed = math.random(1, 1 << 30)
+    mx.random.seed(seed) -- Dropout draws its mask from the generator: the same one on both
+    local outs_c, grads_c = run_op(s, cpu, inputs, heads, req, opts.no_grad)
+    mx.random.seed(seed)
+    local outs_g, grads_g = run_op(s, gpu, inputs, heads, req, opts.no_grad)
+    for i = 1, #outs_c do
+      assert_close(outs_g[i], outs_c[i], tol, opts.floor and mean_abs(outs_c[i]) or nil, 'output ' .. i)
+    end
+    for n, g in pairs(grads_c) do
+      assert_close(grads_g[n], g, tol, opts.floor and mean_abs(g) + 1e-3 or nil, req .. ' gradient of ' .. n)
+    end
+  end
+end
+
+local S = mx.symbol
+local tested = {}
+local function op_it(op_names, name, fn)
+  for _, n in ipairs(op_names) do tested[n] = true end
+  gpu_it(name, fn)
+end
+
+describe('operators on the GPU against the CPU #gpu', function()
+  local x = S.Variable('x')
+
+  op_it({'FullyConnected'}, 'FullyConnected: bias, no_bias, flatten = false (cuBLAS)', function()
+    local fc = S.FullyConnected{data = x, num_hidden = 13, name = 'fc'}
+    check_op(fc, {x = mx.random.uniform(-1, 1, {11, 3, 7}), fc_weight = mx.random.uniform(-1, 1, {13, 21}),
+                  fc_bias = mx.random.uniform(-1, 1, {13})}, {tol = GEMM, floor = true})
+    local nb = S.FullyConnected{data = x, num_hidden = 5, no_bias = true, name = 'fc'}
+    check_op(nb, {x = mx.random.uniform(-1, 1, {4, 9}), fc_weight = mx.random.uniform(-1, 1, {5, 9})},
+      {tol = GEMM, floor = true})
+    local nf = S.FullyConnected{data = x, num_hidden = 3, flatten = false, name = 'fc'}
+    check_op(nf, {x = mx.random.uniform(-1, 1, {2, 3, 4}), fc_weight = mx.random.uniform(-1, 1, {3, 4}),
+                  fc_bias = mx.random.uniform(-1, 1, {3})}, {tol = GEMM, floor = true})
+    local big = S.FullyConnected{data = x, num_hidden = 128, name = 'fc'}
+    check_op(big, {x = mx.random.uniform(0, 1, {100, 784}), fc_weight = mx.random.uniform(-0.07, 0.07, {128, 784}),
+                   fc_bias = mx.random.uniform(-1, 1, {128})}, {tol = GEMM, floor = true})
+  end)
+
+  for _, act in ipairs{'relu', 'sigmoid', 'tanh', 'softrelu'} do
+    op_it({'Activation'}, 'Activation ' .. act, function()
+      check_op(S.Activation{data = x, act_type = act}, {x = mx.random.uniform(-3, 3, {17, 23})})
+    end)
+  end
+
+  op_it({'SoftmaxOutput', 'Softmax'}, 'SoftmaxOutput: plain, grad_scale, the old name Softmax', function()
+    local inputs = {x = mx.random.uniform(-3, 3, {19, 10}), softmax_label = mx.nd.array({0, 1, 2, 3, 4, 5, 6, 7, 8,
+      9, 0, 1, 2, 3, 4, 5, 6, 7, 8})}
+    check_op(S.SoftmaxOutput{data = x, name = 'softmax'}, inputs, {loss = true, no_grad = {softmax_label = true}})
+    check_op(S.SoftmaxOutput{data = x, name = 'softmax', grad_scale = 0.25}, inputs,
+      {loss = true, no_grad = {softmax_label = true}})
+    check_op(S.Softmax{data = x, name = 'softmax'}, inputs, {loss = true, no_grad = {softmax_label = true}})
+  end)
+
+  op_it({'SoftmaxOutput'}, 'SoftmaxOutput: normalization batch and valid with ignored labels', function()
+    local inputs = {x = mx.random.uniform(-3, 3, {8, 5}), softmax_label = mx.nd.array({0, -1, 2, 4, -1, 1, 3, 0})}
+    for _, norm in ipairs{'null', 'batch', 'valid'} do
+      check_op(S.SoftmaxOutput{data = x, name = 'softmax', use_ignore = true, ignore_label = -1,
+        normalization = norm}, inputs, {loss = true, no_grad = {softmax_label = true}})
+    end
+    -- 'valid' also counts labels that are not ignore_label when use_ignore is off
+    check_op(S.SoftmaxOutput{data = x, name = 'softmax', normalization = 'valid'}, inputs,
+      {loss = true, no_grad = {softmax_label = true}})
+  end)
+
+  op_it({'SoftmaxOutput'}, 'SoftmaxOutput: multi_output, preserve_shape, label distributions, out_grad', function()
+    local lab = mx.nd.array({{0, 1, 2}, {3, 0, 1}})
+    check_op(S.SoftmaxOutput{data = x, name = 'softmax', multi_output = true},
+      {x = mx.random.uniform(-2, 2, {2, 4, 3}), softmax_label = lab}, {loss = true, no_grad = {softmax_label = true}})
+    check_op(S.SoftmaxOutput{data = x, name = 'softmax', preserve_shape = true},
+      {x = mx.random.uniform(-2, 2, {2, 3, 4}), softmax_label = mx.nd.array({{0, 1, 2}, {3, 0, 1}})},
+      {loss = true, no_grad = {softmax_label = true}})
+    local p = mx.random.uniform(0, 1, {6, 4})
+    p = p / mx.nd.sum(p, 2, true)
+    check_op(S.SoftmaxOutput{data = x, name = 'softmax', normalization = 'valid'},
+      {x = mx.random.uniform(-2, 2, {6, 4}), softmax_label = p}, {loss = true, no_grad = {softmax_label = true}})
+    check_op(S.SoftmaxOutput{data = x, name = 'softmax', out_grad = true},
+      {x = mx.random.uniform(-2, 2, {5, 4}), softmax_label = mx.nd.array({0, 1, 2, 3, 0})},
+      {no_grad = {softmax_label = true}})
+  end)
+
+  op_it({'softmax', 'log_softmax'}, 'softmax and log_softmax over each axis', function()
+    local v = mx.random.uniform(-3, 3, {3, 4, 5})
+    for _, axis in ipairs{-1, 0, 1, 2} do
+      check_op(S.softmax{data = x, axis = axis}, {x = v})
+      check_op(S.log_softmax{data = x, axis = axis}, {x = v})
+    end
+  end)
+
+  op_it({'LinearRegressionOutput', 'LogisticRegressionOutput', 'MAERegressionOutput'},
+    'LinearRegressionOutput, LogisticRegressionOutput, MAERegressionOutput', function()
+      for _, op in ipairs{'LinearRegressionOutput', 'LogisticRegressionOutput', 'MAERegressionOutput'} do
+        check_op(S[op]{data = x, name = 'reg', grad_scale = 0.5},
+          {x = mx.random.uniform(-2, 2, {6, 3}), reg_label = mx.random.uniform(-1, 1, {6, 3})}, {loss = true})
+        check_op(S[op]{data = x, name = 'reg'}, {x = mx.random.uniform(-2, 2, {7, 1}),
+          reg_label = mx.random.uniform(-1, 1, {7})}, {loss = true})
+      end
+    end)
+
+  op_it({'Flatten', 'Reshape', 'BlockGrad'}, 'Flatten, Reshape, BlockGrad', function()
+    local v = mx.random.uniform(-1, 1, {3, 4, 5})
+    check_op(S.Flatten{data = x}, {x = v})
+    check_op(S.Reshape{data = x, shape = {0, -1, 2}}, {x = mx.random.uniform(-1, 1, {3, 4, 6})})
+    check_op(S.BlockGrad{data = x}, {x = v})
+    -- inside a graph, where the planner may share memory
+    local net = S.Flatten{data = S.Activation{data = S.Reshape{data = x, shape = {-1, 10}}, act_type = 'tanh'}}
+    check_op(net, {x = v})
+  end)
+
+  op_it({'Dropout'}, 'Dropout: the same mask for one seed, and the identity outside training', function()
+    check_op(S.Dropout{data = x, p = 0.3}, {x = mx.random.uniform(-1, 1, {31, 17})})
+    check_op(S.Dropout{data = x, p = 0}, {x = mx.random.uniform(-1, 1, {5, 5})})
+    local exe = S.Dropout{data = x, p = 0.5}:bind{ctx = gpu, args = {x = mx.nd.ones({100}, gpu)}}
+    exe:forward{is_train = false}
+    assert_close(exe.outputs[1], mx.nd.ones({100}), 0, nil, 'Dropout at inference')
+  end)
+
+  op_it({'Concat'}, 'Concat along dim 0, 1 and 2', function()
+    local y, z = S.Variable('y'), S.Variable('z')
+    for _, dim in ipairs{0, 1, 2} do
+      local sa, sb, sc = {2, 3, 4}, {2, 3, 4}, {2, 3, 4}
+      sb[dim + 1], sc[dim + 1] = 5, 1
+      check_op(S.Concat{x, y, z, num_args = 3, dim = dim}, {x = mx.random.uniform(-1, 1, sa),
+        y = mx.random.uniform(-1, 1, sb), z = mx.random.uniform(-1, 1, sc)})
+    end
+  end)
+
+  op_it({'_Plus', '_Minus', '_Mul', '_Div'}, 'element-wise symbol arithmetic: +, -, *, /, and x + x', function()
+    local y = S.Variable('y')
+    local inputs = {x = mx.random.uniform(0.5, 2, {6, 7}), y = mx.random.uniform(0.5, 2, {6, 7})}
+    check_op(x + y, inputs)
+    check_op(x - y, inputs)
+    check_op(x * y, inputs)
+    check_op(x / y, inputs)
+    check_op(x + x, {x = inputs.x}) -- both gradients into one array
+    check_op(x * x, {x = inputs.x})
+  end)
+
+  op_it({'_PlusScalar', '_MinusScalar', '_RMinusScalar', '_MulScalar', '_DivScalar', '_RDivScalar'},
+    'scalar symbol arithmetic: x + 2, x - 2, 2 - x, x * 3, x / 3, 3 / x', function()
+      local inputs = {x = mx.random.uniform(0.5, 2, {9, 4})}
+      for _, s in ipairs{x + 2, x - 2, 2 - x, x * 3, x / 3, 3 / x} do check_op(s, inputs) end
+    end)
+
+  op_it({'Custom'}, 'Custom: a Lua operator on a GPU executor gets GPU arrays and runs mx.nd on the GPU', function()
+    local Softmax = mx.operator.LuaOp:extend('GpuSpecSoftmax')
+    function Softmax:init() mx.operator.LuaOp.init(self, {need_top_grad = false}) end
+    function Softmax:list_arguments() return {'data', 'label'} end
+    function Softmax:list_outputs() return {'output'} end
+    function Softmax:infer_shape(in_shape) return {in_shape[1], {in_shape[1][1]}}, {in_shape[1]} end
+    local seen = {}
+    function Softmax:forward(in_data, out_data)
+      seen[#seen + 1] = in_data[1]:context()
+      local v, y = in_data[1], out_data[1]
+      y:set(mx.nd.exp(v - v:max(2, true)))
+      y:div_(y:sum(2, true))
+    end
+    function Softmax:backward(_, in_data, out_data, in_grad)
+      local y, dx = out_data[1], in_grad[1]
+      dx:set(y)
+      dx:sub_(mx.nd.one_hot(in_data[2], y:shape()[2]))
+    end
+    local net = Softmax(){data = x, name = 'softmax'}
+    check_op(net, {x = mx.random.uniform(-2, 2, {6, 5}), softmax_label = mx.nd.array({0, 4, 1, 3, 2, 2})},
+      {loss = true, no_grad = {softmax_label = true}})
+    assert.are.equal(cpu, seen[1])
+    assert.are.equal(gpu, seen[2])
+  end)
+
+  gpu_it('every registered operator is covered here', function()
+    local missing = {}
+    for name in pairs(S._ops) do
+      if not tested[name] then missing[#missing + 1] = name end
+    end
+    table.sort(missing)
+    assert.are.same({}, missing)
+  end)
+end)
+
+---- training ----
+
+describe('training on the GPU #gpu', function()
+  local function mlp()
+    local data = S.Variable('data')
+    local fc1 = S.FullyConnected{data = data, name = 'fc1', num_hidden = 128}
+    local act1 = S.Activation{data = fc1, name = 'relu1', act_type = 'relu'}
+    local fc2 = S.FullyConnected{data = act1, name = 'fc2', num_hidden = 64}
+    local act2 = S.Activation{data = fc2, name = 'relu2', act_type = 'relu'}
+    local fc3 = S.FullyConnected{data = act2, name = 'fc3', num_hidden = 10}
+    return S.SoftmaxOutput{data = fc3, name = 'softmax'}
+  end
+
+  gpu_it('FeedForward{ctx = mx.gpu(0)} learns MNIST as the CPU does', function()
+    local mnist = mx.test_utils.get_mnist()
+    local X, Y = mnist.train_data:slice(1, 20000), mnist.train_label:slice(1, 20000)
+    local Xt, Yt = mnist.test_data:slice(1, 2000), mnist.test_label:slice(1, 2000)
+    local acc = {}
+    for _, ctx in ipairs{cpu, gpu} do
+      mx.random.seed(1234)
+      local model = mx.model.FeedForward{ctx = ctx, symbol = mlp(), num_epoch = 2, learning_rate = 0.1,
+                                         momentum = 0.9, wd = 1e-5}
+      mx.log.config{file = os.tmpname()}
+      model:fit{X = mx.io.NDArrayIter{data = X, label = Y, batch_size = 100}}
+      mx.log.config{file = false}
+      acc[#acc + 1] = model:score(mx.io.NDArrayIter{data = Xt, label = Yt, batch_size = 100})
+    end
+    assert.is_true(acc[1] > 0.9, 'CPU accuracy ' .. acc[1])
+    assert.is_true(acc[2] > 0.9, 'GPU accuracy ' .. acc[2])
+    assert.is_true(math.abs(acc[1] - acc[2]) < 0.01, string.format('CPU %.4f, GPU %.4f', acc[1], acc[2]))
+  end)
+
+  gpu_it('simple_bind{ctx = mx.gpu(0)}: a raw training loop matches the CPU step by step', function()
+    local net = mlp()
+    local exes, params = {}, {}
+    mx.random.seed(5)
+    for _, n in ipairs(net:list_arguments()) do
+      if n:match('weight') or n:match('bias') then params[n] = false end
+    end
+    local init = {}
+    for i, ctx in ipairs{cpu, gpu} do
+      local exe = net:simple_bind{ctx = ctx, data = {100, 784}}
+      for n in pairs(params) do
+        init[n] = init[n] or mx.random.uniform(-0.07, 0.07, exe.arg_dict[n]:shape())
+        exe.arg_dict[n]:set(i == 1 and init[n] or init[n]:copyto(gpu))
+      end
+      exes[i] = exe
+    end
+    local mnist = mx.test_utils.get_mnist()
+    for step = 0, 9 do
+      local xb = mnist.train_data:slice(step * 100 + 1, step * 100 + 100):reshape{100, 784}
+      local yb = mnist.train_label:slice(step * 100 + 1, step * 100 + 100)
+      for i, exe in ipairs(exes) do
+        exe.arg_dict.data:set(i == 1 and xb or xb:copyto(gpu))
+        exe.arg_dict.softmax_label:set(i == 1 and yb or yb:copyto(gpu))
+        exe:forward{is_train = true}
+        exe:backward()
+        for n in pairs(params) do
+          local w, g = exe.arg_dict[n], exe.grad_dict[n]
+          w:sub_(g * 0.01)
+        end
+      end
+    end
+    for n in pairs(params) do
+      assert_close(exes[2].arg_dict[n], exes[1].arg_dict[n], GEMM, mean_abs(exes[1].arg_dict[n]), n)
+    end
+    assert_close(exes[2].outputs[1], exes[1].outputs[1], GEMM, 0.01, 'probabilities')
+  end)
+end)
