@@ -19,4 +19,27 @@ describe('the draw-a-digit page in a real browser', function()
     end
     assert.are.equal(0, rc, out)
   end)
+
+  it('scripts/draw_digit.lua explains its flags and refuses bad ones', function()
+    local function run(args)
+      local p = io.popen('build/mxlua scripts/draw_digit.lua ' .. args .. ' 2>&1; echo "exit status $?"')
+      local out = p:read('a')
+      p:close()
+      return out, tonumber(out:match('exit status (%d+)%s*$'))
+    end
+    local out, rc = run('--help')
+    assert.are.equal(0, rc, out)
+    for _, flag in ipairs{'--prefix', '--epoch', '--port', '--host', '--quiet'} do
+      assert.is_truthy(out:find(flag, 1, true), flag)
+    end
+    out, rc = run('--bogus')
+    assert.are_not.equal(0, rc)
+    assert.is_truthy(out:find('unknown argument --bogus', 1, true), out)
+    out, rc = run('--port abc')
+    assert.are_not.equal(0, rc)
+    assert.is_truthy(out:find('--port needs a whole number', 1, true), out)
+    out, rc = run('--epoch')
+    assert.are_not.equal(0, rc)
+    assert.is_truthy(out:find('--epoch needs a value', 1, true), out)
+  end)
 end)

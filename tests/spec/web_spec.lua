@@ -153,6 +153,15 @@ describe('mx.web.handler', function()
     assert.are.same(decoded(r).image, decoded(post(cjson.encode{png = base64(paper)})).image)
   end)
 
+  it('takes the largest image, 1024x1024', function()
+    local px = {}
+    for i = 1, 1024 * 1024 do px[i] = 0 end
+    for y = 100, 700 do for x = 500, 560 do px[y * 1024 + x + 1] = 1 end end
+    local r = post(cjson.encode{pixels = px, width = 1024, height = 1024})
+    assert.are.equal(200, r.status, r.body)
+    assert.are.equal(7, decoded(r).digit)
+  end)
+
   it('answers 4xx JSON errors to every bad request', function()
     assert_error(post('{"pixels": [1, 2'), 400, 'malformed JSON')
     assert_error(post(''), 400, 'malformed JSON')
