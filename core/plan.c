@@ -159,13 +159,23 @@ mx_status mx_plan_build(const mx_graph *g, const mx_shape *shapes, const mx_grad
   }
   for (int h = 0; h < g->nheads; h++) last_d[g->head_entry[h]] = INF;
 
+  /* (engineer D) Variables (arguments, aux states) hold their values before the
+   * first operator runs and across calls, so their blocks are taken first: a
+   * block an operator output used and freed must never become a weight's (with
+   * grad_req 'null', fc3_weight shared fc1's output block and was overwritten). */
+  for (int e = 0; e < E && st == MX_OK; e++) {
+    if (external[e] || g->nodes[g->entry_node[e]]->op) continue;
+    dblock[e] = pool_take(&pl, mx_shape_numel(&shapes[e]), INF);
+    if (dblock[e] < 0) st = mx_error(MX_ERR_NOMEM, "mx_executor_bind: out of memory while planning");
+  }
+
   /* Walk the schedule: take blocks when arrays are born, return them after their last use. */
   for (int s = 0; s <= 2 * N && st == MX_OK; s++) {
     if (s < N) {
       const mx_node *n = g->nodes[s];
       for (int j = 0; j < n->noutputs && st == MX_OK; j++) {
         int e = g->entry_base[s] + j;
-        if (external[e]) continue;
+        if (external[e] || dblock[e] >= 0) continue; /* variables: taken above */
         int64_t numel = mx_shape_numel(&shapes[e]);
         if (n->op && j == 0 && (n->op->flags & MX_OP_INPLACE) && n->nargs > 0) {
           int in = g->in_entry[g->in_off[s]], b = dblock[in];

@@ -353,9 +353,7 @@ function FeedForward:_init_predictor(shapes)
     self._pred_exe:copy_params_from(self.arg_params, self.aux_params, true)
     return self._pred_exe
   end
-  -- 'write' rather than MXNet's 'null': a grad_req='null' executor currently
-  -- computes wrong outputs (its forward overwrites fc3_weight; see the report)
-  local exe = bind(self.symbol, self.ctx[1], shapes, 'write')
+  local exe = bind(self.symbol, self.ctx[1], shapes, 'null')
   exe:copy_params_from(self.arg_params, self.aux_params, true)
   self._pred_exe, self._pred_key = exe, key
   return exe
