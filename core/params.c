@@ -24,7 +24,8 @@ mx_status mx_file_write_atomic(const char *path, const void *data, size_t len) {
   memcpy(tmp + plen, ".tmp.XXXXXX", 12);
   int fd = mkstemp(tmp);
   if (fd < 0) {
-    mx_status st = mx_error(MX_ERR_IO, "mx_file_write_atomic: cannot create %s (%s)", tmp, strerror(errno));
+    mx_status st = mx_error(MX_ERR_IO, "mx_file_write_atomic: cannot write %s: no temporary file beside it (%s)", path,
+                            strerror(errno));
     free(tmp);
     return st;
   }

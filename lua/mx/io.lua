@@ -51,7 +51,7 @@ local function named_arrays(x, default_name, where)
   if x == nil then return {} end
   if core.nd.is_ndarray(x) then return {{default_name, x}} end
   if type(x) ~= 'table' then
-    error(('%s: data and label must be an NDArray, a list or a table of NDArrays (got %s)'):format(where, type(x)), 3)
+    error(('%s: data and label must be an NDArray, a list or a table of NDArrays (got %s)'):format(where, type(x)), 4)
   end
   local out = {}
   if #x > 0 then
@@ -63,7 +63,7 @@ local function named_arrays(x, default_name, where)
     for i, k in ipairs(names) do out[i] = {k, x[k]} end
   end
   for _, p in ipairs(out) do
-    if not core.nd.is_ndarray(p[2]) then error(('%s: %s is not an NDArray'):format(where, p[1]), 3) end
+    if not core.nd.is_ndarray(p[2]) then error(('%s: %s is not an NDArray'):format(where, p[1]), 4) end
   end
   return out
 end
