@@ -19,7 +19,10 @@ typedef struct {
 
 static exe_ud *check_exe(lua_State *L, int idx, const char *where) {
   exe_ud *u = luaL_testudata(L, idx, MXB_EXECUTOR_MT);
-  if (!u) mxb_typeerror(L, idx, where, "Executor");
+  if (!u) {
+    mxb_typeerror(L, idx, where, "Executor");
+    return NULL;
+  }
   if (!u->e) luaL_error(L, "%s: the Executor was closed", where);
   return u;
 }

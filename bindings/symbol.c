@@ -20,7 +20,10 @@ static void push_symbol(lua_State *L, mx_symbol *s) {
 
 static mx_symbol *check_symbol(lua_State *L, int idx, const char *where) {
   sym_ud *ud = luaL_testudata(L, idx, MXB_SYMBOL_MT);
-  if (!ud) mxb_typeerror(L, idx, where, "Symbol");
+  if (!ud) {
+    mxb_typeerror(L, idx, where, "Symbol");
+    return NULL;
+  }
   if (!ud->s) luaL_error(L, "%s: the Symbol was closed", where);
   return ud->s;
 }
@@ -101,7 +104,8 @@ static int l_compose(lua_State *L) {
       if (n == 128) luaL_error(L, "%s: too many inputs", where);
       lua_geti(L, 2, i);
       sym_ud *ud = luaL_testudata(L, -1, MXB_SYMBOL_MT);
-      if (!ud || !ud->s) luaL_error(L, "%s: input %d is not a Symbol (got %s)", where, (int)i, luaL_typename(L, -1));
+      if (!ud || !ud->s)
+        return luaL_error(L, "%s: input %d is not a Symbol (got %s)", where, (int)i, luaL_typename(L, -1));
       args[n] = ud->s;
       keys[n++] = NULL;
       lua_pop(L, 1);
@@ -114,7 +118,7 @@ static int l_compose(lua_State *L) {
       if (n == 128) luaL_error(L, "%s: too many inputs", where);
       sym_ud *ud = luaL_testudata(L, -1, MXB_SYMBOL_MT);
       if (lua_type(L, -2) != LUA_TSTRING || !ud || !ud->s)
-        luaL_error(L, "%s: input %s is not a Symbol (got %s)", where, lua_tostring(L, -2), luaL_typename(L, -1));
+        return luaL_error(L, "%s: input %s is not a Symbol (got %s)", where, lua_tostring(L, -2), luaL_typename(L, -1));
       args[n] = ud->s;
       keys[n++] = lua_tostring(L, -2);
       lua_pop(L, 1);
@@ -326,7 +330,8 @@ static int l_group(lua_State *L) {
   for (int i = 0; i < n; i++) {
     lua_geti(L, 1, i + 1);
     sym_ud *ud = luaL_testudata(L, -1, MXB_SYMBOL_MT);
-    if (!ud || !ud->s) luaL_error(L, "mx.symbol.Group: item %d is not a Symbol (got %s)", i + 1, luaL_typename(L, -1));
+    if (!ud || !ud->s)
+      return luaL_error(L, "mx.symbol.Group: item %d is not a Symbol (got %s)", i + 1, luaL_typename(L, -1));
     syms[i] = ud->s;
     lua_pop(L, 1);
   }

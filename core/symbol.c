@@ -150,7 +150,7 @@ static int ncounters;
 static void auto_name(const char *op_name, char *buf, size_t len) {
   char hint[64];
   size_t i = 0;
-  for (; op_name[i] && i < sizeof hint - 1; i++) hint[i] = (char)tolower((unsigned char)op_name[i]);
+  for (; i < sizeof hint - 1 && op_name[i]; i++) hint[i] = (char)tolower((unsigned char)op_name[i]);
   hint[i] = 0;
   int k = 0;
   while (k < ncounters && strcmp(counters[k].hint, hint) != 0) k++;

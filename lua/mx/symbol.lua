@@ -56,8 +56,8 @@ function M.Variable(name, opts)
       elseif k == 'shape' or k == 'lr_mult' or k == 'wd_mult' or k == 'init' or k == 'dtype' then
         s:_set_attr(user_key(k), param_text(v, 'mx.symbol.Variable', k))
       else
-        error(string.format("mx.symbol.Variable: unknown option '%s' (valid: shape, attr, lr_mult, wd_mult, init, dtype)",
-          tostring(k)), 2)
+        error(string.format("mx.symbol.Variable: unknown option '%s' "
+          .. '(valid: shape, attr, lr_mult, wd_mult, init, dtype)', tostring(k)), 2)
       end
     end
   end
@@ -201,7 +201,9 @@ end
 -- args as a list in list order (false holes) from a list or a name table.
 local function array_list(names, arrays, where, what)
   if arrays == nil then return nil end
-  if type(arrays) ~= 'table' then error(string.format('%s: %s must be a list or a table of NDArrays', where, what), 3) end
+  if type(arrays) ~= 'table' then
+    error(string.format('%s: %s must be a list or a table of NDArrays', where, what), 3)
+  end
   local list = {}
   local used = 0
   for i, n in ipairs(names) do

@@ -85,7 +85,8 @@ describe('FullyConnected', function()
     assert.matches("num_hidden", err)
     ok, err = pcall(sym.FullyConnected, {data = sym.Variable('x'), num_hiden = 3})
     assert.is_false(ok)
-    assert.matches("mx.symbol.FullyConnected: .*unknown parameter 'num_hiden' %(valid: num_hidden, no_bias, flatten%)", err)
+    assert.matches("mx.symbol.FullyConnected: .*unknown parameter 'num_hiden' "
+      .. '%(valid: num_hidden, no_bias, flatten%)', err)
   end)
 end)
 
@@ -436,8 +437,8 @@ end)
 describe('BlockGrad', function()
   it('passes values and stops the gradient', function()
     local x = G.random({3, 2})
-    local v = sym.Variable('x')
-    local s = sym.BlockGrad{data = v} + v
+    local var = sym.Variable('x')
+    local s = sym.BlockGrad{data = var} + var
     local g = mx.nd.zeros{3, 2}
     local exe = s:bind{ctx = mx.cpu(), args = {x = x}, args_grad = {x = g}}
     exe:forward{is_train = true}
