@@ -11,7 +11,8 @@ Server.__index = Server
 M.defaults = {
   host = '127.0.0.1',
   port = 8080,
-  max_body = 16 * 1024 * 1024, -- larger bodies get 413 without being read
+  max_body = 32 * 1024 * 1024, -- larger bodies get 413 without being read (1024x1024 pixels
+                               -- as JSON doubles take about 20 MiB)
   max_header = 16 * 1024,      -- request line + headers
   request_timeout = 10,        -- seconds to receive a whole request once it has begun
   idle_timeout = 15,           -- seconds a kept-alive connection may wait for its next request
