@@ -53,6 +53,13 @@ TEST(context_check_gpu) {
     mx_ndarray *a = (mx_ndarray *)1;
     CHECK_ERR(mx_ndarray_zeros((int64_t[]){2}, 1, mx_gpu(0), &a), MX_ERR_DEVICE, "mx_ndarray_zeros: gpu(0)");
     CHECK(a == NULL);
+    mx_ndarray *c = ND(NULL, 2), *g = (mx_ndarray *)1;
+    CHECK_ERR(mx_ndarray_copyto(c, mx_gpu(0), &g), MX_ERR_DEVICE, "mx_ndarray_copyto: gpu(0)");
+    CHECK(g == NULL);
+    CHECK_ERR(mx_random_permutation(3, mx_gpu(0), &g), MX_ERR_DEVICE, "mx_random_permutation: gpu(0)");
+    CHECK_ERR(mx_ndarray_arange(0, 3, 1, mx_gpu(0), &g), MX_ERR_DEVICE, "mx_ndarray_arange: gpu(0)");
+    CHECK_ERR(mx_context_sync(mx_gpu(0)), MX_ERR_DEVICE, "mx_context_sync: gpu(0)");
+    mx_ndarray_release(c);
   }
 }
 

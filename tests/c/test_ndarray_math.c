@@ -424,6 +424,32 @@ TEST(one_hot_values) {
   mx_ndarray_release(i);
 }
 
+TEST(context_mismatch_and_axis_limits) {
+  float x[2] = {0, 1};
+  mx_ndarray *a = ND(x, 2), *b, *o = NULL;
+  CHECK_OK(mx_ndarray_from_host((int64_t[]){2}, 1, mx_cpu(1), x, &b));
+  CHECK_ERR(mx_ndarray_binary(MX_BINARY_ADD, a, b, &o), MX_ERR_ARG, "mx_ndarray_binary: ", "cpu(0) and cpu(1)");
+  CHECK_ERR(mx_ndarray_dot(a, b, 0, 0, &o), MX_ERR_ARG, "mx_ndarray_dot: ", "cpu(0) and cpu(1)");
+  CHECK_ERR(mx_ndarray_take(a, b, &o), MX_ERR_ARG, "mx_ndarray_take: ", "cpu(0)", "cpu(1)");
+  mx_ndarray *pair[2] = {a, b};
+  CHECK_ERR(mx_ndarray_concat(pair, 2, 0, &o), MX_ERR_ARG, "mx_ndarray_concat: ", "cpu(1)");
+  /* assignment and copies cross contexts freely */
+  CHECK_OK(mx_ndarray_assign(b, a));
+  CHECK_VALUES(b, x, 2, 0);
+  mx_ndarray *six = ND(NULL, 1, 1, 1, 1, 1, 2), *i2 = ND(x, 1, 2);
+  CHECK_ERR(mx_ndarray_one_hot(six, 3, 1, 0, &o), MX_ERR_SHAPE, "mx_ndarray_one_hot: ", "(1,1,1,1,1,2)");
+  CHECK_ERR(mx_ndarray_take(six, i2, &o), MX_ERR_SHAPE, "mx_ndarray_take: ", "(1,2)", "(1,1,1,1,1,2)");
+  CHECK_ERR(mx_ndarray_reshape(a, (int64_t[]){1, 1, 1, 1, 1, 1, 2}, 7, &o), MX_ERR_ARG, "mx_ndarray_reshape: ",
+            "got 7");
+  CHECK_ERR(mx_ndarray_arange(0, 1e16, 1, mx_cpu(0), &o), MX_ERR_ARG, "mx_ndarray_arange: ", "too many");
+  CHECK_ERR(mx_random_permutation(1LL << 25, mx_cpu(0), &o), MX_ERR_ARG, "mx_random_permutation: ", "2^24");
+  CHECK(o == NULL);
+  mx_ndarray_release(six);
+  mx_ndarray_release(i2);
+  mx_ndarray_release(a);
+  mx_ndarray_release(b);
+}
+
 int main(void) {
   RUN(unary_every_op);
   RUN(softrelu_and_sigmoid_extremes);
@@ -437,5 +463,6 @@ int main(void) {
   RUN(dot_matches_triple_loop);
   RUN(gemm_alpha_beta_and_strides);
   RUN(one_hot_values);
+  RUN(context_mismatch_and_axis_limits);
   return ctest_summary();
 }
