@@ -237,3 +237,38 @@ describe('mx.model.FeedForward', function()
     end
   end)
 end)
+
+describe('scripts/train_mnist.lua', function()
+  local root = os.getenv('MXLUA_ROOT') or '.'
+  local function run(args)
+    local p = io.popen(('cd %s && build/mxlua scripts/train_mnist.lua %s 2>&1; echo "exit=$?"'):format(root, args))
+    local out = p:read('a')
+    p:close()
+    return out
+  end
+
+  it('lists its flags and rejects unknown ones', function()
+    local help = run('--help')
+    for _, flag in ipairs{'--ctx', '--epochs', '--batch-size', '--lr', '--momentum', '--wd', '--seed', '--save',
+                          '--data', '--help'} do
+      assert.truthy(help:find(flag, 1, true), flag)
+    end
+    assert.truthy(help:find('exit=0', 1, true))
+    local bad = run('--epochs two')
+    assert.truthy(bad:find('train_mnist: --epochs expects an integer (got two)', 1, true), bad)
+    assert.truthy(bad:find('exit=2', 1, true))
+    assert.truthy(run('--optimizer adam'):find('train_mnist: unknown option --optimizer', 1, true))
+  end)
+
+  it('trains, prints the test accuracy and saves a checkpoint', function()
+    local prefix = dir .. '/script'
+    local out = run('--ctx cpu --epochs 1 --batch-size 600 --save ' .. prefix)
+    assert.truthy(out:find('INFO Start training with [cpu(0)]', 1, true), out)
+    assert.truthy(out:find('INFO Epoch[0] Validation-accuracy=', 1, true), out)
+    local acc = tonumber(out:match('Accuracy: (%d+%.%d%d) %%'))
+    assert.is_true(acc > 20, out) -- one epoch of only 100 large batches: well above chance (10%)
+    assert.truthy(out:find(('Saved checkpoint to "%s-0001.params"'):format(prefix), 1, true), out)
+    assert.truthy(out:find('exit=0', 1, true))
+    assert.truthy(io.open(prefix .. '-symbol.json'))
+  end)
+end)
