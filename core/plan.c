@@ -159,14 +159,16 @@ mx_status mx_plan_build(const mx_graph *g, const mx_shape *shapes, const mx_grad
   }
   for (int h = 0; h < g->nheads; h++) last_d[g->head_entry[h]] = INF;
 
-  /* (engineer D) Variables (arguments, aux states) hold their values before the
-   * first operator runs and across calls, so their blocks are taken first: a
-   * block an operator output used and freed must never become a weight's (with
-   * grad_req 'null', fc3_weight shared fc1's output block and was overwritten). */
+  /* Variables (arguments, aux states) and their gradients hold their values
+   * across calls (weights; 'add' gradients), so their blocks are taken before
+   * the walk: a block an operator output used and freed must never become one
+   * of theirs (with grad_req 'null', fc3_weight once shared fc1's output block). */
   for (int e = 0; e < E && st == MX_OK; e++) {
-    if (external[e] || g->nodes[g->entry_node[e]]->op) continue;
-    dblock[e] = pool_take(&pl, mx_shape_numel(&shapes[e]), INF);
-    if (dblock[e] < 0) st = mx_error(MX_ERR_NOMEM, "mx_executor_bind: out of memory while planning");
+    if (g->nodes[g->entry_node[e]]->op) continue;
+    if (!external[e]) dblock[e] = pool_take(&pl, mx_shape_numel(&shapes[e]), INF);
+    if (p->has_grad[e] && !grad_external[e]) gblock[e] = pool_take(&pl, mx_shape_numel(&shapes[e]), INF);
+    if ((!external[e] && dblock[e] < 0) || (p->has_grad[e] && !grad_external[e] && gblock[e] < 0))
+      st = mx_error(MX_ERR_NOMEM, "mx_executor_bind: out of memory while planning");
   }
 
   /* Walk the schedule: take blocks when arrays are born, return them after their last use. */
@@ -190,13 +192,6 @@ mx_status mx_plan_build(const mx_graph *g, const mx_shape *shapes, const mx_grad
         }
         dblock[e] = pool_take(&pl, numel, last_d[e]);
         if (dblock[e] < 0) st = mx_error(MX_ERR_NOMEM, "mx_executor_bind: out of memory while planning");
-      }
-      if (!n->op) { /* a variable's gradient made here lives throughout */
-        int e = g->entry_base[s];
-        if (p->has_grad[e] && !grad_external[e]) {
-          gblock[e] = pool_take(&pl, mx_shape_numel(&shapes[e]), INF);
-          if (gblock[e] < 0) st = mx_error(MX_ERR_NOMEM, "mx_executor_bind: out of memory while planning");
-        }
       }
     }
     for (int e = 0; e < E && st == MX_OK; e++) {

@@ -285,6 +285,92 @@ TEST(bind_errors) {
   mx_symbol_release(s);
 }
 
+static float *seen_fc1, *seen_relu1, *seen_fc2;
+static mx_status remember(const char *name, mx_ndarray *a, void *ud) {
+  if (strcmp(name, "fc1_output") == 0) seen_fc1 = mx_ndarray_data(a);
+  if (strcmp(name, "relu1_output") == 0) seen_relu1 = mx_ndarray_data(a);
+  if (strcmp(name, "fc2_output") == 0) seen_fc2 = mx_ndarray_data(a);
+  return MX_OK;
+}
+
+TEST(relu_runs_in_place) {
+  mx_symbol *s = mlp("6", "5", "3");
+  mx_executor *e = bind_mlp(s, 4, 7, NULL);
+  if (!e) return;
+  mx_executor_set_monitor(e, remember, NULL);
+  CHECK(mx_executor_forward(e, 1) == MX_OK);
+  /* fc1's output is needed by nobody after relu1 (FullyConnected's backward reads its
+   * input, not its output; relu's reads its own output), so relu1 writes over it */
+  CHECK(seen_fc1 != NULL && seen_fc1 == seen_relu1);
+  CHECK(seen_fc2 != seen_fc1);
+  mx_executor_release(e);
+  mx_symbol_release(s);
+}
+
+TEST(json_round_trip) {
+  mx_symbol *s = mlp("6", "5", "3"), *r;
+  char *json, *again;
+  CHECK(mx_symbol_to_json(s, &json) == MX_OK);
+  CHECK(strstr(json, "\"num_hidden\": \"6\"") != NULL);
+  CHECK(mx_symbol_from_json(json, &r) == MX_OK);
+  CHECK(mx_symbol_to_json(r, &again) == MX_OK);
+  CHECK(strcmp(json, again) == 0);
+  free(json);
+  free(again);
+  mx_symbol_release(r);
+  mx_symbol_release(s);
+}
+
+/* Arguments and 'add' gradients live in the arena across calls: no operator
+ * output may share their blocks (a 'null' executor once overwrote fc3_weight). */
+TEST(arena_arguments_and_add_gradients_persist) {
+  mx_symbol *s = mlp("6", "5", "3");
+  mx_grad_req none[8] = {0}, add[8] = {0, 3, 3, 3, 3, 3, 3, 0}, write[8] = {0, 1, 1, 1, 1, 1, 1, 0};
+  mx_executor *n = bind_mlp(s, 4, 7, none), *a = bind_mlp(s, 4, 7, add), *w = bind_mlp(s, 4, 7, write);
+  if (!n || !a || !w) return;
+  mx_ndarray *const *na, *const *aa, *const *wa, *const *ag, *const *wg;
+  mx_executor_arg_arrays(n, &na);
+  mx_executor_arg_arrays(a, &aa);
+  mx_executor_arg_arrays(w, &wa);
+  mx_executor_grad_arrays(a, &ag);
+  mx_executor_grad_arrays(w, &wg);
+  srand(5);
+  for (int i = 0; i < 8; i++) {
+    fill_random(na[i], 1.0f);
+    if (i == 7) {
+      float l[4] = {0, 1, 2, 1};
+      mx_ndarray_set_host(na[i], l, 4);
+    }
+    mx_ndarray_assign(aa[i], na[i]);
+    mx_ndarray_assign(wa[i], na[i]);
+  }
+  float *before[8];
+  for (int i = 0; i < 8; i++) before[i] = host(na[i]);
+  for (int k = 0; k < 3; k++) CHECK(mx_executor_forward(n, 0) == MX_OK);
+  for (int i = 0; i < 8; i++) {
+    float *now = host(na[i]);
+    CHECK(memcmp(now, before[i], (size_t)mx_ndarray_size(na[i]) * sizeof(float)) == 0);
+    free(now);
+    free(before[i]);
+  }
+  for (int k = 0; k < 3; k++) {
+    mx_executor_forward(a, 1);
+    mx_executor_backward(a, NULL, 0);
+  }
+  mx_executor_forward(w, 1);
+  mx_executor_backward(w, NULL, 0);
+  for (int i = 1; i < 7; i++) {
+    float *ga = host(ag[i]), *gw = host(wg[i]);
+    for (int64_t j = 0; j < mx_ndarray_size(ag[i]); j++) CHECK_NEAR(ga[j], 3.0f * gw[j], 1e-5);
+    free(ga);
+    free(gw);
+  }
+  mx_executor_release(n);
+  mx_executor_release(a);
+  mx_executor_release(w);
+  mx_symbol_release(s);
+}
+
 int main(void) {
   RUN(mlp_forward_matches_loops);
   RUN(mlp_gradients_match_finite_differences);
@@ -293,5 +379,8 @@ int main(void) {
   RUN(monitor_sees_outputs_and_gradients);
   RUN(thousand_steps_allocate_nothing);
   RUN(bind_errors);
+  RUN(relu_runs_in_place);
+  RUN(json_round_trip);
+  RUN(arena_arguments_and_add_gradients_persist);
   return ctest_summary();
 }
