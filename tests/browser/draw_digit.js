@@ -124,7 +124,24 @@ function strokesOf(digit) {
   throw new Error('no strokes for ' + digit);
 }
 
-async function draw(page, digit) {
+// A finger on a touch screen: CDP touch events, which the page sees as pointer events
+// of type "touch".
+async function drawByTouch(page, digit) {
+  const box = await page.locator('#pad').boundingBox();
+  const at = ([x, y]) => ({ x: box.x + x * box.width + wobble(1.5), y: box.y + y * box.height + wobble(1.5) });
+  const cdp = await page.context().newCDPSession(page);
+  for (const stroke of strokesOf(digit)) {
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [at(stroke[0])] });
+    for (const p of stroke.slice(1)) {
+      await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: [at(p)] });
+    }
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+  }
+  await cdp.detach();
+}
+
+async function draw(page, digit, how) {
+  if (how === 'touch') return drawByTouch(page, digit);
   const box = await page.locator('#pad').boundingBox();
   const at = ([x, y]) => [box.x + x * box.width + wobble(1.2), box.y + y * box.height + wobble(1.2)];
   for (const stroke of strokesOf(digit)) {
@@ -170,7 +187,7 @@ async function main() {
       console.log('SKIP: chromium cannot start: ' + e.message.split('\n')[0]);
       return SKIP;
     }
-    const page = await browser.newPage({ viewport: { width: 960, height: 640 } });
+    const page = await browser.newPage({ viewport: { width: 960, height: 640 }, hasTouch: true });
     const errors = [], foreign = [];
     page.on('pageerror', (e) => errors.push(String(e)));
     page.on('request', (r) => { if (!r.url().startsWith(url)) foreign.push(r.url()); });
@@ -180,12 +197,15 @@ async function main() {
     check((await page.locator('#bars .bar').count()) === 10, 'the page shows ten probability bars');
     console.log('# model: ' + (await page.locator('#model').textContent()));
 
-    for (const digit of DIGITS) {
+    const turns = DIGITS.map((d) => [d, 'mouse']).concat([[7, 'touch']]);
+    for (const [digit, how] of turns) {
       const before = await count(page);
-      await draw(page, digit);
+      await draw(page, digit, how);
       const afterStroke = await waitCount(page, before);       // classified when the stroke ended
+      const pointer = await page.locator('#pad').getAttribute('data-pointer');
+      check(pointer === how, `the page saw ${pointer} pointer events`);
       const auto = (await page.locator('#digit').textContent()).trim();
-      check(auto === String(digit), `a drawn ${digit} is read as ${auto} when the stroke ends`);
+      check(auto === String(digit), `a ${digit} drawn by ${how} is read as ${auto} when the stroke ends`);
       await page.click('#classify');
       await waitCount(page, afterStroke);
       const shown = (await page.locator('#digit').textContent()).trim();
@@ -193,8 +213,8 @@ async function main() {
       check(shown === String(digit), `Classify reads the drawn ${digit} as ${shown} (${conf})`);
       const best = await page.locator('#bars .bar.best .label').textContent();
       check(best === String(digit), `the tallest bar is ${best}`);
-      await page.screenshot({ path: path.join(build, `draw_digit_${digit}.png`) });
-      if (digit === 7) await page.screenshot({ path: path.join(build, 'draw_digit.png') });
+      await page.screenshot({ path: path.join(build, `draw_digit_${digit}${how === 'touch' ? '_touch' : ''}.png`) });
+      if (digit === 7 && how === 'mouse') await page.screenshot({ path: path.join(build, 'draw_digit.png') });
       check((await inkOnCanvas(page)) > 0, 'the canvas holds the strokes');
       await page.click('#clear');
       check((await inkOnCanvas(page)) === 0, 'Clear empties the canvas');

@@ -96,6 +96,7 @@ function point(e) {
 pad.addEventListener('pointerdown', (e) => {
   e.preventDefault();
   pad.setPointerCapture(e.pointerId);
+  pad.dataset.pointer = e.pointerType;   // mouse, pen or touch
   drawing = true;
   last = point(e);
   ctx.beginPath();
@@ -196,7 +197,8 @@ fetch('/api/model').then((r) => r.json()).then((m) => {
   document.getElementById('model').textContent =
     'Model: ' + (m.name || '?') + (m.epoch !== undefined ? ', epoch ' + m.epoch : '') +
     (m.layers ? ' — ' + m.layers.join(' → ') : '') +
-    (m.parameters ? ' (' + m.parameters.toLocaleString() + ' parameters)' : '');
+    (m.parameters ? ' (' + m.parameters.toLocaleString() + ' parameters)' : '') +
+    (m.test_accuracy !== undefined ? '; MNIST test accuracy ' + (100 * m.test_accuracy).toFixed(2) + ' %' : '');
 }).catch(() => {});
 </script>
 </body>
