@@ -269,8 +269,21 @@ static mx_status staged_to_host(int dev_id, stage *s, char *dst, const char *src
   return MX_OK;
 }
 
+// Copies with the host and waits cannot be part of a CUDA graph (cuda_graph.cu):
+// refused while the stream is recording, and left pending so the recording fails.
+static mx_status refuse_if_recording(int dev_id, const char *what) {
+  cudaStreamCaptureStatus cs = cudaStreamCaptureStatusNone;
+  if (cudaStreamIsCapturing(mx_cuda_stream(), &cs) != cudaSuccess) cudaGetLastError();
+  if (cs == cudaStreamCaptureStatusNone) return MX_OK;
+  char msg[128];
+  snprintf(msg, sizeof msg, "%s while recording a CUDA graph", what);
+  mx_cuda_set_pending(msg, cudaErrorStreamCaptureUnsupported);
+  return mx_error(MX_ERR_STATE, "cannot %s on gpu(%d) while a CUDA graph is being recorded", what, dev_id);
+}
+
 static mx_status cuda_copy_from_host(int dev_id, void *dst, const void *src, size_t bytes) {
   mx_status st = enter(dev_id);
+  if (st == MX_OK) st = refuse_if_recording(dev_id, "copy from the host");
   if (st != MX_OK || !bytes) return st;
   stage *s = bytes > STAGE_MIN ? stage_acquire(dev_id) : NULL;
   if (s) {
@@ -285,6 +298,7 @@ static mx_status cuda_copy_from_host(int dev_id, void *dst, const void *src, siz
 
 static mx_status cuda_copy_to_host(int dev_id, void *dst, const void *src, size_t bytes) {
   mx_status st = enter(dev_id);
+  if (st == MX_OK) st = refuse_if_recording(dev_id, "copy to the host");
   if (st != MX_OK || !bytes) return st;
   stage *s = bytes > STAGE_MIN ? stage_acquire(dev_id) : NULL;
   if (s) {
@@ -307,6 +321,7 @@ static mx_status cuda_copy_on_device(int dev_id, void *dst, const void *src, siz
 
 static mx_status cuda_sync(int dev_id) {
   mx_status st = mx_cuda_set_device(dev_id);
+  if (st == MX_OK) st = refuse_if_recording(dev_id, "wait for the device");
   if (st != MX_OK) return st;
   cudaError_t e = cudaStreamSynchronize(mx_cuda_stream());
   if (e != cudaSuccess) return cuda_fail(MX_ERR_DEVICE, "cudaStreamSynchronize", dev_id, e);

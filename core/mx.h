@@ -414,6 +414,22 @@ typedef struct mx_custom_op_callbacks {
 mx_status mx_custom_op_register(const char *op_type, const mx_custom_op_callbacks *cb);
 int mx_custom_op_registered(const char *op_type);
 
+/* ---- CUDA graphs (cuda_graph.cu; without CUDA every call fails "built without CUDA") ----
+ * Between begin and end, the GPU work queued on ctx (kernels, GEMMs, device
+ * copies and fills: e.g. an executor's forward and backward and the optimizer
+ * updates of a training step) is recorded, not run; launch then replays all of
+ * it with one call. Recording fails, naming the cause, on anything that cannot
+ * be replayed: an allocation (run the step once before recording, so every
+ * array and state exists), a copy from or to the host, a wait for the device.
+ * Kernel arguments are fixed at recording (a new learning rate needs a new
+ * graph), and every array the recorded work touches must outlive the graph. */
+typedef struct mx_cuda_graph mx_cuda_graph;
+mx_status mx_cuda_graph_begin(mx_context ctx);
+/* Ends the recording begun on ctx (always, also after a failure inside it). */
+mx_status mx_cuda_graph_end(mx_context ctx, mx_cuda_graph **out);
+mx_status mx_cuda_graph_launch(mx_cuda_graph *g); /* queued on the device's stream */
+void mx_cuda_graph_release(mx_cuda_graph *g);      /* NULL is fine */
+
 #ifdef __cplusplus
 }
 #endif
