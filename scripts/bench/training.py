@@ -70,7 +70,7 @@ def build_gemm():
                     sys.exit("gemm_ceiling.c does not build:\n" + r.stdout)
                 print("note: %s not built (%s)" % (name, r.stdout.strip().splitlines()[-1:]))
                 continue
-        cmds[name] = [exe, "1000"]
+        cmds[name] = [exe, "500"]
     return cmds
 
 
@@ -87,8 +87,10 @@ def env_for(runner):
     return env
 
 
-def run_child(cmd, env):
-    """Runs cmd, returns (rc, stdout, stderr, peak RSS in MiB)."""
+def run_child(cmd, env, limit_s=900):
+    """Runs cmd (killed after limit_s), returns (rc, stdout, stderr, peak RSS in MiB: wait4
+    reports the largest of the child and its waited-for descendants)."""
+    cmd = ["timeout", "-k", "10", str(limit_s)] + cmd
     with tempfile.TemporaryFile() as err:
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, env=env, cwd=ROOT)
         out = p.stdout.read()
@@ -146,6 +148,7 @@ def commands(weights):
                   weights, DATA],
         "numpy": [py, os.path.join(HERE, "mlp_numpy.py"), weights, DATA],
         "torch": [py, os.path.join(HERE, "mlp_torch.py"), weights, DATA, "--threads", "1"],
+        "torch2": [py, os.path.join(HERE, "mlp_torch.py"), weights, DATA, "--threads", "2"],
     }
 
 
@@ -172,10 +175,10 @@ def main():
                     help="skip the run of scripts/train_mnist.lua (time to 97%%, peak memory)")
     ap.add_argument("--only", default="gemm,mxlua,numpy,torch",
                     help="runners, comma-separated (gemm brings the BLIS and libxsmm ceilings "
-                    "along where those libraries are installed)")
+                    "along where those libraries are installed; torch2 is PyTorch with 2 threads)")
     args = ap.parse_args()
     only = args.only.split(",")
-    order = [r for r in ["gemm", "mxlua", "numpy", "torch"] if r in only]
+    order = [r for r in ["gemm", "mxlua", "numpy", "torch", "torch2"] if r in only]
     weights = os.path.join(BUILD, "weights")
     make_weights(weights)
     cmds = commands(weights)
@@ -190,6 +193,7 @@ def main():
 
     results = {r: [] for r in order}
     failures = {}
+    load_before = os.getloadavg()[0]
     t_start = time.time()
     for rnd in range(args.rounds):
         for r in order:
@@ -204,6 +208,7 @@ def main():
             results[r].append(d)
             sys.stderr.write("round %d %-6s %s\n" % (rnd + 1, r, json.dumps(d)))
     elapsed = time.time() - t_start
+    load_after = os.getloadavg()[0]
 
     def col(r, key):
         return [float(d[key]) for d in results.get(r, []) if key in d]
@@ -220,7 +225,9 @@ def main():
           % BATCH)
     print()
     print("- CPU: %s, %d cores (`lscpu`); %d rounds, runners alternated in the order %s; "
-          "%.0f s in all" % (lscpu_model(), os.cpu_count(), args.rounds, ", ".join(order), elapsed))
+          "%.0f s in all; 1-minute load average %.2f before, %.2f after (other work on the "
+          "machine skews every figure)" % (lscpu_model(), os.cpu_count(), args.rounds,
+                                           ", ".join(order), elapsed, load_before, load_after))
     print("- Each runner: same 60,000 MNIST training images (pixels/255, file order), same "
           "initial weights, %d warm-up batches then %d timed batches (one epoch); inference "
           "over the 10,000 test images in batches of %d after one warm-up pass"
@@ -267,8 +274,9 @@ def main():
             continue
         tm, im = statistics.median(tr), statistics.median(inf)
         acc = col(r, "test_accuracy")
+        label = {"torch": "PyTorch, 1 thread", "torch2": "PyTorch, 2 threads"}.get(r, r)
         print("| %s | %s | %s | %s | %s | %s | %s | %.0f |" % (
-            r, fmt_rate(tr), fmt_rate(inf),
+            label, fmt_rate(tr), fmt_rate(inf),
             ("%.2fx" % (tm / np_med)) if np_med else "-",
             ("%.2fx" % (im / npi_med)) if npi_med else "-",
             ("%.0f%%" % (100 * tm / ceil_med)) if ceil_med else "-",
