@@ -8,6 +8,16 @@ static const mx_param_desc params[] = {
     {"p", MX_PARAM_FLOAT, "0.5", NULL, "the fraction of the input that gets dropped out in training"},
 };
 
+/* p is checked here so that a bad one is reported at bind (or infer_shape), never mid-run. */
+static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout, mx_shape *aux,
+                       int naux) {
+  float p = MX_PFLOAT(a, P_P);
+  if (!(p >= 0.0f && p < 1.0f))
+    return mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: Dropout %s: p must be in [0, 1) (got %g)", a->node_name,
+                    (double)p);
+  return mx_op_infer_same(a, in, nin, out, nout, aux, naux);
+}
+
 static mx_status forward_cpu(const mx_op_call *c) {
   float p = MX_PFLOAT(c->attrs, P_P);
   if (p < 0.0f || p >= 1.0f)
@@ -46,7 +56,7 @@ const mx_op mx_op_dropout = {
     .arguments = (const char *const[]){"data", NULL},
     .outputs = (const char *const[]){"output", "mask", NULL},
     .hidden_outputs = 1,
-    .infer_shape = mx_op_infer_same,
+    .infer_shape = infer,
     .forward = {[MX_DEV_CPU] = forward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_dropout_forward_gpu)},
     .backward = {[MX_DEV_CPU] = backward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_dropout_backward_gpu)},
     .flags = MX_OP_BWD_OUT_DATA | MX_OP_BWD_OUT_GRAD | MX_OP_INPLACE,

@@ -404,6 +404,15 @@ describe('Dropout', function()
   end)
 end)
 
+describe('Dropout parameters', function()
+  it('a p outside [0, 1) is reported at bind, naming the node', function()
+    local s = sym.Dropout{data = sym.Variable('x'), p = 1.5, name = 'drop'}
+    local ok, err = pcall(s.simple_bind, s, {x = {2, 3}})
+    assert.is_false(ok)
+    assert.matches('Dropout drop: p must be in %[0, 1%) %(got 1.5%)', err)
+  end)
+end)
+
 describe('Concat', function()
   for _, dim in ipairs{0, 1} do
     it('dim ' .. dim, function()
