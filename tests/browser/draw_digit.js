@@ -140,10 +140,13 @@ async function drawByTouch(page, digit) {
   await cdp.detach();
 }
 
+// how: 'mouse', 'touch', or 'small' (the mouse, half the size, in the top-left corner).
 async function draw(page, digit, how) {
   if (how === 'touch') return drawByTouch(page, digit);
   const box = await page.locator('#pad').boundingBox();
-  const at = ([x, y]) => [box.x + x * box.width + wobble(1.2), box.y + y * box.height + wobble(1.2)];
+  const [scale, off] = how === 'small' ? [0.5, 0.02] : [1, 0];
+  const at = ([x, y]) => [box.x + (off + scale * x) * box.width + wobble(1.2),
+    box.y + (off + scale * y) * box.height + wobble(1.2)];
   for (const stroke of strokesOf(digit)) {
     const [x0, y0] = at(stroke[0]);
     await page.mouse.move(x0, y0, { steps: 3 });
@@ -197,15 +200,16 @@ async function main() {
     check((await page.locator('#bars .bar').count()) === 10, 'the page shows ten probability bars');
     console.log('# model: ' + (await page.locator('#model').textContent()));
 
-    const turns = DIGITS.map((d) => [d, 'mouse']).concat([[7, 'touch']]);
+    const turns = DIGITS.map((d) => [d, 'mouse']).concat([[7, 'touch'], [7, 'small'], [0, 'small']]);
     for (const [digit, how] of turns) {
       const before = await count(page);
       await draw(page, digit, how);
       const afterStroke = await waitCount(page, before);       // classified when the stroke ended
       const pointer = await page.locator('#pad').getAttribute('data-pointer');
-      check(pointer === how, `the page saw ${pointer} pointer events`);
+      check(pointer === (how === 'small' ? 'mouse' : how), `the page saw ${pointer} pointer events`);
       const auto = (await page.locator('#digit').textContent()).trim();
-      check(auto === String(digit), `a ${digit} drawn by ${how} is read as ${auto} when the stroke ends`);
+      const drawn = how === 'small' ? 'small in a corner' : 'by ' + how;
+      check(auto === String(digit), `a ${digit} drawn ${drawn} is read as ${auto} when the stroke ends`);
       await page.click('#classify');
       await waitCount(page, afterStroke);
       const shown = (await page.locator('#digit').textContent()).trim();
@@ -213,7 +217,7 @@ async function main() {
       check(shown === String(digit), `Classify reads the drawn ${digit} as ${shown} (${conf})`);
       const best = await page.locator('#bars .bar.best .label').textContent();
       check(best === String(digit), `the tallest bar is ${best}`);
-      await page.screenshot({ path: path.join(build, `draw_digit_${digit}${how === 'touch' ? '_touch' : ''}.png`) });
+      await page.screenshot({ path: path.join(build, `draw_digit_${digit}${how === 'mouse' ? '' : '_' + how}.png`) });
       if (digit === 7 && how === 'mouse') await page.screenshot({ path: path.join(build, 'draw_digit.png') });
       check((await inkOnCanvas(page)) > 0, 'the canvas holds the strokes');
       await page.click('#clear');
