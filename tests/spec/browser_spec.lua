@@ -2,7 +2,7 @@
 -- headless chromium draws digits on the page served by scripts/draw_digit.lua
 -- with a model trained in this run. Skipped, visibly, only when no browser can start.
 describe('the draw-a-digit page in a real browser', function()
-  it('reads drawn digits (1, 0, 7, 2, 3, 4), clears, and stops on Ctrl-C', function()
+  it('reads digits drawn with mouse and touch (1, 0, 7, 2, 3, 4, small ones), clears, stops on Ctrl-C', function()
     local p = io.popen('node tests/browser/draw_digit.js 2>&1; echo "exit status $?"')
     local out = p:read('a')
     p:close()
