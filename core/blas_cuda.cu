@@ -5,6 +5,7 @@
 #include "cuda_util.h"
 
 static cublasHandle_t handles[MX_CUDA_MAX_DEVICES];
+#define WORKSPACE_BYTES ((size_t)32 << 20)
 
 static const char *cublas_error(cublasStatus_t s) {
   switch (s) {
@@ -35,6 +36,14 @@ static mx_status handle_for(int dev, cublasHandle_t *out) {
     // CUBLAS_DEFAULT_MATH: no TF32 (CUBLAS_TF32_TENSOR_OP_MATH would round inputs to 10 bits)
     s = cublasSetMathMode(h, CUBLAS_DEFAULT_MATH);
     if (s == CUBLAS_STATUS_SUCCESS) s = cublasSetStream(h, mx_cuda_stream());
+    // a workspace of our own, made now: cuBLAS then never allocates inside a
+    // recorded CUDA graph (cuda_graph.cu); 32 MiB is NVIDIA's advice for Hopper
+    void *ws = NULL;
+    if (s == CUBLAS_STATUS_SUCCESS && cudaMalloc(&ws, WORKSPACE_BYTES) == cudaSuccess) {
+      if (cublasSetWorkspace(h, ws, WORKSPACE_BYTES) != CUBLAS_STATUS_SUCCESS) cudaFree(ws);
+    } else {
+      cudaGetLastError(); // cuBLAS keeps its own workspace
+    }
     if (s != CUBLAS_STATUS_SUCCESS) {
       cublasDestroy(h);
       return mx_error(MX_ERR_DEVICE, "mx_gemm: setting up cuBLAS on gpu(%d) failed: %s", dev, cublas_error(s));

@@ -7,6 +7,8 @@ status=0
 make -s build/bench/elementwise && build/bench/elementwise || status=1
 # the executor's forward+backward step of the MLP next to its 8 GEMMs through OpenBLAS (scripts/bench/mlp_step.c)
 make -s build/bench/mlp_step && build/bench/mlp_step || status=1
+# GPU training samples/s, without and with a CUDA graph of the step (prints "skipped" without a GPU)
+build/mxlua scripts/bench/gpu_train.lua || status=1
 # training side by side: OpenBLAS GEMM ceiling, mxlua, numpy, PyTorch (see scripts/bench/training.py)
 /usr/bin/python3 scripts/bench/training.py "$@" || status=1
 exit $status

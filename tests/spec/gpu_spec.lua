@@ -593,3 +593,82 @@ describe('training on the GPU #gpu', function()
     assert_close(exes[2].outputs[1], exes[1].outputs[1], GEMM, 0.01, 'probabilities')
   end)
 end)
+
+---- CUDA graphs ----
+
+describe('CUDA graphs #gpu', function()
+  local function mlp_exe()
+    local data = S.Variable('data')
+    local fc1 = S.FullyConnected{data = data, name = 'fc1', num_hidden = 32}
+    local act = S.Activation{data = fc1, name = 'relu1', act_type = 'relu'}
+    local fc2 = S.FullyConnected{data = act, name = 'fc2', num_hidden = 10}
+    local net = S.SoftmaxOutput{data = fc2, name = 'softmax'}
+    return net:simple_bind{ctx = gpu, data = {50, 784}}, net:list_arguments()
+  end
+
+  gpu_it('a recorded training step (forward, backward, updates) replays as the step itself', function()
+    if on_cpu then return end
+    local mnist = mx.test_utils.get_mnist()
+    local runs = {}
+    for r = 1, 2 do
+      local exe, names = mlp_exe()
+      mx.random.seed(3)
+      for _, n in ipairs(names) do
+        if n ~= 'data' and n ~= 'softmax_label' then
+          exe.arg_dict[n]:set(mx.random.uniform(-0.07, 0.07, exe.arg_dict[n]:shape()))
+        end
+      end
+      local updater = mx.optimizer.get_updater(mx.optimizer.SGD{learning_rate = 0.1, momentum = 0.9,
+                                                                rescale_grad = 1 / 50})
+      local function compute()
+        exe:forward{is_train = true}
+        exe:backward()
+        for k, n in ipairs(names) do
+          if n ~= 'data' and n ~= 'softmax_label' then updater(k, exe.grad_arrays[k], exe.arg_arrays[k]) end
+        end
+      end
+      local graph
+      for step = 0, 5 do
+        exe.arg_dict.data:set(mnist.train_data:slice(step * 50 + 1, step * 50 + 50):reshape{50, 784}:copyto(gpu))
+        exe.arg_dict.softmax_label:set(mnist.train_label:slice(step * 50 + 1, step * 50 + 50):copyto(gpu))
+        if graph then graph:launch() else compute() end
+        if r == 2 and step == 0 then graph = mx.core.cuda_graph(gpu, compute) end -- states exist now
+      end
+      runs[r] = exe
+    end
+    for _, n in ipairs{'fc1_weight', 'fc1_bias', 'fc2_weight', 'fc2_bias'} do
+      assert_close(runs[2].arg_dict[n], runs[1].arg_dict[n]:copyto(cpu), EW, nil, n)
+    end
+  end)
+
+  gpu_it('refuses to record allocations, host copies and waits, and the device goes on', function()
+    if on_cpu then return end
+    local ok, err = pcall(mx.core.cuda_graph, gpu, function() return mx.nd.zeros({3}, gpu) end)
+    assert.is_false(ok)
+    assert.matches('allocat', err) -- "allocated while recording", or cudaMalloc refused during the capture
+    ok, err = pcall(mx.core.cuda_graph, gpu, function() mx.nd.waitall() end)
+    assert.is_false(ok)
+    assert.matches('while a CUDA graph is being recorded', err)
+    local a = mx.nd.ones({4}, gpu)
+    ok, err = pcall(mx.core.cuda_graph, gpu, function() a:set(mx.nd.ones({4})) end)
+    assert.is_false(ok)
+    assert.matches('while a CUDA graph is being recorded', err)
+    ok, err = pcall(mx.core.cuda_graph, gpu, function() error('mine') end)
+    assert.is_false(ok)
+    assert.matches('mine', err)
+    assert_close(mx.nd.ones({3}, gpu) + 1, mx.nd.ones({3}) + 1, 0, nil, 'after refused recordings')
+  end)
+
+  gpu_it('CudaGraph: launch replays in place, close, printing', function()
+    if on_cpu then return end
+    local a = mx.nd.zeros({5}, gpu)
+    local g = mx.core.cuda_graph(gpu, function() a:add_(1) end)
+    assert_close(a, mx.nd.zeros({5}), 0, nil, 'recorded, not run')
+    for _ = 1, 3 do g:launch() end
+    assert_close(a, mx.nd.full({5}, 3), 0, nil, 'three launches')
+    assert.matches('CudaGraph%(gpu%(0%)%)', tostring(g))
+    g:close()
+    g:close()
+    assert.has_error(function() g:launch() end, 'CudaGraph:launch: the graph is closed')
+  end)
+end)
