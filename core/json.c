@@ -288,12 +288,9 @@ int mx_buf_json_string(mx_buf *b, const char *s) {
 }
 
 char *mx_buf_take(mx_buf *b) {
-  char *s = b->failed ? NULL : b->s;
+  char *s = NULL;
   if (b->failed) free(b->s);
-  if (s && !b->len) {
-    s[0] = 0;
-  }
-  if (!s && !b->failed) s = calloc(1, 1);
+  else s = b->s ? b->s : calloc(1, 1);
   b->s = NULL;
   b->len = b->cap = 0;
   b->failed = 0;

@@ -555,7 +555,7 @@ mx_status mx_symbol_compose(mx_symbol *sym, const char *const *keys, mx_symbol *
     mx_status st = mx_symbol_list_arguments(sym, &argnames, &nargnames);
     if (st != MX_OK) return st;
   }
-  char **keep = NULL; /* argnames live in sym's cache, which copy_graph does not touch */
+  /* argnames live in sym's cache, which copy_graph does not touch */
   for (int i = 0, pos = 0; i < n; i++) {
     if (!keys || !keys[i]) {
       if (pos >= nargnames)
@@ -568,7 +568,6 @@ mx_status mx_symbol_compose(mx_symbol *sym, const char *const *keys, mx_symbol *
     mx_status st = one_output(args[i], names[i], &repl[i]);
     if (st != MX_OK) return st;
   }
-  (void)keep;
   mx_status st = copy_graph(sym, names, repl, n, used, out);
   if (st != MX_OK) return st;
   for (int i = 0; i < n; i++)
