@@ -151,6 +151,21 @@ describe('mx.web.handler', function()
     -- Dark ink on white paper, opaque gray, bare base64: the same again.
     local paper = make_png(100, 100, 0, function(x, y) return {255 - draw(x, y)[4]} end)
     assert.are.same(decoded(r).image, decoded(post(cjson.encode{png = base64(paper)})).image)
+    -- Gray + alpha (colour type 4), transparent: the alpha again.
+    local ga = make_png(100, 100, 4, function(x, y) return {0, draw(x, y)[4]} end)
+    assert.are.same(decoded(r).image, decoded(post(cjson.encode{png = base64(ga)})).image)
+    -- RGB (colour type 2), blue ink on white paper: its darkness is the ink.
+    local rgb = make_png(100, 100, 2, function(x, y)
+      return draw(x, y)[4] > 0 and {20, 40, 200} or {255, 255, 255}
+    end)
+    local blue = decoded(post(cjson.encode{png = base64(rgb)}))
+    local same_place, brightest = true, 0
+    for i, v in ipairs(decoded(r).image) do
+      if (v > 0) ~= (blue.image[i] > 0) then same_place = false end
+      brightest = math.max(brightest, blue.image[i])
+    end
+    assert.is_true(same_place)
+    assert.is_true(brightest > 0.5 and brightest < 1)
   end)
 
   it('takes the largest image, 1024x1024', function()

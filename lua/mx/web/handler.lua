@@ -2,7 +2,8 @@
 -- `/api/model`) as a pure function from a request table to a response table,
 -- so that specs can test them without sockets.
 local cjson = require 'cjson.safe'
-local core = require 'mx.core'
+local mx = require 'mx' -- the NDArray methods (totable) as well as the core
+local core = mx.core
 
 local M = {}
 
