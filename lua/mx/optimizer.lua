@@ -43,15 +43,20 @@ function Optimizer:init(opts)
   self:set_wd_mult({})
 end
 
--- Multipliers a symbol's attributes set ("<name>_lr_mult" / "__lr_mult__").
+-- Multipliers the symbol's variables carry (mx.sym.Variable(name, {lr_mult = x})
+-- sets "__lr_mult__"), by argument name.
 local function symbol_mults(sym, key)
   local out = {}
-  if not (sym and sym.attr_dict) then return out end
-  local ok, attrs = pcall(sym.attr_dict, sym)
-  if not ok or type(attrs) ~= 'table' then return out end
-  for name, a in pairs(attrs) do
-    local v = a['__' .. key .. '__'] or a[key]
-    if v then out[name] = tonumber(v) end
+  if not (sym and sym.get_internals and sym.list_arguments) then return out end
+  local args = {}
+  for _, n in ipairs(sym:list_arguments()) do args[n] = true end
+  local internals = sym:get_internals()
+  for i, n in ipairs(internals:list_outputs()) do
+    if args[n] then
+      local a = internals:get_output(i):list_attr()
+      local v = a['__' .. key .. '__'] or a[key]
+      if v then out[n] = tonumber(v) end
+    end
   end
   return out
 end

@@ -55,6 +55,18 @@ describe('mx.optimizer', function()
     near_list({0.5}, b2:totable())
   end)
 
+  it('takes lr_mult and wd_mult from the symbol\'s variables', function()
+    local w = mx.symbol.Variable('fc_weight', {lr_mult = 2, wd_mult = 0.5})
+    local net = mx.symbol.FullyConnected{data = mx.symbol.Variable('data'), weight = w, name = 'fc', num_hidden = 2}
+    local opt = mx.optimizer.SGD{learning_rate = 0.1, wd = 0.2, sym = net, param_idx2name = {'fc_weight', 'fc_bias'}}
+    assert.equal(2, opt.lr_mult.fc_weight)
+    assert.equal(0.5, opt.wd_mult.fc_weight)
+    assert.near(0.2, opt:_get_lr(1), 1e-12)
+    assert.near(0.1, opt:_get_wd(1), 1e-12)
+    assert.near(0.1, opt:_get_lr(2), 1e-12)
+    assert.equal(0, opt:_get_wd(2))
+  end)
+
   it('skips a nil gradient', function()
     local up = mx.optimizer.get_updater(mx.optimizer.SGD{learning_rate = 1})
     local w = mx.nd.array{3}
