@@ -190,6 +190,16 @@ static mx_status bind_common(mx_symbol *sym, mx_context ctx, mx_ndarray *const *
   }
   char cs[32];
   mx_context_str(ctx, cs, sizeof cs);
+  for (int a = 0; a < g->nargs + g->naux; a++) /* arrays are found by name: names must be unique */
+    for (int b = 0; b < a; b++) {
+      int na = a < g->nargs ? g->arg_nodes[a] : g->aux_nodes[a - g->nargs];
+      int nb = b < g->nargs ? g->arg_nodes[b] : g->aux_nodes[b - g->nargs];
+      if (strcmp(g->nodes[na]->name, g->nodes[nb]->name) == 0) {
+        st = mx_error(MX_ERR_ARG, "mx_executor_bind: two different variables are named '%s' (names must be unique)",
+                      g->nodes[na]->name);
+        goto fail;
+      }
+    }
   /* requests and shapes of what is given */
   for (int a = 0; a < g->nargs; a++) {
     const mx_node *v = g->nodes[g->arg_nodes[a]];

@@ -143,6 +143,13 @@ describe('bind', function()
     assert.matches("Symbol:bind: no array for argument 'fc1_weight'", err)
   end)
 
+  it('refuses two different variables of one name', function()
+    local s = mx.sym.Variable('x') + mx.sym.Variable('x')
+    local ok, err = pcall(s.simple_bind, s, {x = {2}})
+    assert.is_false(ok)
+    assert.matches("two different variables are named 'x'", err)
+  end)
+
   it("grad_req 'add' accumulates, 'write' overwrites, 'null' leaves alone", function()
     local s = small_mlp()
     local shapes = s:infer_shape{data = {3, 4}}
