@@ -221,6 +221,40 @@ describe('mx.model.FeedForward', function()
     assert.is_true(m.history[1].train.accuracy > 0.1)
   end)
 
+  it('runs epoch_size batches per epoch, resetting only at the end of the data', function()
+    local train_iter = small_iters(500, 50) -- 10 batches
+    local counts = {}
+    local model = mx.model.FeedForward{symbol = mlp(8, 8), num_epoch = 3, epoch_size = 4, learning_rate = 0.1}
+    local lines = logged(function()
+      model:fit{X = train_iter, batch_end_callback = function(p) counts[p.epoch + 1] = p.nbatch end}
+    end)
+    assert.same({4, 4, 4}, counts)
+    local resets = {}
+    for _, l in ipairs(lines) do
+      local e = l:match('^INFO Epoch%[(%d)%] Resetting Data Iterator$')
+      if e then resets[#resets + 1] = tonumber(e) end
+    end
+    assert.same({2}, resets) -- batches 1-4, 5-8, then 9, 10 (reset) and 1, 2 in epoch 2
+  end)
+
+  it('predicts with the padding dropped, and returns the data on request', function()
+    mx.random.seed(6)
+    local model = mx.model.FeedForward{symbol = mlp(8, 8), num_epoch = 1, learning_rate = 0.1, numpy_batch_size = 64}
+    logged(function() model:fit{X = small_iters(200, 50)} end)
+    local x = X_test:slice(1, 150) -- batches of 64: 64, 64, 22 (+42 padding)
+    local out, data = model:predict(x, {return_data = true})
+    assert.same({150, 10}, out:shape())
+    assert.same(x:totable(), data:totable())
+    local one_by_one = {}
+    for i = 1, 150, 50 do
+      for _, row in ipairs(model:predict(x:slice(i, i + 49)):totable()) do one_by_one[#one_by_one + 1] = row end
+    end
+    local all = out:totable()
+    for i = 1, 150 do
+      for c = 1, 10 do assert.near(one_by_one[i][c], all[i][c], 1e-6) end
+    end
+  end)
+
   it('rejects bad arguments clearly', function()
     assert.has_error(function() mx.model.FeedForward{num_epoch = 1} end, 'mx.model.FeedForward: symbol is required')
     assert.has_error(function() mx.model.FeedForward{symbol = mlp(4, 4), ctx = 'cpu'} end,
