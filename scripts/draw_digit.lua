@@ -1,5 +1,5 @@
 -- draw_digit.lua: a web page where a person writes a digit and the trained MNIST
--- model reads it. `mxlua scripts/draw_digit.lua [--prefix mnist] [--epoch 10] [--port 8080]
+-- model reads it. `mxlua scripts/draw_digit.lua [--prefix build/mnist] [--epoch 10] [--port 8080]
 -- [--host 127.0.0.1] [--quiet]`; trains the tutorial's network first when no checkpoint exists.
 local mx = rawget(_G, 'mx') or require 'mx'
 local server = require 'mx.web.server'
@@ -7,7 +7,8 @@ local handler = require 'mx.web.handler'
 
 local USAGE = [[
 usage: mxlua scripts/draw_digit.lua [options]
-  --prefix P   checkpoint prefix (P-symbol.json, P-%04d.params)   [mnist]
+  --prefix P   checkpoint prefix (P-symbol.json, P-%04d.params)   [build/mnist]
+               (the one scripts/train_mnist.lua saves; `mnist` for the tutorial's model:save('mnist', 10))
   --epoch N    checkpoint epoch to load, or epochs to train        [10]
   --port N     port to listen on (0: any free port)                [8080]
   --host H     address to listen on                                [127.0.0.1]
@@ -16,7 +17,7 @@ usage: mxlua scripts/draw_digit.lua [options]
 The page is at http://HOST:PORT/; POST /api/classify, GET /api/model. Ctrl-C stops.]]
 
 local function parse_args(argv)
-  local opts = {prefix = 'mnist', epoch = 10, port = 8080, host = '127.0.0.1', quiet = false}
+  local opts = {prefix = 'build/mnist', epoch = 10, port = 8080, host = '127.0.0.1', quiet = false}
   local numeric = {epoch = true, port = true}
   local i = 1
   while i <= #argv do
