@@ -339,7 +339,6 @@ function FeedForward:fit(opts)
     end
     self.history[#self.history + 1] = record
   end
-  self.begin_epoch = self.num_epoch
   return self
 end
 
