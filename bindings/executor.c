@@ -9,6 +9,7 @@
 #define MXB_EXECUTOR_MT "mx.Executor"
 
 mx_symbol *mxb_check_symbol(lua_State *L, int idx, const char *where);
+int mxb_read_shape(lua_State *L, int idx, int64_t shape[MX_MAX_NDIM], const char *where, const char *name);
 
 typedef struct {
   mx_executor *e;
@@ -135,7 +136,7 @@ static int l_simple_bind(lua_State *L) {
     if (lua_type(L, -2) != LUA_TSTRING) luaL_error(L, "%s: input shapes are given by name", where);
     if (n == MAXARGS) luaL_error(L, "%s: too many shapes", where);
     names[n] = lua_tostring(L, -2);
-    ndims[n] = mxb_check_shape(L, lua_gettop(L), shapes[n], where);
+    ndims[n] = mxb_read_shape(L, -1, shapes[n], where, names[n]);
     n++;
     lua_pop(L, 1);
   }
@@ -214,7 +215,7 @@ static int l_backward(lua_State *L) {
     if (mxb_test_ndarray(L, 2)) {
       heads[n++] = mxb_test_ndarray(L, 2);
     } else {
-      luaL_checktype(L, 2, LUA_TTABLE);
+      if (!lua_istable(L, 2)) return mxb_typeerror(L, 2, where, "NDArray or list of NDArrays");
       n = (int)luaL_len(L, 2);
       if (n > 256) luaL_error(L, "%s: too many gradients", where);
       read_arrays(L, 2, heads, n, where, "out_grads");

@@ -1,6 +1,7 @@
 /* symbol.c: the mx.Symbol userdata (a reference on a core symbol) and the C side
  * of mx.symbol: variables, operator creation and composition, lists, shape
  * inference, JSON, the operator registry, and the bind entry points. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -173,18 +174,48 @@ static void push_shapes(lua_State *L, int n, const int *ndims, const int64_t (*s
   }
 }
 
+/* The shape of argument `name` from the Lua value at idx: a list of positive integers. */
+static int read_shape(lua_State *L, int idx, int64_t shape[MX_MAX_NDIM], const char *where, const char *name) {
+  idx = lua_absindex(L, idx);
+  if (!lua_istable(L, idx))
+    return luaL_error(L, "%s: the shape of '%s' must be a list of positive integers (got %s)", where, name,
+                      luaL_typename(L, idx));
+  lua_Integer n = luaL_len(L, idx);
+  if (n < 1 || n > MX_MAX_NDIM)
+    return luaL_error(L, "%s: the shape of '%s' must have 1 to %d dimensions (got %d)", where, name, MX_MAX_NDIM,
+                      (int)n);
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_geti(L, idx, i);
+    int ok = 0;
+    lua_Integer d = lua_tointegerx(L, -1, &ok);
+    lua_pop(L, 1);
+    if (!ok || d < 1 || d > ((lua_Integer)1 << 40))
+      return luaL_error(L, "%s: the shape of '%s' must hold positive integers (dimension %d is not one)", where, name,
+                        (int)i);
+    shape[i - 1] = d;
+  }
+  return (int)n;
+}
+
+int mxb_read_shape(lua_State *L, int idx, int64_t shape[MX_MAX_NDIM], const char *where, const char *name);
+int mxb_read_shape(lua_State *L, int idx, int64_t shape[MX_MAX_NDIM], const char *where, const char *name) {
+  return read_shape(L, idx, shape, where, name);
+}
+
 /* Reads {name = shape, ...} (or a list of shapes in argument order) at idx. */
 static int read_shapes(lua_State *L, int idx, const char **names, int64_t (*shapes)[MX_MAX_NDIM], int *ndims,
                        int cap, int *named, const char *where) {
   int n = 0;
   *named = 1;
   if (lua_isnoneornil(L, idx)) return 0;
-  luaL_checktype(L, idx, LUA_TTABLE);
+  if (!lua_istable(L, idx)) return mxb_typeerror(L, idx, where, "table of shapes");
   if (luaL_len(L, idx) > 0) {
     *named = 0;
     for (lua_Integer i = 1; i <= luaL_len(L, idx) && n < cap; i++, n++) {
       lua_geti(L, idx, i);
-      ndims[n] = mxb_check_shape(L, lua_gettop(L), shapes[n], where);
+      char name[32];
+      snprintf(name, sizeof name, "argument %d", (int)i);
+      ndims[n] = read_shape(L, -1, shapes[n], where, name);
       lua_pop(L, 1);
     }
     return n;
@@ -194,7 +225,7 @@ static int read_shapes(lua_State *L, int idx, const char **names, int64_t (*shap
     if (lua_type(L, -2) != LUA_TSTRING) luaL_error(L, "%s: shapes are given by argument name", where);
     if (n == cap) luaL_error(L, "%s: too many shapes", where);
     names[n] = lua_tostring(L, -2);
-    ndims[n] = mxb_check_shape(L, lua_gettop(L), shapes[n], where);
+    ndims[n] = read_shape(L, -1, shapes[n], where, names[n]);
     n++;
     lua_pop(L, 1);
   }
