@@ -5,6 +5,7 @@
 -- Without a CUDA device every test is pending ("skipped: no CUDA device"), unless
 -- MXLUA_REQUIRE_GPU=1 (make test-gpu), where each one fails. MXLUA_GPU_SPEC_ON_CPU=1
 -- runs the whole suite with cpu(1) standing in for the GPU (checks the spec itself).
+-- luacheck: no unused args (operator methods keep MXNet's signatures)
 local mx = require 'mx'
 
 local on_cpu = os.getenv('MXLUA_GPU_SPEC_ON_CPU') == '1'
@@ -31,12 +32,6 @@ end
 local function flat(x)
   local h = x:context() == cpu and x or x:copyto(cpu)
   return h:reshape{h:size()}:totable()
-end
-
-local function max_abs(t)
-  local m = 0
-  for i = 1, #t do m = math.max(m, math.abs(t[i])) end
-  return m
 end
 
 -- Fails unless got (on the GPU) and want (on the CPU) have one shape and every
