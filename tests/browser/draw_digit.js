@@ -39,10 +39,9 @@ if (!fs.existsSync(chromiumPath)) {
 // Starts the server (training first when there is no checkpoint); resolves with its URL.
 function startServer() {
   fs.mkdirSync(path.dirname(prefix), { recursive: true });
-  if (!process.env.KEEP_MODEL) {
-    for (const f of fs.readdirSync(path.dirname(prefix))) {
-      if (f.startsWith(path.basename(prefix) + '-')) fs.unlinkSync(path.join(path.dirname(prefix), f));
-    }
+  if (!process.env.KEEP_MODEL) { // so that the model is trained in this run
+    const tag = String(epoch).padStart(4, '0');
+    for (const end of ['-symbol.json', `-${tag}.params`, `-${tag}.states`]) fs.rmSync(prefix + end, { force: true });
   }
   const child = spawn(mxlua, ['scripts/draw_digit.lua', '--prefix', prefix, '--epoch', String(epoch),
     '--port', '0'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
