@@ -221,6 +221,20 @@ describe('SoftmaxOutput', function()
     end})
   end)
 
+  it('out_grad = true multiplies the gradient by the gradient from above (then it needs one)', function()
+    local x, l = G.random({2, 3}), mx.nd.array{1, 0}
+    local plain = grad_of({}, x, l)
+    local s = sym.SoftmaxOutput{data = sym.Variable('x'), name = 'sm', out_grad = true}
+    local g = mx.nd.zeros{2, 3}
+    local exe = s:bind{ctx = mx.cpu(), args = {x = x, sm_label = l}, args_grad = {x = g}}
+    exe:forward{is_train = true}
+    assert.has_error(function() exe:backward() end)
+    local head = G.random({2, 3})
+    exe:backward{head}
+    local hf, gf = G.flat(head), G.flat(g)
+    for i = 1, 6 do assert.is_true(near(gf[i], plain[i] * hf[i])) end
+  end)
+
   it('a label of the data shape is a distribution: gradient out - label', function()
     local x, l = G.random({3, 4}), mx.nd.array{{0.1, 0.2, 0.3, 0.4}, {1, 0, 0, 0}, {0.25, 0.25, 0.25, 0.25}}
     local g, p = grad_of({}, x, l)
