@@ -5,6 +5,17 @@ local cjson = require 'cjson.safe'
 local mx = require 'mx' -- the NDArray methods (totable) as well as the core
 local core = mx.core
 
+--[[ The API:
+  GET  /               the page (HTML, CSS and script inline)
+  GET  /api/model      {"name", "epoch", "layers", "parameters", "input", "classes", "test_accuracy", ...}
+  POST /api/classify   {"pixels": [h*w numbers in 0..1, row-major], "width": w, "height": h}
+                       or {"png": "data:image/png;base64,..."} (or bare base64); sides 1..1024.
+                       -> {"digit": 0-9, "probabilities": [10 numbers], "image": [784 numbers, the
+                       28x28 image the model saw]}
+  Errors are JSON {"error": message, "status": code}: 400 bad JSON, fields, sizes, values or PNG;
+  404 unknown path; 405 wrong method (with Allow); 415 a data URL of another type; 422 a blank
+  image. The server adds 408, 411, 413, 431, 500, 503 (see mx.web.server).
+  PNG ink: the alpha when the picture is not opaque, else the gray, inverted on bright paper. ]]
 local M = {}
 
 M.MAX_SIDE = 1024 -- the largest image side accepted, in pixels
