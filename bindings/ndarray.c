@@ -31,6 +31,15 @@ static void shape_str(const mx_ndarray *a, char *buf, size_t len) {
   dims_str(mx_ndarray_shape(a), mx_ndarray_ndim(a), buf, len);
 }
 
+/* An element as a Lua number: whole values (class ids, labels, counts) become
+ * Lua integers, so they print as `7`, not `7.0`. */
+static void push_value(lua_State *L, float v) {
+  if (isfinite(v) && v == floorf(v) && fabsf(v) < 9007199254740992.0f)
+    lua_pushinteger(L, (lua_Integer)v);
+  else
+    lua_pushnumber(L, v);
+}
+
 /* ---- lifetime ---- */
 
 /* __gc and __close: releases the array once; never raises. */
@@ -276,7 +285,7 @@ static void push_nested(lua_State *L, const float **p, const int64_t *shape, int
   lua_createtable(L, (int)shape[0], 0);
   for (int64_t i = 1; i <= shape[0]; i++) {
     if (ndim == 1)
-      lua_pushnumber(L, *(*p)++);
+      push_value(L, *(*p)++);
     else
       push_nested(L, p, shape + 1, ndim - 1);
     lua_rawseti(L, -2, i);
@@ -302,7 +311,7 @@ static int nd_asscalar(lua_State *L) {
   }
   float v;
   mxb_check(L, mx_ndarray_get_element(a, 0, &v), "NDArray:asscalar");
-  lua_pushnumber(L, v);
+  push_value(L, v);
   return 1;
 }
 
@@ -609,7 +618,7 @@ static int nd_index(lua_State *L) {
     if (mx_ndarray_ndim(a) == 1) {
       float v;
       mxb_check(L, mx_ndarray_get_element(a, i - 1, &v), where);
-      lua_pushnumber(L, v);
+      push_value(L, v);
     } else {
       mxb_push_ndarray(L, row_view(L, a, i, where));
     }

@@ -154,6 +154,14 @@ describe('NDArray properties and copies', function()
     assert.are.equal(21, x:sum():asscalar())
   end)
 
+  it('gives whole values as Lua integers (class ids print as 7, not 7.0)', function()
+    assert.are.equal('integer', math.type(mx.nd.array{7}:asscalar()))
+    assert.are.equal('7', tostring(mx.nd.array{{0.1, 0.9, 0.3}}:argmax(2):asscalar() + 6))
+    assert.are.equal('float', math.type(mx.nd.array{2.5}:asscalar()))
+    assert.are.equal('integer', math.type(mx.nd.array{1, 2}[2]))
+    assert.are.equal('float', math.type(mx.nd.array{{0.5}}:totable()[1][1]))
+  end)
+
   it('set copies an array, a number, a broadcast row or a table in place', function()
     local y = mx.nd.zeros{2, 3}
     assert.are.equal(y, y:set(x))
