@@ -19,7 +19,8 @@ static mx_ndarray *opt_ndarray(lua_State *L, int idx, const char *where) {
 static int l_sgd(lua_State *L) {
   const char *where = "mx.optimizer.SGD";
   mx_optim_param p = {0};
-  mx_ndarray *w = mxb_check_ndarray(L, 1, where), *g = mxb_check_ndarray(L, 2, where), *m = opt_ndarray(L, 3, where);
+  mx_ndarray *w = mxb_check_ndarray(L, 1, where), *g = mxb_check_ndarray(L, 2, where),
+             *m = opt_ndarray(L, 3, where);
   common(L, 4, &p, where);
   p.momentum = (float)mxb_opt_number(L, 8, 0, where);
   mxb_check(L, mx_optim_sgd_update(w, g, m, &p), where);
@@ -40,12 +41,14 @@ static int l_adam(lua_State *L) {
   return 0;
 }
 
-/* core.optim_rmsprop_update(weight, grad, n, g|nil, delta|nil, lr, wd, rescale, clip, gamma1, gamma2, epsilon) */
+/* core.optim_rmsprop_update(weight, grad, n, g|nil, delta|nil, lr, wd, rescale, clip, gamma1,
+ * gamma2, epsilon) */
 static int l_rmsprop(lua_State *L) {
   const char *where = "mx.optimizer.RMSProp";
   mx_optim_param p = {0};
   mx_ndarray *w = mxb_check_ndarray(L, 1, where), *g = mxb_check_ndarray(L, 2, where);
-  mx_ndarray *n = mxb_check_ndarray(L, 3, where), *ga = opt_ndarray(L, 4, where), *d = opt_ndarray(L, 5, where);
+  mx_ndarray *n = mxb_check_ndarray(L, 3, where), *ga = opt_ndarray(L, 4, where),
+             *d = opt_ndarray(L, 5, where);
   common(L, 6, &p, where);
   p.gamma1 = (float)mxb_opt_number(L, 10, 0.9, where);
   p.gamma2 = (float)mxb_opt_number(L, 11, 0.9, where);
@@ -78,11 +81,9 @@ static int l_topk_hits(lua_State *L) {
 }
 
 void mxb_open_optimizer(lua_State *L) {
-  static const luaL_Reg fns[] = {{"optim_sgd_update", l_sgd},
-                                 {"optim_adam_update", l_adam},
-                                 {"optim_rmsprop_update", l_rmsprop},
-                                 {"optim_adagrad_update", l_adagrad},
-                                 {"metric_topk_hits", l_topk_hits},
-                                 {NULL, NULL}};
+  static const luaL_Reg fns[] = {
+      {"optim_sgd_update", l_sgd},         {"optim_adam_update", l_adam},
+      {"optim_rmsprop_update", l_rmsprop}, {"optim_adagrad_update", l_adagrad},
+      {"metric_topk_hits", l_topk_hits},   {NULL, NULL}};
   luaL_setfuncs(L, fns, 0);
 }

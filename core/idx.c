@@ -22,11 +22,13 @@ static uint32_t be32(const unsigned char *p) {
   return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | (uint32_t)p[3];
 }
 
-mx_status mx_idx_load(const char *path, int expected_ndim, float scale, mx_context ctx, mx_ndarray **out) {
+mx_status mx_idx_load(const char *path, int expected_ndim, float scale, mx_context ctx,
+                      mx_ndarray **out) {
   *out = NULL;
   if (!path) return mx_error(MX_ERR_ARG, "mx_idx_load: no file name given");
   if (expected_ndim < 0 || expected_ndim > MX_MAX_NDIM)
-    return mx_error(MX_ERR_ARG, "mx_idx_load: expected_ndim must be 0..%d (got %d)", MX_MAX_NDIM, expected_ndim);
+    return mx_error(MX_ERR_ARG, "mx_idx_load: expected_ndim must be 0..%d (got %d)", MX_MAX_NDIM,
+                    expected_ndim);
   gzFile f = gzopen(path, "rb");
   if (!f) return mx_error(MX_ERR_IO, "mx_idx_load: cannot open %s", path);
   unsigned char head[4];
@@ -40,10 +42,13 @@ mx_status mx_idx_load(const char *path, int expected_ndim, float scale, mx_conte
       (expected_ndim && ndim != expected_ndim)) {
     gzclose(f);
     if (expected_ndim)
-      return mx_error(MX_ERR_FORMAT, "mx_idx_load: %s: wrong magic number (got 0x%08x, expected 0x%08x)", path, magic,
-                      0x800u + (unsigned)expected_ndim);
-    return mx_error(MX_ERR_FORMAT, "mx_idx_load: %s: wrong magic number (got 0x%08x, expected 0x0000080N, N in 1..%d)",
-                    path, magic, MX_MAX_NDIM);
+      return mx_error(MX_ERR_FORMAT,
+                      "mx_idx_load: %s: wrong magic number (got 0x%08x, expected 0x%08x)", path,
+                      magic, 0x800u + (unsigned)expected_ndim);
+    return mx_error(
+        MX_ERR_FORMAT,
+        "mx_idx_load: %s: wrong magic number (got 0x%08x, expected 0x0000080N, N in 1..%d)", path,
+        magic, MX_MAX_NDIM);
   }
   unsigned char dimbuf[4 * MX_MAX_NDIM];
   if (read_bytes(f, dimbuf, 4 * ndim) != 4 * ndim) {
@@ -57,13 +62,15 @@ mx_status mx_idx_load(const char *path, int expected_ndim, float scale, mx_conte
   float *vals = malloc(n > 0 ? (size_t)n * sizeof(float) : sizeof(float));
   if (!bytes || !vals) {
     free(bytes), free(vals), gzclose(f);
-    return mx_error(MX_ERR_NOMEM, "mx_idx_load: %s: out of memory for %lld values", path, (long long)n);
+    return mx_error(MX_ERR_NOMEM, "mx_idx_load: %s: out of memory for %lld values", path,
+                    (long long)n);
   }
   int64_t got = read_bytes(f, bytes, n);
   gzclose(f);
   if (got != n) {
     free(bytes), free(vals);
-    return mx_error(MX_ERR_FORMAT, "mx_idx_load: %s: truncated file (got %lld data bytes, expected %lld)", path,
+    return mx_error(MX_ERR_FORMAT,
+                    "mx_idx_load: %s: truncated file (got %lld data bytes, expected %lld)", path,
                     (long long)got, (long long)n);
   }
   for (int64_t i = 0; i < n; i++) vals[i] = (float)bytes[i] * scale;
@@ -74,8 +81,8 @@ mx_status mx_idx_load(const char *path, int expected_ndim, float scale, mx_conte
   return MX_OK;
 }
 
-mx_status mx_idx_load_pair(const char *image_path, const char *label_path, float scale, mx_context ctx,
-                           mx_ndarray **images, mx_ndarray **labels) {
+mx_status mx_idx_load_pair(const char *image_path, const char *label_path, float scale,
+                           mx_context ctx, mx_ndarray **images, mx_ndarray **labels) {
   *images = *labels = NULL;
   mx_status st = mx_idx_load(image_path, 3, scale, ctx, images);
   if (st != MX_OK) return st;
@@ -89,7 +96,8 @@ mx_status mx_idx_load_pair(const char *image_path, const char *label_path, float
   if (ni != nl) {
     mx_ndarray_release(*images), mx_ndarray_release(*labels);
     *images = *labels = NULL;
-    return mx_error(MX_ERR_FORMAT, "mx_idx_load_pair: %s holds %lld images but %s holds %lld labels", image_path,
+    return mx_error(MX_ERR_FORMAT,
+                    "mx_idx_load_pair: %s holds %lld images but %s holds %lld labels", image_path,
                     (long long)ni, label_path, (long long)nl);
   }
   return MX_OK;

@@ -16,7 +16,8 @@ static const mx_optim_kernels *const cuda_kernels = NULL;
 
 static inline float clip_grad(float g, const mx_optim_param *p) {
   g *= p->rescale_grad;
-  if (p->clip_gradient > 0) g = g > p->clip_gradient ? p->clip_gradient : (g < -p->clip_gradient ? -p->clip_gradient : g);
+  if (p->clip_gradient > 0)
+    g = g > p->clip_gradient ? p->clip_gradient : (g < -p->clip_gradient ? -p->clip_gradient : g);
   return g;
 }
 
@@ -35,7 +36,8 @@ static void cpu_sgd(float *w, const float *grad, float *mom, int64_t n, const mx
   }
 }
 
-static void cpu_adam(float *w, const float *grad, float *mean, float *var, int64_t n, const mx_optim_param *p) {
+static void cpu_adam(float *w, const float *grad, float *mean, float *var, int64_t n,
+                     const mx_optim_param *p) {
   for (int64_t i = 0; i < n; i++) {
     float g = clip_grad(grad[i], p) + p->wd * w[i];
     mean[i] = p->beta1 * mean[i] + (1.0f - p->beta1) * g;
@@ -44,14 +46,15 @@ static void cpu_adam(float *w, const float *grad, float *mean, float *var, int64
   }
 }
 
-static void cpu_rmsprop(float *w, const float *grad, float *nsq, float *g_avg, float *delta, int64_t n,
-                        const mx_optim_param *p) {
+static void cpu_rmsprop(float *w, const float *grad, float *nsq, float *g_avg, float *delta,
+                        int64_t n, const mx_optim_param *p) {
   for (int64_t i = 0; i < n; i++) {
     float g = clip_grad(grad[i], p) + p->wd * w[i];
     nsq[i] = (1.0f - p->gamma1) * g * g + p->gamma1 * nsq[i];
     if (g_avg) {
       g_avg[i] = (1.0f - p->gamma1) * g + p->gamma1 * g_avg[i];
-      delta[i] = p->gamma2 * delta[i] - p->lr * g / sqrtf(nsq[i] - g_avg[i] * g_avg[i] + p->epsilon);
+      delta[i] =
+          p->gamma2 * delta[i] - p->lr * g / sqrtf(nsq[i] - g_avg[i] * g_avg[i] + p->epsilon);
       w[i] += delta[i];
     } else {
       w[i] -= p->lr * g / sqrtf(nsq[i] + p->epsilon);
@@ -59,7 +62,8 @@ static void cpu_rmsprop(float *w, const float *grad, float *nsq, float *g_avg, f
   }
 }
 
-static void cpu_adagrad(float *w, const float *grad, float *history, int64_t n, const mx_optim_param *p) {
+static void cpu_adagrad(float *w, const float *grad, float *history, int64_t n,
+                        const mx_optim_param *p) {
   for (int64_t i = 0; i < n; i++) {
     float g = clip_grad(grad[i], p);
     history[i] += g * g;
@@ -71,8 +75,9 @@ const mx_optim_kernels mx_optim_cpu_kernels = {cpu_sgd, cpu_adam, cpu_rmsprop, c
 
 /* The kernel table for the weight's device, after checking that every other
  * array (NULL entries skipped) has the weight's size and context. */
-static mx_status prepare(const char *where, const mx_ndarray *w, const mx_ndarray *const *others, const char *const *names,
-                         int n_others, const mx_optim_param *p, const mx_optim_kernels **out) {
+static mx_status prepare(const char *where, const mx_ndarray *w, const mx_ndarray *const *others,
+                         const char *const *names, int n_others, const mx_optim_param *p,
+                         const mx_optim_kernels **out) {
   if (!w || !p) return mx_error(MX_ERR_ARG, "%s: weight and parameters are required", where);
   char sa[64], sb[64], ca[16], cb[16];
   mx_context ctx = mx_ndarray_context(w);
@@ -80,7 +85,8 @@ static mx_status prepare(const char *where, const mx_ndarray *w, const mx_ndarra
     const mx_ndarray *a = others[i];
     if (!a) continue;
     if (mx_ndarray_size(a) != mx_ndarray_size(w))
-      return mx_error(MX_ERR_SHAPE, "%s: %s shape %s does not match weight shape %s", where, names[i],
+      return mx_error(MX_ERR_SHAPE, "%s: %s shape %s does not match weight shape %s", where,
+                      names[i],
                       mx_shape_str(mx_ndarray_shape(a), mx_ndarray_ndim(a), sa, sizeof sa),
                       mx_shape_str(mx_ndarray_shape(w), mx_ndarray_ndim(w), sb, sizeof sb));
     mx_context c = mx_ndarray_context(a);
@@ -96,46 +102,52 @@ static mx_status prepare(const char *where, const mx_ndarray *w, const mx_ndarra
     *out = cuda_kernels;
     return MX_OK;
   }
-  return mx_error(MX_ERR_DEVICE, "%s: no optimizer kernel for %s in this build", where, mx_context_str(ctx, ca, sizeof ca));
+  return mx_error(MX_ERR_DEVICE, "%s: no optimizer kernel for %s in this build", where,
+                  mx_context_str(ctx, ca, sizeof ca));
 }
 
-mx_status mx_optim_sgd_update(mx_ndarray *weight, const mx_ndarray *grad, mx_ndarray *mom, const mx_optim_param *p) {
+mx_status mx_optim_sgd_update(mx_ndarray *weight, const mx_ndarray *grad, mx_ndarray *mom,
+                              const mx_optim_param *p) {
   const mx_optim_kernels *k;
   const mx_ndarray *others[] = {grad, mom};
   const char *names[] = {"gradient", "momentum state"};
   if (!grad) return mx_error(MX_ERR_ARG, "mx_optim_sgd_update: no gradient given");
   mx_status st = prepare("mx_optim_sgd_update", weight, others, names, 2, p, &k);
   if (st != MX_OK) return st;
-  k->sgd(mx_ndarray_data(weight), mx_ndarray_data((mx_ndarray *)grad), mom ? mx_ndarray_data(mom) : NULL,
-         mx_ndarray_size(weight), p);
+  k->sgd(mx_ndarray_data(weight), mx_ndarray_data((mx_ndarray *)grad),
+         mom ? mx_ndarray_data(mom) : NULL, mx_ndarray_size(weight), p);
   return MX_OK;
 }
 
-mx_status mx_optim_adam_update(mx_ndarray *weight, const mx_ndarray *grad, mx_ndarray *mean, mx_ndarray *var,
-                               const mx_optim_param *p) {
+mx_status mx_optim_adam_update(mx_ndarray *weight, const mx_ndarray *grad, mx_ndarray *mean,
+                               mx_ndarray *var, const mx_optim_param *p) {
   const mx_optim_kernels *k;
   const mx_ndarray *others[] = {grad, mean, var};
   const char *names[] = {"gradient", "mean state", "variance state"};
-  if (!grad || !mean || !var) return mx_error(MX_ERR_ARG, "mx_optim_adam_update: gradient, mean and variance are required");
+  if (!grad || !mean || !var)
+    return mx_error(MX_ERR_ARG, "mx_optim_adam_update: gradient, mean and variance are required");
   mx_status st = prepare("mx_optim_adam_update", weight, others, names, 3, p, &k);
   if (st != MX_OK) return st;
-  k->adam(mx_ndarray_data(weight), mx_ndarray_data((mx_ndarray *)grad), mx_ndarray_data(mean), mx_ndarray_data(var),
-          mx_ndarray_size(weight), p);
+  k->adam(mx_ndarray_data(weight), mx_ndarray_data((mx_ndarray *)grad), mx_ndarray_data(mean),
+          mx_ndarray_data(var), mx_ndarray_size(weight), p);
   return MX_OK;
 }
 
-mx_status mx_optim_rmsprop_update(mx_ndarray *weight, const mx_ndarray *grad, mx_ndarray *n, mx_ndarray *g_avg,
-                                  mx_ndarray *delta, const mx_optim_param *p) {
+mx_status mx_optim_rmsprop_update(mx_ndarray *weight, const mx_ndarray *grad, mx_ndarray *n,
+                                  mx_ndarray *g_avg, mx_ndarray *delta, const mx_optim_param *p) {
   const mx_optim_kernels *k;
   const mx_ndarray *others[] = {grad, n, g_avg, delta};
   const char *names[] = {"gradient", "n state", "g state", "delta state"};
-  if (!grad || !n) return mx_error(MX_ERR_ARG, "mx_optim_rmsprop_update: gradient and n state are required");
+  if (!grad || !n)
+    return mx_error(MX_ERR_ARG, "mx_optim_rmsprop_update: gradient and n state are required");
   if (!g_avg != !delta)
-    return mx_error(MX_ERR_ARG, "mx_optim_rmsprop_update: the centered form needs both g and delta states");
+    return mx_error(MX_ERR_ARG,
+                    "mx_optim_rmsprop_update: the centered form needs both g and delta states");
   mx_status st = prepare("mx_optim_rmsprop_update", weight, others, names, 4, p, &k);
   if (st != MX_OK) return st;
   k->rmsprop(mx_ndarray_data(weight), mx_ndarray_data((mx_ndarray *)grad), mx_ndarray_data(n),
-             g_avg ? mx_ndarray_data(g_avg) : NULL, delta ? mx_ndarray_data(delta) : NULL, mx_ndarray_size(weight), p);
+             g_avg ? mx_ndarray_data(g_avg) : NULL, delta ? mx_ndarray_data(delta) : NULL,
+             mx_ndarray_size(weight), p);
   return MX_OK;
 }
 
@@ -144,7 +156,8 @@ mx_status mx_optim_adagrad_update(mx_ndarray *weight, const mx_ndarray *grad, mx
   const mx_optim_kernels *k;
   const mx_ndarray *others[] = {grad, history};
   const char *names[] = {"gradient", "history state"};
-  if (!grad || !history) return mx_error(MX_ERR_ARG, "mx_optim_adagrad_update: gradient and history are required");
+  if (!grad || !history)
+    return mx_error(MX_ERR_ARG, "mx_optim_adagrad_update: gradient and history are required");
   mx_status st = prepare("mx_optim_adagrad_update", weight, others, names, 2, p, &k);
   if (st != MX_OK) return st;
   k->adagrad(mx_ndarray_data(weight), mx_ndarray_data((mx_ndarray *)grad), mx_ndarray_data(history),

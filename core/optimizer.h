@@ -7,8 +7,10 @@
 
 /* Each kernel makes one pass over n elements of device memory. */
 typedef struct mx_optim_kernels {
-  void (*sgd)(float *w, const float *grad, float *mom, int64_t n, const mx_optim_param *p); /* mom may be NULL */
-  void (*adam)(float *w, const float *grad, float *mean, float *var, int64_t n, const mx_optim_param *p);
+  void (*sgd)(float *w, const float *grad, float *mom, int64_t n,
+              const mx_optim_param *p); /* mom may be NULL */
+  void (*adam)(float *w, const float *grad, float *mean, float *var, int64_t n,
+               const mx_optim_param *p);
   void (*rmsprop)(float *w, const float *grad, float *nsq, float *g_avg, float *delta, int64_t n,
                   const mx_optim_param *p); /* g_avg, delta NULL: plain RMSProp */
   void (*adagrad)(float *w, const float *grad, float *history, int64_t n, const mx_optim_param *p);

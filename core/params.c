@@ -24,8 +24,9 @@ mx_status mx_file_write_atomic(const char *path, const void *data, size_t len) {
   memcpy(tmp + plen, ".tmp.XXXXXX", 12);
   int fd = mkstemp(tmp);
   if (fd < 0) {
-    mx_status st = mx_error(MX_ERR_IO, "mx_file_write_atomic: cannot write %s: no temporary file beside it (%s)", path,
-                            strerror(errno));
+    mx_status st = mx_error(
+        MX_ERR_IO, "mx_file_write_atomic: cannot write %s: no temporary file beside it (%s)", path,
+        strerror(errno));
     free(tmp);
     return st;
   }
@@ -35,8 +36,10 @@ mx_status mx_file_write_atomic(const char *path, const void *data, size_t len) {
   while (ok && left > 0) {
     ssize_t w = write(fd, p, left);
     if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) ok = 0;
-    else p += w, left -= (size_t)w;
+    if (w <= 0)
+      ok = 0;
+    else
+      p += w, left -= (size_t)w;
   }
   mode_t mask = umask(0);
   umask(mask);
@@ -76,12 +79,21 @@ static void put(buf *b, const void *src, size_t n) {
   memcpy(b->p + b->len, src, n);
   b->len += n;
 }
-static void put_u64(buf *b, uint64_t v) { put(b, &v, 8); } /* host order is little-endian here, as dmlc::Stream */
-static void put_u32(buf *b, uint32_t v) { put(b, &v, 4); }
-static void put_i32(buf *b, int32_t v) { put(b, &v, 4); }
-static void put_i64(buf *b, int64_t v) { put(b, &v, 8); }
+static void put_u64(buf *b, uint64_t v) {
+  put(b, &v, 8);
+} /* host order is little-endian here, as dmlc::Stream */
+static void put_u32(buf *b, uint32_t v) {
+  put(b, &v, 4);
+}
+static void put_i32(buf *b, int32_t v) {
+  put(b, &v, 4);
+}
+static void put_i64(buf *b, int64_t v) {
+  put(b, &v, 8);
+}
 
-mx_status mx_params_save(const char *path, mx_ndarray *const *arrays, const char *const *names, int n) {
+mx_status mx_params_save(const char *path, mx_ndarray *const *arrays, const char *const *names,
+                         int n) {
   if (n < 0) return mx_error(MX_ERR_ARG, "mx_params_save: negative array count (got %d)", n);
   for (int i = 0; i < n; i++) {
     if (!arrays[i]) return mx_error(MX_ERR_ARG, "mx_params_save: array %d is NULL", i);
@@ -150,14 +162,17 @@ static int get(cursor *c, void *dst, size_t n) {
 static float half_to_float(uint16_t h) {
   uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
   if (exp == 0) {
-    if (man == 0) bits = sign;
+    if (man == 0)
+      bits = sign;
     else { /* subnormal: normalise */
       exp = 127 - 15 + 1;
       while (!(man & 0x400)) man <<= 1, exp--;
       bits = sign | (exp << 23) | ((man & 0x3ff) << 13);
     }
-  } else if (exp == 31) bits = sign | 0x7f800000u | (man << 13);
-  else bits = sign | ((exp - 15 + 127) << 23) | (man << 13);
+  } else if (exp == 31)
+    bits = sign | 0x7f800000u | (man << 13);
+  else
+    bits = sign | ((exp - 15 + 127) << 23) | (man << 13);
   float f;
   memcpy(&f, &bits, 4);
   return f;
@@ -168,19 +183,44 @@ static const int type_size[] = {4, 8, 2, 1, 4, 1, 8};
 static void convert(int type, const unsigned char *src, float *dst, int64_t n) {
   for (int64_t i = 0; i < n; i++, src += type_size[type]) {
     switch (type) {
-    case 0: { float v; memcpy(&v, src, 4); dst[i] = v; } break;
-    case 1: { double v; memcpy(&v, src, 8); dst[i] = (float)v; } break;
-    case 2: { uint16_t v; memcpy(&v, src, 2); dst[i] = half_to_float(v); } break;
-    case 3: dst[i] = (float)src[0]; break;
-    case 4: { int32_t v; memcpy(&v, src, 4); dst[i] = (float)v; } break;
-    case 5: dst[i] = (float)(int8_t)src[0]; break;
-    default: { int64_t v; memcpy(&v, src, 8); dst[i] = (float)v; } break;
+    case 0: {
+      float v;
+      memcpy(&v, src, 4);
+      dst[i] = v;
+    } break;
+    case 1: {
+      double v;
+      memcpy(&v, src, 8);
+      dst[i] = (float)v;
+    } break;
+    case 2: {
+      uint16_t v;
+      memcpy(&v, src, 2);
+      dst[i] = half_to_float(v);
+    } break;
+    case 3:
+      dst[i] = (float)src[0];
+      break;
+    case 4: {
+      int32_t v;
+      memcpy(&v, src, 4);
+      dst[i] = (float)v;
+    } break;
+    case 5:
+      dst[i] = (float)(int8_t)src[0];
+      break;
+    default: {
+      int64_t v;
+      memcpy(&v, src, 8);
+      dst[i] = (float)v;
+    } break;
     }
   }
 }
 
 /* One NDArray record at the cursor into *out. */
-static mx_status read_array(cursor *c, const char *path, int index, mx_context ctx, mx_ndarray **out) {
+static mx_status read_array(cursor *c, const char *path, int index, mx_context ctx,
+                            mx_ndarray **out) {
   uint32_t first;
   int64_t shape[MX_MAX_NDIM];
   uint32_t ndim;
@@ -190,7 +230,9 @@ static mx_status read_array(cursor *c, const char *path, int index, mx_context c
     int32_t stype;
     if (!get(c, &stype, 4)) goto truncated;
     if (stype != 0)
-      return mx_error(MX_ERR_FORMAT, "mx_params_load: %s: array %d is sparse (storage type %d); only dense arrays are supported",
+      return mx_error(MX_ERR_FORMAT,
+                      "mx_params_load: %s: array %d is sparse (storage type %d); only dense arrays "
+                      "are supported",
                       path, index, stype);
     if (!get(c, &ndim, 4)) goto truncated;
   } else if (first == V1_MAGIC) {
@@ -200,10 +242,13 @@ static mx_status read_array(cursor *c, const char *path, int index, mx_context c
     wide = 0;
   }
   if (ndim == 0)
-    return mx_error(MX_ERR_FORMAT, "mx_params_load: %s: array %d is a none (empty) array, which is not supported", path, index);
+    return mx_error(MX_ERR_FORMAT,
+                    "mx_params_load: %s: array %d is a none (empty) array, which is not supported",
+                    path, index);
   if (ndim > MX_MAX_NDIM)
-    return mx_error(MX_ERR_FORMAT, "mx_params_load: %s: array %d has %u axes (got %u, expected at most %d)", path, index,
-                    ndim, ndim, MX_MAX_NDIM);
+    return mx_error(MX_ERR_FORMAT,
+                    "mx_params_load: %s: array %d has %u axes (got %u, expected at most %d)", path,
+                    index, ndim, ndim, MX_MAX_NDIM);
   for (uint32_t d = 0; d < ndim; d++) {
     if (wide) {
       if (!get(c, &shape[d], 8)) goto truncated;
@@ -212,13 +257,16 @@ static mx_status read_array(cursor *c, const char *path, int index, mx_context c
       if (!get(c, &v, 4)) goto truncated;
       shape[d] = v;
     }
-    if (shape[d] < 0) return mx_error(MX_ERR_FORMAT, "mx_params_load: %s: array %d has a negative dimension", path, index);
+    if (shape[d] < 0)
+      return mx_error(MX_ERR_FORMAT, "mx_params_load: %s: array %d has a negative dimension", path,
+                      index);
   }
   int32_t dev[2], type;
   if (!get(c, dev, 8) || !get(c, &type, 4)) goto truncated;
   if (type < 0 || type > 6)
-    return mx_error(MX_ERR_FORMAT, "mx_params_load: %s: array %d has an unknown type flag (got %d, expected 0..6)", path,
-                    index, type);
+    return mx_error(MX_ERR_FORMAT,
+                    "mx_params_load: %s: array %d has an unknown type flag (got %d, expected 0..6)",
+                    path, index, type);
   int64_t size = mx_shape_size(shape, (int)ndim);
   size_t bytes = (size_t)size * (size_t)type_size[type];
   if (size < 0 || c->len - c->pos < bytes) goto truncated;
@@ -231,7 +279,8 @@ static mx_status read_array(cursor *c, const char *path, int index, mx_context c
   if (st != MX_OK) return mx_error_prefix(st, "mx_params_load");
   return MX_OK;
 truncated:
-  return mx_error(MX_ERR_FORMAT, "mx_params_load: %s: truncated file (array %d ends early)", path, index);
+  return mx_error(MX_ERR_FORMAT, "mx_params_load: %s: truncated file (array %d ends early)", path,
+                  index);
 }
 
 void mx_params_free(mx_ndarray **arrays, char **names, int n) {
@@ -243,7 +292,8 @@ void mx_params_free(mx_ndarray **arrays, char **names, int n) {
   free(names);
 }
 
-mx_status mx_params_load(const char *path, mx_context ctx, mx_ndarray ***arrays_out, char ***names_out, int *n_out) {
+mx_status mx_params_load(const char *path, mx_context ctx, mx_ndarray ***arrays_out,
+                         char ***names_out, int *n_out) {
   *arrays_out = NULL, *names_out = NULL, *n_out = 0;
   if (!path) return mx_error(MX_ERR_ARG, "mx_params_load: no file name given");
   FILE *f = fopen(path, "rb");
@@ -276,8 +326,9 @@ mx_status mx_params_load(const char *path, mx_context ctx, mx_ndarray ***arrays_
   mx_ndarray **arrays = NULL;
   char **names = NULL;
   if (!get(&c, &magic, 8) || magic != LIST_MAGIC) {
-    st = mx_error(MX_ERR_FORMAT, "mx_params_load: %s: not an NDArray list file (got magic 0x%llx, expected 0x112)", path,
-                  (unsigned long long)magic);
+    st = mx_error(MX_ERR_FORMAT,
+                  "mx_params_load: %s: not an NDArray list file (got magic 0x%llx, expected 0x112)",
+                  path, (unsigned long long)magic);
     goto done;
   }
   if (!get(&c, &reserved, 8) || !get(&c, &n, 8)) {
@@ -285,7 +336,8 @@ mx_status mx_params_load(const char *path, mx_context ctx, mx_ndarray ***arrays_
     goto done;
   }
   if (n > (uint64_t)len) { /* each record takes bytes: a count this big is garbage */
-    st = mx_error(MX_ERR_FORMAT, "mx_params_load: %s: truncated file (claims %llu arrays)", path, (unsigned long long)n);
+    st = mx_error(MX_ERR_FORMAT, "mx_params_load: %s: truncated file (claims %llu arrays)", path,
+                  (unsigned long long)n);
     goto done;
   }
   arrays = calloc(n ? n : 1, sizeof *arrays);
@@ -299,12 +351,15 @@ mx_status mx_params_load(const char *path, mx_context ctx, mx_ndarray ***arrays_
   }
   uint64_t n_names = 0;
   if (c.pos < c.len && !get(&c, &n_names, 8)) {
-    st = mx_error(MX_ERR_FORMAT, "mx_params_load: %s: truncated file (name count ends early)", path);
+    st =
+        mx_error(MX_ERR_FORMAT, "mx_params_load: %s: truncated file (name count ends early)", path);
     goto done;
   }
   if (n_names != 0 && n_names != n) {
-    st = mx_error(MX_ERR_FORMAT, "mx_params_load: %s: names and arrays differ in number (got %llu names, expected %llu)",
-                  path, (unsigned long long)n_names, (unsigned long long)n);
+    st = mx_error(
+        MX_ERR_FORMAT,
+        "mx_params_load: %s: names and arrays differ in number (got %llu names, expected %llu)",
+        path, (unsigned long long)n_names, (unsigned long long)n);
     goto done;
   }
   if (n_names) {
@@ -316,8 +371,8 @@ mx_status mx_params_load(const char *path, mx_context ctx, mx_ndarray ***arrays_
     for (uint64_t i = 0; i < n; i++) {
       uint64_t l;
       if (!get(&c, &l, 8) || c.len - c.pos < l) {
-        st = mx_error(MX_ERR_FORMAT, "mx_params_load: %s: truncated file (name %llu ends early)", path,
-                      (unsigned long long)i);
+        st = mx_error(MX_ERR_FORMAT, "mx_params_load: %s: truncated file (name %llu ends early)",
+                      path, (unsigned long long)i);
         goto done;
       }
       names[i] = malloc(l + 1);

@@ -19,7 +19,8 @@ static const char *tmp_path(const char *name) {
 }
 
 /* An IDX ubyte file with the given magic, dims and `nbytes` data bytes (value i%251). */
-static void write_idx(const char *path, int gz, unsigned magic, const unsigned *dims, int ndim, long nbytes) {
+static void write_idx(const char *path, int gz, unsigned magic, const unsigned *dims, int ndim,
+                      long nbytes) {
   unsigned char head[4 + 4 * 6];
   int h = 0;
   for (int s = 24; s >= 0; s -= 8) head[h++] = (unsigned char)(magic >> s);
@@ -88,11 +89,13 @@ TEST(wrong_magic) {
   unsigned dims[] = {7};
   write_idx(tmp_path("lab2"), 0, 0x801, dims, 1, 7);
   mx_ndarray *a = NULL;
-  CHECK(mx_idx_load(tmp_path("lab2"), 3, 1.0f, mx_cpu(0), &a) == MX_ERR_FORMAT); /* labels where images wanted */
+  CHECK(mx_idx_load(tmp_path("lab2"), 3, 1.0f, mx_cpu(0), &a) ==
+        MX_ERR_FORMAT); /* labels where images wanted */
   CHECK(a == NULL);
   CHECK(strstr(mx_last_error(), "lab2") != NULL);
   CHECK(strstr(mx_last_error(), "wrong magic number") != NULL);
-  CHECK(strstr(mx_last_error(), "0x00000801") != NULL && strstr(mx_last_error(), "0x00000803") != NULL);
+  CHECK(strstr(mx_last_error(), "0x00000801") != NULL &&
+        strstr(mx_last_error(), "0x00000803") != NULL);
   write_idx(tmp_path("bad"), 0, 0x12345678, dims, 1, 7);
   CHECK(mx_idx_load(tmp_path("bad"), 1, 1.0f, mx_cpu(0), &a) == MX_ERR_FORMAT);
   CHECK(strstr(mx_last_error(), "bad") && strstr(mx_last_error(), "wrong magic"));
@@ -122,9 +125,11 @@ TEST(pair_counts) {
   write_idx(tmp_path("pi"), 0, 0x803, idims, 3, 60);
   write_idx(tmp_path("pl"), 0, 0x801, ldims, 1, 6);
   mx_ndarray *im = NULL, *lb = NULL;
-  CHECK(mx_idx_load_pair(tmp_path("pi"), tmp_path("pl"), 1.0f, mx_cpu(0), &im, &lb) == MX_ERR_FORMAT);
+  CHECK(mx_idx_load_pair(tmp_path("pi"), tmp_path("pl"), 1.0f, mx_cpu(0), &im, &lb) ==
+        MX_ERR_FORMAT);
   CHECK(im == NULL && lb == NULL);
-  CHECK(strstr(mx_last_error(), "holds 5 images but") != NULL && strstr(mx_last_error(), "holds 6 labels") != NULL);
+  CHECK(strstr(mx_last_error(), "holds 5 images but") != NULL &&
+        strstr(mx_last_error(), "holds 6 labels") != NULL);
   ldims[0] = 5;
   write_idx(tmp_path("pl"), 0, 0x801, ldims, 1, 5);
   CHECK(mx_idx_load_pair(tmp_path("pi"), tmp_path("pl"), 1.0f, mx_cpu(0), &im, &lb) == MX_OK);
@@ -141,7 +146,8 @@ TEST(real_mnist) {
   mx_ndarray *im = NULL, *lb = NULL;
   CHECK(mx_idx_load_pair(img, lab, 1.0f / 255, mx_cpu(0), &im, &lb) == MX_OK);
   if (!im) return;
-  CHECK(mx_ndarray_shape(im)[0] == 10000 && mx_ndarray_shape(im)[1] == 28 && mx_ndarray_shape(im)[2] == 28);
+  CHECK(mx_ndarray_shape(im)[0] == 10000 && mx_ndarray_shape(im)[1] == 28 &&
+        mx_ndarray_shape(im)[2] == 28);
   float first[3];
   mx_ndarray_get_element(lb, 0, &first[0]);
   mx_ndarray_get_element(lb, 1, &first[1]);

@@ -132,7 +132,9 @@ TEST(argument_errors) {
   mx_ndarray *w = arr(v, 3), *g = arr(v, 2);
   mx_optim_param p = base();
   CHECK(mx_optim_sgd_update(w, g, NULL, &p) == MX_ERR_SHAPE);
-  CHECK(strstr(mx_last_error(), "mx_optim_sgd_update: gradient shape (2,) does not match weight shape (3,)") != NULL);
+  CHECK(strstr(mx_last_error(),
+               "mx_optim_sgd_update: gradient shape (2,) does not match weight shape (3,)") !=
+        NULL);
   CHECK(mx_optim_sgd_update(w, NULL, NULL, &p) == MX_ERR_ARG);
   CHECK(mx_optim_adam_update(w, g, NULL, NULL, &p) == MX_ERR_ARG);
   CHECK(at(w, 0) == 1 && at(w, 2) == 3); /* untouched */
@@ -158,7 +160,8 @@ TEST(topk_hits) {
   CHECK(hits == 1);
   mx_ndarray *short_lab = arr(lv, 3);
   CHECK(mx_metric_topk_hits(pred, short_lab, 1, &hits) == MX_ERR_SHAPE);
-  mx_ndarray_release(pred), mx_ndarray_release(lab), mx_ndarray_release(lab2), mx_ndarray_release(short_lab);
+  mx_ndarray_release(pred), mx_ndarray_release(lab), mx_ndarray_release(lab2),
+      mx_ndarray_release(short_lab);
 }
 
 int main(void) {

@@ -19,7 +19,10 @@ static const char *tmp_path(const char *name) {
 }
 
 /* A little-endian byte writer (the test's own, independent of params.c). */
-typedef struct bytes { unsigned char b[4096]; size_t n; } bytes;
+typedef struct bytes {
+  unsigned char b[4096];
+  size_t n;
+} bytes;
 static void le(bytes *o, uint64_t v, int width) {
   for (int i = 0; i < width; i++) o->b[o->n++] = (unsigned char)(v >> (8 * i));
 }
@@ -51,7 +54,8 @@ static void check_two(const char *path) {
     return;
   }
   CHECK(names && strcmp(names[0], "arg:w") == 0 && strcmp(names[1], "aux:m") == 0);
-  CHECK(mx_ndarray_ndim(arr[0]) == 2 && mx_ndarray_shape(arr[0])[0] == 2 && mx_ndarray_shape(arr[0])[1] == 3);
+  CHECK(mx_ndarray_ndim(arr[0]) == 2 && mx_ndarray_shape(arr[0])[0] == 2 &&
+        mx_ndarray_shape(arr[0])[1] == 3);
   float v[6];
   mx_ndarray_to_host(arr[0], v, 6);
   for (int i = 0; i < 6; i++) CHECK_NEAR(v[i], 0.5 * i, 0);
@@ -87,7 +91,8 @@ TEST(legacy_layout) { /* u32 ndim, u32 dims, dev_type, dev_id, type_flag, data *
 TEST(v1_layout) {
   bytes o = {{0}, 0};
   header(&o);
-  le(&o, 0xF993FAC8u, 4), le(&o, 2, 4), le(&o, 2, 8), le(&o, 3, 8), le(&o, 1, 4), le(&o, 0, 4), le(&o, 0, 4);
+  le(&o, 0xF993FAC8u, 4), le(&o, 2, 4), le(&o, 2, 8), le(&o, 3, 8), le(&o, 1, 4), le(&o, 0, 4),
+      le(&o, 0, 4);
   for (int i = 0; i < 6; i++) f32(&o, 0.5f * i);
   /* second array as float64 on gpu(0): converted, and loaded on the CPU */
   le(&o, 0xF993FAC8u, 4), le(&o, 1, 4), le(&o, 2, 8), le(&o, 2, 4), le(&o, 0, 4), le(&o, 1, 4);
@@ -102,9 +107,11 @@ TEST(v1_layout) {
 /* The V2 bytes mx_params_save must produce for the two arrays. */
 static void v2_bytes(bytes *o) {
   header(o);
-  le(o, 0xF993FAC9u, 4), le(o, 0, 4), le(o, 2, 4), le(o, 2, 8), le(o, 3, 8), le(o, 1, 4), le(o, 0, 4), le(o, 0, 4);
+  le(o, 0xF993FAC9u, 4), le(o, 0, 4), le(o, 2, 4), le(o, 2, 8), le(o, 3, 8), le(o, 1, 4),
+      le(o, 0, 4), le(o, 0, 4);
   for (int i = 0; i < 6; i++) f32(o, 0.5f * i);
-  le(o, 0xF993FAC9u, 4), le(o, 0, 4), le(o, 1, 4), le(o, 2, 8), le(o, 1, 4), le(o, 0, 4), le(o, 0, 4);
+  le(o, 0xF993FAC9u, 4), le(o, 0, 4), le(o, 1, 4), le(o, 2, 8), le(o, 1, 4), le(o, 0, 4),
+      le(o, 0, 4);
   f32(o, -1), f32(o, 7);
   names(o);
 }
