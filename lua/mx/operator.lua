@@ -239,6 +239,7 @@ end
 
 -- ---------------------------------------------------------------- LuaOp
 
+local with_requests
 local LuaOp = new_class('LuaOp')
 LuaOp.extend = extend
 operator.LuaOp = LuaOp
@@ -261,6 +262,25 @@ function LuaOp:forward() error(self.__name .. ':forward is not implemented', 2) 
 --- backward(out_grad, in_data, out_data, in_grad)
 function LuaOp:backward() error(self.__name .. ':backward is not implemented', 2) end
 
+-- A LuaOp writes its results, whatever the request: for 'add' it writes into a
+-- scratch array that finish() then adds to the real one; for 'null' into a scratch
+-- array that is dropped. 'write' and 'inplace' get the executor's array itself.
+function with_requests(req, arrays)
+  local given, scratch = {}, {}
+  for i, a in pairs(arrays) do
+    if req[i] == 'add' or req[i] == 'null' then
+      local nd = require 'mx.ndarray'
+      given[i] = nd.zeros(a:shape(), a:context())
+      if req[i] == 'add' then scratch[#scratch + 1] = { a, given[i] } end
+    else
+      given[i] = a
+    end
+  end
+  return given, function()
+    for _, pair in ipairs(scratch) do pair[1]:add_(pair[2]) end
+  end
+end
+
 -- Registers this instance as a Custom op_type of its own (once).
 function LuaOp:op_type()
   if self.op_type_ then return self.op_type_ end
@@ -276,9 +296,15 @@ function LuaOp:op_type()
     return a, b, c or {}
   end
   local Op = CustomOp:extend(op_type)
-  function Op.forward(_, _, _, in_data, out_data) inst:forward(in_data, out_data) end
-  function Op.backward(_, _, out_grad, in_data, out_data, in_grad)
-    inst:backward(out_grad, in_data, out_data, in_grad)
+  function Op.forward(_, _, req, in_data, out_data)
+    local arrays, finish = with_requests(req, out_data)
+    inst:forward(in_data, arrays)
+    finish()
+  end
+  function Op.backward(_, req, out_grad, in_data, out_data, in_grad)
+    local arrays, finish = with_requests(req, in_grad)
+    inst:backward(out_grad, in_data, out_data, arrays)
+    finish()
   end
   function Prop.create_operator() return Op() end
   operator.register(op_type, Prop)

@@ -263,6 +263,46 @@ describe('mx.operator.CustomOp / CustomOpProp / register', function()
   end)
 end)
 
+describe('Lua operators checked like the built-in ones (gradcheck.check_symbol)', function()
+  local G = require 'gradcheck'
+
+  it('a CustomOp with two inputs: write, add and null requests', function()
+    local net = mx.symbol.Custom { a = mx.symbol.Variable('a'), op_type = 'spec_mul', scale = 0.5, name = 'm' }
+    mx.random.seed(3)
+    assert.is_true(G.check_symbol(net, { a = G.random { 3, 4 }, m_b = G.random { 3, 4 } }))
+  end)
+
+  it('a LuaOp that needs the gradient from above', function()
+    local ScaledTanh = mx.operator.LuaOp:extend('ScaledTanh')
+    function ScaledTanh:forward(in_data, out_data)
+      out_data[1]:set(mx.nd.tanh(in_data[1]) * 2)
+    end
+    function ScaledTanh:backward(out_grad, in_data, out_data, in_grad)
+      local y = out_data[1] / 2 -- tanh(x)
+      in_grad[1]:set(out_grad[1] * (1 - y * y) * 2)
+    end
+    local op = ScaledTanh()
+    local net = op { data = mx.symbol.Variable('data'), name = 'st' }
+    mx.random.seed(4)
+    assert.is_true(G.check_symbol(net, { data = G.random { 2, 5 } }))
+  end)
+
+  it('the tutorial\'s NumpySoftmax against the cross-entropy it is the gradient of', function()
+    local op = NumpySoftmax()
+    local net = op { data = mx.symbol.Variable('data'), name = 'softmax' }
+    mx.random.seed(5)
+    local labels = { 2, 0, 1 }
+    local function cross_entropy(outputs)
+      local y = outputs[1]:totable()
+      local l = 0
+      for i, c in ipairs(labels) do l = l - math.log(y[i][c + 1]) end
+      return l
+    end
+    assert.is_true(G.check_symbol(net, { data = G.random { 3, 4 }, softmax_label = mx.nd.array(labels) },
+      { wrt = { 'data' }, loss = cross_entropy }))
+  end)
+end)
+
 describe('arrays lent to Lua', function()
   local Keep = mx.operator.CustomOp:extend('Keep')
   local kept, same_memory
