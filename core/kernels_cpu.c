@@ -118,8 +118,24 @@ static void cpu_binary_strided(mx_binary_op op, const float *a, const int64_t *s
   }
 }
 
+/* y (rows, cols) = x read down columns (x is (cols, rows) row-major): a 2-D
+ * transpose in 32x32 tiles, so both sides stay in cache */
+static void transpose_tiled(const float *x, int64_t ldx, float *y, int64_t rows, int64_t cols) {
+  enum { T = 32 };
+  for (int64_t r0 = 0; r0 < rows; r0 += T)
+    for (int64_t c0 = 0; c0 < cols; c0 += T) {
+      int64_t r1 = r0 + T < rows ? r0 + T : rows, c1 = c0 + T < cols ? c0 + T : cols;
+      for (int64_t r = r0; r < r1; r++)
+        for (int64_t c = c0; c < c1; c++) y[r * cols + c] = x[c * ldx + r];
+    }
+}
+
 static void cpu_copy_strided(const float *x, const int64_t *sx, float *y, const int64_t *shape,
                              int ndim) {
+  if (ndim == 2 && sx[0] == 1 && sx[1] == shape[0] && shape[0] > 1) {
+    transpose_tiled(x, sx[1], y, shape[0], shape[1]);
+    return;
+  }
   int64_t idx[MX_MAX_NDIM] = {0};
   int64_t rows = 1, inner = shape[ndim - 1], s = sx[ndim - 1];
   for (int d = 0; d < ndim - 1; d++) rows *= shape[d];

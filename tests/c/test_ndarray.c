@@ -350,6 +350,23 @@ TEST(transpose_matches_loop) {
         for (int l = 0; l < 5; l++) w[((l * 4 + k) * 3 + j) * 2 + i] = y[((i * 3 + j) * 4 + k) * 5 + l];
   CHECK_VALUES(t, w, 120, 0);
   mx_ndarray_release(t);
+  /* a large 2-D transpose (tiled, with ragged tile edges), and back */
+  int R = 100, C = 70;
+  float *big = malloc(R * C * sizeof *big), *bt = malloc(R * C * sizeof *bt);
+  nd_fill_lcg(big, R * C, 6);
+  for (int i = 0; i < R; i++)
+    for (int j = 0; j < C; j++) bt[j * R + i] = big[i * C + j];
+  mx_ndarray *m = ND(big, 100, 70), *mt, *mtt;
+  CHECK_OK(mx_ndarray_transpose(m, NULL, &mt));
+  CHECK(SHAPE_IS(mt, 70, 100));
+  CHECK_VALUES(mt, bt, R * C, 0);
+  CHECK_OK(mx_ndarray_transpose(mt, (int[]){1, 0}, &mtt));
+  CHECK_VALUES(mtt, big, R * C, 0);
+  mx_ndarray_release(m);
+  mx_ndarray_release(mt);
+  mx_ndarray_release(mtt);
+  free(big);
+  free(bt);
   int bad[4] = {0, 1, 1, 2};
   CHECK_ERR(mx_ndarray_transpose(b, bad, &t), MX_ERR_ARG, "mx_ndarray_transpose: ", "(0,1,1,2)", "(2,3,4,5)");
   mx_ndarray_release(a);
