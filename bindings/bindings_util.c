@@ -165,10 +165,27 @@ mx_ndarray *mxb_check_ndarray(lua_State *L, int idx, const char *where) {
 
 /* ---- Context userdata ---- */
 
+/* One userdata per device, kept in a registry table, so mx.cpu(0) is always
+ * the same value (usable as a table key; == compares equal anyway). */
 void mxb_push_context(lua_State *L, mx_context ctx) {
+  if (lua_getfield(L, LUA_REGISTRYINDEX, "mx.Context.cache") != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, "mx.Context.cache");
+  }
+  lua_Integer key = (lua_Integer)ctx.dev_type * 1000000 + ctx.dev_id;
+  if (lua_rawgeti(L, -1, key) == LUA_TUSERDATA) {
+    lua_remove(L, -2);
+    return;
+  }
+  lua_pop(L, 1);
   mx_context *c = lua_newuserdatauv(L, sizeof *c, 0);
   *c = ctx;
   luaL_setmetatable(L, MXB_CONTEXT_MT);
+  lua_pushvalue(L, -1);
+  lua_rawseti(L, -3, key);
+  lua_remove(L, -2);
 }
 
 mx_context mxb_check_context(lua_State *L, int idx, const char *where) {

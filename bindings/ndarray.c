@@ -963,14 +963,14 @@ static int nd_tostring(lua_State *L) {
 
 static int ctx_cpu(lua_State *L) {
   lua_Integer id = mxb_opt_integer(L, 1, 0, "mx.cpu");
-  if (id < 0) return mxb_argerror(L, 1, "mx.cpu", "device id must be >= 0 (got %lld)", (long long)id);
+  if (id < 0 || id > 1024) return mxb_argerror(L, 1, "mx.cpu", "device id must be in 0..1024 (got %lld)", (long long)id);
   mxb_push_context(L, mx_cpu((int)id));
   return 1;
 }
 
 static int ctx_gpu(lua_State *L) {
   lua_Integer id = mxb_opt_integer(L, 1, 0, "mx.gpu");
-  if (id < 0 || id > 1024) return mxb_argerror(L, 1, "mx.gpu", "device id must be >= 0 (got %lld)", (long long)id);
+  if (id < 0 || id > 1024) return mxb_argerror(L, 1, "mx.gpu", "device id must be in 0..1024 (got %lld)", (long long)id);
   mxb_push_context(L, mx_gpu((int)id));
   return 1;
 }

@@ -509,6 +509,9 @@ describe('contexts', function()
     assert.are.equal(mx.gpu(1), mx.context.Context('gpu', 1))
     assert.is_true(mx.context.is_context(mx.cpu()))
     assert.is_false(mx.context.is_context({}))
+    assert.is_true(rawequal(mx.gpu(3), mx.gpu(3)))
+    local by_ctx = {[mx.cpu()] = 'host'}
+    assert.are.equal('host', by_ctx[mx.nd.zeros{1}:context()])
   end)
 
   it('an array on a missing GPU is a clear error', function()
