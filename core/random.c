@@ -6,30 +6,11 @@
 #include <stdlib.h>
 
 #include "kernels.h"
+#include "philox.h"
 
 static uint64_t key = 0;     /* the seed */
 static uint64_t counter = 0; /* blocks of 4 words used so far since seeding */
 static pthread_mutex_t rng_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", 2011) */
-static void philox4x32(uint64_t ctr, uint64_t k, uint32_t out[4]) {
-  uint32_t c0 = (uint32_t)ctr, c1 = (uint32_t)(ctr >> 32), c2 = 0, c3 = 0;
-  uint32_t k0 = (uint32_t)k, k1 = (uint32_t)(k >> 32);
-  for (int r = 0; r < 10; r++) {
-    uint64_t p0 = (uint64_t)0xD2511F53u * c0, p1 = (uint64_t)0xCD9E8D57u * c2;
-    uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ k0, n2 = (uint32_t)(p0 >> 32) ^ c3 ^ k1;
-    c1 = (uint32_t)p1;
-    c3 = (uint32_t)p0;
-    c0 = n0;
-    c2 = n2;
-    k0 += 0x9E3779B9u;
-    k1 += 0xBB67AE85u;
-  }
-  out[0] = c0;
-  out[1] = c1;
-  out[2] = c2;
-  out[3] = c3;
-}
 
 /* A stream of 32-bit words from the global counter; `stream_end` advances it. */
 typedef struct stream {
@@ -52,10 +33,25 @@ static void stream_end(stream *s) {
 
 static uint32_t next32(stream *s) {
   if (s->pos == 4) {
-    philox4x32(s->ctr++, s->key, s->buf);
+    mx_philox4x32(s->ctr++, s->key, s->buf);
     s->pos = 0;
   }
   return s->buf[s->pos++];
+}
+
+#ifdef MX_HAVE_CUDA
+/* random_cuda.cu: the same streams, filled by GPU kernels from counter block ctr on */
+mx_status mx_cuda_random_uniform(float low, float high, mx_ndarray *out, uint64_t k, uint64_t ctr);
+mx_status mx_cuda_random_normal(float mean, float std, mx_ndarray *out, uint64_t k, uint64_t ctr);
+#endif
+
+/* Takes the next `blocks` counter blocks of the stream for a device generator. */
+static void reserve(uint64_t blocks, uint64_t *k, uint64_t *ctr) {
+  pthread_mutex_lock(&rng_lock);
+  *k = key;
+  *ctr = counter;
+  counter += blocks;
+  pthread_mutex_unlock(&rng_lock);
 }
 
 void mx_random_seed(uint64_t seed) {
@@ -84,16 +80,19 @@ mx_status mx_random_uniform(float low, float high, mx_ndarray *out) {
   if (!(low <= high)) return mx_error(MX_ERR_ARG, "%s: low %g is above high %g", where, low, high);
   int64_t n = mx_ndarray_size(out);
   if (n == 0) return MX_OK;
+#ifdef MX_HAVE_CUDA
+  if (mx_ndarray_context(out).dev_type == MX_DEV_GPU) { /* one word per number */
+    uint64_t k, ctr;
+    reserve(((uint64_t)n + 3) / 4, &k, &ctr);
+    mx_status st = mx_cuda_random_uniform(low, high, out, k, ctr);
+    return st == MX_OK ? st : mx_error_rename(st, where);
+  }
+#endif
   float *y = host_buffer(out);
   if (!y) return mx_error(MX_ERR_NOMEM, "%s: out of host memory", where);
   stream s;
   stream_begin(&s);
-  float span = high - low;
-  for (int64_t i = 0; i < n; i++) {
-    float u = (float)(next32(&s) >> 8) * (1.0f / 16777216.0f); /* [0, 1) in 24 bits */
-    float v = low + span * u;
-    y[i] = v < high || low == high ? v : nextafterf(high, low); /* keep [low, high) despite rounding */
-  }
+  for (int64_t i = 0; i < n; i++) y[i] = mx_philox_uniform(next32(&s), low, high);
   stream_end(&s);
   return host_buffer_done(where, out, y);
 }
@@ -103,16 +102,24 @@ mx_status mx_random_normal(float mean, float std, mx_ndarray *out) {
   if (!(std >= 0)) return mx_error(MX_ERR_ARG, "%s: std must be >= 0 (got %g)", where, std);
   int64_t n = mx_ndarray_size(out);
   if (n == 0) return MX_OK;
+#ifdef MX_HAVE_CUDA
+  if (mx_ndarray_context(out).dev_type == MX_DEV_GPU) { /* two words per pair of numbers */
+    uint64_t k, ctr, words = ((uint64_t)n + 1) / 2 * 2;
+    reserve((words + 3) / 4, &k, &ctr);
+    mx_status st = mx_cuda_random_normal(mean, std, out, k, ctr);
+    return st == MX_OK ? st : mx_error_rename(st, where);
+  }
+#endif
   float *y = host_buffer(out);
   if (!y) return mx_error(MX_ERR_NOMEM, "%s: out of host memory", where);
   stream s;
   stream_begin(&s);
   for (int64_t i = 0; i < n; i += 2) {
-    double u1 = ((double)next32(&s) + 1.0) * (1.0 / 4294967296.0); /* (0, 1] */
-    double u2 = (double)next32(&s) * (1.0 / 4294967296.0);         /* [0, 1) */
-    double r = sqrt(-2.0 * log(u1)), t = 2.0 * M_PI * u2;
-    y[i] = (float)(mean + std * r * cos(t));
-    if (i + 1 < n) y[i + 1] = (float)(mean + std * r * sin(t));
+    uint32_t w1 = next32(&s), w2 = next32(&s);
+    float a, b;
+    mx_philox_normal2(w1, w2, mean, std, &a, &b);
+    y[i] = a;
+    if (i + 1 < n) y[i + 1] = b;
   }
   stream_end(&s);
   return host_buffer_done(where, out, y);
