@@ -90,6 +90,13 @@ describe('mx.viz.plot_network', function()
     assert.matches('fixedsize="false"', src)
   end)
 
+  it('labels a custom operator with its op_type, a LuaOp with its class', function()
+    local Square = mx.operator.LuaOp:extend('Square')
+    function Square.forward(_, in_data, out_data) out_data[1]:set(in_data[1] * in_data[1]) end
+    local sq = Square() { data = mx.symbol.Variable('data'), name = 'sq' }
+    assert.same({ label = 'Square', fillcolor = '#fccde5' }, node_attrs(mx.viz.plot_network(sq):source(), 'sq'))
+  end)
+
   it('renders SVG and PNG through Graphviz', function()
     local base = tmpfile('')
     local svg = mx.viz.plot_network(mlp):render(base, 'svg')
