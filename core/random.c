@@ -43,7 +43,6 @@ static uint32_t next32(stream *s) {
 /* random_cuda.cu: the same streams, filled by GPU kernels from counter block ctr on */
 mx_status mx_cuda_random_uniform(float low, float high, mx_ndarray *out, uint64_t k, uint64_t ctr);
 mx_status mx_cuda_random_normal(float mean, float std, mx_ndarray *out, uint64_t k, uint64_t ctr);
-#endif
 
 /* Takes the next `blocks` counter blocks of the stream for a device generator. */
 static void reserve(uint64_t blocks, uint64_t *k, uint64_t *ctr) {
@@ -53,6 +52,7 @@ static void reserve(uint64_t blocks, uint64_t *k, uint64_t *ctr) {
   counter += blocks;
   pthread_mutex_unlock(&rng_lock);
 }
+#endif
 
 void mx_random_seed(uint64_t seed) {
   pthread_mutex_lock(&rng_lock);
