@@ -169,7 +169,7 @@ static void push_shapes(lua_State *L, int n, const int *ndims, const int64_t (*s
   lua_createtable(L, n, 0);
   for (int i = 0; i < n; i++) {
     if (ndims[i]) mxb_push_shape(L, shapes[i], ndims[i]);
-    else lua_pushboolean(L, 0);
+    else lua_newtable(L); /* unknown (infer_shape_partial) */
     lua_rawseti(L, -2, i + 1);
   }
 }
@@ -234,9 +234,9 @@ static int read_shapes(lua_State *L, int idx, const char **names, int64_t (*shap
 
 #define MAXSH 256
 /* sym:infer_shape{data = {100, 784}} -> arg_shapes, out_shapes, aux_shapes
- * (nil, message when incomplete) */
-static int l_infer_shape(lua_State *L) {
-  const char *where = "Symbol:infer_shape";
+ * (nil, message when incomplete); infer_shape_partial gives {} for unknown shapes. */
+static int infer_shape(lua_State *L, int partial) {
+  const char *where = partial ? "Symbol:infer_shape_partial" : "Symbol:infer_shape";
   mx_symbol *s = check_symbol(L, 1, where);
   const char *names[MAXSH];
   int64_t(*shapes)[MX_MAX_NDIM] = lua_newuserdatauv(L, sizeof(int64_t[MAXSH][MX_MAX_NDIM]), 0);
@@ -248,7 +248,7 @@ static int l_infer_shape(lua_State *L) {
   mxb_check(L, mx_symbol_infer_shape(s, named ? names : NULL, (const int64_t(*)[MX_MAX_NDIM])shapes, ndims, n, &r,
                                      &complete, missing, sizeof missing),
             where);
-  if (!complete) {
+  if (!complete && !partial) {
     mx_symbol_shapes_free(&r);
     lua_pushnil(L);
     lua_pushfstring(L, "%s: cannot infer the shapes of %s (give their shapes)", where,
@@ -261,6 +261,9 @@ static int l_infer_shape(lua_State *L) {
   mx_symbol_shapes_free(&r);
   return 3;
 }
+
+static int l_infer_shape(lua_State *L) { return infer_shape(L, 0); }
+static int l_infer_shape_partial(lua_State *L) { return infer_shape(L, 1); }
 
 static int l_get_internals(lua_State *L) {
   mx_symbol *r;
@@ -456,6 +459,7 @@ void mxb_open_symbol(lua_State *L) {
                               {"list_outputs", l_list_outputs},
                               {"list_auxiliary_states", l_list_aux},
                               {"infer_shape", l_infer_shape},
+                              {"infer_shape_partial", l_infer_shape_partial},
                               {"get_internals", l_get_internals},
                               {"get_output", l_get_output},
                               {"num_outputs", l_num_outputs},

@@ -117,6 +117,14 @@ describe('infer_shape', function()
     assert.are.same({{2, 3}, {4, 3}, {4}, {2, 4}}, a2)
   end)
 
+  it('infer_shape_partial gives what it can, {} for the rest', function()
+    local x, y = mx.sym.Variable('x'), mx.sym.Variable('y')
+    local s = mx.sym.Group{mx.sym.FullyConnected{data = x, num_hidden = 4, name = 'f'}, y * 2}
+    local args, outs = s:infer_shape_partial{x = {2, 3}}
+    assert.are.same({{2, 3}, {4, 3}, {4}, {}}, args)
+    assert.are.same({{2, 4}, {}}, outs)
+  end)
+
   it('raises on inconsistent input, naming the operator and the shapes', function()
     local ok, err = pcall(function() return tutorial_mlp():infer_shape{data = {100, 784}, fc2_weight = {64, 100}} end)
     assert.is_false(ok)
