@@ -169,12 +169,14 @@ static void cpu_copy2d(const float *x, int64_t ldx, float *y, int64_t ldy, int64
 
 /* ---- reductions ---- */
 
-/* Contiguous reductions use LANES independent accumulators: the loop
- * vectorises without reassociating a single sum, and the sum is more
- * accurate than one running float. */
+/* Contiguous sums use LANES independent float accumulators over blocks of
+ * BLOCK values (the loop vectorises without reassociating one running sum),
+ * and add the blocks up in double: the error stays near one float rounding
+ * however long the row. */
 #define LANES 16
+#define BLOCK 4096
 
-static float sum_contig(const float *x, int64_t n) {
+static float sum_block(const float *x, int64_t n) {
   float acc[LANES] = {0};
   int64_t i = 0;
   for (; i + LANES <= n; i += LANES)
@@ -185,7 +187,7 @@ static float sum_contig(const float *x, int64_t n) {
   return s;
 }
 
-static float sumsq_contig(const float *x, int64_t n) {
+static float sumsq_block(const float *x, int64_t n) {
   float acc[LANES] = {0};
   int64_t i = 0;
   for (; i + LANES <= n; i += LANES)
@@ -194,6 +196,43 @@ static float sumsq_contig(const float *x, int64_t n) {
   for (; i < n; i++) s += x[i] * x[i];
   for (int j = 0; j < LANES; j++) s += acc[j];
   return s;
+}
+
+static double sum_contig(const float *x, int64_t n) {
+  double total = 0;
+  for (int64_t i = 0; i < n; i += BLOCK) total += sum_block(x + i, n - i < BLOCK ? n - i : BLOCK);
+  return total;
+}
+
+static double sumsq_contig(const float *x, int64_t n) {
+  double total = 0;
+  for (int64_t i = 0; i < n; i += BLOCK) total += sumsq_block(x + i, n - i < BLOCK ? n - i : BLOCK);
+  return total;
+}
+
+/* Sums (or sums of squares) down the middle axis of (len, inner) into y[inner]:
+ * columns in tiles of TILE, rows in blocks of ROWS summed in float (vectorised
+ * along the row), the blocks added up in double. */
+#define TILE 256
+#define ROWS 256
+static void sum_columns(const float *x, float *y, int64_t len, int64_t inner, int squares) {
+  for (int64_t c0 = 0; c0 < inner; c0 += TILE) {
+    int64_t w = inner - c0 < TILE ? inner - c0 : TILE;
+    double total[TILE] = {0};
+    for (int64_t r0 = 0; r0 < len; r0 += ROWS) {
+      int64_t r1 = len - r0 < ROWS ? len : r0 + ROWS;
+      float part[TILE] = {0};
+      for (int64_t r = r0; r < r1; r++) {
+        const float *xr = x + r * inner + c0;
+        if (squares)
+          for (int64_t c = 0; c < w; c++) part[c] += xr[c] * xr[c];
+        else
+          for (int64_t c = 0; c < w; c++) part[c] += xr[c];
+      }
+      for (int64_t c = 0; c < w; c++) total[c] += part[c];
+    }
+    for (int64_t c = 0; c < w; c++) y[c0 + c] = (float)total[c];
+  }
 }
 
 static float max_contig(const float *x, int64_t n) {
@@ -243,42 +282,32 @@ static void cpu_reduce(mx_reduce_op op, const float *x, float *y, int64_t outer,
     }
     if (inner == 1) {
       switch (op) {
-      case MX_REDUCE_SUM: yo[0] = sum_contig(xo, len); break;
-      case MX_REDUCE_MEAN: yo[0] = sum_contig(xo, len) / (float)len; break;
+      case MX_REDUCE_SUM: yo[0] = (float)sum_contig(xo, len); break;
+      case MX_REDUCE_MEAN: yo[0] = (float)(sum_contig(xo, len) / (double)len); break;
       case MX_REDUCE_MAX: yo[0] = max_contig(xo, len); break;
       case MX_REDUCE_MIN: yo[0] = min_contig(xo, len); break;
-      case MX_REDUCE_NORM: yo[0] = sqrtf(sumsq_contig(xo, len)); break;
+      case MX_REDUCE_NORM: yo[0] = (float)sqrt(sumsq_contig(xo, len)); break;
       default: break;
       }
       continue;
     }
-    /* inner > 1: accumulate whole rows of `inner` values (vectorises along inner) */
+    if (op == MX_REDUCE_SUM || op == MX_REDUCE_MEAN || op == MX_REDUCE_NORM) {
+      sum_columns(xo, yo, len, inner, op == MX_REDUCE_NORM);
+      if (op == MX_REDUCE_MEAN)
+        for (int64_t i = 0; i < inner; i++) yo[i] /= (float)len;
+      if (op == MX_REDUCE_NORM)
+        for (int64_t i = 0; i < inner; i++) yo[i] = sqrtf(yo[i]);
+      continue;
+    }
+    /* max and min with inner > 1: whole rows at a time (vectorises along inner) */
     memcpy(yo, xo, (size_t)inner * sizeof(float));
-    if (op == MX_REDUCE_NORM)
-      for (int64_t i = 0; i < inner; i++) yo[i] *= yo[i];
     for (int64_t l = 1; l < len; l++) {
       const float *xr = xo + l * inner;
-      switch (op) {
-      case MX_REDUCE_SUM:
-      case MX_REDUCE_MEAN:
-        for (int64_t i = 0; i < inner; i++) yo[i] += xr[i];
-        break;
-      case MX_REDUCE_MAX:
+      if (op == MX_REDUCE_MAX)
         for (int64_t i = 0; i < inner; i++) yo[i] = mx_ew_max(yo[i], xr[i]);
-        break;
-      case MX_REDUCE_MIN:
+      else
         for (int64_t i = 0; i < inner; i++) yo[i] = mx_ew_min(yo[i], xr[i]);
-        break;
-      case MX_REDUCE_NORM:
-        for (int64_t i = 0; i < inner; i++) yo[i] += xr[i] * xr[i];
-        break;
-      default: break;
-      }
     }
-    if (op == MX_REDUCE_MEAN)
-      for (int64_t i = 0; i < inner; i++) yo[i] /= (float)len;
-    if (op == MX_REDUCE_NORM)
-      for (int64_t i = 0; i < inner; i++) yo[i] = sqrtf(yo[i]);
   }
 }
 

@@ -340,6 +340,32 @@ TEST(reduce_long_rows_match_double_loop) {
   free(x);
 }
 
+TEST(long_sums_stay_accurate) {
+  /* 2e6 copies of 0.1f: a single running float sum drifts by about 1%; the
+   * blocked sums stay within a few float roundings, along rows and columns */
+  mx_ndarray *a, *o;
+  CHECK_OK(mx_ndarray_full((int64_t[]){2000000}, 1, mx_cpu(0), 0.1f, &a));
+  float v;
+  CHECK_OK(mx_ndarray_reduce(MX_REDUCE_SUM, a, -1, 0, &o));
+  mx_ndarray_get_element(o, 0, &v);
+  CHECK_NEAR(v, 2000000 * (double)0.1f, 1e-5 * 200000);
+  mx_ndarray_release(o);
+  mx_ndarray *c;
+  CHECK_OK(mx_ndarray_reshape(a, (int64_t[]){500000, 4}, 2, &c));
+  CHECK_OK(mx_ndarray_reduce(MX_REDUCE_SUM, c, 0, 0, &o));
+  float want[4];
+  for (int i = 0; i < 4; i++) want[i] = (float)(500000 * (double)0.1f);
+  CHECK_VALUES(o, want, 4, 1e-5 * 50000);
+  mx_ndarray_release(o);
+  CHECK_OK(mx_ndarray_reduce(MX_REDUCE_NORM, c, 0, 1, &o));
+  CHECK(SHAPE_IS(o, 1, 4));
+  for (int i = 0; i < 4; i++) want[i] = (float)sqrt(500000 * (double)0.1f * (double)0.1f);
+  CHECK_VALUES(o, want, 4, 1e-5 * want[0]);
+  mx_ndarray_release(o);
+  mx_ndarray_release(c);
+  mx_ndarray_release(a);
+}
+
 /* C = op(A) op(B) by a naive triple loop */
 static void naive_gemm(int ta, int tb, int m, int n, int k, const float *a, const float *b, float *c) {
   for (int i = 0; i < m; i++)
@@ -460,6 +486,7 @@ int main(void) {
   RUN(inplace_with_overlapping_operand);
   RUN(reduce_every_op_and_axis);
   RUN(reduce_long_rows_match_double_loop);
+  RUN(long_sums_stay_accurate);
   RUN(dot_matches_triple_loop);
   RUN(gemm_alpha_beta_and_strides);
   RUN(one_hot_values);
