@@ -130,7 +130,15 @@ static unsigned softmax_output_needs(const mx_op_attrs *a) {
   return MX_OP_BWD_IN_DATA | MX_OP_BWD_OUT_DATA | (MX_PBOOL(a, P_OUT_GRAD) ? MX_OP_BWD_OUT_GRAD : 0u);
 }
 
-/* softmax_output.cu */
+/* softmax_output.cu, which shares the geometry below */
+void mx_op_softmax_geometry(const mx_op_attrs *a, const int64_t *shape, int ndim, int64_t *outer, int64_t *k,
+                            int64_t *inner);
+mx_status mx_op_softmax_axis_geometry(const mx_op_call *c, const mx_ndarray *arr, int64_t *outer, int64_t *k,
+                                      int64_t *inner);
+void mx_op_softmax_geometry(const mx_op_attrs *a, const int64_t *shape, int ndim, int64_t *outer, int64_t *k,
+                            int64_t *inner) {
+  geometry(a, shape, ndim, outer, k, inner);
+}
 mx_status mx_op_softmax_output_forward_gpu(const mx_op_call *c);
 mx_status mx_op_softmax_output_backward_gpu(const mx_op_call *c);
 mx_status mx_op_softmax_forward_gpu(const mx_op_call *c);
@@ -210,6 +218,11 @@ static mx_status axis_backward(const mx_op_call *c, int log_form) {
       }
     }
   return MX_OK;
+}
+
+mx_status mx_op_softmax_axis_geometry(const mx_op_call *c, const mx_ndarray *arr, int64_t *outer, int64_t *k,
+                                      int64_t *inner) {
+  return axis_geometry(c, arr, outer, k, inner);
 }
 
 static mx_status softmax_fwd(const mx_op_call *c) { return axis_forward(c, 0); }

@@ -8,24 +8,12 @@
 // softmax_output.c's parameters, in order
 enum { P_GRAD_SCALE, P_IGNORE_LABEL, P_MULTI_OUTPUT, P_USE_IGNORE, P_PRESERVE_SHAPE, P_NORMALIZATION, P_OUT_GRAD };
 enum { NORM_NULL, NORM_BATCH, NORM_VALID };
-enum { P_AXIS }; // softmax / log_softmax
 
-/* The data seen as (outer, k, inner): softmax over k (as softmax_output.c). */
-static void geometry(const mx_op_attrs *a, const int64_t *shape, int ndim, int64_t *outer, int64_t *k,
-                     int64_t *inner) {
-  int64_t size = mx_shape_size(shape, ndim);
-  if (MX_PBOOL(a, P_PRESERVE_SHAPE)) {
-    *k = shape[ndim - 1];
-    *inner = 1;
-  } else if (MX_PBOOL(a, P_MULTI_OUTPUT)) {
-    *k = ndim > 1 ? shape[1] : 1;
-    *inner = size / (shape[0] * *k);
-  } else {
-    *k = size / shape[0];
-    *inner = 1;
-  }
-  *outer = size / (*k * *inner);
-}
+// softmax_output.c's (outer, k, inner) views of the data, for both devices
+extern "C" void mx_op_softmax_geometry(const mx_op_attrs *a, const int64_t *shape, int ndim, int64_t *outer,
+                                       int64_t *k, int64_t *inner);
+extern "C" mx_status mx_op_softmax_axis_geometry(const mx_op_call *c, const mx_ndarray *arr, int64_t *outer,
+                                                 int64_t *k, int64_t *inner);
 
 // y = softmax(x) (or its log) over k for each of the outer * inner rows; x may be y
 __global__ void softmax_rows_kernel(const float *x, float *y, int64_t outer, int64_t k, int64_t inner, int log_form) {
@@ -92,7 +80,7 @@ extern "C" mx_status mx_op_softmax_output_forward_gpu(const mx_op_call *c) {
   mx_status st = mx_cuda_enter(c);
   if (st != MX_OK) return st;
   int64_t outer, k, inner;
-  geometry(c->attrs, mx_ndarray_shape(c->in[0]), mx_ndarray_ndim(c->in[0]), &outer, &k, &inner);
+  mx_op_softmax_geometry(c->attrs, mx_ndarray_shape(c->in[0]), mx_ndarray_ndim(c->in[0]), &outer, &k, &inner);
   MX_CUDA_LAUNCH(softmax_rows_kernel, outer * inner, mx_op_data(c->in[0]), mx_op_data(c->out[0]), outer, k, inner, 0);
   return mx_cuda_launch_status(c->attrs->op->name, "softmax_rows_kernel");
 }
@@ -110,7 +98,7 @@ extern "C" mx_status mx_op_softmax_output_backward_gpu(const mx_op_call *c) {
   mx_req r = c->req[0];
   if (r == MX_REQ_NULL) return MX_OK;
   grad_args g;
-  geometry(a, mx_ndarray_shape(c->out[0]), mx_ndarray_ndim(c->out[0]), &g.outer, &g.k, &g.inner);
+  mx_op_softmax_geometry(a, mx_ndarray_shape(c->out[0]), mx_ndarray_ndim(c->out[0]), &g.outer, &g.k, &g.inner);
   int64_t n = g.outer * g.k * g.inner;
   const float *label = mx_op_data(c->in[1]);
   const float *og = c->out_grad ? (c->out_grad[0] ? mx_op_data(c->out_grad[0]) : NULL) : NULL;
@@ -141,21 +129,6 @@ extern "C" mx_status mx_op_softmax_output_backward_gpu(const mx_op_call *c) {
 
 /* ---- softmax / log_softmax over one axis ---- */
 
-static mx_status axis_geometry(const mx_op_call *c, const mx_ndarray *arr, int64_t *outer, int64_t *k,
-                               int64_t *inner) {
-  int ndim = mx_ndarray_ndim(arr);
-  const int64_t *shape = mx_ndarray_shape(arr);
-  int axis = (int)MX_PINT(c->attrs, P_AXIS);
-  if (axis < 0) axis += ndim;
-  if (axis < 0 || axis >= ndim)
-    return mx_error(MX_ERR_ARG, "%s %s: axis %d out of range for %d axes", c->attrs->op->name,
-                    c->attrs->node_name, (int)MX_PINT(c->attrs, P_AXIS), ndim);
-  *outer = mx_shape_size(shape, axis);
-  *k = shape[axis];
-  *inner = mx_shape_size(shape + axis + 1, ndim - axis - 1);
-  return MX_OK;
-}
-
 /* softmax: dx = y (dy - sum(dy y)); log_softmax: dx = dy - e^y sum(dy). */
 __global__ void softmax_axis_bwd_kernel(mx_req r, const float *y, const float *dy, float *dx, int64_t outer, int64_t k,
                                         int64_t inner, int log_form) {
@@ -174,7 +147,7 @@ __global__ void softmax_axis_bwd_kernel(mx_req r, const float *y, const float *d
 static mx_status axis_forward(const mx_op_call *c, int log_form) {
   if (c->req[0] == MX_REQ_NULL) return MX_OK;
   int64_t outer, k, inner;
-  mx_status st = axis_geometry(c, c->in[0], &outer, &k, &inner);
+  mx_status st = mx_op_softmax_axis_geometry(c, c->in[0], &outer, &k, &inner);
   if (st != MX_OK) return st;
   if (c->req[0] == MX_REQ_ADD) return mx_error(MX_ERR_ARG, "%s: request 'add' is not supported", c->attrs->op->name);
   st = mx_cuda_enter(c);
@@ -187,7 +160,7 @@ static mx_status axis_forward(const mx_op_call *c, int log_form) {
 static mx_status axis_backward(const mx_op_call *c, int log_form) {
   if (c->req[0] == MX_REQ_NULL) return MX_OK;
   int64_t outer, k, inner;
-  mx_status st = axis_geometry(c, c->out[0], &outer, &k, &inner);
+  mx_status st = mx_op_softmax_axis_geometry(c, c->out[0], &outer, &k, &inner);
   if (st != MX_OK) return st;
   st = mx_cuda_enter(c);
   if (st != MX_OK) return st;
