@@ -61,6 +61,8 @@ $(BUILD)/obj/%.o: %.c $(wildcard core/*.h core/ops/*.h bindings/*.h)
 
 # The CPU kernels get -O3: at -O2, GCC 12's very-cheap cost model leaves their loops scalar.
 $(BUILD)/obj/core/kernels_cpu.o: CFLAGS += -O3
+# (training) the fused optimizer loops likewise.
+$(BUILD)/obj/core/optimizer.o: CFLAGS += -O3
 
 $(BUILD)/obj/%.cu.o: %.cu $(wildcard core/*.h core/ops/*.h)
 	@mkdir -p $(dir $@)

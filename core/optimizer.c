@@ -14,60 +14,84 @@ static const mx_optim_kernels *const cuda_kernels = &mx_optim_cuda_kernels;
 static const mx_optim_kernels *const cuda_kernels = NULL;
 #endif
 
-static inline float clip_grad(float g, const mx_optim_param *p) {
-  g *= p->rescale_grad;
-  if (p->clip_gradient > 0)
-    g = g > p->clip_gradient ? p->clip_gradient : (g < -p->clip_gradient ? -p->clip_gradient : g);
-  return g;
+/* The parameters are copied into locals and the arrays marked restrict, so the
+ * loops vectorize (a store through w could otherwise alias p->lr). `hi` is the
+ * clip bound, +inf when clip_gradient <= 0 (no clipping, no branch in the loop). */
+#define LOAD_PARAMS(p)                                                                             \
+  const float lr = (p)->lr, wd = (p)->wd, rescale = (p)->rescale_grad;                             \
+  const float hi = (p)->clip_gradient > 0 ? (p)->clip_gradient : INFINITY;                         \
+  (void)lr, (void)wd
+
+static inline float clip_grad(float g, float rescale, float hi) {
+  g *= rescale;
+  return g > hi ? hi : (g < -hi ? -hi : g);
 }
 
-static void cpu_sgd(float *w, const float *grad, float *mom, int64_t n, const mx_optim_param *p) {
+static void cpu_sgd(float *restrict w, const float *restrict grad, float *restrict mom, int64_t n,
+                    const mx_optim_param *p) {
+  LOAD_PARAMS(p);
+  const float momentum = p->momentum;
   if (mom) {
     for (int64_t i = 0; i < n; i++) {
-      float g = clip_grad(grad[i], p);
-      mom[i] = p->momentum * mom[i] + -p->lr * (g + p->wd * w[i]);
-      w[i] += mom[i];
+      float g = clip_grad(grad[i], rescale, hi);
+      float m = momentum * mom[i] + -lr * (g + wd * w[i]);
+      mom[i] = m;
+      w[i] += m;
     }
   } else {
     for (int64_t i = 0; i < n; i++) {
-      float g = clip_grad(grad[i], p);
-      w[i] += -p->lr * (g + p->wd * w[i]);
+      float g = clip_grad(grad[i], rescale, hi);
+      w[i] += -lr * (g + wd * w[i]);
     }
   }
 }
 
-static void cpu_adam(float *w, const float *grad, float *mean, float *var, int64_t n,
-                     const mx_optim_param *p) {
+static void cpu_adam(float *restrict w, const float *restrict grad, float *restrict mean,
+                     float *restrict var, int64_t n, const mx_optim_param *p) {
+  LOAD_PARAMS(p);
+  const float b1 = p->beta1, b2 = p->beta2, eps = p->epsilon;
   for (int64_t i = 0; i < n; i++) {
-    float g = clip_grad(grad[i], p) + p->wd * w[i];
-    mean[i] = p->beta1 * mean[i] + (1.0f - p->beta1) * g;
-    var[i] = p->beta2 * var[i] + (1.0f - p->beta2) * g * g;
-    w[i] -= p->lr * mean[i] / (sqrtf(var[i]) + p->epsilon);
+    float g = clip_grad(grad[i], rescale, hi) + wd * w[i];
+    float m = b1 * mean[i] + (1.0f - b1) * g;
+    float v = b2 * var[i] + (1.0f - b2) * g * g;
+    mean[i] = m, var[i] = v;
+    w[i] -= lr * m / (sqrtf(v) + eps);
   }
 }
 
-static void cpu_rmsprop(float *w, const float *grad, float *nsq, float *g_avg, float *delta,
-                        int64_t n, const mx_optim_param *p) {
-  for (int64_t i = 0; i < n; i++) {
-    float g = clip_grad(grad[i], p) + p->wd * w[i];
-    nsq[i] = (1.0f - p->gamma1) * g * g + p->gamma1 * nsq[i];
-    if (g_avg) {
-      g_avg[i] = (1.0f - p->gamma1) * g + p->gamma1 * g_avg[i];
-      delta[i] =
-          p->gamma2 * delta[i] - p->lr * g / sqrtf(nsq[i] - g_avg[i] * g_avg[i] + p->epsilon);
-      w[i] += delta[i];
-    } else {
-      w[i] -= p->lr * g / sqrtf(nsq[i] + p->epsilon);
-    }
-  }
-}
-
-static void cpu_adagrad(float *w, const float *grad, float *history, int64_t n,
+static void cpu_rmsprop(float *restrict w, const float *restrict grad, float *restrict nsq,
+                        float *restrict g_avg, float *restrict delta, int64_t n,
                         const mx_optim_param *p) {
+  LOAD_PARAMS(p);
+  const float g1 = p->gamma1, g2 = p->gamma2, eps = p->epsilon;
+  if (g_avg) { /* centered (Graves) */
+    for (int64_t i = 0; i < n; i++) {
+      float g = clip_grad(grad[i], rescale, hi) + wd * w[i];
+      float s = (1.0f - g1) * g * g + g1 * nsq[i];
+      float a = (1.0f - g1) * g + g1 * g_avg[i];
+      float d = g2 * delta[i] - lr * g / sqrtf(s - a * a + eps);
+      nsq[i] = s, g_avg[i] = a, delta[i] = d;
+      w[i] += d;
+    }
+  } else {
+    for (int64_t i = 0; i < n; i++) {
+      float g = clip_grad(grad[i], rescale, hi) + wd * w[i];
+      float s = (1.0f - g1) * g * g + g1 * nsq[i];
+      nsq[i] = s;
+      w[i] -= lr * g / sqrtf(s + eps);
+    }
+  }
+}
+
+static void cpu_adagrad(float *restrict w, const float *restrict grad, float *restrict history,
+                        int64_t n, const mx_optim_param *p) {
+  LOAD_PARAMS(p);
+  const float eps = p->epsilon;
   for (int64_t i = 0; i < n; i++) {
-    float g = clip_grad(grad[i], p);
-    history[i] += g * g;
-    w[i] += -p->lr * (g / sqrtf(history[i] + p->epsilon) + p->wd * w[i]);
+    float g = clip_grad(grad[i], rescale, hi);
+    float h = history[i] + g * g;
+    history[i] = h;
+    w[i] += -lr * (g / sqrtf(h + eps) + wd * w[i]);
   }
 }
 
@@ -108,7 +132,7 @@ static mx_status prepare(const char *where, const mx_ndarray *w, const mx_ndarra
 
 mx_status mx_optim_sgd_update(mx_ndarray *weight, const mx_ndarray *grad, mx_ndarray *mom,
                               const mx_optim_param *p) {
-  const mx_optim_kernels *k;
+  const mx_optim_kernels *k = NULL;
   const mx_ndarray *others[] = {grad, mom};
   const char *names[] = {"gradient", "momentum state"};
   if (!grad) return mx_error(MX_ERR_ARG, "mx_optim_sgd_update: no gradient given");
@@ -121,7 +145,7 @@ mx_status mx_optim_sgd_update(mx_ndarray *weight, const mx_ndarray *grad, mx_nda
 
 mx_status mx_optim_adam_update(mx_ndarray *weight, const mx_ndarray *grad, mx_ndarray *mean,
                                mx_ndarray *var, const mx_optim_param *p) {
-  const mx_optim_kernels *k;
+  const mx_optim_kernels *k = NULL;
   const mx_ndarray *others[] = {grad, mean, var};
   const char *names[] = {"gradient", "mean state", "variance state"};
   if (!grad || !mean || !var)
@@ -135,7 +159,7 @@ mx_status mx_optim_adam_update(mx_ndarray *weight, const mx_ndarray *grad, mx_nd
 
 mx_status mx_optim_rmsprop_update(mx_ndarray *weight, const mx_ndarray *grad, mx_ndarray *n,
                                   mx_ndarray *g_avg, mx_ndarray *delta, const mx_optim_param *p) {
-  const mx_optim_kernels *k;
+  const mx_optim_kernels *k = NULL;
   const mx_ndarray *others[] = {grad, n, g_avg, delta};
   const char *names[] = {"gradient", "n state", "g state", "delta state"};
   if (!grad || !n)
@@ -153,7 +177,7 @@ mx_status mx_optim_rmsprop_update(mx_ndarray *weight, const mx_ndarray *grad, mx
 
 mx_status mx_optim_adagrad_update(mx_ndarray *weight, const mx_ndarray *grad, mx_ndarray *history,
                                   const mx_optim_param *p) {
-  const mx_optim_kernels *k;
+  const mx_optim_kernels *k = NULL;
   const mx_ndarray *others[] = {grad, history};
   const char *names[] = {"gradient", "history state"};
   if (!grad || !history)
