@@ -241,4 +241,22 @@ describe('allocation', function()
     assert.are.equal(before.requests, after.requests)
     assert.are.equal(before.system_allocs, after.system_allocs)
   end)
+
+  it('so do steps through Dropout, Concat, Reshape, element-wise and regression operators', function()
+    local net = mx.sym.FullyConnected{data = mx.sym.Variable('data'), num_hidden = 8, name = 'f'}
+    net = mx.sym.Dropout{data = net, p = 0.3}
+    net = mx.sym.Concat{net, mx.sym.Activation{data = net, act_type = 'tanh'}, dim = 1}
+    net = mx.sym.Reshape{data = net, shape = {0, -1}}
+    net = mx.sym.LinearRegressionOutput{data = net * 2 + 1, name = 'out'}
+    local exe = net:simple_bind{data = {4, 5}, out_label = {4, 16}}
+    exe:forward{is_train = true}
+    exe:backward()
+    local before = mx.core.alloc_stats()
+    for _ = 1, 50 do
+      exe:forward{is_train = true}
+      exe:backward()
+    end
+    local after = mx.core.alloc_stats()
+    assert.are.equal(before.requests, after.requests)
+  end)
 end)
