@@ -95,7 +95,9 @@ end
 function Monitor:stat_helper(name, array)
   if self.check_finite then self:check_array(name, array) end
   if not self.activated or not self.re:match(name) then return end
-  self.queue[#self.queue + 1] = { self.step, name, self.stat_func(array) }
+  local stat = self.stat_func(array)
+  if rawequal(stat, array) then stat = array:copy() end -- the array is lent only for this call
+  self.queue[#self.queue + 1] = { self.step, name, stat }
 end
 
 --- install(exe): watch the executor's outputs and gradients (exe:set_monitor_callback).
