@@ -48,15 +48,6 @@ void mx_cuda_set_pending(const char *what, cudaError_t e) {
   snprintf(pending_what, sizeof pending_what, "%s", what);
 }
 
-mx_status mx_cuda_take_pending(const char *where) {
-  if (pending_error == cudaSuccess) return MX_OK;
-  cudaError_t e = pending_error;
-  pending_error = cudaSuccess;
-  cudaGetLastError();
-  mx_status st = e == cudaErrorMemoryAllocation ? MX_ERR_NOMEM : MX_ERR_DEVICE;
-  return mx_error(st, "%s: %s failed: %s", where, pending_what, cudaGetErrorString(e));
-}
-
 mx_status mx_cuda_fail(const char *where, const char *what, cudaError_t e) {
   cudaGetLastError();
   mx_status st = e == cudaErrorMemoryAllocation ? MX_ERR_NOMEM : MX_ERR_DEVICE;
@@ -71,15 +62,17 @@ static mx_status cuda_fail(mx_status st, const char *what, int dev_id, cudaError
   return mx_error(st, "%s on gpu(%d) failed: %s", what, dev_id, cudaGetErrorString(e));
 }
 
-// A pending failure (from a kernel launched before) as this call's failure.
-static mx_status pending(int dev_id) {
+// The pending failure, cleared, as "<where>: <what> failed: ..." or, where is
+// NULL, "<what> on gpu(dev_id) failed: ..." (a device-interface call's failure).
+static mx_status take_pending(const char *where, int dev_id) {
   if (pending_error == cudaSuccess) return MX_OK;
   cudaError_t e = pending_error;
   pending_error = cudaSuccess;
-  cudaGetLastError();
-  return mx_error(e == cudaErrorMemoryAllocation ? MX_ERR_NOMEM : MX_ERR_DEVICE, "%s on gpu(%d) failed: %s",
-                  pending_what, dev_id, cudaGetErrorString(e));
+  return where ? mx_cuda_fail(where, pending_what, e) : cuda_fail(MX_ERR_DEVICE, pending_what, dev_id, e);
 }
+
+mx_status mx_cuda_take_pending(const char *where) { return take_pending(where, 0); }
+static mx_status pending(int dev_id) { return take_pending(NULL, dev_id); }
 
 static mx_status cuda_check(int dev_id) {
   int n = cuda_count();
