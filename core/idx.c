@@ -57,7 +57,17 @@ mx_status mx_idx_load(const char *path, int expected_ndim, float scale, mx_conte
   }
   int64_t shape[MX_MAX_NDIM];
   for (int i = 0; i < ndim; i++) shape[i] = be32(dimbuf + 4 * i);
-  int64_t n = mx_shape_size(shape, ndim);
+  int64_t n = 1;
+  for (int i = 0; i < ndim; i++) {
+    if (shape[i] != 0 &&
+        n > ((int64_t)1 << 40) / shape[i]) { /* a corrupt header, not a real file */
+      gzclose(f);
+      return mx_error(MX_ERR_FORMAT,
+                      "mx_idx_load: %s: implausible dimensions in the header (over 2^40 values)",
+                      path);
+    }
+    n *= shape[i];
+  }
   unsigned char *bytes = malloc(n > 0 ? (size_t)n : 1);
   float *vals = malloc(n > 0 ? (size_t)n * sizeof(float) : sizeof(float));
   if (!bytes || !vals) {

@@ -267,9 +267,13 @@ static mx_status read_array(cursor *c, const char *path, int index, mx_context c
     return mx_error(MX_ERR_FORMAT,
                     "mx_params_load: %s: array %d has an unknown type flag (got %d, expected 0..6)",
                     path, index, type);
-  int64_t size = mx_shape_size(shape, (int)ndim);
+  /* the data must fit in what is left of the file (checked without overflow) */
+  int64_t size = 1, room = (int64_t)((c->len - c->pos) / (size_t)type_size[type]);
+  for (uint32_t d = 0; d < ndim; d++) {
+    if (shape[d] != 0 && size > room / shape[d]) goto truncated;
+    size *= shape[d];
+  }
   size_t bytes = (size_t)size * (size_t)type_size[type];
-  if (size < 0 || c->len - c->pos < bytes) goto truncated;
   float *vals = malloc((size_t)(size > 0 ? size : 1) * sizeof(float));
   if (!vals) return mx_error(MX_ERR_NOMEM, "mx_params_load: %s: out of memory", path);
   convert(type, c->p + c->pos, vals, size);

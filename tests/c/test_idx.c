@@ -112,6 +112,11 @@ TEST(truncated) {
   write_idx(tmp_path("short.gz"), 1, 0x803, dims, 3, 30);
   CHECK(mx_idx_load(tmp_path("short.gz"), 3, 1.0f, mx_cpu(0), &a) == MX_ERR_FORMAT);
   CHECK(strstr(mx_last_error(), "truncated") != NULL);
+  unsigned huge[] = {0xFFFFFFFFu, 0xFFFFFFFFu,
+                     0xFFFFFFFFu}; /* a corrupt header: no 2^96-byte malloc */
+  write_idx(tmp_path("huge"), 0, 0x803, huge, 3, 10);
+  CHECK(mx_idx_load(tmp_path("huge"), 3, 1.0f, mx_cpu(0), &a) == MX_ERR_FORMAT);
+  CHECK(strstr(mx_last_error(), "implausible dimensions") != NULL);
   FILE *f = fopen(tmp_path("tiny"), "wb");
   fputc(0, f);
   fclose(f);

@@ -201,6 +201,14 @@ TEST(bad_files) {
   CHECK(strstr(mx_last_error(), "not an NDArray list") != NULL);
   CHECK(mx_params_load(tmp_path("absent.params"), mx_cpu(0), &arr, &nm, &n) == MX_ERR_IO);
   CHECK(strstr(mx_last_error(), "absent.params") != NULL);
+  /* dims whose product overflows int64 are caught as truncation, not allocated */
+  bytes big = {{0}, 0};
+  le(&big, 0x112, 8), le(&big, 0, 8), le(&big, 1, 8), le(&big, 0xF993FAC8u, 4), le(&big, 3, 4);
+  le(&big, (uint64_t)1 << 62, 8), le(&big, (uint64_t)1 << 62, 8), le(&big, 4, 8);
+  le(&big, 1, 4), le(&big, 0, 4), le(&big, 0, 4);
+  dump(tmp_path("big.params"), &big, big.n);
+  CHECK(mx_params_load(tmp_path("big.params"), mx_cpu(0), &arr, &nm, &n) == MX_ERR_FORMAT);
+  CHECK(strstr(mx_last_error(), "truncated") != NULL);
   /* a sparse record is refused by name */
   bytes sp = {{0}, 0};
   le(&sp, 0x112, 8), le(&sp, 0, 8), le(&sp, 1, 8), le(&sp, 0xF993FAC9u, 4), le(&sp, 1, 4);
