@@ -187,6 +187,19 @@ static mx_status axis_geometry(const mx_op_call *c, const mx_ndarray *arr, int64
   return MX_OK;
 }
 
+/* The axis is checked here, so a bad one is reported at bind (or infer_shape). */
+static mx_status axis_infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout, mx_shape *aux,
+                            int naux) {
+  mx_status st = mx_op_infer_same(a, in, nin, out, nout, aux, naux);
+  int ndim = in[0].ndim, axis = (int)MX_PINT(a, P_AXIS);
+  if (st == MX_OK && ndim && (axis < -ndim || axis >= ndim)) {
+    char b[96];
+    return mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: %s %s: axis %d out of range for data %s", a->op->name,
+                    a->node_name, axis, mx_shape_fmt(&in[0], b, sizeof b));
+  }
+  return st;
+}
+
 static mx_status axis_forward(const mx_op_call *c, int log_form) {
   if (c->req[0] == MX_REQ_NULL) return MX_OK;
   int64_t outer, k, inner;
@@ -237,7 +250,7 @@ const mx_op mx_op_softmax = {
     .nparams = 1,
     .arguments = (const char *const[]){"data", NULL},
     .outputs = (const char *const[]){"output", NULL},
-    .infer_shape = mx_op_infer_same,
+    .infer_shape = axis_infer,
     .forward = {[MX_DEV_CPU] = softmax_fwd, [MX_DEV_GPU] = MX_GPU(mx_op_softmax_forward_gpu)},
     .backward = {[MX_DEV_CPU] = softmax_bwd, [MX_DEV_GPU] = MX_GPU(mx_op_softmax_backward_gpu)},
     .flags = MX_OP_BWD_OUT_DATA | MX_OP_BWD_OUT_GRAD,
@@ -250,7 +263,7 @@ const mx_op mx_op_log_softmax = {
     .nparams = 1,
     .arguments = (const char *const[]){"data", NULL},
     .outputs = (const char *const[]){"output", NULL},
-    .infer_shape = mx_op_infer_same,
+    .infer_shape = axis_infer,
     .forward = {[MX_DEV_CPU] = log_softmax_fwd, [MX_DEV_GPU] = MX_GPU(mx_op_log_softmax_forward_gpu)},
     .backward = {[MX_DEV_CPU] = log_softmax_bwd, [MX_DEV_GPU] = MX_GPU(mx_op_log_softmax_backward_gpu)},
     .flags = MX_OP_BWD_OUT_DATA | MX_OP_BWD_OUT_GRAD,

@@ -258,6 +258,12 @@ describe('softmax and log_softmax', function()
       G.check_symbol(ls, {x = x})
     end)
   end
+  it('an axis out of range is reported at bind', function()
+    local s = sym.softmax{data = sym.Variable('x'), axis = 2, name = 'sm'}
+    local ok, err = pcall(s.simple_bind, s, {x = {2, 3}})
+    assert.is_false(ok)
+    assert.matches('softmax sm: axis 2 out of range for data (2,3)', err, 1, true)
+  end)
   it('over axis 0 (0-based C axis)', function()
     local x = G.random({3, 2})
     local s = sym.softmax{data = sym.Variable('x'), axis = 0}
