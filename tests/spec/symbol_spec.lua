@@ -263,6 +263,32 @@ describe('JSON', function()
     assert.are.same({{2, 10}}, outs)
   end)
 
+  -- MXNet 0.9-0.12: every attribute, parameters included, under "attr".
+  local mxnet_09 = [==[
+{
+  "nodes": [
+    {"op": "null", "name": "data", "attr": {"__shape__": "(8, 6)"}, "inputs": []},
+    {"op": "null", "name": "fc_weight", "attr": {"lr_mult": "2"}, "inputs": []},
+    {"op": "null", "name": "fc_bias", "inputs": []},
+    {"op": "FullyConnected", "name": "fc", "attr": {"num_hidden": "3", "ctx_group": "dev1"},
+     "inputs": [[0, 0, 0], [1, 0, 0], [2, 0, 0]]}
+  ],
+  "arg_nodes": [0, 1, 2],
+  "node_row_ptr": [0, 1, 2, 3, 4],
+  "heads": [[3, 0, 0]],
+  "attrs": {"mxnet_version": ["int", 901]}
+}]==]
+
+  it('loads the 0.9 dialect ("attr" for parameters and user attributes)', function()
+    local s = mx.sym.load_json(mxnet_09)
+    assert.are.equal('3', s:attr('num_hidden'))
+    assert.are.equal('dev1', s:attr('ctx_group'))
+    assert.are.equal('2', s:get_internals()['fc_weight']:attr('lr_mult'))
+    local args, outs = s:infer_shape{} -- data's shape comes from its __shape__
+    assert.are.same({3, 6}, args[2])
+    assert.are.same({{8, 3}}, outs)
+  end)
+
   it('reports malformed text with its position, and unknown operators', function()
     local ok, err = pcall(mx.sym.load_json, '{"nodes": [}')
     assert.is_false(ok)
