@@ -170,6 +170,51 @@ TEST(internals_and_group) {
   mx_symbol_release(mlp);
 }
 
+/* Every prefix of a valid file, and every single-byte corruption of it, is
+ * either read or refused with a message: never a crash (run under valgrind). */
+TEST(json_prefixes_and_corruptions_are_refused_cleanly) {
+  mx_symbol *mlp = tutorial_mlp(), *r;
+  char *json;
+  CHECK(mx_symbol_to_json(mlp, &json) == MX_OK);
+  size_t n = strlen(json);
+  int refused = 0, read = 0;
+  char *buf = malloc(n + 1);
+  for (size_t len = 0; len < n; len += 7) {
+    memcpy(buf, json, len);
+    buf[len] = 0;
+    if (mx_symbol_from_json(buf, &r) == MX_OK) {
+      read++;
+      mx_symbol_release(r);
+    } else {
+      refused++;
+      CHECK(strlen(mx_last_error()) > 0);
+    }
+  }
+  CHECK(read == 0 && refused > 0);
+  const char junk[] = "]}[{\"0-x,:";
+  for (size_t i = 0; i < n; i += 5) {
+    memcpy(buf, json, n + 1);
+    buf[i] = junk[i % (sizeof junk - 1)];
+    if (mx_symbol_from_json(buf, &r) == MX_OK) mx_symbol_release(r);
+  }
+  free(buf);
+  free(json);
+  mx_symbol_release(mlp);
+}
+
+TEST(json_legacy_08) {
+  const char *text = "{\"nodes\": [{\"op\": \"null\", \"param\": {}, \"name\": \"data\", \"inputs\": []},"
+                     "{\"op\": \"FullyConnected\", \"param\": {\"num_hidden\": \"4\", \"no_bias\": \"False\"},"
+                     "\"name\": \"fc\", \"inputs\": [[0, 0]]}], \"arg_nodes\": [0], \"heads\": [[1, 0]]}";
+  mx_symbol *s;
+  CHECK(mx_symbol_from_json(text, &s) == MX_OK);
+  const char *const *names;
+  int n;
+  mx_symbol_list_arguments(s, &names, &n);
+  CHECK(n == 3 && strcmp(names[1], "fc_weight") == 0 && strcmp(names[2], "fc_bias") == 0);
+  mx_symbol_release(s);
+}
+
 int main(void) {
   RUN(tutorial_names);
   RUN(auto_names_count_per_operator);
@@ -177,5 +222,7 @@ int main(void) {
   RUN(infer_shape_mlp);
   RUN(compose_replaces_variables);
   RUN(internals_and_group);
+  RUN(json_prefixes_and_corruptions_are_refused_cleanly);
+  RUN(json_legacy_08);
   return ctest_summary();
 }
