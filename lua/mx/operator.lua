@@ -210,7 +210,7 @@ if raw_custom then
     local op_type = type(kwargs) == 'table' and kwargs.op_type
     if op_type ~= nil and op_type ~= false then
       op_type = tostring(op_type)
-      if not core.custom_op_registered(op_type) or not handlers[op_type] then
+      if not core.custom_op_registered(op_type) then
         error(string.format("mx.symbol.Custom: op_type '%s' is not registered (register it first with "
                             .. 'mx.operator.register)', op_type), 2)
       end
@@ -220,7 +220,7 @@ if raw_custom then
           attrs[k] = symbol._param_text and symbol._param_text(v, 'mx.symbol.Custom', k) or tostring(v)
         end
       end
-      for _, which in ipairs { 'arguments', 'outputs', 'auxiliary_states' } do
+      for _, which in ipairs(handlers[op_type] and { 'arguments', 'outputs', 'auxiliary_states' } or {}) do
         local names = handlers[op_type].list(attrs, which)
         if type(names) ~= 'table' then
           error(string.format('mx.symbol.Custom: %s: list_%s must return a list of names (got %s)', op_type, which,
