@@ -283,7 +283,7 @@ describe('mx.web.server stepped in process', function()
       return {status = 200, headers = {['Content-Type'] = 'text/plain'}, body = req.path .. ' ' .. n}
     end}
     local c = assert(socket.connect('127.0.0.1', srv:port()))
-    local got = exchange(srv, c, 'GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n')
+    local got = exchange(srv, c, 'GET /a HTTP/1.1\r\nHost: x\r\n\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n')
     for _ = 1, 5 do
       srv:step(0.02)
       local data, _, partial = c:receive(65536)

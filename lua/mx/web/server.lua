@@ -158,6 +158,7 @@ local function serve_connection(self, c)
     end
     local head_end
     while true do
+      c.buf = c.buf:gsub('^[\r\n]+', '') -- blank lines before a request line are ignored (RFC 9112)
       local s, e = c.buf:find('\r?\n\r?\n')
       if s then
         head_end = e
