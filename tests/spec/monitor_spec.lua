@@ -165,6 +165,26 @@ describe('mx.mon.Monitor', function()
       assert.matches('fc_bias holds Inf %(element 1 of 2%) at batch 1', err)
     end)
 
+    it('stops fit at the batch that brings a NaN in', function()
+      local data = mx.symbol.Variable('data')
+      local fc = mx.symbol.FullyConnected { data = data, name = 'fc', num_hidden = 3 }
+      local net = mx.symbol.SoftmaxOutput { data = fc, name = 'softmax' }
+      local rows = {}
+      for i = 1, 20 do rows[i] = { i / 20, -i / 40, 0.5, (i % 3) / 3 } end
+      rows[8][2] = 0 / 0 -- in the second batch of five
+      local labels = {}
+      for i = 1, 20 do labels[i] = i % 3 end
+      local iter = mx.io.NDArrayIter { data = mx.nd.array(rows), label = mx.nd.array(labels), batch_size = 5 }
+      local model = mx.model.FeedForward { ctx = mx.cpu(), symbol = net, num_epoch = 1, learning_rate = 0.1 }
+      local mon = mx.mon.Monitor { interval = 100, pattern = 'nothing', check_finite = true }
+      local ok, err = pcall(function()
+        model:fit { X = iter, monitor = mon, logger = { info = function() end } }
+      end)
+      assert.is_false(ok)
+      assert.matches('fc_output holds NaN %(element %d+ of 15%) at batch 2, produced by operator fc %(FullyConnected%)',
+        err)
+    end)
+
     it('lets finite training go on', function()
       local exe = small_exe()
       local mon = mx.mon.Monitor { interval = 1, pattern = 'fc_weight', check_finite = true }
