@@ -39,12 +39,14 @@ function callback.Speedometer(batch_size, frequent)
 end
 
 --- do_checkpoint(prefix, period = 1): an epoch-end callback that saves
--- prefix-symbol.json and prefix-%04d.params (epoch + 1) every `period` epochs.
+-- prefix-symbol.json and prefix-%04d.params (epoch + 1) every `period` epochs;
+-- inside FeedForward:fit also the optimizer state (prefix-%04d.states).
 function callback.do_checkpoint(prefix, period)
   period = math.max(1, period or 1)
   return callable(function(iter_no, sym, arg_params, aux_params)
     if (iter_no + 1) % period == 0 then
-      require('mx.model').save_checkpoint(prefix, iter_no + 1, sym, arg_params, aux_params)
+      local model = require('mx.model')
+      model.save_checkpoint(prefix, iter_no + 1, sym, arg_params, aux_params, model._fit_updater)
     end
   end)
 end

@@ -43,9 +43,10 @@ end
 local function params_file(prefix, epoch) return ('%s-%04d.params'):format(prefix, epoch) end
 local function states_file(prefix, epoch) return ('%s-%04d.states'):format(prefix, epoch) end
 
---- save_checkpoint(prefix, epoch, symbol, arg_params, aux_params): writes
--- prefix-symbol.json and prefix-%04d.params ("arg:" / "aux:" keys), atomically.
-function model.save_checkpoint(prefix, epoch, symbol, arg_params, aux_params)
+--- save_checkpoint(prefix, epoch, symbol, arg_params, aux_params[, updater]): writes
+-- prefix-symbol.json and prefix-%04d.params ("arg:" / "aux:" keys), and with an
+-- updater its state prefix-%04d.states, each atomically.
+function model.save_checkpoint(prefix, epoch, symbol, arg_params, aux_params, updater)
   core.file_write_atomic(prefix .. '-symbol.json', symbol:tojson())
   local arrays, names = {}, {}
   for _, part in ipairs{{'arg:', arg_params or {}}, {'aux:', aux_params or {}}} do
@@ -58,6 +59,7 @@ function model.save_checkpoint(prefix, epoch, symbol, arg_params, aux_params)
   end
   local fname = params_file(prefix, epoch)
   core.params_save(fname, arrays, names)
+  if updater then updater:save_states(states_file(prefix, epoch)) end
   log.info('Saved checkpoint to "%s"', fname)
 end
 
@@ -249,6 +251,7 @@ function FeedForward:fit(opts)
     self._resume_states = nil
   end
   self._updater = updater
+  model._fit_updater = updater -- do_checkpoint saves its state beside the parameters
 
   logger.info('Start training with %s', ctx_str(self.ctx))
   local exe = bind(self.symbol, ctx, shapes, 'write')
@@ -339,6 +342,7 @@ function FeedForward:fit(opts)
     end
     self.history[#self.history + 1] = record
   end
+  model._fit_updater = nil
   return self
 end
 
@@ -447,8 +451,7 @@ function FeedForward:save(prefix, epoch)
   if not self.arg_params then
     error('mx.model.FeedForward:save: the model has no parameters (fit or load it first)', 2)
   end
-  model.save_checkpoint(prefix, epoch, self.symbol, self.arg_params, self.aux_params)
-  if self._updater then self._updater:save_states(states_file(prefix, epoch)) end
+  model.save_checkpoint(prefix, epoch, self.symbol, self.arg_params, self.aux_params, self._updater)
 end
 
 --- FeedForward.load(prefix, epoch[, {ctx = ..., num_epoch = ..., ...}]): a model

@@ -167,6 +167,28 @@ describe('mx.model.FeedForward', function()
     assert.are_not.same(straight.arg_params.fc1_weight:totable(), lost.arg_params.fc1_weight:totable())
   end)
 
+  it('do_checkpoint saves the optimizer state too: resuming from its files is exact', function()
+    local prefix = dir .. '/cb'
+    local function opts(n)
+      return {symbol = mlp(16, 16), num_epoch = n, learning_rate = 0.1, momentum = 0.9, wd = 0.0001}
+    end
+    mx.random.seed(12)
+    local straight = mx.model.FeedForward(opts(2))
+    logged(function()
+      straight:fit{X = small_iters(1000, 50), epoch_end_callback = mx.callback.do_checkpoint(prefix)}
+    end)
+    for _, f in ipairs{'-0001.params', '-0001.states', '-0002.params', '-0002.states'} do
+      assert.truthy(io.open(prefix .. f), prefix .. f)
+    end
+    local o = opts(2)
+    o.symbol = nil
+    local resumed = mx.model.FeedForward.load(prefix, 1, o)
+    logged(function() resumed:fit{X = small_iters(1000, 50)} end)
+    for name, arr in pairs(straight.arg_params) do
+      assert.same(arr:totable(), resumed.arg_params[name]:totable(), name)
+    end
+  end)
+
   it('loads a .params file written byte by byte from the format description', function()
     local data = mx.symbol.Variable('data')
     local fc = mx.symbol.FullyConnected{data = data, name = 'fc', num_hidden = 2}
