@@ -137,9 +137,10 @@ static mx_status run(call *k) {
   mx_status result = MX_OK;
   if (lua_pcall(T, 1, 0, 0) != LUA_OK) {
     const char *msg = lua_tostring(T, -1);
-    const char *node = k->node ? k->node : (k->attrs && k->attrs->node_name ? k->attrs->node_name : "?");
-    result = mx_error(MX_ERR_CALLBACK, "Custom operator '%s' (node %s): %s: %s", k->c->op_type, node, k->method,
-                      msg ? msg : "(error object is not a string)");
+    const char *node =
+        k->node ? k->node : (k->attrs && k->attrs->node_name ? k->attrs->node_name : "?");
+    result = mx_error(MX_ERR_CALLBACK, "Custom operator '%s' (node %s): %s: %s", k->c->op_type,
+                      node, k->method, msg ? msg : "(error object is not a string)");
   }
   lua_settop(T, top);
   return result;
@@ -168,9 +169,17 @@ static void list_read(lua_State *L, call *k, int nres) {
   }
   *k->count = (int)n;
 }
-static mx_status cb_list(void *self, const mx_custom_attrs *a, int which, int *count, const char **names) {
-  call k = {.c = self, .attrs = a, .method = "list", .push_args = list_push, .read_results = list_read,
-            .nresults = 1, .which = which, .count = count, .names = names};
+static mx_status cb_list(void *self, const mx_custom_attrs *a, int which, int *count,
+                         const char **names) {
+  call k = {.c = self,
+            .attrs = a,
+            .method = "list",
+            .push_args = list_push,
+            .read_results = list_read,
+            .nresults = 1,
+            .which = which,
+            .count = count,
+            .names = names};
   *count = 0;
   return run(&k);
 }
@@ -187,12 +196,15 @@ static void read_shapes(lua_State *L, int t, int n, mx_custom_shape *s, const ch
   for (int i = 0; i < n; i++) {
     if (lua_rawgeti(L, t, i + 1) == LUA_TTABLE) {
       int nd = (int)lua_rawlen(L, -1);
-      if (nd > MX_MAX_NDIM) luaL_error(L, "infer_shape: %s shape %d has %d axes (max %d)", what, i + 1, nd, MX_MAX_NDIM);
+      if (nd > MX_MAX_NDIM)
+        luaL_error(L, "infer_shape: %s shape %d has %d axes (max %d)", what, i + 1, nd,
+                   MX_MAX_NDIM);
       for (int d = 0; d < nd; d++) {
         lua_rawgeti(L, -1, d + 1);
         int ok;
         lua_Integer v = lua_tointegerx(L, -1, &ok);
-        if (!ok || v < 0) luaL_error(L, "infer_shape: %s shape %d: axis %d is not a size", what, i + 1, d + 1);
+        if (!ok || v < 0)
+          luaL_error(L, "infer_shape: %s shape %d: axis %d is not a size", what, i + 1, d + 1);
         s[i].dim[d] = v;
         lua_pop(L, 1);
       }
@@ -207,10 +219,20 @@ static void infer_read(lua_State *L, call *k, int nres) {
   if (nres >= 2) read_shapes(L, base + 2, k->nout, k->sout, "output");
   if (nres >= 3) read_shapes(L, base + 3, k->naux, k->saux, "auxiliary");
 }
-static mx_status cb_infer_shape(void *self, const mx_custom_attrs *a, int nin, mx_custom_shape *in, int nout,
-                                mx_custom_shape *out, int naux, mx_custom_shape *aux) {
-  call k = {.c = self, .attrs = a, .method = "infer_shape", .push_args = infer_push, .read_results = infer_read,
-            .nresults = 3, .nin = nin, .nout = nout, .naux = naux, .sin = in, .sout = out, .saux = aux};
+static mx_status cb_infer_shape(void *self, const mx_custom_attrs *a, int nin, mx_custom_shape *in,
+                                int nout, mx_custom_shape *out, int naux, mx_custom_shape *aux) {
+  call k = {.c = self,
+            .attrs = a,
+            .method = "infer_shape",
+            .push_args = infer_push,
+            .read_results = infer_read,
+            .nresults = 3,
+            .nin = nin,
+            .nout = nout,
+            .naux = naux,
+            .sin = in,
+            .sout = out,
+            .saux = aux};
   return run(&k);
 }
 
@@ -223,14 +245,22 @@ static void needs_read(lua_State *L, call *k, int nres) {
   int t = lua_gettop(L);
   if (!lua_istable(L, t)) return; /* everything */
   unsigned needs = 0;
-  if (lua_getfield(L, t, "in_data") != LUA_TNIL && lua_toboolean(L, -1)) needs |= MX_CUSTOM_NEEDS_IN_DATA;
-  if (lua_getfield(L, t, "out_data") != LUA_TNIL && lua_toboolean(L, -1)) needs |= MX_CUSTOM_NEEDS_OUT_DATA;
-  if (lua_getfield(L, t, "out_grad") != LUA_TNIL && lua_toboolean(L, -1)) needs |= MX_CUSTOM_NEEDS_OUT_GRAD;
+  if (lua_getfield(L, t, "in_data") != LUA_TNIL && lua_toboolean(L, -1))
+    needs |= MX_CUSTOM_NEEDS_IN_DATA;
+  if (lua_getfield(L, t, "out_data") != LUA_TNIL && lua_toboolean(L, -1))
+    needs |= MX_CUSTOM_NEEDS_OUT_DATA;
+  if (lua_getfield(L, t, "out_grad") != LUA_TNIL && lua_toboolean(L, -1))
+    needs |= MX_CUSTOM_NEEDS_OUT_GRAD;
   *k->needs = needs;
 }
 static mx_status cb_backward_needs(void *self, const mx_custom_attrs *a, unsigned *needs) {
-  call k = {.c = self, .attrs = a, .method = "backward_needs", .push_args = needs_push, .read_results = needs_read,
-            .nresults = 1, .needs = needs};
+  call k = {.c = self,
+            .attrs = a,
+            .method = "backward_needs",
+            .push_args = needs_push,
+            .read_results = needs_read,
+            .nresults = 1,
+            .needs = needs};
   return run(&k);
 }
 
@@ -254,8 +284,16 @@ static void create_read(lua_State *L, call *k, int nres) {
 static mx_status cb_create_operator(void *self, const mx_custom_attrs *a, mx_context ctx, int nin,
                                     const mx_custom_shape *in, void **op) {
   *op = NULL;
-  call k = {.c = self, .attrs = a, .method = "create_operator", .push_args = create_push,
-            .read_results = create_read, .nresults = 1, .ctx = ctx, .nin = nin, .cin = in, .op_out = op};
+  call k = {.c = self,
+            .attrs = a,
+            .method = "create_operator",
+            .push_args = create_push,
+            .read_results = create_read,
+            .nresults = 1,
+            .ctx = ctx,
+            .nin = nin,
+            .cin = in,
+            .op_out = op};
   return run(&k);
 }
 static void cb_free_operator(void *self, void *op) {
@@ -275,11 +313,22 @@ static int forward_push(lua_State *L, call *k, int lent) {
   push_arrays(L, k->naux, k->aux, lent);
   return 6;
 }
-static mx_status cb_forward(void *self, void *op, int is_train, const int *req, int nin, mx_ndarray *const *in,
-                            int nout, mx_ndarray *const *out, int naux, mx_ndarray *const *aux) {
-  call k = {.c = self, .node = ((lua_custom_op *)op)->node, .method = "forward", .push_args = forward_push,
-            .nresults = 0, .op = op,
-            .is_train = is_train, .req = req, .nin = nin, .in = in, .nout = nout, .out = out, .naux = naux,
+static mx_status cb_forward(void *self, void *op, int is_train, const int *req, int nin,
+                            mx_ndarray *const *in, int nout, mx_ndarray *const *out, int naux,
+                            mx_ndarray *const *aux) {
+  call k = {.c = self,
+            .node = ((lua_custom_op *)op)->node,
+            .method = "forward",
+            .push_args = forward_push,
+            .nresults = 0,
+            .op = op,
+            .is_train = is_train,
+            .req = req,
+            .nin = nin,
+            .in = in,
+            .nout = nout,
+            .out = out,
+            .naux = naux,
             .aux = aux};
   return run(&k);
 }
@@ -293,13 +342,25 @@ static int backward_push(lua_State *L, call *k, int lent) {
   push_arrays(L, k->naux, k->aux, lent);
   return 7;
 }
-static mx_status cb_backward(void *self, void *op, const int *req, int nout, mx_ndarray *const *out_grad, int nin,
-                             mx_ndarray *const *in, mx_ndarray *const *out, mx_ndarray *const *in_grad, int naux,
+static mx_status cb_backward(void *self, void *op, const int *req, int nout,
+                             mx_ndarray *const *out_grad, int nin, mx_ndarray *const *in,
+                             mx_ndarray *const *out, mx_ndarray *const *in_grad, int naux,
                              mx_ndarray *const *aux) {
-  call k = {.c = self, .node = ((lua_custom_op *)op)->node, .method = "backward", .push_args = backward_push,
-            .nresults = 0, .op = op, .req = req,
-            .nin = nin, .nout = nout, .naux = naux, .out_grad = out_grad, .in = in, .out = out,
-            .in_grad = in_grad, .aux = aux};
+  call k = {.c = self,
+            .node = ((lua_custom_op *)op)->node,
+            .method = "backward",
+            .push_args = backward_push,
+            .nresults = 0,
+            .op = op,
+            .req = req,
+            .nin = nin,
+            .nout = nout,
+            .naux = naux,
+            .out_grad = out_grad,
+            .in = in,
+            .out = out,
+            .in_grad = in_grad,
+            .aux = aux};
   return run(&k);
 }
 
@@ -308,12 +369,14 @@ static int l_custom_op_register(lua_State *L) {
   const char *where = "mx.operator.register";
   const char *op_type = luaL_checkstring(L, 1);
   luaL_checktype(L, 2, LUA_TTABLE);
-  if (strlen(op_type) >= MAX_NAME) return luaL_error(L, "%s: op_type '%s' is too long", where, op_type);
+  if (strlen(op_type) >= MAX_NAME)
+    return luaL_error(L, "%s: op_type '%s' is too long", where, op_type);
   lua_custom *c = NULL;
   for (int i = 0; i < nregistered; i++)
     if (!strcmp(registered[i]->op_type, op_type)) c = registered[i];
   if (!c) {
-    if (nregistered == MAX_TYPES) return luaL_error(L, "%s: too many custom operators (max %d)", where, MAX_TYPES);
+    if (nregistered == MAX_TYPES)
+      return luaL_error(L, "%s: too many custom operators (max %d)", where, MAX_TYPES);
     c = calloc(1, sizeof *c);
     if (!c) return luaL_error(L, "%s: out of memory", where);
     strcpy(c->op_type, op_type);

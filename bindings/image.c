@@ -95,7 +95,8 @@ static int l_image_draw_png(lua_State *L) {
   for (lua_Integer k = 1; k <= n; k++) {
     lua_geti(L, 6, k);
     int t = lua_gettop(L);
-    if (!lua_istable(L, t)) return luaL_error(L, "%s: drawing command %d is not a table", where, (int)k);
+    if (!lua_istable(L, t))
+      return luaL_error(L, "%s: drawing command %d is not a table", where, (int)k);
     lua_geti(L, t, 1);
     const char *kind = lua_tostring(L, -1);
     kind = kind ? kind : "?";
@@ -110,13 +111,15 @@ static int l_image_draw_png(lua_State *L) {
     } else if (!strcmp(kind, "text")) {
       lua_geti(L, t, 4);
       const char *s = lua_tostring(L, -1);
-      if (!s) return luaL_error(L, "%s: drawing command %d: the text is not a string", where, (int)k);
+      if (!s)
+        return luaL_error(L, "%s: drawing command %d: the text is not a string", where, (int)k);
       mx_canvas_text(c, (int)field_int(L, t, 2, where, k), (int)field_int(L, t, 3, where, k), s,
                      (uint32_t)field_int(L, t, 5, where, k), (int)field_int(L, t, 6, where, k));
       lua_pop(L, 1);
     } else {
-      return luaL_error(L, "%s: drawing command %d: unknown kind '%s' (expected rect, line or text)", where,
-                        (int)k, kind);
+      return luaL_error(L,
+                        "%s: drawing command %d: unknown kind '%s' (expected rect, line or text)",
+                        where, (int)k, kind);
     }
     lua_settop(L, t - 1);
   }
@@ -139,11 +142,9 @@ void mxb_open_image(lua_State *L) {
     lua_setfield(L, -2, "__gc");
   }
   lua_pop(L, 1);
-  static const luaL_Reg fns[] = {{"image_write_grid", l_image_write_grid},
-                                 {"image_read_png", l_image_read_png},
-                                 {"image_decode_png", l_image_decode_png},
-                                 {"image_draw_png", l_image_draw_png},
-                                 {"image_text_width", l_image_text_width},
-                                 {NULL, NULL}};
+  static const luaL_Reg fns[] = {
+      {"image_write_grid", l_image_write_grid}, {"image_read_png", l_image_read_png},
+      {"image_decode_png", l_image_decode_png}, {"image_draw_png", l_image_draw_png},
+      {"image_text_width", l_image_text_width}, {NULL, NULL}};
   luaL_setfuncs(L, fns, 0);
 }

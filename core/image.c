@@ -7,13 +7,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-mx_status mx_image_write_png(const char *path, const uint8_t *pixels, int width, int height, int channels) {
-  static const png_uint_32 formats[] = {0, PNG_FORMAT_GRAY, PNG_FORMAT_GA, PNG_FORMAT_RGB, PNG_FORMAT_RGBA};
-  if (!path || !pixels) return mx_error(MX_ERR_ARG, "mx_image_write_png: path and pixels are required");
+mx_status mx_image_write_png(const char *path, const uint8_t *pixels, int width, int height,
+                             int channels) {
+  static const png_uint_32 formats[] = {0, PNG_FORMAT_GRAY, PNG_FORMAT_GA, PNG_FORMAT_RGB,
+                                        PNG_FORMAT_RGBA};
+  if (!path || !pixels)
+    return mx_error(MX_ERR_ARG, "mx_image_write_png: path and pixels are required");
   if (width <= 0 || height <= 0)
-    return mx_error(MX_ERR_ARG, "mx_image_write_png: bad size %dx%d (expected positive)", width, height);
+    return mx_error(MX_ERR_ARG, "mx_image_write_png: bad size %dx%d (expected positive)", width,
+                    height);
   if (channels < 1 || channels > 4)
-    return mx_error(MX_ERR_ARG, "mx_image_write_png: bad channel count (got %d, expected 1 to 4)", channels);
+    return mx_error(MX_ERR_ARG, "mx_image_write_png: bad channel count (got %d, expected 1 to 4)",
+                    channels);
   png_image img;
   memset(&img, 0, sizeof img);
   img.version = PNG_IMAGE_VERSION;
@@ -21,15 +26,16 @@ mx_status mx_image_write_png(const char *path, const uint8_t *pixels, int width,
   img.height = (png_uint_32)height;
   img.format = formats[channels];
   if (!png_image_write_to_file(&img, path, 0, pixels, 0, NULL)) {
-    mx_status st = mx_error(MX_ERR_IO, "mx_image_write_png: cannot write '%s' (%s)", path, img.message);
+    mx_status st =
+        mx_error(MX_ERR_IO, "mx_image_write_png: cannot write '%s' (%s)", path, img.message);
     png_image_free(&img);
     return st;
   }
   return MX_OK;
 }
 
-mx_status mx_image_write_grid_png(const char *path, const mx_ndarray *images, int rows, int cols, int scale,
-                                  int pad) {
+mx_status mx_image_write_grid_png(const char *path, const mx_ndarray *images, int rows, int cols,
+                                  int scale, int pad) {
   if (!images) return mx_error(MX_ERR_ARG, "mx_image_write_grid_png: images are required");
   int nd = mx_ndarray_ndim(images);
   const int64_t *shape = mx_ndarray_shape(images);
@@ -45,28 +51,34 @@ mx_status mx_image_write_grid_png(const char *path, const mx_ndarray *images, in
     w = h;
     if (h * w != d) {
       char buf[64];
-      return mx_error(MX_ERR_SHAPE, "mx_image_write_grid_png: flat images of shape %s are not square",
+      return mx_error(MX_ERR_SHAPE,
+                      "mx_image_write_grid_png: flat images of shape %s are not square",
                       mx_shape_str(shape, nd, buf, sizeof buf));
     }
   } else {
     char buf[64];
-    return mx_error(MX_ERR_SHAPE, "mx_image_write_grid_png: bad shape %s (expected (n,h,w), (n,1,h,w) or (n,h*w))",
-                    mx_shape_str(shape, nd, buf, sizeof buf));
+    return mx_error(
+        MX_ERR_SHAPE,
+        "mx_image_write_grid_png: bad shape %s (expected (n,h,w), (n,1,h,w) or (n,h*w))",
+        mx_shape_str(shape, nd, buf, sizeof buf));
   }
   if (n <= 0 || h <= 0) return mx_error(MX_ERR_SHAPE, "mx_image_write_grid_png: no images to draw");
   if (scale < 1 || scale > 64)
-    return mx_error(MX_ERR_ARG, "mx_image_write_grid_png: bad scale (got %d, expected 1 to 64)", scale);
-  if (pad < 0 || pad > 64) return mx_error(MX_ERR_ARG, "mx_image_write_grid_png: bad pad (got %d, expected 0 to 64)", pad);
+    return mx_error(MX_ERR_ARG, "mx_image_write_grid_png: bad scale (got %d, expected 1 to 64)",
+                    scale);
+  if (pad < 0 || pad > 64)
+    return mx_error(MX_ERR_ARG, "mx_image_write_grid_png: bad pad (got %d, expected 0 to 64)", pad);
   if (rows <= 0 && cols <= 0) rows = 1;
   if (cols <= 0) cols = (int)((n + rows - 1) / rows);
   if (rows <= 0) rows = (int)((n + cols - 1) / cols);
   if ((int64_t)rows * cols < n)
-    return mx_error(MX_ERR_ARG, "mx_image_write_grid_png: a %dx%d grid cannot hold %lld images", rows, cols,
-                    (long long)n);
+    return mx_error(MX_ERR_ARG, "mx_image_write_grid_png: a %dx%d grid cannot hold %lld images",
+                    rows, cols, (long long)n);
   int64_t tw = w * scale, th = h * scale;
   int64_t W = cols * tw + (cols + 1) * (int64_t)pad, H = rows * th + (rows + 1) * (int64_t)pad;
   if (W > 32768 || H > 32768)
-    return mx_error(MX_ERR_ARG, "mx_image_write_grid_png: picture too large (%lldx%lld)", (long long)W, (long long)H);
+    return mx_error(MX_ERR_ARG, "mx_image_write_grid_png: picture too large (%lldx%lld)",
+                    (long long)W, (long long)H);
 
   int64_t size = mx_ndarray_size(images);
   float *px = malloc((size_t)size * sizeof *px);
@@ -96,14 +108,16 @@ mx_status mx_image_write_grid_png(const char *path, const mx_ndarray *images, in
   return st;
 }
 
-mx_status mx_image_decode_png(const void *buf, size_t len, float **gray, float **alpha, int *width, int *height) {
+mx_status mx_image_decode_png(const void *buf, size_t len, float **gray, float **alpha, int *width,
+                              int *height) {
   *gray = *alpha = NULL;
   *width = *height = 0;
   png_image img;
   memset(&img, 0, sizeof img);
   img.version = PNG_IMAGE_VERSION;
   if (!buf || !png_image_begin_read_from_memory(&img, buf, len)) {
-    mx_status st = mx_error(MX_ERR_FORMAT, "mx_image_decode_png: not a PNG image (%s)", buf ? img.message : "no data");
+    mx_status st = mx_error(MX_ERR_FORMAT, "mx_image_decode_png: not a PNG image (%s)",
+                            buf ? img.message : "no data");
     png_image_free(&img);
     return st;
   }
@@ -114,10 +128,12 @@ mx_status mx_image_decode_png(const void *buf, size_t len, float **gray, float *
   if (!ga || !g || !a) {
     png_image_free(&img);
     free(ga), free(g), free(a);
-    return mx_error(MX_ERR_NOMEM, "mx_image_decode_png: out of memory for %ux%u pixels", img.width, img.height);
+    return mx_error(MX_ERR_NOMEM, "mx_image_decode_png: out of memory for %ux%u pixels", img.width,
+                    img.height);
   }
   if (!png_image_finish_read(&img, NULL, ga, 0, NULL)) {
-    mx_status st = mx_error(MX_ERR_FORMAT, "mx_image_decode_png: broken PNG data (%s)", img.message);
+    mx_status st =
+        mx_error(MX_ERR_FORMAT, "mx_image_decode_png: broken PNG data (%s)", img.message);
     png_image_free(&img);
     free(ga), free(g), free(a);
     return st;
@@ -132,7 +148,8 @@ mx_status mx_image_decode_png(const void *buf, size_t len, float **gray, float *
   return MX_OK;
 }
 
-mx_status mx_image_read_png(const char *path, float **gray, float **alpha, int *width, int *height) {
+mx_status mx_image_read_png(const char *path, float **gray, float **alpha, int *width,
+                            int *height) {
   *gray = *alpha = NULL;
   FILE *f = path ? fopen(path, "rb") : NULL;
   if (!f) return mx_error(MX_ERR_IO, "mx_image_read_png: cannot open '%s'", path ? path : "(null)");
@@ -162,7 +179,8 @@ struct mx_canvas {
 mx_status mx_canvas_create(int width, int height, uint32_t background, mx_canvas **out) {
   *out = NULL;
   if (width <= 0 || height <= 0 || width > 16384 || height > 16384)
-    return mx_error(MX_ERR_ARG, "mx_canvas_create: bad size %dx%d (expected 1 to 16384)", width, height);
+    return mx_error(MX_ERR_ARG, "mx_canvas_create: bad size %dx%d (expected 1 to 16384)", width,
+                    height);
   mx_canvas *c = malloc(sizeof *c);
   uint8_t *rgb = malloc((size_t)width * height * 3);
   if (!c || !rgb) {
@@ -195,7 +213,8 @@ void mx_canvas_rect(mx_canvas *c, int x, int y, int w, int h, uint32_t color) {
 /* Bresenham, with a square pen of `thickness` pixels. */
 void mx_canvas_line(mx_canvas *c, int x0, int y0, int x1, int y1, uint32_t color, int thickness) {
   if (thickness < 1) thickness = 1;
-  int dx = abs(x1 - x0), dy = -abs(y1 - y0), sx = x0 < x1 ? 1 : -1, sy = y0 < y1 ? 1 : -1, err = dx + dy;
+  int dx = abs(x1 - x0), dy = -abs(y1 - y0), sx = x0 < x1 ? 1 : -1, sy = y0 < y1 ? 1 : -1,
+      err = dx + dy;
   int lo = -(thickness - 1) / 2;
   for (;;) {
     mx_canvas_rect(c, x0 + lo, y0 + lo, thickness, thickness, color);

@@ -38,17 +38,23 @@ static struct custom_type *find_type(const char *op_type) {
   return NULL;
 }
 
-int mx_custom_op_registered(const char *op_type) { return find_type(op_type) != NULL; }
+int mx_custom_op_registered(const char *op_type) {
+  return find_type(op_type) != NULL;
+}
 
 mx_status mx_custom_op_register(const char *op_type, const mx_custom_op_callbacks *cb) {
-  if (!op_type || !*op_type) return mx_error(MX_ERR_ARG, "mx_custom_op_register: op_type must be a non-empty name");
+  if (!op_type || !*op_type)
+    return mx_error(MX_ERR_ARG, "mx_custom_op_register: op_type must be a non-empty name");
   if (!cb || !cb->list || !cb->infer_shape || !cb->create_operator || !cb->forward || !cb->backward)
-    return mx_error(MX_ERR_ARG, "mx_custom_op_register: '%s': list, infer_shape, create_operator, forward and "
-                                "backward callbacks are required", op_type);
+    return mx_error(MX_ERR_ARG,
+                    "mx_custom_op_register: '%s': list, infer_shape, create_operator, forward and "
+                    "backward callbacks are required",
+                    op_type);
   struct custom_type *t = find_type(op_type);
   if (!t) {
     if (ntypes == MAX_TYPES)
-      return mx_error(MX_ERR_NOMEM, "mx_custom_op_register: too many custom operators (max %d)", MAX_TYPES);
+      return mx_error(MX_ERR_NOMEM, "mx_custom_op_register: too many custom operators (max %d)",
+                      MAX_TYPES);
     char *name = malloc(strlen(op_type) + 1);
     if (!name) return mx_error(MX_ERR_NOMEM, "mx_custom_op_register: out of memory");
     strcpy(name, op_type);
@@ -70,13 +76,16 @@ static mx_status lookup(const mx_op_attrs *a, struct custom_type **out) {
   const char *op_type = op_type_of(a);
   *out = find_type(op_type);
   if (!*out)
-    return mx_error(MX_ERR_ARG, "Custom %s: op_type '%s' is not registered (register it first with "
-                                "mx.operator.register)", a->node_name ? a->node_name : "", op_type ? op_type : "");
+    return mx_error(MX_ERR_ARG,
+                    "Custom %s: op_type '%s' is not registered (register it first with "
+                    "mx.operator.register)",
+                    a->node_name ? a->node_name : "", op_type ? op_type : "");
   return MX_OK;
 }
 
 static mx_custom_attrs user_attrs(const mx_op_attrs *a) {
-  return (mx_custom_attrs){a->node_name, a->nattrs, (const char *const *)a->keys, (const char *const *)a->values};
+  return (mx_custom_attrs){a->node_name, a->nattrs, (const char *const *)a->keys,
+                           (const char *const *)a->values};
 }
 
 /* list_arguments / list_outputs / list_aux_states. These cannot fail in the
@@ -103,7 +112,9 @@ static int list_arguments(const mx_op_attrs *a, const char **names) {
 static int list_outputs(const mx_op_attrs *a, const char **names) {
   return list_names(a, MX_CUSTOM_LIST_OUTPUTS, names);
 }
-static int list_aux(const mx_op_attrs *a, const char **names) { return list_names(a, MX_CUSTOM_LIST_AUX, names); }
+static int list_aux(const mx_op_attrs *a, const char **names) {
+  return list_names(a, MX_CUSTOM_LIST_AUX, names);
+}
 
 static void to_custom(const mx_shape *s, int n, mx_custom_shape *c) {
   for (int i = 0; i < n; i++) {
@@ -112,8 +123,8 @@ static void to_custom(const mx_shape *s, int n, mx_custom_shape *c) {
   }
 }
 
-static mx_status infer_shape(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout, mx_shape *aux,
-                             int naux) {
+static mx_status infer_shape(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
+                             mx_shape *aux, int naux) {
   struct custom_type *t;
   mx_status st = lookup(a, &t);
   if (st != MX_OK) return st;
@@ -130,7 +141,8 @@ static mx_status infer_shape(const mx_op_attrs *a, mx_shape *in, int nin, mx_sha
     mx_custom_shape *c;
     int n;
     int (*list)(const mx_op_attrs *, const char **);
-  } groups[3] = {{in, cin, nin, list_arguments}, {out, cout, nout, list_outputs}, {aux, caux, naux, list_aux}};
+  } groups[3] = {
+      {in, cin, nin, list_arguments}, {out, cout, nout, list_outputs}, {aux, caux, naux, list_aux}};
   for (int g = 0; g < 3; g++) {
     int nn = groups[g].list(a, names);
     for (int i = 0; i < groups[g].n; i++) {
@@ -164,7 +176,8 @@ typedef struct custom_state {
   int nin, nout, naux;
 } custom_state;
 
-static mx_status create_state(const mx_op_attrs *a, mx_context ctx, const mx_shape *in, int nin, void **state) {
+static mx_status create_state(const mx_op_attrs *a, mx_context ctx, const mx_shape *in, int nin,
+                              void **state) {
   *state = NULL;
   struct custom_type *t;
   mx_status st = lookup(a, &t);
@@ -197,22 +210,24 @@ static void free_state(void *state) {
 
 static mx_status forward(const mx_op_call *c) {
   custom_state *s = c->state;
-  if (!s) return mx_error(MX_ERR_STATE, "Custom %s: no operator instance (create_operator was not run)",
-                          c->attrs->node_name);
+  if (!s)
+    return mx_error(MX_ERR_STATE, "Custom %s: no operator instance (create_operator was not run)",
+                    c->attrs->node_name);
   int req[MX_OP_MAX_IO];
   for (int i = 0; i < s->nout; i++) req[i] = (int)c->req[i];
-  return s->type->cb.forward(s->type->cb.self, s->op, c->is_train, req, s->nin, c->in, s->nout, c->out, s->naux,
-                             c->aux);
+  return s->type->cb.forward(s->type->cb.self, s->op, c->is_train, req, s->nin, c->in, s->nout,
+                             c->out, s->naux, c->aux);
 }
 
 static mx_status backward(const mx_op_call *c) {
   custom_state *s = c->state;
-  if (!s) return mx_error(MX_ERR_STATE, "Custom %s: no operator instance (create_operator was not run)",
-                          c->attrs->node_name);
+  if (!s)
+    return mx_error(MX_ERR_STATE, "Custom %s: no operator instance (create_operator was not run)",
+                    c->attrs->node_name);
   int req[MX_OP_MAX_IO];
   for (int i = 0; i < s->nin; i++) req[i] = (int)c->req[i];
-  return s->type->cb.backward(s->type->cb.self, s->op, req, s->nout, c->out_grad, s->nin, c->in, c->out,
-                              c->in_grad, s->naux, c->aux);
+  return s->type->cb.backward(s->type->cb.self, s->op, req, s->nout, c->out_grad, s->nin, c->in,
+                              c->out, c->in_grad, s->naux, c->aux);
 }
 
 static const mx_param_desc params[] = {
@@ -221,7 +236,8 @@ static const mx_param_desc params[] = {
 
 const mx_op mx_op_custom = {
     .name = "Custom",
-    .doc = "An operator written outside the engine (in Lua): mx.operator.register(op_type, Prop), then "
+    .doc = "An operator written outside the engine (in Lua): mx.operator.register(op_type, Prop), "
+           "then "
            "mx.symbol.Custom{op_type = ..., ...}; the other parameters go to the Prop as strings.",
     .params = params,
     .nparams = 1,

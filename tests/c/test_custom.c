@@ -20,7 +20,8 @@ static const char *attr(const mx_custom_attrs *a, const char *key) {
   return NULL;
 }
 
-static mx_status aff_list(void *self, const mx_custom_attrs *a, int which, int *count, const char **names) {
+static mx_status aff_list(void *self, const mx_custom_attrs *a, int which, int *count,
+                          const char **names) {
   if (which == MX_CUSTOM_LIST_ARGUMENTS) {
     names[0] = "data", names[1] = "scale", *count = 2;
   } else if (which == MX_CUSTOM_LIST_OUTPUTS) {
@@ -31,8 +32,8 @@ static mx_status aff_list(void *self, const mx_custom_attrs *a, int which, int *
   return MX_OK;
 }
 
-static mx_status aff_infer(void *self, const mx_custom_attrs *a, int nin, mx_custom_shape *in, int nout,
-                           mx_custom_shape *out, int naux, mx_custom_shape *aux) {
+static mx_status aff_infer(void *self, const mx_custom_attrs *a, int nin, mx_custom_shape *in,
+                           int nout, mx_custom_shape *out, int naux, mx_custom_shape *aux) {
   if (in[0].ndim == 0) return MX_OK;
   in[1] = in[0];
   out[0] = in[0];
@@ -44,8 +45,8 @@ static mx_status aff_needs(void *self, const mx_custom_attrs *a, unsigned *needs
   return MX_OK;
 }
 
-static mx_status aff_create(void *self, const mx_custom_attrs *a, mx_context ctx, int nin, const mx_custom_shape *in,
-                            void **op) {
+static mx_status aff_create(void *self, const mx_custom_attrs *a, mx_context ctx, int nin,
+                            const mx_custom_shape *in, void **op) {
   affine *f = malloc(sizeof *f);
   const char *s = attr(a, "shift");
   f->shift = s ? (float)atof(s) : 0.0f;
@@ -59,8 +60,9 @@ static void aff_free(void *self, void *op) {
   live_instances--;
 }
 
-static mx_status aff_forward(void *self, void *op, int is_train, const int *req, int nin, mx_ndarray *const *in,
-                             int nout, mx_ndarray *const *out, int naux, mx_ndarray *const *aux) {
+static mx_status aff_forward(void *self, void *op, int is_train, const int *req, int nin,
+                             mx_ndarray *const *in, int nout, mx_ndarray *const *out, int naux,
+                             mx_ndarray *const *aux) {
   if (fail_forward) return mx_error(MX_ERR_CALLBACK, "affine: forward refused on purpose");
   affine *f = op;
   int64_t n = mx_ndarray_size(in[0]);
@@ -73,11 +75,13 @@ static mx_status aff_forward(void *self, void *op, int is_train, const int *req,
   return st;
 }
 
-static mx_status aff_backward(void *self, void *op, const int *req, int nout, mx_ndarray *const *out_grad, int nin,
-                              mx_ndarray *const *in, mx_ndarray *const *out, mx_ndarray *const *in_grad, int naux,
+static mx_status aff_backward(void *self, void *op, const int *req, int nout,
+                              mx_ndarray *const *out_grad, int nin, mx_ndarray *const *in,
+                              mx_ndarray *const *out, mx_ndarray *const *in_grad, int naux,
                               mx_ndarray *const *aux) {
   int64_t n = mx_ndarray_size(in[0]);
-  float *x = malloc(n * sizeof *x), *s = malloc(n * sizeof *s), *g = malloc(n * sizeof *g), *r = malloc(n * sizeof *r);
+  float *x = malloc(n * sizeof *x), *s = malloc(n * sizeof *s), *g = malloc(n * sizeof *g),
+        *r = malloc(n * sizeof *r);
   mx_ndarray_to_host(in[0], x, n);
   mx_ndarray_to_host(in[1], s, n);
   mx_ndarray_to_host(out_grad[0], g, n);
@@ -111,7 +115,8 @@ static mx_symbol *affine_symbol(const char *op_type) {
   mx_symbol *data = NULL, *op = NULL, *out = NULL;
   const char *keys[] = {"op_type", "shift"}, *vals[] = {op_type, "0.5"};
   mx_symbol_variable("data", &data);
-  if (mx_symbol_create_op("Custom", "aff", keys, vals, 2, &op) != MX_OK) printf("# %s\n", mx_last_error());
+  if (mx_symbol_create_op("Custom", "aff", keys, vals, 2, &op) != MX_OK)
+    printf("# %s\n", mx_last_error());
   const char *dk[] = {"data"};
   if (op && mx_symbol_compose(op, dk, &data, 1, &out) != MX_OK) printf("# %s\n", mx_last_error());
   mx_symbol_release(data);

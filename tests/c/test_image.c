@@ -36,8 +36,8 @@ TEST(grid_layout_scale_and_padding) {
           CHECK_NEAR(gray[(y0 + y) * w + x0 + x], want, 1e-6);
         }
     }
-    CHECK_NEAR(gray[0], 64 / 255.0, 1e-6);            /* padding */
-    CHECK_NEAR(gray[10 * w + 10], 64 / 255.0, 1e-6);  /* the empty fourth tile */
+    CHECK_NEAR(gray[0], 64 / 255.0, 1e-6);           /* padding */
+    CHECK_NEAR(gray[10 * w + 10], 64 / 255.0, 1e-6); /* the empty fourth tile */
     CHECK_NEAR(alpha[5 * w + 5], 1.0, 1e-6);
   }
   free(gray);
