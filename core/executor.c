@@ -348,6 +348,13 @@ static mx_status run_monitor(mx_executor *e, const char *name, mx_ndarray *a) {
   return st == MX_OK ? st : mx_error_prefix(st, "monitor callback");
 }
 
+/* The planned scratch block of call `slot` (2 * node + backward). */
+static void set_workspace(const mx_executor *e, mx_op_call *c, int slot) {
+  int64_t off = e->plan.ws_off[slot];
+  c->workspace = off >= 0 ? e->arena->data + off : NULL;
+  c->workspace_size = off >= 0 ? e->plan.ws_size[slot] : 0;
+}
+
 mx_status mx_executor_forward(mx_executor *e, int is_train) {
   const mx_graph *g = &e->g;
   int dt = e->ctx.dev_type;
@@ -359,6 +366,7 @@ mx_status mx_executor_forward(mx_executor *e, int is_train) {
     c->req = e->fwd_reqs + g->entry_base[i];
     mx_op_call fc = *c;
     fc.out_grad = fc.in_grad = NULL;
+    set_workspace(e, &fc, 2 * i);
     mx_status st = n->op->forward[dt](&fc);
     if (st != MX_OK) {
       char where[256];
@@ -407,6 +415,7 @@ mx_status mx_executor_backward(mx_executor *e, mx_ndarray *const *head_grads, in
     const mx_node *nd = g->nodes[i];
     mx_op_call *c = &e->calls[i];
     c->req = p->bwd_req + g->in_off[i];
+    set_workspace(e, c, 2 * i + 1);
     mx_status st = nd->op->backward[dt](c);
     if (st != MX_OK) {
       char where[256];

@@ -86,6 +86,7 @@ typedef struct mx_plan {
   unsigned char *head_grad;     /* per head: backward needs a gradient from the caller */
   mx_req *fwd_req;              /* per entry: forward request (write / inplace) */
   mx_req *bwd_req;              /* per node input (g->in_off order): backward request */
+  int64_t *ws_off, *ws_size;    /* per node, [2 * i] forward and [2 * i + 1] backward workspace (-1/0: none) */
   int64_t arena_floats, naive_floats;
 } mx_plan;
 

@@ -74,6 +74,9 @@ typedef struct mx_op_call {
   mx_ndarray *const *out_grad; /* backward: gradients of the visible outputs */
   mx_ndarray *const *in_grad;  /* backward: gradients of the inputs */
   const mx_req *req;           /* forward: per output; backward: per input gradient */
+  float *workspace;            /* op->workspace floats of scratch (device memory), planned by
+                                * the executor for this call only; NULL when none was asked */
+  int64_t workspace_size;      /* in floats */
 } mx_op_call;
 
 typedef mx_status (*mx_op_kernel)(const mx_op_call *c);
@@ -119,6 +122,12 @@ typedef struct mx_op {
   /* Optional per-executor state (Custom ops create their instance here). */
   mx_status (*create_state)(const mx_op_attrs *a, mx_context ctx, const mx_shape *in, int nin, void **state);
   void (*free_state)(void *state);
+  /* Optional scratch memory, in floats, for the forward (backward = 0) or backward
+   * (backward = 1) kernel at these shapes (e.g. Convolution's im2col buffer). The
+   * planner gives it a block of the arena that lives only during that call, so
+   * kernels never allocate. */
+  int64_t (*workspace)(const mx_op_attrs *a, const mx_shape *in, int nin, const mx_shape *out, int nout,
+                       int backward);
 } mx_op;
 
 /* ---- registry (core/ops/registry.c) ---- */

@@ -54,6 +54,8 @@ void mx_plan_free(mx_plan *p) {
   free(p->head_grad);
   free(p->fwd_req);
   free(p->bwd_req);
+  free(p->ws_off);
+  free(p->ws_size);
   memset(p, 0, sizeof *p);
 }
 
@@ -76,11 +78,14 @@ mx_status mx_plan_build(const mx_graph *g, const mx_shape *shapes, const mx_grad
   p->head_grad = calloc((size_t)g->nheads + 1, 1);
   p->fwd_req = calloc((size_t)E + 1, sizeof(mx_req));
   p->bwd_req = calloc((size_t)NIN + 1, sizeof(mx_req));
+  p->ws_off = malloc((size_t)(2 * N + 1) * sizeof(int64_t));
+  p->ws_size = calloc((size_t)(2 * N + 1), sizeof(int64_t));
+  int *wblock = malloc((size_t)(2 * N + 1) * sizeof(int));
   pool pl = {0};
   mx_status st = MX_OK;
   if (!need || !def_g || !last_g || !last_d || !dblock || !gblock || !written || !p->runs_backward ||
       !p->data_off || !p->grad_off || !p->has_grad || !p->zero_grad || !p->head_grad || !p->fwd_req ||
-      !p->bwd_req) {
+      !p->bwd_req || !p->ws_off || !p->ws_size || !wblock) {
     st = mx_error(MX_ERR_NOMEM, "mx_executor_bind: out of memory while planning");
     goto done;
   }
@@ -171,6 +176,22 @@ mx_status mx_plan_build(const mx_graph *g, const mx_shape *shapes, const mx_grad
       st = mx_error(MX_ERR_NOMEM, "mx_executor_bind: out of memory while planning");
   }
 
+  /* Workspaces: asked of the operator at the bound shapes, alive for one call. */
+  for (int i = 0; i < 2 * N; i++) wblock[i] = -1;
+  for (int i = 0; i < N && st == MX_OK; i++) {
+    const mx_node *n = g->nodes[i];
+    if (!n->op || !n->op->workspace) continue;
+    mx_shape in[MX_OP_MAX_IO], out[MX_OP_MAX_IO];
+    int nin = g->in_off[i + 1] - g->in_off[i];
+    for (int j = 0; j < nin; j++) in[j] = shapes[g->in_entry[g->in_off[i] + j]];
+    for (int j = 0; j < n->noutputs; j++) out[j] = shapes[g->entry_base[i] + j];
+    for (int b = 0; b < 1 + p->runs_backward[i]; b++) {
+      int64_t w = n->op->workspace(&n->attrs, in, nin, out, n->noutputs, b);
+      if (w < 0) st = mx_error(MX_ERR_ARG, "mx_executor_bind: %s %s asked for a negative workspace", n->op->name, n->name);
+      p->ws_size[2 * i + b] = w > 0 ? w : 0;
+    }
+  }
+
   /* Walk the schedule: take blocks when arrays are born, return them after their last use. */
   for (int s = 0; s <= 2 * N && st == MX_OK; s++) {
     if (s < N) {
@@ -194,6 +215,11 @@ mx_status mx_plan_build(const mx_graph *g, const mx_shape *shapes, const mx_grad
         if (dblock[e] < 0) st = mx_error(MX_ERR_NOMEM, "mx_executor_bind: out of memory while planning");
       }
     }
+    int wi = s < N ? 2 * s : (s > N ? 2 * (2 * N - s) + 1 : -1); /* whose call runs at step s */
+    if (wi >= 0 && p->ws_size[wi] > 0 && st == MX_OK) {
+      wblock[wi] = pool_take(&pl, p->ws_size[wi], s);
+      if (wblock[wi] < 0) st = mx_error(MX_ERR_NOMEM, "mx_executor_bind: out of memory while planning");
+    }
     for (int e = 0; e < E && st == MX_OK; e++) {
       if (def_g[e] != s || !g->nodes[g->entry_node[e]]->op) continue;
       gblock[e] = pool_take(&pl, mx_shape_numel(&shapes[e]), last_g[e]);
@@ -206,6 +232,7 @@ mx_status mx_plan_build(const mx_graph *g, const mx_shape *shapes, const mx_grad
     p->data_off[e] = dblock[e] >= 0 ? pl.b[dblock[e]].off : -1;
     p->grad_off[e] = gblock[e] >= 0 ? pl.b[gblock[e]].off : -1;
   }
+  for (int i = 0; i < 2 * N; i++) p->ws_off[i] = wblock[i] >= 0 ? pl.b[wblock[i]].off : -1;
   p->arena_floats = pl.end;
   p->naive_floats = pl.naive;
 done:
@@ -217,6 +244,7 @@ done:
   free(dblock);
   free(gblock);
   free(written);
+  free(wblock);
   if (st != MX_OK) mx_plan_free(p);
   return st;
 }

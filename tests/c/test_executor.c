@@ -6,6 +6,7 @@
 
 #include "ctest.h"
 #include "mx.h"
+#include "operator.h"
 
 static mx_symbol *op(const char *opname, const char *name, mx_symbol *data, const char *k, const char *v) {
   mx_symbol *s = NULL, *r = NULL;
@@ -371,6 +372,91 @@ TEST(arena_arguments_and_add_gradients_persist) {
   mx_symbol_release(s);
 }
 
+/* A test operator, y = 2x, that does its work through the planned workspace and
+ * checks it got exactly what it asked for, apart from its own arrays. */
+static int workspace_calls, workspace_bad;
+static int64_t test_ws(const mx_op_attrs *a, const mx_shape *in, int nin, const mx_shape *out, int nout, int bwd) {
+  return mx_shape_numel(&in[0]) * (bwd ? 3 : 2);
+}
+static int overlaps(const float *p, int64_t n, mx_ndarray *a) {
+  const float *q = mx_ndarray_data(a);
+  return p < q + mx_ndarray_size(a) && q < p + n;
+}
+static mx_status test_ws_forward(const mx_op_call *c) {
+  int64_t n = mx_ndarray_size(c->in[0]);
+  float *w = c->workspace, *x = mx_ndarray_data(c->in[0]), *y = mx_ndarray_data(c->out[0]);
+  workspace_calls++;
+  if (!w || c->workspace_size != 2 * n || overlaps(w, 2 * n, c->in[0]) || overlaps(w, 2 * n, c->out[0]))
+    workspace_bad++;
+  for (int64_t i = 0; i < n; i++) w[n + i] = 2.0f * x[i];
+  for (int64_t i = 0; i < n; i++) y[i] = w[n + i];
+  return MX_OK;
+}
+static mx_status test_ws_backward(const mx_op_call *c) {
+  int64_t n = mx_ndarray_size(c->in[0]);
+  float *w = c->workspace, *dy = mx_ndarray_data(c->out_grad[0]), *dx = mx_ndarray_data(c->in_grad[0]);
+  workspace_calls++;
+  if (!w || c->workspace_size != 3 * n || overlaps(w, 3 * n, c->out_grad[0]) || overlaps(w, 3 * n, c->in_grad[0]))
+    workspace_bad++;
+  for (int64_t i = 0; i < n; i++) w[2 * n + i] = 2.0f * dy[i];
+  for (int64_t i = 0; i < n; i++) mx_req_store(c->req[0], &dx[i], w[2 * n + i]);
+  return MX_OK;
+}
+static const mx_op test_ws_op = {
+    .name = "TestWorkspace",
+    .arguments = (const char *const[]){"data", NULL},
+    .outputs = (const char *const[]){"output", NULL},
+    .infer_shape = mx_op_infer_same,
+    .forward = {[MX_DEV_CPU] = test_ws_forward},
+    .backward = {[MX_DEV_CPU] = test_ws_backward},
+    .flags = MX_OP_BWD_OUT_GRAD,
+    .workspace = test_ws,
+};
+
+TEST(kernels_get_their_planned_workspace) {
+  CHECK(mx_op_register(&test_ws_op) == MX_OK);
+  mx_symbol *v, *fc, *t1, *t2, *sm;
+  mx_symbol_variable("data", &v);
+  fc = op("FullyConnected", "fc", v, "num_hidden", "4");
+  t1 = op("TestWorkspace", "t1", fc, NULL, NULL);
+  t2 = op("TestWorkspace", "t2", t1, NULL, NULL);
+  sm = op("SoftmaxOutput", "softmax", t2, NULL, NULL);
+  mx_executor *e = bind_mlp(sm, 3, 5, NULL);
+  if (!e) return;
+  mx_ndarray *const *args, *const *outs;
+  mx_executor_arg_arrays(e, &args);
+  for (int i = 0; i < 3; i++) fill_random(args[i], 1.0f);
+  mx_executor_forward(e, 1);
+  mx_executor_backward(e, NULL, 0);
+  CHECK(workspace_calls == 4 && workspace_bad == 0);
+  /* t2(t1(fc)) = 4 fc: the softmax of 4 z */
+  mx_executor_outputs(e, &outs);
+  float *p = host(outs[0]), *x = host(args[0]), *w = host(args[1]), *b = host(args[2]);
+  for (int r = 0; r < 3; r++) {
+    double z[4], m = -1e30, s = 0;
+    for (int j = 0; j < 4; j++) {
+      z[j] = b[j];
+      for (int k = 0; k < 5; k++) z[j] += x[r * 5 + k] * w[j * 5 + k];
+      z[j] *= 4;
+      m = z[j] > m ? z[j] : m;
+    }
+    for (int j = 0; j < 4; j++) s += exp(z[j] - m);
+    for (int j = 0; j < 4; j++) CHECK_NEAR(p[r * 4 + j], exp(z[j] - m) / s, 1e-5);
+  }
+  free(p), free(x), free(w), free(b);
+  mx_alloc_stats before, after;
+  mx_alloc_stats_get(&before);
+  for (int k = 0; k < 10; k++) {
+    mx_executor_forward(e, 1);
+    mx_executor_backward(e, NULL, 0);
+  }
+  mx_alloc_stats_get(&after);
+  CHECK(after.requests == before.requests && workspace_bad == 0);
+  mx_executor_release(e);
+  mx_symbol *all[] = {v, fc, t1, t2, sm};
+  for (int i = 0; i < 5; i++) mx_symbol_release(all[i]);
+}
+
 int main(void) {
   RUN(mlp_forward_matches_loops);
   RUN(mlp_gradients_match_finite_differences);
@@ -382,5 +468,6 @@ int main(void) {
   RUN(relu_runs_in_place);
   RUN(json_round_trip);
   RUN(arena_arguments_and_add_gradients_persist);
+  RUN(kernels_get_their_planned_workspace);
   return ctest_summary();
 }
