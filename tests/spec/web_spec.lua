@@ -410,6 +410,7 @@ describe('mx.web.server over loopback', function()
       os.execute('kill -TERM ' .. srv.pid .. ' 2>/dev/null')
       srv.pipe:close()
     end
+    if srv then os.remove(srv.file) end
     for d = 0, 9 do os.remove(tmpl_prefix .. d) end
     os.remove(tmpl_prefix)
   end)
