@@ -127,6 +127,11 @@ void mxb_push_ndarray(lua_State *L, mx_ndarray *a) {
    * only once the userdata exists, releasing it otherwise is impossible. */
   mxb_ndarray_ud *ud = new_ndarray_ud(L);
   ud->a = a;
+  /* The Lua GC sees a small userdata but not the array's memory: tell it, as
+   * if that memory had been allocated in Lua, so that loops making temporary
+   * arrays collect them at the pace they allocate. */
+  int64_t kb = a ? mx_ndarray_size(a) * (int64_t)sizeof(float) / 1024 : 0;
+  if (kb > 0) lua_gc(L, LUA_GCSTEP, (int)(kb < (1 << 30) ? kb : (1 << 30)));
 }
 
 void mxb_push_borrowed_ndarray(lua_State *L, mx_ndarray *a) {

@@ -591,7 +591,7 @@ static int pmain(lua_State *L) {
   set_paths(L);
   create_arg_table(L, argv, argc, script);
   lua_gc(L, LUA_GCRESTART);
-  lua_gc(L, LUA_GCGEN, 0, 0);
+  lua_gc(L, LUA_GCINC, 0, 0, 0); /* see lua/mx/init.lua: arrays need the incremental collector */
   if (load_mx(L) != LUA_OK) return 0;
   int repl = script == argc && !(args & (HAS_E | HAS_V));
   if ((args & HAS_V) || repl) print_version(L);

@@ -2,6 +2,11 @@
 -- the global `mx`). Each submodule holds one concern; this file gathers them.
 local mx = {}
 mx.core = require 'mx.core'
+-- Array memory lives outside the Lua heap; the bindings report it to the
+-- collector as it is allocated (so temporaries are collected at the pace they
+-- are made). Lua 5.4's generational mode does not collect finalizable userdata
+-- in its minor collections, so arrays would pile up there: use incremental mode.
+collectgarbage('incremental')
 mx.__version__ = mx.core.version
 
 mx.context = require 'mx.context'

@@ -570,6 +570,18 @@ describe('NDArray memory', function()
     assert.are.equal(before, mx.core.alloc_stats().bytes_in_use)
   end)
 
+  it('collects temporaries made in a loop at the pace they are made', function()
+    collectgarbage(); collectgarbage()
+    local base = mx.core.alloc_stats().bytes_in_use
+    local x = mx.nd.ones{1000, 250} -- 1 MB
+    local peak = 0
+    for _ = 1, 300 do
+      local _ = x * 2 + 1
+      peak = math.max(peak, mx.core.alloc_stats().bytes_in_use - base)
+    end
+    assert.is_true(peak < 64 * 2 ^ 20, string.format('peak %.1f MB for 1 MB temporaries', peak / 2 ^ 20))
+  end)
+
   it('close is idempotent and a closed array is a clear error', function()
     local x = mx.nd.ones{2}
     x:close()
