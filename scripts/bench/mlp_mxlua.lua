@@ -3,7 +3,9 @@
 -- mlp_numpy.py. Usage: mxlua scripts/bench/mlp_mxlua.lua WEIGHTS_DIR [DATA_DIR]; prints one JSON line.
 local mx = rawget(_G, 'mx') or require 'mx'
 
-local BATCH, WARMUP, TIMED, INFER_PASSES = 100, 20, 600, 5
+-- BENCH_TIMED shortens the timed loop (e.g. under callgrind); the benchmark uses 600.
+local BATCH, WARMUP, INFER_PASSES = 100, 20, 5
+local TIMED = math.tointeger(tonumber(os.getenv('BENCH_TIMED') or '600'))
 local SHAPES = {
   {'fc1_weight', {128, 784}}, {'fc1_bias', {128}},
   {'fc2_weight', {64, 128}}, {'fc2_bias', {64}},
