@@ -111,6 +111,7 @@ typedef struct mx_op {
   int (*list_outputs)(const mx_op_attrs *a, const char **names);
   int (*list_aux_states)(const mx_op_attrs *a, const char **names);
   int hidden_outputs; /* trailing outputs that are not visible (Dropout's mask) */
+  int (*num_visible_outputs)(const mx_op_attrs *a); /* overrides hidden_outputs when set (BatchNorm's output_mean_var) */
   /* Fills what it can: unknown outputs from inputs, unknown inputs (weights) from
    * parameters. Fails only on shapes that contradict each other. */
   mx_status (*infer_shape)(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,

@@ -124,7 +124,11 @@ mx_status mx_node_parse(mx_node *n) {
   n->nargs = nargs;
   n->naux = naux;
   n->noutputs = mx_op_outputs_all(&n->attrs, n->out_names);
-  n->nvisible = n->noutputs - n->op->hidden_outputs;
+  n->nvisible = n->op->num_visible_outputs ? n->op->num_visible_outputs(&n->attrs)
+                                           : n->noutputs - n->op->hidden_outputs;
+  if (n->nvisible < 1 || n->nvisible > n->noutputs)
+    return mx_error(MX_ERR_INTERNAL, "mx_symbol_create_op: %s: %d visible outputs of %d", n->op->name, n->nvisible,
+                    n->noutputs);
   if (!n->inputs) {
     n->inputs = calloc((size_t)(nargs + naux) + 1, sizeof *n->inputs);
     if (!n->inputs) return mx_error(MX_ERR_NOMEM, "mx_symbol_create_op: out of memory");
