@@ -62,7 +62,8 @@ static int nested_shape(lua_State *L, int idx, int64_t shape[MX_MAX_NDIM], const
     lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
     if (n == 0) {
       lua_pop(L, 1);
-      return mxb_argerror(L, idx, where, "empty table at depth %d (an array needs at least one element per axis)",
+      return mxb_argerror(L, idx, where,
+                          "empty table at depth %d (an array needs at least one element per axis)",
                           ndim + 1);
     }
     if (ndim == MX_MAX_NDIM) {
@@ -80,18 +81,21 @@ static int nested_shape(lua_State *L, int idx, int64_t shape[MX_MAX_NDIM], const
 
 /* Copies the nested table at the stack top into dst, checking it is regular.
  * `path` holds the 1-based position being read (for messages). */
-static void nested_fill(lua_State *L, int argidx, const int64_t *shape, int ndim, int depth, float **dst,
-                        int64_t *path, const char *where) {
+static void nested_fill(lua_State *L, int argidx, const int64_t *shape, int ndim, int depth,
+                        float **dst, int64_t *path, const char *where) {
   int t = lua_gettop(L);
   if (lua_type(L, t) != LUA_TTABLE || (int64_t)lua_rawlen(L, t) != shape[depth]) {
     char pos[128] = "";
     size_t used = 0;
-    for (int i = 0; i < depth; i++) used += (size_t)snprintf(pos + used, sizeof pos - used, i ? ",%lld" : "%lld", (long long)path[i]);
+    for (int i = 0; i < depth; i++)
+      used +=
+          (size_t)snprintf(pos + used, sizeof pos - used, i ? ",%lld" : "%lld", (long long)path[i]);
     if (lua_type(L, t) != LUA_TTABLE)
-      mxb_argerror(L, argidx, where, "ragged nested table: element [%s] is a %s, expected a table of %lld", pos,
+      mxb_argerror(L, argidx, where,
+                   "ragged nested table: element [%s] is a %s, expected a table of %lld", pos,
                    luaL_typename(L, t), (long long)shape[depth]);
-    mxb_argerror(L, argidx, where, "ragged nested table: row [%s] has %lld elements, expected %lld", pos,
-                 (long long)lua_rawlen(L, t), (long long)shape[depth]);
+    mxb_argerror(L, argidx, where, "ragged nested table: row [%s] has %lld elements, expected %lld",
+                 pos, (long long)lua_rawlen(L, t), (long long)shape[depth]);
   }
   for (int64_t i = 1; i <= shape[depth]; i++) {
     path[depth] = i;
@@ -101,8 +105,11 @@ static void nested_fill(lua_State *L, int argidx, const int64_t *shape, int ndim
       if (!ok) {
         char pos[128] = "";
         size_t used = 0;
-        for (int k = 0; k <= depth; k++) used += (size_t)snprintf(pos + used, sizeof pos - used, k ? ",%lld" : "%lld", (long long)path[k]);
-        mxb_argerror(L, argidx, where, "element [%s] is a %s, expected a number", pos, luaL_typename(L, -1));
+        for (int k = 0; k <= depth; k++)
+          used += (size_t)snprintf(pos + used, sizeof pos - used, k ? ",%lld" : "%lld",
+                                   (long long)path[k]);
+        mxb_argerror(L, argidx, where, "element [%s] is a %s, expected a number", pos,
+                     luaL_typename(L, -1));
       }
       *(*dst)++ = (float)lua_tonumber(L, -1);
     } else {
@@ -113,7 +120,8 @@ static void nested_fill(lua_State *L, int argidx, const int64_t *shape, int ndim
 }
 
 /* Reads the nested table at idx into a scratch buffer pushed on the stack. */
-static float *nested_read(lua_State *L, int idx, int64_t shape[MX_MAX_NDIM], int *ndim, const char *where) {
+static float *nested_read(lua_State *L, int idx, int64_t shape[MX_MAX_NDIM], int *ndim,
+                          const char *where) {
   *ndim = nested_shape(L, idx, shape, where);
   int64_t n = shape_size(shape, *ndim);
   float *buf = scratch(L, (size_t)n * sizeof(float));
@@ -206,7 +214,8 @@ static int nd_arange(lua_State *L) {
   if (step == 0 || !isfinite(step) || !isfinite(start) || !isfinite(stop))
     return mxb_argerror(L, 3, where, "step must be a finite non-zero number (got %g)", step);
   double n = ceil((stop - start) / step);
-  if (n < 1) return mxb_errorf(L, "%s: empty range: start %g, stop %g, step %g", where, start, stop, step);
+  if (n < 1)
+    return mxb_errorf(L, "%s: empty range: start %g, stop %g, step %g", where, start, stop, step);
   mx_ndarray *out;
   mxb_check(L, mx_ndarray_arange(start, stop, step, ctx, &out), where);
   mxb_push_ndarray(L, out);
@@ -216,7 +225,8 @@ static int nd_arange(lua_State *L) {
 static int nd_random_permutation(lua_State *L) {
   const char *where = "mx.nd.random_permutation";
   lua_Integer n = mxb_check_integer(L, 1, where);
-  if (n < 1) return mxb_argerror(L, 1, where, "n must be a positive integer (got %lld)", (long long)n);
+  if (n < 1)
+    return mxb_argerror(L, 1, where, "n must be a positive integer (got %lld)", (long long)n);
   mx_context ctx = mxb_opt_context(L, 2, where);
   mx_ndarray *out;
   mxb_check(L, mx_random_permutation(n, ctx, &out), where);
@@ -236,8 +246,11 @@ static int random_seed(lua_State *L) {
 static int random_fill(lua_State *L, int normal, const char *where) {
   float p1 = (float)mxb_check_number(L, 1, where);
   float p2 = (float)mxb_check_number(L, 2, where);
-  if (normal && !(p2 >= 0)) return mxb_argerror(L, 2, where, "std must be >= 0 (got %g)", (double)p2);
-  if (!normal && !(p2 >= p1)) return mxb_argerror(L, 2, where, "high must be >= low (got low %g, high %g)", (double)p1, (double)p2);
+  if (normal && !(p2 >= 0))
+    return mxb_argerror(L, 2, where, "std must be >= 0 (got %g)", (double)p2);
+  if (!normal && !(p2 >= p1))
+    return mxb_argerror(L, 2, where, "high must be >= low (got low %g, high %g)", (double)p1,
+                        (double)p2);
   mx_ndarray *out = mxb_test_ndarray(L, 3);
   if (out == NULL) {
     if (luaL_testudata(L, 3, MXB_NDARRAY_MT)) mxb_check_ndarray(L, 3, where); /* closed: raises */
@@ -252,8 +265,12 @@ static int random_fill(lua_State *L, int normal, const char *where) {
   mxb_check(L, normal ? mx_random_normal(p1, p2, out) : mx_random_uniform(p1, p2, out), where);
   return 1;
 }
-static int random_uniform(lua_State *L) { return random_fill(L, 0, "mx.random.uniform"); }
-static int random_normal(lua_State *L) { return random_fill(L, 1, "mx.random.normal"); }
+static int random_uniform(lua_State *L) {
+  return random_fill(L, 0, "mx.random.uniform");
+}
+static int random_normal(lua_State *L) {
+  return random_fill(L, 1, "mx.random.normal");
+}
 
 /* ---- properties ---- */
 
@@ -307,7 +324,8 @@ static int nd_asscalar(lua_State *L) {
   if (mx_ndarray_size(a) != 1) {
     char s[96];
     shape_str(a, s, sizeof s);
-    return mxb_errorf(L, "NDArray:asscalar: the array must have exactly one element (got shape %s)", s);
+    return mxb_errorf(L, "NDArray:asscalar: the array must have exactly one element (got shape %s)",
+                      s);
   }
   float v;
   mxb_check(L, mx_ndarray_get_element(a, 0, &v), "NDArray:asscalar");
@@ -368,7 +386,8 @@ static int nd_copyto(lua_State *L) {
     lua_settop(L, 2);
     return 1;
   }
-  if (!luaL_testudata(L, 2, MXB_CONTEXT_MT)) return mxb_typeerror(L, 2, where, "Context or NDArray");
+  if (!luaL_testudata(L, 2, MXB_CONTEXT_MT))
+    return mxb_typeerror(L, 2, where, "Context or NDArray");
   mx_ndarray *out;
   mxb_check(L, mx_ndarray_copyto(a, mxb_check_context(L, 2, where), &out), where);
   mxb_push_ndarray(L, out);
@@ -408,9 +427,12 @@ static int nd_slice(lua_State *L) {
   int64_t n = mx_ndarray_shape(a)[0];
   lua_Integer b = mxb_check_integer(L, 2, where);
   lua_Integer e = mxb_opt_integer(L, 3, n, where);
-  if (b < 1 || b > n) return mxb_argerror(L, 2, where, "begin %lld out of range (expected 1..%lld)", (long long)b, (long long)n);
+  if (b < 1 || b > n)
+    return mxb_argerror(L, 2, where, "begin %lld out of range (expected 1..%lld)", (long long)b,
+                        (long long)n);
   if (e < b || e > n)
-    return mxb_argerror(L, 3, where, "end %lld out of range (expected %lld..%lld)", (long long)e, (long long)b, (long long)n);
+    return mxb_argerror(L, 3, where, "end %lld out of range (expected %lld..%lld)", (long long)e,
+                        (long long)b, (long long)n);
   mx_ndarray *out;
   mxb_check(L, mx_ndarray_slice(a, b - 1, e, &out), where);
   mxb_push_ndarray(L, out);
@@ -425,9 +447,12 @@ static int nd_slice_axis(lua_State *L) {
   int64_t n = mx_ndarray_shape(a)[axis];
   lua_Integer b = mxb_check_integer(L, 3, where);
   lua_Integer e = mxb_opt_integer(L, 4, n, where);
-  if (b < 1 || b > n) return mxb_argerror(L, 3, where, "begin %lld out of range (expected 1..%lld)", (long long)b, (long long)n);
+  if (b < 1 || b > n)
+    return mxb_argerror(L, 3, where, "begin %lld out of range (expected 1..%lld)", (long long)b,
+                        (long long)n);
   if (e < b || e > n)
-    return mxb_argerror(L, 4, where, "end %lld out of range (expected %lld..%lld)", (long long)e, (long long)b, (long long)n);
+    return mxb_argerror(L, 4, where, "end %lld out of range (expected %lld..%lld)", (long long)e,
+                        (long long)b, (long long)n);
   mx_ndarray *out;
   mxb_check(L, mx_ndarray_slice_axis(a, axis, b - 1, e, &out), where);
   mxb_push_ndarray(L, out);
@@ -454,7 +479,8 @@ static int nd_take(lua_State *L) {
   return 1;
 }
 
-/* reshape(x, {d1, d2, ...}) or x:reshape(d1, d2, ...): one -1 is inferred; 0 keeps x's dimension. */
+/* reshape(x, {d1, d2, ...}) or x:reshape(d1, d2, ...): one -1 is inferred; 0 keeps x's dimension.
+ */
 static int nd_reshape(lua_State *L) {
   const char *where = "mx.nd.reshape";
   mx_ndarray *a = mxb_check_ndarray(L, 1, where);
@@ -462,20 +488,27 @@ static int nd_reshape(lua_State *L) {
   int ndim = 0;
   int top = lua_gettop(L);
   int is_table = lua_type(L, 2) == LUA_TTABLE;
-  if (!is_table && lua_type(L, 2) != LUA_TNUMBER) return mxb_typeerror(L, 2, where, "shape (a table of integers)");
+  if (!is_table && lua_type(L, 2) != LUA_TNUMBER)
+    return mxb_typeerror(L, 2, where, "shape (a table of integers)");
   int count = is_table ? (int)luaL_len(L, 2) : top - 1;
   if (count < 1 || count > MX_MAX_NDIM)
-    return mxb_argerror(L, 2, where, "shape must have 1 to %d dimensions (got %d)", MX_MAX_NDIM, count);
+    return mxb_argerror(L, 2, where, "shape must have 1 to %d dimensions (got %d)", MX_MAX_NDIM,
+                        count);
   for (int i = 0; i < count; i++) {
-    if (is_table) lua_geti(L, 2, i + 1);
-    else lua_pushvalue(L, i + 2);
+    if (is_table)
+      lua_geti(L, 2, i + 1);
+    else
+      lua_pushvalue(L, i + 2);
     int ok = 0;
     lua_Integer d = lua_type(L, -1) == LUA_TNUMBER ? lua_tointegerx(L, -1, &ok) : 0;
     lua_pop(L, 1);
-    if (!ok || d < -1) return mxb_argerror(L, 2, where, "shape dimension %d must be a positive integer, 0 or -1", i + 1);
+    if (!ok || d < -1)
+      return mxb_argerror(L, 2, where, "shape dimension %d must be a positive integer, 0 or -1",
+                          i + 1);
     if (d == 0) {
       if (i >= mx_ndarray_ndim(a))
-        return mxb_argerror(L, 2, where, "shape dimension %d is 0 (keep) but the array has only %d axes", i + 1,
+        return mxb_argerror(L, 2, where,
+                            "shape dimension %d is 0 (keep) but the array has only %d axes", i + 1,
                             mx_ndarray_ndim(a));
       d = mx_ndarray_shape(a)[i];
     }
@@ -496,7 +529,9 @@ static int nd_transpose(lua_State *L) {
   int *pa = NULL;
   if (!lua_isnoneornil(L, 2)) {
     if (!lua_istable(L, 2)) return mxb_typeerror(L, 2, where, "table of axes");
-    if (luaL_len(L, 2) != nd) return mxb_argerror(L, 2, where, "axes must list all %d axes (got %lld)", nd, (long long)luaL_len(L, 2));
+    if (luaL_len(L, 2) != nd)
+      return mxb_argerror(L, 2, where, "axes must list all %d axes (got %lld)", nd,
+                          (long long)luaL_len(L, 2));
     int seen[MX_MAX_NDIM] = {0};
     for (int i = 0; i < nd; i++) {
       lua_geti(L, 2, i + 1);
@@ -552,7 +587,8 @@ static int nd_concat(lua_State *L) {
     if (!lua_isnil(L, -1)) {
       int ok = 0;
       lua_Integer ax = lua_type(L, -1) == LUA_TNUMBER ? lua_tointegerx(L, -1, &ok) : 0;
-      if (!ok) return mxb_argerror(L, 1, where, "axis must be an integer (got %s)", luaL_typename(L, -1));
+      if (!ok)
+        return mxb_argerror(L, 1, where, "axis must be an integer (got %s)", luaL_typename(L, -1));
       axis_lua = (int)ax;
     }
     lua_pop(L, 1);
@@ -566,7 +602,8 @@ static int nd_concat(lua_State *L) {
       lua_geti(L, 1, i + 1);
       arrays[i] = mxb_test_ndarray(L, -1);
       if (arrays[i] == NULL) {
-        const char *t = luaL_testudata(L, -1, MXB_NDARRAY_MT) ? "a closed NDArray" : luaL_typename(L, -1);
+        const char *t =
+            luaL_testudata(L, -1, MXB_NDARRAY_MT) ? "a closed NDArray" : luaL_typename(L, -1);
         return mxb_argerror(L, 1, where, "element %d is %s, expected an NDArray", i + 1, t);
       }
       lua_pop(L, 1); /* still referenced by the table */
@@ -576,7 +613,9 @@ static int nd_concat(lua_State *L) {
   }
   int nd = mx_ndarray_ndim(arrays[0]);
   if (axis_lua < -nd || axis_lua > nd || axis_lua == 0)
-    return mxb_argerror(L, 1, where, "axis %d out of range for arrays with %d axes (expected 1..%d)", axis_lua, nd, nd);
+    return mxb_argerror(L, 1, where,
+                        "axis %d out of range for arrays with %d axes (expected 1..%d)", axis_lua,
+                        nd, nd);
   int axis = axis_lua > 0 ? axis_lua - 1 : nd + axis_lua;
   mx_ndarray *out;
   mxb_check(L, mx_ndarray_concat(arrays, n, axis, &out), where);
@@ -594,8 +633,8 @@ static lua_Integer check_index(lua_State *L, mx_ndarray *a, const char *where) {
   if (i < 1 || i > n) {
     char s[96];
     shape_str(a, s, sizeof s);
-    return mxb_errorf(L, "%s: index %lld out of range (expected 1..%lld for shape %s)", where, (long long)i,
-                      (long long)n, s);
+    return mxb_errorf(L, "%s: index %lld out of range (expected 1..%lld for shape %s)", where,
+                      (long long)i, (long long)n, s);
   }
   return i;
 }
@@ -633,15 +672,18 @@ static int nd_newindex(lua_State *L) {
   const char *where = "NDArray[]=";
   mx_ndarray *a = mxb_check_ndarray(L, 1, where);
   if (lua_type(L, 2) != LUA_TNUMBER)
-    return mxb_errorf(L, "%s: only integer indices can be assigned (got %s key)", where, luaL_typename(L, 2));
+    return mxb_errorf(L, "%s: only integer indices can be assigned (got %s key)", where,
+                      luaL_typename(L, 2));
   lua_Integer i = check_index(L, a, where);
   if (mx_ndarray_ndim(a) == 1) {
-    if (lua_type(L, 3) != LUA_TNUMBER) return mxb_errorf(L, "%s: value must be a number (got %s)", where, luaL_typename(L, 3));
+    if (lua_type(L, 3) != LUA_TNUMBER)
+      return mxb_errorf(L, "%s: value must be a number (got %s)", where, luaL_typename(L, 3));
     mxb_check(L, mx_ndarray_set_element(a, i - 1, (float)lua_tonumber(L, 3)), where);
     return 0;
   }
   if (lua_type(L, 3) != LUA_TNUMBER && mxb_test_ndarray(L, 3) == NULL)
-    return mxb_errorf(L, "%s: value must be a number or an NDArray (got %s)", where, luaL_typename(L, 3));
+    return mxb_errorf(L, "%s: value must be a number or an NDArray (got %s)", where,
+                      luaL_typename(L, 3));
   mx_ndarray *row = row_view(L, a, i, where);
   mxb_push_ndarray(L, row); /* the GC frees it if the assignment fails */
   if (lua_type(L, 3) == LUA_TNUMBER)
@@ -677,7 +719,10 @@ static int binary(lua_State *L, mx_binary_op op, mx_binary_op rop, const char *w
       mxb_check(L, mx_ndarray_binary_scalar(rop, b, s, &out), where);
     } else { /* number op array: through a full array of b's shape */
       mx_ndarray *tmp;
-      mxb_check(L, mx_ndarray_full(mx_ndarray_shape(b), mx_ndarray_ndim(b), mx_ndarray_context(b), s, &tmp), where);
+      mxb_check(
+          L,
+          mx_ndarray_full(mx_ndarray_shape(b), mx_ndarray_ndim(b), mx_ndarray_context(b), s, &tmp),
+          where);
       mx_status st = mx_ndarray_binary(op, tmp, b, &out);
       mx_ndarray_release(tmp);
       mxb_check(L, st, where);
@@ -689,19 +734,45 @@ static int binary(lua_State *L, mx_binary_op op, mx_binary_op rop, const char *w
   return 1;
 }
 
-static int nd_add(lua_State *L) { return binary(L, MX_BINARY_ADD, MX_BINARY_ADD, "mx.nd.add"); }
-static int nd_subtract(lua_State *L) { return binary(L, MX_BINARY_SUB, MX_BINARY_RSUB, "mx.nd.subtract"); }
-static int nd_multiply(lua_State *L) { return binary(L, MX_BINARY_MUL, MX_BINARY_MUL, "mx.nd.multiply"); }
-static int nd_divide(lua_State *L) { return binary(L, MX_BINARY_DIV, MX_BINARY_RDIV, "mx.nd.divide"); }
-static int nd_maximum(lua_State *L) { return binary(L, MX_BINARY_MAX, MX_BINARY_MAX, "mx.nd.maximum"); }
-static int nd_minimum(lua_State *L) { return binary(L, MX_BINARY_MIN, MX_BINARY_MIN, "mx.nd.minimum"); }
-static int nd_power(lua_State *L) { return binary(L, MX_BINARY_POW, NO_REVERSE, "mx.nd.power"); }
-static int nd_equal(lua_State *L) { return binary(L, MX_BINARY_EQ, MX_BINARY_EQ, "mx.nd.equal"); }
-static int nd_not_equal(lua_State *L) { return binary(L, MX_BINARY_NE, MX_BINARY_NE, "mx.nd.not_equal"); }
-static int nd_greater(lua_State *L) { return binary(L, MX_BINARY_GT, MX_BINARY_LT, "mx.nd.greater"); }
-static int nd_greater_equal(lua_State *L) { return binary(L, MX_BINARY_GE, MX_BINARY_LE, "mx.nd.greater_equal"); }
-static int nd_lesser(lua_State *L) { return binary(L, MX_BINARY_LT, MX_BINARY_GT, "mx.nd.lesser"); }
-static int nd_lesser_equal(lua_State *L) { return binary(L, MX_BINARY_LE, MX_BINARY_GE, "mx.nd.lesser_equal"); }
+static int nd_add(lua_State *L) {
+  return binary(L, MX_BINARY_ADD, MX_BINARY_ADD, "mx.nd.add");
+}
+static int nd_subtract(lua_State *L) {
+  return binary(L, MX_BINARY_SUB, MX_BINARY_RSUB, "mx.nd.subtract");
+}
+static int nd_multiply(lua_State *L) {
+  return binary(L, MX_BINARY_MUL, MX_BINARY_MUL, "mx.nd.multiply");
+}
+static int nd_divide(lua_State *L) {
+  return binary(L, MX_BINARY_DIV, MX_BINARY_RDIV, "mx.nd.divide");
+}
+static int nd_maximum(lua_State *L) {
+  return binary(L, MX_BINARY_MAX, MX_BINARY_MAX, "mx.nd.maximum");
+}
+static int nd_minimum(lua_State *L) {
+  return binary(L, MX_BINARY_MIN, MX_BINARY_MIN, "mx.nd.minimum");
+}
+static int nd_power(lua_State *L) {
+  return binary(L, MX_BINARY_POW, NO_REVERSE, "mx.nd.power");
+}
+static int nd_equal(lua_State *L) {
+  return binary(L, MX_BINARY_EQ, MX_BINARY_EQ, "mx.nd.equal");
+}
+static int nd_not_equal(lua_State *L) {
+  return binary(L, MX_BINARY_NE, MX_BINARY_NE, "mx.nd.not_equal");
+}
+static int nd_greater(lua_State *L) {
+  return binary(L, MX_BINARY_GT, MX_BINARY_LT, "mx.nd.greater");
+}
+static int nd_greater_equal(lua_State *L) {
+  return binary(L, MX_BINARY_GE, MX_BINARY_LE, "mx.nd.greater_equal");
+}
+static int nd_lesser(lua_State *L) {
+  return binary(L, MX_BINARY_LT, MX_BINARY_GT, "mx.nd.lesser");
+}
+static int nd_lesser_equal(lua_State *L) {
+  return binary(L, MX_BINARY_LE, MX_BINARY_GE, "mx.nd.lesser_equal");
+}
 
 static int inplace(lua_State *L, mx_binary_op op, const char *where) {
   mx_ndarray *a = mxb_check_ndarray(L, 1, where);
@@ -714,10 +785,18 @@ static int inplace(lua_State *L, mx_binary_op op, const char *where) {
   lua_settop(L, 1);
   return 1;
 }
-static int nd_add_(lua_State *L) { return inplace(L, MX_BINARY_ADD, "NDArray:add_"); }
-static int nd_sub_(lua_State *L) { return inplace(L, MX_BINARY_SUB, "NDArray:sub_"); }
-static int nd_mul_(lua_State *L) { return inplace(L, MX_BINARY_MUL, "NDArray:mul_"); }
-static int nd_div_(lua_State *L) { return inplace(L, MX_BINARY_DIV, "NDArray:div_"); }
+static int nd_add_(lua_State *L) {
+  return inplace(L, MX_BINARY_ADD, "NDArray:add_");
+}
+static int nd_sub_(lua_State *L) {
+  return inplace(L, MX_BINARY_SUB, "NDArray:sub_");
+}
+static int nd_mul_(lua_State *L) {
+  return inplace(L, MX_BINARY_MUL, "NDArray:mul_");
+}
+static int nd_div_(lua_State *L) {
+  return inplace(L, MX_BINARY_DIV, "NDArray:div_");
+}
 
 static int unary(lua_State *L, mx_unary_op op, const char *where) {
   mx_ndarray *a = mxb_check_ndarray(L, 1, where), *out;
@@ -725,8 +804,10 @@ static int unary(lua_State *L, mx_unary_op op, const char *where) {
   mxb_push_ndarray(L, out);
   return 1;
 }
-#define UNARY(fn, op, name) \
-  static int fn(lua_State *L) { return unary(L, op, name); }
+#define UNARY(fn, op, name)                                                                        \
+  static int fn(lua_State *L) {                                                                    \
+    return unary(L, op, name);                                                                     \
+  }
 UNARY(nd_exp, MX_UNARY_EXP, "mx.nd.exp")
 UNARY(nd_log, MX_UNARY_LOG, "mx.nd.log")
 UNARY(nd_sqrt, MX_UNARY_SQRT, "mx.nd.sqrt")
@@ -740,13 +821,16 @@ UNARY(nd_sign, MX_UNARY_SIGN, "mx.nd.sign")
 UNARY(nd_softrelu, MX_UNARY_SOFTRELU, "mx.nd.softrelu")
 UNARY(nd_reciprocal, MX_UNARY_RECIPROCAL, "mx.nd.reciprocal")
 
-static int nd_unm(lua_State *L) { return unary(L, MX_UNARY_NEG, "NDArray.__unm"); }
+static int nd_unm(lua_State *L) {
+  return unary(L, MX_UNARY_NEG, "NDArray.__unm");
+}
 
 static int nd_clip(lua_State *L) {
   const char *where = "mx.nd.clip";
   mx_ndarray *a = mxb_check_ndarray(L, 1, where), *out;
   float lo = (float)mxb_check_number(L, 2, where), hi = (float)mxb_check_number(L, 3, where);
-  if (!(lo <= hi)) return mxb_argerror(L, 3, where, "hi must be >= lo (got lo %g, hi %g)", (double)lo, (double)hi);
+  if (!(lo <= hi))
+    return mxb_argerror(L, 3, where, "hi must be >= lo (got lo %g, hi %g)", (double)lo, (double)hi);
   mxb_check(L, mx_ndarray_clip(a, lo, hi, &out), where);
   mxb_push_ndarray(L, out);
   return 1;
@@ -762,8 +846,10 @@ static int reduce(lua_State *L, mx_reduce_op op, const char *where) {
   mxb_push_ndarray(L, out);
   return 1;
 }
-#define REDUCE(fn, op, name) \
-  static int fn(lua_State *L) { return reduce(L, op, name); }
+#define REDUCE(fn, op, name)                                                                       \
+  static int fn(lua_State *L) {                                                                    \
+    return reduce(L, op, name);                                                                    \
+  }
 REDUCE(nd_sum, MX_REDUCE_SUM, "mx.nd.sum")
 REDUCE(nd_mean, MX_REDUCE_MEAN, "mx.nd.mean")
 REDUCE(nd_max, MX_REDUCE_MAX, "mx.nd.max")
@@ -780,7 +866,8 @@ static int nd_dot(lua_State *L) {
   mx_ndarray *a = mxb_check_ndarray(L, 1, where), *b = mxb_check_ndarray(L, 2, where), *out;
   int ta = 0, tb = 0;
   if (!lua_isnoneornil(L, 3)) {
-    if (!lua_istable(L, 3)) return mxb_typeerror(L, 3, where, "options table {transpose_a=, transpose_b=}");
+    if (!lua_istable(L, 3))
+      return mxb_typeerror(L, 3, where, "options table {transpose_a=, transpose_b=}");
     lua_getfield(L, 3, "transpose_a");
     ta = lua_toboolean(L, -1);
     lua_getfield(L, 3, "transpose_b");
@@ -797,7 +884,9 @@ static int nd_one_hot(lua_State *L) {
   const char *where = "mx.nd.one_hot";
   mx_ndarray *a = mxb_check_ndarray(L, 1, where), *out;
   lua_Integer depth = mxb_check_integer(L, 2, where);
-  if (depth < 1) return mxb_argerror(L, 2, where, "depth must be a positive integer (got %lld)", (long long)depth);
+  if (depth < 1)
+    return mxb_argerror(L, 2, where, "depth must be a positive integer (got %lld)",
+                        (long long)depth);
   float on = (float)mxb_opt_number(L, 3, 1, where), off = (float)mxb_opt_number(L, 4, 0, where);
   mxb_check(L, mx_ndarray_one_hot(a, depth, on, off, &out), where);
   mxb_push_ndarray(L, out);
@@ -808,7 +897,8 @@ static int nd_one_hot(lua_State *L) {
 
 static int nd_waitall(lua_State *L) {
   mxb_check(L, mx_context_sync(mx_cpu(0)), "mx.nd.waitall");
-  for (int i = 0; i < mx_gpu_count(); i++) mxb_check(L, mx_context_sync(mx_gpu(i)), "mx.nd.waitall");
+  for (int i = 0; i < mx_gpu_count(); i++)
+    mxb_check(L, mx_context_sync(mx_gpu(i)), "mx.nd.waitall");
   return 0;
 }
 
@@ -834,15 +924,25 @@ typedef struct printer {
   const float *host; /* all the data, when not abbreviated */
   int nd;
   const int64_t *shape;
-  int64_t idx[MX_MAX_NDIM][2 * PRINT_EDGE + 1]; /* shown positions per axis; -1 is "..." */
-  int count[MX_MAX_NDIM];
+  int64_t idx[MX_MAX_NDIM]
+             [2 * PRINT_EDGE + 1]; /* shown positions of abbreviated axes; -1 is "..." */
+  int abbrev[MX_MAX_NDIM];         /* axis d shows idx[d]; otherwise every position 0..n-1 */
+  int64_t count[MX_MAX_NDIM];
   int width;
 } printer;
 
 static void fmt_value(char *buf, size_t len, float v) {
-  if (isnan(v)) snprintf(buf, len, "nan");
-  else if (isinf(v)) snprintf(buf, len, v > 0 ? "inf" : "-inf");
-  else snprintf(buf, len, "%.6g", (double)v);
+  if (isnan(v))
+    snprintf(buf, len, "nan");
+  else if (isinf(v))
+    snprintf(buf, len, v > 0 ? "inf" : "-inf");
+  else
+    snprintf(buf, len, "%.6g", (double)v);
+}
+
+/* The k-th shown position along axis d (-1 for the "..." of an abbreviated axis). */
+static int64_t shown_pos(const printer *p, int d, int64_t k) {
+  return p->abbrev[d] ? p->idx[d][k] : k;
 }
 
 static mx_status value_at(printer *p, const int64_t *pos, float *v) {
@@ -858,13 +958,13 @@ static mx_status value_at(printer *p, const int64_t *pos, float *v) {
 /* Visits every shown element (pass 0 measures widths, pass 1 prints). */
 static void print_rows(lua_State *L, printer *p, luaL_Buffer *B, int pass) {
   int nd = p->nd, lead = nd > 2 ? nd - 2 : 0;
-  int k[MX_MAX_NDIM] = {0}; /* odometer over the leading axes' shown positions */
+  int64_t k[MX_MAX_NDIM] = {0}; /* odometer over the leading axes' shown positions */
   int last_was_ellipsis = 0, first_block = 1;
   for (;;) {
     int64_t pos[MX_MAX_NDIM];
     int ellipsis = 0;
     for (int d = 0; d < lead; d++) {
-      pos[d] = p->idx[d][k[d]];
+      pos[d] = shown_pos(p, d, k[d]);
       if (pos[d] < 0) ellipsis = 1;
     }
     if (pass == 1 && ellipsis && !last_was_ellipsis) luaL_addstring(B, "\n...\n");
@@ -873,22 +973,23 @@ static void print_rows(lua_State *L, printer *p, luaL_Buffer *B, int pass) {
         char head[128];
         size_t used = 0;
         used += (size_t)snprintf(head, sizeof head, first_block ? "\n(" : "\n\n(");
-        for (int d = 0; d < lead; d++) used += (size_t)snprintf(head + used, sizeof head - used, "%lld,", (long long)pos[d] + 1);
+        for (int d = 0; d < lead; d++)
+          used += (size_t)snprintf(head + used, sizeof head - used, "%lld,", (long long)pos[d] + 1);
         snprintf(head + used, sizeof head - used, ".,.) =");
         luaL_addstring(B, head);
       }
       first_block = 0;
       int rows_axis = nd >= 2 ? nd - 2 : -1, cols_axis = nd - 1;
-      int nrows = rows_axis >= 0 ? p->count[rows_axis] : 1;
-      for (int r = 0; r < nrows; r++) {
-        if (rows_axis >= 0) pos[rows_axis] = p->idx[rows_axis][r];
+      int64_t nrows = rows_axis >= 0 ? p->count[rows_axis] : 1;
+      for (int64_t r = 0; r < nrows; r++) {
+        if (rows_axis >= 0) pos[rows_axis] = shown_pos(p, rows_axis, r);
         if (pass == 1) luaL_addchar(B, '\n');
         if (rows_axis >= 0 && pos[rows_axis] < 0) {
           if (pass == 1) luaL_addstring(B, " ...");
           continue;
         }
-        for (int c = 0; c < p->count[cols_axis]; c++) {
-          pos[cols_axis] = p->idx[cols_axis][c];
+        for (int64_t c = 0; c < p->count[cols_axis]; c++) {
+          pos[cols_axis] = shown_pos(p, cols_axis, c);
           char cell[64];
           if (pos[cols_axis] < 0) {
             snprintf(cell, sizeof cell, "...");
@@ -936,9 +1037,9 @@ static int nd_tostring(lua_State *L) {
       p.idx[d][c++] = -1;
       for (int i = PRINT_EDGE; i > 0; i--) p.idx[d][c++] = n - i;
       p.count[d] = c;
+      p.abbrev[d] = 1;
     } else {
-      for (int64_t i = 0; i < n; i++) p.idx[d][i] = i;
-      p.count[d] = (int)n;
+      p.count[d] = n; /* at most PRINT_THRESHOLD positions, or 2 * PRINT_EDGE */
     }
   }
   if (!abbreviate) {
@@ -948,13 +1049,18 @@ static int nd_tostring(lua_State *L) {
   }
   char head[160], ctx[32];
   size_t used = (size_t)snprintf(head, sizeof head, "[NDArray ");
-  for (int d = 0; d < p.nd; d++) used += (size_t)snprintf(head + used, sizeof head - used, d ? "x%lld" : "%lld", (long long)p.shape[d]);
-  snprintf(head + used, sizeof head - used, " float32 @%s]", mx_context_str(mx_ndarray_context(ud->a), ctx, sizeof ctx));
-  print_rows(L, &p, NULL, 0);
+  for (int d = 0; d < p.nd; d++)
+    used += (size_t)snprintf(head + used, sizeof head - used, d ? "x%lld" : "%lld",
+                             (long long)p.shape[d]);
+  snprintf(head + used, sizeof head - used, " float32 @%s]",
+           mx_context_str(mx_ndarray_context(ud->a), ctx, sizeof ctx));
   luaL_Buffer B;
   luaL_buffinit(L, &B);
   luaL_addstring(&B, head);
-  print_rows(L, &p, &B, 1);
+  if (size > 0) { /* an empty array shows its header alone */
+    print_rows(L, &p, NULL, 0);
+    print_rows(L, &p, &B, 1);
+  }
   luaL_pushresult(&B);
   return 1;
 }
@@ -963,14 +1069,16 @@ static int nd_tostring(lua_State *L) {
 
 static int ctx_cpu(lua_State *L) {
   lua_Integer id = mxb_opt_integer(L, 1, 0, "mx.cpu");
-  if (id < 0 || id > 1024) return mxb_argerror(L, 1, "mx.cpu", "device id must be in 0..1024 (got %lld)", (long long)id);
+  if (id < 0 || id > 1024)
+    return mxb_argerror(L, 1, "mx.cpu", "device id must be in 0..1024 (got %lld)", (long long)id);
   mxb_push_context(L, mx_cpu((int)id));
   return 1;
 }
 
 static int ctx_gpu(lua_State *L) {
   lua_Integer id = mxb_opt_integer(L, 1, 0, "mx.gpu");
-  if (id < 0 || id > 1024) return mxb_argerror(L, 1, "mx.gpu", "device id must be in 0..1024 (got %lld)", (long long)id);
+  if (id < 0 || id > 1024)
+    return mxb_argerror(L, 1, "mx.gpu", "device id must be in 0..1024 (got %lld)", (long long)id);
   mxb_push_context(L, mx_gpu((int)id));
   return 1;
 }
@@ -991,9 +1099,12 @@ static int ctx_eq(lua_State *L) {
 static int ctx_index(lua_State *L) {
   mx_context c = mxb_check_context(L, 1, "Context");
   const char *k = lua_tostring(L, 2);
-  if (k && strcmp(k, "device_type") == 0) lua_pushstring(L, c.dev_type == MX_DEV_GPU ? "gpu" : "cpu");
-  else if (k && strcmp(k, "device_id") == 0) lua_pushinteger(L, c.dev_id);
-  else if (k && strcmp(k, "device_typeid") == 0) lua_pushinteger(L, c.dev_type);
+  if (k && strcmp(k, "device_type") == 0)
+    lua_pushstring(L, c.dev_type == MX_DEV_GPU ? "gpu" : "cpu");
+  else if (k && strcmp(k, "device_id") == 0)
+    lua_pushinteger(L, c.dev_id);
+  else if (k && strcmp(k, "device_typeid") == 0)
+    lua_pushinteger(L, c.dev_type);
   else {
     lua_pushvalue(L, 2);
     lua_rawget(L, lua_upvalueindex(1));
@@ -1046,39 +1157,92 @@ static int core_alloc_trim(lua_State *L) {
 /* ---- registration ---- */
 
 /* Functions shared by mx.nd and the NDArray methods (x:exp() == mx.nd.exp(x)). */
-static const luaL_Reg shared_fns[] = {
-    {"add", nd_add}, {"subtract", nd_subtract}, {"multiply", nd_multiply}, {"divide", nd_divide},
-    {"maximum", nd_maximum}, {"minimum", nd_minimum}, {"power", nd_power},
-    {"equal", nd_equal}, {"not_equal", nd_not_equal}, {"greater", nd_greater},
-    {"greater_equal", nd_greater_equal}, {"lesser", nd_lesser}, {"lesser_equal", nd_lesser_equal},
-    {"exp", nd_exp}, {"log", nd_log}, {"sqrt", nd_sqrt}, {"abs", nd_abs}, {"negative", nd_negative},
-    {"square", nd_square}, {"relu", nd_relu}, {"sigmoid", nd_sigmoid}, {"tanh", nd_tanh},
-    {"sign", nd_sign}, {"softrelu", nd_softrelu}, {"reciprocal", nd_reciprocal}, {"clip", nd_clip},
-    {"sum", nd_sum}, {"mean", nd_mean}, {"max", nd_max}, {"min", nd_min}, {"argmax", nd_argmax},
-    {"argmin", nd_argmin}, {"norm", nd_norm}, {"dot", nd_dot}, {"one_hot", nd_one_hot},
-    {"reshape", nd_reshape}, {"transpose", nd_transpose}, {"expand_dims", nd_expand_dims},
-    {"squeeze", nd_squeeze}, {"slice_axis", nd_slice_axis}, {"take", nd_take},
-    {NULL, NULL}};
+static const luaL_Reg shared_fns[] = {{"add", nd_add},
+                                      {"subtract", nd_subtract},
+                                      {"multiply", nd_multiply},
+                                      {"divide", nd_divide},
+                                      {"maximum", nd_maximum},
+                                      {"minimum", nd_minimum},
+                                      {"power", nd_power},
+                                      {"equal", nd_equal},
+                                      {"not_equal", nd_not_equal},
+                                      {"greater", nd_greater},
+                                      {"greater_equal", nd_greater_equal},
+                                      {"lesser", nd_lesser},
+                                      {"lesser_equal", nd_lesser_equal},
+                                      {"exp", nd_exp},
+                                      {"log", nd_log},
+                                      {"sqrt", nd_sqrt},
+                                      {"abs", nd_abs},
+                                      {"negative", nd_negative},
+                                      {"square", nd_square},
+                                      {"relu", nd_relu},
+                                      {"sigmoid", nd_sigmoid},
+                                      {"tanh", nd_tanh},
+                                      {"sign", nd_sign},
+                                      {"softrelu", nd_softrelu},
+                                      {"reciprocal", nd_reciprocal},
+                                      {"clip", nd_clip},
+                                      {"sum", nd_sum},
+                                      {"mean", nd_mean},
+                                      {"max", nd_max},
+                                      {"min", nd_min},
+                                      {"argmax", nd_argmax},
+                                      {"argmin", nd_argmin},
+                                      {"norm", nd_norm},
+                                      {"dot", nd_dot},
+                                      {"one_hot", nd_one_hot},
+                                      {"reshape", nd_reshape},
+                                      {"transpose", nd_transpose},
+                                      {"expand_dims", nd_expand_dims},
+                                      {"squeeze", nd_squeeze},
+                                      {"slice_axis", nd_slice_axis},
+                                      {"take", nd_take},
+                                      {NULL, NULL}};
 
-static const luaL_Reg nd_only_fns[] = {
-    {"array", nd_array}, {"zeros", nd_zeros}, {"ones", nd_ones}, {"full", nd_full}, {"empty", nd_empty},
-    {"arange", nd_arange}, {"random_permutation", nd_random_permutation}, {"concat", nd_concat},
-    {"waitall", nd_waitall}, {"is_ndarray", nd_is_ndarray}, {NULL, NULL}};
+static const luaL_Reg nd_only_fns[] = {{"array", nd_array},
+                                       {"zeros", nd_zeros},
+                                       {"ones", nd_ones},
+                                       {"full", nd_full},
+                                       {"empty", nd_empty},
+                                       {"arange", nd_arange},
+                                       {"random_permutation", nd_random_permutation},
+                                       {"concat", nd_concat},
+                                       {"waitall", nd_waitall},
+                                       {"is_ndarray", nd_is_ndarray},
+                                       {NULL, NULL}};
 
-static const luaL_Reg method_only_fns[] = {
-    {"shape", nd_shape}, {"size", nd_size}, {"ndim", nd_ndim}, {"context", nd_context}, {"dtype", nd_dtype},
-    {"totable", nd_totable}, {"asscalar", nd_asscalar}, {"set", nd_set}, {"copyto", nd_copyto},
-    {"as_in_context", nd_as_in_context}, {"copy", nd_copy}, {"slice", nd_slice},
-    {"add_", nd_add_}, {"sub_", nd_sub_}, {"mul_", nd_mul_}, {"div_", nd_div_},
-    {"wait_to_read", nd_wait_to_read}, {"close", nd_free}, {NULL, NULL}};
+static const luaL_Reg method_only_fns[] = {{"shape", nd_shape},
+                                           {"size", nd_size},
+                                           {"ndim", nd_ndim},
+                                           {"context", nd_context},
+                                           {"dtype", nd_dtype},
+                                           {"totable", nd_totable},
+                                           {"asscalar", nd_asscalar},
+                                           {"set", nd_set},
+                                           {"copyto", nd_copyto},
+                                           {"as_in_context", nd_as_in_context},
+                                           {"copy", nd_copy},
+                                           {"slice", nd_slice},
+                                           {"add_", nd_add_},
+                                           {"sub_", nd_sub_},
+                                           {"mul_", nd_mul_},
+                                           {"div_", nd_div_},
+                                           {"wait_to_read", nd_wait_to_read},
+                                           {"close", nd_free},
+                                           {NULL, NULL}};
 
 static const luaL_Reg random_fns[] = {
     {"seed", random_seed}, {"uniform", random_uniform}, {"normal", random_normal}, {NULL, NULL}};
 
-static const luaL_Reg context_fns[] = {
-    {"cpu", ctx_cpu}, {"gpu", ctx_gpu}, {"check_context", ctx_check}, {"gpu_count", core_gpu_count},
-    {"cuda_compiled", core_cuda_compiled}, {"alloc_stats", core_alloc_stats}, {"alloc_trim", core_alloc_trim},
-    {NULL, NULL}};
+static const luaL_Reg context_fns[] = {{"cpu", ctx_cpu},
+                                       {"gpu", ctx_gpu},
+                                       {"check_context", ctx_check},
+                                       {"gpu_count", core_gpu_count},
+                                       {"cuda_compiled", core_cuda_compiled},
+                                       {"alloc_stats", core_alloc_stats},
+                                       {"alloc_trim", core_alloc_trim},
+                                       {NULL, NULL}};
 
 void mxb_open_ndarray(lua_State *L) {
   int module = lua_gettop(L);
@@ -1094,10 +1258,11 @@ void mxb_open_ndarray(lua_State *L) {
   int methods = lua_gettop(L);
 
   luaL_newmetatable(L, MXB_NDARRAY_MT);
-  const luaL_Reg meta[] = {{"__gc", nd_free}, {"__close", nd_free}, {"__tostring", nd_tostring},
-                           {"__add", nd_add}, {"__sub", nd_subtract}, {"__mul", nd_multiply},
-                           {"__div", nd_divide}, {"__pow", nd_power}, {"__unm", nd_unm},
-                           {"__len", nd_len}, {"__newindex", nd_newindex}, {NULL, NULL}};
+  const luaL_Reg meta[] = {
+      {"__gc", nd_free},    {"__close", nd_free},        {"__tostring", nd_tostring},
+      {"__add", nd_add},    {"__sub", nd_subtract},      {"__mul", nd_multiply},
+      {"__div", nd_divide}, {"__pow", nd_power},         {"__unm", nd_unm},
+      {"__len", nd_len},    {"__newindex", nd_newindex}, {NULL, NULL}};
   luaL_setfuncs(L, meta, 0);
   lua_pushvalue(L, methods);
   lua_pushcclosure(L, nd_index, 1);
