@@ -1,10 +1,12 @@
 -- train_mnist.lua: the tutorial's training (Data loading, Training, Evaluation) as a
--- script: the 128-64-10 MLP on MNIST with FeedForward, MXNet's log lines, the test
--- accuracy, and a checkpoint. `mxlua scripts/train_mnist.lua --help` lists the flags.
+-- script: the 128-64-10 MLP (or MXNet's LeNet, --network lenet) on MNIST with FeedForward,
+-- MXNet's log lines, the test accuracy, and a checkpoint. `mxlua scripts/train_mnist.lua --help` lists the flags.
 local mx = rawget(_G, 'mx') or require 'mx'
 
 local USAGE = [[
 usage: mxlua scripts/train_mnist.lua [options]
+  --network mlp|lenet the 128-64-10 MLP (default) or LeNet (conv 5x5x20, tanh, max-pool 2/2,
+                      conv 5x5x50, tanh, max-pool 2/2, fc 500, tanh, fc 10; Xavier initial weights)
   --ctx cpu|gpu       where to train (default: gpu when one is there, else cpu)
   --epochs N          epochs (default 10)
   --batch-size N      batch size (default 100)
@@ -24,7 +26,7 @@ local function fail(msg)
   os.exit(2)
 end
 
-local opts = {ctx = nil, epochs = 10, ['batch-size'] = 100, lr = 0.1, momentum = 0.9, wd = 1e-5, seed = 1234,
+local opts = {network = 'mlp', ctx = nil, epochs = 10, ['batch-size'] = 100, lr = 0.1, momentum = 0.9, wd = 1e-5, seed = 1234,
               save = 'build/mnist', data = nil, progress = false}
 local numeric = {epochs = 'integer', ['batch-size'] = 'integer', seed = 'integer', lr = 'number', momentum = 'number',
                  wd = 'number'}
@@ -56,6 +58,7 @@ while i <= #args do
   i = i + 1
 end
 if opts.epochs < 1 or opts['batch-size'] < 1 then fail('--epochs and --batch-size must be positive') end
+if opts.network ~= 'mlp' and opts.network ~= 'lenet' then fail('--network must be mlp or lenet (got ' .. opts.network .. ')') end
 
 local ctx
 if opts.ctx == nil then
@@ -77,6 +80,22 @@ local act2 = mx.symbol.Activation{data = fc2, name = 'relu2', act_type = 'relu'}
 local fc3  = mx.symbol.FullyConnected{data = act2, name = 'fc3', num_hidden = 10}
 local mlp  = mx.symbol.SoftmaxOutput{data = fc3, name = 'softmax'}
 
+-- LeNet (MXNet's example/image-classification/symbol_lenet.py), on 1x28x28 images
+local function lenet()
+  local conv1 = mx.symbol.Convolution{data = data, kernel = {5, 5}, num_filter = 20}
+  local tanh1 = mx.symbol.Activation{data = conv1, act_type = 'tanh'}
+  local pool1 = mx.symbol.Pooling{data = tanh1, pool_type = 'max', kernel = {2, 2}, stride = {2, 2}}
+  local conv2 = mx.symbol.Convolution{data = pool1, kernel = {5, 5}, num_filter = 50}
+  local tanh2 = mx.symbol.Activation{data = conv2, act_type = 'tanh'}
+  local pool2 = mx.symbol.Pooling{data = tanh2, pool_type = 'max', kernel = {2, 2}, stride = {2, 2}}
+  local flat  = mx.symbol.Flatten{data = pool2}
+  local fc_1  = mx.symbol.FullyConnected{data = flat, num_hidden = 500}
+  local tanh3 = mx.symbol.Activation{data = fc_1, act_type = 'tanh'}
+  local fc_2  = mx.symbol.FullyConnected{data = tanh3, num_hidden = 10}
+  return mx.symbol.SoftmaxOutput{data = fc_2, name = 'softmax'}
+end
+local net = opts.network == 'lenet' and lenet() or mlp
+
 -- Data loading: the 70,000 images permuted, then 60,000 to train and 10,000 to test
 local mnist = mx.test_utils.get_mnist(opts.data)
 mx.random.seed(opts.seed)
@@ -86,6 +105,7 @@ local p = mx.nd.random_permutation(X:shape()[1])
 X, Y = X:take(p), Y:take(p)
 local X_train, X_test = X:slice(1, 60000), X:slice(60001, 70000)
 local Y_train, Y_test = Y:slice(1, 60000), Y:slice(60001, 70000)
+if opts.network == 'lenet' then X_train, X_test = X_train:reshape{60000, 1, 28, 28}, X_test:reshape{10000, 1, 28, 28} end
 
 local batch_size = opts['batch-size']
 local train_iter = mx.io.NDArrayIter{data = X_train, label = Y_train, batch_size = batch_size}
@@ -94,7 +114,8 @@ local test_iter  = mx.io.NDArrayIter{data = X_test,  label = Y_test,  batch_size
 -- Training
 local model = mx.model.FeedForward{
   ctx = ctx,
-  symbol = mlp,
+  symbol = net,
+  initializer = opts.network == 'lenet' and mx.init.Xavier{factor_type = 'in', magnitude = 2.34} or nil,
   num_epoch = opts.epochs,
   learning_rate = opts.lr,
   momentum = opts.momentum,

@@ -13,6 +13,8 @@ extern const mx_op mx_op_fully_connected, mx_op_activation, mx_op_softmax_output
     mx_op_block_grad, mx_op_plus, mx_op_minus, mx_op_mul, mx_op_div, mx_op_plus_scalar,
     mx_op_minus_scalar, mx_op_rminus_scalar, mx_op_mul_scalar, mx_op_div_scalar, mx_op_rdiv_scalar;
 extern const mx_op mx_op_custom; /* ops/custom.c: operators written in Lua */
+/* convolutional networks (engineer I) */
+extern const mx_op mx_op_convolution, mx_op_pooling;
 
 /* The operators, one line each. */
 static const mx_op *builtin[] = {
@@ -41,6 +43,9 @@ static const mx_op *builtin[] = {
     &mx_op_div_scalar,
     &mx_op_rdiv_scalar,
     &mx_op_custom,
+    /* convolutional networks */
+    &mx_op_convolution,
+    &mx_op_pooling,
 };
 #define NBUILTIN ((int)(sizeof builtin / sizeof builtin[0]))
 

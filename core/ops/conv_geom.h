@@ -1,0 +1,106 @@
+/* conv_geom.h: the geometry Convolution and Deconvolution share (NCHW, 1-D kernels as
+ * height 1), their parameters' checks, and im2col / col2im over one image (CPU). */
+#ifndef MX_CONV_GEOM_H
+#define MX_CONV_GEOM_H
+
+#include <stdio.h>
+
+#include "operator.h"
+
+/* One side is the "image" (channels c, size h x w), the other the column grid
+ * (oh x ow positions), as in a convolution from image to grid. */
+typedef struct mx_conv_geom {
+  int64_t c, h, w;    /* image channels and size */
+  int64_t oh, ow;     /* grid of kernel positions */
+  int64_t kh, kw, sh, sw, dh, dw, ph, pw;
+} mx_conv_geom;
+
+/* Reads a 1-D or 2-D tuple parameter into (h, w); 1-D is (1, x). def when empty. */
+static inline int mx_conv_pair(const mx_param_value *v, int nd, int64_t def, int64_t *h, int64_t *w) {
+  if (v->ndim == 0) {
+    *h = nd == 1 ? (def == 0 ? 0 : 1) : def;
+    *w = def;
+    return 1;
+  }
+  if (v->ndim != nd) return 0;
+  *h = nd == 1 ? (def == 0 ? 0 : 1) : v->shape[0];
+  *w = v->shape[nd - 1];
+  return 1;
+}
+
+/* Fills kernel, stride, dilate and pad from parameters (indices given) for a kernel of
+ * nd (1 or 2) axes; fails with the operator's name on a bad tuple. */
+static inline mx_status mx_conv_params(const mx_op_attrs *a, int pk, int ps, int pd, int pp, mx_conv_geom *g,
+                                       int *nd_out) {
+  const mx_param_value *k = &a->p[pk];
+  int nd = k->ndim;
+  if (nd < 1 || nd > 2)
+    return mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: %s %s: kernel must have 1 or 2 axes (got %d)",
+                    a->op->name, a->node_name ? a->node_name : "", nd);
+  g->kh = nd == 1 ? 1 : k->shape[0];
+  g->kw = k->shape[nd - 1];
+  int ok = mx_conv_pair(&a->p[ps], nd, 1, &g->sh, &g->sw) && mx_conv_pair(&a->p[pd], nd, 1, &g->dh, &g->dw) &&
+           mx_conv_pair(&a->p[pp], nd, 0, &g->ph, &g->pw);
+  if (!ok)
+    return mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: %s %s: stride, dilate and pad must have %d axes like kernel",
+                    a->op->name, a->node_name ? a->node_name : "", nd);
+  if (g->kh < 1 || g->kw < 1 || g->sh < 1 || g->sw < 1 || g->dh < 1 || g->dw < 1 || g->ph < 0 || g->pw < 0)
+    return mx_error(MX_ERR_ARG,
+                    "mx_symbol_infer_shape: %s %s: kernel, stride and dilate must be >= 1 and pad >= 0",
+                    a->op->name, a->node_name ? a->node_name : "");
+  *nd_out = nd;
+  return MX_OK;
+}
+
+/* col (c*kh*kw, oh*ow) from one image (c, h, w); zeros where the kernel reads padding. */
+static inline void mx_im2col(const mx_conv_geom *g, const float *restrict img, float *restrict col) {
+  int64_t p = g->oh * g->ow;
+  for (int64_t ch = 0; ch < g->c; ch++)
+    for (int64_t ki = 0; ki < g->kh; ki++)
+      for (int64_t kj = 0; kj < g->kw; kj++) {
+        float *row = col + ((ch * g->kh + ki) * g->kw + kj) * p;
+        const float *plane = img + ch * g->h * g->w;
+        for (int64_t y = 0; y < g->oh; y++) {
+          int64_t iy = y * g->sh - g->ph + ki * g->dh;
+          float *r = row + y * g->ow;
+          if (iy < 0 || iy >= g->h) {
+            for (int64_t x = 0; x < g->ow; x++) r[x] = 0.0f;
+            continue;
+          }
+          const float *src = plane + iy * g->w;
+          int64_t off = kj * g->dw - g->pw;
+          if (g->sw == 1 && off >= 0 && off + g->ow <= g->w) {
+            memcpy(r, src + off, (size_t)g->ow * sizeof(float));
+            continue;
+          }
+          for (int64_t x = 0; x < g->ow; x++) {
+            int64_t ix = x * g->sw + off;
+            r[x] = (ix >= 0 && ix < g->w) ? src[ix] : 0.0f;
+          }
+        }
+      }
+}
+
+/* img (c, h, w) += the columns of col (c*kh*kw, oh*ow) put back where they came from. */
+static inline void mx_col2im(const mx_conv_geom *g, const float *restrict col, float *restrict img) {
+  int64_t p = g->oh * g->ow;
+  for (int64_t ch = 0; ch < g->c; ch++)
+    for (int64_t ki = 0; ki < g->kh; ki++)
+      for (int64_t kj = 0; kj < g->kw; kj++) {
+        const float *row = col + ((ch * g->kh + ki) * g->kw + kj) * p;
+        float *plane = img + ch * g->h * g->w;
+        for (int64_t y = 0; y < g->oh; y++) {
+          int64_t iy = y * g->sh - g->ph + ki * g->dh;
+          if (iy < 0 || iy >= g->h) continue;
+          const float *r = row + y * g->ow;
+          float *dst = plane + iy * g->w;
+          int64_t off = kj * g->dw - g->pw;
+          for (int64_t x = 0; x < g->ow; x++) {
+            int64_t ix = x * g->sw + off;
+            if (ix >= 0 && ix < g->w) dst[ix] += r[x];
+          }
+        }
+      }
+}
+
+#endif

@@ -1,0 +1,178 @@
+/* convolution.c: Convolution (NCHW, or NCW for 1-D kernels) with stride, dilation, padding
+ * and groups: im2col of one image into the executor's planned workspace, then one GEMM
+ * per group; weight (num_filter, C/num_group, kh, kw), bias (num_filter). */
+#include "conv_geom.h"
+
+enum { P_KERNEL, P_STRIDE, P_DILATE, P_PAD, P_NUM_FILTER, P_NUM_GROUP, P_WORKSPACE, P_NO_BIAS, P_CUDNN_TUNE,
+       P_CUDNN_OFF, P_LAYOUT };
+static const mx_param_desc params[] = {
+    {"kernel", MX_PARAM_SHAPE, NULL, NULL, "kernel size (h, w) or (w)"},
+    {"stride", MX_PARAM_SHAPE, "()", NULL, "stride, default 1 on each axis"},
+    {"dilate", MX_PARAM_SHAPE, "()", NULL, "dilation, default 1 on each axis"},
+    {"pad", MX_PARAM_SHAPE, "()", NULL, "zero padding on both sides, default 0"},
+    {"num_filter", MX_PARAM_INT, NULL, NULL, "number of output channels"},
+    {"num_group", MX_PARAM_INT, "1", NULL, "number of groups: input and output channels split into this many"},
+    {"workspace", MX_PARAM_INT, "1024", NULL, "MXNet's workspace limit in MB (accepted; the executor plans the buffer)"},
+    {"no_bias", MX_PARAM_BOOL, "False", NULL, "leave out the bias"},
+    {"cudnn_tune", MX_PARAM_STRING, "None", NULL, "accepted for MXNet compatibility"},
+    {"cudnn_off", MX_PARAM_BOOL, "False", NULL, "accepted for MXNet compatibility"},
+    {"layout", MX_PARAM_STRING, "None", NULL, "NCHW (or NCW) only"},
+};
+
+static int list_args(const mx_op_attrs *a, const char **names) {
+  names[0] = "data";
+  names[1] = "weight";
+  if (MX_PBOOL(a, P_NO_BIAS)) return 2;
+  names[2] = "bias";
+  return 3;
+}
+
+/* The geometry for data of shape `d` (image = the input, grid = the output). */
+static mx_status geometry(const mx_op_attrs *a, const mx_shape *d, mx_conv_geom *g, int *nd) {
+  mx_status st = mx_conv_params(a, P_KERNEL, P_STRIDE, P_DILATE, P_PAD, g, nd);
+  if (st != MX_OK) return st;
+  int64_t f = MX_PINT(a, P_NUM_FILTER), grp = MX_PINT(a, P_NUM_GROUP);
+  const char *node = a->node_name ? a->node_name : "";
+  if (f < 1 || grp < 1 || f % grp)
+    return mx_error(MX_ERR_ARG,
+                    "mx_symbol_infer_shape: Convolution %s: num_filter (%lld) must be >= 1 and a multiple of "
+                    "num_group (%lld)", node, (long long)f, (long long)grp);
+  const char *layout = a->p[P_LAYOUT].str;
+  if (layout && strcmp(layout, "None") && strcmp(layout, *nd == 1 ? "NCW" : "NCHW"))
+    return mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: Convolution %s: layout %s not supported (expected %s)",
+                    node, layout, *nd == 1 ? "NCW" : "NCHW");
+  if (!d || d->ndim == 0) return MX_OK;
+  char b[96];
+  if (d->ndim != *nd + 2)
+    return mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: Convolution %s: data has shape %s, expected %d axes "
+                    "(batch, channel, %s)", node, mx_shape_fmt(d, b, sizeof b), *nd + 2, *nd == 1 ? "width" : "height, width");
+  g->c = d->dim[1];
+  g->h = *nd == 1 ? 1 : d->dim[2];
+  g->w = d->dim[d->ndim - 1];
+  if (g->c % grp)
+    return mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: Convolution %s: %lld input channels do not split into "
+                    "num_group=%lld groups", node, (long long)g->c, (long long)grp);
+  int64_t eh = g->dh * (g->kh - 1) + 1, ew = g->dw * (g->kw - 1) + 1;
+  if (g->h + 2 * g->ph < eh || g->w + 2 * g->pw < ew)
+    return mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: Convolution %s: kernel (dilated %lldx%lld) larger than "
+                    "the padded data %s", node, (long long)eh, (long long)ew, mx_shape_fmt(d, b, sizeof b));
+  g->oh = (g->h + 2 * g->ph - eh) / g->sh + 1;
+  g->ow = (g->w + 2 * g->pw - ew) / g->sw + 1;
+  return MX_OK;
+}
+
+static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout, mx_shape *aux,
+                       int naux) {
+  mx_conv_geom g;
+  int nd;
+  mx_status st = geometry(a, &in[0], &g, &nd);
+  if (st != MX_OK || in[0].ndim == 0) return st;
+  int64_t f = MX_PINT(a, P_NUM_FILTER), grp = MX_PINT(a, P_NUM_GROUP);
+  mx_shape w = {nd + 2, {f, g.c / grp, g.kh, g.kw}}, b = {1, {f}}, o = {nd + 2, {in[0].dim[0], f, g.oh, g.ow}};
+  if (nd == 1) {
+    w.dim[2] = g.kw;
+    o.dim[2] = g.ow;
+  }
+  st = mx_shape_fill(a, "weight", &in[1], &w);
+  if (st == MX_OK && nin > 2) st = mx_shape_fill(a, "bias", &in[2], &b);
+  if (st == MX_OK) st = mx_shape_fill(a, "output", &out[0], &o);
+  return st;
+}
+
+/* One image's columns: (C*kh*kw, OH*OW) floats, for forward and backward alike. */
+static int64_t workspace(const mx_op_attrs *a, const mx_shape *in, int nin, const mx_shape *out, int nout,
+                         int backward) {
+  mx_conv_geom g;
+  int nd;
+  if (geometry(a, &in[0], &g, &nd) != MX_OK) return 0;
+  return g.c * g.kh * g.kw * g.oh * g.ow;
+}
+
+static mx_conv_geom call_geometry(const mx_op_call *c) {
+  mx_conv_geom g;
+  int nd;
+  mx_shape d = {mx_ndarray_ndim(c->in[0]), {0}};
+  memcpy(d.dim, mx_ndarray_shape(c->in[0]), (size_t)d.ndim * sizeof(int64_t));
+  geometry(c->attrs, &d, &g, &nd); /* checked at bind */
+  return g;
+}
+
+static mx_status forward_cpu(const mx_op_call *c) {
+  mx_req r = c->req[0];
+  if (r == MX_REQ_NULL) return MX_OK;
+  mx_conv_geom g = call_geometry(c);
+  int64_t n = mx_ndarray_shape(c->in[0])[0], f = MX_PINT(c->attrs, P_NUM_FILTER), grp = MX_PINT(c->attrs, P_NUM_GROUP);
+  int64_t p = g.oh * g.ow, fg = f / grp, k = g.c / grp * g.kh * g.kw;
+  const float *x = mx_op_data(c->in[0]), *w = mx_op_data(c->in[1]);
+  const float *b = MX_PBOOL(c->attrs, P_NO_BIAS) ? NULL : mx_op_data(c->in[2]);
+  float *y = mx_op_data(c->out[0]), *col = c->workspace;
+  for (int64_t i = 0; i < n; i++) {
+    mx_im2col(&g, x + i * g.c * g.h * g.w, col);
+    float *yi = y + i * f * p;
+    for (int64_t j = 0; j < grp; j++) {
+      /* (F/G, K) x (K, P) -> (F/G, P) */
+      mx_status st = mx_gemm(c->ctx, 0, 0, fg, p, k, 1.0f, w + j * fg * k, k, col + j * k * p, p,
+                             r == MX_REQ_ADD ? 1.0f : 0.0f, yi + j * fg * p, p);
+      if (st != MX_OK) return st;
+    }
+    if (b)
+      for (int64_t o = 0; o < f; o++) {
+        float *row = yi + o * p, bo = b[o];
+        for (int64_t q = 0; q < p; q++) row[q] += bo;
+      }
+  }
+  return MX_OK;
+}
+
+static mx_status backward_cpu(const mx_op_call *c) {
+  mx_conv_geom g = call_geometry(c);
+  int64_t n = mx_ndarray_shape(c->in[0])[0], f = MX_PINT(c->attrs, P_NUM_FILTER), grp = MX_PINT(c->attrs, P_NUM_GROUP);
+  int64_t p = g.oh * g.ow, fg = f / grp, k = g.c / grp * g.kh * g.kw, img = g.c * g.h * g.w;
+  const float *x = mx_op_data(c->in[0]), *w = mx_op_data(c->in[1]), *dy = mx_op_data(c->out_grad[0]);
+  mx_req rx = c->req[0], rw = c->req[1], rb = MX_PBOOL(c->attrs, P_NO_BIAS) ? MX_REQ_NULL : c->req[2];
+  float *col = c->workspace;
+  if (rb != MX_REQ_NULL) {
+    float *db = mx_op_data(c->in_grad[2]);
+    for (int64_t o = 0; o < f; o++) {
+      double s = 0;
+      for (int64_t i = 0; i < n; i++) {
+        const float *row = dy + (i * f + o) * p;
+        for (int64_t q = 0; q < p; q++) s += row[q];
+      }
+      mx_req_store(rb, &db[o], (float)s);
+    }
+  }
+  float *dx = rx != MX_REQ_NULL ? mx_op_data(c->in_grad[0]) : NULL;
+  float *dw = rw != MX_REQ_NULL ? mx_op_data(c->in_grad[1]) : NULL;
+  if (dx && rx != MX_REQ_ADD) memset(dx, 0, (size_t)(n * img) * sizeof(float));
+  for (int64_t i = 0; i < n; i++) {
+    const float *dyi = dy + i * f * p;
+    if (dw) mx_im2col(&g, x + i * img, col);
+    for (int64_t j = 0; j < grp; j++) {
+      mx_status st = MX_OK;
+      if (dw) /* (F/G, P) x (K, P)^T -> (F/G, K), summed over the batch */
+        st = mx_gemm(c->ctx, 0, 1, fg, k, p, 1.0f, dyi + j * fg * p, p, col + j * k * p, p,
+                     (i == 0 && rw != MX_REQ_ADD) ? 0.0f : 1.0f, dw + j * fg * k, k);
+      if (st == MX_OK && dx) /* (F/G, K)^T x (F/G, P) -> (K, P), over this group's columns */
+        st = mx_gemm(c->ctx, 1, 0, k, p, fg, 1.0f, w + j * fg * k, k, dyi + j * fg * p, p, 0.0f, col + j * k * p, p);
+      if (st != MX_OK) return st;
+    }
+    if (dx) mx_col2im(&g, col, dx + i * img);
+  }
+  return MX_OK;
+}
+
+const mx_op mx_op_convolution = {
+    .name = "Convolution",
+    .doc = "2-D (or 1-D) convolution over NCHW data with stride, dilation, padding and groups.",
+    .params = params,
+    .nparams = 11,
+    .arguments = (const char *const[]){"data", "weight", "bias", NULL},
+    .outputs = (const char *const[]){"output", NULL},
+    .list_arguments = list_args,
+    .infer_shape = infer,
+    .forward = {[MX_DEV_CPU] = forward_cpu},
+    .backward = {[MX_DEV_CPU] = backward_cpu},
+    .flags = MX_OP_BWD_IN_DATA | MX_OP_BWD_OUT_GRAD,
+    .workspace = workspace,
+};
