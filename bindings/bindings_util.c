@@ -14,7 +14,9 @@ static const char *strip_core_prefix(const char *msg) {
   for (;;) {
     if (strncmp(msg, "mx_", 3) != 0) return msg;
     const char *p = msg + 3;
-    while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_') p++;
+    while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+           *p == '_')
+      p++;
     if (p[0] != ':' || p[1] != ' ') return msg;
     msg = p + 2;
   }
@@ -108,8 +110,9 @@ int mxb_check_axis(lua_State *L, int idx, int ndim, const char *where) {
   lua_Integer ax = mxb_check_integer(L, idx, where);
   if (ax >= 1 && ax <= ndim) return (int)ax - 1;
   if (ax <= -1 && ax >= -ndim) return (int)(ndim + ax);
-  return mxb_argerror(L, idx, where, "axis %lld out of range for an array with %d axes (expected 1..%d or -%d..-1)",
-                      (long long)ax, ndim, ndim, ndim);
+  return mxb_argerror(
+      L, idx, where, "axis %lld out of range for an array with %d axes (expected 1..%d or -%d..-1)",
+      (long long)ax, ndim, ndim, ndim);
 }
 
 /* ---- NDArray userdata ---- */
@@ -161,7 +164,8 @@ mx_ndarray *mxb_check_ndarray(lua_State *L, int idx, const char *where) {
   if (ud->a == NULL) {
     if (ud->borrowed)
       mxb_argerror(L, idx, where,
-                   "this NDArray was lent to a callback and is no longer valid after it returned; copy() it to keep it");
+                   "this NDArray was lent to a callback and is no longer valid after it returned; "
+                   "copy() it to keep it");
     else
       mxb_argerror(L, idx, where, "this NDArray has been closed");
   }
@@ -212,14 +216,16 @@ mx_context mxb_opt_context(lua_State *L, int idx, const char *where) {
 int mxb_check_shape(lua_State *L, int idx, int64_t shape[MX_MAX_NDIM], const char *where) {
   if (lua_type(L, idx) == LUA_TNUMBER) { /* a bare size: a 1-D shape */
     lua_Integer n = mxb_check_integer(L, idx, where);
-    if (n <= 0) mxb_argerror(L, idx, where, "shape size must be a positive integer (got %lld)", (long long)n);
+    if (n <= 0)
+      mxb_argerror(L, idx, where, "shape size must be a positive integer (got %lld)", (long long)n);
     shape[0] = n;
     return 1;
   }
   if (!lua_istable(L, idx)) mxb_typeerror(L, idx, where, "shape (a table of positive integers)");
   lua_Integer ndim = luaL_len(L, idx);
   if (ndim < 1 || ndim > MX_MAX_NDIM)
-    mxb_argerror(L, idx, where, "shape must have 1 to %d dimensions (got %lld)", MX_MAX_NDIM, (long long)ndim);
+    mxb_argerror(L, idx, where, "shape must have 1 to %d dimensions (got %lld)", MX_MAX_NDIM,
+                 (long long)ndim);
   int64_t total = 1;
   for (int i = 0; i < ndim; i++) {
     lua_geti(L, idx, i + 1);
@@ -227,11 +233,13 @@ int mxb_check_shape(lua_State *L, int idx, int64_t shape[MX_MAX_NDIM], const cha
     lua_Integer d = lua_type(L, -1) == LUA_TNUMBER ? lua_tointegerx(L, -1, &ok) : 0;
     if (!ok) {
       const char *got = lua_type(L, -1) == LUA_TNUMBER ? lua_tostring(L, -1) : luaL_typename(L, -1);
-      mxb_argerror(L, idx, where, "shape dimension %d must be a positive integer (got %s)", i + 1, got);
+      mxb_argerror(L, idx, where, "shape dimension %d must be a positive integer (got %s)", i + 1,
+                   got);
     }
     lua_pop(L, 1);
     if (d <= 0)
-      mxb_argerror(L, idx, where, "shape dimension %d must be a positive integer (got %lld)", i + 1, (long long)d);
+      mxb_argerror(L, idx, where, "shape dimension %d must be a positive integer (got %lld)", i + 1,
+                   (long long)d);
     if (d > ((int64_t)1 << 40) || total > ((int64_t)1 << 50) / d)
       mxb_argerror(L, idx, where, "shape is too large (dimension %d is %lld)", i + 1, (long long)d);
     total *= d;

@@ -132,32 +132,35 @@ static void print_version(lua_State *L) {
       lua_getfield(L, -1, "gpu_count");
       if (lua_pcall(L, 0, 1, 0) == LUA_OK && lua_isinteger(L, -1)) {
         lua_Integer n = lua_tointeger(L, -1);
-        if (n == 0) gpu = "none";
-        else snprintf(buf, sizeof buf, "%lld device(s)", (long long)n), gpu = buf;
+        if (n == 0)
+          gpu = "none";
+        else
+          snprintf(buf, sizeof buf, "%lld device(s)", (long long)n), gpu = buf;
       }
       lua_pop(L, 1);
     }
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
-  printf("mxlua %s (Lua %s.%s) \xc2\xb7 cpu: OpenBLAS \xc2\xb7 gpu: %s\n", MX_VERSION, LUA_VERSION_MAJOR,
-         LUA_VERSION_MINOR, gpu);
+  printf("mxlua %s (Lua %s.%s) \xc2\xb7 cpu: OpenBLAS \xc2\xb7 gpu: %s\n", MX_VERSION,
+         LUA_VERSION_MAJOR, LUA_VERSION_MINOR, gpu);
   fflush(stdout);
 }
 
 static void print_usage(const char *badoption) {
   if (badoption) fprintf(stderr, "%s: unrecognized option '%s'\n", progname, badoption);
-  fprintf(stderr,
-          "usage: %s [options] [script [args]]\n"
-          "Available options are:\n"
-          "  -e stat   execute string 'stat'\n"
-          "  -i        enter interactive mode after executing 'script'\n"
-          "  -l mod    require library 'mod' into global 'mod'\n"
-          "  -v        show version information\n"
-          "  --        stop handling options\n"
-          "  -         execute stdin and stop handling options\n"
-          "With no script and no -e, mxlua starts a REPL (reading stdin when it is not a terminal).\n",
-          progname);
+  fprintf(
+      stderr,
+      "usage: %s [options] [script [args]]\n"
+      "Available options are:\n"
+      "  -e stat   execute string 'stat'\n"
+      "  -i        enter interactive mode after executing 'script'\n"
+      "  -l mod    require library 'mod' into global 'mod'\n"
+      "  -v        show version information\n"
+      "  --        stop handling options\n"
+      "  -         execute stdin and stop handling options\n"
+      "With no script and no -e, mxlua starts a REPL (reading stdin when it is not a terminal).\n",
+      progname);
 }
 
 /* ---- running code ---- */
@@ -238,7 +241,8 @@ static const char *repl_lua =
     "  return table.concat(parts, multiline and '\\n' or '\\t')\n"
     "end\n"
     "local keywords = {'and', 'break', 'do', 'else', 'elseif', 'end', 'false', 'for', 'function',\n"
-    "  'goto', 'if', 'in', 'local', 'nil', 'not', 'or', 'repeat', 'return', 'then', 'true', 'until', 'while'}\n"
+    "  'goto', 'if', 'in', 'local', 'nil', 'not', 'or', 'repeat', 'return', 'then', 'true', "
+    "'until', 'while'}\n"
     "local function fields(v, out)\n"
     "  local seen = {}\n"
     "  local function add(t)\n"
@@ -246,16 +250,19 @@ static const char *repl_lua =
     "    seen[t] = true\n"
     "    for k in pairs(t) do if type(k) == 'string' then out[k] = true end end\n"
     "    local mt = getmetatable(t)\n"
-    "    if type(mt) == 'table' and type(rawget(mt, '__index')) == 'table' then add(rawget(mt, '__index')) end\n"
+    "    if type(mt) == 'table' and type(rawget(mt, '__index')) == 'table' then add(rawget(mt, "
+    "'__index')) end\n"
     "  end\n"
     "  if type(v) == 'table' then add(v)\n"
     "  else\n"
     "    local mx = rawget(_G, 'mx')\n"
-    "    if type(v) == 'userdata' and mx and mx.nd and mx.nd.is_ndarray and mx.nd.is_ndarray(v) then\n"
+    "    if type(v) == 'userdata' and mx and mx.nd and mx.nd.is_ndarray and mx.nd.is_ndarray(v) "
+    "then\n"
     "      add(mx.core.NDArray_methods)\n"
     "    end\n"
     "    local mt = getmetatable(v)\n"
-    "    if type(mt) == 'table' and type(rawget(mt, '__index')) == 'table' then add(rawget(mt, '__index')) end\n"
+    "    if type(mt) == 'table' and type(rawget(mt, '__index')) == 'table' then add(rawget(mt, "
+    "'__index')) end\n"
     "  end\n"
     "end\n"
     "function M.complete(text)\n"
@@ -276,7 +283,8 @@ static const char *repl_lua =
     "  end\n"
     "  local out = {}\n"
     "  for k in pairs(names) do\n"
-    "    if k:sub(1, #last) == last and k:match('^[%a_][%w_]*$') then out[#out + 1] = head .. sep .. k end\n"
+    "    if k:sub(1, #last) == last and k:match('^[%a_][%w_]*$') then out[#out + 1] = head .. sep "
+    ".. k end\n"
     "  end\n"
     "  table.sort(out)\n"
     "  return out\n"
@@ -434,7 +442,7 @@ static int load_command(lua_State *L) {
     free(line);
     return status;
   }
-  lua_pop(L, 2); /* the error and the "return" text */
+  lua_pop(L, 2);           /* the error and the "return" text */
   lua_pushstring(L, line); /* the chunk so far */
   free(line);
   for (;;) {
@@ -477,8 +485,10 @@ static void init_history(void) {
   const char *path = getenv("MXLUA_HISTORY");
   const char *home = getenv("HOME");
   history_path[0] = '\0';
-  if (path != NULL) snprintf(history_path, sizeof history_path, "%s", path);
-  else if (home != NULL) snprintf(history_path, sizeof history_path, "%s/.mxlua_history", home);
+  if (path != NULL)
+    snprintf(history_path, sizeof history_path, "%s", path);
+  else if (home != NULL)
+    snprintf(history_path, sizeof history_path, "%s/.mxlua_history", home);
   if (history_path[0] == '\0') return;
   using_history();
   stifle_history(HISTORY_LINES);
@@ -507,8 +517,10 @@ static void do_repl(lua_State *L) {
   lua_settop(L, 0);
   while ((status = load_command(L)) != -1) {
     if (status == LUA_OK) status = docall(L, 0, LUA_MULTRET);
-    if (status == LUA_OK) print_results(L);
-    else report(L, status);
+    if (status == LUA_OK)
+      print_results(L);
+    else
+      report(L, status);
     lua_settop(L, 0);
   }
   if (interactive && history_path[0]) history_truncate_file(history_path, HISTORY_LINES);
