@@ -1,0 +1,113 @@
+// convolution.cu: Convolution on a GPU, as convolution.c: im2col of one image into
+// the planned workspace, one cuBLAS GEMM per group; the bias added and summed, and
+// col2im gathered (a thread per image element, no atomics) by kernels.
+#include "cuda_util.h"
+
+#include "conv_geom_gpu.h"
+
+enum { P_KERNEL, P_STRIDE, P_DILATE, P_PAD, P_NUM_FILTER, P_NUM_GROUP, P_WORKSPACE, P_NO_BIAS }; // convolution.c's
+
+static mx_gpu_geom call_geometry(const mx_op_call *c) { return mx_gpu_geom_of(c, P_KERNEL, P_STRIDE, P_DILATE, P_PAD); }
+
+// col (c*kh*kw, oh*ow) from one image (c, h, w), zeros where the kernel reads padding
+__global__ void im2col_kernel(mx_gpu_geom g, const float *img, float *col) {
+  int64_t p = g.oh * g.ow;
+  MX_CUDA_LOOP(t, g.c * g.kh * g.kw * p) {
+    int64_t row = t / p, q = t % p, y = q / g.ow, x = q % g.ow;
+    int64_t ch = row / (g.kh * g.kw), ki = row / g.kw % g.kh, kj = row % g.kw;
+    int64_t iy = y * g.sh - g.ph + ki * g.dh, ix = x * g.sw - g.pw + kj * g.dw;
+    col[t] = (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w) ? img[(ch * g.h + iy) * g.w + ix] : 0.0f;
+  }
+}
+
+// img (c, h, w) += the columns that came from each element, in convolution.c's
+// order (ki, then kj), so the sums round as the CPU's
+__global__ void col2im_kernel(mx_gpu_geom g, const float *col, float *img) {
+  int64_t p = g.oh * g.ow;
+  MX_CUDA_LOOP(t, g.c * g.h * g.w) {
+    int64_t ch = t / (g.h * g.w), iy = t / g.w % g.h, ix = t % g.w;
+    float v = img[t];
+    for (int64_t ki = 0; ki < g.kh; ki++) {
+      int64_t ty = iy + g.ph - ki * g.dh; // = y * sh
+      if (ty < 0 || ty % g.sh) continue;
+      int64_t y = ty / g.sh;
+      if (y >= g.oh) continue;
+      for (int64_t kj = 0; kj < g.kw; kj++) {
+        int64_t tx = ix + g.pw - kj * g.dw;
+        if (tx < 0 || tx % g.sw) continue;
+        int64_t x = tx / g.sw;
+        if (x >= g.ow) continue;
+        v += col[((ch * g.kh + ki) * g.kw + kj) * p + y * g.ow + x];
+      }
+    }
+    img[t] = v;
+  }
+}
+
+// y (n, f, p) += b (f,) on every position
+__global__ void conv_bias_kernel(float *y, const float *b, int64_t n, int64_t f, int64_t p) {
+  MX_CUDA_LOOP(t, n * f * p) y[t] += b[t / p % f];
+}
+
+// db[o] = or += the sum of dy (n, f, p) over n and p, in double as convolution.c
+__global__ void conv_bias_grad_kernel(mx_req r, const float *dy, float *db, int64_t n, int64_t f, int64_t p) {
+  MX_CUDA_LOOP(o, f) {
+    double s = 0;
+    for (int64_t i = 0; i < n; i++)
+      for (int64_t q = 0; q < p; q++) s += dy[(i * f + o) * p + q];
+    mx_cuda_store(r, &db[o], (float)s);
+  }
+}
+
+extern "C" mx_status mx_op_convolution_forward_gpu(const mx_op_call *c) {
+  mx_req r = c->req[0];
+  if (r == MX_REQ_NULL) return MX_OK;
+  mx_status st = mx_cuda_enter(c);
+  if (st != MX_OK) return st;
+  mx_gpu_geom g = call_geometry(c);
+  int64_t n = mx_ndarray_shape(c->in[0])[0], f = MX_PINT(c->attrs, P_NUM_FILTER), grp = MX_PINT(c->attrs, P_NUM_GROUP);
+  int64_t p = g.oh * g.ow, fg = f / grp, k = g.c / grp * g.kh * g.kw;
+  const float *x = mx_op_data(c->in[0]), *w = mx_op_data(c->in[1]);
+  float *y = mx_op_data(c->out[0]), *col = c->workspace;
+  for (int64_t i = 0; i < n; i++) {
+    MX_CUDA_LAUNCH(im2col_kernel, g.c * g.kh * g.kw * p, g, x + i * g.c * g.h * g.w, col);
+    for (int64_t j = 0; j < grp && st == MX_OK; j++) /* (F/G, K) x (K, P) -> (F/G, P) */
+      st = mx_gemm(c->ctx, 0, 0, fg, p, k, 1.0f, w + j * fg * k, k, col + j * k * p, p, r == MX_REQ_ADD ? 1.0f : 0.0f,
+                   y + (i * f + j * fg) * p, p);
+    if (st != MX_OK) return st;
+  }
+  if (!MX_PBOOL(c->attrs, P_NO_BIAS)) MX_CUDA_LAUNCH(conv_bias_kernel, n * f * p, y, mx_op_data(c->in[2]), n, f, p);
+  return mx_cuda_launch_status("Convolution", "convolution forward");
+}
+
+extern "C" mx_status mx_op_convolution_backward_gpu(const mx_op_call *c) {
+  mx_status st = mx_cuda_enter(c);
+  if (st != MX_OK) return st;
+  mx_gpu_geom g = call_geometry(c);
+  int64_t n = mx_ndarray_shape(c->in[0])[0], f = MX_PINT(c->attrs, P_NUM_FILTER), grp = MX_PINT(c->attrs, P_NUM_GROUP);
+  int64_t p = g.oh * g.ow, fg = f / grp, k = g.c / grp * g.kh * g.kw, img = g.c * g.h * g.w;
+  const float *x = mx_op_data(c->in[0]), *w = mx_op_data(c->in[1]), *dy = mx_op_data(c->out_grad[0]);
+  mx_req rx = c->req[0], rw = c->req[1], rb = MX_PBOOL(c->attrs, P_NO_BIAS) ? MX_REQ_NULL : c->req[2];
+  float *col = c->workspace;
+  if (rb != MX_REQ_NULL) MX_CUDA_LAUNCH(conv_bias_grad_kernel, f, rb, dy, mx_op_data(c->in_grad[2]), n, f, p);
+  float *dx = rx != MX_REQ_NULL ? mx_op_data(c->in_grad[0]) : NULL;
+  float *dw = rw != MX_REQ_NULL ? mx_op_data(c->in_grad[1]) : NULL;
+  if (dx && rx != MX_REQ_ADD && n * img > 0) {
+    cudaError_t e = cudaMemsetAsync(dx, 0, (size_t)(n * img) * sizeof(float), mx_cuda_stream());
+    if (e != cudaSuccess) return mx_cuda_fail("Convolution", "cudaMemsetAsync", e);
+  }
+  for (int64_t i = 0; i < n; i++) {
+    const float *dyi = dy + i * f * p;
+    if (dw) MX_CUDA_LAUNCH(im2col_kernel, g.c * g.kh * g.kw * p, g, x + i * img, col);
+    for (int64_t j = 0; j < grp && st == MX_OK; j++) {
+      if (dw) /* (F/G, P) x (K, P)^T -> (F/G, K), summed over the batch */
+        st = mx_gemm(c->ctx, 0, 1, fg, k, p, 1.0f, dyi + j * fg * p, p, col + j * k * p, p,
+                     (i == 0 && rw != MX_REQ_ADD) ? 0.0f : 1.0f, dw + j * fg * k, k);
+      if (st == MX_OK && dx) /* (F/G, K)^T x (F/G, P) -> (K, P), over this group's columns */
+        st = mx_gemm(c->ctx, 1, 0, k, p, fg, 1.0f, w + j * fg * k, k, dyi + j * fg * p, p, 0.0f, col + j * k * p, p);
+    }
+    if (st != MX_OK) return st;
+    if (dx) MX_CUDA_LAUNCH(col2im_kernel, img, g, col, dx + i * img);
+  }
+  return mx_cuda_launch_status("Convolution", "convolution backward");
+}
