@@ -9,7 +9,8 @@
 #define MXB_EXECUTOR_MT "mx.Executor"
 
 mx_symbol *mxb_check_symbol(lua_State *L, int idx, const char *where);
-int mxb_read_shape(lua_State *L, int idx, int64_t shape[MX_MAX_NDIM], const char *where, const char *name);
+int mxb_read_shape(lua_State *L, int idx, int64_t shape[MX_MAX_NDIM], const char *where,
+                   const char *name);
 
 typedef struct {
   mx_executor *e;
@@ -41,13 +42,15 @@ static int exe_free(lua_State *L) {
 }
 
 static void push_array_or(lua_State *L, mx_ndarray *a) {
-  if (a) mxb_push_ndarray(L, mx_ndarray_retain(a));
-  else lua_pushnil(L);
+  if (a)
+    mxb_push_ndarray(L, mx_ndarray_retain(a));
+  else
+    lua_pushnil(L);
 }
 
 /* list and dict of n arrays named by names[] into fields[list_key], fields[dict_key] */
-static void set_arrays(lua_State *L, int fields, const char *list_key, const char *dict_key, mx_ndarray *const *arrs,
-                       const char *const *names, int n) {
+static void set_arrays(lua_State *L, int fields, const char *list_key, const char *dict_key,
+                       mx_ndarray *const *arrs, const char *const *names, int n) {
   lua_createtable(L, n, 1);
   lua_createtable(L, 0, n);
   for (int i = 0; i < n; i++) {
@@ -141,27 +144,32 @@ static int l_simple_bind(lua_State *L) {
     lua_pop(L, 1);
   }
   mx_executor *e;
-  mxb_check(L, mx_executor_simple_bind(sym, ctx, names, (const int64_t(*)[MX_MAX_NDIM])shapes, ndims, n,
-                                       have_reqs ? reqs : NULL, &e),
+  mxb_check(L,
+            mx_executor_simple_bind(sym, ctx, names, (const int64_t(*)[MX_MAX_NDIM])shapes, ndims,
+                                    n, have_reqs ? reqs : NULL, &e),
             where);
   return push_executor(L, e, sym, where);
 }
 
 /* arrays list at idx (false/nil holes) of n entries into out */
-static void read_arrays(lua_State *L, int idx, mx_ndarray **out, int n, const char *where, const char *what) {
+static void read_arrays(lua_State *L, int idx, mx_ndarray **out, int n, const char *where,
+                        const char *what) {
   for (int i = 0; i < n; i++) {
     out[i] = NULL;
     if (lua_isnoneornil(L, idx)) continue;
     lua_geti(L, idx, i + 1);
     if (lua_toboolean(L, -1)) {
       out[i] = mxb_test_ndarray(L, -1);
-      if (!out[i]) luaL_error(L, "%s: %s %d is not an NDArray (got %s)", where, what, i + 1, luaL_typename(L, -1));
+      if (!out[i])
+        luaL_error(L, "%s: %s %d is not an NDArray (got %s)", where, what, i + 1,
+                   luaL_typename(L, -1));
     }
     lua_pop(L, 1);
   }
 }
 
-/* sym:_bind(ctx, args list, grads list, reqs list, aux list); lists in list order, false for none */
+/* sym:_bind(ctx, args list, grads list, reqs list, aux list); lists in list order, false for none
+ */
 static int l_bind(lua_State *L) {
   const char *where = "Symbol:bind";
   mx_symbol *sym = mxb_check_symbol(L, 1, where);
@@ -180,9 +188,12 @@ static int l_bind(lua_State *L) {
   read_arrays(L, 6, aux, naux, where, "aux_states");
   if (have_reqs)
     for (int i = 0; i < nargs; i++)
-      if (reqs[i] != MX_GRAD_NULL && !grads[i]) reqs[i] = MX_GRAD_NULL; /* no array given: no gradient */
+      if (reqs[i] != MX_GRAD_NULL && !grads[i])
+        reqs[i] = MX_GRAD_NULL; /* no array given: no gradient */
   mx_executor *e;
-  mxb_check(L, mx_executor_bind(sym, ctx, args, lua_isnoneornil(L, 4) ? NULL : grads, have_reqs ? reqs : NULL, aux, &e),
+  mxb_check(L,
+            mx_executor_bind(sym, ctx, args, lua_isnoneornil(L, 4) ? NULL : grads,
+                             have_reqs ? reqs : NULL, aux, &e),
             where);
   return push_executor(L, e, sym, where);
 }
@@ -280,7 +291,8 @@ static int exe_tostring(lua_State *L) {
   mx_executor_memory(u->e, &a, NULL);
   mx_ndarray *const *arrs;
   int nout = mx_executor_outputs(u->e, &arrs), nargs = mx_executor_arg_arrays(u->e, &arrs);
-  lua_pushfstring(L, "[Executor: %d outputs, %d arguments, arena %d KiB]", nout, nargs, (int)((a + 1023) / 1024));
+  lua_pushfstring(L, "[Executor: %d outputs, %d arguments, arena %d KiB]", nout, nargs,
+                  (int)((a + 1023) / 1024));
   return 1;
 }
 
@@ -303,12 +315,9 @@ static int l_is_executor(lua_State *L) {
 
 void mxb_open_executor(lua_State *L) {
   int module = lua_gettop(L);
-  const luaL_Reg methods[] = {{"_forward", l_forward},
-                              {"_backward", l_backward},
-                              {"_set_monitor", l_set_monitor},
-                              {"memory", l_memory},
-                              {"close", exe_free},
-                              {NULL, NULL}};
+  const luaL_Reg methods[] = {
+      {"_forward", l_forward}, {"_backward", l_backward}, {"_set_monitor", l_set_monitor},
+      {"memory", l_memory},    {"close", exe_free},       {NULL, NULL}};
   lua_newtable(L);
   luaL_setfuncs(L, methods, 0);
   lua_pushvalue(L, -1);

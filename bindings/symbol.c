@@ -30,7 +30,9 @@ static mx_symbol *check_symbol(lua_State *L, int idx, const char *where) {
 }
 
 mx_symbol *mxb_check_symbol(lua_State *L, int idx, const char *where);
-mx_symbol *mxb_check_symbol(lua_State *L, int idx, const char *where) { return check_symbol(L, idx, where); }
+mx_symbol *mxb_check_symbol(lua_State *L, int idx, const char *where) {
+  return check_symbol(L, idx, where);
+}
 
 static int sym_free(lua_State *L) {
   sym_ud *ud = luaL_testudata(L, 1, MXB_SYMBOL_MT);
@@ -61,15 +63,16 @@ static int l_variable(lua_State *L) {
 
 /* Reads a table of string keys and string values (mx/symbol.lua turns numbers,
  * booleans and shapes into MXNet's text first); strings stay owned by the table. */
-static int string_pairs(lua_State *L, int idx, const char **keys, const char **vals, int cap, const char *where) {
+static int string_pairs(lua_State *L, int idx, const char **keys, const char **vals, int cap,
+                        const char *where) {
   int n = 0;
   if (lua_isnoneornil(L, idx)) return 0;
   luaL_checktype(L, idx, LUA_TTABLE);
   lua_pushnil(L);
   while (lua_next(L, idx)) {
     if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
-      luaL_error(L, "%s: parameters must be given as strings (got %s = %s)", where, luaL_typename(L, -2),
-                 luaL_typename(L, -1));
+      luaL_error(L, "%s: parameters must be given as strings (got %s = %s)", where,
+                 luaL_typename(L, -2), luaL_typename(L, -1));
     if (n == cap) luaL_error(L, "%s: too many parameters (max %d)", where, cap);
     keys[n] = lua_tostring(L, -2);
     vals[n++] = lua_tostring(L, -1);
@@ -106,7 +109,8 @@ static int l_compose(lua_State *L) {
       lua_geti(L, 2, i);
       sym_ud *ud = luaL_testudata(L, -1, MXB_SYMBOL_MT);
       if (!ud || !ud->s)
-        return luaL_error(L, "%s: input %d is not a Symbol (got %s)", where, (int)i, luaL_typename(L, -1));
+        return luaL_error(L, "%s: input %d is not a Symbol (got %s)", where, (int)i,
+                          luaL_typename(L, -1));
       args[n] = ud->s;
       keys[n++] = NULL;
       lua_pop(L, 1);
@@ -119,7 +123,8 @@ static int l_compose(lua_State *L) {
       if (n == 128) luaL_error(L, "%s: too many inputs", where);
       sym_ud *ud = luaL_testudata(L, -1, MXB_SYMBOL_MT);
       if (lua_type(L, -2) != LUA_TSTRING || !ud || !ud->s)
-        return luaL_error(L, "%s: input %s is not a Symbol (got %s)", where, lua_tostring(L, -2), luaL_typename(L, -1));
+        return luaL_error(L, "%s: input %s is not a Symbol (got %s)", where, lua_tostring(L, -2),
+                          luaL_typename(L, -1));
       args[n] = ud->s;
       keys[n++] = lua_tostring(L, -2);
       lua_pop(L, 1);
@@ -151,7 +156,8 @@ static int l_list_arguments(lua_State *L) {
 static int l_list_outputs(lua_State *L) {
   const char *const *names;
   int n;
-  mxb_check(L, mx_symbol_list_outputs(check_symbol(L, 1, "Symbol:list_outputs"), &names, &n), "Symbol:list_outputs");
+  mxb_check(L, mx_symbol_list_outputs(check_symbol(L, 1, "Symbol:list_outputs"), &names, &n),
+            "Symbol:list_outputs");
   push_names(L, names, n);
   return 1;
 }
@@ -159,52 +165,61 @@ static int l_list_outputs(lua_State *L) {
 static int l_list_aux(lua_State *L) {
   const char *const *names;
   int n;
-  mxb_check(L, mx_symbol_list_auxiliary_states(check_symbol(L, 1, "Symbol:list_auxiliary_states"), &names, &n),
+  mxb_check(L,
+            mx_symbol_list_auxiliary_states(check_symbol(L, 1, "Symbol:list_auxiliary_states"),
+                                            &names, &n),
             "Symbol:list_auxiliary_states");
   push_names(L, names, n);
   return 1;
 }
 
-static void push_shapes(lua_State *L, int n, const int *ndims, const int64_t (*shapes)[MX_MAX_NDIM]) {
+static void push_shapes(lua_State *L, int n, const int *ndims,
+                        const int64_t (*shapes)[MX_MAX_NDIM]) {
   lua_createtable(L, n, 0);
   for (int i = 0; i < n; i++) {
-    if (ndims[i]) mxb_push_shape(L, shapes[i], ndims[i]);
-    else lua_newtable(L); /* unknown (infer_shape_partial) */
+    if (ndims[i])
+      mxb_push_shape(L, shapes[i], ndims[i]);
+    else
+      lua_newtable(L); /* unknown (infer_shape_partial) */
     lua_rawseti(L, -2, i + 1);
   }
 }
 
 /* The shape of argument `name` from the Lua value at idx: a list of positive integers. */
-static int read_shape(lua_State *L, int idx, int64_t shape[MX_MAX_NDIM], const char *where, const char *name) {
+static int read_shape(lua_State *L, int idx, int64_t shape[MX_MAX_NDIM], const char *where,
+                      const char *name) {
   idx = lua_absindex(L, idx);
   if (!lua_istable(L, idx))
-    return luaL_error(L, "%s: the shape of '%s' must be a list of positive integers (got %s)", where, name,
-                      luaL_typename(L, idx));
+    return luaL_error(L, "%s: the shape of '%s' must be a list of positive integers (got %s)",
+                      where, name, luaL_typename(L, idx));
   lua_Integer n = luaL_len(L, idx);
   if (n < 1 || n > MX_MAX_NDIM)
-    return luaL_error(L, "%s: the shape of '%s' must have 1 to %d dimensions (got %d)", where, name, MX_MAX_NDIM,
-                      (int)n);
+    return luaL_error(L, "%s: the shape of '%s' must have 1 to %d dimensions (got %d)", where, name,
+                      MX_MAX_NDIM, (int)n);
   for (lua_Integer i = 1; i <= n; i++) {
     lua_geti(L, idx, i);
     int ok = 0;
     lua_Integer d = lua_tointegerx(L, -1, &ok);
     lua_pop(L, 1);
     if (!ok || d < 1 || d > ((lua_Integer)1 << 40))
-      return luaL_error(L, "%s: the shape of '%s' must hold positive integers (dimension %d is not one)", where, name,
-                        (int)i);
+      return luaL_error(
+          L, "%s: the shape of '%s' must hold positive integers (dimension %d is not one)", where,
+          name, (int)i);
     shape[i - 1] = d;
   }
   return (int)n;
 }
 
-int mxb_read_shape(lua_State *L, int idx, int64_t shape[MX_MAX_NDIM], const char *where, const char *name);
-int mxb_read_shape(lua_State *L, int idx, int64_t shape[MX_MAX_NDIM], const char *where, const char *name) {
+int mxb_read_shape(lua_State *L, int idx, int64_t shape[MX_MAX_NDIM], const char *where,
+                   const char *name);
+int mxb_read_shape(lua_State *L, int idx, int64_t shape[MX_MAX_NDIM], const char *where,
+                   const char *name) {
   return read_shape(L, idx, shape, where, name);
 }
 
 /* Reads {name = shape, ...} (or a list of shapes in argument order) at idx. */
-static int read_shapes(lua_State *L, int idx, const char **names, int64_t (*shapes)[MX_MAX_NDIM], int *ndims,
-                       int cap, int *named, const char *where) {
+static int read_shapes(lua_State *L, int idx, const char **names, int64_t (*shapes)[MX_MAX_NDIM],
+                       int *ndims, int cap, int *named, const char *where) {
   int n = 0;
   *named = 1;
   if (lua_isnoneornil(L, idx)) return 0;
@@ -222,7 +237,8 @@ static int read_shapes(lua_State *L, int idx, const char **names, int64_t (*shap
   }
   lua_pushnil(L);
   while (lua_next(L, idx)) {
-    if (lua_type(L, -2) != LUA_TSTRING) luaL_error(L, "%s: shapes are given by argument name", where);
+    if (lua_type(L, -2) != LUA_TSTRING)
+      luaL_error(L, "%s: shapes are given by argument name", where);
     if (n == cap) luaL_error(L, "%s: too many shapes", where);
     names[n] = lua_tostring(L, -2);
     ndims[n] = read_shape(L, -1, shapes[n], where, names[n]);
@@ -245,8 +261,9 @@ static int infer_shape(lua_State *L, int partial) {
   mx_symbol_shapes r;
   int complete;
   char missing[1024];
-  mxb_check(L, mx_symbol_infer_shape(s, named ? names : NULL, (const int64_t(*)[MX_MAX_NDIM])shapes, ndims, n, &r,
-                                     &complete, missing, sizeof missing),
+  mxb_check(L,
+            mx_symbol_infer_shape(s, named ? names : NULL, (const int64_t(*)[MX_MAX_NDIM])shapes,
+                                  ndims, n, &r, &complete, missing, sizeof missing),
             where);
   if (!complete && !partial) {
     mx_symbol_shapes_free(&r);
@@ -262,12 +279,17 @@ static int infer_shape(lua_State *L, int partial) {
   return 3;
 }
 
-static int l_infer_shape(lua_State *L) { return infer_shape(L, 0); }
-static int l_infer_shape_partial(lua_State *L) { return infer_shape(L, 1); }
+static int l_infer_shape(lua_State *L) {
+  return infer_shape(L, 0);
+}
+static int l_infer_shape_partial(lua_State *L) {
+  return infer_shape(L, 1);
+}
 
 static int l_get_internals(lua_State *L) {
   mx_symbol *r;
-  mxb_check(L, mx_symbol_get_internals(check_symbol(L, 1, "Symbol:get_internals"), &r), "Symbol:get_internals");
+  mxb_check(L, mx_symbol_get_internals(check_symbol(L, 1, "Symbol:get_internals"), &r),
+            "Symbol:get_internals");
   push_symbol(L, r);
   return 1;
 }
@@ -277,7 +299,8 @@ static int l_get_output(lua_State *L) {
   mx_symbol *s = check_symbol(L, 1, "Symbol:get_output"), *r;
   lua_Integer i = mxb_check_integer(L, 2, "Symbol:get_output");
   if (i < 1 || i > mx_symbol_num_outputs(s))
-    return mxb_argerror(L, 2, "Symbol:get_output", "index %d out of range (the symbol has %d outputs)", (int)i,
+    return mxb_argerror(L, 2, "Symbol:get_output",
+                        "index %d out of range (the symbol has %d outputs)", (int)i,
                         mx_symbol_num_outputs(s));
   mxb_check(L, mx_symbol_get_output(s, (int)i - 1, &r), "Symbol:get_output");
   push_symbol(L, r);
@@ -291,28 +314,35 @@ static int l_num_outputs(lua_State *L) {
 
 static int l_name(lua_State *L) {
   const char *n = mx_symbol_name(check_symbol(L, 1, "Symbol:name"));
-  if (n) lua_pushstring(L, n);
-  else lua_pushnil(L);
+  if (n)
+    lua_pushstring(L, n);
+  else
+    lua_pushnil(L);
   return 1;
 }
 
 static int l_op_name(lua_State *L) {
   const char *n = mx_symbol_op_name(check_symbol(L, 1, "Symbol:op_name"));
-  if (n) lua_pushstring(L, n);
-  else lua_pushnil(L);
+  if (n)
+    lua_pushstring(L, n);
+  else
+    lua_pushnil(L);
   return 1;
 }
 
 static int l_get_attr(lua_State *L) {
   const char *v = mx_symbol_get_attr(check_symbol(L, 1, "Symbol:attr"), luaL_checkstring(L, 2));
-  if (v) lua_pushstring(L, v);
-  else lua_pushnil(L);
+  if (v)
+    lua_pushstring(L, v);
+  else
+    lua_pushnil(L);
   return 1;
 }
 
 static int l_set_attr(lua_State *L) {
   mx_symbol *s = check_symbol(L, 1, "Symbol:_set_attr");
-  mxb_check(L, mx_symbol_set_attr(s, luaL_checkstring(L, 2), luaL_checkstring(L, 3)), "Symbol:_set_attr");
+  mxb_check(L, mx_symbol_set_attr(s, luaL_checkstring(L, 2), luaL_checkstring(L, 3)),
+            "Symbol:_set_attr");
   return 0;
 }
 
@@ -365,7 +395,8 @@ static int l_group(lua_State *L) {
     lua_geti(L, 1, i + 1);
     sym_ud *ud = luaL_testudata(L, -1, MXB_SYMBOL_MT);
     if (!ud || !ud->s)
-      return luaL_error(L, "mx.symbol.Group: item %d is not a Symbol (got %s)", i + 1, luaL_typename(L, -1));
+      return luaL_error(L, "mx.symbol.Group: item %d is not a Symbol (got %s)", i + 1,
+                        luaL_typename(L, -1));
     syms[i] = ud->s;
     lua_pop(L, 1);
   }
@@ -375,7 +406,8 @@ static int l_group(lua_State *L) {
   return 1;
 }
 
-/* core.symbol.op_list() -> {{name=, doc=, arguments={...}, params={{name=, type=, default=, choices=, doc=}}}} */
+/* core.symbol.op_list() -> {{name=, doc=, arguments={...}, params={{name=, type=, default=,
+ * choices=, doc=}}}} */
 static int l_op_list(lua_State *L) {
   int n = mx_op_list_count();
   lua_createtable(L, n, 0);
@@ -450,7 +482,8 @@ static int l_is_symbol(lua_State *L) {
   return 1;
 }
 
-int mxb_symbol_bind_fns(lua_State *L); /* executor.c: adds _simple_bind/_bind to the methods table at top */
+int mxb_symbol_bind_fns(
+    lua_State *L); /* executor.c: adds _simple_bind/_bind to the methods table at top */
 
 void mxb_open_symbol(lua_State *L) {
   int module = lua_gettop(L);
@@ -491,8 +524,8 @@ void mxb_open_symbol(lua_State *L) {
   lua_setfield(L, mt, "__name");
   lua_setfield(L, module, "Symbol_metatable");
   lua_pop(L, 1); /* methods */
-  const luaL_Reg fns[] = {{"variable", l_variable}, {"create", l_create},     {"group", l_group},
-                          {"load_json", l_load_json}, {"load", l_load},       {"op_list", l_op_list},
+  const luaL_Reg fns[] = {{"variable", l_variable},   {"create", l_create}, {"group", l_group},
+                          {"load_json", l_load_json}, {"load", l_load},     {"op_list", l_op_list},
                           {"is_symbol", l_is_symbol}, {NULL, NULL}};
   lua_newtable(L);
   luaL_setfuncs(L, fns, 0);

@@ -13,18 +13,18 @@ struct mx_executor {
   mx_symbol *sym;
   mx_graph g;
   mx_plan plan;
-  mx_shape *shapes;   /* per entry */
-  mx_storage *arena;  /* NULL when the plan needs no memory */
-  mx_ndarray **data;  /* per entry */
-  mx_ndarray **grad;  /* per entry, NULL when none */
+  mx_shape *shapes;  /* per entry */
+  mx_storage *arena; /* NULL when the plan needs no memory */
+  mx_ndarray **data; /* per entry */
+  mx_ndarray **grad; /* per entry, NULL when none */
   mx_ndarray **args, **arg_grads, **aux, **outputs;
-  mx_grad_req *reqs;  /* per argument */
-  mx_op_call *calls;  /* per node */
-  void **states;      /* per node */
-  mx_ndarray **ptrs;  /* storage of the calls' array lists */
-  mx_req *fwd_reqs;   /* per entry, grouped by node */
-  char **out_names;   /* per entry: "<node>_<output>" */
-  char **grad_names;  /* per node input: "<node>_backward_<arg>" */
+  mx_grad_req *reqs; /* per argument */
+  mx_op_call *calls; /* per node */
+  void **states;     /* per node */
+  mx_ndarray **ptrs; /* storage of the calls' array lists */
+  mx_req *fwd_reqs;  /* per entry, grouped by node */
+  char **out_names;  /* per entry: "<node>_<output>" */
+  char **grad_names; /* per node input: "<node>_backward_<arg>" */
   mx_monitor_fn monitor;
   void *monitor_data;
   int forwarded;
@@ -67,7 +67,9 @@ void mx_executor_release(mx_executor *e) {
   free(e);
 }
 
-static int var_entry(const mx_graph *g, int node) { return g->entry_base[node]; }
+static int var_entry(const mx_graph *g, int node) {
+  return g->entry_base[node];
+}
 
 /* Makes the arena, the views and the call records. */
 static mx_status build(mx_executor *e, mx_ndarray *const *args, mx_ndarray *const *arg_grads,
@@ -93,13 +95,15 @@ static mx_status build(mx_executor *e, mx_ndarray *const *args, mx_ndarray *cons
   for (int k = 0; k < E; k++) {
     const mx_shape *s = &e->shapes[k];
     mx_status st = MX_OK;
-    if (!e->data[k] && p->data_off[k] >= 0) st = mx_ndarray_view(e->arena, p->data_off[k], s->dim, s->ndim, &e->data[k]);
+    if (!e->data[k] && p->data_off[k] >= 0)
+      st = mx_ndarray_view(e->arena, p->data_off[k], s->dim, s->ndim, &e->data[k]);
     if (st == MX_OK && !e->grad[k] && p->grad_off[k] >= 0)
       st = mx_ndarray_view(e->arena, p->grad_off[k], s->dim, s->ndim, &e->grad[k]);
     if (st != MX_OK) return mx_error_prefix(st, "mx_executor_bind");
     char buf[512];
     const mx_node *n = g->nodes[g->entry_node[k]];
-    e->out_names[k] = strdup(mx_entry_name(n, k - g->entry_base[g->entry_node[k]], buf, sizeof buf));
+    e->out_names[k] =
+        strdup(mx_entry_name(n, k - g->entry_base[g->entry_node[k]], buf, sizeof buf));
     if (!e->out_names[k]) return mx_error(MX_ERR_NOMEM, "mx_executor_bind: out of memory");
   }
   for (int a = 0; a < g->nargs; a++) {
@@ -112,7 +116,8 @@ static mx_status build(mx_executor *e, mx_ndarray *const *args, mx_ndarray *cons
 
   /* call records: in | out | out_grad | in_grad per node, in one pointer pool */
   int64_t total = 0;
-  for (int i = 0; i < N; i++) total += 2 * (g->in_off[i + 1] - g->in_off[i]) + 2 * g->nodes[i]->noutputs;
+  for (int i = 0; i < N; i++)
+    total += 2 * (g->in_off[i + 1] - g->in_off[i]) + 2 * g->nodes[i]->noutputs;
   e->ptrs = calloc((size_t)total + 1, sizeof *e->ptrs);
   if (!e->ptrs) return mx_error(MX_ERR_NOMEM, "mx_executor_bind: out of memory");
   mx_ndarray **q = e->ptrs;
@@ -134,7 +139,8 @@ static mx_status build(mx_executor *e, mx_ndarray *const *args, mx_ndarray *cons
         char buf[512];
         snprintf(buf, sizeof buf, "%s_backward_%s", n->name, n->in_names[j]);
         e->grad_names[g->in_off[i] + j] = strdup(buf);
-        if (!e->grad_names[g->in_off[i] + j]) return mx_error(MX_ERR_NOMEM, "mx_executor_bind: out of memory");
+        if (!e->grad_names[g->in_off[i] + j])
+          return mx_error(MX_ERR_NOMEM, "mx_executor_bind: out of memory");
       }
     }
     for (int j = 0; j < n->noutputs; j++) {
@@ -151,9 +157,10 @@ static mx_status build(mx_executor *e, mx_ndarray *const *args, mx_ndarray *cons
   return MX_OK;
 }
 
-static mx_status bind_common(mx_symbol *sym, mx_context ctx, mx_ndarray *const *args, mx_ndarray *const *arg_grads,
-                             const mx_grad_req *grad_reqs, mx_ndarray *const *aux, int default_reqs,
-                             const mx_shape *given, mx_executor **out) {
+static mx_status bind_common(mx_symbol *sym, mx_context ctx, mx_ndarray *const *args,
+                             mx_ndarray *const *arg_grads, const mx_grad_req *grad_reqs,
+                             mx_ndarray *const *aux, int default_reqs, const mx_shape *given,
+                             mx_executor **out) {
   *out = NULL;
   mx_status st = mx_context_check(ctx);
   if (st != MX_OK) return mx_error_prefix(st, "mx_executor_bind");
@@ -183,8 +190,9 @@ static mx_status bind_common(mx_symbol *sym, mx_context ctx, mx_ndarray *const *
   e->out_names = calloc((size_t)E + 1, sizeof *e->out_names);
   e->grad_names = calloc((size_t)NIN + 1, sizeof *e->grad_names);
   unsigned char *external = calloc((size_t)E + 1, 1), *gext = calloc((size_t)E + 1, 1);
-  if (!e->shapes || !e->data || !e->grad || !e->args || !e->arg_grads || !e->aux || !e->outputs || !e->reqs ||
-      !e->calls || !e->states || !e->fwd_reqs || !e->out_names || !e->grad_names || !external || !gext) {
+  if (!e->shapes || !e->data || !e->grad || !e->args || !e->arg_grads || !e->aux || !e->outputs ||
+      !e->reqs || !e->calls || !e->states || !e->fwd_reqs || !e->out_names || !e->grad_names ||
+      !external || !gext) {
     st = mx_error(MX_ERR_NOMEM, "mx_executor_bind: out of memory");
     goto fail;
   }
@@ -195,8 +203,10 @@ static mx_status bind_common(mx_symbol *sym, mx_context ctx, mx_ndarray *const *
       int na = a < g->nargs ? g->arg_nodes[a] : g->aux_nodes[a - g->nargs];
       int nb = b < g->nargs ? g->arg_nodes[b] : g->aux_nodes[b - g->nargs];
       if (strcmp(g->nodes[na]->name, g->nodes[nb]->name) == 0) {
-        st = mx_error(MX_ERR_ARG, "mx_executor_bind: two different variables are named '%s' (names must be unique)",
-                      g->nodes[na]->name);
+        st = mx_error(
+            MX_ERR_ARG,
+            "mx_executor_bind: two different variables are named '%s' (names must be unique)",
+            g->nodes[na]->name);
         goto fail;
       }
     }
@@ -208,18 +218,23 @@ static mx_status bind_common(mx_symbol *sym, mx_context ctx, mx_ndarray *const *
       e->reqs[a] = grad_reqs[a];
     } else if (default_reqs) { /* MXNet 2016: no gradient for inputs named *data / *label */
       size_t l = strlen(v->name);
-      int skip = (l >= 4 && strcmp(v->name + l - 4, "data") == 0) || (l >= 5 && strcmp(v->name + l - 5, "label") == 0);
+      int skip = (l >= 4 && strcmp(v->name + l - 4, "data") == 0) ||
+                 (l >= 5 && strcmp(v->name + l - 5, "label") == 0);
       e->reqs[a] = skip ? MX_GRAD_NULL : MX_GRAD_WRITE;
     } else {
       e->reqs[a] = arg_grads && !arg_grads[a] ? MX_GRAD_NULL : MX_GRAD_WRITE;
     }
     if (e->reqs[a] != MX_GRAD_NULL && e->reqs[a] != MX_GRAD_WRITE && e->reqs[a] != MX_GRAD_ADD) {
-      st = mx_error(MX_ERR_ARG, "mx_executor_bind: bad gradient request %d for '%s' (expected 0 null, 1 write or 3 add)",
-                    (int)e->reqs[a], v->name);
+      st = mx_error(
+          MX_ERR_ARG,
+          "mx_executor_bind: bad gradient request %d for '%s' (expected 0 null, 1 write or 3 add)",
+          (int)e->reqs[a], v->name);
       goto fail;
     }
     if (e->reqs[a] == MX_GRAD_ADD && !(arg_grads && arg_grads[a]) && !default_reqs) {
-      st = mx_error(MX_ERR_ARG, "mx_executor_bind: gradient request 'add' for '%s' needs a gradient array", v->name);
+      st = mx_error(MX_ERR_ARG,
+                    "mx_executor_bind: gradient request 'add' for '%s' needs a gradient array",
+                    v->name);
       goto fail;
     }
     mx_ndarray *arr = args ? args[a] : NULL;
@@ -235,7 +250,8 @@ static mx_status bind_common(mx_symbol *sym, mx_context ctx, mx_ndarray *const *
     if (aux[a]) {
       int k = var_entry(g, g->aux_nodes[a]);
       e->shapes[k].ndim = mx_ndarray_ndim(aux[a]);
-      memcpy(e->shapes[k].dim, mx_ndarray_shape(aux[a]), (size_t)e->shapes[k].ndim * sizeof(int64_t));
+      memcpy(e->shapes[k].dim, mx_ndarray_shape(aux[a]),
+             (size_t)e->shapes[k].ndim * sizeof(int64_t));
       external[k] = 1;
     }
   int complete;
@@ -246,7 +262,8 @@ static mx_status bind_common(mx_symbol *sym, mx_context ctx, mx_ndarray *const *
     goto fail;
   }
   if (!complete) {
-    st = mx_error(MX_ERR_SHAPE, "mx_executor_bind: cannot infer the shapes of %s", missing[0] ? missing : "some outputs");
+    st = mx_error(MX_ERR_SHAPE, "mx_executor_bind: cannot infer the shapes of %s",
+                  missing[0] ? missing : "some outputs");
     goto fail;
   }
   /* given arrays: right shape (already checked by inference for args), right context */
@@ -258,16 +275,17 @@ static mx_status bind_common(mx_symbol *sym, mx_context ctx, mx_ndarray *const *
       mx_context c = mx_ndarray_context(arrs[w]);
       char b1[96], b2[96], cs2[32];
       if (c.dev_type != ctx.dev_type || c.dev_id != ctx.dev_id) {
-        st = mx_error(MX_ERR_ARG, "mx_executor_bind: %s of '%s' is on %s, the executor on %s", w ? "gradient" : "array",
-                      g->nodes[g->arg_nodes[a]]->name, mx_context_str(c, cs2, sizeof cs2), cs);
+        st = mx_error(MX_ERR_ARG, "mx_executor_bind: %s of '%s' is on %s, the executor on %s",
+                      w ? "gradient" : "array", g->nodes[g->arg_nodes[a]]->name,
+                      mx_context_str(c, cs2, sizeof cs2), cs);
         goto fail;
       }
       mx_shape s = {mx_ndarray_ndim(arrs[w]), {0}};
       memcpy(s.dim, mx_ndarray_shape(arrs[w]), (size_t)s.ndim * sizeof(int64_t));
       if (!mx_shape_eq(&s, &e->shapes[k])) {
-        st = mx_error(MX_ERR_SHAPE, "mx_executor_bind: %s of '%s' has shape %s, expected %s", w ? "gradient" : "array",
-                      g->nodes[g->arg_nodes[a]]->name, mx_shape_fmt(&s, b1, sizeof b1),
-                      mx_shape_fmt(&e->shapes[k], b2, sizeof b2));
+        st = mx_error(MX_ERR_SHAPE, "mx_executor_bind: %s of '%s' has shape %s, expected %s",
+                      w ? "gradient" : "array", g->nodes[g->arg_nodes[a]]->name,
+                      mx_shape_fmt(&s, b1, sizeof b1), mx_shape_fmt(&e->shapes[k], b2, sizeof b2));
         goto fail;
       }
     }
@@ -280,8 +298,8 @@ static mx_status bind_common(mx_symbol *sym, mx_context ctx, mx_ndarray *const *
     if (!n->op) continue;
     int dt = ctx.dev_type > 0 && ctx.dev_type < MX_DEV_SLOTS ? ctx.dev_type : 0;
     if (!n->op->forward[dt] || (e->plan.runs_backward[i] && !n->op->backward[dt])) {
-      st = mx_error(MX_ERR_DEVICE, "mx_executor_bind: %s %s has no %s kernel for %s", n->op->name, n->name,
-                    n->op->forward[dt] ? "backward" : "forward", cs);
+      st = mx_error(MX_ERR_DEVICE, "mx_executor_bind: %s %s has no %s kernel for %s", n->op->name,
+                    n->name, n->op->forward[dt] ? "backward" : "forward", cs);
       goto fail;
     }
     if (n->op->create_state) {
@@ -308,8 +326,9 @@ fail:
   return st;
 }
 
-mx_status mx_executor_bind(mx_symbol *sym, mx_context ctx, mx_ndarray *const *args, mx_ndarray *const *arg_grads,
-                           const mx_grad_req *grad_reqs, mx_ndarray *const *aux, mx_executor **out) {
+mx_status mx_executor_bind(mx_symbol *sym, mx_context ctx, mx_ndarray *const *args,
+                           mx_ndarray *const *arg_grads, const mx_grad_req *grad_reqs,
+                           mx_ndarray *const *aux, mx_executor **out) {
   return bind_common(sym, ctx, args, arg_grads, grad_reqs, aux, 0, NULL, out);
 }
 
@@ -320,11 +339,13 @@ mx_status mx_executor_simple_bind(mx_symbol *sym, mx_context ctx, const char *co
   mx_symbol_shapes r;
   int complete;
   char missing[512];
-  mx_status st = mx_symbol_infer_shape(sym, names, shapes, ndims, n, &r, &complete, missing, sizeof missing);
+  mx_status st =
+      mx_symbol_infer_shape(sym, names, shapes, ndims, n, &r, &complete, missing, sizeof missing);
   if (st != MX_OK) return st;
   if (!complete) {
     mx_symbol_shapes_free(&r);
-    return mx_error(MX_ERR_SHAPE, "mx_executor_simple_bind: cannot infer the shapes of %s (give their shapes)",
+    return mx_error(MX_ERR_SHAPE,
+                    "mx_executor_simple_bind: cannot infer the shapes of %s (give their shapes)",
                     missing[0] ? missing : "some outputs");
   }
   mx_shape *given = calloc((size_t)r.narg + 1, sizeof *given);
@@ -388,19 +409,24 @@ mx_status mx_executor_backward(mx_executor *e, mx_ndarray *const *head_grads, in
   int dt = e->ctx.dev_type;
   if (!e->forwarded) return mx_error(MX_ERR_STATE, "mx_executor_backward: call forward first");
   if (n > g->nheads)
-    return mx_error(MX_ERR_ARG, "mx_executor_backward: %d head gradients given, the symbol has %d outputs", n, g->nheads);
+    return mx_error(MX_ERR_ARG,
+                    "mx_executor_backward: %d head gradients given, the symbol has %d outputs", n,
+                    g->nheads);
   for (int h = 0; h < g->nheads; h++) {
     if (!p->head_grad[h]) continue;
     int k = g->head_entry[h];
     mx_ndarray *hg = h < n ? head_grads[h] : NULL;
     if (!hg)
-      return mx_error(MX_ERR_ARG, "mx_executor_backward: output %d (%s) is not a loss and needs a gradient (out_grads)",
-                      h + 1, e->out_names[k]);
+      return mx_error(
+          MX_ERR_ARG,
+          "mx_executor_backward: output %d (%s) is not a loss and needs a gradient (out_grads)",
+          h + 1, e->out_names[k]);
     if (mx_ndarray_size(hg) != mx_ndarray_size(e->grad[k])) {
       char b1[96], b2[96];
-      return mx_error(MX_ERR_SHAPE, "mx_executor_backward: gradient of %s has shape %s, expected %s", e->out_names[k],
-                      mx_shape_str(mx_ndarray_shape(hg), mx_ndarray_ndim(hg), b1, sizeof b1),
-                      mx_shape_fmt(&e->shapes[k], b2, sizeof b2));
+      return mx_error(
+          MX_ERR_SHAPE, "mx_executor_backward: gradient of %s has shape %s, expected %s",
+          e->out_names[k], mx_shape_str(mx_ndarray_shape(hg), mx_ndarray_ndim(hg), b1, sizeof b1),
+          mx_shape_fmt(&e->shapes[k], b2, sizeof b2));
     }
     mx_status st = mx_ndarray_assign(e->grad[k], hg);
     if (st != MX_OK) return mx_error_prefix(st, "mx_executor_backward");

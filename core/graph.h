@@ -43,7 +43,7 @@ typedef struct mx_graph {
   mx_node **nodes;
   int *entry_base; /* node i's outputs are entries entry_base[i] + k */
   int nentries;
-  int *in_off;     /* node i's inputs are in_entry[in_off[i] .. in_off[i + 1]) */
+  int *in_off; /* node i's inputs are in_entry[in_off[i] .. in_off[i + 1]) */
   int *in_entry;
   int nargs, naux;
   int *arg_nodes, *aux_nodes; /* variable nodes in list order */
@@ -53,13 +53,15 @@ typedef struct mx_graph {
 } mx_graph;
 
 /* Node and symbol construction, shared by symbol.c and symbol_json.c. */
-mx_node *mx_node_new(const mx_op *op, const char *name); /* refcount 1; a variable when op is NULL */
+mx_node *mx_node_new(const mx_op *op,
+                     const char *name); /* refcount 1; a variable when op is NULL */
 mx_node *mx_node_retain(mx_node *n);
 void mx_node_release(mx_node *n);
 mx_status mx_node_set_attr(mx_node *n, const char *key, const char *value);
-mx_status mx_node_parse(mx_node *n);              /* parses an op node's attributes; sizes its inputs */
-mx_status mx_node_make_missing_vars(mx_node *n);  /* inputs not given become variables <name>_<arg> */
-mx_symbol *mx_symbol_new(int nheads);             /* heads zeroed, to be filled with retained entries */
+mx_status mx_node_parse(mx_node *n); /* parses an op node's attributes; sizes its inputs */
+mx_status
+mx_node_make_missing_vars(mx_node *n); /* inputs not given become variables <name>_<arg> */
+mx_symbol *mx_symbol_new(int nheads);  /* heads zeroed, to be filled with retained entries */
 
 mx_status mx_graph_build(const mx_symbol *s, mx_graph *g);
 void mx_graph_free(mx_graph *g);
@@ -86,14 +88,16 @@ typedef struct mx_plan {
   unsigned char *head_grad;     /* per head: backward needs a gradient from the caller */
   mx_req *fwd_req;              /* per entry: forward request (write / inplace) */
   mx_req *bwd_req;              /* per node input (g->in_off order): backward request */
-  int64_t *ws_off, *ws_size;    /* per node, [2 * i] forward and [2 * i + 1] backward workspace (-1/0: none) */
+  int64_t *ws_off,
+      *ws_size; /* per node, [2 * i] forward and [2 * i + 1] backward workspace (-1/0: none) */
   int64_t arena_floats, naive_floats;
 } mx_plan;
 
 /* arg_req: per argument (list order); external: per entry, 1 when its data
  * comes from outside; grad_external: per entry, 1 when its gradient does. */
 mx_status mx_plan_build(const mx_graph *g, const mx_shape *shapes, const mx_grad_req *arg_req,
-                        const unsigned char *external, const unsigned char *grad_external, mx_plan *p);
+                        const unsigned char *external, const unsigned char *grad_external,
+                        mx_plan *p);
 void mx_plan_free(mx_plan *p);
 
 #endif

@@ -24,15 +24,17 @@ mx_status mx_graph_infer_shapes(const mx_graph *g, mx_shape *shapes, int *comple
       const int *ie = g->in_entry + g->in_off[i];
       for (int j = 0; j < nin; j++) in[j] = shapes[ie[j]];
       for (int j = 0; j < n->noutputs; j++) out[j] = shapes[g->entry_base[i] + j];
-      mx_status st = n->op->infer_shape(&n->attrs, in, n->nargs, out, n->noutputs, in + n->nargs, n->naux);
+      mx_status st =
+          n->op->infer_shape(&n->attrs, in, n->nargs, out, n->noutputs, in + n->nargs, n->naux);
       if (st != MX_OK) return st;
       for (int j = 0; j < nin; j++) {
         mx_shape *have = &shapes[ie[j]];
         if (in[j].ndim && !mx_shape_eq(have, &in[j])) {
           if (have->ndim) { /* another consumer fixed it differently */
             char b1[96], b2[96];
-            return mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: %s %s: %s has shape %s, expected %s", n->op->name,
-                            n->name, n->in_names[j], mx_shape_fmt(have, b1, sizeof b1),
+            return mx_error(MX_ERR_SHAPE,
+                            "mx_symbol_infer_shape: %s %s: %s has shape %s, expected %s",
+                            n->op->name, n->name, n->in_names[j], mx_shape_fmt(have, b1, sizeof b1),
                             mx_shape_fmt(&in[j], b2, sizeof b2));
           }
           *have = in[j];
@@ -57,7 +59,8 @@ mx_status mx_graph_infer_shapes(const mx_graph *g, mx_shape *shapes, int *comple
       if (shapes[g->entry_base[i] + j].ndim == 0) {
         *complete = 0;
         if (!n->op && missing && len < missing_len)
-          len += (size_t)snprintf(missing + len, missing_len - len, "%s%s", len ? ", " : "", n->name);
+          len +=
+              (size_t)snprintf(missing + len, missing_len - len, "%s%s", len ? ", " : "", n->name);
       }
   }
   return MX_OK;
@@ -79,8 +82,9 @@ static void put(const mx_shape *s, int *ndim, int64_t (*dst)[MX_MAX_NDIM]) {
   for (int i = 0; i < s->ndim; i++) (*dst)[i] = s->dim[i];
 }
 
-mx_status mx_symbol_infer_shape(mx_symbol *s, const char *const *names, const int64_t (*shapes)[MX_MAX_NDIM],
-                                const int *ndims, int n, mx_symbol_shapes *out, int *complete, char *missing,
+mx_status mx_symbol_infer_shape(mx_symbol *s, const char *const *names,
+                                const int64_t (*shapes)[MX_MAX_NDIM], const int *ndims, int n,
+                                mx_symbol_shapes *out, int *complete, char *missing,
                                 size_t missing_len) {
   memset(out, 0, sizeof *out);
   mx_graph g;
@@ -98,15 +102,20 @@ mx_status mx_symbol_infer_shape(mx_symbol *s, const char *const *names, const in
         if (strcmp(g.nodes[g.arg_nodes[a]]->name, names[i]) == 0) node = g.arg_nodes[a];
       for (int a = 0; a < g.naux && node < 0; a++)
         if (strcmp(g.nodes[g.aux_nodes[a]]->name, names[i]) == 0) node = g.aux_nodes[a];
-      if (node < 0) st = mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: the symbol has no argument named '%s'", names[i]);
+      if (node < 0)
+        st = mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: the symbol has no argument named '%s'",
+                      names[i]);
     } else if (i < g.nargs) {
       node = g.arg_nodes[i];
     } else {
-      st = mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: %d shapes given, the symbol has %d arguments", n, g.nargs);
+      st = mx_error(MX_ERR_ARG,
+                    "mx_symbol_infer_shape: %d shapes given, the symbol has %d arguments", n,
+                    g.nargs);
     }
     if (st != MX_OK) break;
     if (ndims[i] < 1 || ndims[i] > MX_MAX_NDIM) {
-      st = mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: shape of '%s' has %d axes (expected 1 to %d)",
+      st = mx_error(MX_ERR_ARG,
+                    "mx_symbol_infer_shape: shape of '%s' has %d axes (expected 1 to %d)",
                     g.nodes[node]->name, ndims[i], MX_MAX_NDIM);
       break;
     }
@@ -129,8 +138,10 @@ mx_status mx_symbol_infer_shape(mx_symbol *s, const char *const *names, const in
       mx_symbol_shapes_free(out);
       st = mx_error(MX_ERR_NOMEM, "mx_symbol_infer_shape: out of memory");
     } else {
-      for (int i = 0; i < g.nargs; i++) put(&sh[g.entry_base[g.arg_nodes[i]]], &out->arg_ndim[i], &out->arg[i]);
-      for (int i = 0; i < g.naux; i++) put(&sh[g.entry_base[g.aux_nodes[i]]], &out->aux_ndim[i], &out->aux[i]);
+      for (int i = 0; i < g.nargs; i++)
+        put(&sh[g.entry_base[g.arg_nodes[i]]], &out->arg_ndim[i], &out->arg[i]);
+      for (int i = 0; i < g.naux; i++)
+        put(&sh[g.entry_base[g.aux_nodes[i]]], &out->aux_ndim[i], &out->aux[i]);
       for (int i = 0; i < g.nheads; i++) put(&sh[g.head_entry[i]], &out->out_ndim[i], &out->out[i]);
     }
   }

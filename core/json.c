@@ -15,8 +15,10 @@ typedef struct parser {
 static mx_status fail(parser *p, const char *what) {
   int line = 1, col = 1;
   for (const char *c = p->start; c < p->s; c++) {
-    if (*c == '\n') line++, col = 1;
-    else col++;
+    if (*c == '\n')
+      line++, col = 1;
+    else
+      col++;
   }
   return mx_error(MX_ERR_FORMAT, "mx_json_parse: %s at line %d, column %d", what, line, col);
 }
@@ -48,10 +50,14 @@ static int hex4(const char *s, unsigned *v) {
   for (int i = 0; i < 4; i++) {
     char c = s[i];
     *v <<= 4;
-    if (c >= '0' && c <= '9') *v |= (unsigned)(c - '0');
-    else if (c >= 'a' && c <= 'f') *v |= (unsigned)(c - 'a' + 10);
-    else if (c >= 'A' && c <= 'F') *v |= (unsigned)(c - 'A' + 10);
-    else return 0;
+    if (c >= '0' && c <= '9')
+      *v |= (unsigned)(c - '0');
+    else if (c >= 'a' && c <= 'f')
+      *v |= (unsigned)(c - 'a' + 10);
+    else if (c >= 'A' && c <= 'F')
+      *v |= (unsigned)(c - 'A' + 10);
+    else
+      return 0;
   }
   return 1;
 }
@@ -79,14 +85,30 @@ static mx_status parse_string(parser *p, char **out) {
     }
     c = *p->s++;
     switch (c) {
-    case '"': *w++ = '"'; break;
-    case '\\': *w++ = '\\'; break;
-    case '/': *w++ = '/'; break;
-    case 'b': *w++ = '\b'; break;
-    case 'f': *w++ = '\f'; break;
-    case 'n': *w++ = '\n'; break;
-    case 'r': *w++ = '\r'; break;
-    case 't': *w++ = '\t'; break;
+    case '"':
+      *w++ = '"';
+      break;
+    case '\\':
+      *w++ = '\\';
+      break;
+    case '/':
+      *w++ = '/';
+      break;
+    case 'b':
+      *w++ = '\b';
+      break;
+    case 'f':
+      *w++ = '\f';
+      break;
+    case 'n':
+      *w++ = '\n';
+      break;
+    case 'r':
+      *w++ = '\r';
+      break;
+    case 't':
+      *w++ = '\t';
+      break;
     case 'u': {
       unsigned cp;
       if (!hex4(p->s, &cp)) {
@@ -104,7 +126,9 @@ static mx_status parse_string(parser *p, char **out) {
       put_utf8(&w, cp);
       break;
     }
-    default: free(o); return fail(p, "bad escape in string");
+    default:
+      free(o);
+      return fail(p, "bad escape in string");
     }
   }
   p->s++;
@@ -170,9 +194,18 @@ static mx_status parse_value(parser *p, mx_json *v) {
   if (++p->depth > 512) return fail(p, "nesting too deep");
   mx_status st = MX_OK;
   switch (*p->s) {
-  case '{': v->type = MX_JSON_OBJECT; st = parse_items(p, v, 1); break;
-  case '[': v->type = MX_JSON_ARRAY; st = parse_items(p, v, 0); break;
-  case '"': v->type = MX_JSON_STRING; st = parse_string(p, &v->str); break;
+  case '{':
+    v->type = MX_JSON_OBJECT;
+    st = parse_items(p, v, 1);
+    break;
+  case '[':
+    v->type = MX_JSON_ARRAY;
+    st = parse_items(p, v, 0);
+    break;
+  case '"':
+    v->type = MX_JSON_STRING;
+    st = parse_string(p, &v->str);
+    break;
   case 't':
     if (strncmp(p->s, "true", 4)) return fail(p, "unexpected character");
     v->type = MX_JSON_BOOL, v->num = 1, p->s += 4;
@@ -274,12 +307,18 @@ int mx_buf_json_string(mx_buf *b, const char *s) {
   *o++ = '"';
   for (; *s; s++) {
     unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\') *o++ = '\\', *o++ = (char)c;
-    else if (c == '\n') *o++ = '\\', *o++ = 'n';
-    else if (c == '\t') *o++ = '\\', *o++ = 't';
-    else if (c == '\r') *o++ = '\\', *o++ = 'r';
-    else if (c < 0x20) o += sprintf(o, "\\u%04x", c);
-    else *o++ = (char)c;
+    if (c == '"' || c == '\\')
+      *o++ = '\\', *o++ = (char)c;
+    else if (c == '\n')
+      *o++ = '\\', *o++ = 'n';
+    else if (c == '\t')
+      *o++ = '\\', *o++ = 't';
+    else if (c == '\r')
+      *o++ = '\\', *o++ = 'r';
+    else if (c < 0x20)
+      o += sprintf(o, "\\u%04x", c);
+    else
+      *o++ = (char)c;
   }
   *o++ = '"';
   *o = 0;
@@ -289,8 +328,10 @@ int mx_buf_json_string(mx_buf *b, const char *s) {
 
 char *mx_buf_take(mx_buf *b) {
   char *s = NULL;
-  if (b->failed) free(b->s);
-  else s = b->s ? b->s : calloc(1, 1);
+  if (b->failed)
+    free(b->s);
+  else
+    s = b->s ? b->s : calloc(1, 1);
   b->s = NULL;
   b->len = b->cap = 0;
   b->failed = 0;

@@ -7,7 +7,14 @@
 
 #include "mx.h"
 
-typedef enum mx_json_type { MX_JSON_NULL, MX_JSON_BOOL, MX_JSON_NUMBER, MX_JSON_STRING, MX_JSON_ARRAY, MX_JSON_OBJECT } mx_json_type;
+typedef enum mx_json_type {
+  MX_JSON_NULL,
+  MX_JSON_BOOL,
+  MX_JSON_NUMBER,
+  MX_JSON_STRING,
+  MX_JSON_ARRAY,
+  MX_JSON_OBJECT
+} mx_json_type;
 
 typedef struct mx_json {
   mx_json_type type;

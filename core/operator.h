@@ -30,9 +30,9 @@ typedef struct mx_param_desc {
 } mx_param_desc;
 
 typedef struct mx_param_value {
-  double num;                /* INT, FLOAT, BOOL (0/1), ENUM (index of the choice) */
-  const char *str;           /* the text (owned by the node's attributes) */
-  int ndim;                  /* SHAPE */
+  double num;      /* INT, FLOAT, BOOL (0/1), ENUM (index of the choice) */
+  const char *str; /* the text (owned by the node's attributes) */
+  int ndim;        /* SHAPE */
   int64_t shape[MX_MAX_NDIM];
 } mx_param_value;
 
@@ -59,7 +59,12 @@ typedef struct mx_shape {
 } mx_shape;
 
 /* What to do with an output (MXNet's OpReqType). */
-typedef enum mx_req { MX_REQ_NULL = 0, MX_REQ_WRITE = 1, MX_REQ_INPLACE = 2, MX_REQ_ADD = 3 } mx_req;
+typedef enum mx_req {
+  MX_REQ_NULL = 0,
+  MX_REQ_WRITE = 1,
+  MX_REQ_INPLACE = 2,
+  MX_REQ_ADD = 3
+} mx_req;
 
 /* What a kernel receives. Arrays are the executor's views; an array the
  * operator did not ask for (see flags/backward_needs) is NULL. */
@@ -67,7 +72,7 @@ typedef struct mx_op_call {
   const mx_op_attrs *attrs;
   mx_context ctx;
   int is_train;
-  void *state; /* from op->create_state, or NULL */
+  void *state;                 /* from op->create_state, or NULL */
   mx_ndarray *const *in;       /* inputs (arguments), op order */
   mx_ndarray *const *out;      /* outputs (hidden ones included) */
   mx_ndarray *const *aux;      /* auxiliary states */
@@ -111,7 +116,8 @@ typedef struct mx_op {
   int (*list_outputs)(const mx_op_attrs *a, const char **names);
   int (*list_aux_states)(const mx_op_attrs *a, const char **names);
   int hidden_outputs; /* trailing outputs that are not visible (Dropout's mask) */
-  int (*num_visible_outputs)(const mx_op_attrs *a); /* overrides hidden_outputs when set (BatchNorm's output_mean_var) */
+  int (*num_visible_outputs)(
+      const mx_op_attrs *a); /* overrides hidden_outputs when set (BatchNorm's output_mean_var) */
   /* Fills what it can: unknown outputs from inputs, unknown inputs (weights) from
    * parameters. Fails only on shapes that contradict each other. */
   mx_status (*infer_shape)(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
@@ -121,14 +127,15 @@ typedef struct mx_op {
   unsigned flags;
   unsigned (*backward_needs)(const mx_op_attrs *a); /* overrides the MX_OP_BWD_* flags when set */
   /* Optional per-executor state (Custom ops create their instance here). */
-  mx_status (*create_state)(const mx_op_attrs *a, mx_context ctx, const mx_shape *in, int nin, void **state);
+  mx_status (*create_state)(const mx_op_attrs *a, mx_context ctx, const mx_shape *in, int nin,
+                            void **state);
   void (*free_state)(void *state);
   /* Optional scratch memory, in floats, for the forward (backward = 0) or backward
    * (backward = 1) kernel at these shapes (e.g. Convolution's im2col buffer). The
    * planner gives it a block of the arena that lives only during that call, so
    * kernels never allocate. */
-  int64_t (*workspace)(const mx_op_attrs *a, const mx_shape *in, int nin, const mx_shape *out, int nout,
-                       int backward);
+  int64_t (*workspace)(const mx_op_attrs *a, const mx_shape *in, int nin, const mx_shape *out,
+                       int nout, int backward);
 } mx_op;
 
 /* ---- registry (core/ops/registry.c) ---- */
@@ -144,25 +151,32 @@ int mx_op_outputs_all(const mx_op_attrs *a, const char **names); /* hidden inclu
 int mx_op_aux_states(const mx_op_attrs *a, const char **names);
 unsigned mx_op_backward_needs(const mx_op_attrs *a);
 /* Parses keys/values against op->params into `a` (which keeps pointers to the strings). */
-mx_status mx_op_parse_params(const mx_op *op, const char *node_name, int n, char **keys, char **values,
-                             mx_op_attrs *a);
+mx_status mx_op_parse_params(const mx_op *op, const char *node_name, int n, char **keys,
+                             char **values, mx_op_attrs *a);
 /* Sets *s to `want` when unknown; fails naming the operator, node, slot and both
  * shapes when it is known and different. */
 mx_status mx_shape_fill(const mx_op_attrs *a, const char *slot, mx_shape *s, const mx_shape *want);
 /* infer_shape of operators whose inputs and outputs all have one shape
  * (Activation, element-wise, Dropout, BlockGrad, ...). */
-mx_status mx_op_infer_same(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout, mx_shape *aux,
-                           int naux);
+mx_status mx_op_infer_same(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
+                           mx_shape *aux, int naux);
 char *mx_shape_fmt(const mx_shape *s, char *buf, size_t len);
-static inline int64_t mx_shape_numel(const mx_shape *s) { return mx_shape_size(s->dim, s->ndim); }
+static inline int64_t mx_shape_numel(const mx_shape *s) {
+  return mx_shape_size(s->dim, s->ndim);
+}
 static inline int mx_shape_eq(const mx_shape *a, const mx_shape *b) {
   if (a->ndim != b->ndim) return 0;
-  for (int i = 0; i < a->ndim; i++) if (a->dim[i] != b->dim[i]) return 0;
+  for (int i = 0; i < a->ndim; i++)
+    if (a->dim[i] != b->dim[i]) return 0;
   return 1;
 }
 /* Raw data and sizes of the views a kernel receives (host pointers for CPU kernels). */
-static inline float *mx_op_data(mx_ndarray *a) { return mx_ndarray_data(a); }
-static inline int64_t mx_op_size(const mx_ndarray *a) { return mx_ndarray_size(a); }
+static inline float *mx_op_data(mx_ndarray *a) {
+  return mx_ndarray_data(a);
+}
+static inline int64_t mx_op_size(const mx_ndarray *a) {
+  return mx_ndarray_size(a);
+}
 /* dst = src (write/inplace) or dst += src (add); nothing for null. CPU only. */
 static inline void mx_req_copy(mx_req r, float *dst, const float *src, int64_t n) {
   if (r == MX_REQ_NULL) return;
@@ -174,7 +188,10 @@ static inline void mx_req_copy(mx_req r, float *dst, const float *src, int64_t n
 }
 /* Accumulating or writing a value by request. */
 static inline void mx_req_store(mx_req r, float *dst, float v) {
-  if (r == MX_REQ_ADD) *dst += v; else if (r != MX_REQ_NULL) *dst = v;
+  if (r == MX_REQ_ADD)
+    *dst += v;
+  else if (r != MX_REQ_NULL)
+    *dst = v;
 }
 
 #endif

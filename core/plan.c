@@ -20,14 +20,16 @@ typedef struct pool {
   int64_t end, naive;
 } pool;
 
-/* A block for `need` floats used until step `last`: the smallest free one that fits, else a new one. */
+/* A block for `need` floats used until step `last`: the smallest free one that fits, else a new
+ * one. */
 static int pool_take(pool *p, int64_t need, int last) {
   need = (need + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
   if (need == 0) need = ALIGN_FLOATS;
   p->naive += need;
   int best = -1;
   for (int i = 0; i < p->n; i++)
-    if (p->b[i].free && p->b[i].size >= need && (best < 0 || p->b[i].size < p->b[best].size)) best = i;
+    if (p->b[i].free && p->b[i].size >= need && (best < 0 || p->b[i].size < p->b[best].size))
+      best = i;
   if (best >= 0) {
     p->b[best].free = 0;
     p->b[best].last = last;
@@ -59,16 +61,21 @@ void mx_plan_free(mx_plan *p) {
   memset(p, 0, sizeof *p);
 }
 
-static int imax(int a, int b) { return a > b ? a : b; }
+static int imax(int a, int b) {
+  return a > b ? a : b;
+}
 
 mx_status mx_plan_build(const mx_graph *g, const mx_shape *shapes, const mx_grad_req *arg_req,
-                        const unsigned char *external, const unsigned char *grad_external, mx_plan *p) {
+                        const unsigned char *external, const unsigned char *grad_external,
+                        mx_plan *p) {
   memset(p, 0, sizeof *p);
   int N = g->nnodes, E = g->nentries, NIN = g->in_off[N], INF = 2 * N + 1;
   unsigned char *need = calloc((size_t)N + 1, 1);
-  int *def_g = malloc((size_t)(E + 1) * sizeof(int)), *last_g = malloc((size_t)(E + 1) * sizeof(int));
+  int *def_g = malloc((size_t)(E + 1) * sizeof(int)),
+      *last_g = malloc((size_t)(E + 1) * sizeof(int));
   int *last_d = malloc((size_t)(E + 1) * sizeof(int));
-  int *dblock = malloc((size_t)(E + 1) * sizeof(int)), *gblock = malloc((size_t)(E + 1) * sizeof(int));
+  int *dblock = malloc((size_t)(E + 1) * sizeof(int)),
+      *gblock = malloc((size_t)(E + 1) * sizeof(int));
   unsigned char *written = calloc((size_t)E + 1, 1);
   p->runs_backward = calloc((size_t)N + 1, 1);
   p->data_off = malloc((size_t)(E + 1) * sizeof(int64_t));
@@ -83,9 +90,9 @@ mx_status mx_plan_build(const mx_graph *g, const mx_shape *shapes, const mx_grad
   int *wblock = malloc((size_t)(2 * N + 1) * sizeof(int));
   pool pl = {0};
   mx_status st = MX_OK;
-  if (!need || !def_g || !last_g || !last_d || !dblock || !gblock || !written || !p->runs_backward ||
-      !p->data_off || !p->grad_off || !p->has_grad || !p->zero_grad || !p->head_grad || !p->fwd_req ||
-      !p->bwd_req || !p->ws_off || !p->ws_size || !wblock) {
+  if (!need || !def_g || !last_g || !last_d || !dblock || !gblock || !written ||
+      !p->runs_backward || !p->data_off || !p->grad_off || !p->has_grad || !p->zero_grad ||
+      !p->head_grad || !p->fwd_req || !p->bwd_req || !p->ws_off || !p->ws_size || !wblock) {
     st = mx_error(MX_ERR_NOMEM, "mx_executor_bind: out of memory while planning");
     goto done;
   }
@@ -95,13 +102,15 @@ mx_status mx_plan_build(const mx_graph *g, const mx_shape *shapes, const mx_grad
   for (int i = 0; i < N; i++) {
     const mx_node *n = g->nodes[i];
     if (!n->op) continue;
-    for (int k = g->in_off[i]; k < g->in_off[i + 1]; k++) need[i] |= need[g->entry_node[g->in_entry[k]]];
+    for (int k = g->in_off[i]; k < g->in_off[i + 1]; k++)
+      need[i] |= need[g->entry_node[g->in_entry[k]]];
     p->runs_backward[i] = need[i];
   }
   for (int e = 0; e < E; e++) {
     const mx_node *n = g->nodes[g->entry_node[e]];
     int idx = e - g->entry_base[g->entry_node[e]];
-    p->has_grad[e] = n->op ? (p->runs_backward[g->entry_node[e]] && idx < n->nvisible) : need[g->entry_node[e]];
+    p->has_grad[e] =
+        n->op ? (p->runs_backward[g->entry_node[e]] && idx < n->nvisible) : need[g->entry_node[e]];
     def_g[e] = INF;
     last_g[e] = -1;
     last_d[e] = n->op ? g->entry_node[e] : INF; /* variables live throughout */
@@ -112,7 +121,8 @@ mx_status mx_plan_build(const mx_graph *g, const mx_shape *shapes, const mx_grad
   /* Backward requests, in backward order: the first writer of a gradient writes, later ones add. */
   for (int h = 0; h < g->nheads; h++) {
     int e = g->head_entry[h], i = g->entry_node[e];
-    if (p->has_grad[e] && g->nodes[i]->op && (mx_op_backward_needs(&g->nodes[i]->attrs) & MX_OP_BWD_OUT_GRAD)) {
+    if (p->has_grad[e] && g->nodes[i]->op &&
+        (mx_op_backward_needs(&g->nodes[i]->attrs) & MX_OP_BWD_OUT_GRAD)) {
       p->head_grad[h] = 1;
       written[e] = 1;
       def_g[e] = N;
@@ -142,7 +152,8 @@ mx_status mx_plan_build(const mx_graph *g, const mx_shape *shapes, const mx_grad
       }
       int var_add = 0;
       if (!g->nodes[src]->op)
-        for (int a = 0; a < g->nargs; a++) var_add |= g->arg_nodes[a] == src && arg_req[a] == MX_GRAD_ADD;
+        for (int a = 0; a < g->nargs; a++)
+          var_add |= g->arg_nodes[a] == src && arg_req[a] == MX_GRAD_ADD;
       p->bwd_req[k] = (var_add || written[e]) ? MX_REQ_ADD : MX_REQ_WRITE;
       if (!written[e]) def_g[e] = s;
       written[e] = 1;
@@ -160,7 +171,8 @@ mx_status mx_plan_build(const mx_graph *g, const mx_shape *shapes, const mx_grad
       last_d[e] = imax(last_d[e], (needs & MX_OP_BWD_IN_DATA) ? 2 * N - i : i);
     }
     if (needs & MX_OP_BWD_OUT_DATA)
-      for (int j = 0; j < n->noutputs; j++) last_d[g->entry_base[i] + j] = imax(last_d[g->entry_base[i] + j], 2 * N - i);
+      for (int j = 0; j < n->noutputs; j++)
+        last_d[g->entry_base[i] + j] = imax(last_d[g->entry_base[i] + j], 2 * N - i);
   }
   for (int h = 0; h < g->nheads; h++) last_d[g->head_entry[h]] = INF;
 
@@ -171,7 +183,8 @@ mx_status mx_plan_build(const mx_graph *g, const mx_shape *shapes, const mx_grad
   for (int e = 0; e < E && st == MX_OK; e++) {
     if (g->nodes[g->entry_node[e]]->op) continue;
     if (!external[e]) dblock[e] = pool_take(&pl, mx_shape_numel(&shapes[e]), INF);
-    if (p->has_grad[e] && !grad_external[e]) gblock[e] = pool_take(&pl, mx_shape_numel(&shapes[e]), INF);
+    if (p->has_grad[e] && !grad_external[e])
+      gblock[e] = pool_take(&pl, mx_shape_numel(&shapes[e]), INF);
     if ((!external[e] && dblock[e] < 0) || (p->has_grad[e] && !grad_external[e] && gblock[e] < 0))
       st = mx_error(MX_ERR_NOMEM, "mx_executor_bind: out of memory while planning");
   }
@@ -187,7 +200,9 @@ mx_status mx_plan_build(const mx_graph *g, const mx_shape *shapes, const mx_grad
     for (int j = 0; j < n->noutputs; j++) out[j] = shapes[g->entry_base[i] + j];
     for (int b = 0; b < 1 + p->runs_backward[i]; b++) {
       int64_t w = n->op->workspace(&n->attrs, in, nin, out, n->noutputs, b);
-      if (w < 0) st = mx_error(MX_ERR_ARG, "mx_executor_bind: %s %s asked for a negative workspace", n->op->name, n->name);
+      if (w < 0)
+        st = mx_error(MX_ERR_ARG, "mx_executor_bind: %s %s asked for a negative workspace",
+                      n->op->name, n->name);
       p->ws_size[2 * i + b] = w > 0 ? w : 0;
     }
   }
@@ -212,18 +227,21 @@ mx_status mx_plan_build(const mx_graph *g, const mx_shape *shapes, const mx_grad
           }
         }
         dblock[e] = pool_take(&pl, numel, last_d[e]);
-        if (dblock[e] < 0) st = mx_error(MX_ERR_NOMEM, "mx_executor_bind: out of memory while planning");
+        if (dblock[e] < 0)
+          st = mx_error(MX_ERR_NOMEM, "mx_executor_bind: out of memory while planning");
       }
     }
     int wi = s < N ? 2 * s : (s > N ? 2 * (2 * N - s) + 1 : -1); /* whose call runs at step s */
     if (wi >= 0 && p->ws_size[wi] > 0 && st == MX_OK) {
       wblock[wi] = pool_take(&pl, p->ws_size[wi], s);
-      if (wblock[wi] < 0) st = mx_error(MX_ERR_NOMEM, "mx_executor_bind: out of memory while planning");
+      if (wblock[wi] < 0)
+        st = mx_error(MX_ERR_NOMEM, "mx_executor_bind: out of memory while planning");
     }
     for (int e = 0; e < E && st == MX_OK; e++) {
       if (def_g[e] != s || !g->nodes[g->entry_node[e]]->op) continue;
       gblock[e] = pool_take(&pl, mx_shape_numel(&shapes[e]), last_g[e]);
-      if (gblock[e] < 0) st = mx_error(MX_ERR_NOMEM, "mx_executor_bind: out of memory while planning");
+      if (gblock[e] < 0)
+        st = mx_error(MX_ERR_NOMEM, "mx_executor_bind: out of memory while planning");
     }
     for (int b = 0; b < pl.n; b++)
       if (!pl.b[b].free && pl.b[b].last == s) pl.b[b].free = 1;

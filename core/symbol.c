@@ -17,7 +17,6 @@ static char *dupstr(const char *s) {
 
 /* ---- nodes ---- */
 
-
 static void node_free(mx_node *n) {
   for (int i = 0; i < n->nargs + n->naux; i++)
     if (n->inputs[i].node) mx_node_release(n->inputs[i].node);
@@ -115,10 +114,11 @@ mx_status mx_node_parse(mx_node *n) {
   const char *args[MX_OP_MAX_IO], *aux[MX_OP_MAX_IO];
   int nargs = mx_op_arguments(&n->attrs, args), naux = mx_op_aux_states(&n->attrs, aux);
   if (nargs + naux > MX_OP_MAX_IO)
-    return mx_error(MX_ERR_ARG, "mx_symbol_create_op: %s %s: too many inputs (%d, max %d)", n->op->name, n->name,
-                    nargs + naux, MX_OP_MAX_IO);
+    return mx_error(MX_ERR_ARG, "mx_symbol_create_op: %s %s: too many inputs (%d, max %d)",
+                    n->op->name, n->name, nargs + naux, MX_OP_MAX_IO);
   if (n->inputs && nargs + naux != n->nargs + n->naux)
-    return mx_error(MX_ERR_STATE, "mx_symbol_set_attr: %s %s: the change alters the inputs", n->op->name, n->name);
+    return mx_error(MX_ERR_STATE, "mx_symbol_set_attr: %s %s: the change alters the inputs",
+                    n->op->name, n->name);
   for (int i = 0; i < nargs; i++) n->in_names[i] = args[i];
   for (int i = 0; i < naux; i++) n->in_names[nargs + i] = aux[i];
   n->nargs = nargs;
@@ -127,8 +127,8 @@ mx_status mx_node_parse(mx_node *n) {
   n->nvisible = n->op->num_visible_outputs ? n->op->num_visible_outputs(&n->attrs)
                                            : n->noutputs - n->op->hidden_outputs;
   if (n->nvisible < 1 || n->nvisible > n->noutputs)
-    return mx_error(MX_ERR_INTERNAL, "mx_symbol_create_op: %s: %d visible outputs of %d", n->op->name, n->nvisible,
-                    n->noutputs);
+    return mx_error(MX_ERR_INTERNAL, "mx_symbol_create_op: %s: %d visible outputs of %d",
+                    n->op->name, n->nvisible, n->noutputs);
   if (!n->inputs) {
     n->inputs = calloc((size_t)(nargs + naux) + 1, sizeof *n->inputs);
     if (!n->inputs) return mx_error(MX_ERR_NOMEM, "mx_symbol_create_op: out of memory");
@@ -219,7 +219,9 @@ mx_status mx_symbol_variable(const char *name, mx_symbol **out) {
 mx_status mx_symbol_create_op(const char *op_name, const char *name, const char *const *keys,
                               const char *const *values, int n, mx_symbol **out) {
   const mx_op *op = mx_op_find(op_name);
-  if (!op) return mx_error(MX_ERR_ARG, "mx_symbol_create_op: unknown operator '%s'", op_name ? op_name : "(null)");
+  if (!op)
+    return mx_error(MX_ERR_ARG, "mx_symbol_create_op: unknown operator '%s'",
+                    op_name ? op_name : "(null)");
   char autoname[96];
   if (!name || !*name) {
     auto_name(op->name, autoname, sizeof autoname);
@@ -239,12 +241,15 @@ mx_status mx_symbol_create_op(const char *op_name, const char *name, const char 
     mx_node_release(node);
     return mx_error(MX_ERR_NOMEM, "mx_symbol_create_op: out of memory");
   }
-  for (int i = 0; i < node->nvisible; i++) s->heads[i] = (mx_entry){i ? mx_node_retain(node) : node, i};
+  for (int i = 0; i < node->nvisible; i++)
+    s->heads[i] = (mx_entry){i ? mx_node_retain(node) : node, i};
   *out = s;
   return MX_OK;
 }
 
-int mx_symbol_num_outputs(const mx_symbol *s) { return s->nheads; }
+int mx_symbol_num_outputs(const mx_symbol *s) {
+  return s->nheads;
+}
 
 const char *mx_symbol_name(const mx_symbol *s) {
   if (s->nheads == 0) return NULL;
@@ -354,7 +359,8 @@ static mx_status list_vars(mx_symbol *s, int want_aux, const char *const **names
   char **list = calloc((size_t)v.n + 1, sizeof *list);
   int k = 0;
   for (int i = 0; list && i < v.n; i++)
-    if (!v.nodes[i]->op && is_aux_var(&v, v.nodes[i]) == want_aux) list[k++] = dupstr(v.nodes[i]->name);
+    if (!v.nodes[i]->op && is_aux_var(&v, v.nodes[i]) == want_aux)
+      list[k++] = dupstr(v.nodes[i]->name);
   free(v.nodes);
   if (!list) return mx_error(MX_ERR_NOMEM, "mx_symbol_list_arguments: out of memory");
   return keep_list(s, list, k, names, n);
@@ -395,8 +401,9 @@ mx_status mx_symbol_group(mx_symbol *const *syms, int n, mx_symbol **out) {
 
 mx_status mx_symbol_get_output(mx_symbol *s, int index, mx_symbol **out) {
   if (index < 0 || index >= s->nheads)
-    return mx_error(MX_ERR_ARG, "mx_symbol_get_output: index %d out of range (the symbol has %d outputs)", index,
-                    s->nheads);
+    return mx_error(MX_ERR_ARG,
+                    "mx_symbol_get_output: index %d out of range (the symbol has %d outputs)",
+                    index, s->nheads);
   mx_symbol *r = mx_symbol_new(1);
   if (!r) return mx_error(MX_ERR_NOMEM, "mx_symbol_get_output: out of memory");
   r->heads[0] = s->heads[index];
@@ -418,7 +425,8 @@ mx_status mx_symbol_get_internals(mx_symbol *s, mx_symbol **out) {
   }
   int k = 0;
   for (int i = 0; i < v.n; i++)
-    for (int j = 0; j < v.nodes[i]->nvisible; j++) r->heads[k++] = (mx_entry){mx_node_retain(v.nodes[i]), j};
+    for (int j = 0; j < v.nodes[i]->nvisible; j++)
+      r->heads[k++] = (mx_entry){mx_node_retain(v.nodes[i]), j};
   free(v.nodes);
   *out = r;
   return MX_OK;
@@ -440,12 +448,14 @@ mx_status mx_node_make_missing_vars(mx_node *n) {
 
 static mx_status one_output(mx_symbol *arg, const char *what, mx_entry *e) {
   if (arg->nheads != 1)
-    return mx_error(MX_ERR_ARG, "mx_symbol_compose: input %s has %d outputs (expected 1)", what, arg->nheads);
+    return mx_error(MX_ERR_ARG, "mx_symbol_compose: input %s has %d outputs (expected 1)", what,
+                    arg->nheads);
   *e = arg->heads[0];
   return MX_OK;
 }
 
-static mx_status compose_atomic(mx_node *n, const char *const *keys, mx_symbol *const *args, int nargs) {
+static mx_status compose_atomic(mx_node *n, const char *const *keys, mx_symbol *const *args,
+                                int nargs) {
   mx_entry given[MX_OP_MAX_IO] = {{0}};
   int npos = 0;
   for (int i = 0; i < nargs; i++) {
@@ -453,7 +463,8 @@ static mx_status compose_atomic(mx_node *n, const char *const *keys, mx_symbol *
     if (!keys || !keys[i]) {
       slot = npos++;
       if (slot >= n->nargs + n->naux)
-        return mx_error(MX_ERR_ARG, "mx_symbol_compose: %s %s: too many inputs (got %d, expected at most %d)",
+        return mx_error(MX_ERR_ARG,
+                        "mx_symbol_compose: %s %s: too many inputs (got %d, expected at most %d)",
                         n->op->name, n->name, slot + 1, n->nargs + n->naux);
     } else {
       for (int j = 0; j < n->nargs + n->naux && slot < 0; j++)
@@ -462,14 +473,15 @@ static mx_status compose_atomic(mx_node *n, const char *const *keys, mx_symbol *
         char valid[512] = "";
         size_t len = 0;
         for (int j = 0; j < n->nargs + n->naux && len < sizeof valid; j++)
-          len += (size_t)snprintf(valid + len, sizeof valid - len, "%s%s", j ? ", " : "", n->in_names[j]);
-        return mx_error(MX_ERR_ARG, "mx_symbol_compose: %s %s: no input named '%s' (inputs: %s)", n->op->name,
-                        n->name, keys[i], valid);
+          len += (size_t)snprintf(valid + len, sizeof valid - len, "%s%s", j ? ", " : "",
+                                  n->in_names[j]);
+        return mx_error(MX_ERR_ARG, "mx_symbol_compose: %s %s: no input named '%s' (inputs: %s)",
+                        n->op->name, n->name, keys[i], valid);
       }
     }
     if (given[slot].node)
-      return mx_error(MX_ERR_ARG, "mx_symbol_compose: %s %s: input '%s' given twice", n->op->name, n->name,
-                      n->in_names[slot]);
+      return mx_error(MX_ERR_ARG, "mx_symbol_compose: %s %s: input '%s' given twice", n->op->name,
+                      n->name, n->in_names[slot]);
     mx_status st = one_output(args[i], n->in_names[slot], &given[slot]);
     if (st != MX_OK) return st;
   }
@@ -485,8 +497,8 @@ typedef struct copy_map {
   int n;
 } copy_map;
 
-static mx_status copy_graph(mx_symbol *s, const char **names, const mx_entry *repl, int nrepl, int *used,
-                            mx_symbol **out) {
+static mx_status copy_graph(mx_symbol *s, const char **names, const mx_entry *repl, int nrepl,
+                            int *used, mx_symbol **out) {
   visit v;
   mx_status st = topo_order(s, &v);
   if (st != MX_OK) return st;
@@ -509,7 +521,8 @@ static mx_status copy_graph(mx_symbol *s, const char **names, const mx_entry *re
       break;
     }
     to[i] = c;
-    for (int a = 0; st == MX_OK && a < n->nattrs; a++) st = mx_node_set_attr(c, n->keys[a], n->values[a]);
+    for (int a = 0; st == MX_OK && a < n->nattrs; a++)
+      st = mx_node_set_attr(c, n->keys[a], n->values[a]);
     if (st == MX_OK && n->op) st = mx_node_parse(c);
     if (st != MX_OK) break;
     c->composed = 1;
@@ -563,8 +576,10 @@ mx_status mx_symbol_compose(mx_symbol *sym, const char *const *keys, mx_symbol *
   for (int i = 0, pos = 0; i < n; i++) {
     if (!keys || !keys[i]) {
       if (pos >= nargnames)
-        return mx_error(MX_ERR_ARG, "mx_symbol_compose: too many positional inputs (got %d, the symbol has %d arguments)",
-                        pos + 1, nargnames);
+        return mx_error(
+            MX_ERR_ARG,
+            "mx_symbol_compose: too many positional inputs (got %d, the symbol has %d arguments)",
+            pos + 1, nargnames);
       names[i] = argnames[pos++];
     } else {
       names[i] = keys[i];
@@ -578,7 +593,8 @@ mx_status mx_symbol_compose(mx_symbol *sym, const char *const *keys, mx_symbol *
     if (!used[i]) {
       mx_symbol_release(*out);
       *out = NULL;
-      return mx_error(MX_ERR_ARG, "mx_symbol_compose: the symbol has no argument named '%s'", names[i]);
+      return mx_error(MX_ERR_ARG, "mx_symbol_compose: the symbol has no argument named '%s'",
+                      names[i]);
     }
   return MX_OK;
 }
@@ -596,7 +612,8 @@ const char *mx_symbol_get_attr(const mx_symbol *s, const char *key) {
 }
 
 mx_status mx_symbol_set_attr(mx_symbol *s, const char *key, const char *value) {
-  if (!mx_symbol_name(s)) return mx_error(MX_ERR_ARG, "mx_symbol_set_attr: a group has no attributes of its own");
+  if (!mx_symbol_name(s))
+    return mx_error(MX_ERR_ARG, "mx_symbol_set_attr: a group has no attributes of its own");
   mx_node *n = s->heads[0].node;
   mx_status st = mx_node_set_attr(n, key, value);
   if (st == MX_OK && n->op) st = mx_node_parse(n);
@@ -618,27 +635,28 @@ char *mx_symbol_str(const mx_symbol *s) {
   size_t cap = 256, len = 0;
   char *buf = malloc(cap);
   if (!buf) return NULL;
-#define APPEND(...)                                                                                                \
-  do {                                                                                                             \
-    int need = snprintf(buf + len, cap - len, __VA_ARGS__);                                                        \
-    if (need < 0) break;                                                                                           \
-    if ((size_t)need >= cap - len) {                                                                               \
-      cap = (cap + (size_t)need) * 2;                                                                              \
-      char *p = realloc(buf, cap);                                                                                 \
-      if (!p) {                                                                                                    \
-        free(buf);                                                                                                 \
-        return NULL;                                                                                               \
-      }                                                                                                            \
-      buf = p;                                                                                                     \
-      snprintf(buf + len, cap - len, __VA_ARGS__);                                                                 \
-    }                                                                                                              \
-    len += (size_t)need;                                                                                           \
+#define APPEND(...)                                                                                \
+  do {                                                                                             \
+    int need = snprintf(buf + len, cap - len, __VA_ARGS__);                                        \
+    if (need < 0) break;                                                                           \
+    if ((size_t)need >= cap - len) {                                                               \
+      cap = (cap + (size_t)need) * 2;                                                              \
+      char *p = realloc(buf, cap);                                                                 \
+      if (!p) {                                                                                    \
+        free(buf);                                                                                 \
+        return NULL;                                                                               \
+      }                                                                                            \
+      buf = p;                                                                                     \
+      snprintf(buf + len, cap - len, __VA_ARGS__);                                                 \
+    }                                                                                              \
+    len += (size_t)need;                                                                           \
   } while (0)
   if (!mx_symbol_name(s)) {
     APPEND("[Symbol group:");
     for (int i = 0; i < s->nheads; i++) {
       char nb[256];
-      APPEND("%s %s", i ? "," : "", mx_entry_name(s->heads[i].node, s->heads[i].index, nb, sizeof nb));
+      APPEND("%s %s", i ? "," : "",
+             mx_entry_name(s->heads[i].node, s->heads[i].index, nb, sizeof nb));
     }
     APPEND("]");
     return buf;
@@ -698,8 +716,8 @@ mx_status mx_graph_build(const mx_symbol *s, mx_graph *g) {
   g->aux_nodes = malloc((size_t)(v.n + 1) * sizeof(int));
   g->head_entry = malloc((size_t)(s->nheads + 1) * sizeof(int));
   g->entry_node = malloc((size_t)(g->nentries + 1) * sizeof(int));
-  if (!g->entry_base || !g->in_off || !g->in_entry || !g->arg_nodes || !g->aux_nodes || !g->head_entry ||
-      !g->entry_node) {
+  if (!g->entry_base || !g->in_off || !g->in_entry || !g->arg_nodes || !g->aux_nodes ||
+      !g->head_entry || !g->entry_node) {
     mx_graph_free(g);
     return mx_error(MX_ERR_NOMEM, "mx_symbol: out of memory while indexing the graph");
   }
@@ -713,8 +731,10 @@ mx_status mx_graph_build(const mx_symbol *s, mx_graph *g) {
       g->in_entry[k++] = g->entry_base[node_index(g, in->node)] + in->index;
     }
     if (!v.nodes[i]->op) {
-      if (is_aux_var(&v, v.nodes[i])) g->aux_nodes[g->naux++] = i;
-      else g->arg_nodes[g->nargs++] = i;
+      if (is_aux_var(&v, v.nodes[i]))
+        g->aux_nodes[g->naux++] = i;
+      else
+        g->arg_nodes[g->nargs++] = i;
     }
   }
   g->in_off[v.n] = k;

@@ -47,7 +47,8 @@ mx_status mx_symbol_to_json(mx_symbol *s, char **json) {
       first = 0;
     }
   mx_buf_printf(&b, "],\n  \"node_row_ptr\": [0");
-  for (int i = 0; i < g.nnodes; i++) mx_buf_printf(&b, ", %d", g.entry_base[i] + g.nodes[i]->noutputs);
+  for (int i = 0; i < g.nnodes; i++)
+    mx_buf_printf(&b, ", %d", g.entry_base[i] + g.nodes[i]->noutputs);
   mx_buf_printf(&b, "],\n  \"heads\": [");
   for (int h = 0; h < g.nheads; h++) {
     int e = g.head_entry[h], src = g.entry_node[e];
@@ -65,19 +66,25 @@ static int is_param(const mx_op *op, const char *key) {
   return 0;
 }
 
-/* Copies the string pairs of one attribute object; `user` wraps unknown keys as __key__ (0.9 "attr"). */
+/* Copies the string pairs of one attribute object; `user` wraps unknown keys as __key__ (0.9
+ * "attr"). */
 static mx_status copy_attrs(mx_node *n, const mx_json *obj, int user, int index) {
   if (!obj) return MX_OK;
   if (obj->type != MX_JSON_OBJECT)
-    return mx_error(MX_ERR_FORMAT, "mx_symbol_from_json: node %d (%s): attributes must be an object", index, n->name);
+    return mx_error(MX_ERR_FORMAT,
+                    "mx_symbol_from_json: node %d (%s): attributes must be an object", index,
+                    n->name);
   for (int a = 0; a < obj->n; a++) {
     const mx_json *v = &obj->items[a];
     char num[64];
     const char *val = v->str;
-    if (v->type == MX_JSON_NUMBER) snprintf(num, sizeof num, "%.17g", v->num), val = num;
-    else if (v->type == MX_JSON_BOOL) val = v->num ? "True" : "False";
+    if (v->type == MX_JSON_NUMBER)
+      snprintf(num, sizeof num, "%.17g", v->num), val = num;
+    else if (v->type == MX_JSON_BOOL)
+      val = v->num ? "True" : "False";
     else if (v->type != MX_JSON_STRING)
-      return mx_error(MX_ERR_FORMAT, "mx_symbol_from_json: node %d (%s): attribute '%s' is not a string", index,
+      return mx_error(MX_ERR_FORMAT,
+                      "mx_symbol_from_json: node %d (%s): attribute '%s' is not a string", index,
                       n->name, obj->keys[a]);
     const char *key = obj->keys[a];
     char wrapped[256];
@@ -91,17 +98,21 @@ static mx_status copy_attrs(mx_node *n, const mx_json *obj, int user, int index)
   return MX_OK;
 }
 
-static mx_status read_entry(const mx_json *e, mx_node **made, int nmade, mx_entry *out, const char *what, int index) {
+static mx_status read_entry(const mx_json *e, mx_node **made, int nmade, mx_entry *out,
+                            const char *what, int index) {
   if (!e || e->type != MX_JSON_ARRAY || e->n < 2 || e->items[0].type != MX_JSON_NUMBER ||
       e->items[1].type != MX_JSON_NUMBER)
-    return mx_error(MX_ERR_FORMAT, "mx_symbol_from_json: %s %d: an entry is [node, index(, version)]", what, index);
+    return mx_error(MX_ERR_FORMAT,
+                    "mx_symbol_from_json: %s %d: an entry is [node, index(, version)]", what,
+                    index);
   int node = (int)e->items[0].num, idx = (int)e->items[1].num;
   if (node < 0 || node >= nmade)
-    return mx_error(MX_ERR_FORMAT, "mx_symbol_from_json: %s %d: node %d does not come before it (0..%d)", what, index,
-                    node, nmade - 1);
+    return mx_error(MX_ERR_FORMAT,
+                    "mx_symbol_from_json: %s %d: node %d does not come before it (0..%d)", what,
+                    index, node, nmade - 1);
   if (idx < 0 || idx >= made[node]->noutputs)
-    return mx_error(MX_ERR_FORMAT, "mx_symbol_from_json: %s %d: node %d (%s) has no output %d", what, index, node,
-                    made[node]->name, idx);
+    return mx_error(MX_ERR_FORMAT, "mx_symbol_from_json: %s %d: node %d (%s) has no output %d",
+                    what, index, node, made[node]->name, idx);
   *out = (mx_entry){made[node], idx};
   return MX_OK;
 }
@@ -114,7 +125,9 @@ mx_status mx_symbol_from_json(const char *text, mx_symbol **out) {
   const mx_json *nodes = mx_json_get(root, "nodes"), *heads = mx_json_get(root, "heads");
   if (!nodes || nodes->type != MX_JSON_ARRAY || !heads || heads->type != MX_JSON_ARRAY) {
     mx_json_free(root);
-    return mx_error(MX_ERR_FORMAT, "mx_symbol_from_json: not a symbol file (expected \"nodes\" and \"heads\" lists)");
+    return mx_error(
+        MX_ERR_FORMAT,
+        "mx_symbol_from_json: not a symbol file (expected \"nodes\" and \"heads\" lists)");
   }
   mx_node **made = calloc((size_t)nodes->n + 1, sizeof *made);
   if (!made) {
@@ -124,16 +137,19 @@ mx_status mx_symbol_from_json(const char *text, mx_symbol **out) {
   int nmade = 0;
   for (int i = 0; i < nodes->n && st == MX_OK; i++) {
     const mx_json *jn = &nodes->items[i];
-    const mx_json *op = mx_json_get(jn, "op"), *name = mx_json_get(jn, "name"), *inputs = mx_json_get(jn, "inputs");
+    const mx_json *op = mx_json_get(jn, "op"), *name = mx_json_get(jn, "name"),
+                  *inputs = mx_json_get(jn, "inputs");
     if (!op || op->type != MX_JSON_STRING || !name || name->type != MX_JSON_STRING) {
-      st = mx_error(MX_ERR_FORMAT, "mx_symbol_from_json: node %d has no \"op\" or \"name\" string", i);
+      st = mx_error(MX_ERR_FORMAT, "mx_symbol_from_json: node %d has no \"op\" or \"name\" string",
+                    i);
       break;
     }
     const mx_op *desc = NULL;
     if (strcmp(op->str, "null") != 0) {
       desc = mx_op_find(op->str);
       if (!desc) {
-        st = mx_error(MX_ERR_FORMAT, "mx_symbol_from_json: node %d (%s): unknown operator '%s'", i, name->str, op->str);
+        st = mx_error(MX_ERR_FORMAT, "mx_symbol_from_json: node %d (%s): unknown operator '%s'", i,
+                      name->str, op->str);
         break;
       }
     }
@@ -151,7 +167,8 @@ mx_status mx_symbol_from_json(const char *text, mx_symbol **out) {
     if (st != MX_OK) break;
     int nin = inputs && inputs->type == MX_JSON_ARRAY ? inputs->n : 0;
     if (nin > n->nargs + n->naux) {
-      st = mx_error(MX_ERR_FORMAT, "mx_symbol_from_json: node %d (%s %s) has %d inputs, expected at most %d", i,
+      st = mx_error(MX_ERR_FORMAT,
+                    "mx_symbol_from_json: node %d (%s %s) has %d inputs, expected at most %d", i,
                     desc->name, n->name, nin, n->nargs + n->naux);
       break;
     }

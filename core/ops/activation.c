@@ -9,12 +9,12 @@ static const mx_param_desc params[] = {
     {"act_type", MX_PARAM_ENUM, NULL, "relu|sigmoid|tanh|softrelu", "the activation function"},
 };
 
-#define LOOP(expr)                                                                                                 \
-  do {                                                                                                             \
-    if (add)                                                                                                       \
-      for (int64_t i = 0; i < n; i++) y[i] += (expr);                                                              \
-    else                                                                                                           \
-      for (int64_t i = 0; i < n; i++) y[i] = (expr);                                                               \
+#define LOOP(expr)                                                                                 \
+  do {                                                                                             \
+    if (add)                                                                                       \
+      for (int64_t i = 0; i < n; i++) y[i] += (expr);                                              \
+    else                                                                                           \
+      for (int64_t i = 0; i < n; i++) y[i] = (expr);                                               \
   } while (0)
 
 static mx_status forward_cpu(const mx_op_call *c) {
@@ -24,10 +24,18 @@ static mx_status forward_cpu(const mx_op_call *c) {
   const float *x = mx_op_data(c->in[0]);
   float *y = mx_op_data(c->out[0]);
   switch ((int)MX_PINT(c->attrs, P_ACT_TYPE)) {
-  case RELU: LOOP(mx_ew_relu(x[i])); break;
-  case SIGMOID: LOOP(mx_ew_sigmoid(x[i])); break;
-  case TANH: LOOP(mx_ew_tanh(x[i])); break;
-  default: LOOP(mx_ew_softrelu(x[i])); break;
+  case RELU:
+    LOOP(mx_ew_relu(x[i]));
+    break;
+  case SIGMOID:
+    LOOP(mx_ew_sigmoid(x[i]));
+    break;
+  case TANH:
+    LOOP(mx_ew_tanh(x[i]));
+    break;
+  default:
+    LOOP(mx_ew_softrelu(x[i]));
+    break;
   }
   return MX_OK;
 }
@@ -41,10 +49,18 @@ static mx_status backward_cpu(const mx_op_call *c) {
   const float *restrict o = mx_op_data(c->out[0]), *restrict dy = mx_op_data(c->out_grad[0]);
   float *restrict y = mx_op_data(c->in_grad[0]);
   switch ((int)MX_PINT(c->attrs, P_ACT_TYPE)) {
-  case RELU: LOOP((float)(o[i] > 0.0f) * dy[i]); break;
-  case SIGMOID: LOOP(dy[i] * mx_ew_sigmoid_grad_y(o[i])); break;
-  case TANH: LOOP(dy[i] * mx_ew_tanh_grad_y(o[i])); break;
-  default: LOOP(dy[i] * (1.0f - expf(-o[i]))); break; /* softrelu: sigmoid(x) = 1 - e^-y */
+  case RELU:
+    LOOP((float)(o[i] > 0.0f) * dy[i]);
+    break;
+  case SIGMOID:
+    LOOP(dy[i] * mx_ew_sigmoid_grad_y(o[i]));
+    break;
+  case TANH:
+    LOOP(dy[i] * mx_ew_tanh_grad_y(o[i]));
+    break;
+  default:
+    LOOP(dy[i] * (1.0f - expf(-o[i])));
+    break; /* softrelu: sigmoid(x) = 1 - e^-y */
   }
   return MX_OK;
 }

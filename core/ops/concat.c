@@ -11,12 +11,13 @@ static const mx_param_desc params[] = {
 };
 
 static const char *const arg_names[MX_OP_MAX_IO] = {
-    "arg0",  "arg1",  "arg2",  "arg3",  "arg4",  "arg5",  "arg6",  "arg7",  "arg8",  "arg9",  "arg10",
-    "arg11", "arg12", "arg13", "arg14", "arg15", "arg16", "arg17", "arg18", "arg19", "arg20", "arg21",
-    "arg22", "arg23", "arg24", "arg25", "arg26", "arg27", "arg28", "arg29", "arg30", "arg31", "arg32",
-    "arg33", "arg34", "arg35", "arg36", "arg37", "arg38", "arg39", "arg40", "arg41", "arg42", "arg43",
-    "arg44", "arg45", "arg46", "arg47", "arg48", "arg49", "arg50", "arg51", "arg52", "arg53", "arg54",
-    "arg55", "arg56", "arg57", "arg58", "arg59", "arg60", "arg61", "arg62", "arg63"};
+    "arg0",  "arg1",  "arg2",  "arg3",  "arg4",  "arg5",  "arg6",  "arg7",  "arg8",  "arg9",
+    "arg10", "arg11", "arg12", "arg13", "arg14", "arg15", "arg16", "arg17", "arg18", "arg19",
+    "arg20", "arg21", "arg22", "arg23", "arg24", "arg25", "arg26", "arg27", "arg28", "arg29",
+    "arg30", "arg31", "arg32", "arg33", "arg34", "arg35", "arg36", "arg37", "arg38", "arg39",
+    "arg40", "arg41", "arg42", "arg43", "arg44", "arg45", "arg46", "arg47", "arg48", "arg49",
+    "arg50", "arg51", "arg52", "arg53", "arg54", "arg55", "arg56", "arg57", "arg58", "arg59",
+    "arg60", "arg61", "arg62", "arg63"};
 
 static int list_args(const mx_op_attrs *a, const char **names) {
   int n = (int)MX_PINT(a, P_NUM_ARGS);
@@ -26,8 +27,8 @@ static int list_args(const mx_op_attrs *a, const char **names) {
   return n;
 }
 
-static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout, mx_shape *aux,
-                       int naux) {
+static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
+                       mx_shape *aux, int naux) {
   int dim = (int)MX_PINT(a, P_DIM);
   const mx_shape *ref = NULL;
   int64_t total = 0;
@@ -39,15 +40,18 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
       continue;
     }
     if (dim < 0 || dim >= in[i].ndim)
-      return mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: Concat %s: dim %d out of range for %s input %s",
+      return mx_error(MX_ERR_SHAPE,
+                      "mx_symbol_infer_shape: Concat %s: dim %d out of range for %s input %s",
                       a->node_name, dim, arg_names[i], mx_shape_fmt(&in[i], b1, sizeof b1));
     if (ref) {
       int ok = ref->ndim == in[i].ndim;
       for (int j = 0; ok && j < ref->ndim; j++) ok = j == dim || ref->dim[j] == in[i].dim[j];
       if (!ok)
-        return mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: Concat %s: %s %s does not fit %s (all axes but %d must agree)",
-                        a->node_name, arg_names[i], mx_shape_fmt(&in[i], b1, sizeof b1),
-                        mx_shape_fmt(ref, b2, sizeof b2), dim);
+        return mx_error(
+            MX_ERR_SHAPE,
+            "mx_symbol_infer_shape: Concat %s: %s %s does not fit %s (all axes but %d must agree)",
+            a->node_name, arg_names[i], mx_shape_fmt(&in[i], b1, sizeof b1),
+            mx_shape_fmt(ref, b2, sizeof b2), dim);
     }
     ref = &in[i];
     total += in[i].dim[dim];
@@ -74,8 +78,10 @@ static mx_status run(const mx_op_call *c, int backward) {
     if (r != MX_REQ_NULL) {
       float *p = mx_op_data(part);
       for (int64_t o = 0; o < outer; o++) {
-        if (backward) mx_req_copy(r, p + o * len, w + o * row + at, len);
-        else mx_req_copy(r, w + o * row + at, p + o * len, len);
+        if (backward)
+          mx_req_copy(r, p + o * len, w + o * row + at, len);
+        else
+          mx_req_copy(r, w + o * row + at, p + o * len, len);
       }
     }
     at += len;
@@ -83,8 +89,12 @@ static mx_status run(const mx_op_call *c, int backward) {
   return MX_OK;
 }
 
-static mx_status forward_cpu(const mx_op_call *c) { return run(c, 0); }
-static mx_status backward_cpu(const mx_op_call *c) { return run(c, 1); }
+static mx_status forward_cpu(const mx_op_call *c) {
+  return run(c, 0);
+}
+static mx_status backward_cpu(const mx_op_call *c) {
+  return run(c, 1);
+}
 
 mx_status mx_op_concat_forward_gpu(const mx_op_call *c); /* concat.cu */
 mx_status mx_op_concat_backward_gpu(const mx_op_call *c);

@@ -5,23 +5,25 @@
 
 enum { P_P };
 static const mx_param_desc params[] = {
-    {"p", MX_PARAM_FLOAT, "0.5", NULL, "the fraction of the input that gets dropped out in training"},
+    {"p", MX_PARAM_FLOAT, "0.5", NULL,
+     "the fraction of the input that gets dropped out in training"},
 };
 
 /* p is checked here so that a bad one is reported at bind (or infer_shape), never mid-run. */
-static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout, mx_shape *aux,
-                       int naux) {
+static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
+                       mx_shape *aux, int naux) {
   float p = MX_PFLOAT(a, P_P);
   if (!(p >= 0.0f && p < 1.0f))
-    return mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: Dropout %s: p must be in [0, 1) (got %g)", a->node_name,
-                    (double)p);
+    return mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: Dropout %s: p must be in [0, 1) (got %g)",
+                    a->node_name, (double)p);
   return mx_op_infer_same(a, in, nin, out, nout, aux, naux);
 }
 
 static mx_status forward_cpu(const mx_op_call *c) {
   float p = MX_PFLOAT(c->attrs, P_P);
   if (p < 0.0f || p >= 1.0f)
-    return mx_error(MX_ERR_ARG, "Dropout %s: p must be in [0, 1) (got %g)", c->attrs->node_name, (double)p);
+    return mx_error(MX_ERR_ARG, "Dropout %s: p must be in [0, 1) (got %g)", c->attrs->node_name,
+                    (double)p);
   int64_t n = mx_op_size(c->in[0]);
   const float *x = mx_op_data(c->in[0]);
   float *y = mx_op_data(c->out[0]), *mask = mx_op_data(c->out[1]);
@@ -41,7 +43,8 @@ static mx_status forward_cpu(const mx_op_call *c) {
 static mx_status backward_cpu(const mx_op_call *c) {
   const float *dy = mx_op_data(c->out_grad[0]), *mask = mx_op_data(c->out[1]);
   float *dx = mx_op_data(c->in_grad[0]);
-  for (int64_t i = 0, n = mx_op_size(c->in_grad[0]); i < n; i++) mx_req_store(c->req[0], &dx[i], dy[i] * mask[i]);
+  for (int64_t i = 0, n = mx_op_size(c->in_grad[0]); i < n; i++)
+    mx_req_store(c->req[0], &dx[i], dy[i] * mask[i]);
   return MX_OK;
 }
 
@@ -50,7 +53,8 @@ mx_status mx_op_dropout_backward_gpu(const mx_op_call *c);
 
 const mx_op mx_op_dropout = {
     .name = "Dropout",
-    .doc = "Zeroes elements with probability p in training (scaling the rest by 1/(1-p)); identity otherwise.",
+    .doc = "Zeroes elements with probability p in training (scaling the rest by 1/(1-p)); identity "
+           "otherwise.",
     .params = params,
     .nparams = 1,
     .arguments = (const char *const[]){"data", NULL},

@@ -2,8 +2,8 @@
  * only when the planner could not give the output the input's memory. */
 #include "operator.h"
 
-static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout, mx_shape *aux,
-                       int naux) {
+static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
+                       mx_shape *aux, int naux) {
   if (in[0].ndim == 0) return MX_OK;
   mx_shape o = {2, {in[0].dim[0], in[0].dim[0] ? mx_shape_numel(&in[0]) / in[0].dim[0] : 0}};
   if (in[0].ndim == 1) o.dim[1] = 1;
@@ -16,7 +16,8 @@ mx_status mx_op_copy_forward(const mx_op_call *c) {
   return MX_OK;
 }
 mx_status mx_op_copy_backward(const mx_op_call *c) {
-  mx_req_copy(c->req[0], mx_op_data(c->in_grad[0]), mx_op_data(c->out_grad[0]), mx_op_size(c->out_grad[0]));
+  mx_req_copy(c->req[0], mx_op_data(c->in_grad[0]), mx_op_data(c->out_grad[0]),
+              mx_op_size(c->out_grad[0]));
   return MX_OK;
 }
 
@@ -30,6 +31,7 @@ const mx_op mx_op_flatten = {
     .outputs = (const char *const[]){"output", NULL},
     .infer_shape = infer,
     .forward = {[MX_DEV_CPU] = mx_op_copy_forward, [MX_DEV_GPU] = MX_GPU(mx_op_copy_forward_gpu)},
-    .backward = {[MX_DEV_CPU] = mx_op_copy_backward, [MX_DEV_GPU] = MX_GPU(mx_op_copy_backward_gpu)},
+    .backward =
+        {[MX_DEV_CPU] = mx_op_copy_backward, [MX_DEV_GPU] = MX_GPU(mx_op_copy_backward_gpu)},
     .flags = MX_OP_BWD_OUT_GRAD | MX_OP_INPLACE,
 };

@@ -10,12 +10,13 @@ static const mx_param_desc params[] = {
 };
 enum { LINEAR, LOGISTIC, MAE };
 
-static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout, mx_shape *aux,
-                       int naux) {
+static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
+                       mx_shape *aux, int naux) {
   if (in[0].ndim == 0) return MX_OK;
   mx_status st = mx_shape_fill(a, "output", &out[0], &in[0]);
   /* a label (n,) fits data (n,1) */
-  if (st == MX_OK && !(in[1].ndim && mx_shape_numel(&in[1]) == mx_shape_numel(&in[0]) && in[1].dim[0] == in[0].dim[0]))
+  if (st == MX_OK && !(in[1].ndim && mx_shape_numel(&in[1]) == mx_shape_numel(&in[0]) &&
+                       in[1].dim[0] == in[0].dim[0]))
     st = mx_shape_fill(a, "label", &in[1], &in[0]);
   return st;
 }
@@ -25,13 +26,15 @@ static mx_status forward(const mx_op_call *c, int kind) {
   if (r == MX_REQ_NULL) return MX_OK;
   const float *x = mx_op_data(c->in[0]);
   float *y = mx_op_data(c->out[0]);
-  for (int64_t i = 0, n = mx_op_size(c->in[0]); i < n; i++) mx_req_store(r, &y[i], kind == LOGISTIC ? mx_ew_sigmoid(x[i]) : x[i]);
+  for (int64_t i = 0, n = mx_op_size(c->in[0]); i < n; i++)
+    mx_req_store(r, &y[i], kind == LOGISTIC ? mx_ew_sigmoid(x[i]) : x[i]);
   return MX_OK;
 }
 
 static mx_status backward(const mx_op_call *c, int kind) {
   if (c->req[1] != MX_REQ_NULL && c->req[1] != MX_REQ_ADD)
-    for (int64_t i = 0, n = mx_op_size(c->in_grad[1]); i < n; i++) mx_op_data(c->in_grad[1])[i] = 0.0f;
+    for (int64_t i = 0, n = mx_op_size(c->in_grad[1]); i < n; i++)
+      mx_op_data(c->in_grad[1])[i] = 0.0f;
   mx_req r = c->req[0];
   if (r == MX_REQ_NULL) return MX_OK;
   const float *y = mx_op_data(c->out[0]), *label = mx_op_data(c->in[1]);
@@ -45,12 +48,24 @@ static mx_status backward(const mx_op_call *c, int kind) {
   return MX_OK;
 }
 
-static mx_status linear_fwd(const mx_op_call *c) { return forward(c, LINEAR); }
-static mx_status linear_bwd(const mx_op_call *c) { return backward(c, LINEAR); }
-static mx_status logistic_fwd(const mx_op_call *c) { return forward(c, LOGISTIC); }
-static mx_status logistic_bwd(const mx_op_call *c) { return backward(c, LOGISTIC); }
-static mx_status mae_fwd(const mx_op_call *c) { return forward(c, MAE); }
-static mx_status mae_bwd(const mx_op_call *c) { return backward(c, MAE); }
+static mx_status linear_fwd(const mx_op_call *c) {
+  return forward(c, LINEAR);
+}
+static mx_status linear_bwd(const mx_op_call *c) {
+  return backward(c, LINEAR);
+}
+static mx_status logistic_fwd(const mx_op_call *c) {
+  return forward(c, LOGISTIC);
+}
+static mx_status logistic_bwd(const mx_op_call *c) {
+  return backward(c, LOGISTIC);
+}
+static mx_status mae_fwd(const mx_op_call *c) {
+  return forward(c, MAE);
+}
+static mx_status mae_bwd(const mx_op_call *c) {
+  return backward(c, MAE);
+}
 
 /* regression_output.cu */
 mx_status mx_op_linear_regression_forward_gpu(const mx_op_call *c);
@@ -60,28 +75,35 @@ mx_status mx_op_logistic_regression_backward_gpu(const mx_op_call *c);
 mx_status mx_op_mae_regression_forward_gpu(const mx_op_call *c);
 mx_status mx_op_mae_regression_backward_gpu(const mx_op_call *c);
 
-#define REGRESSION_FIELDS                                                                                          \
-  .params = params, .nparams = 1, .arguments = (const char *const[]){"data", "label", NULL},                       \
-  .outputs = (const char *const[]){"output", NULL}, .infer_shape = infer,                                         \
+#define REGRESSION_FIELDS                                                                          \
+  .params = params, .nparams = 1, .arguments = (const char *const[]){"data", "label", NULL},       \
+  .outputs = (const char *const[]){"output", NULL}, .infer_shape = infer,                          \
   .flags = MX_OP_BWD_IN_DATA | MX_OP_BWD_OUT_DATA | MX_OP_LOSS | MX_OP_INPLACE
 
 const mx_op mx_op_linear_regression_output = {
     .name = "LinearRegressionOutput",
-    .doc = "Identity forward; gradient (out - label) * grad_scale / outputs per example (squared loss).",
-    .forward = {[MX_DEV_CPU] = linear_fwd, [MX_DEV_GPU] = MX_GPU(mx_op_linear_regression_forward_gpu)},
-    .backward = {[MX_DEV_CPU] = linear_bwd, [MX_DEV_GPU] = MX_GPU(mx_op_linear_regression_backward_gpu)},
+    .doc = "Identity forward; gradient (out - label) * grad_scale / outputs per example (squared "
+           "loss).",
+    .forward =
+        {[MX_DEV_CPU] = linear_fwd, [MX_DEV_GPU] = MX_GPU(mx_op_linear_regression_forward_gpu)},
+    .backward =
+        {[MX_DEV_CPU] = linear_bwd, [MX_DEV_GPU] = MX_GPU(mx_op_linear_regression_backward_gpu)},
     REGRESSION_FIELDS,
 };
 const mx_op mx_op_logistic_regression_output = {
     .name = "LogisticRegressionOutput",
-    .doc = "Sigmoid forward; gradient (out - label) * grad_scale / outputs per example (logistic loss).",
-    .forward = {[MX_DEV_CPU] = logistic_fwd, [MX_DEV_GPU] = MX_GPU(mx_op_logistic_regression_forward_gpu)},
-    .backward = {[MX_DEV_CPU] = logistic_bwd, [MX_DEV_GPU] = MX_GPU(mx_op_logistic_regression_backward_gpu)},
+    .doc = "Sigmoid forward; gradient (out - label) * grad_scale / outputs per example (logistic "
+           "loss).",
+    .forward =
+        {[MX_DEV_CPU] = logistic_fwd, [MX_DEV_GPU] = MX_GPU(mx_op_logistic_regression_forward_gpu)},
+    .backward = {[MX_DEV_CPU] = logistic_bwd,
+                 [MX_DEV_GPU] = MX_GPU(mx_op_logistic_regression_backward_gpu)},
     REGRESSION_FIELDS,
 };
 const mx_op mx_op_mae_regression_output = {
     .name = "MAERegressionOutput",
-    .doc = "Identity forward; gradient sign(out - label) * grad_scale / outputs per example (absolute loss).",
+    .doc = "Identity forward; gradient sign(out - label) * grad_scale / outputs per example "
+           "(absolute loss).",
     .forward = {[MX_DEV_CPU] = mae_fwd, [MX_DEV_GPU] = MX_GPU(mx_op_mae_regression_forward_gpu)},
     .backward = {[MX_DEV_CPU] = mae_bwd, [MX_DEV_GPU] = MX_GPU(mx_op_mae_regression_backward_gpu)},
     REGRESSION_FIELDS,

@@ -6,11 +6,12 @@
 
 enum { P_SHAPE };
 static const mx_param_desc params[] = {
-    {"shape", MX_PARAM_SHAPE, "()", NULL, "the target shape; 0 keeps that input dimension, -1 infers one"},
+    {"shape", MX_PARAM_SHAPE, "()", NULL,
+     "the target shape; 0 keeps that input dimension, -1 infers one"},
 };
 
-static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout, mx_shape *aux,
-                       int naux) {
+static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
+                       mx_shape *aux, int naux) {
   if (in[0].ndim == 0) return MX_OK;
   const mx_param_value *t = &a->p[P_SHAPE];
   char b1[96], b2[96];
@@ -21,18 +22,21 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
     int64_t d = t->shape[i];
     if (d == 0) {
       if (i >= in[0].ndim)
-        return mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: Reshape %s: 0 at position %d but the input %s has %d axes",
-                        a->node_name, i, mx_shape_fmt(&in[0], b1, sizeof b1), in[0].ndim);
+        return mx_error(
+            MX_ERR_SHAPE,
+            "mx_symbol_infer_shape: Reshape %s: 0 at position %d but the input %s has %d axes",
+            a->node_name, i, mx_shape_fmt(&in[0], b1, sizeof b1), in[0].ndim);
       d = in[0].dim[i];
     } else if (d == -1) {
       if (unknown >= 0)
-        return mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: Reshape %s: more than one -1 in shape %s", a->node_name,
-                        t->str);
+        return mx_error(MX_ERR_SHAPE,
+                        "mx_symbol_infer_shape: Reshape %s: more than one -1 in shape %s",
+                        a->node_name, t->str);
       unknown = i;
       continue;
     } else if (d < 0) {
-      return mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: Reshape %s: bad value %lld in shape %s", a->node_name,
-                      (long long)d, t->str);
+      return mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: Reshape %s: bad value %lld in shape %s",
+                      a->node_name, (long long)d, t->str);
     }
     o.dim[i] = d;
     known *= d;
@@ -42,8 +46,10 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
   if (t->ndim == 0 || known != size) {
     o.ndim = t->ndim;
     if (unknown >= 0) o.dim[unknown] = -1;
-    return mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: Reshape %s: cannot reshape %s into %s (sizes differ)",
-                    a->node_name, mx_shape_fmt(&in[0], b1, sizeof b1), t->ndim ? mx_shape_fmt(&o, b2, sizeof b2) : "()");
+    return mx_error(MX_ERR_SHAPE,
+                    "mx_symbol_infer_shape: Reshape %s: cannot reshape %s into %s (sizes differ)",
+                    a->node_name, mx_shape_fmt(&in[0], b1, sizeof b1),
+                    t->ndim ? mx_shape_fmt(&o, b2, sizeof b2) : "()");
   }
   return mx_shape_fill(a, "output", &out[0], &o);
 }
@@ -62,6 +68,7 @@ const mx_op mx_op_reshape = {
     .outputs = (const char *const[]){"output", NULL},
     .infer_shape = infer,
     .forward = {[MX_DEV_CPU] = mx_op_copy_forward, [MX_DEV_GPU] = MX_GPU(mx_op_copy_forward_gpu)},
-    .backward = {[MX_DEV_CPU] = mx_op_copy_backward, [MX_DEV_GPU] = MX_GPU(mx_op_copy_backward_gpu)},
+    .backward =
+        {[MX_DEV_CPU] = mx_op_copy_backward, [MX_DEV_GPU] = MX_GPU(mx_op_copy_backward_gpu)},
     .flags = MX_OP_BWD_OUT_GRAD | MX_OP_INPLACE,
 };

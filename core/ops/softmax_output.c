@@ -5,21 +5,33 @@
 
 #include "operator.h"
 
-enum { P_GRAD_SCALE, P_IGNORE_LABEL, P_MULTI_OUTPUT, P_USE_IGNORE, P_PRESERVE_SHAPE, P_NORMALIZATION, P_OUT_GRAD };
+enum {
+  P_GRAD_SCALE,
+  P_IGNORE_LABEL,
+  P_MULTI_OUTPUT,
+  P_USE_IGNORE,
+  P_PRESERVE_SHAPE,
+  P_NORMALIZATION,
+  P_OUT_GRAD
+};
 enum { NORM_NULL, NORM_BATCH, NORM_VALID };
 static const mx_param_desc params[] = {
     {"grad_scale", MX_PARAM_FLOAT, "1", NULL, "scales the gradient"},
     {"ignore_label", MX_PARAM_FLOAT, "-1", NULL, "the label to ignore when use_ignore is set"},
-    {"multi_output", MX_PARAM_BOOL, "False", NULL, "softmax over axis 1 of (n, k, rest...), labels (n, rest...)"},
-    {"use_ignore", MX_PARAM_BOOL, "False", NULL, "zero the gradient of rows whose label is ignore_label"},
-    {"preserve_shape", MX_PARAM_BOOL, "False", NULL, "softmax over the last axis, keeping the shape"},
-    {"normalization", MX_PARAM_ENUM, "null", "null|batch|valid", "divide the gradient by 1, the batch size, or the count of valid labels"},
+    {"multi_output", MX_PARAM_BOOL, "False", NULL,
+     "softmax over axis 1 of (n, k, rest...), labels (n, rest...)"},
+    {"use_ignore", MX_PARAM_BOOL, "False", NULL,
+     "zero the gradient of rows whose label is ignore_label"},
+    {"preserve_shape", MX_PARAM_BOOL, "False", NULL,
+     "softmax over the last axis, keeping the shape"},
+    {"normalization", MX_PARAM_ENUM, "null", "null|batch|valid",
+     "divide the gradient by 1, the batch size, or the count of valid labels"},
     {"out_grad", MX_PARAM_BOOL, "False", NULL, "multiply the gradient by the gradient from above"},
 };
 
 /* The data seen as (outer, k, inner): softmax over k. */
-static void geometry(const mx_op_attrs *a, const int64_t *shape, int ndim, int64_t *outer, int64_t *k,
-                     int64_t *inner) {
+static void geometry(const mx_op_attrs *a, const int64_t *shape, int ndim, int64_t *outer,
+                     int64_t *k, int64_t *inner) {
   int64_t size = mx_shape_size(shape, ndim);
   if (MX_PBOOL(a, P_PRESERVE_SHAPE)) {
     *k = shape[ndim - 1];
@@ -34,8 +46,8 @@ static void geometry(const mx_op_attrs *a, const int64_t *shape, int ndim, int64
   *outer = size / (*k * *inner);
 }
 
-static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout, mx_shape *aux,
-                       int naux) {
+static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
+                       mx_shape *aux, int naux) {
   if (in[0].ndim == 0) return MX_OK;
   mx_shape label = {0, {0}};
   if (MX_PBOOL(a, P_PRESERVE_SHAPE)) {
@@ -58,7 +70,8 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
 }
 
 /* y = softmax(x) over k, with (outer, k, inner) strides; x may equal y. */
-static void softmax_rows(const float *x, float *y, int64_t outer, int64_t k, int64_t inner, int log_form) {
+static void softmax_rows(const float *x, float *y, int64_t outer, int64_t k, int64_t inner,
+                         int log_form) {
   for (int64_t o = 0; o < outer; o++)
     for (int64_t in = 0; in < inner; in++) {
       const float *xr = x + o * k * inner + in;
@@ -71,7 +84,8 @@ static void softmax_rows(const float *x, float *y, int64_t outer, int64_t k, int
         float lse = mx + (float)log(sum);
         for (int64_t j = 0; j < k; j++) yr[j * inner] = xr[j * inner] - lse;
       } else {
-        for (int64_t j = 0; j < k; j++) yr[j * inner] = (float)(exp((double)(xr[j * inner] - mx)) / sum);
+        for (int64_t j = 0; j < k; j++)
+          yr[j * inner] = (float)(exp((double)(xr[j * inner] - mx)) / sum);
       }
     }
 }
@@ -87,7 +101,8 @@ static mx_status forward_cpu(const mx_op_call *c) {
 static mx_status backward_cpu(const mx_op_call *c) {
   mx_req r = c->req[0];
   if (c->req[1] != MX_REQ_NULL && c->req[1] != MX_REQ_ADD) /* the label gets no gradient */
-    for (int64_t i = 0, n = mx_op_size(c->in_grad[1]); i < n; i++) mx_op_data(c->in_grad[1])[i] = 0.0f;
+    for (int64_t i = 0, n = mx_op_size(c->in_grad[1]); i < n; i++)
+      mx_op_data(c->in_grad[1])[i] = 0.0f;
   if (r == MX_REQ_NULL) return MX_OK;
   const mx_op_attrs *a = c->attrs;
   int64_t outer, k, inner;
@@ -103,10 +118,15 @@ static mx_status backward_cpu(const mx_op_call *c) {
   for (int64_t i = 0; i < nlabels; i++) valid += dist || label[i] != ignore;
   double scale = MX_PFLOAT(a, P_GRAD_SCALE);
   switch ((int)MX_PINT(a, P_NORMALIZATION)) {
-  case NORM_BATCH: scale /= (double)outer; break;
-  case NORM_VALID: scale /= (double)(valid ? valid : 1); break;
+  case NORM_BATCH:
+    scale /= (double)outer;
+    break;
+  case NORM_VALID:
+    scale /= (double)(valid ? valid : 1);
+    break;
   }
-  if (MX_PBOOL(a, P_MULTI_OUTPUT) && MX_PINT(a, P_NORMALIZATION) != NORM_VALID) scale /= (double)inner;
+  if (MX_PBOOL(a, P_MULTI_OUTPUT) && MX_PINT(a, P_NORMALIZATION) != NORM_VALID)
+    scale /= (double)inner;
   for (int64_t o = 0; o < outer; o++)
     for (int64_t in = 0; in < inner; in++) {
       int64_t base = o * k * inner + in;
@@ -115,9 +135,12 @@ static mx_status backward_cpu(const mx_op_call *c) {
       for (int64_t j = 0; j < k; j++) {
         int64_t idx = base + j * inner;
         float v;
-        if (skip) v = 0.0f;
-        else if (dist) v = p[idx] - label[idx];
-        else v = p[idx] - ((int64_t)lab == j ? 1.0f : 0.0f);
+        if (skip)
+          v = 0.0f;
+        else if (dist)
+          v = p[idx] - label[idx];
+        else
+          v = p[idx] - ((int64_t)lab == j ? 1.0f : 0.0f);
         v = (float)(v * scale);
         if (og) v *= og[idx];
         mx_req_store(r, &g[idx], v);
@@ -127,16 +150,17 @@ static mx_status backward_cpu(const mx_op_call *c) {
 }
 
 static unsigned softmax_output_needs(const mx_op_attrs *a) {
-  return MX_OP_BWD_IN_DATA | MX_OP_BWD_OUT_DATA | (MX_PBOOL(a, P_OUT_GRAD) ? MX_OP_BWD_OUT_GRAD : 0u);
+  return MX_OP_BWD_IN_DATA | MX_OP_BWD_OUT_DATA |
+         (MX_PBOOL(a, P_OUT_GRAD) ? MX_OP_BWD_OUT_GRAD : 0u);
 }
 
 /* softmax_output.cu, which shares the geometry below */
-void mx_op_softmax_geometry(const mx_op_attrs *a, const int64_t *shape, int ndim, int64_t *outer, int64_t *k,
-                            int64_t *inner);
-mx_status mx_op_softmax_axis_geometry(const mx_op_call *c, const mx_ndarray *arr, int64_t *outer, int64_t *k,
-                                      int64_t *inner);
-void mx_op_softmax_geometry(const mx_op_attrs *a, const int64_t *shape, int ndim, int64_t *outer, int64_t *k,
-                            int64_t *inner) {
+void mx_op_softmax_geometry(const mx_op_attrs *a, const int64_t *shape, int ndim, int64_t *outer,
+                            int64_t *k, int64_t *inner);
+mx_status mx_op_softmax_axis_geometry(const mx_op_call *c, const mx_ndarray *arr, int64_t *outer,
+                                      int64_t *k, int64_t *inner);
+void mx_op_softmax_geometry(const mx_op_attrs *a, const int64_t *shape, int ndim, int64_t *outer,
+                            int64_t *k, int64_t *inner) {
   geometry(a, shape, ndim, outer, k, inner);
 }
 mx_status mx_op_softmax_output_forward_gpu(const mx_op_call *c);
@@ -146,11 +170,14 @@ mx_status mx_op_softmax_backward_gpu(const mx_op_call *c);
 mx_status mx_op_log_softmax_forward_gpu(const mx_op_call *c);
 mx_status mx_op_log_softmax_backward_gpu(const mx_op_call *c);
 
-#define SOFTMAX_OUTPUT_FIELDS                                                                                      \
-  .params = params, .nparams = 7, .arguments = (const char *const[]){"data", "label", NULL},                       \
-  .outputs = (const char *const[]){"output", NULL}, .infer_shape = infer,                                                           \
-  .forward = {[MX_DEV_CPU] = forward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_softmax_output_forward_gpu)},                \
-  .backward = {[MX_DEV_CPU] = backward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_softmax_output_backward_gpu)}, .flags = MX_OP_BWD_IN_DATA | MX_OP_BWD_OUT_DATA | MX_OP_LOSS | MX_OP_INPLACE,      \
+#define SOFTMAX_OUTPUT_FIELDS                                                                      \
+  .params = params, .nparams = 7, .arguments = (const char *const[]){"data", "label", NULL},       \
+  .outputs = (const char *const[]){"output", NULL}, .infer_shape = infer,                          \
+  .forward =                                                                                       \
+      {[MX_DEV_CPU] = forward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_softmax_output_forward_gpu)},       \
+  .backward =                                                                                      \
+      {[MX_DEV_CPU] = backward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_softmax_output_backward_gpu)},     \
+  .flags = MX_OP_BWD_IN_DATA | MX_OP_BWD_OUT_DATA | MX_OP_LOSS | MX_OP_INPLACE,                    \
   .backward_needs = softmax_output_needs
 
 const mx_op mx_op_softmax_output = {
@@ -172,8 +199,8 @@ static const mx_param_desc axis_params[] = {
     {"axis", MX_PARAM_INT, "-1", NULL, "the axis (0-based; negative counts from the end)"},
 };
 
-static mx_status axis_geometry(const mx_op_call *c, const mx_ndarray *arr, int64_t *outer, int64_t *k,
-                               int64_t *inner) {
+static mx_status axis_geometry(const mx_op_call *c, const mx_ndarray *arr, int64_t *outer,
+                               int64_t *k, int64_t *inner) {
   int ndim = mx_ndarray_ndim(arr);
   const int64_t *shape = mx_ndarray_shape(arr);
   int axis = (int)MX_PINT(c->attrs, P_AXIS);
@@ -188,14 +215,14 @@ static mx_status axis_geometry(const mx_op_call *c, const mx_ndarray *arr, int64
 }
 
 /* The axis is checked here, so a bad one is reported at bind (or infer_shape). */
-static mx_status axis_infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout, mx_shape *aux,
-                            int naux) {
+static mx_status axis_infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
+                            mx_shape *aux, int naux) {
   mx_status st = mx_op_infer_same(a, in, nin, out, nout, aux, naux);
   int ndim = in[0].ndim, axis = (int)MX_PINT(a, P_AXIS);
   if (st == MX_OK && ndim && (axis < -ndim || axis >= ndim)) {
     char b[96];
-    return mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: %s %s: axis %d out of range for data %s", a->op->name,
-                    a->node_name, axis, mx_shape_fmt(&in[0], b, sizeof b));
+    return mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: %s %s: axis %d out of range for data %s",
+                    a->op->name, a->node_name, axis, mx_shape_fmt(&in[0], b, sizeof b));
   }
   return st;
 }
@@ -205,7 +232,8 @@ static mx_status axis_forward(const mx_op_call *c, int log_form) {
   int64_t outer, k, inner;
   mx_status st = axis_geometry(c, c->in[0], &outer, &k, &inner);
   if (st != MX_OK) return st;
-  if (c->req[0] == MX_REQ_ADD) return mx_error(MX_ERR_ARG, "%s: request 'add' is not supported", c->attrs->op->name);
+  if (c->req[0] == MX_REQ_ADD)
+    return mx_error(MX_ERR_ARG, "%s: request 'add' is not supported", c->attrs->op->name);
   softmax_rows(mx_op_data(c->in[0]), mx_op_data(c->out[0]), outer, k, inner, log_form);
   return MX_OK;
 }
@@ -223,7 +251,8 @@ static mx_status axis_backward(const mx_op_call *c, int log_form) {
     for (int64_t in = 0; in < inner; in++) {
       int64_t base = o * k * inner + in;
       double s = 0;
-      for (int64_t j = 0; j < k; j++) s += log_form ? dy[base + j * inner] : dy[base + j * inner] * y[base + j * inner];
+      for (int64_t j = 0; j < k; j++)
+        s += log_form ? dy[base + j * inner] : dy[base + j * inner] * y[base + j * inner];
       for (int64_t j = 0; j < k; j++) {
         int64_t i = base + j * inner;
         float v = log_form ? dy[i] - expf(y[i]) * (float)s : y[i] * (dy[i] - (float)s);
@@ -233,15 +262,23 @@ static mx_status axis_backward(const mx_op_call *c, int log_form) {
   return MX_OK;
 }
 
-mx_status mx_op_softmax_axis_geometry(const mx_op_call *c, const mx_ndarray *arr, int64_t *outer, int64_t *k,
-                                      int64_t *inner) {
+mx_status mx_op_softmax_axis_geometry(const mx_op_call *c, const mx_ndarray *arr, int64_t *outer,
+                                      int64_t *k, int64_t *inner) {
   return axis_geometry(c, arr, outer, k, inner);
 }
 
-static mx_status softmax_fwd(const mx_op_call *c) { return axis_forward(c, 0); }
-static mx_status softmax_bwd(const mx_op_call *c) { return axis_backward(c, 0); }
-static mx_status log_softmax_fwd(const mx_op_call *c) { return axis_forward(c, 1); }
-static mx_status log_softmax_bwd(const mx_op_call *c) { return axis_backward(c, 1); }
+static mx_status softmax_fwd(const mx_op_call *c) {
+  return axis_forward(c, 0);
+}
+static mx_status softmax_bwd(const mx_op_call *c) {
+  return axis_backward(c, 0);
+}
+static mx_status log_softmax_fwd(const mx_op_call *c) {
+  return axis_forward(c, 1);
+}
+static mx_status log_softmax_bwd(const mx_op_call *c) {
+  return axis_backward(c, 1);
+}
 
 const mx_op mx_op_softmax = {
     .name = "softmax",
@@ -264,7 +301,9 @@ const mx_op mx_op_log_softmax = {
     .arguments = (const char *const[]){"data", NULL},
     .outputs = (const char *const[]){"output", NULL},
     .infer_shape = axis_infer,
-    .forward = {[MX_DEV_CPU] = log_softmax_fwd, [MX_DEV_GPU] = MX_GPU(mx_op_log_softmax_forward_gpu)},
-    .backward = {[MX_DEV_CPU] = log_softmax_bwd, [MX_DEV_GPU] = MX_GPU(mx_op_log_softmax_backward_gpu)},
+    .forward =
+        {[MX_DEV_CPU] = log_softmax_fwd, [MX_DEV_GPU] = MX_GPU(mx_op_log_softmax_forward_gpu)},
+    .backward =
+        {[MX_DEV_CPU] = log_softmax_bwd, [MX_DEV_GPU] = MX_GPU(mx_op_log_softmax_backward_gpu)},
     .flags = MX_OP_BWD_OUT_DATA | MX_OP_BWD_OUT_GRAD,
 };

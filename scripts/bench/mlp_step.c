@@ -23,7 +23,8 @@ static void die(const char *what) {
   exit(1);
 }
 
-static mx_symbol *layer(const char *op, const char *name, mx_symbol *in, const char *k, const char *v) {
+static mx_symbol *layer(const char *op, const char *name, mx_symbol *in, const char *k,
+                        const char *v) {
   mx_symbol *s, *r;
   const char *keys[1] = {k}, *vals[1] = {v}, *dk[1] = {"data"};
   if (mx_symbol_create_op(op, name, keys, vals, k ? 1 : 0, &s) != MX_OK) die("create");
@@ -51,12 +52,17 @@ static void gemms(float **m) {
   /* forward: (B,in) x (out,in)^T */
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, BATCH, H1, IN, 1, x, IN, w1, IN, 0, a1, H1);
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, BATCH, H2, H1, 1, a1, H1, w2, H1, 0, a2, H2);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, BATCH, OUT, H2, 1, a2, H2, w3, H2, 0, z3, OUT);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, BATCH, OUT, H2, 1, a2, H2, w3, H2, 0, z3,
+              OUT);
   /* backward: weight gradients dY^T X, input gradients dY W (none for the data) */
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OUT, H2, BATCH, 1, g3, OUT, a2, H2, 0, dw3, H2);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, BATCH, H2, OUT, 1, g3, OUT, w3, H2, 0, g2, H2);
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H2, H1, BATCH, 1, g2, H2, a1, H1, 0, dw2, H1);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, BATCH, H1, H2, 1, g2, H2, w2, H1, 0, g1, H1);
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OUT, H2, BATCH, 1, g3, OUT, a2, H2, 0, dw3,
+              H2);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, BATCH, H2, OUT, 1, g3, OUT, w3, H2, 0, g2,
+              H2);
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H2, H1, BATCH, 1, g2, H2, a1, H1, 0, dw2,
+              H1);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, BATCH, H1, H2, 1, g2, H2, w2, H1, 0, g1,
+              H1);
   cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H1, IN, BATCH, 1, g1, H1, x, IN, 0, dw1, IN);
 }
 
@@ -76,7 +82,8 @@ int main(int argc, char **argv) {
   int64_t shapes[2][MX_MAX_NDIM] = {{BATCH, IN}, {BATCH}};
   int nd[2] = {2, 1};
   mx_executor *e;
-  if (mx_executor_simple_bind(s, mx_cpu(0), names, (const int64_t(*)[MX_MAX_NDIM])shapes, nd, 2, NULL, &e) != MX_OK)
+  if (mx_executor_simple_bind(s, mx_cpu(0), names, (const int64_t(*)[MX_MAX_NDIM])shapes, nd, 2,
+                              NULL, &e) != MX_OK)
     die("simple_bind");
   mx_ndarray *const *args;
   int nargs = mx_executor_arg_arrays(e, &args);
@@ -88,8 +95,9 @@ int main(int argc, char **argv) {
     mx_ndarray_set_host(args[i], v, n);
     free(v);
   }
-  size_t sizes[13] = {BATCH * IN, H1 * IN, H2 * H1, OUT * H2, BATCH * H1, BATCH * H2, BATCH * OUT,
-                      BATCH * OUT, BATCH * H2, BATCH * H1, H1 * IN, H2 * H1, OUT * H2};
+  size_t sizes[13] = {BATCH * IN, H1 * IN,     H2 * H1,     OUT * H2,   BATCH * H1,
+                      BATCH * H2, BATCH * OUT, BATCH * OUT, BATCH * H2, BATCH * H1,
+                      H1 * IN,    H2 * H1,     OUT * H2};
   float *m[13];
   for (int i = 0; i < 13; i++) m[i] = randoms(sizes[i], 0.05f);
 
@@ -97,7 +105,8 @@ int main(int argc, char **argv) {
   for (int r = -1; r < ROUNDS; r++) { /* round -1 warms up */
     double t0 = now();
     for (int i = 0; i < steps; i++)
-      if (mx_executor_forward(e, 1) != MX_OK || mx_executor_backward(e, NULL, 0) != MX_OK) die("step");
+      if (mx_executor_forward(e, 1) != MX_OK || mx_executor_backward(e, NULL, 0) != MX_OK)
+        die("step");
     double t1 = now();
     for (int i = 0; i < steps; i++) gemms(m);
     double t2 = now();
@@ -110,7 +119,8 @@ int main(int argc, char **argv) {
   qsort(gemm_t, ROUNDS, sizeof(double), cmp);
   size_t arena, naive;
   mx_executor_memory(e, &arena, &naive);
-  printf("mlp_step (784-128-64-10, batch 100, cpu, median of %d rounds of %d steps):\n", ROUNDS, steps);
+  printf("mlp_step (784-128-64-10, batch 100, cpu, median of %d rounds of %d steps):\n", ROUNDS,
+         steps);
   printf("  executor forward+backward: %8.1f us/step\n", exe_t[ROUNDS / 2]);
   printf("  its 8 GEMMs via OpenBLAS:  %8.1f us/step (executor/GEMMs = %.2f)\n", gemm_t[ROUNDS / 2],
          exe_t[ROUNDS / 2] / gemm_t[ROUNDS / 2]);

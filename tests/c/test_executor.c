@@ -8,7 +8,8 @@
 #include "mx.h"
 #include "operator.h"
 
-static mx_symbol *op(const char *opname, const char *name, mx_symbol *data, const char *k, const char *v) {
+static mx_symbol *op(const char *opname, const char *name, mx_symbol *data, const char *k,
+                     const char *v) {
   mx_symbol *s = NULL, *r = NULL;
   const char *keys[1] = {k}, *vals[1] = {v};
   if (mx_symbol_create_op(opname, name, keys, vals, k ? 1 : 0, &s) != MX_OK) return NULL;
@@ -38,7 +39,8 @@ static mx_executor *bind_mlp(mx_symbol *s, int batch, int in, const mx_grad_req 
   int64_t shapes[2][MX_MAX_NDIM] = {{batch, in}, {batch}};
   int nd[2] = {2, 1};
   mx_executor *e = NULL;
-  if (mx_executor_simple_bind(s, mx_cpu(0), names, (const int64_t(*)[MX_MAX_NDIM])shapes, nd, 2, reqs, &e) != MX_OK)
+  if (mx_executor_simple_bind(s, mx_cpu(0), names, (const int64_t(*)[MX_MAX_NDIM])shapes, nd, 2,
+                              reqs, &e) != MX_OK)
     printf("# bind: %s\n", mx_last_error());
   return e;
 }
@@ -70,9 +72,10 @@ static double loss_of(mx_executor *e, const float *label, int batch, int k) {
 }
 
 /* Plain-loop reference of the MLP forward: returns probabilities (batch, k). */
-static void reference_forward(mx_ndarray *const *args, int batch, int in, int h1, int h2, int k, float *probs) {
-  float *x = host(args[0]), *w1 = host(args[1]), *b1 = host(args[2]), *w2 = host(args[3]), *b2 = host(args[4]),
-        *w3 = host(args[5]), *b3 = host(args[6]);
+static void reference_forward(mx_ndarray *const *args, int batch, int in, int h1, int h2, int k,
+                              float *probs) {
+  float *x = host(args[0]), *w1 = host(args[1]), *b1 = host(args[2]), *w2 = host(args[3]),
+        *b2 = host(args[4]), *w3 = host(args[5]), *b3 = host(args[6]);
   float *a1 = calloc((size_t)batch * h1, 4), *a2 = calloc((size_t)batch * h2, 4);
   for (int i = 0; i < batch; i++) {
     for (int j = 0; j < h1; j++) {
@@ -207,7 +210,8 @@ TEST(planner_reuses_memory) {
   mx_executor_memory(infer, &arena_i, &naive_i);
   CHECK(arena < naive);
   CHECK(arena_i < arena); /* null gradients free what only they needed */
-  printf("# MLP batch 100: arena %zu bytes (no reuse: %zu); inference arena %zu bytes\n", arena, naive, arena_i);
+  printf("# MLP batch 100: arena %zu bytes (no reuse: %zu); inference arena %zu bytes\n", arena,
+         naive, arena_i);
   mx_executor_release(train);
   mx_executor_release(infer);
   mx_symbol_release(s);
@@ -266,8 +270,8 @@ TEST(bind_errors) {
   const char *names[1] = {"softmax_label"};
   int64_t shapes[1][MX_MAX_NDIM] = {{2}};
   int nd[1] = {1};
-  CHECK(mx_executor_simple_bind(s, mx_cpu(0), names, (const int64_t(*)[MX_MAX_NDIM])shapes, nd, 1, NULL, &e) ==
-        MX_ERR_SHAPE);
+  CHECK(mx_executor_simple_bind(s, mx_cpu(0), names, (const int64_t(*)[MX_MAX_NDIM])shapes, nd, 1,
+                                NULL, &e) == MX_ERR_SHAPE);
   CHECK(strstr(mx_last_error(), "data") != NULL);
   /* a non-loss head needs its gradient */
   mx_symbol *v, *fc;
@@ -276,7 +280,8 @@ TEST(bind_errors) {
   const char *n2[1] = {"data"};
   int64_t s2[1][MX_MAX_NDIM] = {{3, 4}};
   int nd2[1] = {2};
-  CHECK(mx_executor_simple_bind(fc, mx_cpu(0), n2, (const int64_t(*)[MX_MAX_NDIM])s2, nd2, 1, NULL, &e) == MX_OK);
+  CHECK(mx_executor_simple_bind(fc, mx_cpu(0), n2, (const int64_t(*)[MX_MAX_NDIM])s2, nd2, 1, NULL,
+                                &e) == MX_OK);
   mx_executor_forward(e, 1);
   CHECK(mx_executor_backward(e, NULL, 0) == MX_ERR_ARG);
   CHECK(strstr(mx_last_error(), "fc_output") != NULL);
@@ -327,7 +332,8 @@ TEST(json_round_trip) {
 TEST(arena_arguments_and_add_gradients_persist) {
   mx_symbol *s = mlp("6", "5", "3");
   mx_grad_req none[8] = {0}, add[8] = {0, 3, 3, 3, 3, 3, 3, 0}, write[8] = {0, 1, 1, 1, 1, 1, 1, 0};
-  mx_executor *n = bind_mlp(s, 4, 7, none), *a = bind_mlp(s, 4, 7, add), *w = bind_mlp(s, 4, 7, write);
+  mx_executor *n = bind_mlp(s, 4, 7, none), *a = bind_mlp(s, 4, 7, add),
+              *w = bind_mlp(s, 4, 7, write);
   if (!n || !a || !w) return;
   mx_ndarray *const *na, *const *aa, *const *wa, *const *ag, *const *wg;
   mx_executor_arg_arrays(n, &na);
@@ -375,7 +381,8 @@ TEST(arena_arguments_and_add_gradients_persist) {
 /* A test operator, y = 2x, that does its work through the planned workspace and
  * checks it got exactly what it asked for, apart from its own arrays. */
 static int workspace_calls, workspace_bad;
-static int64_t test_ws(const mx_op_attrs *a, const mx_shape *in, int nin, const mx_shape *out, int nout, int bwd) {
+static int64_t test_ws(const mx_op_attrs *a, const mx_shape *in, int nin, const mx_shape *out,
+                       int nout, int bwd) {
   return mx_shape_numel(&in[0]) * (bwd ? 3 : 2);
 }
 static int overlaps(const float *p, int64_t n, mx_ndarray *a) {
@@ -386,7 +393,8 @@ static mx_status test_ws_forward(const mx_op_call *c) {
   int64_t n = mx_ndarray_size(c->in[0]);
   float *w = c->workspace, *x = mx_ndarray_data(c->in[0]), *y = mx_ndarray_data(c->out[0]);
   workspace_calls++;
-  if (!w || c->workspace_size != 2 * n || overlaps(w, 2 * n, c->in[0]) || overlaps(w, 2 * n, c->out[0]))
+  if (!w || c->workspace_size != 2 * n || overlaps(w, 2 * n, c->in[0]) ||
+      overlaps(w, 2 * n, c->out[0]))
     workspace_bad++;
   for (int64_t i = 0; i < n; i++) w[n + i] = 2.0f * x[i];
   for (int64_t i = 0; i < n; i++) y[i] = w[n + i];
@@ -394,9 +402,11 @@ static mx_status test_ws_forward(const mx_op_call *c) {
 }
 static mx_status test_ws_backward(const mx_op_call *c) {
   int64_t n = mx_ndarray_size(c->in[0]);
-  float *w = c->workspace, *dy = mx_ndarray_data(c->out_grad[0]), *dx = mx_ndarray_data(c->in_grad[0]);
+  float *w = c->workspace, *dy = mx_ndarray_data(c->out_grad[0]),
+        *dx = mx_ndarray_data(c->in_grad[0]);
   workspace_calls++;
-  if (!w || c->workspace_size != 3 * n || overlaps(w, 3 * n, c->out_grad[0]) || overlaps(w, 3 * n, c->in_grad[0]))
+  if (!w || c->workspace_size != 3 * n || overlaps(w, 3 * n, c->out_grad[0]) ||
+      overlaps(w, 3 * n, c->in_grad[0]))
     workspace_bad++;
   for (int64_t i = 0; i < n; i++) w[2 * n + i] = 2.0f * dy[i];
   for (int64_t i = 0; i < n; i++) mx_req_store(c->req[0], &dx[i], w[2 * n + i]);

@@ -6,7 +6,8 @@
 #include "ctest.h"
 #include "mx.h"
 
-static mx_symbol *op(const char *opname, const char *name, mx_symbol *data, const char *k, const char *v) {
+static mx_symbol *op(const char *opname, const char *name, mx_symbol *data, const char *k,
+                     const char *v) {
   mx_symbol *s = NULL, *r = NULL;
   const char *keys[1] = {k}, *vals[1] = {v};
   if (mx_symbol_create_op(opname, name, keys, vals, k ? 1 : 0, &s) != MX_OK) {
@@ -51,15 +52,18 @@ TEST(tutorial_names) {
   const char *const *names;
   int n;
   CHECK(mx_symbol_list_arguments(mlp, &names, &n) == MX_OK);
-  const char *want[] = {"data", "fc1_weight", "fc1_bias", "fc2_weight", "fc2_bias",
-                        "fc3_weight", "fc3_bias", "softmax_label", NULL};
+  const char *want[] = {"data",       "fc1_weight", "fc1_bias",      "fc2_weight", "fc2_bias",
+                        "fc3_weight", "fc3_bias",   "softmax_label", NULL};
   CHECK(same_list(names, n, want));
   CHECK(mx_symbol_list_outputs(mlp, &names, &n) == MX_OK);
   const char *wout[] = {"softmax_output", NULL};
   CHECK(same_list(names, n, wout));
   CHECK(mx_symbol_list_auxiliary_states(mlp, &names, &n) == MX_OK && n == 0);
   char *s = mx_symbol_str(mlp);
-  CHECK(s && strcmp(s, "[Symbol softmax: SoftmaxOutput <- fc3 <- relu2 <- fc2 <- relu1 <- fc1 <- data]") == 0);
+  CHECK(
+      s &&
+      strcmp(s, "[Symbol softmax: SoftmaxOutput <- fc3 <- relu2 <- fc2 <- relu1 <- fc1 <- data]") ==
+          0);
   free(s);
   mx_symbol_release(mlp);
 }
@@ -90,7 +94,8 @@ TEST(param_errors) {
   mx_symbol *s = NULL;
   const char *k[1] = {"num_hiden"}, *v[1] = {"3"};
   CHECK(mx_symbol_create_op("FullyConnected", "f", k, v, 1, &s) == MX_ERR_ARG);
-  CHECK(strstr(mx_last_error(), "num_hiden") && strstr(mx_last_error(), "num_hidden, no_bias, flatten"));
+  CHECK(strstr(mx_last_error(), "num_hiden") &&
+        strstr(mx_last_error(), "num_hidden, no_bias, flatten"));
   CHECK(mx_symbol_create_op("FullyConnected", "f", NULL, NULL, 0, &s) == MX_ERR_ARG);
   CHECK(strstr(mx_last_error(), "num_hidden") != NULL);
   const char *k2[1] = {"act_type"}, *v2[1] = {"relux"};
@@ -106,10 +111,11 @@ TEST(infer_shape_mlp) {
   int nd[1] = {2}, complete = 0;
   mx_symbol_shapes r;
   char missing[256];
-  CHECK(mx_symbol_infer_shape(mlp, names, (const int64_t(*)[MX_MAX_NDIM])shapes, nd, 1, &r, &complete, missing,
-                              sizeof missing) == MX_OK);
+  CHECK(mx_symbol_infer_shape(mlp, names, (const int64_t(*)[MX_MAX_NDIM])shapes, nd, 1, &r,
+                              &complete, missing, sizeof missing) == MX_OK);
   CHECK(complete && r.narg == 8 && r.nout == 1);
-  int64_t want[8][2] = {{100, 784}, {128, 784}, {128, 0}, {64, 128}, {64, 0}, {10, 64}, {10, 0}, {100, 0}};
+  int64_t want[8][2] = {{100, 784}, {128, 784}, {128, 0}, {64, 128},
+                        {64, 0},    {10, 64},   {10, 0},  {100, 0}};
   for (int i = 0; i < 8; i++) {
     CHECK(r.arg_ndim[i] == (want[i][1] ? 2 : 1));
     CHECK(r.arg[i][0] == want[i][0]);
@@ -118,16 +124,18 @@ TEST(infer_shape_mlp) {
   CHECK(r.out_ndim[0] == 2 && r.out[0][0] == 100 && r.out[0][1] == 10);
   mx_symbol_shapes_free(&r);
   /* partial: nothing given */
-  CHECK(mx_symbol_infer_shape(mlp, NULL, NULL, NULL, 0, &r, &complete, missing, sizeof missing) == MX_OK);
+  CHECK(mx_symbol_infer_shape(mlp, NULL, NULL, NULL, 0, &r, &complete, missing, sizeof missing) ==
+        MX_OK);
   CHECK(!complete && strstr(missing, "data") != NULL);
   mx_symbol_shapes_free(&r);
   /* inconsistent: a weight that does not fit */
   const char *n2[2] = {"data", "fc1_weight"};
   int64_t s2[2][MX_MAX_NDIM] = {{100, 784}, {128, 700}};
   int nd2[2] = {2, 2};
-  CHECK(mx_symbol_infer_shape(mlp, n2, (const int64_t(*)[MX_MAX_NDIM])s2, nd2, 2, &r, &complete, missing,
-                              sizeof missing) == MX_ERR_SHAPE);
-  CHECK(strstr(mx_last_error(), "fc1") && strstr(mx_last_error(), "(128,700)") && strstr(mx_last_error(), "(128,784)"));
+  CHECK(mx_symbol_infer_shape(mlp, n2, (const int64_t(*)[MX_MAX_NDIM])s2, nd2, 2, &r, &complete,
+                              missing, sizeof missing) == MX_ERR_SHAPE);
+  CHECK(strstr(mx_last_error(), "fc1") && strstr(mx_last_error(), "(128,700)") &&
+        strstr(mx_last_error(), "(128,784)"));
   mx_symbol_release(mlp);
 }
 
@@ -203,9 +211,10 @@ TEST(json_prefixes_and_corruptions_are_refused_cleanly) {
 }
 
 TEST(json_legacy_08) {
-  const char *text = "{\"nodes\": [{\"op\": \"null\", \"param\": {}, \"name\": \"data\", \"inputs\": []},"
-                     "{\"op\": \"FullyConnected\", \"param\": {\"num_hidden\": \"4\", \"no_bias\": \"False\"},"
-                     "\"name\": \"fc\", \"inputs\": [[0, 0]]}], \"arg_nodes\": [0], \"heads\": [[1, 0]]}";
+  const char *text =
+      "{\"nodes\": [{\"op\": \"null\", \"param\": {}, \"name\": \"data\", \"inputs\": []},"
+      "{\"op\": \"FullyConnected\", \"param\": {\"num_hidden\": \"4\", \"no_bias\": \"False\"},"
+      "\"name\": \"fc\", \"inputs\": [[0, 0]]}], \"arg_nodes\": [0], \"heads\": [[1, 0]]}";
   mx_symbol *s;
   CHECK(mx_symbol_from_json(text, &s) == MX_OK);
   const char *const *names;
