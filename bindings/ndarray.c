@@ -967,7 +967,11 @@ static void print_rows(lua_State *L, printer *p, luaL_Buffer *B, int pass) {
       pos[d] = shown_pos(p, d, k[d]);
       if (pos[d] < 0) ellipsis = 1;
     }
-    if (pass == 1 && ellipsis && !last_was_ellipsis) luaL_addstring(B, "\n...\n");
+    if (pass == 1 && ellipsis && !last_was_ellipsis) {
+      luaL_addstring(B,
+                     first_block ? "\n..." : "\n\n..."); /* blocks are set apart by a blank line */
+      first_block = 0;
+    }
     if (!ellipsis) {
       if (pass == 1 && lead > 0) {
         char head[128];

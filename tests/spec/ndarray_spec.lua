@@ -490,6 +490,14 @@ describe('NDArray printing', function()
     assert.truthy(lines[8]:find('^%s*1950%s+1951%s+1952%s+%.%.%.%s+1997%s+1998%s+1999$'))
   end)
 
+  it('abbreviates leading axes of large arrays by blocks', function()
+    local s = tostring(mx.nd.arange(0, 4000):reshape{10, 20, 20})
+    assert.truthy(s:find('\n 1180  1181  1182   ...  1197  1198  1199\n\n...\n\n(8,.,.) =\n 2800  2801', 1, true), s)
+    local blocks = 0
+    for _ in s:gmatch('%(%d+,%.,%.%) =') do blocks = blocks + 1 end
+    assert.are.equal(6, blocks)
+  end)
+
   it('closed arrays print as such', function()
     local x = mx.nd.zeros{2}
     x:close()
