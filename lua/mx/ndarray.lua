@@ -81,14 +81,16 @@ function M.save(fname, data)
       arrays[i] = data[name]
     end
   end
-  core.params_save(fname, arrays, names)
+  local ok, err = pcall(core.params_save, fname, arrays, names)
+  if not ok then error((tostring(err):gsub('^mx%.io%.save:', 'mx.nd.save:')), 0) end
 end
 
 function M.load(fname, ctx)
   if type(fname) ~= 'string' then
     error(string.format('mx.nd.load: bad argument #1 (file name expected, got %s)', type(fname)), 0)
   end
-  local arrays, names = core.params_load(fname, ctx)
+  local ok, arrays, names = pcall(core.params_load, fname, ctx)
+  if not ok then error((tostring(arrays):gsub('^mx%.io%.load:', 'mx.nd.load:')), 0) end
   if not names then return arrays end
   local out = {}
   for i, name in ipairs(names) do out[name] = arrays[i] end
