@@ -29,17 +29,39 @@ static exe_ud *check_exe(lua_State *L, int idx, const char *where) {
   return u;
 }
 
-static int exe_free(lua_State *L) {
+/* Releases the executor (idempotent, never raises). Closing (__close, :close())
+ * also invalidates the arrays it handed out, so its arena is freed at once; the
+ * collector (__gc) leaves them to their holders, who keep the memory alive. */
+static int exe_release(lua_State *L, int close_arrays) {
   exe_ud *u = luaL_testudata(L, 1, MXB_EXECUTOR_MT);
   if (!u || !u->e) return 0;
   mx_executor_release(u->e);
   u->e = NULL;
   if (u->monitor_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, u->monitor_ref);
   u->monitor_ref = LUA_NOREF;
+  if (close_arrays && lua_getiuservalue(L, 1, 1) == LUA_TTABLE) {
+    const char *lists[] = {"arg_arrays", "grad_arrays", "aux_arrays", "outputs"};
+    for (int k = 0; k < 4; k++) {
+      if (lua_getfield(L, -1, lists[k]) == LUA_TTABLE) {
+        lua_getfield(L, -1, "n");
+        lua_Integer n = lua_tointeger(L, -1);
+        lua_pop(L, 1);
+        for (lua_Integer i = 1; i <= n; i++) {
+          lua_rawgeti(L, -1, i);
+          mxb_invalidate_ndarray(L, -1);
+          lua_pop(L, 1);
+        }
+      }
+      lua_pop(L, 1);
+    }
+  }
   lua_newtable(L); /* drop the executor's references to its arrays */
   lua_setiuservalue(L, 1, 1);
   return 0;
 }
+
+static int exe_gc(lua_State *L) { return exe_release(L, 0); }
+static int exe_close(lua_State *L) { return exe_release(L, 1); }
 
 static void push_array_or(lua_State *L, mx_ndarray *a) {
   if (a)
@@ -317,15 +339,15 @@ void mxb_open_executor(lua_State *L) {
   int module = lua_gettop(L);
   const luaL_Reg methods[] = {
       {"_forward", l_forward}, {"_backward", l_backward}, {"_set_monitor", l_set_monitor},
-      {"memory", l_memory},    {"close", exe_free},       {NULL, NULL}};
+      {"memory", l_memory},    {"close", exe_close},      {NULL, NULL}};
   lua_newtable(L);
   luaL_setfuncs(L, methods, 0);
   lua_pushvalue(L, -1);
   lua_setfield(L, module, "Executor_methods");
   luaL_newmetatable(L, MXB_EXECUTOR_MT);
-  lua_pushcfunction(L, exe_free);
+  lua_pushcfunction(L, exe_gc);
   lua_setfield(L, -2, "__gc");
-  lua_pushcfunction(L, exe_free);
+  lua_pushcfunction(L, exe_close);
   lua_setfield(L, -2, "__close");
   lua_pushcfunction(L, exe_tostring);
   lua_setfield(L, -2, "__tostring");

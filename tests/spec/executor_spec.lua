@@ -222,6 +222,29 @@ describe('lifetime', function()
     assert.matches('closed', err)
     assert.are.equal('[Executor (closed)]', tostring(closed))
   end)
+
+  it('closing frees the arena at once, even while its arrays are held; they are then dead', function()
+    collectgarbage()
+    local before = mx.core.alloc_stats().bytes_in_use
+    local held
+    do
+      local exe <close> = tutorial_mlp():simple_bind{data = {100, 784}, softmax_label = {100}}
+      held = exe.arg_dict.fc1_weight
+      assert.is_true(mx.core.alloc_stats().bytes_in_use >= before + 1000000)
+    end
+    assert.are.equal(before, mx.core.alloc_stats().bytes_in_use)
+    assert.has_error(function() return held:sum() end)
+  end)
+
+  it('arrays given to bind stay alive after close', function()
+    local x, w = mx.nd.ones{2, 3}, mx.nd.ones{4, 3}
+    local fc = mx.sym.FullyConnected{data = mx.sym.Variable('x'), num_hidden = 4, no_bias = true, name = 'fc'}
+    local exe = fc:bind{ctx = mx.cpu(), args = {x = x, fc_weight = w}}
+    exe:forward()
+    exe:close()
+    exe:close() -- idempotent
+    assert.are.equal(12, w:sum():asscalar())
+  end)
 end)
 
 describe('allocation', function()
