@@ -1,6 +1,6 @@
 -- train_mnist.lua: the tutorial's training (Data loading, Training, Evaluation) as a
 -- script: the 128-64-10 MLP (or MXNet's LeNet, --network lenet) on MNIST with FeedForward,
--- MXNet's log lines, the test accuracy, and a checkpoint. `mxlua scripts/train_mnist.lua --help` lists the flags.
+-- MXNet's log lines, the test accuracy, and a checkpoint. `--help` lists the flags.
 local mx = rawget(_G, 'mx') or require 'mx'
 
 local USAGE = [[
@@ -26,8 +26,8 @@ local function fail(msg)
   os.exit(2)
 end
 
-local opts = {network = 'mlp', ctx = nil, epochs = 10, ['batch-size'] = 100, lr = 0.1, momentum = 0.9, wd = 1e-5, seed = 1234,
-              save = 'build/mnist', data = nil, progress = false}
+local opts = {network = 'mlp', ctx = nil, epochs = 10, ['batch-size'] = 100, lr = 0.1, momentum = 0.9, wd = 1e-5,
+              seed = 1234, save = 'build/mnist', data = nil, progress = false}
 local numeric = {epochs = 'integer', ['batch-size'] = 'integer', seed = 'integer', lr = 'number', momentum = 'number',
                  wd = 'number'}
 local args = arg or {}
@@ -58,7 +58,9 @@ while i <= #args do
   i = i + 1
 end
 if opts.epochs < 1 or opts['batch-size'] < 1 then fail('--epochs and --batch-size must be positive') end
-if opts.network ~= 'mlp' and opts.network ~= 'lenet' then fail('--network must be mlp or lenet (got ' .. opts.network .. ')') end
+if opts.network ~= 'mlp' and opts.network ~= 'lenet' then
+  fail('--network must be mlp or lenet (got ' .. opts.network .. ')')
+end
 
 local ctx
 if opts.ctx == nil then
@@ -105,7 +107,9 @@ local p = mx.nd.random_permutation(X:shape()[1])
 X, Y = X:take(p), Y:take(p)
 local X_train, X_test = X:slice(1, 60000), X:slice(60001, 70000)
 local Y_train, Y_test = Y:slice(1, 60000), Y:slice(60001, 70000)
-if opts.network == 'lenet' then X_train, X_test = X_train:reshape{60000, 1, 28, 28}, X_test:reshape{10000, 1, 28, 28} end
+if opts.network == 'lenet' then
+  X_train, X_test = X_train:reshape{60000, 1, 28, 28}, X_test:reshape{10000, 1, 28, 28}
+end
 
 local batch_size = opts['batch-size']
 local train_iter = mx.io.NDArrayIter{data = X_train, label = Y_train, batch_size = batch_size}
