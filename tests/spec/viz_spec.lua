@@ -90,6 +90,20 @@ describe('mx.viz.plot_network', function()
     assert.matches('fixedsize="false"', src)
   end)
 
+  it('labels convolution and pooling as MXNet does, with their shapes', function()
+    local data = mx.symbol.Variable('data')
+    local c1 = mx.symbol.Convolution { data = data, kernel = { 5, 5 }, num_filter = 20, name = 'conv1' }
+    local p1 = mx.symbol.Pooling { data = c1, pool_type = 'max', kernel = { 2, 2 }, stride = { 2, 2 }, name = 'pool1' }
+    local f = mx.symbol.Flatten { data = p1, name = 'flat' }
+    local src = mx.viz.plot_network(f, { shape = { data = { 8, 1, 28, 28 } } }):source()
+    assert.same({ label = 'Convolution\\n5x5/1, 20', fillcolor = '#fb8072' }, node_attrs(src, 'conv1'))
+    assert.same({ label = 'Pooling\\nmax, 2x2/2x2', fillcolor = '#80b1d3' }, node_attrs(src, 'pool1'))
+    assert.same({ label = 'Flatten', fillcolor = '#fdb462' }, node_attrs(src, 'flat'))
+    assert.equal('20x24x24', edge_attrs(src, 'pool1', 'conv1').label)
+    local total = mx.viz.print_summary(f, { data = { 8, 1, 28, 28 } }, { print = function() end })
+    assert.equal(20 * 1 * 5 * 5 + 20, total)
+  end)
+
   it('labels a custom operator with its op_type, a LuaOp with its class', function()
     local Square = mx.operator.LuaOp:extend('Square')
     function Square.forward(_, in_data, out_data) out_data[1]:set(in_data[1] * in_data[1]) end
