@@ -178,7 +178,7 @@ describe('mxlua REPL in a terminal', function()
 
   it('evaluates lines with readline, completes mx. names and keeps history', function()
     if not has_script() then return pending('script(1) is not installed') end
-    local feed = [[sleep 1; printf 'b = mx.nd.zeros{2}\n'; sleep 0.3; printf 'mx.nd.random_perm\t(3):size()\n';
+    local feed = [[sleep 1.5; printf 'b = mx.nd.zeros{2}\n'; sleep 0.3; printf 'mx.nd.random_perm\t(3):size()\n';
       sleep 0.3; printf 'b:sh\t()\n'; sleep 0.3; printf 'for i = 1, 2 do\n'; sleep 0.2; printf 'io.write(i)\n';
       sleep 0.2; printf 'end\n'; sleep 0.3; printf '\004']]
     local out = run_pty(feed, 'MXLUA_HISTORY=' .. hist)
@@ -194,7 +194,7 @@ describe('mxlua REPL in a terminal', function()
 
   it('Ctrl-C interrupts a running command without leaving the REPL', function()
     if not has_script() then return pending('script(1) is not installed') end
-    local feed = [[sleep 1; printf 'while true do end\n'; sleep 1; printf '\003'; sleep 0.5;
+    local feed = [[sleep 1.5; printf 'while true do end\n'; sleep 1.5; printf '\003'; sleep 0.5;
       printf 'print("still" .. "here")\n'; sleep 0.3; printf 'for i = 1, 3 do\n'; sleep 0.3; printf '\003';
       sleep 0.3; printf '40 + 2\n'; sleep 0.3; printf '\004']]
     local out = run_pty(feed, 'MXLUA_HISTORY=' .. hist)
