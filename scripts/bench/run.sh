@@ -6,7 +6,8 @@ status=0
 # element-wise and reduction kernels against a plain C loop (scripts/bench/elementwise.c)
 make -s build/bench/elementwise && build/bench/elementwise || status=1
 # the executor's forward+backward step of the MLP next to its 8 GEMMs through OpenBLAS (scripts/bench/mlp_step.c)
-make -s build/bench/mlp_step && build/bench/mlp_step || status=1
+# (OpenBLAS's default threads, then one thread: the steadier figure on a shared machine)
+make -s build/bench/mlp_step && build/bench/mlp_step && OPENBLAS_NUM_THREADS=1 build/bench/mlp_step || status=1
 # GPU training samples/s, without and with a CUDA graph of the step (prints "skipped" without a GPU)
 build/mxlua scripts/bench/gpu_train.lua || status=1
 # training side by side: OpenBLAS GEMM ceiling, mxlua, numpy, PyTorch (see scripts/bench/training.py)
