@@ -1,6 +1,20 @@
 -- mx.nd (mx.ndarray): the NDArray functions. Most are C functions from mx.core
 -- (bindings/ndarray.c), shared with the NDArray methods (x:exp() is mx.nd.exp(x));
 -- this file adds the Lua-written ones. Positions (axes, rows) are 1-based.
+--
+-- Index (C unless marked Lua):
+--   make:     array(nested|NDArray|number[, ctx]) zeros ones empty (shape[, ctx]) full(shape, v[, ctx])
+--             arange(start, stop[, step[, ctx]]) random_permutation(n[, ctx]) zeros_like ones_like (Lua)
+--   math:     add subtract multiply divide maximum minimum power (arrays or numbers, broadcasting)
+--             equal not_equal greater greater_equal lesser lesser_equal (1/0 arrays)
+--             exp log sqrt abs negative square relu sigmoid tanh sign softrelu reciprocal clip(x, lo, hi)
+--             sum mean max min argmax argmin norm (x[, axis[, keepdims]]) dot(a, b[, {transpose_a=, transpose_b=}])
+--             one_hot(labels, depth[, on, off]) onehot_encode(labels, out) (Lua)
+--   shape:    reshape transpose expand_dims squeeze slice_axis take concat{a, b, axis=} slice copy copyto
+--   other:    waitall is_ndarray save(fname, list|dict) load(fname[, ctx]) (Lua)
+--   methods:  all of math and shape as x:f(...), and shape size ndim context dtype totable asscalar
+--             set(v) add_ sub_ mul_ div_ as_in_context wait_to_read close astype (Lua) T (Lua);
+--             x[i] (number for 1-D, row view otherwise), x[i] = v, #x, + - * / ^ and unary -.
 local core = require 'mx.core'
 
 local M = {}
