@@ -119,8 +119,9 @@ int main(int argc, char **argv) {
   qsort(gemm_t, ROUNDS, sizeof(double), cmp);
   size_t arena, naive;
   mx_executor_memory(e, &arena, &naive);
-  printf("mlp_step (784-128-64-10, batch 100, cpu, median of %d rounds of %d steps):\n", ROUNDS,
-         steps);
+  const char *threads = getenv("OPENBLAS_NUM_THREADS");
+  printf("mlp_step (784-128-64-10, batch 100, cpu, OpenBLAS threads %s, median of %d rounds of %d steps):\n",
+         threads ? threads : "default", ROUNDS, steps);
   printf("  executor forward+backward: %8.1f us/step\n", exe_t[ROUNDS / 2]);
   printf("  its 8 GEMMs via OpenBLAS:  %8.1f us/step (executor/GEMMs = %.2f)\n", gemm_t[ROUNDS / 2],
          exe_t[ROUNDS / 2] / gemm_t[ROUNDS / 2]);
