@@ -14,7 +14,8 @@ extern const mx_op mx_op_fully_connected, mx_op_activation, mx_op_softmax_output
     mx_op_minus_scalar, mx_op_rminus_scalar, mx_op_mul_scalar, mx_op_div_scalar, mx_op_rdiv_scalar;
 extern const mx_op mx_op_custom; /* ops/custom.c: operators written in Lua */
 /* convolutional networks (engineer I) */
-extern const mx_op mx_op_convolution, mx_op_pooling;
+extern const mx_op mx_op_convolution, mx_op_pooling, mx_op_deconvolution, mx_op_batch_norm, mx_op_leaky_relu,
+    mx_op_embedding, mx_op_swap_axis;
 
 /* The operators, one line each. */
 static const mx_op *builtin[] = {
@@ -46,6 +47,11 @@ static const mx_op *builtin[] = {
     /* convolutional networks */
     &mx_op_convolution,
     &mx_op_pooling,
+    &mx_op_deconvolution,
+    &mx_op_batch_norm,
+    &mx_op_leaky_relu,
+    &mx_op_embedding,
+    &mx_op_swap_axis,
 };
 #define NBUILTIN ((int)(sizeof builtin / sizeof builtin[0]))
 

@@ -203,3 +203,293 @@ describe('Pooling', function()
     assert.matches('kernel', err)
   end)
 end)
+
+describe('Deconvolution', function()
+  -- by its definition: every input element spreads over its output window
+  local function reference(x, xs, w, b, p)
+    local kh, kw, sh, sw, dh, dw = p.kernel[1], p.kernel[2], p.stride[1], p.stride[2], p.dilate[1], p.dilate[2]
+    local ph, pw, ah, aw = p.pad[1], p.pad[2], p.adj[1], p.adj[2]
+    local f, grp = p.num_filter, p.num_group
+    local cg, fg = xs[2] // grp, f // grp
+    local oh = (xs[3] - 1) * sh - 2 * ph + dh * (kh - 1) + 1 + ah
+    local ow = (xs[4] - 1) * sw - 2 * pw + dw * (kw - 1) + 1 + aw
+    local ws = {xs[2], fg, kh, kw}
+    local out = {}
+    for i = 1, xs[1] * f * oh * ow do out[i] = 0 end
+    for n = 0, xs[1] - 1 do
+      for c = 0, xs[2] - 1 do
+        local g = c // cg
+        for y = 0, xs[3] - 1 do
+          for xx = 0, xs[4] - 1 do
+            local v = at(x, xs, n, c, y, xx)
+            for o = 0, fg - 1 do
+              for i = 0, kh - 1 do
+                for j = 0, kw - 1 do
+                  local oy, ox = y * sh - ph + i * dh, xx * sw - pw + j * dw
+                  if oy >= 0 and oy < oh and ox >= 0 and ox < ow then
+                    local k = ((n * f + g * fg + o) * oh + oy) * ow + ox + 1
+                    out[k] = out[k] + v * at(w, ws, c, o, i, j)
+                  end
+                end
+              end
+            end
+          end
+        end
+      end
+    end
+    if b then
+      for n = 0, xs[1] - 1 do
+        for o = 0, f - 1 do
+          for q = 1, oh * ow do
+            local k = (n * f + o) * oh * ow + q
+            out[k] = out[k] + b[o + 1]
+          end
+        end
+      end
+    end
+    return out, {xs[1], f, oh, ow}
+  end
+
+  local cases = {
+    {data = {2, 3, 4, 3}, kernel = {3, 3}, num_filter = 2},
+    {data = {1, 2, 3, 4}, kernel = {3, 2}, num_filter = 3, stride = {2, 3}, pad = {1, 1}, adj = {1, 2}},
+    {data = {1, 2, 4, 4}, kernel = {3, 3}, num_filter = 2, dilate = {2, 1}, bias = true},
+    {data = {2, 4, 3, 3}, kernel = {2, 2}, num_filter = 6, num_group = 2, stride = {2, 2}, bias = true},
+  }
+  for _, c in ipairs(cases) do
+    local label = ('data (%s) kernel (%s) filters %d%s%s%s%s%s'):format(table.concat(c.data, ','),
+      table.concat(c.kernel, ','), c.num_filter, c.stride and ' stride' or '', c.pad and ' pad' or '',
+      c.adj and ' adj' or '', c.dilate and ' dilate' or '', c.num_group and ' groups ' .. c.num_group or '')
+    it('forward and gradients, ' .. label, function()
+      local p = {kernel = c.kernel, stride = c.stride or {1, 1}, dilate = c.dilate or {1, 1}, pad = c.pad or {0, 0},
+                 adj = c.adj or {0, 0}, num_filter = c.num_filter, num_group = c.num_group or 1}
+      local s = sym.Deconvolution{data = sym.Variable('x'), name = 'dc', kernel = c.kernel, stride = c.stride,
+                                  dilate = c.dilate, pad = c.pad, adj = c.adj, num_filter = c.num_filter,
+                                  num_group = c.num_group, no_bias = not c.bias}
+      local inputs = {x = G.random(c.data), dc_weight = G.random({c.data[2], c.num_filter // p.num_group,
+                                                                    c.kernel[1], c.kernel[2]})}
+      if c.bias then inputs.dc_bias = G.random({c.num_filter}) end
+      local out = run(s, inputs)
+      local want, shape = reference(G.flat(inputs.x), c.data, G.flat(inputs.dc_weight),
+                                    c.bias and G.flat(inputs.dc_bias), p)
+      assert.are.same(shape, out:shape())
+      assert_all_near(G.flat(out), want)
+      G.check_symbol(s, inputs)
+    end)
+  end
+
+  it('target_shape sets the output size (MXNet InferPad)', function()
+    local s = sym.Deconvolution{data = sym.Variable('x'), kernel = {4, 4}, stride = {2, 2}, num_filter = 3,
+                                target_shape = {8, 8}}
+    local _, outs = s:infer_shape{x = {1, 2, 4, 4}}
+    assert.are.same({{1, 3, 8, 8}}, outs)
+    local _, outs2 = s:infer_shape{x = {1, 2, 3, 3}}
+    assert.are.same({{1, 3, 8, 8}}, outs2)
+  end)
+end)
+
+describe('BatchNorm', function()
+  local function stats(x, shape)
+    local c, inner = shape[2], 1
+    for i = 3, #shape do inner = inner * shape[i] end
+    local mean, var = {}, {}
+    for k = 0, c - 1 do
+      local s, m = 0, shape[1] * inner
+      for n = 0, shape[1] - 1 do for i = 1, inner do s = s + x[(n * c + k) * inner + i] end end
+      mean[k + 1] = s / m
+      local s2 = 0
+      for n = 0, shape[1] - 1 do for i = 1, inner do s2 = s2 + (x[(n * c + k) * inner + i] - mean[k + 1]) ^ 2 end end
+      var[k + 1] = s2 / m
+    end
+    return mean, var, inner
+  end
+  local function normalize(x, shape, mean, var, gamma, beta, eps)
+    local c, inner = shape[2], #x // (shape[1] * shape[2])
+    local out = {}
+    for n = 0, shape[1] - 1 do
+      for k = 0, c - 1 do
+        for i = 1, inner do
+          local j = (n * c + k) * inner + i
+          out[j] = (x[j] - mean[k + 1]) / math.sqrt(var[k + 1] + eps) * gamma[k + 1] + beta[k + 1]
+        end
+      end
+    end
+    return out
+  end
+
+  for _, shape in ipairs{{5, 3}, {2, 3, 4, 5}, {3, 2, 7}} do
+    local label = '(' .. table.concat(shape, ',') .. ')'
+    it('training: batch statistics, moving averages, gradients at ' .. label, function()
+      local s = sym.BatchNorm{data = sym.Variable('x'), name = 'bn', fix_gamma = false, eps = 1e-3, momentum = 0.9}
+      assert.are.same({'x', 'bn_gamma', 'bn_beta'}, s:list_arguments())
+      assert.are.same({'bn_moving_mean', 'bn_moving_var'}, s:list_auxiliary_states())
+      assert.are.same({'bn_output'}, s:list_outputs())
+      local c = shape[2]
+      local x, gamma, beta = G.random(shape, -2, 3), G.random({c}, 0.5, 1.5), G.random({c})
+      local mm, mv = G.random({c}), G.random({c}, 0.5, 2)
+      local mm0, mv0 = G.flat(mm), G.flat(mv)
+      local out, exe = run(s, {x = x, bn_gamma = gamma, bn_beta = beta}, true, {bn_moving_mean = mm, bn_moving_var = mv})
+      local mean, var = stats(G.flat(x), shape)
+      assert_all_near(G.flat(out), normalize(G.flat(x), shape, mean, var, G.flat(gamma), G.flat(beta), 1e-3))
+      local want_mm, want_mv = {}, {}
+      for k = 1, c do
+        want_mm[k] = 0.9 * mm0[k] + 0.1 * mean[k]
+        want_mv[k] = 0.9 * mv0[k] + 0.1 * var[k]
+      end
+      assert_all_near(G.flat(exe.aux_dict.bn_moving_mean), want_mm)
+      assert_all_near(G.flat(exe.aux_dict.bn_moving_var), want_mv)
+      G.check_symbol(s, {x = x, bn_gamma = gamma, bn_beta = beta}, {is_train = true, eps = 1e-2, rtol = 3e-2,
+                                                                     atol = 3e-3})
+    end)
+
+    it('inference and use_global_stats: the moving statistics, gradients at ' .. label, function()
+      local c = shape[2]
+      local x, gamma, beta = G.random(shape), G.random({c}, 0.5, 1.5), G.random({c})
+      local mm, mv = G.random({c}), G.random({c}, 0.5, 2)
+      local s = sym.BatchNorm{data = sym.Variable('x'), name = 'bn', fix_gamma = false}
+      local out, exe = run(s, {x = x, bn_gamma = gamma, bn_beta = beta}, false,
+                           {bn_moving_mean = mm, bn_moving_var = mv})
+      local want = normalize(G.flat(x), shape, G.flat(mm), G.flat(mv), G.flat(gamma), G.flat(beta), 1e-3)
+      assert_all_near(G.flat(out), want)
+      assert_all_near(G.flat(exe.aux_dict.bn_moving_mean), G.flat(mm)) -- inference leaves them alone
+      local sg = sym.BatchNorm{data = sym.Variable('x'), name = 'bn', fix_gamma = false, use_global_stats = true}
+      local out2, exe2 = run(sg, {x = x, bn_gamma = gamma, bn_beta = beta}, true,
+                             {bn_moving_mean = mm, bn_moving_var = mv})
+      assert_all_near(G.flat(out2), want)
+      assert_all_near(G.flat(exe2.aux_dict.bn_moving_var), G.flat(mv))
+      -- moving statistics are zeros and ones here (bind's default aux)
+      G.check_symbol(sg, {x = x, bn_gamma = gamma, bn_beta = beta}, {is_train = true})
+    end)
+  end
+
+  it('fix_gamma (the default) uses gamma = 1 and gives it no gradient', function()
+    local s = sym.BatchNorm{data = sym.Variable('x'), name = 'bn'}
+    local x, gamma, beta = G.random({4, 2, 3}), mx.nd.array{5, -3}, mx.nd.array{0.5, 0.25}
+    local exe = s:bind{ctx = mx.cpu(), args = {x = x, bn_gamma = gamma, bn_beta = beta},
+                       args_grad = {bn_gamma = mx.nd.ones{2}, bn_beta = mx.nd.zeros{2}}}
+    exe:forward{is_train = true}
+    local mean, var = stats(G.flat(x), {4, 2, 3})
+    assert_all_near(G.flat(exe.outputs[1]), normalize(G.flat(x), {4, 2, 3}, mean, var, {1, 1}, {0.5, 0.25}, 1e-3))
+    exe:backward{mx.nd.ones{4, 2, 3}}
+    assert.are.same({0, 0}, G.flat(exe.grad_dict.bn_gamma))
+    assert_all_near(G.flat(exe.grad_dict.bn_beta), {12, 12})
+    G.check_symbol(s, {x = x, bn_gamma = gamma, bn_beta = beta}, {is_train = true})
+  end)
+
+  it('refuses output_mean_var and a bad axis', function()
+    assert.has_error(function()
+      sym.BatchNorm{data = sym.Variable('x'), output_mean_var = true}:infer_shape{x = {2, 3}}
+    end)
+    assert.has_error(function() sym.BatchNorm{data = sym.Variable('x'), axis = 4}:infer_shape{x = {2, 3}} end)
+  end)
+end)
+
+describe('LeakyReLU', function()
+  local refs = {
+    leaky = function(v) return v > 0 and v or 0.3 * v end,
+    elu = function(v) return v > 0 and v or 0.3 * (math.exp(v) - 1) end,
+  }
+  for act, f in pairs(refs) do
+    for _, shape in ipairs{{4, 5}, {2, 3, 2, 2}} do
+      it(act .. ' at (' .. table.concat(shape, ',') .. ')', function()
+        local s = sym.LeakyReLU{data = sym.Variable('x'), act_type = act, slope = 0.3}
+        local x = G.random(shape, -2, 2, 0.05)
+        local want = {}
+        for i, v in ipairs(G.flat(x)) do want[i] = f(v) end
+        assert_all_near(G.flat(run(s, {x = x})), want)
+        G.check_symbol(s, {x = x}, {eps = 1e-3})
+      end)
+    end
+  end
+
+  it('prelu learns one slope per channel of axis 1 (argument <name>_gamma)', function()
+    local s = sym.LeakyReLU{data = sym.Variable('x'), act_type = 'prelu', name = 'pr'}
+    assert.are.same({'x', 'pr_gamma'}, s:list_arguments())
+    local args = s:infer_shape{x = {2, 3, 4}}
+    assert.are.same({3}, args[2])
+    local x, gamma = G.random({2, 3, 4}, -2, 2, 0.05), mx.nd.array{0.1, 0.5, -0.2}
+    local xs, gs, want = G.flat(x), G.flat(gamma), {}
+    for i, v in ipairs(xs) do
+      local ch = ((i - 1) // 4) % 3 + 1
+      want[i] = v > 0 and v or gs[ch] * v
+    end
+    assert_all_near(G.flat(run(s, {x = x, pr_gamma = gamma})), want)
+    G.check_symbol(s, {x = x, pr_gamma = gamma}, {eps = 1e-3})
+  end)
+
+  it('rrelu: a slope in [lower_bound, upper_bound) per element in training, their mean at inference', function()
+    local s = sym.LeakyReLU{data = sym.Variable('x'), act_type = 'rrelu', lower_bound = 0.1, upper_bound = 0.3}
+    local x = G.random({50, 4}, -2, 2, 0.05)
+    local xs = G.flat(x)
+    local exe = s:bind{ctx = mx.cpu(), args = {x = x}, args_grad = {x = mx.nd.zeros{50, 4}}}
+    exe:forward{is_train = true}
+    local ys = G.flat(exe.outputs[1])
+    local seen_low, seen_high = false, false
+    for i, v in ipairs(xs) do
+      if v > 0 then
+        assert.is_true(near(ys[i], v))
+      else
+        local k = ys[i] / v
+        assert.is_true(k >= 0.1 - 1e-6 and k < 0.3 + 1e-6)
+        seen_low, seen_high = seen_low or k < 0.15, seen_high or k > 0.25
+      end
+    end
+    assert.is_true(seen_low and seen_high)
+    exe:backward{mx.nd.ones{50, 4}}
+    local g = G.flat(exe.grad_dict.x)
+    for i, v in ipairs(xs) do assert.is_true(near(g[i], v > 0 and 1 or ys[i] / v)) end
+    exe:forward{is_train = false}
+    local yi = G.flat(exe.outputs[1])
+    for i, v in ipairs(xs) do assert.is_true(near(yi[i], v > 0 and v or 0.2 * v)) end
+  end)
+end)
+
+describe('Embedding', function()
+  it('picks rows of the weight by 0-based id; the weight gradient adds them up', function()
+    local s = sym.Embedding{data = sym.Variable('ids'), name = 'emb', input_dim = 5, output_dim = 3}
+    assert.are.same({'ids', 'emb_weight'}, s:list_arguments())
+    local args, outs = s:infer_shape{ids = {2, 4}}
+    assert.are.same({5, 3}, args[2])
+    assert.are.same({{2, 4, 3}}, outs)
+    local ids, w = mx.nd.array{{0, 4, 2, 2}, {1, 0, 3, 4}}, G.random({5, 3})
+    local idl, wl, want = G.flat(ids), G.flat(w), {}
+    for _, id in ipairs(idl) do for j = 1, 3 do want[#want + 1] = wl[id * 3 + j] end end
+    assert_all_near(G.flat(run(s, {ids = ids, emb_weight = w})), want)
+    G.check_symbol(s, {ids = ids, emb_weight = w}, {wrt = {'emb_weight'}})
+    -- ids get a zero gradient
+    local exe = s:bind{ctx = mx.cpu(), args = {ids = ids, emb_weight = w},
+                       args_grad = {ids = mx.nd.ones{2, 4}, emb_weight = mx.nd.zeros{5, 3}}}
+    exe:forward{is_train = true}
+    exe:backward{mx.nd.ones{2, 4, 3}}
+    assert.are.same({0, 0, 0, 0, 0, 0, 0, 0}, G.flat(exe.grad_dict.ids))
+    assert.are.same({2, 2, 2, 1, 1, 1, 2, 2, 2, 1, 1, 1, 2, 2, 2}, G.flat(exe.grad_dict.emb_weight))
+  end)
+end)
+
+describe('SwapAxis', function()
+  for _, case in ipairs{{{2, 3}, 0, 1}, {{2, 3, 4}, 0, 2}, {{2, 3, 4, 5}, 3, 1}, {{3, 4}, 1, 1}} do
+    local shape, d1, d2 = case[1], case[2], case[3]
+    it(('(%s) dim1=%d dim2=%d'):format(table.concat(shape, ','), d1, d2), function()
+      local s = sym.SwapAxis{data = sym.Variable('x'), dim1 = d1, dim2 = d2}
+      local x = G.random(shape)
+      local out = run(s, {x = x})
+      local oshape = {table.unpack(shape)}
+      oshape[d1 + 1], oshape[d2 + 1] = shape[d2 + 1], shape[d1 + 1]
+      assert.are.same(oshape, out:shape())
+      -- element by element: out[idx with d1, d2 exchanged] == x[idx]
+      local xs, os, n = G.flat(x), G.flat(out), #shape
+      for flat = 0, #xs - 1 do
+        local idx, r = {}, flat
+        for a = n, 1, -1 do idx[a] = r % shape[a]; r = r // shape[a] end
+        idx[d1 + 1], idx[d2 + 1] = idx[d2 + 1], idx[d1 + 1]
+        local o = 0
+        for a = 1, n do o = o * oshape[a] + idx[a] end
+        assert.are.equal(xs[flat + 1], os[o + 1])
+      end
+      G.check_symbol(s, {x = x})
+    end)
+  end
+  it('names an axis out of range', function()
+    assert.has_error(function() sym.SwapAxis{data = sym.Variable('x'), dim1 = 0, dim2 = 2}:infer_shape{x = {2, 3}} end)
+  end)
+end)
