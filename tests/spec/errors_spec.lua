@@ -157,3 +157,41 @@ describe('NDArray errors', function()
     fails(function() return mx.nd.save('/tmp/x.params', {1}) end, 'mx.nd.save', 'NDArray')
   end)
 end)
+
+describe('NDArray entry points under random arguments', function()
+  it('raise or succeed, never crash, and leak nothing (5000 calls, fixed seed)', function()
+    local vals = {
+      function() return nil end, function() return 0 end, function() return -1 end, function() return 2 end,
+      function() return 1.5 end, function() return 1e18 end, function() return 0 / 0 end, function() return 'x' end,
+      function() return true end, function() return {} end, function() return {2, 3} end,
+      function() return {{1, 2}, {3, 4}} end, function() return {-1, 2} end, function() return mx.cpu() end,
+      function() return mx.gpu(0) end, function() return mx.nd.ones{3} end, function() return mx.nd.ones{2, 3} end,
+      function() return mx.nd.ones{2, 1, 3} end, function() return mx.nd.array{5, -1} end,
+      function() local c = mx.nd.ones{2}; c:close(); return c end, function() return {axis = 2} end,
+      function() return {mx.nd.ones{2}, mx.nd.ones{3}} end, function() return math.mininteger end,
+    }
+    local fns = {}
+    for k, f in pairs(mx.nd) do
+      if type(f) == 'function' and k ~= 'save' and k ~= 'load' then fns[#fns + 1] = {k, f} end
+    end
+    for k, f in pairs(mx.core.NDArray_methods) do fns[#fns + 1] = {'NDArray:' .. k, f} end
+    for k, f in pairs(mx.random) do fns[#fns + 1] = {'mx.random.' .. k, f} end
+    local meta = mx.core.NDArray_metatable
+    for _, k in ipairs{'__add', '__sub', '__mul', '__div', '__pow', '__unm', '__len', '__index', '__newindex',
+                       '__tostring', '__gc', '__close'} do
+      fns[#fns + 1] = {k, meta[k]}
+    end
+    table.sort(fns, function(a, b) return a[1] < b[1] end)
+    collectgarbage(); collectgarbage()
+    local before = mx.core.alloc_stats().bytes_in_use
+    math.randomseed(12345)
+    for _ = 1, 5000 do
+      local pick, args, n = fns[math.random(#fns)], {}, math.random(0, 4)
+      for i = 1, n do args[i] = vals[math.random(#vals)]() end
+      local ok, err = pcall(pick[2], table.unpack(args, 1, n))
+      if not ok then assert.is_string(err, pick[1]) end
+    end
+    collectgarbage(); collectgarbage()
+    assert.are.equal(before, mx.core.alloc_stats().bytes_in_use)
+  end)
+end)
