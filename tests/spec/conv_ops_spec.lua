@@ -493,3 +493,100 @@ describe('SwapAxis', function()
     assert.has_error(function() sym.SwapAxis{data = sym.Variable('x'), dim1 = 0, dim2 = 2}:infer_shape{x = {2, 3}} end)
   end)
 end)
+
+describe('LeNet', function()
+  local function lenet()
+    local data = sym.Variable('data')
+    local conv1 = sym.Convolution{data = data, kernel = {5, 5}, num_filter = 20}
+    local tanh1 = sym.Activation{data = conv1, act_type = 'tanh'}
+    local pool1 = sym.Pooling{data = tanh1, pool_type = 'max', kernel = {2, 2}, stride = {2, 2}}
+    local conv2 = sym.Convolution{data = pool1, kernel = {5, 5}, num_filter = 50}
+    local tanh2 = sym.Activation{data = conv2, act_type = 'tanh'}
+    local pool2 = sym.Pooling{data = tanh2, pool_type = 'max', kernel = {2, 2}, stride = {2, 2}}
+    local flat = sym.Flatten{data = pool2}
+    local fc1 = sym.FullyConnected{data = flat, num_hidden = 500}
+    local tanh3 = sym.Activation{data = fc1, act_type = 'tanh'}
+    local fc2 = sym.FullyConnected{data = tanh3, num_hidden = 10}
+    return sym.SoftmaxOutput{data = fc2, name = 'softmax'}
+  end
+
+  it('has MXNet names and shapes, and survives a JSON round trip', function()
+    local net = lenet()
+    local names = net:list_arguments()
+    -- automatic names count per operator over the whole process (other specs made some already)
+    local c = tonumber(names[2]:match('^convolution(%d+)_weight$'))
+    local f = tonumber(names[6]:match('^fullyconnected(%d+)_weight$'))
+    assert.is_truthy(c and f)
+    local cv, fc = 'convolution%d_%s', 'fullyconnected%d_%s'
+    assert.are.same({'data', cv:format(c, 'weight'), cv:format(c, 'bias'), cv:format(c + 1, 'weight'),
+                     cv:format(c + 1, 'bias'), fc:format(f, 'weight'), fc:format(f, 'bias'), fc:format(f + 1, 'weight'),
+                     fc:format(f + 1, 'bias'), 'softmax_label'}, names)
+    local args, outs = net:infer_shape{data = {64, 1, 28, 28}}
+    assert.are.same({{64, 1, 28, 28}, {20, 1, 5, 5}, {20}, {50, 20, 5, 5}, {50}, {500, 800}, {500}, {10, 500}, {10},
+                     {64}}, args)
+    assert.are.same({{64, 10}}, outs)
+    local json = net:tojson()
+    assert.matches('"op": "Convolution"', json, 1, true)
+    assert.matches('"op": "Pooling"', json, 1, true)
+    local back = mx.symbol.load_json(json)
+    assert.are.same(names, back:list_arguments())
+    assert.are.same(net:list_outputs(), back:list_outputs())
+    local args2 = back:infer_shape{data = {64, 1, 28, 28}}
+    assert.are.same(args, args2)
+    assert.are.equal(json, back:tojson())
+  end)
+
+  it('a BatchNorm network keeps its aux states through JSON', function()
+    local x = sym.Variable('data')
+    local c = sym.Convolution{data = x, kernel = {3, 3}, num_filter = 4, pad = {1, 1}, no_bias = true, name = 'c1'}
+    local b = sym.BatchNorm{data = c, name = 'bn1'}
+    local back = mx.symbol.load_json(sym.Activation{data = b, act_type = 'relu'}:tojson())
+    assert.are.same({'bn1_moving_mean', 'bn1_moving_var'}, back:list_auxiliary_states())
+    local _, _, aux = back:infer_shape{data = {2, 3, 8, 8}}
+    assert.are.same({{4}, {4}}, aux)
+  end)
+
+  it('learns: a few hundred MNIST images, loss down and training accuracy up', function()
+    local mnist = mx.test_utils.get_mnist()
+    local n, batch = 500, 50
+    local X = mnist.train_data:slice(1, n):reshape{n, 1, 28, 28}
+    local Y = mnist.train_label:slice(1, n)
+    mx.random.seed(7)
+    local net = lenet()
+    local exe = net:simple_bind{ctx = mx.cpu(), data = {batch, 1, 28, 28}}
+    local names = net:list_arguments()
+    local init = mx.init.Xavier{factor_type = 'in', magnitude = 2.34}
+    for i, name in ipairs(names) do
+      if name ~= 'data' and name ~= 'softmax_label' then init(name, exe.arg_arrays[i]) end
+    end
+    local updater = mx.optimizer.get_updater(mx.optimizer.SGD{learning_rate = 0.1, momentum = 0.9,
+                                                              rescale_grad = 1 / batch})
+    local function epoch(train)
+      local correct, loss = 0, 0
+      for k = 0, n // batch - 1 do
+        exe.arg_dict.data:set(X:slice(k * batch + 1, (k + 1) * batch))
+        exe.arg_dict.softmax_label:set(Y:slice(k * batch + 1, (k + 1) * batch))
+        exe:forward{is_train = train}
+        local prob, lab = exe.outputs[1]:totable(), exe.arg_dict.softmax_label:totable()
+        for r = 1, batch do
+          local best = 1
+          for j = 2, 10 do if prob[r][j] > prob[r][best] then best = j end end
+          if best - 1 == lab[r] then correct = correct + 1 end
+          loss = loss - math.log(prob[r][math.tointeger(lab[r]) + 1])
+        end
+        if train then
+          exe:backward()
+          for i, name in ipairs(names) do
+            if name ~= 'data' and name ~= 'softmax_label' then updater(i, exe.grad_arrays[i], exe.arg_arrays[i]) end
+          end
+        end
+      end
+      return correct / n, loss / n
+    end
+    local acc0, loss0 = epoch(false)
+    for _ = 1, 3 do epoch(true) end
+    local acc, loss = epoch(false)
+    assert.is_true(loss < loss0 / 3, ('loss %.3f -> %.3f'):format(loss0, loss))
+    assert.is_true(acc > 0.85 and acc > acc0 + 0.5, ('accuracy %.3f -> %.3f'):format(acc0, acc))
+  end)
+end)
