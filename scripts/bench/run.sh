@@ -12,4 +12,7 @@ make -s build/bench/mlp_step && build/bench/mlp_step && OPENBLAS_NUM_THREADS=1 b
 build/mxlua scripts/bench/gpu_train.lua || status=1
 # training side by side: OpenBLAS GEMM ceiling, mxlua, numpy, PyTorch (see scripts/bench/training.py)
 /usr/bin/python3 scripts/bench/training.py "$@" || status=1
+# LeNet training samples/s, mxlua and PyTorch 1.13 side by side, both on one thread (scripts/bench/lenet_*)
+OPENBLAS_NUM_THREADS=1 build/mxlua scripts/bench/lenet_mxlua.lua || status=1
+/usr/bin/python3 scripts/bench/lenet_torch.py --threads 1 || status=1
 exit $status
