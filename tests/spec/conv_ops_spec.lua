@@ -540,7 +540,7 @@ describe('LeNet', function()
     local x = sym.Variable('data')
     local c = sym.Convolution{data = x, kernel = {3, 3}, num_filter = 4, pad = {1, 1}, no_bias = true, name = 'c1'}
     local b = sym.BatchNorm{data = c, name = 'bn1'}
-    local back = mx.symbol.load_json(sym.Activation{data = b, act_type = 'relu'}:tojson())
+    local back = mx.symbol.load_json(sym.Activation{data = b, act_type = 'tanh'}:tojson())
     assert.are.same({'bn1_moving_mean', 'bn1_moving_var'}, back:list_auxiliary_states())
     local _, _, aux = back:infer_shape{data = {2, 3, 8, 8}}
     assert.are.same({{4}, {4}}, aux)
@@ -588,5 +588,42 @@ describe('LeNet', function()
     local acc, loss = epoch(false)
     assert.is_true(loss < loss0 / 3, ('loss %.3f -> %.3f'):format(loss0, loss))
     assert.is_true(acc > 0.85 and acc > acc0 + 0.5, ('accuracy %.3f -> %.3f'):format(acc0, acc))
+  end)
+end)
+
+describe('a small ResNet', function()
+  -- conv-bn-act-conv-bn plus the identity, act, global average pooling, fc, softmax; tanh stands in for
+  -- relu, whose kink at 0 (where BatchNorm centres the data) central differences cannot cross
+  local function resnet()
+    local data = sym.Variable('data')
+    local c0 = sym.Convolution{data = data, name = 'c0', kernel = {3, 3}, pad = {1, 1}, num_filter = 4, no_bias = true}
+    local b0 = sym.BatchNorm{data = c0, name = 'b0', fix_gamma = false}
+    local r0 = sym.Activation{data = b0, act_type = 'tanh'}
+    local c1 = sym.Convolution{data = r0, name = 'c1', kernel = {3, 3}, pad = {1, 1}, num_filter = 4, no_bias = true}
+    local b1 = sym.BatchNorm{data = c1, name = 'b1', fix_gamma = false}
+    local r1 = sym.Activation{data = b1, act_type = 'tanh'}
+    local c2 = sym.Convolution{data = r1, name = 'c2', kernel = {3, 3}, pad = {1, 1}, num_filter = 4, no_bias = true}
+    local b2 = sym.BatchNorm{data = c2, name = 'b2', fix_gamma = false}
+    local sum = sym.Activation{data = b2 + r0, act_type = 'tanh'}
+    local pool = sym.Pooling{data = sum, global_pool = true, pool_type = 'avg', kernel = {1, 1}}
+    local fc = sym.FullyConnected{data = sym.Flatten{data = pool}, name = 'fc', num_hidden = 3}
+    return sym.SoftmaxOutput{data = fc, name = 'softmax'}
+  end
+
+  it('binds, infers every shape and its gradients match finite differences (training mode)', function()
+    local net = resnet()
+    local args, outs, aux = net:infer_shape{data = {4, 2, 6, 6}}
+    assert.are.same({{4, 3}}, outs)
+    assert.are.same(6, #aux)
+    local inputs = {}
+    for i, name in ipairs(net:list_arguments()) do inputs[name] = G.random(args[i], -1, 1) end
+    inputs.softmax_label = mx.nd.array{0, 2, 1, 2}
+    for _, n in ipairs{'b0_gamma', 'b1_gamma', 'b2_gamma'} do inputs[n] = G.random({4}, 0.5, 1.5) end
+    G.check_symbol(net, inputs, {skip = {'softmax_label'}, is_train = true, eps = 1e-2, rtol = 5e-2, atol = 5e-3,
+      loss = function(o, a)
+        local p, l, s = o[1]:totable(), a.softmax_label:totable(), 0
+        for r = 1, 4 do s = s - math.log(p[r][math.tointeger(l[r]) + 1]) end
+        return s
+      end})
   end)
 end)
