@@ -15,7 +15,7 @@ extern const mx_op mx_op_fully_connected, mx_op_activation, mx_op_softmax_output
 extern const mx_op mx_op_custom; /* ops/custom.c: operators written in Lua */
 /* convolutional networks (engineer I) */
 extern const mx_op mx_op_convolution, mx_op_pooling, mx_op_deconvolution, mx_op_batch_norm, mx_op_leaky_relu,
-    mx_op_embedding, mx_op_swap_axis;
+    mx_op_embedding, mx_op_swap_axis, mx_op_elementwise_sum;
 
 /* The operators, one line each. */
 static const mx_op *builtin[] = {
@@ -52,6 +52,7 @@ static const mx_op *builtin[] = {
     &mx_op_leaky_relu,
     &mx_op_embedding,
     &mx_op_swap_axis,
+    &mx_op_elementwise_sum,
 };
 #define NBUILTIN ((int)(sizeof builtin / sizeof builtin[0]))
 
@@ -76,6 +77,7 @@ static const char *const aliases[][2] = {
     {"_minus_scalar", "_MinusScalar"}, {"_rminus_scalar", "_RMinusScalar"}, {"_mul_scalar", "_MulScalar"},
     {"_div_scalar", "_DivScalar"}, {"_rdiv_scalar", "_RDivScalar"}, {"flatten", "Flatten"},
     {"reshape", "Reshape"},     {"concat", "Concat"}, {"stop_gradient", "BlockGrad"},
+    {"add_n", "ElementWiseSum"}, /* convolutional networks */
 };
 
 const mx_op *mx_op_find(const char *name) {

@@ -627,3 +627,22 @@ describe('a small ResNet', function()
       end})
   end)
 end)
+
+describe('ElementWiseSum', function()
+  for _, n in ipairs{1, 2, 4} do
+    it(n .. ' inputs of (3,4)', function()
+      local vars, inputs = {}, {}
+      for i = 1, n do
+        vars[i] = sym.Variable('x' .. i)
+        inputs['x' .. i] = G.random({3, 4})
+      end
+      local s = sym.ElementWiseSum(table.unpack(vars))
+      local want = {}
+      for i = 1, n do
+        for j, v in ipairs(G.flat(inputs['x' .. i])) do want[j] = (want[j] or 0) + v end
+      end
+      assert_all_near(G.flat(run(s, inputs)), want)
+      G.check_symbol(s, inputs)
+    end)
+  end
+end)
