@@ -148,6 +148,41 @@ BENCH_PACKAGES := python3-numpy python3-torch python3-threadpoolctl libblis-dev 
 bench-deps:
 	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(BENCH_PACKAGES)"
 
+# ---- robustness (tests/fuzz/, tests/sanitize.sh): sanitizers, valgrind, libFuzzer ----
+# test-asan: C tests and busted specs built with ASan+UBSan into build/asan (CPU-only, no -Werror).
+# test-valgrind: the C tests and a short training run under memcheck. fuzz: each libFuzzer target
+# (clang) for FUZZ_SECONDS, new crash inputs left in build/fuzz/crashes (keep them in tests/fuzz/regressions/).
+SAN_OPT      := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+FUZZ_CC      := clang
+FUZZ_OPT     := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+FUZZ_LINK    = $(subst fuzzer-no-link,fuzzer,$(FUZZ_OPT))
+FUZZ_BUILD   := build/fuzz
+FUZZ_TARGETS := idx idx_gz params symbol_json web
+FUZZ_SECONDS ?= 60
+.PHONY: test-asan test-valgrind fuzz fuzz-build
+test-asan: deps data
+	@$(MAKE) --no-print-directory CI= NVCC= BUILD=build/asan OPT='$(SAN_OPT)' build-tests
+	@sh tests/sanitize.sh asan build/asan
+
+test-valgrind: deps data build-tests
+	@sh tests/sanitize.sh valgrind $(BUILD)
+
+fuzz-build:
+	@$(MAKE) --no-print-directory CI= NVCC= CC=$(FUZZ_CC) BUILD=$(FUZZ_BUILD) OPT='$(FUZZ_OPT)' \
+	  $(FUZZ_BUILD)/libmxcore.a $(addprefix $(FUZZ_BUILD)/obj/,$(BIND_SRC:.c=.o))
+	@$(MAKE) --no-print-directory $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+
+$(FUZZ_BUILD)/fuzz_idx_gz: tests/fuzz/fuzz_idx.c tests/fuzz/fuzz_util.h $(FUZZ_BUILD)/libmxcore.a
+	$(FUZZ_CC) $(FUZZ_LINK) -DFUZZ_GZ -Icore -o $@ $< $(FUZZ_BUILD)/libmxcore.a $(LDLIBS)
+$(FUZZ_BUILD)/fuzz_web: tests/fuzz/fuzz_web.c $(FUZZ_BUILD)/libmxcore.a
+	$(FUZZ_CC) $(FUZZ_LINK) $(LUA_INC) -DMXLUA_SOURCE_ROOT='"$(CURDIR)"' -o $@ $< \
+	  $(addprefix $(FUZZ_BUILD)/obj/,$(BIND_SRC:.c=.o)) $(FUZZ_BUILD)/libmxcore.a $(LDLIBS) $(LUA_LIB)
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(FUZZ_BUILD)/libmxcore.a
+	$(FUZZ_CC) $(FUZZ_LINK) -Icore -o $@ $< $(FUZZ_BUILD)/libmxcore.a $(LDLIBS)
+
+fuzz: deps fuzz-build
+	@sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 lint:
 	luacheck --no-color -q lua scripts tests/spec
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \

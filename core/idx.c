@@ -68,20 +68,33 @@ mx_status mx_idx_load(const char *path, int expected_ndim, float scale, mx_conte
     }
     n *= shape[i];
   }
-  unsigned char *bytes = malloc(n > 0 ? (size_t)n : 1);
-  float *vals = malloc(n > 0 ? (size_t)n * sizeof(float) : sizeof(float));
-  if (!bytes || !vals) {
-    free(bytes), free(vals), gzclose(f);
+  /* The data is read into a buffer that grows as bytes arrive, so a header claiming more
+   * values than the file holds fails as truncated without first allocating them all. */
+  int64_t cap = n < (1 << 20) ? n : (1 << 20), got = 0;
+  unsigned char *bytes = malloc(cap > 0 ? (size_t)cap : 1);
+  while (bytes) {
+    got += read_bytes(f, bytes + got, cap - got);
+    if (got < cap || cap == n) break;
+    cap = cap > n / 2 ? n : cap * 2;
+    unsigned char *more = realloc(bytes, (size_t)cap);
+    if (!more) free(bytes);
+    bytes = more;
+  }
+  gzclose(f);
+  if (!bytes)
     return mx_error(MX_ERR_NOMEM, "mx_idx_load: %s: out of memory for %lld values", path,
                     (long long)n);
-  }
-  int64_t got = read_bytes(f, bytes, n);
-  gzclose(f);
   if (got != n) {
-    free(bytes), free(vals);
+    free(bytes);
     return mx_error(MX_ERR_FORMAT,
                     "mx_idx_load: %s: truncated file (got %lld data bytes, expected %lld)", path,
                     (long long)got, (long long)n);
+  }
+  float *vals = malloc(n > 0 ? (size_t)n * sizeof(float) : sizeof(float));
+  if (!vals) {
+    free(bytes);
+    return mx_error(MX_ERR_NOMEM, "mx_idx_load: %s: out of memory for %lld values", path,
+                    (long long)n);
   }
   for (int64_t i = 0; i < n; i++) vals[i] = (float)bytes[i] * scale;
   free(bytes);

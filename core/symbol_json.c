@@ -105,7 +105,16 @@ static mx_status read_entry(const mx_json *e, mx_node **made, int nmade, mx_entr
     return mx_error(MX_ERR_FORMAT,
                     "mx_symbol_from_json: %s %d: an entry is [node, index(, version)]", what,
                     index);
-  int node = (int)e->items[0].num, idx = (int)e->items[1].num;
+  double node_num = e->items[0].num, idx_num = e->items[1].num;
+  if (!(node_num >= 0 && node_num < nmade && node_num == (int)node_num)) /* NaN or huge: no cast */
+    return mx_error(MX_ERR_FORMAT,
+                    "mx_symbol_from_json: %s %d: node %g does not come before it (0..%d)", what,
+                    index, node_num, nmade - 1);
+  int node = (int)node_num;
+  if (!(idx_num >= 0 && idx_num < made[node]->noutputs && idx_num == (int)idx_num))
+    return mx_error(MX_ERR_FORMAT, "mx_symbol_from_json: %s %d: node %d (%s) has no output %g",
+                    what, index, node, made[node]->name, idx_num);
+  int idx = (int)idx_num;
   if (node < 0 || node >= nmade)
     return mx_error(MX_ERR_FORMAT,
                     "mx_symbol_from_json: %s %d: node %d does not come before it (0..%d)", what,
