@@ -3,15 +3,13 @@
 // gradients of the windows that hold it (max: where it is the window's first largest).
 #include <float.h>
 
-#include "cuda_util.h"
-
 #include "conv_geom_gpu.h"
 
 enum { P_KERNEL, P_POOL_TYPE, P_STRIDE, P_PAD, P_GLOBAL }; // pooling.c's parameters
 enum { MAX, AVG, SUM };
 
 static mx_gpu_geom call_geometry(const mx_op_call *c) {
-  mx_gpu_geom g = mx_gpu_geom_of(c, P_KERNEL, P_STRIDE, -1, P_PAD);
+  mx_gpu_geom g = mx_gpu_geom_of(c, c->in[0], c->out[0], P_KERNEL, P_STRIDE, -1, P_PAD);
   if (MX_PBOOL(c->attrs, P_GLOBAL)) { /* the whole image; kernel, stride and pad ignored */
     g.kh = g.h;
     g.kw = g.w;
