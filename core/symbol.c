@@ -126,7 +126,8 @@ mx_status mx_node_parse(mx_node *n) {
   n->noutputs = mx_op_outputs_all(&n->attrs, n->out_names);
   n->nvisible = n->op->num_visible_outputs ? n->op->num_visible_outputs(&n->attrs)
                                            : n->noutputs - n->op->hidden_outputs;
-  if (n->nvisible < 1 || n->nvisible > n->noutputs)
+  if (n->nvisible < 0 ||
+      n->nvisible > n->noutputs) /* 0 outputs: a failed Custom list, reported at inference */
     return mx_error(MX_ERR_INTERNAL, "mx_symbol_create_op: %s: %d visible outputs of %d",
                     n->op->name, n->nvisible, n->noutputs);
   if (!n->inputs) {
