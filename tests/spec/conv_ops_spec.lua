@@ -646,3 +646,28 @@ describe('ElementWiseSum', function()
     end)
   end
 end)
+
+describe('errors', function()
+  local function fails(f, pattern)
+    local ok, err = pcall(f)
+    assert.is_false(ok)
+    assert.matches(pattern, err, 1, true)
+  end
+  it('name the Lua function, the node and what is wrong', function()
+    local c = sym.Convolution{data = sym.Variable('data'), kernel = {5, 5}, num_filter = 4, name = 'cv'}
+    fails(function() c:infer_shape{data = {2, 3, 4, 4}} end,
+          'Symbol:infer_shape: Convolution cv: kernel (dilated 5x5) larger than the padded data (2,3,4,4)')
+    fails(function() c:simple_bind{ctx = mx.cpu(), data = {2, 3, 28}} end,
+          'Symbol:simple_bind: Convolution cv: data has shape (2,3,28), expected 4 axes')
+    fails(function() sym.Convolution{data = sym.Variable('d'), kernel = {5, 5, 5}, num_filter = 4}:infer_shape{
+      d = {1, 1, 9, 9}} end, 'kernel must have 1 or 2 axes (got 3)')
+    fails(function() sym.Convolution{data = sym.Variable('d'), kernel = 'x', num_filter = 4} end,
+          "mx.symbol.Convolution: Convolution convolution")
+    fails(function() sym.Pooling{data = sym.Variable('d'), kernel = {2, 2}, pool_type = 'mean'} end,
+          "parameter pool_type: bad value 'mean' (expected one of max|avg|sum)")
+    fails(function() sym.Deconvolution{data = sym.Variable('d'), kernel = {3, 3}, num_filter = 2, adj = {1, 1}}:infer_shape{
+      d = {1, 1, 4, 4}} end, 'adj must be < stride')
+    fails(function() sym.Embedding{data = sym.Variable('d'), input_dim = 0, output_dim = 3}:infer_shape{d = {2}} end,
+          'input_dim and output_dim must be >= 1')
+  end)
+end)
