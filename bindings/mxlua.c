@@ -576,6 +576,19 @@ static int collect_args(char **argv, int argc, int *first) {
   return args;
 }
 
+/* Runs LUA_INIT_5_4 or LUA_INIT ("@file" runs the file), as lua5.4 does. */
+static int handle_luainit(lua_State *L) {
+  const char *name = "=LUA_INIT_5_4";
+  const char *init = getenv(name + 1);
+  if (init == NULL) {
+    name = "=LUA_INIT";
+    init = getenv(name + 1);
+  }
+  if (init == NULL) return LUA_OK;
+  if (init[0] == '@') return dochunk(L, luaL_loadfile(L, init + 1));
+  return dostring(L, init, name);
+}
+
 /* Runs the -e and -l options in order. */
 static int run_args(lua_State *L, char **argv, int n) {
   for (int i = 1; i < n; i++) {
@@ -604,6 +617,7 @@ static int pmain(lua_State *L) {
   create_arg_table(L, argv, argc, script);
   lua_gc(L, LUA_GCRESTART);
   lua_gc(L, LUA_GCINC, 0, 0, 0); /* see lua/mx/init.lua: arrays need the incremental collector */
+  if (handle_luainit(L) != LUA_OK) return 0;
   if (load_mx(L) != LUA_OK) return 0;
   int repl = script == argc && !(args & (HAS_E | HAS_V));
   if ((args & HAS_V) || repl) print_version(L);
