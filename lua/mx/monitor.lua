@@ -87,8 +87,8 @@ function Monitor:check_array(name, x)
   else
     origin = string.format('operator %s%s (%s pass)', node, op and ' (' .. op .. ')' or '', kind)
   end
-  error(string.format('mx.mon.Monitor: %s holds %s (element %d of %d) at batch %d, produced by %s',
-                      name, what, index or 0, x:size(), self.step, origin), 0)
+  error(string.format('%s: %s holds %s (element %d of %d) at batch %d, produced by %s',
+                      self.where or 'mx.mon.Monitor', name, what, index or 0, x:size(), self.step, origin), 0)
 end
 
 -- The executor's callback: every output and gradient, by name.
