@@ -237,6 +237,12 @@ mx_status mx_symbol_create_op(const char *op_name, const char *name, const char 
     mx_node_release(node);
     return st;
   }
+  if (node->nvisible == 0) { /* a Custom op whose list failed: its message is the last error */
+    char why[512];
+    snprintf(why, sizeof why, "%s", mx_last_error());
+    mx_node_release(node);
+    return mx_error(MX_ERR_ARG, "mx_symbol_create_op: %s %s lists no outputs (%s)", op->name, name, why);
+  }
   mx_symbol *s = mx_symbol_new(node->nvisible);
   if (!s) {
     mx_node_release(node);
