@@ -5,6 +5,8 @@
 DEB_PACKAGES := build-essential pkg-config lua5.4 liblua5.4-dev libopenblas-dev lua-busted \
   libreadline-dev zlib1g-dev lua-check cppcheck clang-format lua-socket lua-cjson graphviz \
   libpng-dev valgrind chromium
+# (scaling out) Open MPI for kvstore 'mpi'.
+DEB_PACKAGES += libopenmpi-dev openmpi-bin
 # Commands that may come from elsewhere than Debian (node's own npm): installed only when absent.
 DEB_IF_NO_COMMAND := npm:npm
 
@@ -45,6 +47,22 @@ ifneq ($(CI),)
 NVFLAGS   += -Werror all-warnings -Xcompiler -Werror
 endif
 LDLIBS    += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++
+endif
+
+# (scaling out) kvstore 'nccl' when NCCL lies beside CUDA; kvstore 'mpi' when Open MPI is
+# found (pkg-config ompi-c, else the mpicc wrapper). Without them those kvstores say so.
+ifneq ($(NVCC),)
+ifneq ($(and $(wildcard $(CUDA_HOME)/lib64/libnccl.so),$(wildcard $(CUDA_HOME)/include/nccl.h)),)
+CFLAGS    += -DMX_HAVE_NCCL
+NVFLAGS   += -DMX_HAVE_NCCL
+LDLIBS    += -lnccl
+endif
+endif
+MPI_CFLAGS := $(shell pkg-config --cflags ompi-c 2>/dev/null || mpicc --showme:compile 2>/dev/null)
+MPI_LIBS   := $(shell pkg-config --libs ompi-c 2>/dev/null || mpicc --showme:link 2>/dev/null)
+ifneq ($(MPI_LIBS),)
+CFLAGS    += -DMX_HAVE_MPI $(MPI_CFLAGS)
+LDLIBS    += $(MPI_LIBS)
 endif
 
 LIB_A   := $(BUILD)/libmxcore.a

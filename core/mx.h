@@ -430,6 +430,31 @@ mx_status mx_cuda_graph_end(mx_context ctx, mx_cuda_graph **out);
 mx_status mx_cuda_graph_launch(mx_cuda_graph *g); /* queued on the device's stream */
 void mx_cuda_graph_release(mx_cuda_graph *g);      /* NULL is fine */
 
+/* ---- scaling out (kvstore.c, kvstore_mpi.c, kvstore_nccl.cu) ----
+ * The reductions behind mx.kvstore: a sum of arrays of one shape held on several
+ * contexts of one process, an in-place all-reduce of GPU arrays through NCCL, and
+ * MPI between processes (mpirun). Without Open MPI (or NCCL) at build time the
+ * calls fail with "not available in this build". */
+/* dst = srcs[0] + ... + srcs[n-1]; every array of dst's shape, on any context. */
+mx_status mx_kvstore_reduce_sum(mx_ndarray *dst, mx_ndarray *const *srcs, int n);
+int mx_nccl_compiled(void);
+/* arrays[i] (one per GPU, same shape) all become their sum, through NCCL. */
+mx_status mx_nccl_allreduce(mx_ndarray *const *arrays, int n);
+int mx_dist_compiled(void);
+/* MPI_Init (once; later calls only report): this process's rank and the number of processes.
+ * A process that then exits with a non-zero status aborts every rank (MPI_Abort);
+ * status 0 finalizes. */
+mx_status mx_dist_init(int *rank, int *size);
+/* Each array becomes the sum of that array over all processes: the arrays are packed
+ * into buckets of at most bucket_floats floats (<= 0: 4M), one MPI_Allreduce each. */
+mx_status mx_dist_allreduce(mx_ndarray *const *arrays, int n, int64_t bucket_floats);
+mx_status mx_dist_broadcast(mx_ndarray *const *arrays, int n, int root); /* root's values to every rank */
+mx_status mx_dist_barrier(void);
+/* Seconds spent in MPI_Allreduce (communication only) and the number of calls, since init. */
+void mx_dist_stats(double *allreduce_seconds, int64_t *allreduce_calls);
+/* Ends every rank now, with this exit code (MPI_Abort). */
+mx_status mx_dist_abort(int code);
+
 #ifdef __cplusplus
 }
 #endif

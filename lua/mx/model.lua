@@ -217,6 +217,122 @@ local function check_ctx(ctx)
   end
 end
 
+-- ---- (scaling out) several contexts and a kvstore ----
+
+-- The kvstore of a fit: none for one context and no 'mpi'/'dist' (MXNet's rule), else
+-- mx.kvstore.create(name) or the KVStore given.
+local function fit_kvstore(kv, num_ctx)
+  if kv == nil then kv = 'local' end
+  if type(kv) == 'string' then
+    if num_ctx == 1 and not (kv == 'mpi' or kv:match('^dist')) then return nil end
+    return require('mx.kvstore').create(kv)
+  end
+  if type(kv) == 'table' and kv.push and kv.pull then return kv end
+  error('mx.model.FeedForward:fit: kvstore must be a kvstore name or an mx.kvstore.KVStore (got ' .. type(kv) .. ')', 3)
+end
+
+-- MXNet's _split_input_slice: {lo, hi} (1-based, inclusive) rows of the batch per context,
+-- in proportion to work_load_list (default: equal parts).
+local function split_slices(batch_size, n, work_load_list)
+  local w = work_load_list or {}
+  local total = 0
+  for k = 1, n do
+    w[k] = w[k] or 1
+    total = total + w[k]
+  end
+  local sizes, sum = {}, 0
+  for k = 1, n do
+    sizes[k] = math.floor(w[k] * batch_size / total + 0.5)
+    sum = sum + sizes[k]
+  end
+  sizes[n] = sizes[n] + batch_size - sum
+  local slices, lo = {}, 1
+  for k = 1, n do
+    local hi = math.min(lo + sizes[k] - 1, batch_size)
+    if hi < lo then
+      error(('mx.model.FeedForward:fit: batch size %d is too small for %d contexts'):format(batch_size, n), 4)
+    end
+    slices[k] = {lo, hi}
+    lo = hi + 1
+  end
+  return slices
+end
+
+-- One executor per context over its slice of each batch; the gradients of each parameter
+-- pushed to the kvstore (summed, then the update), the new weights pulled into every executor.
+local Parallel = {}
+Parallel.__index = Parallel
+
+local function parallel_trainer(self, kv, shapes, iter, param_names, work_load_list)
+  local bs = iter.batch_size
+  local slices = split_slices(bs, #self.ctx, work_load_list)
+  local par = setmetatable({kv = kv, exes = {}, slices = slices, keys = {}, grads = {}, weights = {}}, Parallel)
+  par.data_names, par.label_names = {}, {}
+  for i, d in ipairs(iter.provide_data or {}) do par.data_names[i] = d.name or d[1] end
+  for i, d in ipairs(iter.provide_label or {}) do par.label_names[i] = d.name or d[1] end
+  for k, c in ipairs(self.ctx) do
+    check_ctx(c)
+    local sub = {}
+    for name, s in pairs(shapes) do
+      local t = {table.unpack(s)}
+      t[1] = slices[k][2] - slices[k][1] + 1
+      sub[name] = t
+    end
+    local exe = bind(self.symbol, c, sub, 'write')
+    exe:copy_params_from(self.arg_params, self.aux_params, true)
+    par.exes[k] = exe
+  end
+  for i, name in ipairs(param_names) do
+    par.keys[i], par.grads[i], par.weights[i] = i, {}, {}
+    for k, exe in ipairs(par.exes) do
+      par.grads[i][k] = exe.grad_dict[name]
+      par.weights[i][k] = exe.arg_dict[name]
+    end
+  end
+  local inits = {}
+  for i, name in ipairs(param_names) do inits[i] = self.arg_params[name] end
+  kv:init(par.keys, inits) -- with 'mpi', rank 0's initial weights for everyone
+  kv:pull(par.keys, par.weights)
+  return par
+end
+
+-- Copies each context's slice of the batch into its executor; the label slices per context.
+function Parallel:_load(batch)
+  local labels = {}
+  for k, exe in ipairs(self.exes) do
+    local lo, hi = self.slices[k][1], self.slices[k][2]
+    local args = exe.arg_dict
+    for i, n in ipairs(self.data_names) do args[n]:set(batch.data[i]:slice(lo, hi)) end
+    labels[k] = {}
+    for i, n in ipairs(self.label_names) do
+      if batch.label[i] then
+        labels[k][i] = batch.label[i]:slice(lo, hi)
+        if args[n] then args[n]:set(labels[k][i]) end
+      end
+    end
+  end
+  return labels
+end
+
+function Parallel:step(batch, eval_metric)
+  local labels = self:_load(batch)
+  for _, exe in ipairs(self.exes) do
+    exe:forward{is_train = true}
+    exe:backward()
+  end
+  self.kv:push(self.keys, self.grads)
+  self.kv:pull(self.keys, self.weights)
+  for k, exe in ipairs(self.exes) do eval_metric:update(labels[k], exe.outputs) end
+end
+
+function Parallel:score(batch, eval_metric)
+  local labels = self:_load(batch)
+  for k, exe in ipairs(self.exes) do
+    exe:forward{is_train = false}
+    eval_metric:update(labels[k], exe.outputs)
+  end
+end
+
 --- fit{X, y, eval_data, eval_metric = 'acc', epoch_end_callback, batch_end_callback,
 --   kvstore, logger, monitor, eval_batch_end_callback, check_finite}
 -- check_finite = true: stop at the first NaN or Inf in an output, gradient or weight, naming it.
@@ -232,9 +348,11 @@ function FeedForward:fit(opts)
   local _, param_names = self:_init_params(shapes)
   local ctx = self.ctx[1]
   check_ctx(ctx)
+  local kv = fit_kvstore(opts.kvstore, #self.ctx) -- (scaling out)
 
   -- the optimizer: rescale_grad = 1/batch_size, biases without weight decay
-  local batch_size = train_data.batch_size
+  -- (with 'mpi', the batch size over all the processes, as MXNet's dist_sync)
+  local batch_size = train_data.batch_size * (kv and kv.num_workers or 1)
   local opt = self.optimizer
   if type(opt) == 'string' then
     local kw = {}
@@ -255,8 +373,15 @@ function FeedForward:fit(opts)
   model._fit_updater = updater -- do_checkpoint saves its state beside the parameters
 
   logger.info('Start training with %s', ctx_str(self.ctx))
-  local exe = bind(self.symbol, ctx, shapes, 'write')
-  exe:copy_params_from(self.arg_params, self.aux_params, true)
+  local par, exe -- (scaling out) par: one executor per context, updates through kv
+  if kv then
+    kv:_set_updater(updater)
+    par = parallel_trainer(self, kv, shapes, train_data, param_names, opts.work_load_list)
+    exe = par.exes[1]
+  else
+    exe = bind(self.symbol, ctx, shapes, 'write')
+    exe:copy_params_from(self.arg_params, self.aux_params, true)
+  end
   local arg_dict, grad_dict = exe.arg_dict, exe.grad_dict or {}
   if not exe.grad_dict then
     for i, name in ipairs(self.symbol:list_arguments()) do grad_dict[name] = exe.grad_arrays[i] end
@@ -291,13 +416,19 @@ function FeedForward:fit(opts)
     while true do
       local do_reset = true
       for batch in train_data do
-        load(batch)
-        if monitor then monitor:tic() end
-        exe:forward{is_train = true}
-        exe:backward()
-        for i = 1, #weights do updater(i, grads[i], weights[i]) end
-        if monitor then monitor:toc_print() end
-        eval_metric:update(batch.label, outputs)
+        if par then
+          if monitor then monitor:tic() end
+          par:step(batch, eval_metric)
+          if monitor then monitor:toc_print() end
+        else
+          load(batch)
+          if monitor then monitor:tic() end
+          exe:forward{is_train = true}
+          exe:backward()
+          for i = 1, #weights do updater(i, grads[i], weights[i]) end
+          if monitor then monitor:toc_print() end
+          eval_metric:update(batch.label, outputs)
+        end
         nbatch = nbatch + 1
         if batch_cbs then
           param.nbatch = nbatch
@@ -331,9 +462,13 @@ function FeedForward:fit(opts)
       eval_data:reset()
       local eb = 0
       for batch in eval_data do
-        eval_load(batch)
-        exe:forward{is_train = false}
-        eval_metric:update(batch.label, outputs)
+        if par then
+          par:score(batch, eval_metric)
+        else
+          eval_load(batch)
+          exe:forward{is_train = false}
+          eval_metric:update(batch.label, outputs)
+        end
         eb = eb + 1
         if eval_cbs then
           param.nbatch = eb
