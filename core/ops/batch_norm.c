@@ -127,6 +127,9 @@ static mx_status backward_cpu(const mx_op_call *c) {
   return MX_OK;
 }
 
+mx_status mx_op_batch_norm_forward_gpu(const mx_op_call *c); /* batch_norm.cu */
+mx_status mx_op_batch_norm_backward_gpu(const mx_op_call *c);
+
 const mx_op mx_op_batch_norm = {
     .name = "BatchNorm",
     .doc = "Batch normalization: (x - mean) / sqrt(var + eps) * gamma + beta per channel; moving statistics "
@@ -138,7 +141,7 @@ const mx_op mx_op_batch_norm = {
     .aux_states = (const char *const[]){"moving_mean", "moving_var", NULL},
     .hidden_outputs = 2,
     .infer_shape = infer,
-    .forward = {[MX_DEV_CPU] = forward_cpu},
-    .backward = {[MX_DEV_CPU] = backward_cpu},
+    .forward = {[MX_DEV_CPU] = forward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_batch_norm_forward_gpu)},
+    .backward = {[MX_DEV_CPU] = backward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_batch_norm_backward_gpu)},
     .flags = MX_OP_BWD_IN_DATA | MX_OP_BWD_OUT_DATA | MX_OP_BWD_OUT_GRAD,
 };

@@ -55,6 +55,9 @@ static mx_status backward_cpu(const mx_op_call *c) {
   return MX_OK;
 }
 
+mx_status mx_op_elementwise_sum_forward_gpu(const mx_op_call *c); /* elementwise_sum.cu */
+mx_status mx_op_elementwise_sum_backward_gpu(const mx_op_call *c);
+
 const mx_op mx_op_elementwise_sum = {
     .name = "ElementWiseSum",
     .doc = "Adds num_args inputs of one shape.",
@@ -63,7 +66,7 @@ const mx_op mx_op_elementwise_sum = {
     .list_arguments = list_args,
     .outputs = (const char *const[]){"output", NULL},
     .infer_shape = infer,
-    .forward = {[MX_DEV_CPU] = forward_cpu},
-    .backward = {[MX_DEV_CPU] = backward_cpu},
+    .forward = {[MX_DEV_CPU] = forward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_elementwise_sum_forward_gpu)},
+    .backward = {[MX_DEV_CPU] = backward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_elementwise_sum_backward_gpu)},
     .flags = MX_OP_BWD_OUT_GRAD,
 };

@@ -68,6 +68,9 @@ static mx_status backward_cpu(const mx_op_call *c) {
   return st;
 }
 
+mx_status mx_op_swap_axis_forward_gpu(const mx_op_call *c); /* swap_axis.cu */
+mx_status mx_op_swap_axis_backward_gpu(const mx_op_call *c);
+
 const mx_op mx_op_swap_axis = {
     .name = "SwapAxis",
     .doc = "Swaps two axes of the data (dim1, dim2: 0-based).",
@@ -76,7 +79,7 @@ const mx_op mx_op_swap_axis = {
     .arguments = (const char *const[]){"data", NULL},
     .outputs = (const char *const[]){"output", NULL},
     .infer_shape = infer,
-    .forward = {[MX_DEV_CPU] = forward_cpu},
-    .backward = {[MX_DEV_CPU] = backward_cpu},
+    .forward = {[MX_DEV_CPU] = forward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_swap_axis_forward_gpu)},
+    .backward = {[MX_DEV_CPU] = backward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_swap_axis_backward_gpu)},
     .flags = MX_OP_BWD_OUT_GRAD,
 };
