@@ -37,7 +37,8 @@ describe('the custom training loop (tutorial, "Under the hood")', function()
     local data, label = args.data, args.softmax_label
 
     mx.random.seed(1234)
-    for name, arr in pairs(args) do -- mx.init.Uniform(0.01), by hand
+    for i, name in ipairs(mlp:list_arguments()) do -- mx.init.Uniform(0.01), by hand, in a fixed order
+      local arr = exe.arg_arrays[i]
       if not input_shapes[name] then arr:set(mx.random.uniform(-0.01, 0.01, arr:shape())) end
     end
 
