@@ -514,6 +514,96 @@ describe('operators on the GPU against the CPU #gpu', function()
     assert.are.equal(gpu, seen[2])
   end)
 
+  op_it({'Convolution'}, 'Convolution: 2-D with stride, pad, dilate, groups; 1-D; no_bias (im2col + cuBLAS)', function()
+    local w = S.Variable('w')
+    for _, case in ipairs{
+      {data = {2, 3, 9, 8}, kernel = {3, 3}, stride = {2, 1}, pad = {1, 2}, dilate = {1, 2}, num_filter = 4, group = 1},
+      {data = {3, 4, 7, 7}, kernel = {3, 2}, stride = {1, 1}, pad = {0, 0}, dilate = {1, 1}, num_filter = 6, group = 2},
+      {data = {2, 3, 11}, kernel = {3}, stride = {2}, pad = {1}, dilate = {1}, num_filter = 5, group = 1},
+    } do
+      local conv = S.Convolution{data = x, weight = w, name = 'cv', kernel = case.kernel, stride = case.stride,
+                                 pad = case.pad, dilate = case.dilate, num_filter = case.num_filter,
+                                 num_group = case.group}
+      local arg_shapes = conv:infer_shape{x = case.data}
+      local names, inputs = conv:list_arguments(), {}
+      for i, n in ipairs(names) do inputs[n] = mx.random.uniform(-1, 1, arg_shapes[i]) end
+      check_op(conv, inputs, {tol = GEMM, floor = true})
+    end
+    local nb = S.Convolution{data = x, name = 'cv', kernel = {2, 2}, num_filter = 3, no_bias = true}
+    check_op(nb, {x = mx.random.uniform(-1, 1, {2, 2, 5, 5}), cv_weight = mx.random.uniform(-1, 1, {3, 2, 2, 2})},
+      {tol = GEMM, floor = true})
+  end)
+
+  op_it({'Deconvolution'}, 'Deconvolution: stride, pad, adj, target_shape, groups, bias', function()
+    for _, case in ipairs{
+      {{data = x, name = 'dc', kernel = {3, 3}, stride = {2, 2}, pad = {1, 1}, adj = {1, 1}, num_filter = 4,
+        no_bias = false}, {2, 3, 4, 5}},
+      {{data = x, name = 'dc', kernel = {4, 4}, stride = {2, 2}, target_shape = {8, 9}, num_filter = 4, num_group = 2},
+       {2, 4, 4, 4}},
+      {{data = x, name = 'dc', kernel = {3}, stride = {2}, num_filter = 2}, {3, 2, 6}},
+    } do
+      local s = S.Deconvolution(case[1])
+      local arg_shapes = s:infer_shape{x = case[2]}
+      local inputs = {}
+      for i, n in ipairs(s:list_arguments()) do inputs[n] = mx.random.uniform(-1, 1, arg_shapes[i]) end
+      check_op(s, inputs, {tol = GEMM, floor = true})
+    end
+  end)
+
+  op_it({'Pooling'}, 'Pooling: max, avg, sum with stride, pad, full convention, global, 1-D', function()
+    local v = mx.random.uniform(-1, 1, {2, 3, 9, 8})
+    for _, type in ipairs{'max', 'avg', 'sum'} do
+      check_op(S.Pooling{data = x, pool_type = type, kernel = {3, 3}, stride = {2, 2}, pad = {1, 1}}, {x = v})
+      check_op(S.Pooling{data = x, pool_type = type, kernel = {2, 3}, stride = {2, 2},
+                         pooling_convention = 'full'}, {x = v})
+      check_op(S.Pooling{data = x, pool_type = type, global_pool = true, kernel = {1, 1}}, {x = v})
+      check_op(S.Pooling{data = x, pool_type = type, kernel = {3}, stride = {2}},
+        {x = mx.random.uniform(-1, 1, {2, 3, 10})})
+    end
+  end)
+
+  op_it({'BatchNorm'}, 'BatchNorm: training statistics, fix_gamma, channel axis, use_global_stats', function()
+    for _, case in ipairs{{{}, {4, 3, 5, 2}}, {{fix_gamma = false}, {6, 4}},
+                          {{fix_gamma = false, axis = -1}, {3, 2, 5}},
+                          {{fix_gamma = false, use_global_stats = true}, {4, 3, 2}}} do
+      local opts = {data = x, name = 'bn'}
+      for k, v in pairs(case[1]) do opts[k] = v end
+      local s = S.BatchNorm(opts)
+      local arg_shapes = s:infer_shape{x = case[2]}
+      local inputs = {}
+      for i, n in ipairs(s:list_arguments()) do inputs[n] = mx.random.uniform(0.5, 1.5, arg_shapes[i]) end
+      check_op(s, inputs, {tol = 1e-4, floor = true})
+    end
+  end)
+
+  op_it({'LeakyReLU'}, 'LeakyReLU: leaky, elu, prelu (gamma gradient), rrelu (same slopes for one seed)', function()
+    local v = mx.random.uniform(-2, 2, {4, 3, 5})
+    for _, act in ipairs{'leaky', 'elu', 'rrelu'} do
+      check_op(S.LeakyReLU{data = x, act_type = act, slope = 0.3}, {x = v})
+    end
+    check_op(S.LeakyReLU{data = x, act_type = 'prelu', name = 'pr'}, {x = v, pr_gamma = mx.random.uniform(0, 0.5, {3})})
+  end)
+
+  op_it({'Embedding'}, 'Embedding: rows by id (clipped), the weight gradient adding repeated ids', function()
+    check_op(S.Embedding{data = x, name = 'emb', input_dim = 7, output_dim = 5},
+      {x = mx.nd.array({{0, 3, 3}, {6, 1, 3}, {9, -2, 0}}), emb_weight = mx.random.uniform(-1, 1, {7, 5})})
+  end)
+
+  op_it({'SwapAxis'}, 'SwapAxis of every pair of axes', function()
+    local v = mx.random.uniform(-1, 1, {2, 3, 4, 5})
+    for d1 = 0, 3 do
+      for d2 = 0, 3 do check_op(S.SwapAxis{data = x, dim1 = d1, dim2 = d2}, {x = v}) end
+    end
+  end)
+
+  op_it({'ElementWiseSum'}, 'ElementWiseSum of three inputs, and of one input twice', function()
+    local y, z = S.Variable('y'), S.Variable('z')
+    local shape = {4, 6}
+    check_op(S.ElementWiseSum{x, y, z, num_args = 3}, {x = mx.random.uniform(-1, 1, shape),
+      y = mx.random.uniform(-1, 1, shape), z = mx.random.uniform(-1, 1, shape)})
+    check_op(S.ElementWiseSum{x, x, num_args = 2}, {x = mx.random.uniform(-1, 1, shape)})
+  end)
+
   gpu_it('every registered operator is covered here', function()
     local missing = {}
     for name in pairs(S._ops) do
