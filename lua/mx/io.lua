@@ -73,7 +73,8 @@ io_.NDArrayIter = NDArrayIter
 
 --- NDArrayIter{data, label, batch_size = 1, shuffle = false,
 --   last_batch_handle = 'pad' | 'discard' | 'roll_over',
---   data_name = 'data', label_name = 'softmax_label'}
+--   data_name = 'data', label_name = 'softmax_label', num_parts = 1, part_index = 0}
+-- num_parts/part_index keep rows [n//num_parts*part_index, n//num_parts*(part_index+1)).
 -- Shuffling permutes the rows once, here, with mx.random (MXNet 2016).
 function NDArrayIter:init(opts)
   local where = 'mx.io.NDArrayIter'
@@ -101,6 +102,20 @@ function NDArrayIter:init(opts)
     if p[2]:shape()[1] ~= n then
       error(('%s: label %s has %d rows but data %s has %d'):format(where, p[1], p[2]:shape()[1], data[1][1], n), 3)
     end
+  end
+  -- (scaling out) num_parts / part_index: this process's part of the rows, as MNISTIter's
+  local num_parts, part = opts.num_parts or 1, opts.part_index or 0
+  if math.type(num_parts) ~= 'integer' or num_parts < 1 or math.type(part) ~= 'integer'
+     or part < 0 or part >= num_parts then
+    error(('%s: part_index must lie in 0..num_parts-1 (got part_index %s, num_parts %s)'):format(
+      where, tostring(part), tostring(num_parts)), 3)
+  end
+  if num_parts > 1 then
+    local lo, hi = n // num_parts * part, n // num_parts * (part + 1)
+    for _, lst in ipairs{data, label} do
+      for _, q in ipairs(lst) do q[2] = q[2]:slice(lo + 1, hi) end
+    end
+    n = hi - lo
   end
   if n < bs then
     error(('%s: batch_size %d is larger than the data (%d rows)'):format(where, bs, n), 3)

@@ -104,7 +104,9 @@ function KVStore:push(key, value)
   local merged = {}
   for i, k in ipairs(keys) do
     local stored = self._store[k]
-    if not stored then error(('mx.kvstore.push: key %s is not initialized (call init first)'):format(tostring(k)), 2) end
+    if not stored then
+      error(('mx.kvstore.push: key %s is not initialized (call init first)'):format(tostring(k)), 2)
+    end
     local vals = list_of(values[i], 'mx.kvstore.push', k)
     if self.kind == 'nccl' and #vals > 1 then
       core.nccl_allreduce(vals) -- every value now holds the sum
@@ -127,7 +129,9 @@ function KVStore:pull(key, out)
   local keys, outs = pairs_of(key, out, 'mx.kvstore.pull')
   for i, k in ipairs(keys) do
     local stored = self._store[k]
-    if not stored then error(('mx.kvstore.pull: key %s is not initialized (call init first)'):format(tostring(k)), 2) end
+    if not stored then
+      error(('mx.kvstore.pull: key %s is not initialized (call init first)'):format(tostring(k)), 2)
+    end
     for _, o in ipairs(list_of(outs[i], 'mx.kvstore.pull', k)) do o:set(stored) end
   end
 end
@@ -155,7 +159,7 @@ function KVStore:barrier()
 end
 
 --- allreduce_stats() -> seconds spent in MPI all-reduce, number of all-reduce calls.
-function KVStore:allreduce_stats() return core.dist_stats() end
+function KVStore.allreduce_stats(_) return core.dist_stats() end
 
 --- abort([code = 1]): ends every process of the job now ('mpi').
 function KVStore:abort(code)

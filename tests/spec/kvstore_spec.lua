@@ -1,0 +1,191 @@
+-- kvstore_spec: mx.kvstore ('local' sums and updates, errors), FeedForward over two CPU
+-- contexts against one context with the whole batch, and 'mpi' under `mpirun -np 2`
+-- (the same weights as one process; a rank that dies or fails ends the job quickly).
+local mx = require 'mx'
+
+local root = os.getenv('MXLUA_ROOT') or '.'
+local dir = os.tmpname()
+os.remove(dir)
+assert(os.execute('mkdir -p ' .. dir))
+teardown(function() os.execute('rm -rf ' .. dir) end)
+
+local function close_tables(a, b, tol, what)
+  assert.are.equal(#a, #b, what)
+  for i = 1, #a do
+    if type(a[i]) == 'table' then close_tables(a[i], b[i], tol, what)
+    else
+      local d = math.abs(a[i] - b[i])
+      assert(d <= tol * (1 + math.abs(b[i])), ('%s: element %d: %.9g vs %.9g'):format(what, i, a[i], b[i]))
+    end
+  end
+end
+
+-- The data kvstore_mpi_job.lua uses: 32 rows of 6 features, 3 classes.
+local function dataset(order)
+  local x, y = {}, {}
+  for k, i in ipairs(order) do
+    x[k] = {}
+    for j = 1, 6 do x[k][j] = math.sin(i * 0.37 + j * 0.11) end
+    y[k] = (i * 7) % 3
+  end
+  return mx.nd.array(x), mx.nd.array(y)
+end
+local function range(a, b)
+  local t = {}
+  for i = a, b do t[#t + 1] = i end
+  return t
+end
+
+local function net()
+  local data = mx.sym.Variable('data')
+  local fc1 = mx.sym.FullyConnected{data = data, name = 'fc1', num_hidden = 5}
+  local act = mx.sym.Activation{data = fc1, name = 'relu1', act_type = 'relu'}
+  local fc2 = mx.sym.FullyConnected{data = act, name = 'fc2', num_hidden = 3}
+  return mx.sym.SoftmaxOutput{data = fc2, name = 'softmax'}
+end
+
+-- Trains `steps` batches of batch_size from (X, Y) in order; returns the weights as tables.
+local function train(X, Y, batch_size, steps, opts)
+  local level = mx.log.get_level()
+  mx.log.set_level('warning')
+  mx.random.seed(7)
+  local model = mx.model.FeedForward{symbol = net(), ctx = opts.ctx, num_epoch = 1, epoch_size = steps,
+                                     initializer = mx.init.Uniform(0.5), learning_rate = 1, momentum = 0.9,
+                                     wd = 0.01}
+  local ok, err = pcall(model.fit, model, {X = mx.io.NDArrayIter{data = X, label = Y, batch_size = batch_size},
+                                           kvstore = opts.kvstore, work_load_list = opts.work_load_list})
+  mx.log.set_level(level)
+  assert(ok, err)
+  local out = {}
+  for k, v in pairs(model.arg_params) do out[k] = v:totable() end
+  return out
+end
+
+describe('mx.kvstore', function()
+  it("'local': push sums the values of the contexts, pull copies the stored value", function()
+    local kv = mx.kvstore.create('local')
+    assert.are.equal('local', kv.type)
+    assert.are.equal(0, kv.rank)
+    assert.are.equal(1, kv.num_workers)
+    kv:init(3, mx.nd.array{1, 2, 3})
+    local out = mx.nd.zeros{3}
+    kv:pull(3, out)
+    assert.are.same({1, 2, 3}, out:totable())
+    kv:push(3, {mx.nd.array{1, 1, 1}, mx.nd.array{10, 20, 30}, mx.nd.array{0.5, 0.5, 0.5}})
+    local outs = {mx.nd.zeros{3}, mx.nd.zeros{3}}
+    kv:pull(3, outs)
+    for _, o in ipairs(outs) do assert.are.same({11.5, 21.5, 31.5}, o:totable()) end
+    -- several keys at once
+    kv:init({'a', 'b'}, {mx.nd.zeros{2}, mx.nd.zeros{1}})
+    kv:push({'a', 'b'}, {mx.nd.array{1, 2}, {mx.nd.array{4}, mx.nd.array{5}}})
+    local a, b = mx.nd.zeros{2}, mx.nd.zeros{1}
+    kv:pull({'a', 'b'}, {a, b})
+    assert.are.same({1, 2}, a:totable())
+    assert.are.same({9}, b:totable())
+    kv:barrier() -- nothing to wait for
+  end)
+
+  it('set_optimizer: push updates the stored value with the summed gradient', function()
+    local kv = mx.kvstore.create('device')
+    kv:set_optimizer(mx.optimizer.create('sgd', {learning_rate = 0.5, rescale_grad = 0.25}))
+    kv:init(1, mx.nd.array{1, 2})
+    kv:push(1, {mx.nd.array{2, 4}, mx.nd.array{6, 8}})
+    local w = mx.nd.zeros{2}
+    kv:pull(1, w)
+    -- w - lr * rescale * (g1 + g2), by hand: 1 - 0.5*0.25*8 = 0, 2 - 0.5*0.25*12 = 0.5
+    close_tables(w:totable(), {0, 0.5}, 1e-6, 'sgd')
+  end)
+
+  it('fails clearly on unknown types, keys not initialized and bad values', function()
+    assert.has_error(function() mx.kvstore.create('dist_async') end,
+      "mx.kvstore.create: unknown kvstore type dist_async (expected 'local', 'device', 'nccl' or 'mpi')")
+    local kv = mx.kvstore.create()
+    assert.has_error(function() kv:push(7, mx.nd.zeros{2}) end,
+      'mx.kvstore.push: key 7 is not initialized (call init first)')
+    assert.has_error(function() kv:pull(7, mx.nd.zeros{2}) end,
+      'mx.kvstore.pull: key 7 is not initialized (call init first)')
+    kv:init(1, mx.nd.zeros{2})
+    assert.has_error(function() kv:init(1, mx.nd.zeros{2}) end, 'mx.kvstore.init: key 1 is already initialized')
+    assert.has_error(function() kv:push(1, 'x') end,
+      'mx.kvstore.push: the value of key 1 must be an NDArray or a list of NDArrays')
+    assert.has_error(function() kv:push(1, {mx.nd.zeros{3}}) end,
+      'mx.kvstore.push: array 0 has shape (3,) (expected (2,))')
+    assert.has_error(function() kv:set_optimizer(3) end,
+      'mx.kvstore.set_optimizer: expected an optimizer (mx.optimizer.create(...))')
+    if not mx.core.nccl_compiled() then
+      assert.has_error(function() mx.kvstore.create('nccl') end)
+    end
+  end)
+end)
+
+describe('FeedForward over several contexts', function()
+  it("two CPU contexts through 'local' give the weights of one context with the whole batch", function()
+    local X, Y = dataset(range(1, 32))
+    local one = train(X, Y, 16, 2, {ctx = mx.cpu(0)})
+    local two = train(X, Y, 16, 2, {ctx = {mx.cpu(0), mx.cpu(1)}, kvstore = 'local'})
+    local uneven = train(X, Y, 16, 2, {ctx = {mx.cpu(0), mx.cpu(1)}, kvstore = 'local', work_load_list = {1, 3}})
+    local moved = 0
+    for name, w in pairs(one) do
+      close_tables(two[name], w, 1e-5, name)
+      close_tables(uneven[name], w, 1e-5, name .. ' (work_load_list {1, 3})')
+      moved = moved + 1
+    end
+    assert.are.equal(4, moved)
+  end)
+
+  it('a batch too small for the contexts fails clearly', function()
+    local X, Y = dataset(range(1, 4))
+    assert.has_error(function() train(X, Y, 2, 1, {ctx = {mx.cpu(0), mx.cpu(1), mx.cpu(2)}}) end)
+  end)
+end)
+
+local have_mpirun = os.execute('command -v mpirun >/dev/null 2>&1') and mx.core.dist_compiled()
+local MPIRUN = 'cd ' .. root .. ' && timeout 120 mpirun -np 2 --allow-run-as-root --oversubscribe build/mxlua '
+             .. 'tests/spec/kvstore_mpi_job.lua '
+
+describe("kvstore 'mpi' under mpirun -np 2", function()
+  if not have_mpirun then
+    pending("mpirun or an MPI build is missing (make deps && make)")
+    return
+  end
+
+  it('trains to the weights of one process with the two halves of each batch', function()
+    local out = dir .. '/mpi.params'
+    local ok = os.execute(MPIRUN .. 'step ' .. out .. ' > ' .. dir .. '/step.log 2>&1')
+    assert(ok, 'mpirun failed: ' .. (io.open(dir .. '/step.log'):read('a')))
+    local got = mx.nd.load(out)
+    -- rank 0 reads rows 1..16 (batches 1-8, 9-16), rank 1 rows 17..32; one process sees
+    -- each step's two halves as one batch of 16
+    local order = {}
+    for _, r in ipairs{range(1, 8), range(17, 24), range(9, 16), range(25, 32)} do
+      for _, i in ipairs(r) do order[#order + 1] = i end
+    end
+    local X, Y = dataset(order)
+    local want = train(X, Y, 16, 2, {ctx = mx.cpu(0)})
+    local n = 0
+    for name, w in pairs(want) do
+      close_tables(got[name]:totable(), w, 1e-5, name)
+      n = n + 1
+    end
+    assert.are.equal(4, n)
+  end)
+
+  for _, mode in ipairs{'kill', 'error'} do
+    it(('a rank that %s ends the other within seconds'):format(mode == 'kill' and 'is killed (SIGKILL)' or 'fails'),
+      function()
+        local t0 = mx.core.now()
+        local ok, _, code = os.execute(MPIRUN .. mode .. ' > ' .. dir .. '/' .. mode .. '.log 2>&1')
+        local elapsed = mx.core.now() - t0
+        local log = io.open(dir .. '/' .. mode .. '.log'):read('a')
+        assert.is_falsy(ok)
+        assert.are_not.equal(124, code, 'timed out: ' .. log)
+        assert(elapsed < 30, ('took %.1f s'):format(elapsed))
+        if mode == 'error' then
+          assert.truthy(log:find('rank 1 fails on purpose', 1, true))
+          assert.truthy(log:find('rank 1 of 2 exits with status 1: aborting every rank', 1, true))
+        else
+          assert.truthy(log:find('exited on signal 9', 1, true))
+        end
+      end)
+  end
+end)
