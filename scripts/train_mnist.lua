@@ -18,6 +18,9 @@ usage: mxlua scripts/train_mnist.lua [options]
                       build/mnist-0010.params, build/mnist-0010.states)
   --data DIR          folder of the MNIST IDX files (default data/mnist or $MXLUA_DATA)
   --progress          draw a progress bar on the terminal as well
+  --kvstore NAME      local|device|nccl|mpi: with mpi, run under `mpirun -np N`; each process
+                      trains on its 1/N of the training set with batch-size examples per step,
+                      gradients summed over the processes; rank 0 logs, evaluates and saves
   --help              this text
 ]]
 
@@ -40,7 +43,7 @@ while i <= #args do
     os.exit(0)
   elseif name == 'progress' then
     opts.progress = true
-  elseif name and opts[name] ~= nil or name == 'ctx' or name == 'data' then
+  elseif name and opts[name] ~= nil or name == 'ctx' or name == 'data' or name == 'kvstore' then
     local v = args[i + 1]
     if v == nil then fail('--' .. name .. ' needs a value') end
     if numeric[name] then
@@ -60,6 +63,17 @@ end
 if opts.epochs < 1 or opts['batch-size'] < 1 then fail('--epochs and --batch-size must be positive') end
 if opts.network ~= 'mlp' and opts.network ~= 'lenet' then
   fail('--network must be mlp or lenet (got ' .. opts.network .. ')')
+end
+
+-- (scaling out) --kvstore mpi: one process per rank; only rank 0 logs, evaluates and saves
+local kv, rank, num_workers = nil, 0, 1
+if opts.kvstore == 'mpi' or opts.kvstore == 'dist_sync' then
+  local ok, k = pcall(mx.kvstore.create, opts.kvstore)
+  if not ok then fail(tostring(k)) end
+  kv, rank, num_workers = k, k.rank, k.num_workers
+  if rank ~= 0 then mx.log.set_level('warning') end
+elseif opts.kvstore ~= nil then
+  kv = opts.kvstore
 end
 
 local ctx
@@ -112,7 +126,8 @@ if opts.network == 'lenet' then
 end
 
 local batch_size = opts['batch-size']
-local train_iter = mx.io.NDArrayIter{data = X_train, label = Y_train, batch_size = batch_size}
+local train_iter = mx.io.NDArrayIter{data = X_train, label = Y_train, batch_size = batch_size,
+                                     num_parts = num_workers, part_index = rank}
 local test_iter  = mx.io.NDArrayIter{data = X_test,  label = Y_test,  batch_size = batch_size}
 
 -- Training
@@ -133,9 +148,11 @@ if opts.progress then
 end
 model:fit{
   X = train_iter,
-  eval_data = test_iter,
+  eval_data = rank == 0 and test_iter or nil,
   batch_end_callback = callbacks,
+  kvstore = kv,
 }
+if rank ~= 0 then return end
 
 -- Evaluation
 print('Result:', math.tointeger(model:predict(X_test:slice(1, 1)):argmax(2):asscalar()), '(label ' ..

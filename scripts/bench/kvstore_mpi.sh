@@ -1,0 +1,13 @@
+#!/bin/sh
+# kvstore_mpi.sh: samples/s of the tutorial MLP (FeedForward on MNIST) in 1 process and in 2
+# MPI processes (kvstore 'mpi', each on half the data) at batch 100 and 1000 per process, with
+# the all-reduce time per step (scripts/bench/kvstore_mpi.lua). Run from the repository root.
+if ! command -v mpirun >/dev/null 2>&1; then echo "kvstore_mpi: skipped (no mpirun: make deps)"; exit 0; fi
+MPIRUN="mpirun --allow-run-as-root --oversubscribe -x OPENBLAS_NUM_THREADS=1"
+status=0
+for b in 100 1000; do
+  OPENBLAS_NUM_THREADS=1 build/mxlua scripts/bench/kvstore_mpi.lua --batch "$b" || status=1
+  $MPIRUN -np 1 build/mxlua scripts/bench/kvstore_mpi.lua --kvstore mpi --batch "$b" || status=1
+  $MPIRUN -np 2 build/mxlua scripts/bench/kvstore_mpi.lua --kvstore mpi --batch "$b" || status=1
+done
+exit $status
