@@ -108,8 +108,8 @@ function KVStore:push(key, value)
       error(('mx.kvstore.push: key %s is not initialized (call init first)'):format(tostring(k)), 2)
     end
     local vals = list_of(values[i], 'mx.kvstore.push', k)
-    if self.kind == 'nccl' and #vals > 1 then
-      core.nccl_allreduce(vals) -- every value now holds the sum
+    if self.kind == 'nccl' then
+      core.nccl_allreduce(vals) -- every value (one per GPU) now holds the sum
       merged[i] = self:_merge_buffer(k, stored)
       merged[i]:set(vals[1])
     else
