@@ -365,22 +365,28 @@ static int l_tojson(lua_State *L) {
   return 1;
 }
 
+/* A string argument; otherwise an error naming the Lua function (not luaL_checkstring's). */
+static const char *check_str(lua_State *L, int idx, const char *where) {
+  if (lua_type(L, idx) != LUA_TSTRING) mxb_typeerror(L, idx, where, "string");
+  return lua_tostring(L, idx);
+}
+
 static int l_save(lua_State *L) {
   mx_symbol *s = check_symbol(L, 1, "Symbol:save");
-  mxb_check(L, mx_symbol_save(s, luaL_checkstring(L, 2)), "Symbol:save");
+  mxb_check(L, mx_symbol_save(s, check_str(L, 2, "Symbol:save")), "Symbol:save");
   return 0;
 }
 
 static int l_load_json(lua_State *L) {
   mx_symbol *s;
-  mxb_check(L, mx_symbol_from_json(luaL_checkstring(L, 1), &s), "mx.symbol.load_json");
+  mxb_check(L, mx_symbol_from_json(check_str(L, 1, "mx.symbol.load_json"), &s), "mx.symbol.load_json");
   push_symbol(L, s);
   return 1;
 }
 
 static int l_load(lua_State *L) {
   mx_symbol *s;
-  mxb_check(L, mx_symbol_load(luaL_checkstring(L, 1), &s), "mx.symbol.load");
+  mxb_check(L, mx_symbol_load(check_str(L, 1, "mx.symbol.load"), &s), "mx.symbol.load");
   push_symbol(L, s);
   return 1;
 }

@@ -13,6 +13,10 @@ local function callable(fn) return setmetatable({}, {__call = function(_, ...) r
 -- The first call of an epoch only starts the timer; the metric is cumulative.
 function callback.Speedometer(batch_size, frequent)
   frequent = frequent or 50
+  if math.type(batch_size) ~= 'integer' or batch_size < 1 or math.type(frequent) ~= 'integer' or frequent < 1 then
+    error(string.format('mx.callback.Speedometer: batch_size and frequent must be positive integers (got %s, %s)',
+      tostring(batch_size), tostring(frequent)), 2)
+  end
   local init, tic, last_count = false, 0, 0
   return callable(function(param)
     local count = param.nbatch
@@ -42,6 +46,12 @@ end
 -- prefix-symbol.json and prefix-%04d.params (epoch + 1) every `period` epochs;
 -- inside FeedForward:fit also the optimizer state (prefix-%04d.states).
 function callback.do_checkpoint(prefix, period)
+  if type(prefix) ~= 'string' or prefix == '' then
+    error('mx.callback.do_checkpoint: prefix must be a non-empty string (got ' .. tostring(prefix) .. ')', 2)
+  end
+  if period ~= nil and math.type(period) ~= 'integer' then
+    error('mx.callback.do_checkpoint: period must be an integer (got ' .. tostring(period) .. ')', 2)
+  end
   period = math.max(1, period or 1)
   return callable(function(iter_no, sym, arg_params, aux_params)
     if (iter_no + 1) % period == 0 then

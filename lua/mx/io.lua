@@ -80,6 +80,12 @@ function NDArrayIter:init(opts)
   local where = 'mx.io.NDArrayIter'
   if core.nd.is_ndarray(opts) then opts = {data = opts} end
   opts = opts or {}
+  if type(opts) ~= 'table' then error(('%s: expected a table of options (got %s)'):format(where, type(opts)), 3) end
+  local known = {data = 1, label = 1, batch_size = 1, shuffle = 1, last_batch_handle = 1, data_name = 1,
+                 label_name = 1, num_parts = 1, part_index = 1}
+  for k in pairs(opts) do -- (robustness) a misspelt option is an error, not ignored
+    if not known[k] then error(('%s: unknown option %s'):format(where, tostring(k)), 3) end
+  end
   local bs = opts.batch_size or 1
   if math.type(bs) ~= 'integer' or bs < 1 then
     error(('%s: batch_size must be a positive integer (got %s)'):format(where, tostring(bs)), 3)

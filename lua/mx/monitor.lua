@@ -102,7 +102,7 @@ end
 
 --- install(exe): watch the executor's outputs and gradients (exe:set_monitor_callback).
 function Monitor:install(exe)
-  if not exe or not exe.set_monitor_callback then
+  if type(exe) ~= 'table' and type(exe) ~= 'userdata' or not exe.set_monitor_callback then
     error('mx.mon.Monitor:install: expected an Executor', 2)
   end
   exe:set_monitor_callback(function(name, array) self:stat_helper(name, array) end)

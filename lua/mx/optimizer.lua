@@ -27,7 +27,24 @@ Optimizer.default_lr = 0.01
 
 --- Optimizer{rescale_grad = 1, param_idx2name = {}, wd = 0, clip_gradient = nil,
 --   learning_rate = 0.01, lr_scheduler = nil, sym = nil, begin_num_update = 0}
+-- (robustness) hyper-parameters are finite numbers: lr, wd and clip_gradient also >= 0.
+local function check_hyper(name, opts)
+  for _, k in ipairs{'learning_rate', 'wd', 'rescale_grad', 'clip_gradient', 'momentum'} do
+    local v = opts[k]
+    if v ~= nil and (type(v) ~= 'number' or v ~= v or v == math.huge or v == -math.huge) then
+      error(string.format('%s: %s must be a finite number (got %s)', name, k, tostring(v)), 0)
+    end
+    if v ~= nil and v < 0 and k ~= 'rescale_grad' then
+      error(string.format('%s: %s must be >= 0 (got %s)', name, k, tostring(v)), 0)
+    end
+  end
+end
+
 function Optimizer:init(opts)
+  if type(opts) ~= 'table' then
+    error(string.format('%s: expected a table of options (got %s)', self.__name, type(opts)), 0)
+  end
+  check_hyper(self.__name, opts)
   self.rescale_grad = opts.rescale_grad or 1
   self.lr = opts.learning_rate or self.default_lr
   self.wd = opts.wd or 0
