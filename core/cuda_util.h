@@ -29,9 +29,10 @@ void mx_cuda_device_of(const void *ptr);
 
 /* Failures of functions that cannot return a status (the kernel table, the
  * optimizer kernels) are kept pending, per thread, and reported by the next
- * call that can: every device-interface call (alloc, copy, memset, sync)
- * first returns the pending failure, so no result is ever read back from a
- * device after a failed launch without the error. */
+ * call that can: every copy, memset and sync of the device interface (and
+ * every operator kernel, GEMM and graph call) first returns the pending
+ * failure, so no result is ever read back from a device after a failed launch
+ * without the error. Allocation does not (the pool retries a failed one). */
 void mx_cuda_set_pending(const char *what, cudaError_t e);
 /* The pending failure as an mx_status ("<where>: <what> failed: <CUDA error>"),
  * cleared; MX_OK when none. */
