@@ -186,8 +186,12 @@ def lscpu_model():
 
 
 def main():
+    global BLAS_THREADS
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--blas-threads", default=BLAS_THREADS,
+                    help="OPENBLAS_NUM_THREADS (and BLIS_NUM_THREADS) for every runner; 2 by "
+                    "default (numpy's best here), 1 gives steadier figures on a busy machine")
     ap.add_argument("--no-other-blas", action="store_true",
                     help="measure only OpenBLAS's GEMM ceiling, not BLIS's nor libxsmm's")
     ap.add_argument("--no-script", action="store_true",
@@ -196,6 +200,7 @@ def main():
                     help="runners, comma-separated (gemm brings the BLIS and libxsmm ceilings "
                     "along where those libraries are installed; torch2 is PyTorch with 2 threads)")
     args = ap.parse_args()
+    BLAS_THREADS = str(args.blas_threads)
     only = args.only.split(",")
     order = [r for r in ["gemm", "mxlua", "numpy", "torch", "torch2"] if r in only]
     weights = os.path.join(BUILD, "weights")
