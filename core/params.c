@@ -288,6 +288,7 @@ truncated:
 }
 
 void mx_params_free(mx_ndarray **arrays, char **names, int n) {
+  if (!arrays && !names) return; /* (a header's garbage count with nothing allocated: no loop) */
   for (int i = 0; i < n; i++) {
     if (arrays) mx_ndarray_release(arrays[i]);
     if (names) free(names[i]);
