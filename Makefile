@@ -168,7 +168,7 @@ bench-deps:
 
 # ---- robustness (tests/fuzz/, tests/sanitize.sh): sanitizers, valgrind, libFuzzer ----
 # test-asan: C tests and busted specs built with ASan+UBSan into build/asan (CPU-only, no -Werror).
-# test-valgrind: the C tests and a short training run under memcheck. fuzz: each libFuzzer target
+# test-valgrind: the C tests and a short training run under memcheck (CPU-only build). fuzz: each libFuzzer target
 # (clang) for FUZZ_SECONDS, new crash inputs left in build/fuzz/crashes (keep them in tests/fuzz/regressions/).
 SAN_OPT      := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 FUZZ_CC      := clang
@@ -182,8 +182,9 @@ test-asan: deps data
 	@$(MAKE) --no-print-directory CI= NVCC= BUILD=build/asan OPT='$(SAN_OPT)' build-tests
 	@sh tests/sanitize.sh asan build/asan
 
-test-valgrind: deps data build-tests
-	@sh tests/sanitize.sh valgrind $(BUILD)
+test-valgrind: deps data
+	@$(MAKE) --no-print-directory NVCC= BUILD=build/cpu-only build-tests
+	@sh tests/sanitize.sh valgrind build/cpu-only
 
 fuzz-build:
 	@$(MAKE) --no-print-directory CI= NVCC= CC=$(FUZZ_CC) BUILD=$(FUZZ_BUILD) OPT='$(FUZZ_OPT)' \
