@@ -197,6 +197,12 @@ typedef struct mx_optim_param {
 /* SGD as MXNet: with mom: mom = momentum*mom - lr*(g + wd*w); w += mom.
  * mom NULL: w -= lr*(g + wd*w). */
 mx_status mx_optim_sgd_update(mx_ndarray *weight, const mx_ndarray *grad, mx_ndarray *mom, const mx_optim_param *p);
+/* (speed) SGD over n parameters in one call, as n calls of mx_optim_sgd_update with
+ * p->lr = lrs[i], p->wd = wds[i]; moms NULL (or moms[i] NULL): no momentum. Every array is
+ * checked before any is updated. */
+mx_status mx_optim_sgd_update_multi(mx_ndarray *const *weights, mx_ndarray *const *grads,
+                                    mx_ndarray *const *moms, const float *lrs, const float *wds,
+                                    int n, const mx_optim_param *p);
 /* Adam (MXNet's adam_update): g = clip(rescale*grad) + wd*w; m = b1*m + (1-b1)*g;
  * v = b2*v + (1-b2)*g^2; w -= lr*m/(sqrt(v)+eps). */
 mx_status mx_optim_adam_update(mx_ndarray *weight, const mx_ndarray *grad, mx_ndarray *mean, mx_ndarray *var,

@@ -188,3 +188,33 @@ mx_status mx_optim_adagrad_update(mx_ndarray *weight, const mx_ndarray *grad, mx
              mx_ndarray_size(weight), p);
   return MX_OK;
 }
+
+/* ---- (speed) one call for all of a network's parameters ---- */
+
+mx_status mx_optim_sgd_update_multi(mx_ndarray *const *weights, mx_ndarray *const *grads,
+                                    mx_ndarray *const *moms, const float *lrs, const float *wds,
+                                    int n, const mx_optim_param *p) {
+  const char *where = "mx_optim_sgd_update_multi";
+  const char *names[] = {"gradient", "momentum state"};
+  if (n < 0 || (n > 0 && (!weights || !grads || !lrs || !wds)))
+    return mx_error(MX_ERR_ARG, "%s: weights, gradients, lrs and wds are required (got n %d)",
+                    where, n);
+  for (int i = 0; i < n; i++) {
+    const mx_optim_kernels *k;
+    const mx_ndarray *others[] = {grads[i], moms ? moms[i] : NULL};
+    if (!grads[i]) return mx_error(MX_ERR_ARG, "%s: no gradient given for parameter %d", where, i);
+    mx_status st = prepare(where, weights[i], others, names, 2, p, &k);
+    if (st != MX_OK) return st;
+  }
+  for (int i = 0; i < n; i++) {
+    const mx_optim_kernels *k;
+    const mx_ndarray *others[] = {grads[i], moms ? moms[i] : NULL};
+    prepare(where, weights[i], others, names, 2, p, &k); /* checked above: picks the kernels */
+    mx_optim_param q = *p;
+    q.lr = lrs[i], q.wd = wds[i];
+    mx_ndarray *m = moms ? moms[i] : NULL;
+    k->sgd(mx_ndarray_data(weights[i]), mx_ndarray_data(grads[i]), m ? mx_ndarray_data(m) : NULL,
+           mx_ndarray_size(weights[i]), &q);
+  }
+  return MX_OK;
+}

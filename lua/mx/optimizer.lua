@@ -246,6 +246,40 @@ Updater.__call = function(self, index, grad, weight)
   self.optimizer:update(index, weight, grad, s or nil)
 end
 
+--- (speed) updater:update_all(grads, weights): updater(i, grads[i], weights[i]) for each i in
+-- turn (nil gradients skipped), same states and results. SGD's updates run as one fused C call
+-- over all the parameters (lists reused from step to step: no garbage); others one call each.
+function Updater:update_all(grads, weights)
+  local opt = self.optimizer
+  if opt.update ~= SGD.update or opt.create_state ~= SGD.create_state then
+    for i = 1, #weights do self(i, grads[i], weights[i]) end
+    return
+  end
+  local c = self._fused
+  if c == nil then
+    c = {w = {}, g = {}, m = {}, lr = {}, wd = {}}
+    self._fused = c
+  end
+  local w, g, m, lr, wd, states = c.w, c.g, c.m, c.lr, c.wd, self.states
+  local k = 0
+  for i = 1, #weights do
+    local gi = grads[i]
+    if gi ~= nil then
+      local s = states[i]
+      if s == nil then
+        s = opt:create_state(i, weights[i]) or false
+        states[i] = s
+      end
+      k = k + 1
+      w[k], g[k], m[k] = weights[i], gi, s or nil
+      lr[k], wd[k] = opt:_get_lr(i), opt:_get_wd(i) -- in SGD:update's order
+      opt:_update_count(i)
+    end
+  end
+  for j = #w, k + 1, -1 do w[j], g[j], m[j], lr[j], wd[j] = nil, nil, nil, nil, nil end
+  core.optim_sgd_update_multi(w, g, m, lr, wd, opt.rescale_grad, opt:_clip(), opt.momentum)
+end
+
 -- Numbers stored exactly in float32 arrays: each 8-byte value as four 16-bit pieces.
 local function pack_numbers(list, fmt)
   local out = {}

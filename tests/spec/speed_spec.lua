@@ -1,0 +1,123 @@
+-- speed_spec: the fast paths of the training step (engineer L, issue "Speed"): the fused
+-- multi-parameter SGD (updater:update_all, core.optim_sgd_update_multi) against MXNet's
+-- formula in a plain loop, its checks, and a training step that allocates nothing.
+local mx = require 'mx'
+
+-- MXNet's SGD on plain Lua numbers: g = clip(rescale*grad); mom = momentum*mom - lr*(g + wd*w);
+-- w += mom (without momentum: w -= lr*(g + wd*w)). float32 rounding is left to the tolerance.
+local function sgd_by_hand(w, g, mom, lr, wd, rescale, clip, momentum)
+  for i = 1, #w do
+    local gi = g[i] * rescale
+    if clip and clip > 0 then gi = math.max(-clip, math.min(clip, gi)) end
+    if mom then
+      mom[i] = momentum * mom[i] - lr * (gi + wd * w[i])
+      w[i] = w[i] + mom[i]
+    else
+      w[i] = w[i] - lr * (gi + wd * w[i])
+    end
+  end
+end
+
+local function flat(a)
+  local t = a:reshape{a:size()}:totable()
+  return t
+end
+
+local function near_list(expected, got, tol)
+  assert.equal(#expected, #got)
+  for i = 1, #expected do assert.near(expected[i], got[i], tol or 1e-5) end
+end
+
+describe('updater:update_all (fused SGD)', function()
+  it('equals MXNet SGD per parameter: momentum, wd (none for biases), lr_mult, clipping, 3 steps', function()
+    local idx2name = {'fc_weight', 'fc_bias', 'out_weight'}
+    local opt = mx.optimizer.SGD{learning_rate = 0.2, momentum = 0.9, wd = 0.01, rescale_grad = 0.5,
+                                 clip_gradient = 0.8, param_idx2name = idx2name}
+    opt:set_lr_mult{out_weight = 0.5}
+    local up = mx.optimizer.get_updater(opt)
+    local w0 = {{0.5, -1, 2, 0.25, -0.75, 1.5}, {0.1, -0.2}, {3, -3, 1}}
+    local g0 = {{1, -4, 0.5, 2, -0.1, 3}, {-1, 0.6}, {0.2, 5, -2}}
+    local shapes = {{2, 3}, {2}, {3}}
+    local W, G = {}, {}
+    for i = 1, 3 do
+      W[i] = mx.nd.array(w0[i]):reshape(shapes[i])
+      G[i] = mx.nd.array(g0[i]):reshape(shapes[i])
+    end
+    local ew, em = {}, {}
+    for i = 1, 3 do
+      ew[i] = {table.unpack(w0[i])}
+      em[i] = {}
+      for j = 1, #w0[i] do em[i][j] = 0 end
+    end
+    local lrs, wds = {0.2, 0.2, 0.1}, {0.01, 0, 0.01} -- the bias has no wd, out_weight lr_mult 0.5
+    for _ = 1, 3 do
+      up:update_all(G, W)
+      for i = 1, 3 do sgd_by_hand(ew[i], g0[i], em[i], lrs[i], wds[i], 0.5, 0.8, 0.9) end
+    end
+    for i = 1, 3 do
+      near_list(ew[i], flat(W[i]))
+      near_list(em[i], flat(up.states[i]))
+    end
+    assert.equal(3, opt.num_update)
+  end)
+
+  it('without momentum keeps no state; a nil gradient is skipped', function()
+    local up = mx.optimizer.get_updater(mx.optimizer.SGD{learning_rate = 0.5})
+    local W = {mx.nd.array{1, 2}, mx.nd.array{3}, mx.nd.array{4, 5, 6}}
+    local G = {mx.nd.array{2, -2}, nil, mx.nd.array{1, 1, 1}}
+    up:update_all(G, W)
+    near_list({0, 3}, W[1]:totable())
+    near_list({3}, W[2]:totable())
+    near_list({3.5, 4.5, 5.5}, W[3]:totable())
+    assert.is_false(up.states[1])
+    assert.is_nil(up.states[2])
+  end)
+
+  it('saved states equal those of one updater call per parameter', function()
+    local function run(fused)
+      local opt = mx.optimizer.SGD{learning_rate = 0.1, momentum = 0.9}
+      local up = mx.optimizer.get_updater(opt)
+      local W, G = {mx.nd.array{1, 2}, mx.nd.array{3}}, {mx.nd.array{0.5, 0.5}, mx.nd.array{-1}}
+      for _ = 1, 2 do
+        if fused then up:update_all(G, W) else for i = 1, 2 do up(i, G[i], W[i]) end end
+      end
+      local arrays, names = up:get_states()
+      local out = {}
+      for i, a in ipairs(arrays) do out[names[i]] = a:totable() end
+      return out, W[1]:totable()
+    end
+    local a, wa = run(true)
+    local b, wb = run(false)
+    assert.same(b, a)
+    assert.same(wb, wa)
+  end)
+
+  it('other optimizers update one parameter at a time (Adam by hand)', function()
+    -- Adam, one step, lr 0.1, b1 0.9, b2 0.999: m = 0.1*g, v = 0.001*g^2, bias-corrected
+    -- lr = 0.1*sqrt(1-0.999)/(1-0.9); w -= lr*m/(sqrt(v)+eps) = w - 0.1*sign(g) (nearly)
+    local up = mx.optimizer.get_updater(mx.optimizer.Adam{learning_rate = 0.1})
+    local W, G = {mx.nd.array{1, -1}}, {mx.nd.array{2, -3}}
+    up:update_all(G, W)
+    near_list({0.9, -0.9}, W[1]:totable(), 1e-4)
+  end)
+
+  it('checks every array before it updates any', function()
+    local up = mx.optimizer.get_updater(mx.optimizer.SGD{learning_rate = 1, momentum = 0.5})
+    local W = {mx.nd.array{1, 2}, mx.nd.array{3, 4}}
+    local G = {mx.nd.array{1, 1}, mx.nd.array{1, 1, 1}}
+    local ok, err = pcall(up.update_all, up, G, W)
+    assert.is_false(ok)
+    assert.matches('mx.optimizer.SGD: gradient shape %(3,%) does not match weight shape %(2,%)', err)
+    assert.same({1, 2}, W[1]:totable())
+    assert.same({3, 4}, W[2]:totable())
+  end)
+
+  it('core.optim_sgd_update_multi: list errors', function()
+    local w = mx.nd.array{1}
+    assert.has_error(function() mx.core.optim_sgd_update_multi({w}, {w, w}, nil, {1}, {0}) end,
+      'mx.optimizer.SGD: weights, grads, lrs and wds must be lists of one length')
+    local ok, err = pcall(mx.core.optim_sgd_update_multi, {w}, {'x'}, nil, {1}, {0})
+    assert.is_false(ok)
+    assert.matches('weight and gradient 1 must be NDArrays', err)
+  end)
+end)
