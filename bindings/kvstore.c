@@ -12,7 +12,8 @@ static mx_ndarray **check_list(lua_State *L, int idx, int *n, const char *where)
     lua_geti(L, idx, i);
     arrs[i - 1] = mxb_test_ndarray(L, -1);
     lua_pop(L, 1);
-    if (arrs[i - 1] == NULL) mxb_errorf(L, "%s: element %d of the list is not an NDArray", where, i);
+    if (arrs[i - 1] == NULL)
+      mxb_errorf(L, "%s: element %d of the list is not an NDArray", where, i);
   }
   *n = len;
   return arrs;

@@ -5,7 +5,8 @@
 
 mx_status mx_kvstore_reduce_sum(mx_ndarray *dst, mx_ndarray *const *srcs, int n) {
   if (dst == NULL || srcs == NULL || n < 1)
-    return mx_error(MX_ERR_ARG, "mx_kvstore_reduce_sum: need a destination and at least one array (got %d)", n);
+    return mx_error(MX_ERR_ARG,
+                    "mx_kvstore_reduce_sum: need a destination and at least one array (got %d)", n);
   const int64_t *ds = mx_ndarray_shape(dst);
   int nd = mx_ndarray_ndim(dst);
   for (int i = 0; i < n; i++) {
@@ -16,7 +17,8 @@ mx_status mx_kvstore_reduce_sum(mx_ndarray *dst, mx_ndarray *const *srcs, int n)
       char want[96], got[96];
       mx_shape_str(ds, nd, want, sizeof want);
       mx_shape_str(mx_ndarray_shape(srcs[i]), mx_ndarray_ndim(srcs[i]), got, sizeof got);
-      return mx_error(MX_ERR_SHAPE, "mx_kvstore_reduce_sum: array %d has shape %s (expected %s)", i, got, want);
+      return mx_error(MX_ERR_SHAPE, "mx_kvstore_reduce_sum: array %d has shape %s (expected %s)", i,
+                      got, want);
     }
   }
   /* Sum into a temporary on dst's context when dst is one of the sources. */
@@ -25,8 +27,10 @@ mx_status mx_kvstore_reduce_sum(mx_ndarray *dst, mx_ndarray *const *srcs, int n)
   mx_context ctx = mx_ndarray_context(dst);
   mx_ndarray *acc = NULL, *tmp = NULL;
   mx_status st = MX_OK;
-  if (aliased) st = mx_ndarray_create(ds, nd, ctx, &acc);
-  else acc = mx_ndarray_retain(dst);
+  if (aliased)
+    st = mx_ndarray_create(ds, nd, ctx, &acc);
+  else
+    acc = mx_ndarray_retain(dst);
   if (st == MX_OK) st = mx_ndarray_assign(acc, srcs[0]);
   for (int i = 1; st == MX_OK && i < n; i++) {
     mx_context c = mx_ndarray_context(srcs[i]);
@@ -45,7 +49,9 @@ mx_status mx_kvstore_reduce_sum(mx_ndarray *dst, mx_ndarray *const *srcs, int n)
 }
 
 #ifndef MX_HAVE_NCCL
-int mx_nccl_compiled(void) { return 0; }
+int mx_nccl_compiled(void) {
+  return 0;
+}
 mx_status mx_nccl_allreduce(mx_ndarray *const *arrays, int n) {
   (void)arrays, (void)n;
   return mx_error(MX_ERR_STATE, "mx_nccl_allreduce: kvstore 'nccl' is not available in this build "
@@ -54,10 +60,13 @@ mx_status mx_nccl_allreduce(mx_ndarray *const *arrays, int n) {
 #endif
 
 #ifndef MX_HAVE_MPI
-#define NO_MPI(fn)                                                                                                \
-  mx_error(MX_ERR_STATE, fn ": kvstore 'mpi' is not available in this build (Open MPI was not found: "             \
-                            "install libopenmpi-dev and openmpi-bin with `make deps`, then rebuild)")
-int mx_dist_compiled(void) { return 0; }
+#define NO_MPI(fn)                                                                                 \
+  mx_error(MX_ERR_STATE,                                                                           \
+           fn ": kvstore 'mpi' is not available in this build (Open MPI was not found: "           \
+              "install libopenmpi-dev and openmpi-bin with `make deps`, then rebuild)")
+int mx_dist_compiled(void) {
+  return 0;
+}
 mx_status mx_dist_init(int *rank, int *size) {
   if (rank) *rank = 0;
   if (size) *size = 1;
@@ -71,7 +80,9 @@ mx_status mx_dist_broadcast(mx_ndarray *const *arrays, int n, int root) {
   (void)arrays, (void)n, (void)root;
   return NO_MPI("mx_dist_broadcast");
 }
-mx_status mx_dist_barrier(void) { return NO_MPI("mx_dist_barrier"); }
+mx_status mx_dist_barrier(void) {
+  return NO_MPI("mx_dist_barrier");
+}
 void mx_dist_stats(double *allreduce_seconds, int64_t *allreduce_calls) {
   if (allreduce_seconds) *allreduce_seconds = 0;
   if (allreduce_calls) *allreduce_calls = 0;

@@ -16,7 +16,9 @@ static int64_t g_allreduce_calls;
 static float *g_buf;
 static int64_t g_buf_len;
 
-int mx_dist_compiled(void) { return 1; }
+int mx_dist_compiled(void) {
+  return 1;
+}
 
 static mx_status mpi_fail(const char *where, int rc) {
   char msg[MPI_MAX_ERROR_STRING];
@@ -33,7 +35,8 @@ static void on_exit_hook(int status, void *arg) {
   MPI_Finalized(&fin);
   if (fin) return;
   if (status != 0) {
-    fprintf(stderr, "mxlua: rank %d of %d exits with status %d: aborting every rank\n", g_rank, g_size, status);
+    fprintf(stderr, "mxlua: rank %d of %d exits with status %d: aborting every rank\n", g_rank,
+            g_size, status);
     MPI_Abort(MPI_COMM_WORLD, status);
   }
   MPI_Finalize();
@@ -48,7 +51,8 @@ mx_status mx_dist_init(int *rank, int *size) {
     MPI_Initialized(&inited);
     if (!inited) {
       int provided = 0, rc = MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided);
-      if (rc != MPI_SUCCESS) return mx_error(MX_ERR_DEVICE, "mx_dist_init: MPI_Init failed (error %d)", rc);
+      if (rc != MPI_SUCCESS)
+        return mx_error(MX_ERR_DEVICE, "mx_dist_init: MPI_Init failed (error %d)", rc);
       /* The hook lives in this object: keep it mapped past dlclose (lua_close
        * unloads C modules before exit runs the hook). */
       Dl_info self;
@@ -67,14 +71,18 @@ mx_status mx_dist_init(int *rank, int *size) {
 }
 
 static mx_status need_init(const char *where) {
-  if (!g_init) return mx_error(MX_ERR_STATE, "%s: MPI is not initialized (create the kvstore 'mpi' first)", where);
+  if (!g_init)
+    return mx_error(MX_ERR_STATE, "%s: MPI is not initialized (create the kvstore 'mpi' first)",
+                    where);
   return MX_OK;
 }
 
 static mx_status reserve(int64_t n) {
   if (n <= g_buf_len) return MX_OK;
   float *b = realloc(g_buf, (size_t)n * sizeof(float));
-  if (b == NULL) return mx_error(MX_ERR_NOMEM, "mx_dist_allreduce: cannot allocate a %lld-float bucket", (long long)n);
+  if (b == NULL)
+    return mx_error(MX_ERR_NOMEM, "mx_dist_allreduce: cannot allocate a %lld-float bucket",
+                    (long long)n);
   g_buf = b;
   g_buf_len = n;
   return MX_OK;
@@ -111,7 +119,8 @@ static mx_status reduce_bucket(mx_ndarray *const *arrays, int lo, int hi, int64_
 mx_status mx_dist_allreduce(mx_ndarray *const *arrays, int n, int64_t bucket_floats) {
   mx_status st = need_init("mx_dist_allreduce");
   if (st != MX_OK) return st;
-  if (n < 0 || (n > 0 && arrays == NULL)) return mx_error(MX_ERR_ARG, "mx_dist_allreduce: bad array list (n %d)", n);
+  if (n < 0 || (n > 0 && arrays == NULL))
+    return mx_error(MX_ERR_ARG, "mx_dist_allreduce: bad array list (n %d)", n);
   for (int i = 0; i < n; i++)
     if (arrays[i] == NULL) return mx_error(MX_ERR_ARG, "mx_dist_allreduce: array %d is NULL", i);
   if (bucket_floats <= 0) bucket_floats = (int64_t)4 << 20;
@@ -134,7 +143,8 @@ mx_status mx_dist_broadcast(mx_ndarray *const *arrays, int n, int root) {
   mx_status st = need_init("mx_dist_broadcast");
   if (st != MX_OK) return st;
   if (root < 0 || root >= g_size)
-    return mx_error(MX_ERR_ARG, "mx_dist_broadcast: root %d out of range (expected 0..%d)", root, g_size - 1);
+    return mx_error(MX_ERR_ARG, "mx_dist_broadcast: root %d out of range (expected 0..%d)", root,
+                    g_size - 1);
   for (int i = 0; i < n; i++) {
     int64_t k = mx_ndarray_size(arrays[i]);
     if ((st = reserve(k)) != MX_OK) return st;
