@@ -65,8 +65,13 @@ end
 
 --- load_checkpoint(prefix, epoch) -> symbol, arg_params, aux_params
 function model.load_checkpoint(prefix, epoch, ctx)
-  local symbol = require('mx.symbol').load(prefix .. '-symbol.json')
-  local arrays, names = core.params_load(params_file(prefix, epoch), ctx)
+  -- (robustness) a missing or damaged file fails naming load_checkpoint and the file
+  local function named(ok, ...)
+    if ok then return ... end
+    error('mx.model.load_checkpoint: ' .. (tostring((...)):gsub('^mx%.[%w.]+: ', '')), 3)
+  end
+  local symbol = named(pcall(require('mx.symbol').load, prefix .. '-symbol.json'))
+  local arrays, names = named(pcall(core.params_load, params_file(prefix, epoch), ctx))
   if not names then error('mx.model.load_checkpoint: ' .. params_file(prefix, epoch) .. ' holds no names', 2) end
   local arg_params, aux_params = {}, {}
   for i, k in ipairs(names) do
