@@ -28,13 +28,14 @@ static mx_status mpi_fail(const char *where, int rc) {
 }
 
 /* At exit: status 0 finalizes (every rank reached the end); any other status
- * aborts the whole job, so the other ranks do not wait forever in a collective. */
+ * aborts the whole job, so the other ranks do not wait forever in a collective
+ * (a job of one process just finalizes). */
 static void on_exit_hook(int status, void *arg) {
   (void)arg;
   int fin = 0;
   MPI_Finalized(&fin);
   if (fin) return;
-  if (status != 0) {
+  if (status != 0 && g_size > 1) {
     fprintf(stderr, "mxlua: rank %d of %d exits with status %d: aborting every rank\n", g_rank,
             g_size, status);
     MPI_Abort(MPI_COMM_WORLD, status);
