@@ -3,6 +3,7 @@
 -- operators, viz, checkpoints and the web handler. Each raises a Lua error naming the function and
 -- saying what is wrong (or, for the web handler, answers an error response); afterwards the process
 -- and the objects involved still work.
+-- luacheck: no max line length
 local mx = require 'mx'
 local handler = require 'mx.web.handler'
 
