@@ -303,6 +303,21 @@ static int l_memory(lua_State *L) {
   return 2;
 }
 
+/* (speed) exe:_feed(i, arr|nil): argument i (1-based) reads arr's memory in place until fed
+ * again (no copy); nil gives it back its own memory. */
+static int l_feed(lua_State *L) {
+  const char *where = "Executor:feed";
+  exe_ud *u = check_exe(L, 1, where);
+  lua_Integer i = mxb_check_integer(L, 2, where);
+  mx_ndarray *src = lua_isnoneornil(L, 3) ? NULL : mxb_check_ndarray(L, 3, where);
+  mx_ndarray *const *args;
+  int n = mx_executor_arg_arrays(u->e, &args);
+  if (i < 1 || i > n)
+    return mxb_argerror(L, 2, where, "argument %lld out of range (expected 1..%d)", (long long)i, n);
+  mxb_check(L, mx_executor_feed(u->e, (int)(i - 1), src), where);
+  return 0;
+}
+
 static int exe_tostring(lua_State *L) {
   exe_ud *u = luaL_checkudata(L, 1, MXB_EXECUTOR_MT);
   if (!u->e) {
@@ -339,7 +354,8 @@ void mxb_open_executor(lua_State *L) {
   int module = lua_gettop(L);
   const luaL_Reg methods[] = {
       {"_forward", l_forward}, {"_backward", l_backward}, {"_set_monitor", l_set_monitor},
-      {"memory", l_memory},    {"close", exe_close},      {NULL, NULL}};
+      {"memory", l_memory},    {"close", exe_close},      {"_feed", l_feed},
+      {NULL, NULL}};
   lua_newtable(L);
   luaL_setfuncs(L, methods, 0);
   lua_pushvalue(L, -1);

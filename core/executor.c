@@ -7,6 +7,12 @@
 
 #include "graph.h"
 
+/* (speed) an argument fed another array's memory: its own storage and offset, kept to give back. */
+struct fed_arg {
+  mx_storage *own;
+  int64_t offset;
+};
+
 struct mx_executor {
   int refcount;
   mx_context ctx;
@@ -28,6 +34,7 @@ struct mx_executor {
   mx_monitor_fn monitor;
   void *monitor_data;
   int forwarded;
+  struct fed_arg *fed; /* (speed) per argument, NULL until mx_executor_feed */
 };
 
 mx_executor *mx_executor_retain(mx_executor *e) {
@@ -38,6 +45,8 @@ mx_executor *mx_executor_retain(mx_executor *e) {
 void mx_executor_release(mx_executor *e) {
   if (!e || --e->refcount > 0) return;
   const mx_graph *g = &e->g;
+  for (int a = 0; e->fed && a < g->nargs; a++) mx_executor_feed(e, a, NULL);
+  free(e->fed);
   for (int i = 0; e->states && i < g->nnodes; i++)
     if (e->states[i] && g->nodes[i]->op->free_state) g->nodes[i]->op->free_state(e->states[i]);
   for (int k = 0; e->data && k < g->nentries; k++) {
@@ -485,4 +494,50 @@ void mx_executor_set_monitor(mx_executor *e, mx_monitor_fn fn, void *userdata) {
 void mx_executor_memory(const mx_executor *e, size_t *arena_bytes, size_t *naive_bytes) {
   if (arena_bytes) *arena_bytes = (size_t)e->plan.arena_floats * sizeof(float);
   if (naive_bytes) *naive_bytes = (size_t)e->plan.naive_floats * sizeof(float);
+}
+
+/* ---- (speed) inputs read in place ---- */
+
+mx_status mx_executor_feed(mx_executor *e, int arg, mx_ndarray *src) {
+  const char *where = "mx_executor_feed";
+  if (!e) return mx_error(MX_ERR_ARG, "%s: no executor", where);
+  if (arg < 0 || arg >= e->g.nargs)
+    return mx_error(MX_ERR_ARG, "%s: argument %d out of range (expected 0..%d)", where, arg,
+                    e->g.nargs - 1);
+  mx_ndarray *a = e->args[arg];
+  if (!a) return mx_error(MX_ERR_ARG, "%s: argument %d has no array", where, arg);
+  if (!src) { /* give back its own memory */
+    if (e->fed && e->fed[arg].own) {
+      mx_storage *cur = a->storage;
+      a->storage = e->fed[arg].own;
+      a->offset = e->fed[arg].offset;
+      e->fed[arg].own = NULL;
+      mx_storage_release(cur);
+    }
+    return MX_OK;
+  }
+  char sa[64], sb[64];
+  if (mx_ndarray_ndim(src) != a->ndim ||
+      memcmp(mx_ndarray_shape(src), a->shape, (size_t)a->ndim * sizeof(int64_t)) != 0)
+    return mx_error(MX_ERR_SHAPE, "%s: array of shape %s fed to an argument of shape %s", where,
+                    mx_shape_str(mx_ndarray_shape(src), mx_ndarray_ndim(src), sa, sizeof sa),
+                    mx_shape_str(a->shape, a->ndim, sb, sizeof sb));
+  mx_context c = mx_ndarray_context(src);
+  if (c.dev_type != MX_DEV_CPU || e->ctx.dev_type != MX_DEV_CPU || c.dev_id != e->ctx.dev_id)
+    return mx_error(MX_ERR_DEVICE, "%s: only CPU arrays on the executor's context can be fed",
+                    where);
+  if (!e->fed) {
+    e->fed = calloc((size_t)e->g.nargs, sizeof *e->fed);
+    if (!e->fed) return mx_error(MX_ERR_NOMEM, "%s: out of memory", where);
+  }
+  src->storage->refcount++;
+  if (e->fed[arg].own) {
+    mx_storage_release(a->storage);
+  } else {
+    e->fed[arg].own = a->storage;
+    e->fed[arg].offset = a->offset;
+  }
+  a->storage = src->storage;
+  a->offset = src->offset;
+  return MX_OK;
 }

@@ -356,6 +356,10 @@ typedef mx_status (*mx_monitor_fn)(const char *name, mx_ndarray *array, void *us
 void mx_executor_set_monitor(mx_executor *e, mx_monitor_fn fn, void *userdata);
 /* Bytes of the executor's arena, and what it would take with no reuse at all. */
 void mx_executor_memory(const mx_executor *e, size_t *arena_bytes, size_t *naive_bytes);
+/* (speed) Argument `arg` reads src's memory in place (no copy) until fed again; src NULL gives
+ * it back its own memory (also done at release). src: same shape, CPU, the executor's context.
+ * The argument's array then aliases src: writing into one writes into the other. */
+mx_status mx_executor_feed(mx_executor *e, int arg, mx_ndarray *src);
 
 /* ---- draw a digit (digit.c): MNIST-style preprocessing of a drawn image ---- */
 #define MX_DIGIT_SIZE 28 /* the output is MX_DIGIT_SIZE x MX_DIGIT_SIZE */

@@ -197,7 +197,16 @@ local function copy_params_to(exe, arg_params, aux_params)
   for name, arr in pairs(aux_params) do if aux_dict[name] then arr:set(aux_dict[name]) end end
 end
 
--- The per-batch input loader: copies a batch into the executor's inputs.
+-- (speed) is array a on the CPU; do arrays a and b have one shape.
+local function on_cpu(a) return tostring(a:context()):match('^cpu') ~= nil end
+local function same_shape(a, b)
+  local sa, sb = a:shape(), b:shape()
+  if #sa ~= #sb then return false end
+  for i = 1, #sa do if sa[i] ~= sb[i] then return false end end
+  return true
+end
+
+-- The per-batch input loader: puts a batch into the executor's inputs.
 local function loader(exe, iter)
   local data_names, label_names = {}, {}
   for i, d in ipairs(iter.provide_data or {}) do data_names[i] = d.name or d[1] end
@@ -209,9 +218,28 @@ local function loader(exe, iter)
     if not data_arrs[i] then error(('mx.model.FeedForward: the network has no input named %s'):format(n), 4) end
   end
   for i, n in ipairs(label_names) do label_arrs[i] = arg_dict[n] end -- a label the network lacks is skipped
+  -- (speed) on the CPU an input of the argument's shape is read in place (Executor:_feed, no
+  -- copy); anything else (another shape or context, a GPU executor) is copied as before.
+  local arg_index, feeds = {}, exe._feed ~= nil and exe.arg_arrays[1] ~= nil and on_cpu(exe.arg_arrays[1])
+  for i, a in ipairs(exe.arg_arrays) do arg_index[a] = i end
+  local fits = setmetatable({}, {__mode = 'k'}) -- source array -> can be fed (checked once)
+  local function put(a, src)
+    local k = feeds and arg_index[a]
+    local ok = k and fits[src]
+    if k and ok == nil then
+      ok = core.nd.is_ndarray(src) and on_cpu(src) and same_shape(a, src)
+      fits[src] = ok
+    end
+    if ok then
+      exe:_feed(k, src)
+    else
+      if k then exe:_feed(k, nil) end -- its own memory again before the copy
+      a:set(src)
+    end
+  end
   return function(batch)
-    for i, a in ipairs(data_arrs) do a:set(batch.data[i]) end
-    for i, a in pairs(label_arrs) do if batch.label[i] then a:set(batch.label[i]) end end
+    for i, a in ipairs(data_arrs) do put(a, batch.data[i]) end
+    for i, a in pairs(label_arrs) do if batch.label[i] then put(a, batch.label[i]) end end
   end
 end
 

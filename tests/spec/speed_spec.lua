@@ -1,6 +1,7 @@
 -- speed_spec: the fast paths of the training step (engineer L, issue "Speed"): the fused
 -- multi-parameter SGD (updater:update_all, core.optim_sgd_update_multi) against MXNet's
--- formula in a plain loop, its checks, and a training step that allocates nothing.
+-- formula in a plain loop, its checks; inputs read in place (Executor:_feed); and a training
+-- step that allocates nothing.
 local mx = require 'mx'
 
 -- MXNet's SGD on plain Lua numbers: g = clip(rescale*grad); mom = momentum*mom - lr*(g + wd*w);
@@ -119,5 +120,64 @@ describe('updater:update_all (fused SGD)', function()
     local ok, err = pcall(mx.core.optim_sgd_update_multi, {w}, {'x'}, nil, {1}, {0})
     assert.is_false(ok)
     assert.matches('weight and gradient 1 must be NDArrays', err)
+  end)
+end)
+
+describe('Executor:_feed (inputs read in place)', function()
+  -- y = data * w^T with w = {{1, 2}, {3, 4}}: by hand per row
+  local function small_exe()
+    local data = mx.symbol.Variable('data')
+    local fc = mx.symbol.FullyConnected{data = data, name = 'fc', num_hidden = 2, no_bias = true}
+    local exe = fc:simple_bind{ctx = mx.cpu(), data = {2, 2}}
+    exe.arg_dict.fc_weight:set{{1, 2}, {3, 4}}
+    return exe
+  end
+
+  it('forward reads the fed array; feeding nil gives the argument its own memory back', function()
+    local exe = small_exe()
+    exe.arg_dict.data:set{{1, 1}, {1, 1}}
+    local big = mx.nd.array{{1, 0}, {0, 1}, {2, -1}, {5, 5}}
+    exe:_feed(1, big:slice(3, 4)) -- rows {2, -1}, {5, 5}
+    exe:forward()
+    assert.same({{0, 2}, {15, 35}}, exe.outputs[1]:totable())
+    assert.same({{2, -1}, {5, 5}}, exe.arg_dict.data:totable()) -- the argument shows the fed rows
+    exe:_feed(1, big:slice(1, 2))
+    exe:forward()
+    assert.same({{1, 3}, {2, 4}}, exe.outputs[1]:totable())
+    exe:_feed(1, nil)
+    assert.same({{1, 1}, {1, 1}}, exe.arg_dict.data:totable()) -- untouched by the feeds
+    exe:forward()
+    assert.same({{3, 7}, {3, 7}}, exe.outputs[1]:totable())
+    assert.same({{1, 0}, {0, 1}, {2, -1}, {5, 5}}, big:totable()) -- the source is only read
+  end)
+
+  it('backward with a fed input: the weight gradient uses the fed rows', function()
+    local exe = small_exe()
+    exe:_feed(1, mx.nd.array{{1, 2}, {3, 4}})
+    exe:forward{is_train = true}
+    exe:backward{mx.nd.ones{2, 2}}
+    -- dW = dY^T X = {{1+3, 2+4}, {1+3, 2+4}}
+    assert.same({{4, 6}, {4, 6}}, exe.grad_dict.fc_weight:totable())
+  end)
+
+  it('the fed array outlives its last Lua reference, the executor too', function()
+    local exe = small_exe()
+    exe:_feed(1, mx.nd.array{{1, 0}, {0, 1}})
+    collectgarbage('collect')
+    exe:forward()
+    assert.same({{1, 3}, {2, 4}}, exe.outputs[1]:totable())
+    exe:close()
+    collectgarbage('collect')
+  end)
+
+  it('errors: shape, index, type', function()
+    local exe = small_exe()
+    local ok, err = pcall(exe._feed, exe, 1, mx.nd.zeros{3, 2})
+    assert.is_false(ok)
+    assert.matches('Executor:feed: array of shape %(3,2%) fed to an argument of shape %(2,2%)', err)
+    ok, err = pcall(exe._feed, exe, 3, mx.nd.zeros{2, 2})
+    assert.is_false(ok)
+    assert.matches('Executor:feed: .*argument 3 out of range %(expected 1..2%)', err)
+    assert.has_error(function() exe:_feed(1, 'x') end)
   end)
 end)
