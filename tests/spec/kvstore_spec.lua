@@ -170,6 +170,22 @@ describe("kvstore 'mpi' under mpirun -np 2", function()
     assert.are.equal(4, n)
   end)
 
+  it('train_mnist.lua --kvstore mpi: one epoch on two processes learns; only rank 0 logs and saves', function()
+    local log = dir .. '/train.log'
+    local ok = os.execute('cd ' .. root .. ' && OPENBLAS_NUM_THREADS=1 timeout 300 mpirun -np 2 --allow-run-as-root ' ..
+                          '--oversubscribe build/mxlua scripts/train_mnist.lua --kvstore mpi --epochs 1 --save ' ..
+                          dir .. '/mnist > ' .. log .. ' 2>&1')
+    local text = io.open(log):read('a')
+    assert(ok, text)
+    local _, starts = text:gsub('Start training with', '')
+    local _, results = text:gsub('Accuracy: ', '')
+    assert.are.equal(1, starts, text)
+    assert.are.equal(1, results, text)
+    local acc = tonumber(text:match('Accuracy: ([%d.]+) %%'))
+    assert(acc and acc > 90, text)
+    assert.truthy(io.open(dir .. '/mnist-0001.params'))
+  end)
+
   for _, mode in ipairs{'kill', 'error'} do
     it(('a rank that %s ends the other within seconds'):format(mode == 'kill' and 'is killed (SIGKILL)' or 'fails'),
       function()
