@@ -52,9 +52,10 @@ static inline mx_status mx_conv_params(const mx_op_attrs *a, int pk, int ps, int
   return MX_OK;
 }
 
-/* col (c*kh*kw, oh*ow) from one image (c, h, w); zeros where the kernel reads padding. */
-static inline void mx_im2col(const mx_conv_geom *g, const float *restrict img, float *restrict col) {
-  int64_t p = g->oh * g->ow;
+/* col (c*kh*kw, oh*ow) from one image (c, h, w), rows ld floats apart (ld >= oh*ow: several
+ * images side by side); zeros where the kernel reads padding. */
+static inline void mx_im2col(const mx_conv_geom *g, const float *restrict img, float *restrict col, int64_t ld) {
+  int64_t p = ld;
   for (int64_t ch = 0; ch < g->c; ch++)
     for (int64_t ki = 0; ki < g->kh; ki++)
       for (int64_t kj = 0; kj < g->kw; kj++) {
@@ -81,9 +82,10 @@ static inline void mx_im2col(const mx_conv_geom *g, const float *restrict img, f
       }
 }
 
-/* img (c, h, w) += the columns of col (c*kh*kw, oh*ow) put back where they came from. */
-static inline void mx_col2im(const mx_conv_geom *g, const float *restrict col, float *restrict img) {
-  int64_t p = g->oh * g->ow;
+/* img (c, h, w) += the columns of col (c*kh*kw, oh*ow; rows ld floats apart) put back where
+ * they came from. */
+static inline void mx_col2im(const mx_conv_geom *g, const float *restrict col, float *restrict img, int64_t ld) {
+  int64_t p = ld;
   for (int64_t ch = 0; ch < g->c; ch++)
     for (int64_t ki = 0; ki < g->kh; ki++)
       for (int64_t kj = 0; kj < g->kw; kj++) {

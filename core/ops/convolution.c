@@ -1,6 +1,6 @@
 /* convolution.c: Convolution (NCHW, or NCW for 1-D kernels) with stride, dilation, padding
- * and groups: im2col of one image into the executor's planned workspace, then one GEMM
- * per group; weight (num_filter, C/num_group, kh, kw), bias (num_filter). */
+ * and groups: im2col of a chunk of images into the executor's planned workspace, then one
+ * GEMM per group; weight (num_filter, C/num_group, kh, kw), bias (num_filter). */
 #include "conv_geom.h"
 
 enum { P_KERNEL, P_STRIDE, P_DILATE, P_PAD, P_NUM_FILTER, P_NUM_GROUP, P_WORKSPACE, P_NO_BIAS, P_CUDNN_TUNE,
@@ -79,13 +79,23 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
   return st;
 }
 
-/* One image's columns: (C*kh*kw, OH*OW) floats, for forward and backward alike. */
+/* Images are processed in chunks of up to this many floats of workspace, so that each GEMM
+ * spans several images (a (F, chunk*P) product rather than one small product per image). */
+#define CHUNK_FLOATS ((int64_t)1 << 22)
+
+/* Images per chunk: the columns (C*kh*kw, nb*P) and the output in (F, nb*P) order. */
+static int64_t chunk_images(const mx_conv_geom *g, int64_t n, int64_t f) {
+  int64_t per = (g->c * g->kh * g->kw + f) * g->oh * g->ow, nb = per > 0 ? CHUNK_FLOATS / per : 1;
+  return nb < 1 ? 1 : nb > n ? n : nb;
+}
+
 static int64_t workspace(const mx_op_attrs *a, const mx_shape *in, int nin, const mx_shape *out, int nout,
                          int backward) {
   mx_conv_geom g;
   int nd;
-  if (geometry(a, &in[0], &g, &nd) != MX_OK) return 0;
-  return g.c * g.kh * g.kw * g.oh * g.ow;
+  if (geometry(a, &in[0], &g, &nd) != MX_OK || in[0].ndim == 0) return 0;
+  int64_t f = MX_PINT(a, P_NUM_FILTER);
+  return chunk_images(&g, in[0].dim[0], f) * (g.c * g.kh * g.kw + f) * g.oh * g.ow;
 }
 
 static mx_conv_geom call_geometry(const mx_op_call *c) {
@@ -97,40 +107,49 @@ static mx_conv_geom call_geometry(const mx_op_call *c) {
   return g;
 }
 
+/* For each chunk of nb images: col (C*kh*kw, nb*P) by im2col, then per group
+ * (F/G, K) x (K, nb*P) -> yt (F/G, nb*P), and yt scattered to (nb, F, P) with the bias. */
 static mx_status forward_cpu(const mx_op_call *c) {
   mx_req r = c->req[0];
   if (r == MX_REQ_NULL) return MX_OK;
   mx_conv_geom g = call_geometry(c);
   int64_t n = mx_ndarray_shape(c->in[0])[0], f = MX_PINT(c->attrs, P_NUM_FILTER), grp = MX_PINT(c->attrs, P_NUM_GROUP);
-  int64_t p = g.oh * g.ow, fg = f / grp, k = g.c / grp * g.kh * g.kw;
+  int64_t p = g.oh * g.ow, fg = f / grp, k = g.c / grp * g.kh * g.kw, img = g.c * g.h * g.w;
+  int64_t nbmax = chunk_images(&g, n, f);
   const float *x = mx_op_data(c->in[0]), *w = mx_op_data(c->in[1]);
   const float *b = MX_PBOOL(c->attrs, P_NO_BIAS) ? NULL : mx_op_data(c->in[2]);
-  float *y = mx_op_data(c->out[0]), *col = c->workspace;
-  for (int64_t i = 0; i < n; i++) {
-    mx_im2col(&g, x + i * g.c * g.h * g.w, col);
-    float *yi = y + i * f * p;
+  float *y = mx_op_data(c->out[0]), *col = c->workspace, *yt = col + nbmax * g.c * g.kh * g.kw * p;
+  for (int64_t i0 = 0; i0 < n; i0 += nbmax) {
+    int64_t nb = n - i0 < nbmax ? n - i0 : nbmax, ld = nb * p;
+    for (int64_t i = 0; i < nb; i++) mx_im2col(&g, x + (i0 + i) * img, col + i * p, ld);
     for (int64_t j = 0; j < grp; j++) {
-      /* (F/G, K) x (K, P) -> (F/G, P) */
-      mx_status st = mx_gemm(c->ctx, 0, 0, fg, p, k, 1.0f, w + j * fg * k, k, col + j * k * p, p,
-                             r == MX_REQ_ADD ? 1.0f : 0.0f, yi + j * fg * p, p);
+      mx_status st = mx_gemm(c->ctx, 0, 0, fg, ld, k, 1.0f, w + j * fg * k, k, col + j * k * ld, ld, 0.0f,
+                             yt + j * fg * ld, ld);
       if (st != MX_OK) return st;
     }
-    if (b)
+    for (int64_t i = 0; i < nb; i++)
       for (int64_t o = 0; o < f; o++) {
-        float *row = yi + o * p, bo = b[o];
-        for (int64_t q = 0; q < p; q++) row[q] += bo;
+        const float *src = yt + o * ld + i * p;
+        float *dst = y + ((i0 + i) * f + o) * p, bo = b ? b[o] : 0.0f;
+        if (r == MX_REQ_ADD)
+          for (int64_t q = 0; q < p; q++) dst[q] += src[q] + bo;
+        else
+          for (int64_t q = 0; q < p; q++) dst[q] = src[q] + bo;
       }
   }
   return MX_OK;
 }
 
+/* Per chunk: dyt (F, nb*P) gathered from dy; dW_g += dyt_g (F/G, nb*P) x col_g^T;
+ * dcol_g = W_g^T x dyt_g (into col_g once dW_g has used it), put back by col2im. */
 static mx_status backward_cpu(const mx_op_call *c) {
   mx_conv_geom g = call_geometry(c);
   int64_t n = mx_ndarray_shape(c->in[0])[0], f = MX_PINT(c->attrs, P_NUM_FILTER), grp = MX_PINT(c->attrs, P_NUM_GROUP);
   int64_t p = g.oh * g.ow, fg = f / grp, k = g.c / grp * g.kh * g.kw, img = g.c * g.h * g.w;
+  int64_t nbmax = chunk_images(&g, n, f);
   const float *x = mx_op_data(c->in[0]), *w = mx_op_data(c->in[1]), *dy = mx_op_data(c->out_grad[0]);
   mx_req rx = c->req[0], rw = c->req[1], rb = MX_PBOOL(c->attrs, P_NO_BIAS) ? MX_REQ_NULL : c->req[2];
-  float *col = c->workspace;
+  float *col = c->workspace, *dyt = col + nbmax * g.c * g.kh * g.kw * p;
   if (rb != MX_REQ_NULL) {
     float *db = mx_op_data(c->in_grad[2]);
     for (int64_t o = 0; o < f; o++) {
@@ -144,20 +163,26 @@ static mx_status backward_cpu(const mx_op_call *c) {
   }
   float *dx = rx != MX_REQ_NULL ? mx_op_data(c->in_grad[0]) : NULL;
   float *dw = rw != MX_REQ_NULL ? mx_op_data(c->in_grad[1]) : NULL;
+  if (!dx && !dw) return MX_OK;
   if (dx && rx != MX_REQ_ADD) memset(dx, 0, (size_t)(n * img) * sizeof(float));
-  for (int64_t i = 0; i < n; i++) {
-    const float *dyi = dy + i * f * p;
-    if (dw) mx_im2col(&g, x + i * img, col);
+  for (int64_t i0 = 0; i0 < n; i0 += nbmax) {
+    int64_t nb = n - i0 < nbmax ? n - i0 : nbmax, ld = nb * p;
+    for (int64_t i = 0; i < nb; i++)
+      for (int64_t o = 0; o < f; o++) memcpy(dyt + o * ld + i * p, dy + ((i0 + i) * f + o) * p, (size_t)p * sizeof(float));
+    if (dw)
+      for (int64_t i = 0; i < nb; i++) mx_im2col(&g, x + (i0 + i) * img, col + i * p, ld);
     for (int64_t j = 0; j < grp; j++) {
       mx_status st = MX_OK;
-      if (dw) /* (F/G, P) x (K, P)^T -> (F/G, K), summed over the batch */
-        st = mx_gemm(c->ctx, 0, 1, fg, k, p, 1.0f, dyi + j * fg * p, p, col + j * k * p, p,
-                     (i == 0 && rw != MX_REQ_ADD) ? 0.0f : 1.0f, dw + j * fg * k, k);
-      if (st == MX_OK && dx) /* (F/G, K)^T x (F/G, P) -> (K, P), over this group's columns */
-        st = mx_gemm(c->ctx, 1, 0, k, p, fg, 1.0f, w + j * fg * k, k, dyi + j * fg * p, p, 0.0f, col + j * k * p, p);
+      if (dw) /* (F/G, nb*P) x (K, nb*P)^T -> (F/G, K), summed over the chunks */
+        st = mx_gemm(c->ctx, 0, 1, fg, k, ld, 1.0f, dyt + j * fg * ld, ld, col + j * k * ld, ld,
+                     (i0 == 0 && rw != MX_REQ_ADD) ? 0.0f : 1.0f, dw + j * fg * k, k);
+      if (st == MX_OK && dx) /* (F/G, K)^T x (F/G, nb*P) -> (K, nb*P) */
+        st = mx_gemm(c->ctx, 1, 0, k, ld, fg, 1.0f, w + j * fg * k, k, dyt + j * fg * ld, ld, 0.0f, col + j * k * ld,
+                     ld);
       if (st != MX_OK) return st;
     }
-    if (dx) mx_col2im(&g, col, dx + i * img);
+    if (dx)
+      for (int64_t i = 0; i < nb; i++) mx_col2im(&g, col + i * p, dx + (i0 + i) * img, ld);
   }
   return MX_OK;
 }

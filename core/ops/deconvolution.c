@@ -132,7 +132,7 @@ static mx_status forward_cpu(const mx_op_call *c) {
       if (st != MX_OK) return st;
     }
     float *yi = y + i * img;
-    mx_col2im(&g, col, yi);
+    mx_col2im(&g, col, yi, p);
     if (b)
       for (int64_t o = 0; o < g.c; o++) {
         float *row = yi + o * g.h * g.w, bo = b[o];
@@ -164,7 +164,7 @@ static mx_status backward_cpu(const mx_op_call *c) {
   float *dw = rw != MX_REQ_NULL ? mx_op_data(c->in_grad[1]) : NULL;
   if (!dx && !dw) return MX_OK;
   for (int64_t i = 0; i < n; i++) {
-    mx_im2col(&g, dy + i * img, col);
+    mx_im2col(&g, dy + i * img, col, p);
     for (int64_t j = 0; j < grp; j++) {
       mx_status st = MX_OK;
       if (dx) /* (C/G, K) x (K, P) -> (C/G, P) */
