@@ -456,7 +456,7 @@ function FeedForward:fit(opts)
         else
           load(batch)
           if monitor then monitor:tic() end
-          exe:forward{is_train = true}
+          exe:forward(true) -- (speed) a boolean: no table per batch
           exe:backward()
           updater:update_all(grads, weights) -- (speed) one fused call for SGD
           if monitor then monitor:toc_print() end
@@ -499,7 +499,7 @@ function FeedForward:fit(opts)
           par:score(batch, eval_metric)
         else
           eval_load(batch)
-          exe:forward{is_train = false}
+          exe:forward(false)
           eval_metric:update(batch.label, outputs)
         end
         eb = eb + 1

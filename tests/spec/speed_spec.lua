@@ -181,3 +181,35 @@ describe('Executor:_feed (inputs read in place)', function()
     assert.has_error(function() exe:_feed(1, 'x') end)
   end)
 end)
+
+describe('FeedForward:fit steady state', function()
+  it('a training batch makes no Lua garbage and asks the engine for no memory', function()
+    mx.log.config{level = 'warning'}
+    local data = mx.symbol.Variable('data')
+    local fc1 = mx.symbol.FullyConnected{data = data, name = 'fc1', num_hidden = 16}
+    local act = mx.symbol.Activation{data = fc1, name = 'relu1', act_type = 'relu'}
+    local fc2 = mx.symbol.FullyConnected{data = act, name = 'fc2', num_hidden = 10}
+    local net = mx.symbol.SoftmaxOutput{data = fc2, name = 'softmax'}
+    local it = mx.io.NDArrayIter{data = mx.nd.ones{1000, 20}, label = mx.nd.zeros{1000}, batch_size = 50}
+    local model = mx.model.FeedForward{symbol = net, num_epoch = 2, learning_rate = 0.1, momentum = 0.9}
+    local kb, n, req22, req40 = {}, 0, nil, nil
+    for i = 1, 64 do kb[i] = 0 end -- sized up front: the callback itself allocates nothing
+    local ok, err = pcall(model.fit, model, {X = it, batch_end_callback = function()
+      n = n + 1
+      if n == 22 then -- second epoch, batch 2: collect, then stop the collector
+        collectgarbage('collect')
+        collectgarbage('stop')
+        req22 = mx.core.alloc_stats().requests
+      end
+      kb[n] = collectgarbage('count')
+      if n == 40 then req40 = mx.core.alloc_stats().requests end
+    end})
+    collectgarbage('restart')
+    mx.log.config{level = 'info'}
+    assert.is_true(ok, err)
+    assert.equal(40, n)
+    assert.equal(req22, req40) -- no engine allocation in 18 batches
+    -- 18 batches: less than 64 bytes of Lua memory in all (nothing per batch)
+    assert.is_true((kb[40] - kb[22]) * 1024 < 64, ('%.0f bytes'):format((kb[40] - kb[22]) * 1024))
+  end)
+end)
