@@ -98,6 +98,51 @@ describe('Convolution', function()
     end)
   end
 
+  it('large images are done in chunks of images (here 2 + 1): sampled outputs and gradients', function()
+    local n, h, f = 3, 300, 14
+    local conv = sym.Convolution{data = sym.Variable('x'), name = 'cv', kernel = {3, 3}, num_filter = f}
+    local x, w, b = G.random({n, 1, h, h}), G.random({f, 1, 3, 3}), G.random({f})
+    local grads = {x = mx.nd.zeros{n, 1, h, h}, cv_weight = mx.nd.zeros{f, 1, 3, 3}, cv_bias = mx.nd.zeros{f}}
+    local exe = conv:bind{ctx = mx.cpu(), args = {x = x, cv_weight = w, cv_bias = b}, args_grad = grads}
+    exe:forward{is_train = true}
+    local oh = h - 2
+    local xs, ws, bs, ys = G.flat(x), G.flat(w), G.flat(b), G.flat(exe.outputs[1])
+    local function X(i, yy, xx) return xs[(i * h + yy) * h + xx + 1] end
+    for t = 1, 300 do
+      local i, o, yy, xx = t % n, (t * 7) % f, (t * 131) % oh, (t * 17) % oh
+      local s = bs[o + 1]
+      for ki = 0, 2 do for kj = 0, 2 do s = s + X(i, yy + ki, xx + kj) * ws[o * 9 + ki * 3 + kj + 1] end end
+      local got = ys[((i * f + o) * oh + yy) * oh + xx + 1]
+      assert(near(got, s), ('output (%d,%d,%d,%d): %g, expected %g'):format(i, o, yy, xx, got, s))
+    end
+    exe:backward{mx.nd.ones{n, f, oh, oh}}
+    -- with ones from above: dW[o,i,j] = sum of the inputs its window slides over, db = n*oh*oh
+    local dw = G.flat(grads.cv_weight)
+    for ki = 0, 2 do
+      for kj = 0, 2 do
+        local s = 0
+        for i = 0, n - 1 do for yy = 0, oh - 1 do for xx = 0, oh - 1 do s = s + X(i, yy + ki, xx + kj) end end end
+        for o = 0, f - 1 do assert(near(dw[o * 9 + ki * 3 + kj + 1], s, 1e-3)) end
+      end
+    end
+    assert_all_near(G.flat(grads.cv_bias), (function() local t = {} for o = 1, f do t[o] = n * oh * oh end return t end)())
+    -- dx[y,x] = sum over filters of the weights whose window covers (y,x)
+    local dx = G.flat(grads.x)
+    for t = 1, 100 do
+      local i, yy, xx = t % n, (t * 37) % h, (t * 53) % h
+      local s = 0
+      for ki = 0, 2 do
+        for kj = 0, 2 do
+          local oy, ox = yy - ki, xx - kj
+          if oy >= 0 and oy < oh and ox >= 0 and ox < oh then
+            for o = 0, f - 1 do s = s + ws[o * 9 + ki * 3 + kj + 1] end
+          end
+        end
+      end
+      assert(near(dx[(i * h + yy) * h + xx + 1], s), ('dx (%d,%d,%d)'):format(i, yy, xx))
+    end
+  end)
+
   it('1-D kernels over (batch, channel, width)', function()
     local conv = sym.Convolution{data = sym.Variable('x'), name = 'cv', kernel = {3}, stride = {2}, pad = {1},
                                  num_filter = 2}
