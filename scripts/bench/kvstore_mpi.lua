@@ -2,9 +2,10 @@
 -- process or in N under `mpirun -np N ... --kvstore mpi` (each on its 1/N of the data), and
 -- the time per step spent in MPI all-reduce. Usage: mxlua scripts/bench/kvstore_mpi.lua
 --   [--kvstore mpi] [--batch B (per process, default 100)] [--steps S (timed, default 200)]
+--   [--threads T (OpenBLAS threads per process, as set by OPENBLAS_NUM_THREADS: only printed)]
 local mx = rawget(_G, 'mx') or require 'mx'
 
-local opts = {batch = 100, steps = 200, warmup = 10}
+local opts = {batch = 100, steps = 200, warmup = 10, threads = 1}
 local i = 1
 while arg and arg[i] do
   local k = arg[i]:match('^%-%-(%w+)$')
@@ -60,10 +61,21 @@ local model = mx.model.FeedForward{symbol = mlp, ctx = mx.cpu(), num_epoch = 1, 
 model:fit{X = iter, kvstore = kv, batch_end_callback = on_batch}
 local elapsed = mx.core.now() - t0
 local reduce, calls = mx.core.dist_stats()
+-- The same all-reduce with no training around it: the transfer alone, without waiting for a
+-- peer that is still computing.
+local bare = 0
+if kv and workers > 1 then
+  local grads = {}
+  for _, w in pairs(model.arg_params) do grads[#grads + 1] = mx.nd.zeros(w:shape()) end
+  kv:barrier()
+  local t = mx.core.now()
+  for _ = 1, 50 do mx.core.dist_allreduce(grads) end
+  bare = (mx.core.now() - t) / 50
+end
 if kv then kv:barrier() end
 if rank == 0 then
-  print(('kvstore %-5s processes %d  batch %4d/process  %8.0f samples/s (all processes)  ' ..
-         'step %6.2f ms  all-reduce %6.3f ms/step (%d call/step)'):format(
-    opts.kvstore or 'none', workers, opts.batch, steps * opts.batch * workers / elapsed, 1000 * elapsed / steps,
-    1000 * (reduce - reduce0) / steps, (calls - calls0) // steps))
+  print(('kvstore %-5s processes %d x %d thread(s)  batch %4d/process  %8.0f samples/s (all processes)  ' ..
+         'step %6.2f ms  all-reduce %6.3f ms/step (%d call/step; bare %.3f ms)'):format(
+    opts.kvstore or 'none', workers, opts.threads, opts.batch, steps * opts.batch * workers / elapsed,
+    1000 * elapsed / steps, 1000 * (reduce - reduce0) / steps, (calls - calls0) // steps, 1000 * bare))
 end

@@ -6,7 +6,9 @@ if ! command -v mpirun >/dev/null 2>&1; then echo "kvstore_mpi: skipped (no mpir
 MPIRUN="mpirun --allow-run-as-root --oversubscribe -x OPENBLAS_NUM_THREADS=1"
 status=0
 for b in 100 1000; do
+  # one process on one core, then on both (OpenBLAS threads), then 2 processes of one thread
   OPENBLAS_NUM_THREADS=1 build/mxlua scripts/bench/kvstore_mpi.lua --batch "$b" || status=1
+  OPENBLAS_NUM_THREADS=2 build/mxlua scripts/bench/kvstore_mpi.lua --batch "$b" --threads 2 || status=1
   $MPIRUN -np 1 build/mxlua scripts/bench/kvstore_mpi.lua --kvstore mpi --batch "$b" || status=1
   $MPIRUN -np 2 build/mxlua scripts/bench/kvstore_mpi.lua --kvstore mpi --batch "$b" || status=1
 done
