@@ -11,6 +11,7 @@ usage: mxlua scripts/train_mnist.lua [options]
   --epochs N          epochs (default 10)
   --batch-size N      batch size (default 100)
   --lr X              learning rate (default 0.1)
+  --lr-factor X       multiply the learning rate by X after each epoch (default 1 for mlp, 0.8 for lenet)
   --momentum X        SGD momentum (default 0.9)
   --wd X              weight decay (default 1e-5)
   --seed N            seed of the data permutation and the initial weights (default 1234)
@@ -32,7 +33,7 @@ end
 local opts = {network = 'mlp', ctx = nil, epochs = 10, ['batch-size'] = 100, lr = 0.1, momentum = 0.9, wd = 1e-5,
               seed = 1234, save = 'build/mnist', data = nil, progress = false}
 local numeric = {epochs = 'integer', ['batch-size'] = 'integer', seed = 'integer', lr = 'number', momentum = 'number',
-                 wd = 'number'}
+                 wd = 'number', ['lr-factor'] = 'number'}
 local args = arg or {}
 local i = 1
 while i <= #args do
@@ -43,7 +44,8 @@ while i <= #args do
     os.exit(0)
   elseif name == 'progress' then
     opts.progress = true
-  elseif name and opts[name] ~= nil or name == 'ctx' or name == 'data' or name == 'kvstore' then
+  elseif name and opts[name] ~= nil or name == 'ctx' or name == 'data' or name == 'kvstore'
+      or name == 'lr-factor' then
     local v = args[i + 1]
     if v == nil then fail('--' .. name .. ' needs a value') end
     if numeric[name] then
@@ -64,6 +66,8 @@ if opts.epochs < 1 or opts['batch-size'] < 1 then fail('--epochs and --batch-siz
 if opts.network ~= 'mlp' and opts.network ~= 'lenet' then
   fail('--network must be mlp or lenet (got ' .. opts.network .. ')')
 end
+local lr_factor = opts['lr-factor'] or (opts.network == 'lenet' and 0.8 or 1)
+if not (lr_factor > 0 and lr_factor <= 1) then fail('--lr-factor must be in (0, 1] (got ' .. lr_factor .. ')') end
 
 -- (scaling out) --kvstore mpi: one process per rank; only rank 0 logs, evaluates and saves
 local kv, rank, num_workers = nil, 0, 1
@@ -139,6 +143,8 @@ local model = mx.model.FeedForward{
   learning_rate = opts.lr,
   momentum = opts.momentum,
   wd = opts.wd,
+  lr_scheduler = lr_factor < 1
+    and mx.lr_scheduler.FactorScheduler(math.ceil(train_iter.num_data / batch_size), lr_factor) or nil,
 }
 local callbacks = {mx.callback.Speedometer(batch_size, 200)}
 if opts.progress then
