@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
 
@@ -89,6 +90,30 @@ static mx_status reserve(int64_t n) {
   return MX_OK;
 }
 
+/* MPI_Allreduce that sleeps between progress polls instead of spinning: a rank that
+ * waits for a slower peer gives the CPU back (on a machine with as many ranks as cores,
+ * a spinning rank slows the peer it waits for). $MXLUA_MPI_POLL_US: the sleep in
+ * microseconds (default 20; 0: plain blocking MPI_Allreduce). */
+static int allreduce_sleeping(float *buf, int count) {
+  static long poll_us = -1;
+  if (poll_us < 0) {
+    const char *env = getenv("MXLUA_MPI_POLL_US");
+    poll_us = env && *env ? strtol(env, NULL, 10) : 20;
+    if (poll_us < 0) poll_us = 0;
+  }
+  if (poll_us == 0)
+    return MPI_Allreduce(MPI_IN_PLACE, buf, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+  MPI_Request req;
+  int rc = MPI_Iallreduce(MPI_IN_PLACE, buf, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &req);
+  if (rc != MPI_SUCCESS) return rc;
+  struct timespec ts = {0, poll_us * 1000L};
+  for (int done = 0;;) {
+    rc = MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+    if (rc != MPI_SUCCESS || done) return rc;
+    nanosleep(&ts, NULL);
+  }
+}
+
 /* Reduces arrays[lo..hi) packed into g_buf (total floats). */
 static mx_status reduce_bucket(mx_ndarray *const *arrays, int lo, int hi, int64_t total) {
   mx_status st = reserve(total);
@@ -102,7 +127,7 @@ static mx_status reduce_bucket(mx_ndarray *const *arrays, int lo, int hi, int64_
   double t0 = MPI_Wtime();
   for (int64_t done = 0; done < total;) { /* MPI counts are ints */
     int count = (int)(total - done > (1 << 30) ? (1 << 30) : total - done);
-    int rc = MPI_Allreduce(MPI_IN_PLACE, g_buf + done, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+    int rc = allreduce_sleeping(g_buf + done, count);
     if (rc != MPI_SUCCESS) return mpi_fail("mx_dist_allreduce", rc);
     done += count;
   }
