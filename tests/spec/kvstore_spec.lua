@@ -124,10 +124,12 @@ describe('FeedForward over several contexts', function()
     local one = train(X, Y, 16, 2, {ctx = mx.cpu(0)})
     local two = train(X, Y, 16, 2, {ctx = {mx.cpu(0), mx.cpu(1)}, kvstore = 'local'})
     local uneven = train(X, Y, 16, 2, {ctx = {mx.cpu(0), mx.cpu(1)}, kvstore = 'local', work_load_list = {1, 3}})
+    local device = train(X, Y, 16, 2, {ctx = {mx.cpu(0), mx.cpu(1), mx.cpu(2)}, kvstore = 'device'})
     local moved = 0
     for name, w in pairs(one) do
       close_tables(two[name], w, 1e-5, name)
       close_tables(uneven[name], w, 1e-5, name .. ' (work_load_list {1, 3})')
+      close_tables(device[name], w, 1e-5, name .. " (three contexts, 'device')")
       moved = moved + 1
     end
     assert.are.equal(4, moved)
