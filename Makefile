@@ -170,6 +170,7 @@ bench-deps:
 # test-asan: C tests and busted specs built with ASan+UBSan into build/asan (CPU-only, no -Werror).
 # test-valgrind: the C tests and a short training run under memcheck (CPU-only build). fuzz: each libFuzzer target
 # (clang) for FUZZ_SECONDS, new crash inputs left in build/fuzz/crashes (keep them in tests/fuzz/regressions/).
+DEB_PACKAGES += clang libclang-rt-14-dev  # (robustness) libFuzzer; valgrind is above
 SAN_OPT      := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 FUZZ_CC      := clang
 FUZZ_OPT     := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
