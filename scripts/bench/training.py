@@ -343,7 +343,7 @@ def main():
                   "%d epochs, last validation accuracy %s, peak RSS %.0f MiB; time to 97%% "
                   "validation accuracy: %s" % (
                       t["seconds"], t["epochs"], t["last"], t["peak_rss_mib"],
-                      ("%.1f s (epoch %d, %.4f)" % t["reached"]) if t["reached"] else "not reached"))
+                      ("%.1f s (after %d epochs, %.4f)" % t["reached"]) if t["reached"] else "not reached"))
     for r, why in failures.items():
         print()
         print("%s failed: %s" % (r, why))
