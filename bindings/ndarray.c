@@ -479,6 +479,33 @@ static int nd_take(lua_State *L) {
   return 1;
 }
 
+/* (speed) core.nd.permute_rows(x, {p1, ...}): x's rows reordered in place, row i = old row
+ * p[i] (0-based index data, as take), without a second copy of x. CPU arrays. */
+static int nd_permute_rows(lua_State *L) {
+  const char *where = "mx.nd.permute_rows";
+  mx_ndarray *a = mxb_check_ndarray(L, 1, where);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_Integer n = (lua_Integer)lua_rawlen(L, 2);
+  int64_t *perm = malloc((size_t)(n > 0 ? n : 1) * sizeof *perm);
+  if (!perm) return luaL_error(L, "%s: out of memory", where);
+  for (lua_Integer i = 0; i < n; i++) {
+    lua_rawgeti(L, 2, i + 1);
+    int isint;
+    lua_Integer v = lua_tointegerx(L, -1, &isint);
+    lua_pop(L, 1);
+    if (!isint) {
+      free(perm);
+      return mxb_argerror(L, 2, where, "position %lld is not an integer", (long long)i + 1);
+    }
+    perm[i] = (int64_t)v;
+  }
+  mx_status st = mx_ndarray_permute_rows(a, perm, (int64_t)n);
+  free(perm);
+  mxb_check(L, st, where);
+  lua_settop(L, 1);
+  return 1;
+}
+
 /* reshape(x, {d1, d2, ...}) or x:reshape(d1, d2, ...): one -1 is inferred; 0 keeps x's dimension.
  */
 static int nd_reshape(lua_State *L) {
@@ -1211,6 +1238,7 @@ static const luaL_Reg nd_only_fns[] = {{"array", nd_array},
                                        {"empty", nd_empty},
                                        {"arange", nd_arange},
                                        {"random_permutation", nd_random_permutation},
+                                       {"permute_rows", nd_permute_rows},
                                        {"concat", nd_concat},
                                        {"waitall", nd_waitall},
                                        {"is_ndarray", nd_is_ndarray},

@@ -108,6 +108,8 @@ mx_status mx_ndarray_reshape(mx_ndarray *a, const int64_t *shape, int ndim, mx_n
 mx_status mx_ndarray_slice(mx_ndarray *a, int64_t begin, int64_t end, mx_ndarray **out);
 mx_status mx_ndarray_slice_axis(const mx_ndarray *a, int axis, int64_t begin, int64_t end, mx_ndarray **out); /* copy */
 mx_status mx_ndarray_take(const mx_ndarray *a, const mx_ndarray *indices, mx_ndarray **out); /* rows by 0-based index data */
+/* (speed, permute.c) in place: row i becomes old row perm[i] (0-based), as take; CPU only. */
+mx_status mx_ndarray_permute_rows(mx_ndarray *a, const int64_t *perm, int64_t n);
 mx_status mx_ndarray_concat(mx_ndarray *const *arrays, int n, int axis, mx_ndarray **out);
 /* axes NULL reverses the axes. */
 mx_status mx_ndarray_transpose(const mx_ndarray *a, const int *axes, mx_ndarray **out);
@@ -464,6 +466,16 @@ mx_status mx_dist_barrier(void);
 void mx_dist_stats(double *allreduce_seconds, int64_t *allreduce_calls);
 /* Ends every rank now, with this exit code (MPI_Abort). */
 mx_status mx_dist_abort(int code);
+/* The all-reduce overlapped with a backward pass: mx_dist_overlap_backward runs e's
+ * backward and returns once every array of grads holds its sum over the processes; each
+ * bucket's all-reduce starts as soon as backward has written all of its gradients (seen
+ * through e's monitor hook, which the call takes over and gives back empty). The first
+ * call counts the writes of each gradient and overlaps nothing. */
+typedef struct mx_dist_overlap mx_dist_overlap;
+mx_status mx_dist_overlap_create(mx_executor *e, mx_ndarray *const *grads, int n, int64_t bucket_floats,
+                                 mx_dist_overlap **out);
+mx_status mx_dist_overlap_backward(mx_dist_overlap *o);
+void mx_dist_overlap_release(mx_dist_overlap *o); /* NULL is fine */
 
 #ifdef __cplusplus
 }

@@ -213,3 +213,29 @@ describe('FeedForward:fit steady state', function()
     assert.is_true((kb[40] - kb[22]) * 1024 < 64, ('%.0f bytes'):format((kb[40] - kb[22]) * 1024))
   end)
 end)
+
+describe('core.nd.permute_rows (shuffling in place)', function()
+  it('row i becomes old row p[i], cycles of every length, by hand', function()
+    local x = mx.nd.array{{0, 0.5}, {1, 1.5}, {2, 2.5}, {3, 3.5}, {4, 4.5}, {5, 5.5}}
+    local p = {2, 0, 1, 3, 5, 4} -- a 3-cycle, a fixed point, a swap
+    local before = x:totable()
+    local expected = {}
+    for i = 1, 6 do expected[i] = before[p[i] + 1] end
+    assert.equal(x, mx.core.nd.permute_rows(x, p))
+    assert.same(expected, x:totable())
+    local y = mx.nd.array{7, 8, 9}
+    mx.core.nd.permute_rows(y, {2, 1, 0})
+    assert.same({9, 8, 7}, y:totable())
+  end)
+
+  it('refuses what is not a permutation of the rows, leaving the array as it was', function()
+    local x = mx.nd.array{1, 2, 3}
+    assert.has_error(function() mx.core.nd.permute_rows(x, {0, 1}) end,
+      'mx.nd.permute_rows: permutation of 2 positions for 3 rows')
+    assert.has_error(function() mx.core.nd.permute_rows(x, {0, 0, 1}) end,
+      'mx.nd.permute_rows: not a permutation of 0..2 (position 2 holds 0)')
+    assert.has_error(function() mx.core.nd.permute_rows(x, {0, 1, 3}) end,
+      'mx.nd.permute_rows: not a permutation of 0..2 (position 3 holds 3)')
+    assert.same({1, 2, 3}, x:totable())
+  end)
+end)
