@@ -2,7 +2,8 @@
 # tests/sanitize.sh asan BUILD | valgrind BUILD: the test suite under a memory checker.
 #  asan: BUILD's C tests (built with -fsanitize=address,undefined: leak detection on) and the busted
 #        specs with BUILD's Lua module (lua5.4 is not instrumented: libasan/libubsan preloaded, the
-#        interpreter's own leaks not reported; the browser spec, which drives chromium, left out).
+#        interpreter's own leaks not reported; the browser spec, which drives chromium, left out;
+#        MXLUA_SANITIZED=1 tells specs that RSS figures mean nothing here).
 #  valgrind: BUILD's C tests and a short training (scripts/soak.lua) under memcheck: any definitely
 #        or indirectly lost byte, invalid read or write fails.
 cd "$(dirname "$0")/.." || exit 2
@@ -32,7 +33,7 @@ asan)
   preload="$($cc -print-file-name=libasan.so) $($cc -print-file-name=libubsan.so)"
   ran=$((ran + 1))
   LD_PRELOAD="$preload" ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1:abort_on_error=0:verify_asan_link_order=0 \
-    busted -o TAP --exclude-pattern=browser_spec tests/spec >"$log" 2>&1
+    MXLUA_SANITIZED=1 busted -o TAP --cpath="$PWD/$build/lua/?.so" --exclude-pattern=browser_spec tests/spec >"$log" 2>&1
   rc=$?
   ok=$(grep -cE '^ok ' "$log"); bad=$(grep -cE '^not ok ' "$log")
   if [ $rc -eq 0 ] && [ "$bad" -eq 0 ] && ! grep -qE 'ERROR: AddressSanitizer|runtime error' "$log"; then
