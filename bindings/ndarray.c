@@ -3,6 +3,7 @@
  * Positions taken from Lua (axes, rows, elements) are 1-based here. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bindings.h"
