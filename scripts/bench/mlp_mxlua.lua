@@ -157,6 +157,7 @@ local sys_allocs = stats0 and (stats1.system_allocs - stats0.system_allocs) / TI
 print(string.format('{"runner": "mxlua", "train_samples_per_s": %.1f, "infer_samples_per_s": %.1f, '
   .. '"test_accuracy": %.4f, "first_batch_loss": %.6f, "version": "%s", '
   .. '"alloc_requests_per_step": %.2f, "system_allocs_per_step": %.2f, '
-  .. '"setting": "raw executor loop (simple_bind, batches fed in place, forward, backward, fused SGD updater), OPENBLAS_NUM_THREADS=%s"}',
+  .. '"setting": "raw executor loop (simple_bind, batches fed in place, forward, backward, fused SGD updater), '
+  .. 'OPENBLAS_NUM_THREADS=%s"}',
   TIMED * BATCH / train_s, ntest / infer_s, correct / ntest, first_loss, tostring(mx.__version__),
   allocs, sys_allocs, os.getenv('OPENBLAS_NUM_THREADS') or 'unset'))
