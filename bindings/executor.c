@@ -350,6 +350,9 @@ static int l_is_executor(lua_State *L) {
   return 1;
 }
 
+/* (scaling out) for bindings/kvstore.c: the core executor of an mx.Executor value. */
+mx_executor *mxb_check_executor(lua_State *L, int idx, const char *where) { return check_exe(L, idx, where)->e; }
+
 void mxb_open_executor(lua_State *L) {
   int module = lua_gettop(L);
   const luaL_Reg methods[] = {

@@ -98,17 +98,51 @@ static int l_dist_abort(lua_State *L) {
   return 0;
 }
 
+/* core.dist_overlap(executor, {grads}[, bucket_floats]) -> an object whose :backward() runs
+ * the executor's backward with the gradients' all-reduce overlapped (mx_dist_overlap_*). */
+#define OVERLAP_MT "mx.kvstore.Overlap"
+static int l_overlap_gc(lua_State *L) {
+  mx_dist_overlap **u = luaL_checkudata(L, 1, OVERLAP_MT);
+  mx_dist_overlap_release(*u);
+  *u = NULL;
+  return 0;
+}
+static int l_overlap_backward(lua_State *L) {
+  mx_dist_overlap **u = luaL_checkudata(L, 1, OVERLAP_MT);
+  if (*u == NULL) return luaL_error(L, "mx.kvstore.push: the overlap object was closed");
+  mxb_check(L, mx_dist_overlap_backward(*u), "mx.kvstore.push");
+  return 0;
+}
+static int l_dist_overlap(lua_State *L) {
+  const char *where = "mx.kvstore.push";
+  mx_executor *e = mxb_check_executor(L, 1, where);
+  int n = 0;
+  lua_Integer bucket = mxb_opt_integer(L, 3, 0, where);
+  mx_ndarray **grads = check_list(L, 2, &n, where);
+  mx_dist_overlap **u = lua_newuserdatauv(L, sizeof *u, 0);
+  *u = NULL;
+  if (luaL_newmetatable(L, OVERLAP_MT)) {
+    lua_pushcfunction(L, l_overlap_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, l_overlap_gc);
+    lua_setfield(L, -2, "__close");
+    lua_newtable(L);
+    lua_pushcfunction(L, l_overlap_backward);
+    lua_setfield(L, -2, "backward");
+    lua_setfield(L, -2, "__index");
+  }
+  lua_setmetatable(L, -2);
+  mxb_check(L, mx_dist_overlap_create(e, grads, n, (int64_t)bucket, u), where);
+  return 1;
+}
+
 void mxb_open_kvstore(lua_State *L) {
-  static const luaL_Reg fns[] = {{"kvstore_reduce_sum", l_reduce_sum},
-                                 {"nccl_compiled", l_nccl_compiled},
-                                 {"nccl_allreduce", l_nccl_allreduce},
-                                 {"dist_compiled", l_dist_compiled},
-                                 {"dist_init", l_dist_init},
-                                 {"dist_allreduce", l_dist_allreduce},
-                                 {"dist_broadcast", l_dist_broadcast},
-                                 {"dist_barrier", l_dist_barrier},
-                                 {"dist_stats", l_dist_stats},
-                                 {"dist_abort", l_dist_abort},
-                                 {NULL, NULL}};
+  static const luaL_Reg fns[] = {
+      {"kvstore_reduce_sum", l_reduce_sum}, {"nccl_compiled", l_nccl_compiled},
+      {"nccl_allreduce", l_nccl_allreduce}, {"dist_compiled", l_dist_compiled},
+      {"dist_init", l_dist_init},           {"dist_allreduce", l_dist_allreduce},
+      {"dist_broadcast", l_dist_broadcast}, {"dist_barrier", l_dist_barrier},
+      {"dist_stats", l_dist_stats},         {"dist_abort", l_dist_abort},
+      {"dist_overlap", l_dist_overlap},     {NULL, NULL}};
   luaL_setfuncs(L, fns, 0);
 }

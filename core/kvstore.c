@@ -91,4 +91,17 @@ mx_status mx_dist_abort(int code) {
   (void)code;
   return NO_MPI("mx_dist_abort");
 }
+mx_status mx_dist_overlap_create(mx_executor *e, mx_ndarray *const *grads, int n,
+                                 int64_t bucket_floats, mx_dist_overlap **out) {
+  (void)e, (void)grads, (void)n, (void)bucket_floats;
+  *out = NULL;
+  return NO_MPI("mx_dist_overlap_create");
+}
+mx_status mx_dist_overlap_backward(mx_dist_overlap *o) {
+  (void)o;
+  return NO_MPI("mx_dist_overlap_backward");
+}
+void mx_dist_overlap_release(mx_dist_overlap *o) {
+  (void)o;
+}
 #endif

@@ -200,6 +200,194 @@ void mx_dist_stats(double *allreduce_seconds, int64_t *allreduce_calls) {
   if (allreduce_calls) *allreduce_calls = g_allreduce_calls;
 }
 
+/* ---- the all-reduce overlapped with backward ---- */
+
+typedef struct overlap_bucket {
+  int lo, hi;  /* grads[lo..hi) */
+  int64_t len; /* floats */
+  float *buf;
+  int missing; /* gradient writes still to come in this pass */
+  int started;
+  MPI_Request req;
+} overlap_bucket;
+
+struct mx_dist_overlap {
+  mx_executor *e;
+  int n, nb, calibrated;
+  mx_ndarray **grads;
+  int64_t *offset; /* of grads[i] in its bucket */
+  int *bucket;     /* of grads[i] */
+  int *writes;     /* per pass (counted by the first pass) */
+  int *seen;       /* this pass */
+  overlap_bucket *b;
+  int failed; /* an MPI call in the hook failed: its code */
+};
+
+/* Starts bucket b's all-reduce; pack: copy its gradients in first (the hook has packed
+ * them already when it starts a bucket). */
+static int overlap_start(mx_dist_overlap *o, overlap_bucket *b, int pack) {
+  for (int i = b->lo; pack && i < b->hi; i++)
+    if (mx_ndarray_to_host(o->grads[i], b->buf + o->offset[i], mx_ndarray_size(o->grads[i])) !=
+        MX_OK)
+      return MPI_ERR_OTHER;
+  b->started = 1;
+  if (b->len > (1 << 30)) return MPI_ERR_COUNT;
+  return MPI_Iallreduce(MPI_IN_PLACE, b->buf, (int)b->len, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD,
+                        &b->req);
+}
+
+static mx_status overlap_hook(const char *name, mx_ndarray *a, void *ud) {
+  (void)name;
+  mx_dist_overlap *o = ud;
+  const float *p = mx_ndarray_data(a);
+  for (int i = 0; i < o->n; i++) {
+    if (mx_ndarray_data(o->grads[i]) != p || mx_ndarray_size(a) != mx_ndarray_size(o->grads[i]))
+      continue;
+    o->seen[i]++;
+    if (!o->calibrated || o->failed) return MX_OK;
+    overlap_bucket *b = &o->b[o->bucket[i]];
+    if (o->seen[i] == o->writes[i]) { /* final: pack it now, while later layers run */
+      if (mx_ndarray_to_host(o->grads[i], b->buf + o->offset[i], mx_ndarray_size(a)) != MX_OK)
+        return mx_error_prefix(MX_ERR_DEVICE, "mx_dist_overlap_backward");
+      if (--b->missing == 0) {
+        int rc = overlap_start(o, b, 0);
+        if (rc != MPI_SUCCESS) o->failed = rc;
+      }
+    }
+    break;
+  }
+  for (int k = 0; k < o->nb && !o->failed; k++) { /* let started reductions progress */
+    int done = 0;
+    if (o->b[k].started && o->b[k].req != MPI_REQUEST_NULL)
+      MPI_Test(&o->b[k].req, &done, MPI_STATUS_IGNORE);
+  }
+  return MX_OK;
+}
+
+mx_status mx_dist_overlap_create(mx_executor *e, mx_ndarray *const *grads, int n,
+                                 int64_t bucket_floats, mx_dist_overlap **out) {
+  *out = NULL;
+  mx_status st = need_init("mx_dist_overlap_create");
+  if (st != MX_OK) return st;
+  if (e == NULL || n < 1 || grads == NULL)
+    return mx_error(MX_ERR_ARG,
+                    "mx_dist_overlap_create: need an executor and at least one gradient (got %d)",
+                    n);
+  if (bucket_floats <= 0) bucket_floats = (int64_t)4 << 20;
+  mx_dist_overlap *o = calloc(1, sizeof *o);
+  if (o) {
+    o->grads = calloc((size_t)n, sizeof *o->grads);
+    o->offset = calloc((size_t)n, sizeof *o->offset);
+    o->bucket = calloc((size_t)n, sizeof *o->bucket);
+    o->writes = calloc((size_t)n, sizeof *o->writes);
+    o->seen = calloc((size_t)n, sizeof *o->seen);
+    o->b = calloc((size_t)n, sizeof *o->b);
+  }
+  if (!o || !o->grads || !o->offset || !o->bucket || !o->writes || !o->seen || !o->b) {
+    mx_dist_overlap_release(o);
+    return mx_error(MX_ERR_NOMEM, "mx_dist_overlap_create: out of memory");
+  }
+  o->n = n;
+  /* buckets in backward order: the last parameters' gradients come first */
+  for (int i = n - 1; i >= 0; i--) {
+    if (grads[i] == NULL) {
+      mx_dist_overlap_release(o);
+      return mx_error(MX_ERR_ARG, "mx_dist_overlap_create: gradient %d is NULL", i);
+    }
+    o->grads[i] = mx_ndarray_retain(grads[i]);
+  }
+  int lo = 0;
+  int64_t total = 0;
+  for (int i = 0; i <= n; i++) {
+    int64_t k = i < n ? mx_ndarray_size(grads[i]) : 0;
+    if (i == n || (i > lo && total + k > bucket_floats)) {
+      overlap_bucket *b = &o->b[o->nb];
+      b->lo = lo, b->hi = i, b->len = total, b->req = MPI_REQUEST_NULL;
+      b->buf = malloc((size_t)(total > 0 ? total : 1) * sizeof(float));
+      if (!b->buf) {
+        mx_dist_overlap_release(o);
+        return mx_error(MX_ERR_NOMEM, "mx_dist_overlap_create: cannot allocate a %lld-float bucket",
+                        (long long)total);
+      }
+      o->nb++;
+      lo = i;
+      total = 0;
+    }
+    if (i < n) {
+      o->bucket[i] = o->nb;
+      o->offset[i] = total;
+      total += k;
+    }
+  }
+  o->e = mx_executor_retain(e);
+  *out = o;
+  return MX_OK;
+}
+
+mx_status mx_dist_overlap_backward(mx_dist_overlap *o) {
+  if (o == NULL) return mx_error(MX_ERR_ARG, "mx_dist_overlap_backward: NULL");
+  for (int i = 0; i < o->n; i++) o->seen[i] = 0;
+  for (int k = 0; k < o->nb; k++) {
+    overlap_bucket *b = &o->b[k];
+    b->started = 0;
+    b->req = MPI_REQUEST_NULL;
+    b->missing = 0;
+    for (int i = b->lo; i < b->hi; i++) b->missing += o->writes[i] > 0 ? 1 : 0;
+  }
+  o->failed = 0;
+  mx_executor_set_monitor(o->e, overlap_hook, o);
+  mx_status st = mx_executor_backward(o->e, NULL, 0);
+  mx_executor_set_monitor(o->e, NULL, NULL);
+  if (!o->calibrated) { /* the first pass: how many writes make each gradient final */
+    for (int i = 0; i < o->n; i++) o->writes[i] = o->seen[i];
+    o->calibrated = 1;
+  }
+  /* every bucket not started yet (gradients the hook never saw: all of them on the first pass) */
+  for (int k = 0; st == MX_OK && !o->failed && k < o->nb; k++)
+    if (!o->b[k].started) {
+      int rc = overlap_start(o, &o->b[k], 1);
+      if (rc != MPI_SUCCESS) o->failed = rc;
+    }
+  /* wait for all (sleeping between polls), even after a failure, so no request is left behind */
+  double t0 = MPI_Wtime();
+  struct timespec ts = {0, 20000L};
+  for (int k = 0; k < o->nb; k++) {
+    for (int done = 0; o->b[k].started && o->b[k].req != MPI_REQUEST_NULL;) {
+      int rc = MPI_Test(&o->b[k].req, &done, MPI_STATUS_IGNORE);
+      if (rc != MPI_SUCCESS) {
+        o->failed = rc;
+        break;
+      }
+      if (done) break;
+      nanosleep(&ts, NULL);
+    }
+  }
+  g_allreduce_seconds += MPI_Wtime() - t0; /* the wait left after backward */
+  g_allreduce_calls += o->nb;
+  if (st != MX_OK) return st;
+  if (o->failed) return mpi_fail("mx_dist_overlap_backward", o->failed);
+  for (int i = 0; i < o->n; i++) {
+    overlap_bucket *b = &o->b[o->bucket[i]];
+    st = mx_ndarray_set_host(o->grads[i], b->buf + o->offset[i], mx_ndarray_size(o->grads[i]));
+    if (st != MX_OK) return mx_error_prefix(st, "mx_dist_overlap_backward");
+  }
+  return MX_OK;
+}
+
+void mx_dist_overlap_release(mx_dist_overlap *o) {
+  if (o == NULL) return;
+  for (int i = 0; o->grads && i < o->n; i++) mx_ndarray_release(o->grads[i]);
+  for (int k = 0; o->b && k < o->nb; k++) free(o->b[k].buf);
+  mx_executor_release(o->e);
+  free(o->grads);
+  free(o->offset);
+  free(o->bucket);
+  free(o->writes);
+  free(o->seen);
+  free(o->b);
+  free(o);
+}
+
 mx_status mx_dist_abort(int code) {
   mx_status st = need_init("mx_dist_abort");
   if (st != MX_OK) return st;

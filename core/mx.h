@@ -466,6 +466,16 @@ mx_status mx_dist_barrier(void);
 void mx_dist_stats(double *allreduce_seconds, int64_t *allreduce_calls);
 /* Ends every rank now, with this exit code (MPI_Abort). */
 mx_status mx_dist_abort(int code);
+/* The all-reduce overlapped with a backward pass: mx_dist_overlap_backward runs e's
+ * backward and returns once every array of grads holds its sum over the processes; each
+ * bucket's all-reduce starts as soon as backward has written all of its gradients (seen
+ * through e's monitor hook, which the call takes over and gives back empty). The first
+ * call counts the writes of each gradient and overlaps nothing. */
+typedef struct mx_dist_overlap mx_dist_overlap;
+mx_status mx_dist_overlap_create(mx_executor *e, mx_ndarray *const *grads, int n, int64_t bucket_floats,
+                                 mx_dist_overlap **out);
+mx_status mx_dist_overlap_backward(mx_dist_overlap *o);
+void mx_dist_overlap_release(mx_dist_overlap *o); /* NULL is fine */
 
 #ifdef __cplusplus
 }

@@ -99,7 +99,7 @@ end
 -- of all the keys pushed together are then summed over the processes in buckets (one
 -- MPI all-reduce per bucket). With an optimizer set, the stored value is updated with
 -- that sum as its gradient; otherwise the sum is stored.
-function KVStore:push(key, value)
+function KVStore:push(key, value, reduced)
   local keys, values = pairs_of(key, value, 'mx.kvstore.push')
   local merged = {}
   for i, k in ipairs(keys) do
@@ -117,11 +117,24 @@ function KVStore:push(key, value)
       core.kvstore_reduce_sum(merged[i], vals)
     end
   end
-  if self.kind == 'mpi' and self.num_workers > 1 then core.dist_allreduce(merged, self.bucket_floats) end
+  if self.kind == 'mpi' and self.num_workers > 1 and not reduced then
+    core.dist_allreduce(merged, self.bucket_floats)
+  end
   for i, k in ipairs(keys) do
     if self._updater then self._updater(k, merged[i], self._store[k])
     else self._store[k]:set(merged[i]) end
   end
+end
+
+-- (FeedForward) push of gradients already summed over the processes (overlap below).
+function KVStore:_push_reduced(key, value) self:push(key, value, true) end
+
+--- overlap(executor, grads) -> an object whose :backward() runs the executor's backward pass
+-- with the all-reduce of grads over the processes overlapped ('mpi' with several processes;
+-- nil otherwise); push the gradients with _push_reduced then.
+function KVStore:overlap(exe, grads)
+  if self.kind ~= 'mpi' or self.num_workers < 2 then return nil end
+  return core.dist_overlap(exe, grads, self.bucket_floats)
 end
 
 --- pull(key, out): copies the stored value of each key into out (an NDArray or a list).

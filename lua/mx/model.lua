@@ -296,7 +296,7 @@ end
 local Parallel = {}
 Parallel.__index = Parallel
 
-local function parallel_trainer(self, kv, shapes, iter, param_names, work_load_list)
+local function parallel_trainer(self, kv, shapes, iter, param_names, work_load_list, no_hook)
   local bs = iter.batch_size
   local slices = split_slices(bs, #self.ctx, work_load_list)
   local par = setmetatable({kv = kv, exes = {}, slices = slices, keys = {}, grads = {}, weights = {}}, Parallel)
@@ -326,6 +326,13 @@ local function parallel_trainer(self, kv, shapes, iter, param_names, work_load_l
   for i, name in ipairs(param_names) do inits[i] = self.arg_params[name] end
   kv:init(par.keys, inits) -- with 'mpi', rank 0's initial weights for everyone
   kv:pull(par.keys, par.weights)
+  -- 'mpi' with one context and no monitor (the hook is the executor's monitor): the gradients'
+  -- all-reduce starts during backward, bucket by bucket ($MXLUA_MPI_OVERLAP=0: after it)
+  if #par.exes == 1 and not no_hook and kv.overlap and os.getenv('MXLUA_MPI_OVERLAP') ~= '0' then
+    local grads = {}
+    for i = 1, #param_names do grads[i] = par.grads[i][1] end
+    par.overlap = kv:overlap(par.exes[1], grads)
+  end
   return par
 end
 
@@ -349,11 +356,17 @@ end
 
 function Parallel:step(batch, eval_metric)
   local labels = self:_load(batch)
-  for _, exe in ipairs(self.exes) do
-    exe:forward{is_train = true}
-    exe:backward()
+  if self.overlap then
+    self.exes[1]:forward{is_train = true}
+    self.overlap:backward()
+    self.kv:_push_reduced(self.keys, self.grads)
+  else
+    for _, exe in ipairs(self.exes) do
+      exe:forward{is_train = true}
+      exe:backward()
+    end
+    self.kv:push(self.keys, self.grads)
   end
-  self.kv:push(self.keys, self.grads)
   self.kv:pull(self.keys, self.weights)
   for k, exe in ipairs(self.exes) do eval_metric:update(labels[k], exe.outputs) end
 end
@@ -409,7 +422,8 @@ function FeedForward:fit(opts)
   local par, exe -- (scaling out) par: one executor per context, updates through kv
   if kv then
     kv:_set_updater(updater)
-    par = parallel_trainer(self, kv, shapes, train_data, param_names, opts.work_load_list)
+    par = parallel_trainer(self, kv, shapes, train_data, param_names, opts.work_load_list,
+                           opts.monitor or opts.check_finite)
     exe = par.exes[1]
   else
     exe = bind(self.symbol, ctx, shapes, 'write')

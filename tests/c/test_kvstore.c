@@ -52,6 +52,9 @@ TEST(dist_before_init_or_without_mpi) {
   CHECK(strstr(mx_last_error(), "mx_dist_allreduce: ") == mx_last_error());
   CHECK(mx_dist_barrier() == MX_ERR_STATE);
   CHECK(mx_dist_broadcast(&a, 1, 0) == MX_ERR_STATE);
+  mx_dist_overlap *o = (mx_dist_overlap *)&a; /* must come back NULL */
+  CHECK(mx_dist_overlap_create(NULL, &a, 1, 0, &o) == MX_ERR_STATE && o == NULL);
+  mx_dist_overlap_release(NULL);
   double s = -1;
   int64_t calls = -1;
   mx_dist_stats(&s, &calls);

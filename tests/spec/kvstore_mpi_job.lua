@@ -1,6 +1,6 @@
 -- kvstore_mpi_job.lua: the program kvstore_spec.lua starts under `mpirun -np 2 mxlua`:
--- `step OUT` trains two steps with kvstore 'mpi' (each rank on its half of the data) and
--- rank 0 saves the weights to OUT; `kill` / `error` make rank 1 die mid-training.
+-- `step OUT [BUCKET]` trains two steps with kvstore 'mpi' (each rank on its half of the data,
+-- BUCKET floats per all-reduce) and rank 0 saves the weights to OUT; `kill` / `error` make rank 1 die mid-training.
 local mx = rawget(_G, 'mx') or require 'mx'
 local mode, out = arg[1], arg[2]
 
@@ -24,6 +24,7 @@ local function net()
 end
 
 local kv = mx.kvstore.create('mpi')
+kv.bucket_floats = math.tointeger(tonumber(arg[3] or '0')) -- floats per all-reduce bucket (0: 4M)
 local X, Y = dataset()
 mx.random.seed(7)
 if kv.rank == 1 then mx.random.seed(99) end -- rank 0's initial weights must win (broadcast at init)

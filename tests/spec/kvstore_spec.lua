@@ -151,26 +151,33 @@ describe("kvstore 'mpi' under mpirun -np 2", function()
     return
   end
 
-  it('trains to the weights of one process with the two halves of each batch', function()
-    local out = dir .. '/mpi.params'
-    local ok = os.execute(MPIRUN .. 'step ' .. out .. ' > ' .. dir .. '/step.log 2>&1')
-    assert(ok, 'mpirun failed: ' .. (io.open(dir .. '/step.log'):read('a')))
-    local got = mx.nd.load(out)
-    -- rank 0 reads rows 1..16 (batches 1-8, 9-16), rank 1 rows 17..32; one process sees
-    -- each step's two halves as one batch of 16
-    local order = {}
-    for _, r in ipairs{range(1, 8), range(17, 24), range(9, 16), range(25, 32)} do
-      for _, i in ipairs(r) do order[#order + 1] = i end
-    end
-    local X, Y = dataset(order)
-    local want = train(X, Y, 16, 2, {ctx = mx.cpu(0)})
-    local n = 0
-    for name, w in pairs(want) do
-      close_tables(got[name]:totable(), w, 1e-5, name)
-      n = n + 1
-    end
-    assert.are.equal(4, n)
-  end)
+  -- the all-reduce overlapped with backward (the default), in one bucket or in buckets of at
+  -- most 16 floats, and after backward (MXLUA_MPI_OVERLAP=0)
+  for _, case in ipairs{{'', 0}, {'', 16}, {'-x MXLUA_MPI_OVERLAP=0 ', 16}} do
+    it(('trains to the weights of one process with the two halves of each batch (%sbucket %d)'):format(
+      case[1], case[2]), function()
+      local out = dir .. '/mpi.params'
+      os.remove(out)
+      local cmd = MPIRUN:gsub('mpirun ', 'mpirun ' .. case[1])
+      local ok = os.execute(cmd .. 'step ' .. out .. ' ' .. case[2] .. ' > ' .. dir .. '/step.log 2>&1')
+      assert(ok, 'mpirun failed: ' .. (io.open(dir .. '/step.log'):read('a')))
+      local got = mx.nd.load(out)
+      -- rank 0 reads rows 1..16 (batches 1-8, 9-16), rank 1 rows 17..32; one process sees
+      -- each step's two halves as one batch of 16
+      local order = {}
+      for _, r in ipairs{range(1, 8), range(17, 24), range(9, 16), range(25, 32)} do
+        for _, i in ipairs(r) do order[#order + 1] = i end
+      end
+      local X, Y = dataset(order)
+      local want = train(X, Y, 16, 2, {ctx = mx.cpu(0)})
+      local n = 0
+      for name, w in pairs(want) do
+        close_tables(got[name]:totable(), w, 1e-5, name)
+        n = n + 1
+      end
+      assert.are.equal(4, n)
+    end)
+  end
 
   it('train_mnist.lua --kvstore mpi: one epoch on two processes learns; only rank 0 logs and saves', function()
     local log = dir .. '/train.log'
