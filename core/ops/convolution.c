@@ -140,8 +140,9 @@ static mx_status forward_cpu(const mx_op_call *c) {
   return MX_OK;
 }
 
-/* Per chunk: dyt (F, nb*P) gathered from dy; dW_g += dyt_g (F/G, nb*P) x col_g^T;
- * dcol_g = W_g^T x dyt_g (into col_g once dW_g has used it), put back by col2im. */
+/* Per chunk: dyt (F, nb*P) gathered from dy, then dW_g += dyt_g (F/G, nb*P) x col_g^T. The
+ * data gradient goes image by image (dcol = W_g^T x dy_g, then col2im), whose columns stay
+ * contiguous: col2im over rows nb*P apart was slower than the GEMMs it saved. */
 static mx_status backward_cpu(const mx_op_call *c) {
   mx_conv_geom g = call_geometry(c);
   int64_t n = mx_ndarray_shape(c->in[0])[0], f = MX_PINT(c->attrs, P_NUM_FILTER), grp = MX_PINT(c->attrs, P_NUM_GROUP);
@@ -161,28 +162,32 @@ static mx_status backward_cpu(const mx_op_call *c) {
       mx_req_store(rb, &db[o], (float)s);
     }
   }
-  float *dx = rx != MX_REQ_NULL ? mx_op_data(c->in_grad[0]) : NULL;
-  float *dw = rw != MX_REQ_NULL ? mx_op_data(c->in_grad[1]) : NULL;
-  if (!dx && !dw) return MX_OK;
-  if (dx && rx != MX_REQ_ADD) memset(dx, 0, (size_t)(n * img) * sizeof(float));
-  for (int64_t i0 = 0; i0 < n; i0 += nbmax) {
-    int64_t nb = n - i0 < nbmax ? n - i0 : nbmax, ld = nb * p;
-    for (int64_t i = 0; i < nb; i++)
-      for (int64_t o = 0; o < f; o++) memcpy(dyt + o * ld + i * p, dy + ((i0 + i) * f + o) * p, (size_t)p * sizeof(float));
-    if (dw)
-      for (int64_t i = 0; i < nb; i++) mx_im2col(&g, x + (i0 + i) * img, col + i * p, ld);
-    for (int64_t j = 0; j < grp; j++) {
-      mx_status st = MX_OK;
-      if (dw) /* (F/G, nb*P) x (K, nb*P)^T -> (F/G, K), summed over the chunks */
-        st = mx_gemm(c->ctx, 0, 1, fg, k, ld, 1.0f, dyt + j * fg * ld, ld, col + j * k * ld, ld,
-                     (i0 == 0 && rw != MX_REQ_ADD) ? 0.0f : 1.0f, dw + j * fg * k, k);
-      if (st == MX_OK && dx) /* (F/G, K)^T x (F/G, nb*P) -> (K, nb*P) */
-        st = mx_gemm(c->ctx, 1, 0, k, ld, fg, 1.0f, w + j * fg * k, k, dyt + j * fg * ld, ld, 0.0f, col + j * k * ld,
-                     ld);
+  if (rw != MX_REQ_NULL) {
+    float *dw = mx_op_data(c->in_grad[1]);
+    for (int64_t i0 = 0; i0 < n; i0 += nbmax) {
+      int64_t nb = n - i0 < nbmax ? n - i0 : nbmax, ld = nb * p;
+      for (int64_t i = 0; i < nb; i++) {
+        mx_im2col(&g, x + (i0 + i) * img, col + i * p, ld);
+        for (int64_t o = 0; o < f; o++)
+          memcpy(dyt + o * ld + i * p, dy + ((i0 + i) * f + o) * p, (size_t)p * sizeof(float));
+      }
+      for (int64_t j = 0; j < grp; j++) { /* (F/G, nb*P) x (K, nb*P)^T -> (F/G, K), summed over the chunks */
+        mx_status st = mx_gemm(c->ctx, 0, 1, fg, k, ld, 1.0f, dyt + j * fg * ld, ld, col + j * k * ld, ld,
+                               (i0 == 0 && rw != MX_REQ_ADD) ? 0.0f : 1.0f, dw + j * fg * k, k);
+        if (st != MX_OK) return st;
+      }
+    }
+  }
+  if (rx == MX_REQ_NULL) return MX_OK;
+  float *dx = mx_op_data(c->in_grad[0]);
+  if (rx != MX_REQ_ADD) memset(dx, 0, (size_t)(n * img) * sizeof(float));
+  for (int64_t i = 0; i < n; i++) {
+    for (int64_t j = 0; j < grp; j++) { /* (F/G, K)^T x (F/G, P) -> (K, P) */
+      mx_status st = mx_gemm(c->ctx, 1, 0, k, p, fg, 1.0f, w + j * fg * k, k, dy + (i * f + j * fg) * p, p, 0.0f,
+                             col + j * k * p, p);
       if (st != MX_OK) return st;
     }
-    if (dx)
-      for (int64_t i = 0; i < nb; i++) mx_col2im(&g, col + i * p, dx + (i0 + i) * img, ld);
+    mx_col2im(&g, col, dx + i * img, p);
   }
   return MX_OK;
 }
