@@ -203,7 +203,7 @@ void mx_dist_stats(double *allreduce_seconds, int64_t *allreduce_calls) {
 /* ---- the all-reduce overlapped with backward ---- */
 
 typedef struct overlap_bucket {
-  int lo, hi;  /* grads[lo..hi) */
+  int lo, hi;  /* grads[order[lo..hi)] */
   int64_t len; /* floats */
   float *buf;
   int missing; /* gradient writes still to come in this pass */
@@ -219,6 +219,9 @@ struct mx_dist_overlap {
   int *bucket;     /* of grads[i] */
   int *writes;     /* per pass (counted by the first pass) */
   int *seen;       /* this pass */
+  int *order;      /* gradient indices in the order backward finishes them (from the first pass) */
+  int64_t *last;   /* the first pass: when each gradient was last written */
+  int64_t tick, bucket_floats;
   overlap_bucket *b;
   int failed; /* an MPI call in the hook failed: its code */
 };
@@ -226,10 +229,13 @@ struct mx_dist_overlap {
 /* Starts bucket b's all-reduce; pack: copy its gradients in first (the hook has packed
  * them already when it starts a bucket). */
 static int overlap_start(mx_dist_overlap *o, overlap_bucket *b, int pack) {
-  for (int i = b->lo; pack && i < b->hi; i++)
+  for (int j = b->lo; j < b->hi; j++) {
+    int i = o->order[j];
+    if (!pack && o->writes[i] > 0) continue; /* the hook packed it */
     if (mx_ndarray_to_host(o->grads[i], b->buf + o->offset[i], mx_ndarray_size(o->grads[i])) !=
         MX_OK)
       return MPI_ERR_OTHER;
+  }
   b->started = 1;
   if (b->len > (1 << 30)) return MPI_ERR_COUNT;
   return MPI_Iallreduce(MPI_IN_PLACE, b->buf, (int)b->len, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD,
@@ -244,6 +250,7 @@ static mx_status overlap_hook(const char *name, mx_ndarray *a, void *ud) {
     if (mx_ndarray_data(o->grads[i]) != p || mx_ndarray_size(a) != mx_ndarray_size(o->grads[i]))
       continue;
     o->seen[i]++;
+    o->last[i] = ++o->tick;
     if (!o->calibrated || o->failed) return MX_OK;
     overlap_bucket *b = &o->b[o->bucket[i]];
     if (o->seen[i] == o->writes[i]) { /* final: pack it now, while later layers run */
@@ -264,6 +271,35 @@ static mx_status overlap_hook(const char *name, mx_ndarray *a, void *ud) {
   return MX_OK;
 }
 
+/* Buckets of at most bucket_floats floats over the gradients in o->order. */
+static mx_status make_buckets(mx_dist_overlap *o) {
+  for (int k = 0; k < o->nb; k++) free(o->b[k].buf);
+  memset(o->b, 0, (size_t)o->n * sizeof *o->b);
+  o->nb = 0;
+  int lo = 0;
+  int64_t total = 0;
+  for (int j = 0; j <= o->n; j++) {
+    int64_t k = j < o->n ? mx_ndarray_size(o->grads[o->order[j]]) : 0;
+    if (j == o->n || (j > lo && total + k > o->bucket_floats)) {
+      overlap_bucket *b = &o->b[o->nb];
+      b->lo = lo, b->hi = j, b->len = total, b->req = MPI_REQUEST_NULL;
+      b->buf = malloc((size_t)(total > 0 ? total : 1) * sizeof(float));
+      if (!b->buf)
+        return mx_error(MX_ERR_NOMEM, "mx_dist_overlap: cannot allocate a %lld-float bucket",
+                        (long long)total);
+      o->nb++;
+      lo = j;
+      total = 0;
+    }
+    if (j < o->n) {
+      o->bucket[o->order[j]] = o->nb;
+      o->offset[o->order[j]] = total;
+      total += k;
+    }
+  }
+  return MX_OK;
+}
+
 mx_status mx_dist_overlap_create(mx_executor *e, mx_ndarray *const *grads, int n,
                                  int64_t bucket_floats, mx_dist_overlap **out) {
   *out = NULL;
@@ -273,7 +309,7 @@ mx_status mx_dist_overlap_create(mx_executor *e, mx_ndarray *const *grads, int n
     return mx_error(MX_ERR_ARG,
                     "mx_dist_overlap_create: need an executor and at least one gradient (got %d)",
                     n);
-  if (bucket_floats <= 0) bucket_floats = (int64_t)4 << 20;
+  if (bucket_floats <= 0) bucket_floats = (int64_t)32 << 10; /* small: more of them overlap */
   mx_dist_overlap *o = calloc(1, sizeof *o);
   if (o) {
     o->grads = calloc((size_t)n, sizeof *o->grads);
@@ -281,9 +317,12 @@ mx_status mx_dist_overlap_create(mx_executor *e, mx_ndarray *const *grads, int n
     o->bucket = calloc((size_t)n, sizeof *o->bucket);
     o->writes = calloc((size_t)n, sizeof *o->writes);
     o->seen = calloc((size_t)n, sizeof *o->seen);
+    o->order = calloc((size_t)n, sizeof *o->order);
+    o->last = calloc((size_t)n, sizeof *o->last);
     o->b = calloc((size_t)n, sizeof *o->b);
   }
-  if (!o || !o->grads || !o->offset || !o->bucket || !o->writes || !o->seen || !o->b) {
+  if (!o || !o->grads || !o->offset || !o->bucket || !o->writes || !o->seen || !o->order ||
+      !o->last || !o->b) {
     mx_dist_overlap_release(o);
     return mx_error(MX_ERR_NOMEM, "mx_dist_overlap_create: out of memory");
   }
@@ -296,28 +335,11 @@ mx_status mx_dist_overlap_create(mx_executor *e, mx_ndarray *const *grads, int n
     }
     o->grads[i] = mx_ndarray_retain(grads[i]);
   }
-  int lo = 0;
-  int64_t total = 0;
-  for (int i = 0; i <= n; i++) {
-    int64_t k = i < n ? mx_ndarray_size(grads[i]) : 0;
-    if (i == n || (i > lo && total + k > bucket_floats)) {
-      overlap_bucket *b = &o->b[o->nb];
-      b->lo = lo, b->hi = i, b->len = total, b->req = MPI_REQUEST_NULL;
-      b->buf = malloc((size_t)(total > 0 ? total : 1) * sizeof(float));
-      if (!b->buf) {
-        mx_dist_overlap_release(o);
-        return mx_error(MX_ERR_NOMEM, "mx_dist_overlap_create: cannot allocate a %lld-float bucket",
-                        (long long)total);
-      }
-      o->nb++;
-      lo = i;
-      total = 0;
-    }
-    if (i < n) {
-      o->bucket[i] = o->nb;
-      o->offset[i] = total;
-      total += k;
-    }
+  for (int i = 0; i < n; i++) o->order[i] = i;
+  o->bucket_floats = bucket_floats;
+  if ((st = make_buckets(o)) != MX_OK) {
+    mx_dist_overlap_release(o);
+    return st;
   }
   o->e = mx_executor_retain(e);
   *out = o;
@@ -332,7 +354,7 @@ mx_status mx_dist_overlap_backward(mx_dist_overlap *o) {
     b->started = 0;
     b->req = MPI_REQUEST_NULL;
     b->missing = 0;
-    for (int i = b->lo; i < b->hi; i++) b->missing += o->writes[i] > 0 ? 1 : 0;
+    for (int j = b->lo; j < b->hi; j++) b->missing += o->writes[o->order[j]] > 0 ? 1 : 0;
   }
   o->failed = 0;
   mx_executor_set_monitor(o->e, overlap_hook, o);
@@ -340,7 +362,18 @@ mx_status mx_dist_overlap_backward(mx_dist_overlap *o) {
   mx_executor_set_monitor(o->e, NULL, NULL);
   if (!o->calibrated) { /* the first pass: how many writes make each gradient final */
     for (int i = 0; i < o->n; i++) o->writes[i] = o->seen[i];
+    for (int j = 1; j < o->n; j++) { /* insertion sort by last write; never written: at the end */
+      int i = o->order[j], m = j;
+      int64_t t = o->last[i] ? o->last[i] : INT64_MAX;
+      for (; m > 0; m--) {
+        int64_t tp = o->last[o->order[m - 1]] ? o->last[o->order[m - 1]] : INT64_MAX;
+        if (tp <= t) break;
+        o->order[m] = o->order[m - 1];
+      }
+      o->order[m] = i;
+    }
     o->calibrated = 1;
+    if (st == MX_OK) st = make_buckets(o); /* buckets in the order backward fills them */
   }
   /* every bucket not started yet (gradients the hook never saw: all of them on the first pass) */
   for (int k = 0; st == MX_OK && !o->failed && k < o->nb; k++)
@@ -384,6 +417,8 @@ void mx_dist_overlap_release(mx_dist_overlap *o) {
   free(o->bucket);
   free(o->writes);
   free(o->seen);
+  free(o->order);
+  free(o->last);
   free(o->b);
   free(o);
 }

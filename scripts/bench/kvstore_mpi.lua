@@ -2,10 +2,10 @@
 -- process or in N under `mpirun -np N ... --kvstore mpi` (each on its 1/N of the data), and
 -- the time per step spent in MPI all-reduce. Usage: mxlua scripts/bench/kvstore_mpi.lua
 --   [--kvstore mpi] [--batch B (per process, default 100)] [--steps S (timed, default 200)]
---   [--threads T (OpenBLAS threads per process, as set by OPENBLAS_NUM_THREADS: only printed)]
+--   [--threads T] [--overlap 0|1] (as set by OPENBLAS_NUM_THREADS and MXLUA_MPI_OVERLAP: only printed)
 local mx = rawget(_G, 'mx') or require 'mx'
 
-local opts = {batch = 100, steps = 200, warmup = 10, threads = 1}
+local opts = {batch = 100, steps = 200, warmup = 10, threads = 1, overlap = 1}
 local i = 1
 while arg and arg[i] do
   local k = arg[i]:match('^%-%-(%w+)$')
@@ -48,6 +48,8 @@ local act2 = mx.symbol.Activation{data = fc2, name = 'relu2', act_type = 'relu'}
 local fc3 = mx.symbol.FullyConnected{data = act2, name = 'fc3', num_hidden = 10}
 local mlp = mx.symbol.SoftmaxOutput{data = fc3, name = 'softmax'}
 
+-- With the overlap, all-reduce time is the wait left after backward (buckets that ran during
+-- backward are not counted).
 local steps = math.min(opts.steps, iter.num_data // opts.batch - opts.warmup)
 local t0, reduce0, calls0
 local function on_batch(p)
@@ -74,8 +76,9 @@ if kv and workers > 1 then
 end
 if kv then kv:barrier() end
 if rank == 0 then
-  print(('kvstore %-5s processes %d x %d thread(s)  batch %4d/process  %8.0f samples/s (all processes)  ' ..
+  print(('kvstore %-5s%s processes %d x %d thread(s)  batch %4d/process  %8.0f samples/s (all processes)  ' ..
          'step %6.2f ms  all-reduce %6.3f ms/step (%d call/step; bare %.3f ms)'):format(
-    opts.kvstore or 'none', workers, opts.threads, opts.batch, steps * opts.batch * workers / elapsed,
+    opts.kvstore or 'none', (kv and workers > 1) and (opts.overlap == 1 and ' overlapped' or ' after bwd ') or '',
+    workers, opts.threads, opts.batch, steps * opts.batch * workers / elapsed,
     1000 * elapsed / steps, 1000 * (reduce - reduce0) / steps, (calls - calls0) // steps, 1000 * bare))
 end

@@ -10,6 +10,9 @@ for b in 100 1000; do
   OPENBLAS_NUM_THREADS=1 build/mxlua scripts/bench/kvstore_mpi.lua --batch "$b" || status=1
   OPENBLAS_NUM_THREADS=2 build/mxlua scripts/bench/kvstore_mpi.lua --batch "$b" --threads 2 || status=1
   $MPIRUN -np 1 build/mxlua scripts/bench/kvstore_mpi.lua --kvstore mpi --batch "$b" || status=1
+  # 2 processes: the all-reduce after backward, then overlapped with it (the default)
+  $MPIRUN -np 2 -x MXLUA_MPI_OVERLAP=0 build/mxlua scripts/bench/kvstore_mpi.lua --kvstore mpi --batch "$b" \
+    --overlap 0 || status=1
   $MPIRUN -np 2 build/mxlua scripts/bench/kvstore_mpi.lua --kvstore mpi --batch "$b" || status=1
 done
 exit $status
