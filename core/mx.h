@@ -462,7 +462,8 @@ mx_status mx_dist_init(int *rank, int *size);
 mx_status mx_dist_allreduce(mx_ndarray *const *arrays, int n, int64_t bucket_floats);
 mx_status mx_dist_broadcast(mx_ndarray *const *arrays, int n, int root); /* root's values to every rank */
 mx_status mx_dist_barrier(void);
-/* Seconds spent in MPI_Allreduce (communication only) and the number of calls, since init. */
+/* Seconds spent in MPI_Allreduce (communication only; for the overlap below, the wait
+ * left after backward) and the number of all-reduces, since init. */
 void mx_dist_stats(double *allreduce_seconds, int64_t *allreduce_calls);
 /* Ends every rank now, with this exit code (MPI_Abort). */
 mx_status mx_dist_abort(int code);
@@ -470,7 +471,8 @@ mx_status mx_dist_abort(int code);
  * backward and returns once every array of grads holds its sum over the processes; each
  * bucket's all-reduce starts as soon as backward has written all of its gradients (seen
  * through e's monitor hook, which the call takes over and gives back empty). The first
- * call counts the writes of each gradient and overlaps nothing. */
+ * call learns how often and in which order backward writes each gradient, and overlaps
+ * nothing; later buckets (bucket_floats <= 0: 32K floats) follow that order. */
 typedef struct mx_dist_overlap mx_dist_overlap;
 mx_status mx_dist_overlap_create(mx_executor *e, mx_ndarray *const *grads, int n, int64_t bucket_floats,
                                  mx_dist_overlap **out);
