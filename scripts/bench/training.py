@@ -262,7 +262,7 @@ def main():
                                            ", ".join(order), elapsed, load_before, load_after))
     print("- Each runner: same 60,000 MNIST training images (pixels/255, file order), same "
           "initial weights, %d warm-up batches then %d timed batches (one epoch); inference "
-          "over the 10,000 test images in batches of %d after one warm-up pass"
+          "over the 10,000 test images in batches of %d, median of 5 passes after a warm-up pass"
           % (WARMUP, TIMED, BATCH))
     if "gemm" in first and first["gemm"]:
         g = first["gemm"]
