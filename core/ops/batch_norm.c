@@ -8,25 +8,31 @@
 enum { P_EPS, P_MOMENTUM, P_FIX_GAMMA, P_GLOBAL, P_OUTPUT_MEAN_VAR, P_AXIS, P_CUDNN_OFF };
 static const mx_param_desc params[] = {
     {"eps", MX_PARAM_FLOAT, "0.001", NULL, "added to the variance before the square root"},
-    {"momentum", MX_PARAM_FLOAT, "0.9", NULL, "moving = momentum * moving + (1 - momentum) * batch statistic"},
+    {"momentum", MX_PARAM_FLOAT, "0.9", NULL,
+     "moving = momentum * moving + (1 - momentum) * batch statistic"},
     {"fix_gamma", MX_PARAM_BOOL, "True", NULL, "use gamma = 1 (its gradient is 0)"},
-    {"use_global_stats", MX_PARAM_BOOL, "False", NULL, "normalize with the moving statistics in training too"},
-    {"output_mean_var", MX_PARAM_BOOL, "False", NULL, "not supported: the batch mean and var stay hidden"},
+    {"use_global_stats", MX_PARAM_BOOL, "False", NULL,
+     "normalize with the moving statistics in training too"},
+    {"output_mean_var", MX_PARAM_BOOL, "False", NULL,
+     "not supported: the batch mean and var stay hidden"},
     {"axis", MX_PARAM_INT, "1", NULL, "the channel axis (negative counts from the end)"},
     {"cudnn_off", MX_PARAM_BOOL, "False", NULL, "accepted for MXNet compatibility"},
 };
 
-static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout, mx_shape *aux,
-                       int naux) {
+static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
+                       mx_shape *aux, int naux) {
   const char *node = a->node_name ? a->node_name : "";
   if (MX_PBOOL(a, P_OUTPUT_MEAN_VAR))
-    return mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: BatchNorm %s: output_mean_var=True is not supported", node);
+    return mx_error(MX_ERR_ARG,
+                    "mx_symbol_infer_shape: BatchNorm %s: output_mean_var=True is not supported",
+                    node);
   if (in[0].ndim == 0) return MX_OK;
   int64_t axis = MX_PINT(a, P_AXIS);
   if (axis < 0) axis += in[0].ndim;
   char b[96];
   if (axis < 0 || axis >= in[0].ndim)
-    return mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: BatchNorm %s: axis %lld out of range for data %s", node,
+    return mx_error(MX_ERR_SHAPE,
+                    "mx_symbol_infer_shape: BatchNorm %s: axis %lld out of range for data %s", node,
                     (long long)MX_PINT(a, P_AXIS), mx_shape_fmt(&in[0], b, sizeof b));
   mx_shape ch = {1, {in[0].dim[axis]}};
   mx_status st = mx_shape_fill(a, "gamma", &in[1], &ch);
@@ -54,7 +60,8 @@ static void view(const mx_op_call *c, int64_t *outer, int64_t *ch, int64_t *inne
 static mx_status forward_cpu(const mx_op_call *c) {
   int64_t outer, ch, inner;
   view(c, &outer, &ch, &inner);
-  const float *x = mx_op_data(c->in[0]), *gamma = mx_op_data(c->in[1]), *beta = mx_op_data(c->in[2]);
+  const float *x = mx_op_data(c->in[0]), *gamma = mx_op_data(c->in[1]),
+              *beta = mx_op_data(c->in[2]);
   float *y = mx_op_data(c->out[0]), *mean = mx_op_data(c->out[1]), *var = mx_op_data(c->out[2]);
   float *mm = mx_op_data(c->aux[0]), *mv = mx_op_data(c->aux[1]);
   float eps = MX_PFLOAT(c->attrs, P_EPS), mom = MX_PFLOAT(c->attrs, P_MOMENTUM);
@@ -98,7 +105,8 @@ static mx_status forward_cpu(const mx_op_call *c) {
 static mx_status backward_cpu(const mx_op_call *c) {
   int64_t outer, ch, inner;
   view(c, &outer, &ch, &inner);
-  const float *x = mx_op_data(c->in[0]), *gamma = mx_op_data(c->in[1]), *dy = mx_op_data(c->out_grad[0]);
+  const float *x = mx_op_data(c->in[0]), *gamma = mx_op_data(c->in[1]),
+              *dy = mx_op_data(c->out_grad[0]);
   const float *mean = mx_op_data(c->out[1]), *var = mx_op_data(c->out[2]);
   float eps = MX_PFLOAT(c->attrs, P_EPS);
   int fix = MX_PBOOL(c->attrs, P_FIX_GAMMA), global = MX_PBOOL(c->attrs, P_GLOBAL);
@@ -114,14 +122,18 @@ static mx_status backward_cpu(const mx_op_call *c) {
         sdyx += d[i] * (p[i] - mu) * istd;
       }
     }
-    if (c->req[1] != MX_REQ_NULL) mx_req_store(c->req[1], &((float *)mx_op_data(c->in_grad[1]))[k], fix ? 0.0f : (float)sdyx);
-    if (c->req[2] != MX_REQ_NULL) mx_req_store(c->req[2], &((float *)mx_op_data(c->in_grad[2]))[k], (float)sdy);
+    if (c->req[1] != MX_REQ_NULL)
+      mx_req_store(c->req[1], &((float *)mx_op_data(c->in_grad[1]))[k], fix ? 0.0f : (float)sdyx);
+    if (c->req[2] != MX_REQ_NULL)
+      mx_req_store(c->req[2], &((float *)mx_op_data(c->in_grad[2]))[k], (float)sdy);
     if (!dx) continue;
-    float a = g * istd, mdy = global ? 0.0f : (float)(sdy / m), mdyx = global ? 0.0f : (float)(sdyx / m);
+    float a = g * istd, mdy = global ? 0.0f : (float)(sdy / m),
+          mdyx = global ? 0.0f : (float)(sdyx / m);
     for (int64_t o = 0; o < outer; o++) {
       const float *p = x + (o * ch + k) * inner, *d = dy + (o * ch + k) * inner;
       float *q = dx + (o * ch + k) * inner;
-      for (int64_t i = 0; i < inner; i++) mx_req_store(c->req[0], &q[i], a * (d[i] - mdy - (p[i] - mu) * istd * mdyx));
+      for (int64_t i = 0; i < inner; i++)
+        mx_req_store(c->req[0], &q[i], a * (d[i] - mdy - (p[i] - mu) * istd * mdyx));
     }
   }
   return MX_OK;
@@ -132,7 +144,8 @@ mx_status mx_op_batch_norm_backward_gpu(const mx_op_call *c);
 
 const mx_op mx_op_batch_norm = {
     .name = "BatchNorm",
-    .doc = "Batch normalization: (x - mean) / sqrt(var + eps) * gamma + beta per channel; moving statistics "
+    .doc = "Batch normalization: (x - mean) / sqrt(var + eps) * gamma + beta per channel; moving "
+           "statistics "
            "as auxiliary states.",
     .params = params,
     .nparams = 7,

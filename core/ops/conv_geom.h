@@ -10,13 +10,14 @@
 /* One side is the "image" (channels c, size h x w), the other the column grid
  * (oh x ow positions), as in a convolution from image to grid. */
 typedef struct mx_conv_geom {
-  int64_t c, h, w;    /* image channels and size */
-  int64_t oh, ow;     /* grid of kernel positions */
+  int64_t c, h, w; /* image channels and size */
+  int64_t oh, ow;  /* grid of kernel positions */
   int64_t kh, kw, sh, sw, dh, dw, ph, pw;
 } mx_conv_geom;
 
 /* Reads a 1-D or 2-D tuple parameter into (h, w); 1-D is (1, x). def when empty. */
-static inline int mx_conv_pair(const mx_param_value *v, int nd, int64_t def, int64_t *h, int64_t *w) {
+static inline int mx_conv_pair(const mx_param_value *v, int nd, int64_t def, int64_t *h,
+                               int64_t *w) {
   if (v->ndim == 0) {
     *h = nd == 1 ? (def == 0 ? 0 : 1) : def;
     *w = def;
@@ -30,31 +31,38 @@ static inline int mx_conv_pair(const mx_param_value *v, int nd, int64_t def, int
 
 /* Fills kernel, stride, dilate and pad from parameters (indices given) for a kernel of
  * nd (1 or 2) axes; fails with the operator's name on a bad tuple. */
-static inline mx_status mx_conv_params(const mx_op_attrs *a, int pk, int ps, int pd, int pp, mx_conv_geom *g,
-                                       int *nd_out) {
+static inline mx_status mx_conv_params(const mx_op_attrs *a, int pk, int ps, int pd, int pp,
+                                       mx_conv_geom *g, int *nd_out) {
   const mx_param_value *k = &a->p[pk];
   int nd = k->ndim;
   if (nd < 1 || nd > 2)
-    return mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: %s %s: kernel must have 1 or 2 axes (got %d)",
+    return mx_error(MX_ERR_ARG,
+                    "mx_symbol_infer_shape: %s %s: kernel must have 1 or 2 axes (got %d)",
                     a->op->name, a->node_name ? a->node_name : "", nd);
   g->kh = nd == 1 ? 1 : k->shape[0];
   g->kw = k->shape[nd - 1];
-  int ok = mx_conv_pair(&a->p[ps], nd, 1, &g->sh, &g->sw) && mx_conv_pair(&a->p[pd], nd, 1, &g->dh, &g->dw) &&
+  int ok = mx_conv_pair(&a->p[ps], nd, 1, &g->sh, &g->sw) &&
+           mx_conv_pair(&a->p[pd], nd, 1, &g->dh, &g->dw) &&
            mx_conv_pair(&a->p[pp], nd, 0, &g->ph, &g->pw);
   if (!ok)
-    return mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: %s %s: stride, dilate and pad must have %d axes like kernel",
-                    a->op->name, a->node_name ? a->node_name : "", nd);
-  if (g->kh < 1 || g->kw < 1 || g->sh < 1 || g->sw < 1 || g->dh < 1 || g->dw < 1 || g->ph < 0 || g->pw < 0)
-    return mx_error(MX_ERR_ARG,
-                    "mx_symbol_infer_shape: %s %s: kernel, stride and dilate must be >= 1 and pad >= 0",
-                    a->op->name, a->node_name ? a->node_name : "");
+    return mx_error(
+        MX_ERR_ARG,
+        "mx_symbol_infer_shape: %s %s: stride, dilate and pad must have %d axes like kernel",
+        a->op->name, a->node_name ? a->node_name : "", nd);
+  if (g->kh < 1 || g->kw < 1 || g->sh < 1 || g->sw < 1 || g->dh < 1 || g->dw < 1 || g->ph < 0 ||
+      g->pw < 0)
+    return mx_error(
+        MX_ERR_ARG,
+        "mx_symbol_infer_shape: %s %s: kernel, stride and dilate must be >= 1 and pad >= 0",
+        a->op->name, a->node_name ? a->node_name : "");
   *nd_out = nd;
   return MX_OK;
 }
 
 /* col (c*kh*kw, oh*ow) from one image (c, h, w), rows ld floats apart (ld >= oh*ow: several
  * images side by side); zeros where the kernel reads padding. */
-static inline void mx_im2col(const mx_conv_geom *g, const float *restrict img, float *restrict col, int64_t ld) {
+static inline void mx_im2col(const mx_conv_geom *g, const float *restrict img, float *restrict col,
+                             int64_t ld) {
   int64_t p = ld;
   for (int64_t ch = 0; ch < g->c; ch++)
     for (int64_t ki = 0; ki < g->kh; ki++)
@@ -71,7 +79,8 @@ static inline void mx_im2col(const mx_conv_geom *g, const float *restrict img, f
           const float *src = plane + iy * g->w;
           int64_t off = kj * g->dw - g->pw;
           if (g->sw == 1 && off >= 0 && off + g->ow <= g->w) {
-            /* rows are short (LeNet: 24 and 8): fixed 8-float copies, inlined, instead of a memcpy call */
+            /* rows are short (LeNet: 24 and 8): fixed 8-float copies, inlined, instead of a memcpy
+             * call */
             int64_t x = 0;
             for (; x + 8 <= g->ow; x += 8) memcpy(r + x, src + off + x, 8 * sizeof(float));
             for (; x < g->ow; x++) r[x] = src[off + x];
@@ -87,7 +96,8 @@ static inline void mx_im2col(const mx_conv_geom *g, const float *restrict img, f
 
 /* img (c, h, w) += the columns of col (c*kh*kw, oh*ow; rows ld floats apart) put back where
  * they came from. */
-static inline void mx_col2im(const mx_conv_geom *g, const float *restrict col, float *restrict img, int64_t ld) {
+static inline void mx_col2im(const mx_conv_geom *g, const float *restrict col, float *restrict img,
+                             int64_t ld) {
   int64_t p = ld;
   for (int64_t ch = 0; ch < g->c; ch++)
     for (int64_t ki = 0; ki < g->kh; ki++)

@@ -3,16 +3,29 @@
  * GEMM per group; weight (num_filter, C/num_group, kh, kw), bias (num_filter). */
 #include "conv_geom.h"
 
-enum { P_KERNEL, P_STRIDE, P_DILATE, P_PAD, P_NUM_FILTER, P_NUM_GROUP, P_WORKSPACE, P_NO_BIAS, P_CUDNN_TUNE,
-       P_CUDNN_OFF, P_LAYOUT };
+enum {
+  P_KERNEL,
+  P_STRIDE,
+  P_DILATE,
+  P_PAD,
+  P_NUM_FILTER,
+  P_NUM_GROUP,
+  P_WORKSPACE,
+  P_NO_BIAS,
+  P_CUDNN_TUNE,
+  P_CUDNN_OFF,
+  P_LAYOUT
+};
 static const mx_param_desc params[] = {
     {"kernel", MX_PARAM_SHAPE, NULL, NULL, "kernel size (h, w) or (w)"},
     {"stride", MX_PARAM_SHAPE, "()", NULL, "stride, default 1 on each axis"},
     {"dilate", MX_PARAM_SHAPE, "()", NULL, "dilation, default 1 on each axis"},
     {"pad", MX_PARAM_SHAPE, "()", NULL, "zero padding on both sides, default 0"},
     {"num_filter", MX_PARAM_INT, NULL, NULL, "number of output channels"},
-    {"num_group", MX_PARAM_INT, "1", NULL, "number of groups: input and output channels split into this many"},
-    {"workspace", MX_PARAM_INT, "1024", NULL, "MXNet's workspace limit in MB (accepted; the executor plans the buffer)"},
+    {"num_group", MX_PARAM_INT, "1", NULL,
+     "number of groups: input and output channels split into this many"},
+    {"workspace", MX_PARAM_INT, "1024", NULL,
+     "MXNet's workspace limit in MB (accepted; the executor plans the buffer)"},
     {"no_bias", MX_PARAM_BOOL, "False", NULL, "leave out the bias"},
     {"cudnn_tune", MX_PARAM_STRING, "None", NULL, "accepted for MXNet compatibility"},
     {"cudnn_off", MX_PARAM_BOOL, "False", NULL, "accepted for MXNet compatibility"},
@@ -34,41 +47,52 @@ static mx_status geometry(const mx_op_attrs *a, const mx_shape *d, mx_conv_geom 
   int64_t f = MX_PINT(a, P_NUM_FILTER), grp = MX_PINT(a, P_NUM_GROUP);
   const char *node = a->node_name ? a->node_name : "";
   if (f < 1 || grp < 1 || f % grp)
-    return mx_error(MX_ERR_ARG,
-                    "mx_symbol_infer_shape: Convolution %s: num_filter (%lld) must be >= 1 and a multiple of "
-                    "num_group (%lld)", node, (long long)f, (long long)grp);
+    return mx_error(
+        MX_ERR_ARG,
+        "mx_symbol_infer_shape: Convolution %s: num_filter (%lld) must be >= 1 and a multiple of "
+        "num_group (%lld)",
+        node, (long long)f, (long long)grp);
   const char *layout = a->p[P_LAYOUT].str;
   if (layout && strcmp(layout, "None") && strcmp(layout, *nd == 1 ? "NCW" : "NCHW"))
-    return mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: Convolution %s: layout %s not supported (expected %s)",
+    return mx_error(MX_ERR_ARG,
+                    "mx_symbol_infer_shape: Convolution %s: layout %s not supported (expected %s)",
                     node, layout, *nd == 1 ? "NCW" : "NCHW");
   if (!d || d->ndim == 0) return MX_OK;
   char b[96];
   if (d->ndim != *nd + 2)
-    return mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: Convolution %s: data has shape %s, expected %d axes "
-                    "(batch, channel, %s)", node, mx_shape_fmt(d, b, sizeof b), *nd + 2, *nd == 1 ? "width" : "height, width");
+    return mx_error(MX_ERR_SHAPE,
+                    "mx_symbol_infer_shape: Convolution %s: data has shape %s, expected %d axes "
+                    "(batch, channel, %s)",
+                    node, mx_shape_fmt(d, b, sizeof b), *nd + 2,
+                    *nd == 1 ? "width" : "height, width");
   g->c = d->dim[1];
   g->h = *nd == 1 ? 1 : d->dim[2];
   g->w = d->dim[d->ndim - 1];
   if (g->c % grp)
-    return mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: Convolution %s: %lld input channels do not split into "
-                    "num_group=%lld groups", node, (long long)g->c, (long long)grp);
+    return mx_error(MX_ERR_SHAPE,
+                    "mx_symbol_infer_shape: Convolution %s: %lld input channels do not split into "
+                    "num_group=%lld groups",
+                    node, (long long)g->c, (long long)grp);
   int64_t eh = g->dh * (g->kh - 1) + 1, ew = g->dw * (g->kw - 1) + 1;
   if (g->h + 2 * g->ph < eh || g->w + 2 * g->pw < ew)
-    return mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: Convolution %s: kernel (dilated %lldx%lld) larger than "
-                    "the padded data %s", node, (long long)eh, (long long)ew, mx_shape_fmt(d, b, sizeof b));
+    return mx_error(MX_ERR_SHAPE,
+                    "mx_symbol_infer_shape: Convolution %s: kernel (dilated %lldx%lld) larger than "
+                    "the padded data %s",
+                    node, (long long)eh, (long long)ew, mx_shape_fmt(d, b, sizeof b));
   g->oh = (g->h + 2 * g->ph - eh) / g->sh + 1;
   g->ow = (g->w + 2 * g->pw - ew) / g->sw + 1;
   return MX_OK;
 }
 
-static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout, mx_shape *aux,
-                       int naux) {
+static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
+                       mx_shape *aux, int naux) {
   mx_conv_geom g;
   int nd;
   mx_status st = geometry(a, &in[0], &g, &nd);
   if (st != MX_OK || in[0].ndim == 0) return st;
   int64_t f = MX_PINT(a, P_NUM_FILTER), grp = MX_PINT(a, P_NUM_GROUP);
-  mx_shape w = {nd + 2, {f, g.c / grp, g.kh, g.kw}}, b = {1, {f}}, o = {nd + 2, {in[0].dim[0], f, g.oh, g.ow}};
+  mx_shape w = {nd + 2, {f, g.c / grp, g.kh, g.kw}}, b = {1, {f}},
+           o = {nd + 2, {in[0].dim[0], f, g.oh, g.ow}};
   if (nd == 1) {
     w.dim[2] = g.kw;
     o.dim[2] = g.ow;
@@ -89,8 +113,8 @@ static int64_t chunk_images(const mx_conv_geom *g, int64_t n, int64_t f) {
   return nb < 1 ? 1 : nb > n ? n : nb;
 }
 
-static int64_t workspace(const mx_op_attrs *a, const mx_shape *in, int nin, const mx_shape *out, int nout,
-                         int backward) {
+static int64_t workspace(const mx_op_attrs *a, const mx_shape *in, int nin, const mx_shape *out,
+                         int nout, int backward) {
   mx_conv_geom g;
   int nd;
   if (geometry(a, &in[0], &g, &nd) != MX_OK || in[0].ndim == 0) return 0;
@@ -113,7 +137,8 @@ static mx_status forward_cpu(const mx_op_call *c) {
   mx_req r = c->req[0];
   if (r == MX_REQ_NULL) return MX_OK;
   mx_conv_geom g = call_geometry(c);
-  int64_t n = mx_ndarray_shape(c->in[0])[0], f = MX_PINT(c->attrs, P_NUM_FILTER), grp = MX_PINT(c->attrs, P_NUM_GROUP);
+  int64_t n = mx_ndarray_shape(c->in[0])[0], f = MX_PINT(c->attrs, P_NUM_FILTER),
+          grp = MX_PINT(c->attrs, P_NUM_GROUP);
   int64_t p = g.oh * g.ow, fg = f / grp, k = g.c / grp * g.kh * g.kw, img = g.c * g.h * g.w;
   int64_t nbmax = chunk_images(&g, n, f);
   const float *x = mx_op_data(c->in[0]), *w = mx_op_data(c->in[1]);
@@ -123,8 +148,8 @@ static mx_status forward_cpu(const mx_op_call *c) {
     int64_t nb = n - i0 < nbmax ? n - i0 : nbmax, ld = nb * p;
     for (int64_t i = 0; i < nb; i++) mx_im2col(&g, x + (i0 + i) * img, col + i * p, ld);
     for (int64_t j = 0; j < grp; j++) {
-      mx_status st = mx_gemm(c->ctx, 0, 0, fg, ld, k, 1.0f, w + j * fg * k, k, col + j * k * ld, ld, 0.0f,
-                             yt + j * fg * ld, ld);
+      mx_status st = mx_gemm(c->ctx, 0, 0, fg, ld, k, 1.0f, w + j * fg * k, k, col + j * k * ld, ld,
+                             0.0f, yt + j * fg * ld, ld);
       if (st != MX_OK) return st;
     }
     for (int64_t i = 0; i < nb; i++)
@@ -145,11 +170,14 @@ static mx_status forward_cpu(const mx_op_call *c) {
  * contiguous: col2im over rows nb*P apart was slower than the GEMMs it saved. */
 static mx_status backward_cpu(const mx_op_call *c) {
   mx_conv_geom g = call_geometry(c);
-  int64_t n = mx_ndarray_shape(c->in[0])[0], f = MX_PINT(c->attrs, P_NUM_FILTER), grp = MX_PINT(c->attrs, P_NUM_GROUP);
+  int64_t n = mx_ndarray_shape(c->in[0])[0], f = MX_PINT(c->attrs, P_NUM_FILTER),
+          grp = MX_PINT(c->attrs, P_NUM_GROUP);
   int64_t p = g.oh * g.ow, fg = f / grp, k = g.c / grp * g.kh * g.kw, img = g.c * g.h * g.w;
   int64_t nbmax = chunk_images(&g, n, f);
-  const float *x = mx_op_data(c->in[0]), *w = mx_op_data(c->in[1]), *dy = mx_op_data(c->out_grad[0]);
-  mx_req rx = c->req[0], rw = c->req[1], rb = MX_PBOOL(c->attrs, P_NO_BIAS) ? MX_REQ_NULL : c->req[2];
+  const float *x = mx_op_data(c->in[0]), *w = mx_op_data(c->in[1]),
+              *dy = mx_op_data(c->out_grad[0]);
+  mx_req rx = c->req[0], rw = c->req[1],
+         rb = MX_PBOOL(c->attrs, P_NO_BIAS) ? MX_REQ_NULL : c->req[2];
   float *col = c->workspace, *dyt = col + nbmax * g.c * g.kh * g.kw * p;
   if (rb != MX_REQ_NULL) {
     float *db = mx_op_data(c->in_grad[2]);
@@ -171,9 +199,11 @@ static mx_status backward_cpu(const mx_op_call *c) {
         for (int64_t o = 0; o < f; o++)
           memcpy(dyt + o * ld + i * p, dy + ((i0 + i) * f + o) * p, (size_t)p * sizeof(float));
       }
-      for (int64_t j = 0; j < grp; j++) { /* (F/G, nb*P) x (K, nb*P)^T -> (F/G, K), summed over the chunks */
-        mx_status st = mx_gemm(c->ctx, 0, 1, fg, k, ld, 1.0f, dyt + j * fg * ld, ld, col + j * k * ld, ld,
-                               (i0 == 0 && rw != MX_REQ_ADD) ? 0.0f : 1.0f, dw + j * fg * k, k);
+      for (int64_t j = 0; j < grp;
+           j++) { /* (F/G, nb*P) x (K, nb*P)^T -> (F/G, K), summed over the chunks */
+        mx_status st =
+            mx_gemm(c->ctx, 0, 1, fg, k, ld, 1.0f, dyt + j * fg * ld, ld, col + j * k * ld, ld,
+                    (i0 == 0 && rw != MX_REQ_ADD) ? 0.0f : 1.0f, dw + j * fg * k, k);
         if (st != MX_OK) return st;
       }
     }
@@ -183,8 +213,8 @@ static mx_status backward_cpu(const mx_op_call *c) {
   if (rx != MX_REQ_ADD) memset(dx, 0, (size_t)(n * img) * sizeof(float));
   for (int64_t i = 0; i < n; i++) {
     for (int64_t j = 0; j < grp; j++) { /* (F/G, K)^T x (F/G, P) -> (K, P) */
-      mx_status st = mx_gemm(c->ctx, 1, 0, k, p, fg, 1.0f, w + j * fg * k, k, dy + (i * f + j * fg) * p, p, 0.0f,
-                             col + j * k * p, p);
+      mx_status st = mx_gemm(c->ctx, 1, 0, k, p, fg, 1.0f, w + j * fg * k, k,
+                             dy + (i * f + j * fg) * p, p, 0.0f, col + j * k * p, p);
       if (st != MX_OK) return st;
     }
     mx_col2im(&g, col, dx + i * img, p);
@@ -205,7 +235,8 @@ const mx_op mx_op_convolution = {
     .list_arguments = list_args,
     .infer_shape = infer,
     .forward = {[MX_DEV_CPU] = forward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_convolution_forward_gpu)},
-    .backward = {[MX_DEV_CPU] = backward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_convolution_backward_gpu)},
+    .backward =
+        {[MX_DEV_CPU] = backward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_convolution_backward_gpu)},
     .flags = MX_OP_BWD_IN_DATA | MX_OP_BWD_OUT_GRAD,
     .workspace = workspace,
 };

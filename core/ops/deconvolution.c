@@ -3,8 +3,21 @@
  * kh, kw); out = (in-1)*stride - 2*pad + dilate*(kernel-1) + 1 + adj, or target_shape. */
 #include "conv_geom.h"
 
-enum { P_KERNEL, P_STRIDE, P_DILATE, P_PAD, P_ADJ, P_TARGET, P_NUM_FILTER, P_NUM_GROUP, P_WORKSPACE, P_NO_BIAS,
-       P_CUDNN_TUNE, P_CUDNN_OFF, P_LAYOUT };
+enum {
+  P_KERNEL,
+  P_STRIDE,
+  P_DILATE,
+  P_PAD,
+  P_ADJ,
+  P_TARGET,
+  P_NUM_FILTER,
+  P_NUM_GROUP,
+  P_WORKSPACE,
+  P_NO_BIAS,
+  P_CUDNN_TUNE,
+  P_CUDNN_OFF,
+  P_LAYOUT
+};
 static const mx_param_desc params[] = {
     {"kernel", MX_PARAM_SHAPE, NULL, NULL, "kernel size (h, w) or (w)"},
     {"stride", MX_PARAM_SHAPE, "()", NULL, "stride, default 1 on each axis"},
@@ -14,7 +27,8 @@ static const mx_param_desc params[] = {
     {"target_shape", MX_PARAM_SHAPE, "()", NULL, "output size (h, w): sets pad and adj"},
     {"num_filter", MX_PARAM_INT, NULL, NULL, "number of output channels"},
     {"num_group", MX_PARAM_INT, "1", NULL, "number of groups"},
-    {"workspace", MX_PARAM_INT, "512", NULL, "MXNet's workspace limit in MB (accepted; the executor plans the buffer)"},
+    {"workspace", MX_PARAM_INT, "512", NULL,
+     "MXNet's workspace limit in MB (accepted; the executor plans the buffer)"},
     {"no_bias", MX_PARAM_BOOL, "True", NULL, "leave out the bias"},
     {"cudnn_tune", MX_PARAM_STRING, "None", NULL, "accepted for MXNet compatibility"},
     {"cudnn_off", MX_PARAM_BOOL, "False", NULL, "accepted for MXNet compatibility"},
@@ -37,33 +51,46 @@ static mx_status geometry(const mx_op_attrs *a, const mx_shape *d, mx_conv_geom 
   const char *node = a->node_name ? a->node_name : "";
   int64_t f = MX_PINT(a, P_NUM_FILTER), grp = MX_PINT(a, P_NUM_GROUP), ah, aw, th, tw;
   if (f < 1 || grp < 1 || f % grp)
-    return mx_error(MX_ERR_ARG,
-                    "mx_symbol_infer_shape: Deconvolution %s: num_filter (%lld) must be >= 1 and a multiple of "
-                    "num_group (%lld)", node, (long long)f, (long long)grp);
-  if (!mx_conv_pair(&a->p[P_ADJ], *nd, 0, &ah, &aw) || !mx_conv_pair(&a->p[P_TARGET], *nd, 0, &th, &tw))
-    return mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: Deconvolution %s: adj and target_shape must have %d axes",
-                    node, *nd);
+    return mx_error(
+        MX_ERR_ARG,
+        "mx_symbol_infer_shape: Deconvolution %s: num_filter (%lld) must be >= 1 and a multiple of "
+        "num_group (%lld)",
+        node, (long long)f, (long long)grp);
+  if (!mx_conv_pair(&a->p[P_ADJ], *nd, 0, &ah, &aw) ||
+      !mx_conv_pair(&a->p[P_TARGET], *nd, 0, &th, &tw))
+    return mx_error(
+        MX_ERR_ARG,
+        "mx_symbol_infer_shape: Deconvolution %s: adj and target_shape must have %d axes", node,
+        *nd);
   const char *layout = a->p[P_LAYOUT].str;
   if (layout && strcmp(layout, "None") && strcmp(layout, *nd == 1 ? "NCW" : "NCHW"))
-    return mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: Deconvolution %s: layout %s not supported", node, layout);
+    return mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: Deconvolution %s: layout %s not supported",
+                    node, layout);
   if (!d || d->ndim == 0) return MX_OK;
   char b[96];
   if (d->ndim != *nd + 2)
-    return mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: Deconvolution %s: data has shape %s, expected %d axes",
+    return mx_error(MX_ERR_SHAPE,
+                    "mx_symbol_infer_shape: Deconvolution %s: data has shape %s, expected %d axes",
                     node, mx_shape_fmt(d, b, sizeof b), *nd + 2);
   if (d->dim[1] % grp)
-    return mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: Deconvolution %s: %lld input channels do not split into "
-                    "num_group=%lld groups", node, (long long)d->dim[1], (long long)grp);
+    return mx_error(
+        MX_ERR_SHAPE,
+        "mx_symbol_infer_shape: Deconvolution %s: %lld input channels do not split into "
+        "num_group=%lld groups",
+        node, (long long)d->dim[1], (long long)grp);
   g->oh = *nd == 1 ? 1 : d->dim[2];
   g->ow = d->dim[d->ndim - 1];
   g->c = f;
-  int64_t fullh = g->sh * (g->oh - 1) + g->dh * (g->kh - 1) + 1, fullw = g->sw * (g->ow - 1) + g->dw * (g->kw - 1) + 1;
+  int64_t fullh = g->sh * (g->oh - 1) + g->dh * (g->kh - 1) + 1,
+          fullw = g->sw * (g->ow - 1) + g->dw * (g->kw - 1) + 1;
   if (a->p[P_TARGET].ndim) { /* MXNet's InferPad */
     if (*nd == 1) th = 1;
     int64_t ph = fullh - th, pw = fullw - tw;
     if (ph < 0 || pw < 0)
-      return mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: Deconvolution %s: target_shape (%lld,%lld) too large "
-                      "(at most (%lld,%lld))", node, (long long)th, (long long)tw, (long long)fullh, (long long)fullw);
+      return mx_error(MX_ERR_SHAPE,
+                      "mx_symbol_infer_shape: Deconvolution %s: target_shape (%lld,%lld) too large "
+                      "(at most (%lld,%lld))",
+                      node, (long long)th, (long long)tw, (long long)fullh, (long long)fullw);
     ah = ph % 2;
     aw = pw % 2;
     g->ph = (ph + 1) / 2;
@@ -73,19 +100,22 @@ static mx_status geometry(const mx_op_attrs *a, const mx_shape *d, mx_conv_geom 
   g->h = fullh - 2 * g->ph + ah;
   g->w = fullw - 2 * g->pw + aw;
   if (g->h < 1 || g->w < 1 || ah >= g->sh || aw >= g->sw)
-    return mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: Deconvolution %s: pad/adj give an output of %lldx%lld (adj must be < stride)",
+    return mx_error(MX_ERR_SHAPE,
+                    "mx_symbol_infer_shape: Deconvolution %s: pad/adj give an output of %lldx%lld "
+                    "(adj must be < stride)",
                     node, (long long)g->h, (long long)g->w);
   return MX_OK;
 }
 
-static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout, mx_shape *aux,
-                       int naux) {
+static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
+                       mx_shape *aux, int naux) {
   mx_conv_geom g;
   int nd;
   mx_status st = geometry(a, &in[0], &g, &nd);
   if (st != MX_OK || in[0].ndim == 0) return st;
   int64_t f = MX_PINT(a, P_NUM_FILTER), grp = MX_PINT(a, P_NUM_GROUP);
-  mx_shape w = {nd + 2, {in[0].dim[1], f / grp, g.kh, g.kw}}, b = {1, {f}}, o = {nd + 2, {in[0].dim[0], f, g.h, g.w}};
+  mx_shape w = {nd + 2, {in[0].dim[1], f / grp, g.kh, g.kw}}, b = {1, {f}},
+           o = {nd + 2, {in[0].dim[0], f, g.h, g.w}};
   if (nd == 1) {
     w.dim[2] = g.kw;
     o.dim[2] = g.w;
@@ -97,8 +127,8 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
 }
 
 /* The columns of one image: (num_filter*kh*kw, in_h*in_w). */
-static int64_t workspace(const mx_op_attrs *a, const mx_shape *in, int nin, const mx_shape *out, int nout,
-                         int backward) {
+static int64_t workspace(const mx_op_attrs *a, const mx_shape *in, int nin, const mx_shape *out,
+                         int nout, int backward) {
   mx_conv_geom g;
   int nd;
   if (geometry(a, &in[0], &g, &nd) != MX_OK) return 0;
@@ -118,7 +148,8 @@ static mx_status forward_cpu(const mx_op_call *c) {
   mx_req r = c->req[0];
   if (r == MX_REQ_NULL) return MX_OK;
   mx_conv_geom g = call_geometry(c);
-  int64_t n = mx_ndarray_shape(c->in[0])[0], cin = mx_ndarray_shape(c->in[0])[1], grp = MX_PINT(c->attrs, P_NUM_GROUP);
+  int64_t n = mx_ndarray_shape(c->in[0])[0], cin = mx_ndarray_shape(c->in[0])[1],
+          grp = MX_PINT(c->attrs, P_NUM_GROUP);
   int64_t p = g.oh * g.ow, cg = cin / grp, k = g.c / grp * g.kh * g.kw, img = g.c * g.h * g.w;
   const float *x = mx_op_data(c->in[0]), *w = mx_op_data(c->in[1]);
   const float *b = MX_PBOOL(c->attrs, P_NO_BIAS) ? NULL : mx_op_data(c->in[2]);
@@ -127,8 +158,8 @@ static mx_status forward_cpu(const mx_op_call *c) {
   for (int64_t i = 0; i < n; i++) {
     const float *xi = x + i * cin * p;
     for (int64_t j = 0; j < grp; j++) { /* (C/G, K)^T x (C/G, P) -> (K, P) */
-      mx_status st = mx_gemm(c->ctx, 1, 0, k, p, cg, 1.0f, w + j * cg * k, k, xi + j * cg * p, p, 0.0f,
-                             col + j * k * p, p);
+      mx_status st = mx_gemm(c->ctx, 1, 0, k, p, cg, 1.0f, w + j * cg * k, k, xi + j * cg * p, p,
+                             0.0f, col + j * k * p, p);
       if (st != MX_OK) return st;
     }
     float *yi = y + i * img;
@@ -144,10 +175,13 @@ static mx_status forward_cpu(const mx_op_call *c) {
 
 static mx_status backward_cpu(const mx_op_call *c) {
   mx_conv_geom g = call_geometry(c);
-  int64_t n = mx_ndarray_shape(c->in[0])[0], cin = mx_ndarray_shape(c->in[0])[1], grp = MX_PINT(c->attrs, P_NUM_GROUP);
+  int64_t n = mx_ndarray_shape(c->in[0])[0], cin = mx_ndarray_shape(c->in[0])[1],
+          grp = MX_PINT(c->attrs, P_NUM_GROUP);
   int64_t p = g.oh * g.ow, cg = cin / grp, k = g.c / grp * g.kh * g.kw, img = g.c * g.h * g.w;
-  const float *x = mx_op_data(c->in[0]), *w = mx_op_data(c->in[1]), *dy = mx_op_data(c->out_grad[0]);
-  mx_req rx = c->req[0], rw = c->req[1], rb = MX_PBOOL(c->attrs, P_NO_BIAS) ? MX_REQ_NULL : c->req[2];
+  const float *x = mx_op_data(c->in[0]), *w = mx_op_data(c->in[1]),
+              *dy = mx_op_data(c->out_grad[0]);
+  mx_req rx = c->req[0], rw = c->req[1],
+         rb = MX_PBOOL(c->attrs, P_NO_BIAS) ? MX_REQ_NULL : c->req[2];
   float *col = c->workspace;
   if (rb != MX_REQ_NULL) {
     float *db = mx_op_data(c->in_grad[2]);
@@ -171,8 +205,8 @@ static mx_status backward_cpu(const mx_op_call *c) {
         st = mx_gemm(c->ctx, 0, 0, cg, p, k, 1.0f, w + j * cg * k, k, col + j * k * p, p,
                      rx == MX_REQ_ADD ? 1.0f : 0.0f, dx + (i * cin + j * cg) * p, p);
       if (st == MX_OK && dw) /* (C/G, P) x (K, P)^T -> (C/G, K), summed over the batch */
-        st = mx_gemm(c->ctx, 0, 1, cg, k, p, 1.0f, x + (i * cin + j * cg) * p, p, col + j * k * p, p,
-                     (i == 0 && rw != MX_REQ_ADD) ? 0.0f : 1.0f, dw + j * cg * k, k);
+        st = mx_gemm(c->ctx, 0, 1, cg, k, p, 1.0f, x + (i * cin + j * cg) * p, p, col + j * k * p,
+                     p, (i == 0 && rw != MX_REQ_ADD) ? 0.0f : 1.0f, dw + j * cg * k, k);
       if (st != MX_OK) return st;
     }
   }
@@ -184,7 +218,8 @@ mx_status mx_op_deconvolution_backward_gpu(const mx_op_call *c);
 
 const mx_op mx_op_deconvolution = {
     .name = "Deconvolution",
-    .doc = "Transposed 2-D (or 1-D) convolution: the gradient of Convolution with respect to its data.",
+    .doc = "Transposed 2-D (or 1-D) convolution: the gradient of Convolution with respect to its "
+           "data.",
     .params = params,
     .nparams = 13,
     .arguments = (const char *const[]){"data", "weight", "bias", NULL},
@@ -192,7 +227,8 @@ const mx_op mx_op_deconvolution = {
     .list_arguments = list_args,
     .infer_shape = infer,
     .forward = {[MX_DEV_CPU] = forward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_deconvolution_forward_gpu)},
-    .backward = {[MX_DEV_CPU] = backward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_deconvolution_backward_gpu)},
+    .backward =
+        {[MX_DEV_CPU] = backward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_deconvolution_backward_gpu)},
     .flags = MX_OP_BWD_IN_DATA | MX_OP_BWD_OUT_GRAD,
     .workspace = workspace,
 };

@@ -24,12 +24,14 @@ static int list_args(const mx_op_attrs *a, const char **names) {
   return n;
 }
 
-static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout, mx_shape *aux,
-                       int naux) {
+static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
+                       mx_shape *aux, int naux) {
   int64_t n = MX_PINT(a, P_NUM_ARGS);
   if (n < 1 || n > MX_OP_MAX_IO)
-    return mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: ElementWiseSum %s: num_args must be in [1, %d] (got %lld)",
-                    a->node_name ? a->node_name : "", MX_OP_MAX_IO, (long long)n);
+    return mx_error(
+        MX_ERR_ARG,
+        "mx_symbol_infer_shape: ElementWiseSum %s: num_args must be in [1, %d] (got %lld)",
+        a->node_name ? a->node_name : "", MX_OP_MAX_IO, (long long)n);
   return mx_op_infer_same(a, in, nin, out, nout, aux, naux);
 }
 
@@ -41,8 +43,10 @@ static mx_status forward_cpu(const mx_op_call *c) {
   float *restrict y = mx_op_data(c->out[0]);
   const float *x0 = mx_op_data(c->in[0]);
   /* the first input may be the output itself (in place): read it before anything is written */
-  if (r == MX_REQ_ADD) mx_req_copy(MX_REQ_ADD, y, x0, n);
-  else if (y != x0) memcpy(y, x0, (size_t)n * sizeof(float));
+  if (r == MX_REQ_ADD)
+    mx_req_copy(MX_REQ_ADD, y, x0, n);
+  else if (y != x0)
+    memcpy(y, x0, (size_t)n * sizeof(float));
   for (int k = 1; k < nin; k++) mx_req_copy(MX_REQ_ADD, y, mx_op_data(c->in[k]), n);
   return MX_OK;
 }
@@ -51,7 +55,8 @@ static mx_status backward_cpu(const mx_op_call *c) {
   int nin = (int)MX_PINT(c->attrs, P_NUM_ARGS);
   const float *dy = mx_op_data(c->out_grad[0]);
   for (int k = 0; k < nin; k++)
-    if (c->req[k] != MX_REQ_NULL) mx_req_copy(c->req[k], mx_op_data(c->in_grad[k]), dy, mx_op_size(c->in_grad[k]));
+    if (c->req[k] != MX_REQ_NULL)
+      mx_req_copy(c->req[k], mx_op_data(c->in_grad[k]), dy, mx_op_size(c->in_grad[k]));
   return MX_OK;
 }
 
@@ -66,7 +71,9 @@ const mx_op mx_op_elementwise_sum = {
     .list_arguments = list_args,
     .outputs = (const char *const[]){"output", NULL},
     .infer_shape = infer,
-    .forward = {[MX_DEV_CPU] = forward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_elementwise_sum_forward_gpu)},
-    .backward = {[MX_DEV_CPU] = backward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_elementwise_sum_backward_gpu)},
+    .forward =
+        {[MX_DEV_CPU] = forward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_elementwise_sum_forward_gpu)},
+    .backward =
+        {[MX_DEV_CPU] = backward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_elementwise_sum_backward_gpu)},
     .flags = MX_OP_BWD_OUT_GRAD,
 };

@@ -8,24 +8,30 @@ static const mx_param_desc params[] = {
     {"input_dim", MX_PARAM_INT, NULL, NULL, "vocabulary size (rows of weight)"},
     {"output_dim", MX_PARAM_INT, NULL, NULL, "embedding size (columns of weight)"},
     {"dtype", MX_PARAM_STRING, "float32", NULL, "float32 only"},
-    {"sparse_grad", MX_PARAM_BOOL, "False", NULL, "accepted for MXNet compatibility (the gradient is dense)"},
+    {"sparse_grad", MX_PARAM_BOOL, "False", NULL,
+     "accepted for MXNet compatibility (the gradient is dense)"},
 };
 
-static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout, mx_shape *aux,
-                       int naux) {
+static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
+                       mx_shape *aux, int naux) {
   int64_t vin = MX_PINT(a, P_INPUT_DIM), vout = MX_PINT(a, P_OUTPUT_DIM);
   const char *node = a->node_name ? a->node_name : "";
   if (vin < 1 || vout < 1)
-    return mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: Embedding %s: input_dim and output_dim must be >= 1 (got %lld, %lld)",
+    return mx_error(MX_ERR_ARG,
+                    "mx_symbol_infer_shape: Embedding %s: input_dim and output_dim must be >= 1 "
+                    "(got %lld, %lld)",
                     node, (long long)vin, (long long)vout);
   if (strcmp(a->p[P_DTYPE].str, "float32"))
-    return mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: Embedding %s: dtype %s not supported (expected float32)", node,
-                    a->p[P_DTYPE].str);
+    return mx_error(
+        MX_ERR_ARG,
+        "mx_symbol_infer_shape: Embedding %s: dtype %s not supported (expected float32)", node,
+        a->p[P_DTYPE].str);
   mx_shape w = {2, {vin, vout}};
   mx_status st = mx_shape_fill(a, "weight", &in[1], &w);
   if (st != MX_OK || in[0].ndim == 0) return st;
   if (in[0].ndim == MX_MAX_NDIM)
-    return mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: Embedding %s: data has %d axes (at most %d)", node,
+    return mx_error(MX_ERR_SHAPE,
+                    "mx_symbol_infer_shape: Embedding %s: data has %d axes (at most %d)", node,
                     in[0].ndim, MX_MAX_NDIM - 1);
   mx_shape o = in[0];
   o.dim[o.ndim++] = vout;
@@ -39,15 +45,18 @@ static inline int64_t row_of(float v, int64_t rows) {
 
 static mx_status forward_cpu(const mx_op_call *c) {
   if (c->req[0] == MX_REQ_NULL) return MX_OK;
-  int64_t rows = MX_PINT(c->attrs, P_INPUT_DIM), d = MX_PINT(c->attrs, P_OUTPUT_DIM), n = mx_op_size(c->in[0]);
+  int64_t rows = MX_PINT(c->attrs, P_INPUT_DIM), d = MX_PINT(c->attrs, P_OUTPUT_DIM),
+          n = mx_op_size(c->in[0]);
   const float *idx = mx_op_data(c->in[0]), *w = mx_op_data(c->in[1]);
   float *y = mx_op_data(c->out[0]);
-  for (int64_t i = 0; i < n; i++) mx_req_copy(c->req[0], y + i * d, w + row_of(idx[i], rows) * d, d);
+  for (int64_t i = 0; i < n; i++)
+    mx_req_copy(c->req[0], y + i * d, w + row_of(idx[i], rows) * d, d);
   return MX_OK;
 }
 
 static mx_status backward_cpu(const mx_op_call *c) {
-  int64_t rows = MX_PINT(c->attrs, P_INPUT_DIM), d = MX_PINT(c->attrs, P_OUTPUT_DIM), n = mx_op_size(c->in[0]);
+  int64_t rows = MX_PINT(c->attrs, P_INPUT_DIM), d = MX_PINT(c->attrs, P_OUTPUT_DIM),
+          n = mx_op_size(c->in[0]);
   const float *idx = mx_op_data(c->in[0]), *dy = mx_op_data(c->out_grad[0]);
   if (c->req[0] == MX_REQ_WRITE || c->req[0] == MX_REQ_INPLACE)
     memset(mx_op_data(c->in_grad[0]), 0, (size_t)n * sizeof(float));
@@ -67,7 +76,8 @@ mx_status mx_op_embedding_backward_gpu(const mx_op_call *c);
 
 const mx_op mx_op_embedding = {
     .name = "Embedding",
-    .doc = "Maps integer ids (0-based, as floats) to rows of a learnt weight (input_dim, output_dim).",
+    .doc =
+        "Maps integer ids (0-based, as floats) to rows of a learnt weight (input_dim, output_dim).",
     .params = params,
     .nparams = 4,
     .arguments = (const char *const[]){"data", "weight", NULL},

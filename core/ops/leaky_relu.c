@@ -21,15 +21,16 @@ static int list_args(const mx_op_attrs *a, const char **names) {
   return 2;
 }
 
-static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout, mx_shape *aux,
-                       int naux) {
+static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
+                       mx_shape *aux, int naux) {
   if (in[0].ndim == 0) return MX_OK;
   mx_status st = mx_shape_fill(a, "output", &out[0], &in[0]);
   if (st == MX_OK) st = mx_shape_fill(a, "mask", &out[1], &in[0]);
   if (st != MX_OK || nin < 2) return st;
   char b[96];
   if (in[0].ndim < 2)
-    return mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: LeakyReLU %s: prelu needs a channel axis 1 (data %s)",
+    return mx_error(MX_ERR_SHAPE,
+                    "mx_symbol_infer_shape: LeakyReLU %s: prelu needs a channel axis 1 (data %s)",
                     a->node_name ? a->node_name : "", mx_shape_fmt(&in[0], b, sizeof b));
   mx_shape g = {1, {in[0].dim[1]}};
   return mx_shape_fill(a, "gamma", &in[1], &g);
@@ -48,13 +49,15 @@ static void view(const mx_ndarray *x, int64_t *outer, int64_t *ch, int64_t *inne
 static mx_status forward_cpu(const mx_op_call *c) {
   mx_req r = c->req[0];
   int type = (int)MX_PINT(c->attrs, P_ACT_TYPE);
-  float slope = MX_PFLOAT(c->attrs, P_SLOPE), lo = MX_PFLOAT(c->attrs, P_LOWER), hi = MX_PFLOAT(c->attrs, P_UPPER);
+  float slope = MX_PFLOAT(c->attrs, P_SLOPE), lo = MX_PFLOAT(c->attrs, P_LOWER),
+        hi = MX_PFLOAT(c->attrs, P_UPPER);
   const float *x = mx_op_data(c->in[0]);
   float *y = mx_op_data(c->out[0]), *mask = mx_op_data(c->out[1]);
   int64_t n = mx_op_size(c->in[0]), outer, ch, inner;
   switch (type) {
   case ELU:
-    for (int64_t i = 0; i < n; i++) mx_req_store(r, &y[i], x[i] > 0.0f ? x[i] : slope * expm1f(x[i]));
+    for (int64_t i = 0; i < n; i++)
+      mx_req_store(r, &y[i], x[i] > 0.0f ? x[i] : slope * expm1f(x[i]));
     break;
   case LEAKY:
     for (int64_t i = 0; i < n; i++) mx_req_store(r, &y[i], x[i] > 0.0f ? x[i] : slope * x[i]);
@@ -87,7 +90,8 @@ static mx_status forward_cpu(const mx_op_call *c) {
 static mx_status backward_cpu(const mx_op_call *c) {
   int type = (int)MX_PINT(c->attrs, P_ACT_TYPE);
   float slope = MX_PFLOAT(c->attrs, P_SLOPE);
-  const float *x = mx_op_data(c->in[0]), *dy = mx_op_data(c->out_grad[0]), *mask = mx_op_data(c->out[1]);
+  const float *x = mx_op_data(c->in[0]), *dy = mx_op_data(c->out_grad[0]),
+              *mask = mx_op_data(c->out[1]);
   mx_req r = c->req[0];
   float *dx = r != MX_REQ_NULL ? mx_op_data(c->in_grad[0]) : NULL;
   int64_t n = mx_op_size(c->in[0]), outer, ch, inner;
@@ -109,7 +113,7 @@ static mx_status backward_cpu(const mx_op_call *c) {
   }
   if (!dx) return MX_OK;
   for (int64_t i = 0; i < n; i++) {
-    float f = type == ELU ? (x[i] > 0.0f ? 1.0f : slope * expf(x[i]))
+    float f = type == ELU     ? (x[i] > 0.0f ? 1.0f : slope * expf(x[i]))
               : type == LEAKY ? (x[i] > 0.0f ? 1.0f : slope)
                               : mask[i];
     mx_req_store(r, &dx[i], dy[i] * f);
@@ -122,7 +126,8 @@ mx_status mx_op_leaky_relu_backward_gpu(const mx_op_call *c);
 
 const mx_op mx_op_leaky_relu = {
     .name = "LeakyReLU",
-    .doc = "Leaky rectifiers: leaky, elu, prelu (learnt slope per channel), rrelu (random slope in training).",
+    .doc = "Leaky rectifiers: leaky, elu, prelu (learnt slope per channel), rrelu (random slope in "
+           "training).",
     .params = params,
     .nparams = 4,
     .arguments = (const char *const[]){"data", "gamma", NULL},

@@ -8,12 +8,15 @@
 enum { P_KERNEL, P_POOL_TYPE, P_STRIDE, P_PAD, P_GLOBAL, P_CONVENTION, P_CUDNN_OFF };
 enum { MAX, AVG, SUM };
 static const mx_param_desc params[] = {
-    {"kernel", MX_PARAM_SHAPE, "()", NULL, "window size (h, w) or (w); required unless global_pool"},
+    {"kernel", MX_PARAM_SHAPE, "()", NULL,
+     "window size (h, w) or (w); required unless global_pool"},
     {"pool_type", MX_PARAM_ENUM, "max", "max|avg|sum", "the reduction"},
     {"stride", MX_PARAM_SHAPE, "()", NULL, "stride, default 1 on each axis"},
     {"pad", MX_PARAM_SHAPE, "()", NULL, "padding on both sides, default 0"},
-    {"global_pool", MX_PARAM_BOOL, "False", NULL, "pool over the whole image (kernel, stride and pad ignored)"},
-    {"pooling_convention", MX_PARAM_ENUM, "valid", "valid|full", "output size by floor (valid) or ceil (full)"},
+    {"global_pool", MX_PARAM_BOOL, "False", NULL,
+     "pool over the whole image (kernel, stride and pad ignored)"},
+    {"pooling_convention", MX_PARAM_ENUM, "valid", "valid|full",
+     "output size by floor (valid) or ceil (full)"},
     {"cudnn_off", MX_PARAM_BOOL, "False", NULL, "accepted for MXNet compatibility"},
 };
 
@@ -26,7 +29,9 @@ static mx_status geometry(const mx_op_attrs *a, const mx_shape *d, mx_conv_geom 
     g->ph = g->pw = 0;
   } else {
     if (a->p[P_KERNEL].ndim == 0)
-      return mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: Pooling %s: kernel is required unless global_pool", node);
+      return mx_error(MX_ERR_ARG,
+                      "mx_symbol_infer_shape: Pooling %s: kernel is required unless global_pool",
+                      node);
     /* dilate is not a Pooling parameter: read stride for it too, then reset */
     mx_status st = mx_conv_params(a, P_KERNEL, P_STRIDE, P_STRIDE, P_PAD, g, nd);
     if (st != MX_OK) return st;
@@ -35,7 +40,8 @@ static mx_status geometry(const mx_op_attrs *a, const mx_shape *d, mx_conv_geom 
   if (!d || d->ndim == 0) return MX_OK;
   char b[96];
   if (d->ndim != *nd + 2)
-    return mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: Pooling %s: data has shape %s, expected %d axes", node,
+    return mx_error(MX_ERR_SHAPE,
+                    "mx_symbol_infer_shape: Pooling %s: data has shape %s, expected %d axes", node,
                     mx_shape_fmt(d, b, sizeof b), *nd + 2);
   g->c = d->dim[1];
   g->h = *nd == 1 ? 1 : d->dim[2];
@@ -45,8 +51,10 @@ static mx_status geometry(const mx_op_attrs *a, const mx_shape *d, mx_conv_geom 
     g->kw = g->w;
   }
   if (g->h + 2 * g->ph < g->kh || g->w + 2 * g->pw < g->kw)
-    return mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: Pooling %s: kernel (%lld,%lld) larger than the padded data %s",
-                    node, (long long)g->kh, (long long)g->kw, mx_shape_fmt(d, b, sizeof b));
+    return mx_error(
+        MX_ERR_SHAPE,
+        "mx_symbol_infer_shape: Pooling %s: kernel (%lld,%lld) larger than the padded data %s",
+        node, (long long)g->kh, (long long)g->kw, mx_shape_fmt(d, b, sizeof b));
   int full = MX_PINT(a, P_CONVENTION) == 1;
   int64_t rh = g->h + 2 * g->ph - g->kh, rw = g->w + 2 * g->pw - g->kw;
   g->oh = (full ? (rh + g->sh - 1) / g->sh : rh / g->sh) + 1;
@@ -54,8 +62,8 @@ static mx_status geometry(const mx_op_attrs *a, const mx_shape *d, mx_conv_geom 
   return MX_OK;
 }
 
-static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout, mx_shape *aux,
-                       int naux) {
+static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
+                       mx_shape *aux, int naux) {
   mx_conv_geom g;
   int nd;
   mx_status st = geometry(a, &in[0], &g, &nd);
@@ -77,11 +85,12 @@ static mx_conv_geom call_geometry(const mx_op_call *c) {
 
 /* The window of output (y, x): rows [*y0, *y1), columns [*x0, *x1) of the data, and the
  * divisor of avg (the window clipped to the padded data). */
-static inline int64_t window(const mx_conv_geom *g, int64_t y, int64_t x, int64_t *y0, int64_t *y1, int64_t *x0,
-                             int64_t *x1) {
+static inline int64_t window(const mx_conv_geom *g, int64_t y, int64_t x, int64_t *y0, int64_t *y1,
+                             int64_t *x0, int64_t *x1) {
   int64_t hs = y * g->sh - g->ph, ws = x * g->sw - g->pw;
   int64_t he = hs + g->kh, we = ws + g->kw;
-  int64_t area = ((he < g->h + g->ph ? he : g->h + g->ph) - hs) * ((we < g->w + g->pw ? we : g->w + g->pw) - ws);
+  int64_t area = ((he < g->h + g->ph ? he : g->h + g->ph) - hs) *
+                 ((we < g->w + g->pw ? we : g->w + g->pw) - ws);
   *y0 = hs < 0 ? 0 : hs;
   *x0 = ws < 0 ? 0 : ws;
   *y1 = he > g->h ? g->h : he;

@@ -11,15 +11,17 @@ static const mx_param_desc params[] = {
 static mx_status axes(const mx_op_attrs *a, int nd, int *d1, int *d2) {
   int64_t x = MX_PINT(a, P_DIM1), y = MX_PINT(a, P_DIM2);
   if (x < 0 || y < 0 || x >= nd || y >= nd)
-    return mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: SwapAxis %s: dim1=%lld and dim2=%lld must be in [0, %d)",
-                    a->node_name ? a->node_name : "", (long long)x, (long long)y, nd);
+    return mx_error(
+        MX_ERR_SHAPE,
+        "mx_symbol_infer_shape: SwapAxis %s: dim1=%lld and dim2=%lld must be in [0, %d)",
+        a->node_name ? a->node_name : "", (long long)x, (long long)y, nd);
   *d1 = (int)(x < y ? x : y);
   *d2 = (int)(x < y ? y : x);
   return MX_OK;
 }
 
-static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout, mx_shape *aux,
-                       int naux) {
+static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
+                       mx_shape *aux, int naux) {
   if (in[0].ndim == 0) return MX_OK;
   int d1, d2;
   mx_status st = axes(a, in[0].ndim, &d1, &d2);
@@ -55,7 +57,8 @@ static mx_status forward_cpu(const mx_op_call *c) {
   int nd = mx_ndarray_ndim(c->in[0]), d1, d2;
   mx_status st = axes(c->attrs, nd, &d1, &d2);
   if (st == MX_OK && c->req[0] != MX_REQ_NULL)
-    swap(c->req[0], mx_op_data(c->in[0]), mx_op_data(c->out[0]), mx_ndarray_shape(c->in[0]), nd, d1, d2);
+    swap(c->req[0], mx_op_data(c->in[0]), mx_op_data(c->out[0]), mx_ndarray_shape(c->in[0]), nd, d1,
+         d2);
   return st;
 }
 
@@ -63,8 +66,8 @@ static mx_status backward_cpu(const mx_op_call *c) {
   int nd = mx_ndarray_ndim(c->out_grad[0]), d1, d2;
   mx_status st = axes(c->attrs, nd, &d1, &d2);
   if (st == MX_OK && c->req[0] != MX_REQ_NULL)
-    swap(c->req[0], mx_op_data(c->out_grad[0]), mx_op_data(c->in_grad[0]), mx_ndarray_shape(c->out_grad[0]), nd, d1,
-         d2);
+    swap(c->req[0], mx_op_data(c->out_grad[0]), mx_op_data(c->in_grad[0]),
+         mx_ndarray_shape(c->out_grad[0]), nd, d1, d2);
   return st;
 }
 

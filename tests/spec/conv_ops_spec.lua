@@ -125,7 +125,9 @@ describe('Convolution', function()
         for o = 0, f - 1 do assert(near(dw[o * 9 + ki * 3 + kj + 1], s, 1e-3)) end
       end
     end
-    assert_all_near(G.flat(grads.cv_bias), (function() local t = {} for o = 1, f do t[o] = n * oh * oh end return t end)())
+    local want_db = {}
+    for o = 1, f do want_db[o] = n * oh * oh end
+    assert_all_near(G.flat(grads.cv_bias), want_db)
     -- dx[y,x] = sum over filters of the weights whose window covers (y,x)
     local dx = G.flat(grads.x)
     for t = 1, 100 do
@@ -373,7 +375,8 @@ describe('BatchNorm', function()
       local x, gamma, beta = G.random(shape, -2, 3), G.random({c}, 0.5, 1.5), G.random({c})
       local mm, mv = G.random({c}), G.random({c}, 0.5, 2)
       local mm0, mv0 = G.flat(mm), G.flat(mv)
-      local out, exe = run(s, {x = x, bn_gamma = gamma, bn_beta = beta}, true, {bn_moving_mean = mm, bn_moving_var = mv})
+      local out, exe = run(s, {x = x, bn_gamma = gamma, bn_beta = beta}, true,
+                           {bn_moving_mean = mm, bn_moving_var = mv})
       local mean, var = stats(G.flat(x), shape)
       assert_all_near(G.flat(out), normalize(G.flat(x), shape, mean, var, G.flat(gamma), G.flat(beta), 1e-3))
       local want_mm, want_mv = {}, {}
@@ -710,8 +713,8 @@ describe('errors', function()
           "mx.symbol.Convolution: Convolution convolution")
     fails(function() sym.Pooling{data = sym.Variable('d'), kernel = {2, 2}, pool_type = 'mean'} end,
           "parameter pool_type: bad value 'mean' (expected one of max|avg|sum)")
-    fails(function() sym.Deconvolution{data = sym.Variable('d'), kernel = {3, 3}, num_filter = 2, adj = {1, 1}}:infer_shape{
-      d = {1, 1, 4, 4}} end, 'adj must be < stride')
+    local deconv = sym.Deconvolution{data = sym.Variable('d'), kernel = {3, 3}, num_filter = 2, adj = {1, 1}}
+    fails(function() deconv:infer_shape{d = {1, 1, 4, 4}} end, 'adj must be < stride')
     fails(function() sym.Embedding{data = sym.Variable('d'), input_dim = 0, output_dim = 3}:infer_shape{d = {2}} end,
           'input_dim and output_dim must be >= 1')
   end)
