@@ -313,7 +313,8 @@ static int l_feed(lua_State *L) {
   mx_ndarray *const *args;
   int n = mx_executor_arg_arrays(u->e, &args);
   if (i < 1 || i > n)
-    return mxb_argerror(L, 2, where, "argument %lld out of range (expected 1..%d)", (long long)i, n);
+    return mxb_argerror(L, 2, where, "argument %lld out of range (expected 1..%d)", (long long)i,
+                        n);
   mxb_check(L, mx_executor_feed(u->e, (int)(i - 1), src), where);
   return 0;
 }
@@ -355,10 +356,13 @@ mx_executor *mxb_check_executor(lua_State *L, int idx, const char *where) { retu
 
 void mxb_open_executor(lua_State *L) {
   int module = lua_gettop(L);
-  const luaL_Reg methods[] = {
-      {"_forward", l_forward}, {"_backward", l_backward}, {"_set_monitor", l_set_monitor},
-      {"memory", l_memory},    {"close", exe_close},      {"_feed", l_feed},
-      {NULL, NULL}};
+  const luaL_Reg methods[] = {{"_forward", l_forward},
+                              {"_backward", l_backward},
+                              {"_set_monitor", l_set_monitor},
+                              {"memory", l_memory},
+                              {"close", exe_close},
+                              {"_feed", l_feed},
+                              {NULL, NULL}};
   lua_newtable(L);
   luaL_setfuncs(L, methods, 0);
   lua_pushvalue(L, -1);

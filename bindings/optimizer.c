@@ -142,10 +142,12 @@ static int l_topk_hits(lua_State *L) {
 }
 
 void mxb_open_optimizer(lua_State *L) {
-  static const luaL_Reg fns[] = {
-      {"optim_sgd_update", l_sgd},         {"optim_sgd_update_multi", l_sgd_multi},
-               {"optim_adam_update", l_adam},
-      {"optim_rmsprop_update", l_rmsprop}, {"optim_adagrad_update", l_adagrad},
-      {"metric_topk_hits", l_topk_hits},   {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"optim_sgd_update", l_sgd},
+                                 {"optim_sgd_update_multi", l_sgd_multi},
+                                 {"optim_adam_update", l_adam},
+                                 {"optim_rmsprop_update", l_rmsprop},
+                                 {"optim_adagrad_update", l_adagrad},
+                                 {"metric_topk_hits", l_topk_hits},
+                                 {NULL, NULL}};
   luaL_setfuncs(L, fns, 0);
 }

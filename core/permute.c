@@ -7,7 +7,8 @@
 
 mx_status mx_ndarray_permute_rows(mx_ndarray *a, const int64_t *perm, int64_t n) {
   const char *where = "mx_ndarray_permute_rows";
-  if (!a || (n > 0 && !perm)) return mx_error(MX_ERR_ARG, "%s: array and permutation required", where);
+  if (!a || (n > 0 && !perm))
+    return mx_error(MX_ERR_ARG, "%s: array and permutation required", where);
   if (mx_ndarray_context(a).dev_type != MX_DEV_CPU)
     return mx_error(MX_ERR_DEVICE, "%s: CPU arrays only", where);
   int64_t rows = mx_ndarray_ndim(a) > 0 ? mx_ndarray_shape(a)[0] : 0;
