@@ -117,12 +117,23 @@ end
 local net = opts.network == 'lenet' and lenet() or mlp
 
 -- Data loading: the 70,000 images permuted, then 60,000 to train and 10,000 to test
+-- (memory) the 70,000 images are held once: the parts are dropped after concat and the rows
+-- permuted in place (core.nd.permute_rows, same order as take) instead of a permuted copy
 local mnist = mx.test_utils.get_mnist(opts.data)
 mx.random.seed(opts.seed)
 local X = mx.nd.concat{mnist.train_data, mnist.test_data}
 local Y = mx.nd.concat{mnist.train_label, mnist.test_label}
+mnist = nil -- luacheck: ignore
+collectgarbage()
 local p = mx.nd.random_permutation(X:shape()[1])
-X, Y = X:take(p), Y:take(p)
+if mx.core.nd.permute_rows and tostring(X:context()):match('^cpu') then
+  local perm = {}
+  for k, v in ipairs(p:totable()) do perm[k] = math.tointeger(v) end
+  mx.core.nd.permute_rows(X, perm)
+  mx.core.nd.permute_rows(Y, perm)
+else
+  X, Y = X:take(p), Y:take(p)
+end
 local X_train, X_test = X:slice(1, 60000), X:slice(60001, 70000)
 local Y_train, Y_test = Y:slice(1, 60000), Y:slice(60001, 70000)
 if opts.network == 'lenet' then
