@@ -173,6 +173,18 @@ mx_status mx_idx_load(const char *path, int expected_ndim, float scale, mx_conte
  * files; fails, naming both files, when their counts differ. */
 mx_status mx_idx_load_pair(const char *image_path, const char *label_path, float scale, mx_context ctx,
                            mx_ndarray **images, mx_ndarray **labels);
+/* (memory, bytes.c) rows of unsigned bytes from IDX files, kept as bytes: the files' rows
+ * (first dimension) one after the other, each file's other dimensions flattened (equal). */
+typedef struct mx_bytes mx_bytes;
+mx_status mx_bytes_load_idx(const char *const *paths, int n, mx_bytes **out);
+void mx_bytes_free(mx_bytes *b);
+int64_t mx_bytes_rows(const mx_bytes *b);
+int64_t mx_bytes_cols(const mx_bytes *b);
+/* In place: row i becomes old row perm[i] (0-based), as mx_ndarray_permute_rows. */
+mx_status mx_bytes_permute_rows(mx_bytes *b, const int64_t *perm, int64_t n);
+/* Fills the CPU array dst (whole rows) with rows begin, begin+1, ... (wrapping past the
+ * last row to the first) as float(byte) * scale. */
+mx_status mx_bytes_to_ndarray(const mx_bytes *b, int64_t begin, float scale, mx_ndarray *dst);
 
 /* Writes `len` bytes to `path` atomically: a temporary file in the same
  * folder, fflush + fsync, then rename over `path`. */

@@ -1,0 +1,107 @@
+/* bytes.c: Lua bindings for mx_bytes (core/bytes.c): IDX images kept as bytes,
+ * core.bytes_load_idx{paths...} -> a Bytes object with rows, cols, permute_rows, fill. */
+#include <stdlib.h>
+
+#include "bindings.h"
+
+#define MXB_BYTES_MT "mx.Bytes"
+
+static mx_bytes **check_bytes(lua_State *L, int idx, const char *where) {
+  mx_bytes **ud = luaL_testudata(L, idx, MXB_BYTES_MT);
+  if (!ud) mxb_typeerror(L, idx, where, "Bytes");
+  if (!*ud) luaL_error(L, "%s: the Bytes object was freed", where);
+  return ud;
+}
+
+/* core.bytes_load_idx({path1, path2, ...}) -> Bytes: the files' rows one after the other. */
+static int l_bytes_load_idx(lua_State *L) {
+  const char *where = "mx.io.bytes_load_idx";
+  luaL_checktype(L, 1, LUA_TTABLE);
+  int n = (int)luaL_len(L, 1);
+  if (n < 1 || n > 64) return mxb_argerror(L, 1, where, "expected 1 to 64 file names (got %d)", n);
+  const char *paths[64];
+  for (int i = 0; i < n; i++) {
+    lua_rawgeti(L, 1, i + 1);
+    paths[i] = lua_tostring(L, -1); /* the strings stay alive in the table */
+    lua_pop(L, 1);
+    if (!paths[i]) return mxb_argerror(L, 1, where, "position %d is not a file name", i + 1);
+  }
+  mx_bytes **ud = lua_newuserdatauv(L, sizeof *ud, 0);
+  *ud = NULL;
+  luaL_setmetatable(L, MXB_BYTES_MT);
+  mxb_check(L, mx_bytes_load_idx(paths, n, ud), where);
+  return 1;
+}
+
+static int bytes_rows(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)mx_bytes_rows(*check_bytes(L, 1, "mx.Bytes:rows")));
+  return 1;
+}
+
+static int bytes_cols(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)mx_bytes_cols(*check_bytes(L, 1, "mx.Bytes:cols")));
+  return 1;
+}
+
+/* b:permute_rows({p1, ...}): row i = old row p[i] (0-based index data), in place. */
+static int bytes_permute_rows(lua_State *L) {
+  const char *where = "mx.Bytes:permute_rows";
+  mx_bytes *b = *check_bytes(L, 1, where);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_Integer n = (lua_Integer)lua_rawlen(L, 2);
+  int64_t *perm = malloc((size_t)(n > 0 ? n : 1) * sizeof *perm);
+  if (!perm) return luaL_error(L, "%s: out of memory", where);
+  for (lua_Integer i = 0; i < n; i++) {
+    lua_rawgeti(L, 2, i + 1);
+    int isint;
+    lua_Integer v = lua_tointegerx(L, -1, &isint);
+    lua_pop(L, 1);
+    if (!isint) {
+      free(perm);
+      return mxb_argerror(L, 2, where, "position %lld is not an integer", (long long)i + 1);
+    }
+    perm[i] = (int64_t)v;
+  }
+  mx_status st = mx_bytes_permute_rows(b, perm, (int64_t)n);
+  free(perm);
+  mxb_check(L, st, where);
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* b:fill(dst, first[, scale]): dst (a CPU NDArray of whole rows) = rows first, first+1, ...
+ * (1-based; wrapping past the last row) as float(byte) * scale. Returns dst. */
+static int bytes_fill(lua_State *L) {
+  const char *where = "mx.Bytes:fill";
+  mx_bytes *b = *check_bytes(L, 1, where);
+  mx_ndarray *dst = mxb_check_ndarray(L, 2, where);
+  lua_Integer first = mxb_check_integer(L, 3, where);
+  float scale = (float)mxb_opt_number(L, 4, 1.0, where);
+  mxb_check(L, mx_bytes_to_ndarray(b, (int64_t)first - 1, scale, dst), where);
+  lua_settop(L, 2);
+  return 1;
+}
+
+static int bytes_gc(lua_State *L) {
+  mx_bytes **ud = luaL_checkudata(L, 1, MXB_BYTES_MT);
+  mx_bytes_free(*ud);
+  *ud = NULL;
+  return 0;
+}
+
+void mxb_open_bytes(lua_State *L) {
+  static const luaL_Reg methods[] = {{"rows", bytes_rows},
+                                     {"cols", bytes_cols},
+                                     {"permute_rows", bytes_permute_rows},
+                                     {"fill", bytes_fill},
+                                     {NULL, NULL}};
+  if (luaL_newmetatable(L, MXB_BYTES_MT)) {
+    luaL_newlib(L, methods);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, bytes_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_pop(L, 1);
+  lua_pushcfunction(L, l_bytes_load_idx);
+  lua_setfield(L, -2, "bytes_load_idx");
+}
