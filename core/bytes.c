@@ -31,8 +31,8 @@ static mx_status load_one(mx_bytes *b, const char *path) {
   for (int i = 1; i < ndim; i++) cols *= be32(head + 4 + 4 * i);
   if (b->rows > 0 && cols != b->cols) {
     gzclose(f);
-    return mx_error(MX_ERR_SHAPE, "mx_bytes_load_idx: %s: rows of %lld bytes (expected %lld)",
-                    path, (long long)cols, (long long)b->cols);
+    return mx_error(MX_ERR_SHAPE, "mx_bytes_load_idx: %s: rows of %lld bytes (expected %lld)", path,
+                    (long long)cols, (long long)b->cols);
   }
   if (rows > ((int64_t)1 << 40) / (cols ? cols : 1)) {
     gzclose(f);
@@ -53,7 +53,8 @@ static mx_status load_one(mx_bytes *b, const char *path) {
   }
   gzclose(f);
   if (got != n)
-    return mx_error(MX_ERR_FORMAT, "mx_bytes_load_idx: %s: truncated file (got %lld data bytes, expected %lld)",
+    return mx_error(MX_ERR_FORMAT,
+                    "mx_bytes_load_idx: %s: truncated file (got %lld data bytes, expected %lld)",
                     path, (long long)got, (long long)n);
   b->rows += rows;
   b->cols = cols;
@@ -82,18 +83,23 @@ void mx_bytes_free(mx_bytes *b) {
   free(b);
 }
 
-int64_t mx_bytes_rows(const mx_bytes *b) { return b->rows; }
-int64_t mx_bytes_cols(const mx_bytes *b) { return b->cols; }
+int64_t mx_bytes_rows(const mx_bytes *b) {
+  return b->rows;
+}
+int64_t mx_bytes_cols(const mx_bytes *b) {
+  return b->cols;
+}
 
 mx_status mx_bytes_permute_rows(mx_bytes *b, const int64_t *perm, int64_t n) {
   if (n != b->rows)
-    return mx_error(MX_ERR_SHAPE, "mx_bytes_permute_rows: %lld positions for %lld rows", (long long)n,
-                    (long long)b->rows);
+    return mx_error(MX_ERR_SHAPE, "mx_bytes_permute_rows: %lld positions for %lld rows",
+                    (long long)n, (long long)b->rows);
   uint8_t *seen = calloc((size_t)(n > 0 ? n : 1), 1);
   for (int64_t i = 0; seen && i < n; i++) {
     if (perm[i] < 0 || perm[i] >= n || seen[perm[i]]) {
       free(seen);
-      return mx_error(MX_ERR_ARG, "mx_bytes_permute_rows: not a permutation of 0..%lld (position %lld)",
+      return mx_error(MX_ERR_ARG,
+                      "mx_bytes_permute_rows: not a permutation of 0..%lld (position %lld)",
                       (long long)n - 1, (long long)i);
     }
     seen[perm[i]] = 1;
@@ -132,8 +138,8 @@ mx_status mx_bytes_to_ndarray(const mx_bytes *b, int64_t begin, float scale, mx_
                     (long long)size, (long long)b->cols);
   int64_t rows = size / b->cols;
   if (begin < 0 || rows > b->rows)
-    return mx_error(MX_ERR_ARG, "mx_bytes_to_ndarray: rows %lld..%lld out of 0..%lld", (long long)begin,
-                    (long long)(begin + rows - 1), (long long)b->rows - 1);
+    return mx_error(MX_ERR_ARG, "mx_bytes_to_ndarray: rows %lld..%lld out of 0..%lld",
+                    (long long)begin, (long long)(begin + rows - 1), (long long)b->rows - 1);
   float *out = mx_ndarray_data(dst);
   for (int64_t r = 0; r < rows; r++) { /* past the last row: wrap to the first, as NDArrayIter */
     const uint8_t *src = b->data + ((begin + r) % b->rows) * b->cols;
