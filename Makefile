@@ -99,7 +99,7 @@ $(MODULE): $(BIND_OBJ) $(LIB_A)
 
 $(HOST): bindings/mxlua.c $(wildcard bindings/*.h) core/mx.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LUA_INC) -DMXLUA_SOURCE_ROOT='"$(CURDIR)"' -o $@ $< $(LUA_LIB) -lreadline -lm -ldl
+	$(CC) $(CFLAGS) $(LUA_INC) -DMXLUA_SOURCE_ROOT='"$(CURDIR)"' -DMXLUA_BUILD='"$(BUILD)"' -o $@ $< $(LUA_LIB) -lreadline -lm -ldl
 
 $(BUILD)/tests/%: tests/c/%.c tests/c/ctest.h $(LIB_A)
 	@mkdir -p $(dir $@)

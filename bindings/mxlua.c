@@ -19,6 +19,11 @@
 #ifndef MXLUA_SOURCE_ROOT
 #define MXLUA_SOURCE_ROOT ""
 #endif
+/* (memory) the build folder whose lua/mx/core.so this mxlua loads (relative to the root): a
+ * build/cpu-only/mxlua loads the CPU-only module, not build/lua's CUDA-linked one. */
+#ifndef MXLUA_BUILD
+#define MXLUA_BUILD "build"
+#endif
 
 #define PROMPT1 "> "
 #define PROMPT2 ">> "
@@ -97,7 +102,10 @@ static void set_paths(lua_State *L) {
   lua_setfield(L, -3, "path");
   lua_pop(L, 1);
   lua_getfield(L, -1, "cpath");
-  lua_pushfstring(L, "%s/build/lua/?.so;%s", root, lua_tostring(L, -1));
+  if (MXLUA_BUILD[0] == '/')
+    lua_pushfstring(L, "%s/lua/?.so;%s", MXLUA_BUILD, lua_tostring(L, -1));
+  else
+    lua_pushfstring(L, "%s/" MXLUA_BUILD "/lua/?.so;%s", root, lua_tostring(L, -1));
   lua_setfield(L, -3, "cpath");
   lua_pop(L, 2);
 }
