@@ -201,7 +201,7 @@ $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(FUZZ_BUILD)/l
 	$(FUZZ_CC) $(FUZZ_LINK) -Icore -o $@ $< $(FUZZ_BUILD)/libmxcore.a $(LDLIBS)
 
 fuzz: deps fuzz-build
-	@sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+	@FUZZ_RUNS=$(FUZZ_RUNS) sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 lint:
 	luacheck --no-color -q lua scripts tests/spec
