@@ -8,7 +8,10 @@
 
 static mx_bytes **check_bytes(lua_State *L, int idx, const char *where) {
   mx_bytes **ud = luaL_testudata(L, idx, MXB_BYTES_MT);
-  if (!ud) mxb_typeerror(L, idx, where, "Bytes");
+  if (!ud) {
+    mxb_typeerror(L, idx, where, "Bytes");
+    return NULL; /* not reached: mxb_typeerror raises */
+  }
   if (!*ud) luaL_error(L, "%s: the Bytes object was freed", where);
   return ud;
 }
