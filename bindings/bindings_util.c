@@ -248,6 +248,23 @@ int mxb_check_shape(lua_State *L, int idx, int64_t shape[MX_MAX_NDIM], const cha
   return (int)ndim;
 }
 
+int64_t *mxb_check_int64_list(lua_State *L, int idx, const char *where, int64_t *n) {
+  idx = lua_absindex(L, idx);
+  luaL_checktype(L, idx, LUA_TTABLE);
+  lua_Integer len = (lua_Integer)lua_rawlen(L, idx);
+  int64_t *list = lua_newuserdatauv(L, (size_t)(len > 0 ? len : 1) * sizeof *list, 0);
+  for (lua_Integer i = 0; i < len; i++) {
+    lua_rawgeti(L, idx, i + 1);
+    int isint;
+    lua_Integer v = lua_tointegerx(L, -1, &isint);
+    lua_pop(L, 1);
+    if (!isint) mxb_argerror(L, idx, where, "position %lld is not an integer", (long long)i + 1);
+    list[i] = (int64_t)v;
+  }
+  *n = (int64_t)len;
+  return list;
+}
+
 void mxb_push_shape(lua_State *L, const int64_t *shape, int ndim) {
   lua_createtable(L, ndim, 0);
   for (int i = 0; i < ndim; i++) {

@@ -50,24 +50,9 @@ static int bytes_cols(lua_State *L) {
 static int bytes_permute_rows(lua_State *L) {
   const char *where = "mx.Bytes:permute_rows";
   mx_bytes *b = *check_bytes(L, 1, where);
-  luaL_checktype(L, 2, LUA_TTABLE);
-  lua_Integer n = (lua_Integer)lua_rawlen(L, 2);
-  int64_t *perm = malloc((size_t)(n > 0 ? n : 1) * sizeof *perm);
-  if (!perm) return luaL_error(L, "%s: out of memory", where);
-  for (lua_Integer i = 0; i < n; i++) {
-    lua_rawgeti(L, 2, i + 1);
-    int isint;
-    lua_Integer v = lua_tointegerx(L, -1, &isint);
-    lua_pop(L, 1);
-    if (!isint) {
-      free(perm);
-      return mxb_argerror(L, 2, where, "position %lld is not an integer", (long long)i + 1);
-    }
-    perm[i] = (int64_t)v;
-  }
-  mx_status st = mx_bytes_permute_rows(b, perm, (int64_t)n);
-  free(perm);
-  mxb_check(L, st, where);
+  int64_t n;
+  const int64_t *perm = mxb_check_int64_list(L, 2, where, &n);
+  mxb_check(L, mx_bytes_permute_rows(b, perm, n), where);
   lua_settop(L, 1);
   return 1;
 }
