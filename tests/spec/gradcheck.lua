@@ -5,6 +5,21 @@ local mx = require 'mx'
 
 local G = {}
 
+-- |a - b| within tol relative to b (and absolute near zero).
+function G.near(a, b, tol)
+  return math.abs(a - b) <= tol * (1 + math.abs(b))
+end
+
+-- Lists of numbers equal element by element within tol; the error names the first difference.
+function G.assert_all_near(got, want, tol)
+  assert(#got == #want, string.format('%d elements, expected %d', #got, #want))
+  for i = 1, #want do
+    if not G.near(got[i], want[i], tol) then
+      error(string.format('element %d: got %.7g, expected %.7g', i, got[i], want[i]), 2)
+    end
+  end
+end
+
 -- A host copy of an NDArray's elements, flat, 1-based.
 function G.flat(x)
   local f = x:reshape{x:size()}

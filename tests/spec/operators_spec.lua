@@ -6,19 +6,8 @@ local G = require 'gradcheck'
 
 local sym = mx.symbol
 
-local function near(a, b, tol)
-  tol = tol or 1e-5
-  return math.abs(a - b) <= tol * (1 + math.abs(b))
-end
-
-local function assert_all_near(got, want, tol)
-  assert.are.equal(#want, #got)
-  for i = 1, #want do
-    if not near(got[i], want[i], tol) then
-      error(string.format('element %d: got %.7g, expected %.7g', i, got[i], want[i]), 2)
-    end
-  end
-end
+local function near(a, b, tol) return G.near(a, b, tol or 1e-5) end
+local function assert_all_near(got, want, tol) return G.assert_all_near(got, want, tol or 1e-5) end
 
 -- Forward of `s` on inputs {name = NDArray}; returns the first output.
 local function run(s, inputs, is_train)
