@@ -35,7 +35,14 @@ CTEST_BIN := $(CTEST_SRC:tests/c/%.c=$(BUILD)/tests/%)
 
 # The CUDA device layer is built whenever nvcc is found.
 ifneq ($(NVCC),)
+# nvcc may be a wrapper script (/usr/local/bin/nvcc on some machines), so ask nvcc where it
+# lives rather than trusting its path; the libraries are in lib64 or targets/<arch>/lib.
+CUDA_HOME := $(patsubst %/bin,%,$(shell $(NVCC) --dryrun -x cu -c /dev/null -o /dev/null 2>&1 | sed -n 's/^\#\$$ _HERE_=//p'))
+ifeq ($(CUDA_HOME),)
 CUDA_HOME := $(patsubst %/bin/nvcc,%,$(NVCC))
+endif
+CUDA_LIB  := $(firstword $(dir $(wildcard $(CUDA_HOME)/lib64/libcudart.so $(CUDA_HOME)/targets/*/lib/libcudart.so)) $(CUDA_HOME)/lib64/)
+CUDA_LIB  := $(CUDA_LIB:%/=%)
 CU_SRC    := $(wildcard core/*.cu core/ops/*.cu)
 CU_OBJ    := $(CU_SRC:%.cu=$(BUILD)/obj/%.cu.o)
 CFLAGS    += -DMX_HAVE_CUDA -I$(CUDA_HOME)/include
@@ -46,13 +53,13 @@ NVFLAGS   := -O2 -std=c++17 --fmad=false -DMX_HAVE_CUDA -Icore \
 ifneq ($(CI),)
 NVFLAGS   += -Werror all-warnings -Xcompiler -Werror
 endif
-LDLIBS    += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++
+LDLIBS    += -L$(CUDA_LIB) -Wl,-rpath,$(CUDA_LIB) -lcublas -lcudart -lstdc++
 endif
 
 # (scaling out) kvstore 'nccl' when NCCL lies beside CUDA; kvstore 'mpi' when Open MPI is
 # found (pkg-config ompi-c, else the mpicc wrapper). Without them those kvstores say so.
 ifneq ($(NVCC),)
-ifneq ($(and $(wildcard $(CUDA_HOME)/lib64/libnccl.so),$(wildcard $(CUDA_HOME)/include/nccl.h)),)
+ifneq ($(and $(wildcard $(CUDA_LIB)/libnccl.so),$(wildcard $(CUDA_HOME)/include/nccl.h)),)
 CFLAGS    += -DMX_HAVE_NCCL
 NVFLAGS   += -DMX_HAVE_NCCL
 LDLIBS    += -lnccl
