@@ -53,7 +53,11 @@ NVFLAGS   := -O2 -std=c++17 --fmad=false -DMX_HAVE_CUDA -Icore \
 ifneq ($(CI),)
 NVFLAGS   += -Werror all-warnings -Xcompiler -Werror
 endif
-LDLIBS    += -L$(CUDA_LIB) -Wl,-rpath,$(CUDA_LIB) -lcublas -lcudart -lstdc++
+# cuBLAS is opened by blas_cuda.cu on the first GPU GEMM (loading it costs 150 MiB of
+# resident memory, too much for a CPU run to pay); its path here is tried first.
+CUBLAS_SO := $(firstword $(wildcard $(CUDA_LIB)/libcublas.so.[0-9]*) $(CUDA_LIB)/libcublas.so)
+NVFLAGS   += -DMX_CUBLAS_PATH='"$(CUBLAS_SO)"'
+LDLIBS    += -L$(CUDA_LIB) -Wl,-rpath,$(CUDA_LIB) -lcudart -ldl -lstdc++
 endif
 
 # (scaling out) kvstore 'nccl' when NCCL lies beside CUDA; kvstore 'mpi' when Open MPI is

@@ -1,11 +1,66 @@
 // blas_cuda.cu: mx_cuda_gemm, row-major GEMM through cublasSgemm on the
 // engine's stream, one cuBLAS handle per device, TF32 off (full float32).
+// cuBLAS is opened (dlopen) on the first GPU GEMM, not linked: only loading
+// libcublasLt costs 150 MiB of resident memory, which a CPU run must not pay.
 #include <cublas_v2.h>
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
 
 #include "cuda_util.h"
 
+#ifndef MX_CUBLAS_PATH
+#define MX_CUBLAS_PATH "libcublas.so.13"
+#endif
+
 static cublasHandle_t handles[MX_CUDA_MAX_DEVICES];
 #define WORKSPACE_BYTES ((size_t)32 << 20)
+
+// The six cuBLAS entry points used here, typed from cublas_v2.h's own declarations.
+static struct {
+  decltype(&cublasCreate_v2) create;
+  decltype(&cublasDestroy_v2) destroy;
+  decltype(&cublasSetMathMode) set_math_mode;
+  decltype(&cublasSetStream_v2) set_stream;
+  decltype(&cublasSetWorkspace_v2) set_workspace;
+  decltype(&cublasSgemm_v2) sgemm;
+} cublas;
+static char cublas_load_error[512];
+
+static void load_cublas(void) {
+  // the build's own copy first (its absolute path), then the loader's search path
+  void *lib = dlopen(MX_CUBLAS_PATH, RTLD_NOW | RTLD_LOCAL);
+  if (!lib) lib = dlopen("libcublas.so.13", RTLD_NOW | RTLD_LOCAL);
+  if (!lib) {
+    const char *why = dlerror();
+    snprintf(cublas_load_error, sizeof cublas_load_error, "cannot open cuBLAS (%s): %s", MX_CUBLAS_PATH,
+             why ? why : "unknown error");
+    return;
+  }
+  const char *missing = NULL;
+#define MX_CUBLAS_SYMBOL(field, name)                                                                                  \
+  if (!(cublas.field = (decltype(cublas.field))dlsym(lib, name)) && !missing) missing = name;
+  MX_CUBLAS_SYMBOL(create, "cublasCreate_v2")
+  MX_CUBLAS_SYMBOL(destroy, "cublasDestroy_v2")
+  MX_CUBLAS_SYMBOL(set_math_mode, "cublasSetMathMode")
+  MX_CUBLAS_SYMBOL(set_stream, "cublasSetStream_v2")
+  MX_CUBLAS_SYMBOL(set_workspace, "cublasSetWorkspace_v2")
+  MX_CUBLAS_SYMBOL(sgemm, "cublasSgemm_v2")
+#undef MX_CUBLAS_SYMBOL
+  if (missing) {
+    snprintf(cublas_load_error, sizeof cublas_load_error, "cuBLAS (%s) lacks %s", MX_CUBLAS_PATH, missing);
+    cublas.sgemm = NULL;
+    dlclose(lib);
+  }
+}
+
+// Opens cuBLAS once per process; the library stays open until exit.
+extern "C" mx_status mx_cuda_blas_load(void) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, load_cublas);
+  if (!cublas.sgemm) return mx_error(MX_ERR_DEVICE, "mx_gemm: %s", cublas_load_error);
+  return MX_OK;
+}
 
 static const char *cublas_error(cublasStatus_t s) {
   switch (s) {
@@ -28,24 +83,26 @@ static mx_status handle_for(int dev, cublasHandle_t *out) {
   mx_status st = mx_cuda_set_device(dev);
   if (st != MX_OK) return mx_error_prefix(st, "mx_gemm");
   if (!handles[dev]) {
+    st = mx_cuda_blas_load();
+    if (st != MX_OK) return st;
     cublasHandle_t h;
-    cublasStatus_t s = cublasCreate(&h);
+    cublasStatus_t s = cublas.create(&h);
     if (s != CUBLAS_STATUS_SUCCESS)
       return mx_error(s == CUBLAS_STATUS_ALLOC_FAILED ? MX_ERR_NOMEM : MX_ERR_DEVICE,
                       "mx_gemm: cublasCreate on gpu(%d) failed: %s", dev, cublas_error(s));
     // CUBLAS_DEFAULT_MATH: no TF32 (CUBLAS_TF32_TENSOR_OP_MATH would round inputs to 10 bits)
-    s = cublasSetMathMode(h, CUBLAS_DEFAULT_MATH);
-    if (s == CUBLAS_STATUS_SUCCESS) s = cublasSetStream(h, mx_cuda_stream());
+    s = cublas.set_math_mode(h, CUBLAS_DEFAULT_MATH);
+    if (s == CUBLAS_STATUS_SUCCESS) s = cublas.set_stream(h, mx_cuda_stream());
     // a workspace of our own, made now: cuBLAS then never allocates inside a
     // recorded CUDA graph (cuda_graph.cu); 32 MiB is NVIDIA's advice for Hopper
     void *ws = NULL;
     if (s == CUBLAS_STATUS_SUCCESS && cudaMalloc(&ws, WORKSPACE_BYTES) == cudaSuccess) {
-      if (cublasSetWorkspace(h, ws, WORKSPACE_BYTES) != CUBLAS_STATUS_SUCCESS) cudaFree(ws);
+      if (cublas.set_workspace(h, ws, WORKSPACE_BYTES) != CUBLAS_STATUS_SUCCESS) cudaFree(ws);
     } else {
       cudaGetLastError(); // cuBLAS keeps its own workspace
     }
     if (s != CUBLAS_STATUS_SUCCESS) {
-      cublasDestroy(h);
+      cublas.destroy(h);
       return mx_error(MX_ERR_DEVICE, "mx_gemm: setting up cuBLAS on gpu(%d) failed: %s", dev, cublas_error(s));
     }
     handles[dev] = h;
@@ -65,7 +122,7 @@ extern "C" mx_status mx_cuda_gemm(int dev, int ta, int tb, int m, int n, int k, 
   // The one place where row-major meets cuBLAS's column-major: a row-major
   // matrix is its transpose in column-major, so row-major C = op(A) op(B) is
   // column-major C^T = op(B)^T op(A)^T: the same buffers, A and B swapped, m and n swapped.
-  cublasStatus_t s = cublasSgemm(h, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, &alpha, b,
+  cublasStatus_t s = cublas.sgemm(h, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, &alpha, b,
                                  ldb, a, lda, &beta, c, ldc);
   if (s != CUBLAS_STATUS_SUCCESS)
     return mx_error(MX_ERR_DEVICE, "mx_gemm: cublasSgemm on gpu(%d) failed: %s (m %d, n %d, k %d)", dev,

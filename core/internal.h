@@ -44,6 +44,8 @@ typedef struct mx_device {
 extern const mx_device mx_device_cpu;
 #ifdef MX_HAVE_CUDA
 extern const mx_device mx_device_cuda;
+/* blas_cuda.cu: opens cuBLAS (once per process; no GPU needed) and finds its entry points */
+mx_status mx_cuda_blas_load(void);
 #endif
 /* The device table for ctx, or NULL with an error recorded. */
 const mx_device *mx_device_for(mx_context ctx);

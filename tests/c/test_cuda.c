@@ -32,6 +32,15 @@ TEST(the_cuda_kernel_table_is_complete) {
 #endif
 }
 
+/* cuBLAS is opened lazily (blas_cuda.cu); a CUDA build must find it and its
+ * entry points, GPU or not, or every GPU GEMM would fail. */
+TEST(cublas_opens_with_its_entry_points) {
+#ifdef MX_HAVE_CUDA
+  CHECK_OK(mx_cuda_blas_load());
+  CHECK_OK(mx_cuda_blas_load()); /* once per process, then the same answer */
+#endif
+}
+
 TEST(graph_calls_fail_clearly_without_a_device) {
   if (mx_gpu_count() > 0) return;
   mx_cuda_graph *g = (mx_cuda_graph *)1;
@@ -120,6 +129,7 @@ TEST(gpu_graph_replays_and_refuses_allocations) {
 int main(void) {
   RUN(every_operator_has_gpu_kernels_in_a_cuda_build);
   RUN(the_cuda_kernel_table_is_complete);
+  RUN(cublas_opens_with_its_entry_points);
   RUN(graph_calls_fail_clearly_without_a_device);
   RUN(random_streams_are_philox_blocks);
   RUN(gpu_exp_matches_the_cpu);

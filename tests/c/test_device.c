@@ -225,6 +225,24 @@ TEST(gpu_round_trip) {
   mx_ndarray_release(z);
 }
 
+/* cuBLAS is opened on the first GPU GEMM, never by a CPU run: only mapping
+ * libcublasLt costs 150 MiB of resident memory (issue: peak memory of training). */
+TEST(cpu_work_does_not_load_cublas) {
+  float a[4] = {1, 2, 3, 4}, c[4] = {0};
+  CHECK_OK(mx_gemm(mx_cpu(0), 0, 0, 2, 2, 2, 1.0f, a, 2, a, 2, 0.0f, c, 2));
+  CHECK(c[0] == 7 && c[3] == 22);
+  (void)mx_gpu_count();
+  FILE *maps = fopen("/proc/self/maps", "r");
+  CHECK(maps != NULL);
+  if (!maps) return;
+  char line[1024];
+  int cublas_mapped = 0;
+  while (fgets(line, sizeof line, maps))
+    if (strstr(line, "libcublas")) cublas_mapped = 1;
+  fclose(maps);
+  CHECK(!cublas_mapped);
+}
+
 int main(void) {
   RUN(error_records_message);
   RUN(context_strings);
@@ -237,5 +255,6 @@ int main(void) {
   RUN(huge_and_bad_shapes_fail_cleanly);
   RUN(zero_size_arrays);
   RUN(gpu_round_trip);
+  RUN(cpu_work_does_not_load_cublas);
   return ctest_summary();
 }
