@@ -23,7 +23,9 @@ WARN    += -Werror
 endif
 OPT     ?= -O2 -march=x86-64-v2 -mtune=native
 CFLAGS  ?= $(OPT) -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -fPIC $(WARN) -Icore -I/usr/include/x86_64-linux-gnu
+# -ffp-contract=off: no fused multiply-add, so every CPU (and simd.h's two builds of a
+# loop) rounds alike
+CFLAGS  += -std=c11 -D_GNU_SOURCE -fPIC -ffp-contract=off $(WARN) -Icore -I/usr/include/x86_64-linux-gnu
 LDLIBS  := -lopenblas -lz -lpng -lm -lpthread
 
 CORE_SRC  := $(wildcard core/*.c core/ops/*.c)

@@ -4,6 +4,7 @@
 
 #include "internal.h"
 #include "optimizer.h"
+#include "simd.h"
 
 /* A CUDA build has its table in optimizer_cuda.cu (a strong reference, so the
  * linker takes it from the static library). */
@@ -27,7 +28,7 @@ static inline float clip_grad(float g, float rescale, float hi) {
   return g > hi ? hi : (g < -hi ? -hi : g);
 }
 
-static void cpu_sgd(float *restrict w, const float *restrict grad, float *restrict mom, int64_t n,
+MX_SIMD_CLONES static void cpu_sgd(float *restrict w, const float *restrict grad, float *restrict mom, int64_t n,
                     const mx_optim_param *p) {
   LOAD_PARAMS(p);
   const float momentum = p->momentum;
@@ -46,7 +47,7 @@ static void cpu_sgd(float *restrict w, const float *restrict grad, float *restri
   }
 }
 
-static void cpu_adam(float *restrict w, const float *restrict grad, float *restrict mean,
+MX_SIMD_CLONES static void cpu_adam(float *restrict w, const float *restrict grad, float *restrict mean,
                      float *restrict var, int64_t n, const mx_optim_param *p) {
   LOAD_PARAMS(p);
   const float b1 = p->beta1, b2 = p->beta2, eps = p->epsilon;
@@ -59,7 +60,7 @@ static void cpu_adam(float *restrict w, const float *restrict grad, float *restr
   }
 }
 
-static void cpu_rmsprop(float *restrict w, const float *restrict grad, float *restrict nsq,
+MX_SIMD_CLONES static void cpu_rmsprop(float *restrict w, const float *restrict grad, float *restrict nsq,
                         float *restrict g_avg, float *restrict delta, int64_t n,
                         const mx_optim_param *p) {
   LOAD_PARAMS(p);
@@ -83,7 +84,7 @@ static void cpu_rmsprop(float *restrict w, const float *restrict grad, float *re
   }
 }
 
-static void cpu_adagrad(float *restrict w, const float *restrict grad, float *restrict history,
+MX_SIMD_CLONES static void cpu_adagrad(float *restrict w, const float *restrict grad, float *restrict history,
                         int64_t n, const mx_optim_param *p) {
   LOAD_PARAMS(p);
   const float eps = p->epsilon;

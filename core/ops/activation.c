@@ -2,6 +2,7 @@
  * backward pass reads only the output, so the output may overwrite the input. */
 #include "elementwise.h"
 #include "operator.h"
+#include "simd.h"
 
 enum { P_ACT_TYPE };
 enum { RELU, SIGMOID, TANH, SOFTRELU };
@@ -17,7 +18,7 @@ static const mx_param_desc params[] = {
       for (int64_t i = 0; i < n; i++) y[i] = (expr);                                               \
   } while (0)
 
-static mx_status forward_cpu(const mx_op_call *c) {
+MX_SIMD_CLONES static mx_status forward_cpu(const mx_op_call *c) {
   if (c->req[0] == MX_REQ_NULL) return MX_OK;
   int add = c->req[0] == MX_REQ_ADD;
   int64_t n = mx_op_size(c->in[0]);
@@ -42,7 +43,7 @@ static mx_status forward_cpu(const mx_op_call *c) {
 
 /* Gradients never share memory with the outputs they are computed from, hence
  * restrict; relu's mask is a multiplication so the loop has no branch to mispredict. */
-static mx_status backward_cpu(const mx_op_call *c) {
+MX_SIMD_CLONES static mx_status backward_cpu(const mx_op_call *c) {
   if (c->req[0] == MX_REQ_NULL) return MX_OK;
   int add = c->req[0] == MX_REQ_ADD;
   int64_t n = mx_op_size(c->out[0]);
