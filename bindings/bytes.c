@@ -1,5 +1,7 @@
 /* bytes.c: Lua bindings for mx_bytes (core/bytes.c): IDX images kept as bytes,
- * core.bytes_load_idx{paths...} -> a Bytes object with rows, cols, permute_rows, fill. */
+ * core.bytes_load_idx{paths...} -> a Bytes object with rows, cols, permute_rows, fill,
+ * fill_crop (random crops of the padded images: augmentation). */
+#include <limits.h>
 #include <stdlib.h>
 
 #include "bindings.h"
@@ -70,6 +72,23 @@ static int bytes_fill(lua_State *L) {
   return 1;
 }
 
+/* b:fill_crop(dst, first, scale, height, width, pad, draws): as fill, each row's images
+ * cropped at random from their pad-padded selves, corners from draws (2 uniforms a row). */
+static int bytes_fill_crop(lua_State *L) {
+  const char *where = "mx.Bytes:fill_crop";
+  mx_bytes *b = *check_bytes(L, 1, where);
+  mx_ndarray *dst = mxb_check_ndarray(L, 2, where);
+  lua_Integer first = mxb_check_integer(L, 3, where);
+  float scale = (float)mxb_opt_number(L, 4, 1.0, where);
+  lua_Integer height = mxb_check_integer(L, 5, where), width = mxb_check_integer(L, 6, where);
+  lua_Integer pad = mxb_check_integer(L, 7, where);
+  mx_ndarray *draws = mxb_check_ndarray(L, 8, where);
+  if (pad < 0 || pad > INT_MAX) return luaL_error(L, "%s: pad %I out of range", where, pad);
+  mxb_check(L, mx_bytes_to_ndarray_crop(b, (int64_t)first - 1, scale, height, width, (int)pad, draws, dst), where);
+  lua_settop(L, 2);
+  return 1;
+}
+
 static int bytes_gc(lua_State *L) {
   mx_bytes **ud = luaL_checkudata(L, 1, MXB_BYTES_MT);
   mx_bytes_free(*ud);
@@ -82,6 +101,7 @@ void mxb_open_bytes(lua_State *L) {
                                      {"cols", bytes_cols},
                                      {"permute_rows", bytes_permute_rows},
                                      {"fill", bytes_fill},
+                                     {"fill_crop", bytes_fill_crop},
                                      {NULL, NULL}};
   if (luaL_newmetatable(L, MXB_BYTES_MT)) {
     luaL_newlib(L, methods);

@@ -129,21 +129,71 @@ mx_status mx_bytes_permute_rows(mx_bytes *b, const int64_t *perm, int64_t n) {
   return MX_OK;
 }
 
-mx_status mx_bytes_to_ndarray(const mx_bytes *b, int64_t begin, float scale, mx_ndarray *dst) {
+/* The number of whole rows dst holds, checked against b and begin. */
+static mx_status rows_for(const char *where, const mx_bytes *b, int64_t begin, const mx_ndarray *dst,
+                          int64_t *rows) {
   if (mx_ndarray_context(dst).dev_type != MX_DEV_CPU)
-    return mx_error(MX_ERR_ARG, "mx_bytes_to_ndarray: the array must be on the CPU");
+    return mx_error(MX_ERR_ARG, "%s: the array must be on the CPU", where);
   int64_t size = mx_ndarray_size(dst);
   if (b->cols == 0 || size % b->cols != 0)
-    return mx_error(MX_ERR_SHAPE, "mx_bytes_to_ndarray: %lld values are not whole rows of %lld",
-                    (long long)size, (long long)b->cols);
-  int64_t rows = size / b->cols;
-  if (begin < 0 || rows > b->rows)
-    return mx_error(MX_ERR_ARG, "mx_bytes_to_ndarray: rows %lld..%lld out of 0..%lld",
-                    (long long)begin, (long long)(begin + rows - 1), (long long)b->rows - 1);
+    return mx_error(MX_ERR_SHAPE, "%s: %lld values are not whole rows of %lld", where, (long long)size,
+                    (long long)b->cols);
+  *rows = size / b->cols;
+  if (begin < 0 || *rows > b->rows)
+    return mx_error(MX_ERR_ARG, "%s: rows %lld..%lld out of 0..%lld", where, (long long)begin,
+                    (long long)(begin + *rows - 1), (long long)b->rows - 1);
+  return MX_OK;
+}
+
+/* Past the last row: wrap to the first, as NDArrayIter. */
+static const uint8_t *row_at(const mx_bytes *b, int64_t begin, int64_t r) {
+  return b->data + ((begin + r) % b->rows) * b->cols;
+}
+
+mx_status mx_bytes_to_ndarray(const mx_bytes *b, int64_t begin, float scale, mx_ndarray *dst) {
+  int64_t rows = 0;
+  mx_status st = rows_for("mx_bytes_to_ndarray", b, begin, dst, &rows);
+  if (st != MX_OK) return st;
   float *out = mx_ndarray_data(dst);
-  for (int64_t r = 0; r < rows; r++) { /* past the last row: wrap to the first, as NDArrayIter */
-    const uint8_t *src = b->data + ((begin + r) % b->rows) * b->cols;
+  for (int64_t r = 0; r < rows; r++) {
+    const uint8_t *src = row_at(b, begin, r);
     for (int64_t k = 0; k < b->cols; k++) out[r * b->cols + k] = (float)src[k] * scale;
+  }
+  return MX_OK;
+}
+
+mx_status mx_bytes_to_ndarray_crop(const mx_bytes *b, int64_t begin, float scale, int64_t height, int64_t width,
+                                   int pad, mx_ndarray *draws, mx_ndarray *dst) {
+  const char *where = "mx_bytes_to_ndarray_crop";
+  int64_t rows = 0;
+  mx_status st = rows_for(where, b, begin, dst, &rows);
+  if (st != MX_OK) return st;
+  if (height < 1 || width < 1 || b->cols % (height * width) != 0)
+    return mx_error(MX_ERR_SHAPE, "%s: rows of %lld values are not images of %lld x %lld", where,
+                    (long long)b->cols, (long long)height, (long long)width);
+  if (pad < 0 || pad >= height || pad >= width)
+    return mx_error(MX_ERR_ARG, "%s: pad %d must be in 0..%lld", where, pad,
+                    (long long)(height < width ? height : width) - 1);
+  if (!draws || mx_ndarray_context(draws).dev_type != MX_DEV_CPU || mx_ndarray_size(draws) != 2 * rows)
+    return mx_error(MX_ERR_SHAPE, "%s: draws must be a CPU array of %lld values (2 per row)", where,
+                    (long long)(2 * rows));
+  const float *u = mx_ndarray_data(draws);
+  float *out = mx_ndarray_data(dst);
+  int64_t planes = b->cols / (height * width);
+  for (int64_t r = 0; r < rows; r++) {
+    /* the crop's corner in the padded image, uniform in 0..2*pad; as a shift, -pad..pad */
+    int64_t dy = (int64_t)(u[2 * r] * (float)(2 * pad + 1)) - pad;
+    int64_t dx = (int64_t)(u[2 * r + 1] * (float)(2 * pad + 1)) - pad;
+    dy = dy > pad ? pad : dy, dx = dx > pad ? pad : dx; /* u rounded up to 1 */
+    const uint8_t *src = row_at(b, begin, r);
+    float *o = out + r * b->cols;
+    for (int64_t p = 0; p < planes; p++)
+      for (int64_t y = 0; y < height; y++)
+        for (int64_t x = 0; x < width; x++) {
+          int64_t sy = y + dy, sx = x + dx;
+          int inside = sy >= 0 && sy < height && sx >= 0 && sx < width;
+          o[(p * height + y) * width + x] = inside ? (float)src[(p * height + sy) * width + sx] * scale : 0.0f;
+        }
   }
   return MX_OK;
 }

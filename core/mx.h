@@ -185,6 +185,12 @@ mx_status mx_bytes_permute_rows(mx_bytes *b, const int64_t *perm, int64_t n);
 /* Fills the CPU array dst (whole rows) with rows begin, begin+1, ... (wrapping past the
  * last row to the first) as float(byte) * scale. */
 mx_status mx_bytes_to_ndarray(const mx_bytes *b, int64_t begin, float scale, mx_ndarray *dst);
+/* (augmentation) As mx_bytes_to_ndarray, each row read as images of height x width (one per
+ * plane) and cropped at random from the image padded with `pad` zeros on every side: MXNet's
+ * pad + rand_crop, a shift of -pad..pad pixels per axis. The crop's corner comes from `draws`,
+ * a CPU array of two uniform [0, 1) values per row (y, then x). */
+mx_status mx_bytes_to_ndarray_crop(const mx_bytes *b, int64_t begin, float scale, int64_t height, int64_t width,
+                                   int pad, mx_ndarray *draws, mx_ndarray *dst);
 
 /* Writes `len` bytes to `path` atomically: a temporary file in the same
  * folder, fflush + fsync, then rename over `path`. */

@@ -13,6 +13,9 @@ usage: mxlua scripts/train_mnist.lua [options]
   --lr X              learning rate (default 0.1)
   --lr-factor X       multiply the learning rate by X after each epoch (default 1 for mlp, 0.8 for lenet)
   --momentum X        SGD momentum (default 0.9)
+  --pad N             (augmentation) train on random crops of the images padded with N zeros,
+                      shifts of up to N pixels, as MXNet's pad + rand_crop (default 2 for lenet,
+                      0 for mlp; not with --float-data)
   --wd X              weight decay (default 1e-5)
   --seed N            seed of the data permutation and the initial weights (default 1234)
   --save PREFIX       checkpoint prefix (default build/mnist: build/mnist-symbol.json,
@@ -35,7 +38,7 @@ end
 local opts = {network = 'mlp', ctx = nil, epochs = 10, ['batch-size'] = 100, lr = 0.1, momentum = 0.9, wd = 1e-5,
               seed = 1234, save = 'build/mnist', data = nil, progress = false}
 local numeric = {epochs = 'integer', ['batch-size'] = 'integer', seed = 'integer', lr = 'number', momentum = 'number',
-                 wd = 'number', ['lr-factor'] = 'number'}
+                 wd = 'number', ['lr-factor'] = 'number', pad = 'integer'}
 local args = arg or {}
 local i = 1
 while i <= #args do
@@ -49,7 +52,7 @@ while i <= #args do
   elseif name == 'float-data' or name == 'report-memory' then
     opts[name] = true
   elseif name and opts[name] ~= nil or name == 'ctx' or name == 'data' or name == 'kvstore'
-      or name == 'lr-factor' then
+      or name == 'lr-factor' or name == 'pad' then
     local v = args[i + 1]
     if v == nil then fail('--' .. name .. ' needs a value') end
     if numeric[name] then
@@ -72,6 +75,9 @@ if opts.network ~= 'mlp' and opts.network ~= 'lenet' then
 end
 local lr_factor = opts['lr-factor'] or (opts.network == 'lenet' and 0.8 or 1)
 if not (lr_factor > 0 and lr_factor <= 1) then fail('--lr-factor must be in (0, 1] (got ' .. lr_factor .. ')') end
+local pad = opts.pad or (opts.network == 'lenet' and 2 or 0)
+if pad < 0 or pad > 13 then fail('--pad must be in 0..13 (got ' .. pad .. ')') end
+if pad > 0 and opts.network ~= 'lenet' then fail('--pad needs --network lenet (images, not rows)') end
 
 -- (scaling out) --kvstore mpi: one process per rank; only rank 0 logs, evaluates and saves
 local kv, rank, num_workers = nil, 0, 1
@@ -154,7 +160,8 @@ if files then
   local Y_train
   Y_train, Y_test = Y:slice(1, 60000), Y:slice(60001, 70000)
   train_iter = ByteIter{bytes = images, first = 1, count = 60000, label = Y_train, batch_size = batch_size,
-                        scale = 1 / 255, shape = shape, num_parts = num_workers, part_index = rank}
+                        scale = 1 / 255, shape = shape, num_parts = num_workers, part_index = rank,
+                        pad = pad, rand_crop = pad > 0}
   test_iter = ByteIter{bytes = images, first = 60001, count = 10000, label = Y_test, batch_size = batch_size,
                        scale = 1 / 255, shape = shape}
   X_test = mx.nd.empty(opts.network == 'lenet' and {1, 1, 28, 28} or {1, 784})

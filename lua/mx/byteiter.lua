@@ -9,7 +9,10 @@ local ByteIter = mxio.iter_class('mx.io.ByteIter')
 
 --- ByteIter{bytes = core.bytes_load_idx{...}, first = 1, count = bytes:rows(), label = NDArray (count,),
 --   batch_size = 1, scale = 1, shape = {cols} (one row's shape), num_parts = 1, part_index = 0,
---   data_name = 'data', label_name = 'softmax_label'}: rows first .. first+count-1 of bytes.
+--   data_name = 'data', label_name = 'softmax_label', pad = 0, rand_crop = false}: rows first ..
+--   first+count-1 of bytes. (augmentation) pad = p with rand_crop = true: each image (the last two
+--   axes of shape) is a random crop of itself padded with p zeros, as MXNet's ImageRecordIter: a
+--   shift of -p..p pixels per axis, drawn from the engine's seeded generator (mx.random.seed).
 function ByteIter:init(opts)
   local where = 'mx.io.ByteIter'
   local b = opts.bytes
@@ -37,6 +40,15 @@ function ByteIter:init(opts)
   for _, d in ipairs(opts.shape or {b:cols()}) do shape[#shape + 1] = d end
   self.bytes, self.first, self.num_data, self.batch_size = b, first, count, bs
   self.scale, self.label = opts.scale or 1, label
+  local pad = opts.pad or 0
+  if math.type(pad) ~= 'integer' or pad < 0 then
+    error(('%s: pad must be a non-negative integer (got %s)'):format(where, tostring(pad)), 3)
+  end
+  if opts.rand_crop and pad > 0 then
+    if #shape < 3 then error(('%s: rand_crop needs images: shape (..., height, width)'):format(where), 3) end
+    self.pad, self.height, self.width = pad, shape[#shape - 1], shape[#shape]
+    self.draws = core.nd.empty({bs, 2}, core.cpu(0))
+  end
   self.buf = core.nd.empty(shape, core.cpu(0))
   local lshape = label and label:shape() or {}
   lshape[1] = bs
@@ -58,17 +70,26 @@ function ByteIter:getpad()
   return math.max(0, self.cursor + self.batch_size - self.num_data)
 end
 
+-- buf (or the rows lo..hi of it) = rows first.. of the data, cropped at random when asked
+function ByteIter:_fill(lo, hi, first)
+  local buf = (lo == 1 and hi == self.batch_size) and self.buf or self.buf:slice(lo, hi)
+  if not self.draws then return self.bytes:fill(buf, first, self.scale) end
+  local draws = buf == self.buf and self.draws or self.draws:slice(lo, hi)
+  self.bytes:fill_crop(buf, first, self.scale, self.height, self.width, self.pad, draws)
+end
+
 function ByteIter:next()
   if not self:iter_next() then return nil end
   local c, bs, n = self.cursor, self.batch_size, self.num_data
   local label
+  if self.draws then core.random.uniform(0, 1, self.draws) end
   if c + bs <= n then
-    self.bytes:fill(self.buf, self.first + c, self.scale)
+    self:_fill(1, bs, self.first + c)
     label = self.label and self.label:slice(c + 1, c + bs)
   else -- the last batch: wraps to the first rows
     local k = n - c
-    self.bytes:fill(self.buf:slice(1, k), self.first + c, self.scale)
-    self.bytes:fill(self.buf:slice(k + 1, bs), self.first, self.scale)
+    self:_fill(1, k, self.first + c)
+    self:_fill(k + 1, bs, self.first)
     if self.label then
       self.lbuf:slice(1, k):set(self.label:slice(c + 1, n))
       self.lbuf:slice(k + 1, bs):set(self.label:slice(1, bs - k))
