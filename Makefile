@@ -4,7 +4,7 @@
 # Debian packages the project needs (installed by `make deps` when missing).
 DEB_PACKAGES := build-essential pkg-config lua5.4 liblua5.4-dev libopenblas-dev lua-busted \
   libreadline-dev zlib1g-dev lua-check cppcheck clang-format lua-socket lua-cjson graphviz \
-  libpng-dev valgrind chromium
+  libpng-dev valgrind chromium libblis-dev
 # (scaling out) Open MPI for kvstore 'mpi'.
 DEB_PACKAGES += libopenmpi-dev openmpi-bin
 # Commands that may come from elsewhere than Debian (node's own npm): installed only when absent.
@@ -71,6 +71,18 @@ NVFLAGS   += -DMX_HAVE_NCCL
 LDLIBS    += -lnccl
 endif
 endif
+# (speed) BLIS runs the CPU GEMMs big enough to share out over threads when Debian's libblis-dev
+# is there (core/blas_blis.c); OpenBLAS does the rest and stays the BLAS of everything else.
+# `make BLIS=` builds without it. Linked after OpenBLAS, whose cblas_* symbols then win.
+BLIS_ARCH := $(shell $(CC) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+BLIS      ?= $(firstword $(patsubst %/blis.h,%,$(wildcard /usr/include/$(BLIS_ARCH)/blis-*/blis.h)))
+ifneq ($(BLIS),)
+BLIS_LIBDIR := /usr/lib/$(BLIS_ARCH)/$(notdir $(BLIS))
+CFLAGS    += -DMX_HAVE_BLIS
+LDLIBS    += -L$(BLIS_LIBDIR) -Wl,-rpath,$(BLIS_LIBDIR) -lblis
+# only blas_blis.c sees BLIS's headers (BLIS ships a cblas.h of its own beside blis.h)
+BLIS_CFLAGS := -isystem $(BLIS)
+endif
 MPI_CFLAGS := $(shell pkg-config --cflags ompi-c 2>/dev/null || mpicc --showme:compile 2>/dev/null)
 MPI_LIBS   := $(shell pkg-config --libs ompi-c 2>/dev/null || mpicc --showme:link 2>/dev/null)
 ifneq ($(MPI_LIBS),)
@@ -89,6 +101,8 @@ all: $(LIB_A) $(LIB_SO) $(MODULE) $(HOST)
 $(BUILD)/obj/%.o: %.c $(wildcard core/*.h core/ops/*.h bindings/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LUA_INC) -c $< -o $@
+
+$(BUILD)/obj/core/blas_blis.o: CFLAGS += $(BLIS_CFLAGS)
 
 # The CPU kernels get -O3: at -O2, GCC 12's very-cheap cost model leaves their loops scalar.
 $(BUILD)/obj/core/kernels_cpu.o: CFLAGS += -O3

@@ -2,6 +2,7 @@
  * OpenBLAS's cblas_sgemm on the CPU and cublasSgemm on a GPU. */
 #include <cblas.h>
 #include <limits.h>
+#include <stdlib.h>
 
 #include "internal.h"
 
@@ -14,18 +15,38 @@ mx_status mx_cuda_gemm(int dev, int ta, int tb, int m, int n, int k, float alpha
 /* OpenBLAS splits a GEMM over all its threads from m n k = 262,144 on; below a few million
  * multiply-adds the split costs more than it gives (the MLP's 100x64x128 GEMMs: 30-32 us on one
  * thread, 38-44 us on two, on the 2-core machines). Such GEMMs run on one thread; larger ones on
- * the count OpenBLAS started with (OPENBLAS_NUM_THREADS). The setting is process-wide, as
- * OpenBLAS's is: concurrent GEMMs from several threads may run with the other's count. */
+ * the count OpenBLAS started with (OPENBLAS_NUM_THREADS), or through BLIS when the build has it
+ * (blas_blis.c): then OpenBLAS's own thread pool never runs beside BLIS's. The setting is
+ * process-wide, as OpenBLAS's is: concurrent GEMMs from several threads may use the other's count. */
 #define ONE_THREAD_BELOW_MNK ((int64_t)4 << 20)
 
-static void choose_blas_threads(int64_t m, int64_t n, int64_t k) {
-  static int most = 0, current = 0;
-  if (most == 0) most = current = openblas_get_num_threads();
-  int want = m * n * k < ONE_THREAD_BELOW_MNK ? 1 : most;
+int mx_blas_max_threads(void) {
+  static int most = 0;
+  if (most == 0) most = openblas_get_num_threads();
+  return most;
+}
+
+static void cpu_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+                     const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
+  static int current = 0;
+  int big = m * n * k >= ONE_THREAD_BELOW_MNK;
+#ifdef MX_HAVE_BLIS
+  static int no_blis = -1; /* MXLUA_NO_BLIS=1: OpenBLAS only (to compare) */
+  if (no_blis < 0) no_blis = getenv("MXLUA_NO_BLIS") && *getenv("MXLUA_NO_BLIS") == '1';
+  if (big && mx_blas_max_threads() > 1 && !no_blis) {
+    mx_blis_sgemm(ta, tb, (int)m, (int)n, (int)k, alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
+    return;
+  }
+  big = 0; /* OpenBLAS stays on one thread */
+#endif
+  int want = big ? mx_blas_max_threads() : 1;
+  if (current == 0) current = mx_blas_max_threads();
   if (want != current) {
     openblas_set_num_threads(want);
     current = want;
   }
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k,
+              alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
 }
 
 mx_status mx_gemm(mx_context ctx, int transpose_a, int transpose_b, int64_t m, int64_t n, int64_t k, float alpha,
@@ -45,9 +66,7 @@ mx_status mx_gemm(mx_context ctx, int transpose_a, int transpose_b, int64_t m, i
   const mx_device *dev = mx_device_for(ctx);
   if (!dev) return mx_error_prefix(MX_ERR_DEVICE, "mx_gemm");
   if (ctx.dev_type == MX_DEV_CPU) {
-    choose_blas_threads(m, n, k);
-    cblas_sgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans, transpose_b ? CblasTrans : CblasNoTrans,
-                (int)m, (int)n, (int)k, alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
+    cpu_gemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return MX_OK;
   }
 #ifdef MX_HAVE_CUDA

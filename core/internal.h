@@ -47,6 +47,11 @@ extern const mx_device mx_device_cuda;
 /* blas_cuda.cu: opens cuBLAS (once per process; no GPU needed) and finds its entry points */
 mx_status mx_cuda_blas_load(void);
 #endif
+/* blas.c: the CPU GEMMs' most threads (OpenBLAS's count at first use); blas_blis.c: BLIS's
+ * row-major sgemm, in builds that have BLIS (MX_HAVE_BLIS). */
+int mx_blas_max_threads(void);
+void mx_blis_sgemm(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda, const float *b,
+                   int ldb, float beta, float *c, int ldc);
 /* The device table for ctx, or NULL with an error recorded. */
 const mx_device *mx_device_for(mx_context ctx);
 

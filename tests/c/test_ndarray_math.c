@@ -436,6 +436,45 @@ TEST(gemm_alpha_beta_and_strides) {
   CHECK_ERR(mx_gemm(mx_cpu(0), 0, 0, -1, 3, 2, 1, a, 2, b, 3, 0, c, 4), MX_ERR_ARG, "mx_gemm: ", "negative");
 }
 
+/* GEMMs past mx_gemm's one-thread limit (4M multiply-adds) take the threaded path: BLIS in a
+ * build that has it, OpenBLAS on all its threads otherwise; every transpose, alpha, beta and
+ * leading dimensions wider than the matrices, against the triple loop. */
+TEST(large_gemms_match_triple_loop) {
+  enum { M = 160, N = 170, K = 180, PAD = 3 };
+  float *a = malloc(sizeof(float) * (M + PAD) * (K + PAD)), *b = malloc(sizeof(float) * (K + PAD) * (N + PAD));
+  float *c = malloc(sizeof(float) * M * (N + PAD)), *w = malloc(sizeof(float) * M * N);
+  float *at = malloc(sizeof(float) * M * K), *bt = malloc(sizeof(float) * K * N), *c0 = malloc(sizeof(float) * M * (N + PAD));
+  CHECK(a && b && c && w && at && bt && c0);
+  if (!(a && b && c && w && at && bt && c0)) goto done;
+  nd_fill_lcg(a, (M + PAD) * (K + PAD), 5);
+  nd_fill_lcg(b, (K + PAD) * (N + PAD), 6);
+  nd_fill_lcg(c0, M * (N + PAD), 7);
+  for (int ta = 0; ta <= 1; ta++)
+    for (int tb = 0; tb <= 1; tb++) {
+      /* op(A) (M, K) stored (M, K) or (K, M) with a row stride of its width + PAD; the same for B */
+      int lda = (ta ? M : K) + PAD, ldb = (tb ? K : N) + PAD;
+      for (int i = 0; i < (ta ? K : M); i++)
+        for (int j = 0; j < (ta ? M : K); j++) at[i * (ta ? M : K) + j] = a[i * lda + j];
+      for (int i = 0; i < (tb ? N : K); i++)
+        for (int j = 0; j < (tb ? K : N); j++) bt[i * (tb ? K : N) + j] = b[i * ldb + j];
+      naive_gemm(ta, tb, M, N, K, at, bt, w);
+      memcpy(c, c0, sizeof(float) * M * (N + PAD));
+      CHECK_OK(mx_gemm(mx_cpu(0), ta, tb, M, N, K, 0.5f, a, lda, b, ldb, 0.25f, c, N + PAD));
+      int bad = 0;
+      for (int i = 0; i < M; i++) {
+        for (int j = 0; j < N; j++) {
+          double want = 0.5 * w[i * N + j] + 0.25 * c0[i * (N + PAD) + j];
+          if (fabs(c[i * (N + PAD) + j] - want) > 1e-3 * (1 + fabs(want))) bad++;
+        }
+        for (int j = N; j < N + PAD; j++) bad += c[i * (N + PAD) + j] != c0[i * (N + PAD) + j];
+      }
+      if (bad) printf("# ta %d tb %d: %d values off\n", ta, tb, bad);
+      CHECK(bad == 0);
+    }
+done:
+  free(a), free(b), free(c), free(w), free(at), free(bt), free(c0);
+}
+
 TEST(one_hot_values) {
   float idx[4] = {2, 0, 5, 1};
   mx_ndarray *i = ND(idx, 2, 2), *o;
@@ -489,6 +528,7 @@ int main(void) {
   RUN(long_sums_stay_accurate);
   RUN(dot_matches_triple_loop);
   RUN(gemm_alpha_beta_and_strides);
+  RUN(large_gemms_match_triple_loop);
   RUN(one_hot_values);
   RUN(context_mismatch_and_axis_limits);
   return ctest_summary();
