@@ -78,17 +78,18 @@ static void softmax_rows(const float *x, float *y, int64_t outer, int64_t k, int
       float *yr = y + o * k * inner + in;
       float mx = xr[0];
       for (int64_t j = 1; j < k; j++) mx = xr[j * inner] > mx ? xr[j * inner] : mx;
-      double sum = 0; /* each exponential once (kept in y), summed in double */
+      /* each exponential once (kept in y for softmax), summed in double; the max's own
+       * term is 1, so sum >= 1 */
+      double sum = 0;
+      for (int64_t j = 0; j < k; j++) {
+        float e = expf(xr[j * inner] - mx);
+        if (!log_form) yr[j * inner] = e;
+        sum += e;
+      }
       if (log_form) {
-        for (int64_t j = 0; j < k; j++) sum += expf(xr[j * inner] - mx);
-        float lse = mx + (float)log(sum);
+        float lse = mx + (float)log(sum > 1.0 ? sum : 1.0);
         for (int64_t j = 0; j < k; j++) yr[j * inner] = xr[j * inner] - lse;
       } else {
-        for (int64_t j = 0; j < k; j++) {
-          float e = expf(xr[j * inner] - mx);
-          yr[j * inner] = e;
-          sum += e;
-        }
         for (int64_t j = 0; j < k; j++) yr[j * inner] = (float)(yr[j * inner] / sum);
       }
     }

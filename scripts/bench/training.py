@@ -93,8 +93,10 @@ def env_for(runner):
     env["OPENBLAS_NUM_THREADS"] = BLAS_THREADS
     env["BLIS_NUM_THREADS"] = BLAS_THREADS
     env.pop("OMP_NUM_THREADS", None)
-    if runner == "mxlua":
+    if runner.startswith("mxlua"):
         env["MXLUA_ROOT"] = os.path.join(BUILD, "mxlua")
+    if runner == "mxlua-openblas":  # the same build with its big GEMMs on OpenBLAS, not BLIS
+        env["MXLUA_NO_BLIS"] = "1"
     if runner in ("numpy", "torch"):
         # These slow a current OpenBLAS (see the machine notes): unset both together, for the
         # Python runners only; threadpoolctl then reports which kernel actually runs.
@@ -163,6 +165,8 @@ def commands(weights):
     return {
         "mxlua": [os.path.join(BUILD, "mxlua", "build", "mxlua"),
                   os.path.join(HERE, "mlp_mxlua.lua"), weights, DATA],
+        "mxlua-openblas": [os.path.join(BUILD, "mxlua", "build", "mxlua"),
+                           os.path.join(HERE, "mlp_mxlua.lua"), weights, DATA],
         "numpy": [py, os.path.join(HERE, "mlp_numpy.py"), weights, DATA],
         "torch": [py, os.path.join(HERE, "mlp_torch.py"), weights, DATA, "--threads", "1"],
         "torch2": [py, os.path.join(HERE, "mlp_torch.py"), weights, DATA, "--threads", "2"],
@@ -196,13 +200,14 @@ def main():
                     help="measure only OpenBLAS's GEMM ceiling, not BLIS's nor libxsmm's")
     ap.add_argument("--no-script", action="store_true",
                     help="skip the run of scripts/train_mnist.lua (time to 97%%, peak memory)")
-    ap.add_argument("--only", default="gemm,mxlua,numpy,torch",
+    ap.add_argument("--only", default="gemm,mxlua,mxlua-openblas,numpy,torch",
                     help="runners, comma-separated (gemm brings the BLIS and libxsmm ceilings "
-                    "along where those libraries are installed; torch2 is PyTorch with 2 threads)")
+                    "along where those libraries are installed; mxlua-openblas is mxlua with MXLUA_NO_BLIS=1; "
+                    "torch2 is PyTorch with 2 threads)")
     args = ap.parse_args()
     BLAS_THREADS = str(args.blas_threads)
     only = args.only.split(",")
-    order = [r for r in ["gemm", "mxlua", "numpy", "torch", "torch2"] if r in only]
+    order = [r for r in ["gemm", "mxlua", "mxlua-openblas", "numpy", "torch", "torch2"] if r in only]
     weights = os.path.join(BUILD, "weights")
     make_weights(weights)
     cmds = commands(weights)
@@ -221,7 +226,7 @@ def main():
                 time.sleep(20)
         else:
             print("note: build/mxlua is missing (run `make all`): mxlua skipped")
-            order.remove("mxlua")
+            order = [r for r in order if not r.startswith("mxlua")]
 
     results = {r: [] for r in order}
     failures = {}
@@ -306,7 +311,8 @@ def main():
             continue
         tm, im = statistics.median(tr), statistics.median(inf)
         acc = col(r, "test_accuracy")
-        label = {"torch": "PyTorch, 1 thread", "torch2": "PyTorch, 2 threads"}.get(r, r)
+        label = {"torch": "PyTorch, 1 thread", "torch2": "PyTorch, 2 threads",
+                 "mxlua-openblas": "mxlua, OpenBLAS only (MXLUA_NO_BLIS=1)"}.get(r, r)
         print("| %s | %s | %s | %s | %s | %s | %s | %.0f |" % (
             label, fmt_rate(tr), fmt_rate(inf),
             ("%.2fx" % (tm / np_med)) if np_med else "-",
