@@ -9,7 +9,16 @@
 
 #include "internal.h"
 
+static int started;
+
+/* BLIS keeps its packing buffers (17 MB here) in global pools: hand them back when the engine
+ * is unloaded (Lua's exit closes the module), or memory checkers count them lost. */
+__attribute__((destructor)) static void finalize_blis(void) {
+  if (started) bli_finalize();
+}
+
 static void set_threads(void) {
+  started = 1;
   /* BLIS_NUM_THREADS when set; else as many threads as OpenBLAS would use (OPENBLAS_NUM_THREADS) */
   const char *env = getenv("BLIS_NUM_THREADS");
   if (!env || atoi(env) < 1) bli_thread_set_num_threads(mx_blas_max_threads());

@@ -46,7 +46,7 @@ asan)
   ;;
 valgrind)
   export MXLUA_VALGRIND=1 # tests shorten their long loops
-  vg="valgrind -q --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --track-origins=no"
+  vg="valgrind -q --suppressions=tests/valgrind.supp --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --track-origins=no"
   for t in "$build"/tests/test_*; do
     [ -x "$t" ] || continue
     ran=$((ran + 1))
