@@ -28,23 +28,19 @@ int mx_blas_max_threads(void) {
 
 static void cpu_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
                      const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
-  static int current = 0;
+  int most = mx_blas_max_threads(); /* read before the first change below */
   int big = m * n * k >= ONE_THREAD_BELOW_MNK;
 #ifdef MX_HAVE_BLIS
   static int no_blis = -1; /* MXLUA_NO_BLIS=1: OpenBLAS only (to compare) */
   if (no_blis < 0) no_blis = getenv("MXLUA_NO_BLIS") && *getenv("MXLUA_NO_BLIS") == '1';
-  if (big && mx_blas_max_threads() > 1 && !no_blis) {
+  if (big && most > 1 && !no_blis) {
     mx_blis_sgemm(ta, tb, (int)m, (int)n, (int)k, alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
     return;
   }
   big = 0; /* OpenBLAS stays on one thread */
 #endif
-  int want = big ? mx_blas_max_threads() : 1;
-  if (current == 0) current = mx_blas_max_threads();
-  if (want != current) {
-    openblas_set_num_threads(want);
-    current = want;
-  }
+  int want = big ? most : 1;
+  if (openblas_get_num_threads() != want) openblas_set_num_threads(want);
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k,
               alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
 }

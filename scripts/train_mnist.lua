@@ -15,7 +15,7 @@ usage: mxlua scripts/train_mnist.lua [options]
   --momentum X        SGD momentum (default 0.9)
   --pad N             (augmentation) train on random crops of the images padded with N zeros,
                       shifts of up to N pixels, as MXNet's pad + rand_crop (default 2 for lenet,
-                      0 for mlp; not with --float-data)
+                      0 for mlp and with --float-data)
   --wd X              weight decay (default 1e-5)
   --seed N            seed of the data permutation and the initial weights (default 1234)
   --save PREFIX       checkpoint prefix (default build/mnist: build/mnist-symbol.json,
@@ -75,9 +75,10 @@ if opts.network ~= 'mlp' and opts.network ~= 'lenet' then
 end
 local lr_factor = opts['lr-factor'] or (opts.network == 'lenet' and 0.8 or 1)
 if not (lr_factor > 0 and lr_factor <= 1) then fail('--lr-factor must be in (0, 1] (got ' .. lr_factor .. ')') end
-local pad = opts.pad or (opts.network == 'lenet' and 2 or 0)
+local pad = opts.pad or ((opts.network == 'lenet' and not opts['float-data']) and 2 or 0)
 if pad < 0 or pad > 13 then fail('--pad must be in 0..13 (got ' .. pad .. ')') end
 if pad > 0 and opts.network ~= 'lenet' then fail('--pad needs --network lenet (images, not rows)') end
+if pad > 0 and opts['float-data'] then fail('--pad crops the byte images: not with --float-data') end
 
 -- (scaling out) --kvstore mpi: one process per rank; only rank 0 logs, evaluates and saves
 local kv, rank, num_workers = nil, 0, 1
