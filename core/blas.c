@@ -12,13 +12,13 @@ mx_status mx_cuda_gemm(int dev, int ta, int tb, int m, int n, int k, float alpha
                        const float *b, int ldb, float beta, float *c, int ldc);
 #endif
 
-/* OpenBLAS splits a GEMM over all its threads from m n k = 262,144 on; below a few million
- * multiply-adds the split costs more than it gives (the MLP's 100x64x128 GEMMs: 30-32 us on one
- * thread, 38-44 us on two, on the 2-core machines). Such GEMMs run on one thread; larger ones on
- * the count OpenBLAS started with (OPENBLAS_NUM_THREADS), or through BLIS when the build has it
- * (blas_blis.c): then OpenBLAS's own thread pool never runs beside BLIS's. The setting is
- * process-wide, as OpenBLAS's is: concurrent GEMMs from several threads may use the other's count. */
-#define ONE_THREAD_BELOW_MNK ((int64_t)4 << 20)
+/* With BLIS in the build (blas_blis.c), the GEMMs of 4M multiply-adds and more go there, on
+ * OpenBLAS's thread count (OPENBLAS_NUM_THREADS), and OpenBLAS runs the small ones on one thread
+ * for good: its pool then never runs beside BLIS's, and never has to be woken. (Switching
+ * OpenBLAS between one and two threads per call was tried: waking its sleeping worker made the
+ * MLP's step slower than leaving OpenBLAS to choose, 650-740 us against 490-500 us.) Without
+ * BLIS, OpenBLAS chooses its threads itself. */
+#define BLIS_FROM_MNK ((int64_t)4 << 20)
 
 int mx_blas_max_threads(void) {
   static int most = 0;
@@ -28,19 +28,19 @@ int mx_blas_max_threads(void) {
 
 static void cpu_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
                      const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
-  int most = mx_blas_max_threads(); /* read before the first change below */
-  int big = m * n * k >= ONE_THREAD_BELOW_MNK;
 #ifdef MX_HAVE_BLIS
-  static int no_blis = -1; /* MXLUA_NO_BLIS=1: OpenBLAS only (to compare) */
-  if (no_blis < 0) no_blis = getenv("MXLUA_NO_BLIS") && *getenv("MXLUA_NO_BLIS") == '1';
-  if (big && most > 1 && !no_blis) {
+  static int use_blis = -1; /* MXLUA_NO_BLIS=1: OpenBLAS only (to compare) */
+  if (use_blis < 0) {
+    const char *off = getenv("MXLUA_NO_BLIS");
+    use_blis = mx_blas_max_threads() > 1 && !(off && *off == '1');
+  }
+  if (use_blis && m * n * k >= BLIS_FROM_MNK) {
     mx_blis_sgemm(ta, tb, (int)m, (int)n, (int)k, alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
     return;
   }
-  big = 0; /* OpenBLAS stays on one thread */
+  /* checked each call (a global read): a caller may have changed OpenBLAS's count since */
+  if (use_blis && openblas_get_num_threads() != 1) openblas_set_num_threads(1);
 #endif
-  int want = big ? most : 1;
-  if (openblas_get_num_threads() != want) openblas_set_num_threads(want);
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k,
               alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
 }
