@@ -4,6 +4,7 @@
 #define MX_CONV_GEOM_H
 
 #include <stdio.h>
+#include <string.h>
 
 #include "operator.h"
 
@@ -59,6 +60,31 @@ static inline mx_status mx_conv_params(const mx_op_attrs *a, int pk, int ps, int
   return MX_OK;
 }
 
+
+/* The checks Convolution and Deconvolution share: num_filter f >= 1 and a multiple of
+ * num_group, the layout NCHW (NCW for a 1-D kernel), and data of shape d (when known) with
+ * nd + 2 axes whose channels split into the groups. */
+static inline mx_status mx_conv_check(const mx_op_attrs *a, int64_t f, int64_t grp, const char *layout, int nd,
+                                      const mx_shape *d) {
+  const char *op = a->op->name, *node = a->node_name ? a->node_name : "", *want = nd == 1 ? "NCW" : "NCHW";
+  if (f < 1 || grp < 1 || f % grp)
+    return mx_error(MX_ERR_ARG,
+                    "mx_symbol_infer_shape: %s %s: num_filter (%lld) must be >= 1 and a multiple of num_group (%lld)",
+                    op, node, (long long)f, (long long)grp);
+  if (layout && strcmp(layout, "None") && strcmp(layout, want))
+    return mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: %s %s: layout %s not supported (expected %s)", op, node,
+                    layout, want);
+  if (!d || d->ndim == 0) return MX_OK;
+  char b[96];
+  if (d->ndim != nd + 2)
+    return mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: %s %s: data has shape %s, expected %d axes (batch, channel, %s)",
+                    op, node, mx_shape_fmt(d, b, sizeof b), nd + 2, nd == 1 ? "width" : "height, width");
+  if (d->dim[1] % grp)
+    return mx_error(MX_ERR_SHAPE,
+                    "mx_symbol_infer_shape: %s %s: %lld input channels do not split into num_group=%lld groups", op,
+                    node, (long long)d->dim[1], (long long)grp);
+  return MX_OK;
+}
 /* col (c*kh*kw, oh*ow) from one image (c, h, w), rows ld floats apart (ld >= oh*ow: several
  * images side by side); zeros where the kernel reads padding. */
 static inline void mx_im2col(const mx_conv_geom *g, const float *restrict img, float *restrict col,

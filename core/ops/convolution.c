@@ -45,34 +45,13 @@ static mx_status geometry(const mx_op_attrs *a, const mx_shape *d, mx_conv_geom 
   mx_status st = mx_conv_params(a, P_KERNEL, P_STRIDE, P_DILATE, P_PAD, g, nd);
   if (st != MX_OK) return st;
   int64_t f = MX_PINT(a, P_NUM_FILTER), grp = MX_PINT(a, P_NUM_GROUP);
+  st = mx_conv_check(a, f, grp, a->p[P_LAYOUT].str, *nd, d);
+  if (st != MX_OK || !d || d->ndim == 0) return st;
   const char *node = a->node_name ? a->node_name : "";
-  if (f < 1 || grp < 1 || f % grp)
-    return mx_error(
-        MX_ERR_ARG,
-        "mx_symbol_infer_shape: Convolution %s: num_filter (%lld) must be >= 1 and a multiple of "
-        "num_group (%lld)",
-        node, (long long)f, (long long)grp);
-  const char *layout = a->p[P_LAYOUT].str;
-  if (layout && strcmp(layout, "None") && strcmp(layout, *nd == 1 ? "NCW" : "NCHW"))
-    return mx_error(MX_ERR_ARG,
-                    "mx_symbol_infer_shape: Convolution %s: layout %s not supported (expected %s)",
-                    node, layout, *nd == 1 ? "NCW" : "NCHW");
-  if (!d || d->ndim == 0) return MX_OK;
   char b[96];
-  if (d->ndim != *nd + 2)
-    return mx_error(MX_ERR_SHAPE,
-                    "mx_symbol_infer_shape: Convolution %s: data has shape %s, expected %d axes "
-                    "(batch, channel, %s)",
-                    node, mx_shape_fmt(d, b, sizeof b), *nd + 2,
-                    *nd == 1 ? "width" : "height, width");
   g->c = d->dim[1];
   g->h = *nd == 1 ? 1 : d->dim[2];
   g->w = d->dim[d->ndim - 1];
-  if (g->c % grp)
-    return mx_error(MX_ERR_SHAPE,
-                    "mx_symbol_infer_shape: Convolution %s: %lld input channels do not split into "
-                    "num_group=%lld groups",
-                    node, (long long)g->c, (long long)grp);
   int64_t eh = g->dh * (g->kh - 1) + 1, ew = g->dw * (g->kw - 1) + 1;
   if (g->h + 2 * g->ph < eh || g->w + 2 * g->pw < ew)
     return mx_error(MX_ERR_SHAPE,

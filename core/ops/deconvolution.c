@@ -50,34 +50,14 @@ static mx_status geometry(const mx_op_attrs *a, const mx_shape *d, mx_conv_geom 
   if (st != MX_OK) return st;
   const char *node = a->node_name ? a->node_name : "";
   int64_t f = MX_PINT(a, P_NUM_FILTER), grp = MX_PINT(a, P_NUM_GROUP), ah, aw, th, tw;
-  if (f < 1 || grp < 1 || f % grp)
-    return mx_error(
-        MX_ERR_ARG,
-        "mx_symbol_infer_shape: Deconvolution %s: num_filter (%lld) must be >= 1 and a multiple of "
-        "num_group (%lld)",
-        node, (long long)f, (long long)grp);
   if (!mx_conv_pair(&a->p[P_ADJ], *nd, 0, &ah, &aw) ||
       !mx_conv_pair(&a->p[P_TARGET], *nd, 0, &th, &tw))
     return mx_error(
         MX_ERR_ARG,
         "mx_symbol_infer_shape: Deconvolution %s: adj and target_shape must have %d axes", node,
         *nd);
-  const char *layout = a->p[P_LAYOUT].str;
-  if (layout && strcmp(layout, "None") && strcmp(layout, *nd == 1 ? "NCW" : "NCHW"))
-    return mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: Deconvolution %s: layout %s not supported",
-                    node, layout);
-  if (!d || d->ndim == 0) return MX_OK;
-  char b[96];
-  if (d->ndim != *nd + 2)
-    return mx_error(MX_ERR_SHAPE,
-                    "mx_symbol_infer_shape: Deconvolution %s: data has shape %s, expected %d axes",
-                    node, mx_shape_fmt(d, b, sizeof b), *nd + 2);
-  if (d->dim[1] % grp)
-    return mx_error(
-        MX_ERR_SHAPE,
-        "mx_symbol_infer_shape: Deconvolution %s: %lld input channels do not split into "
-        "num_group=%lld groups",
-        node, (long long)d->dim[1], (long long)grp);
+  st = mx_conv_check(a, f, grp, a->p[P_LAYOUT].str, *nd, d);
+  if (st != MX_OK || !d || d->ndim == 0) return st;
   g->oh = *nd == 1 ? 1 : d->dim[2];
   g->ow = d->dim[d->ndim - 1];
   g->c = f;
