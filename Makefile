@@ -90,6 +90,11 @@ CFLAGS    += -DMX_HAVE_MPI $(MPI_CFLAGS)
 LDLIBS    += $(MPI_LIBS)
 endif
 
+# (GPU emulation, tests/cuda_emu) `make gpu-emu`: the CUDA code on an emulated GPU; a test tool
+ifneq ($(CUDA_EMU),)
+include tests/cuda_emu/emu.mk
+endif
+
 LIB_A   := $(BUILD)/libmxcore.a
 LIB_SO  := $(BUILD)/libmxcore.so
 MODULE  := $(BUILD)/lua/mx/core.so

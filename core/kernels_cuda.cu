@@ -283,7 +283,7 @@ static void cuda_reduce(mx_reduce_op op, const float *x, float *y, int64_t outer
   if (outer * inner == 0) return;
   if (inner == 1) {
     unsigned blocks = outer < 65535 ? (unsigned)outer : 65535u;
-    reduce_rows_kernel<<<blocks, MX_CUDA_THREADS, 0, mx_cuda_stream()>>>((int)op, x, y, outer, len);
+    MX_CUDA_KERNEL(reduce_rows_kernel, blocks, MX_CUDA_THREADS, 0, mx_cuda_stream())((int)op, x, y, outer, len);
     mx_cuda_note_launch("reduce_rows_kernel");
   } else {
     MX_CUDA_LAUNCH(reduce_strided_kernel, outer * inner, (int)op, x, y, outer, len, inner);

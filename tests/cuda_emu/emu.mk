@@ -1,0 +1,24 @@
+# tests/cuda_emu/emu.mk: the emulated-GPU build (make gpu-emu, make test-gpu-emu): every
+# core/*.cu and core/ops/*.cu compiled by g++ as host C++ against tests/cuda_emu's CUDA
+# runtime, cuBLAS and NCCL (libcudart_emu.so, two emulated GPUs). Included by the Makefile
+# only when CUDA_EMU is set; nothing here is ever installed.
+override NVCC := $(CXX)
+EMU_DIR   := tests/cuda_emu
+EMU_LIB   := $(BUILD)/libcudart_emu.so
+EMU_SRC   := $(EMU_DIR)/runtime.cpp $(EMU_DIR)/cublas.cpp $(EMU_DIR)/nccl.cpp
+EMU_HDR   := $(wildcard $(EMU_DIR)/*.h)
+CU_SRC    := $(wildcard core/*.cu core/ops/*.cu)
+CU_OBJ    := $(CU_SRC:%.cu=$(BUILD)/obj/%.cu.o)
+CFLAGS    += -DMX_HAVE_CUDA -DMX_HAVE_NCCL -DMX_CUDA_EMU
+# __CUDA_ARCH__: the kernels take their device branches (elementwise.h's tanhf), as on a GPU
+NVFLAGS   := -x c++ -std=c++17 $(OPT) -g -fPIC -ffp-contract=off $(WARN) -Wno-unused-function \
+             -D__CUDACC__ -D__CUDA_ARCH__=800 -DMX_CUDA_EMU -DMX_HAVE_CUDA -DMX_HAVE_NCCL \
+             -I$(EMU_DIR) -Icore -DMX_CUBLAS_PATH='"$(abspath $(EMU_LIB))"'
+LDLIBS    += -L$(BUILD) -lcudart_emu -Wl,-rpath,$(abspath $(BUILD)) -ldl -lstdc++
+
+$(EMU_LIB): $(EMU_SRC) $(EMU_HDR)
+	@mkdir -p $(dir $@)
+	$(CXX) -std=c++17 -O2 -g -fPIC -shared $(WARN) -I$(EMU_DIR) -o $@ $(EMU_SRC) -lopenblas -lpthread
+
+$(CU_OBJ): $(EMU_HDR)
+$(BUILD)/libmxcore.a $(BUILD)/libmxcore.so $(BUILD)/lua/mx/core.so $(CTEST_BIN): | $(EMU_LIB)
