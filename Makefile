@@ -178,6 +178,15 @@ test-lua: all
 test-gpu: deps data all
 	@sh tests/run.sh gpu
 
+# (GPU emulation) build-gpu-emu/mxlua: mxlua on two emulated GPUs (tests/cuda_emu); a test tool, never installed.
+# test-gpu-emu: the emulator's own bug-catching tests, then the GPU suite on it.
+.PHONY: gpu-emu test-gpu-emu
+gpu-emu:
+	@$(MAKE) --no-print-directory NVCC= CUDA_EMU=1 BUILD=build-gpu-emu all build-gpu-emu/cuda_emu_selftest
+
+test-gpu-emu: deps data gpu-emu
+	@sh tests/cuda_emu/run.sh
+
 bench: deps bench-deps data all
 	@sh scripts/bench/run.sh
 

@@ -22,3 +22,7 @@ $(EMU_LIB): $(EMU_SRC) $(EMU_HDR)
 
 $(CU_OBJ): $(EMU_HDR)
 $(BUILD)/libmxcore.a $(BUILD)/libmxcore.so $(BUILD)/lua/mx/core.so $(CTEST_BIN): | $(EMU_LIB)
+
+# the emulator's own tests (tests/cuda_emu/run.sh)
+$(BUILD)/cuda_emu_selftest: $(EMU_DIR)/selftest.cu core/cuda_util.h $(EMU_LIB)
+	$(NVCC) $(NVFLAGS) -o $@ $< -L$(BUILD) -lcudart_emu -Wl,-rpath,$(abspath $(BUILD))

@@ -241,13 +241,17 @@ static void describe_address(const char *c, char *out, size_t len) {
     }
     return;
   }
-  if (own < 0) { // a guard page: past the end of the allocation before it, or before -own's start
+  if (own <= 0) { // a guard page (or the end): past the end of the allocation before it, or before -own's start
     int32_t prev = page > 0 ? page_owner[page - 1] : 0;
     if (prev > 0) {
       const alloc_rec &a = allocs[prev];
       long long past = (long long)(c - (a.base + a.bytes));
       snprintf(out, len, "%lld bytes past the end of a %zu-byte allocation on gpu(%d) (float index %lld of %zu)%s",
                past, a.bytes, a.dev, (long long)(c - a.base) / 4, a.bytes / 4, a.live ? "" : ", freed already");
+      return;
+    }
+    if (own == 0) {
+      snprintf(out, len, "device address space that was never allocated");
       return;
     }
     const alloc_rec &a = allocs[-own];
