@@ -71,6 +71,9 @@ MX_HOSTDEV static inline float mx_ew_mul(float a, float b) { return a * b; }
 MX_HOSTDEV static inline float mx_ew_div(float a, float b) { return a / b; }
 MX_HOSTDEV static inline float mx_ew_max(float a, float b) { return a > b ? a : b; }
 MX_HOSTDEV static inline float mx_ew_min(float a, float b) { return a < b ? a : b; }
+/* the reductions max and min: NaN wherever either side is NaN (as MXNet), whatever the order */
+MX_HOSTDEV static inline float mx_ew_max_nan(float a, float b) { return a > b || a != a ? a : b; }
+MX_HOSTDEV static inline float mx_ew_min_nan(float a, float b) { return a < b || a != a ? a : b; }
 MX_HOSTDEV static inline float mx_ew_pow(float a, float b) { return powf(a, b); }
 MX_HOSTDEV static inline float mx_ew_rsub(float a, float b) { return b - a; }
 MX_HOSTDEV static inline float mx_ew_rdiv(float a, float b) { return b / a; }
