@@ -10,15 +10,16 @@ EMU_HDR   := $(wildcard $(EMU_DIR)/*.h)
 CU_SRC    := $(wildcard core/*.cu core/ops/*.cu)
 CU_OBJ    := $(CU_SRC:%.cu=$(BUILD)/obj/%.cu.o)
 CFLAGS    += -DMX_HAVE_CUDA -DMX_HAVE_NCCL -DMX_CUDA_EMU
-# __CUDA_ARCH__: the kernels take their device branches (elementwise.h's tanhf), as on a GPU
+# __CUDA_ARCH__: kernels take their device branches (#ifdef __CUDA_ARCH__), as on a GPU
+# MX_CUBLAS_PATH: the soname, so that blas_cuda.cu's dlopen finds the emulator already loaded
 NVFLAGS   := -x c++ -std=c++17 $(OPT) -g -fPIC -ffp-contract=off $(WARN) -Wno-unused-function \
              -D__CUDACC__ -D__CUDA_ARCH__=800 -DMX_CUDA_EMU -DMX_HAVE_CUDA -DMX_HAVE_NCCL \
-             -I$(EMU_DIR) -Icore -DMX_CUBLAS_PATH='"$(abspath $(EMU_LIB))"'
+             -I$(EMU_DIR) -Icore -DMX_CUBLAS_PATH='"libcudart_emu.so"'
 LDLIBS    += -L$(BUILD) -lcudart_emu -Wl,-rpath,$(abspath $(BUILD)) -ldl -lstdc++
 
 $(EMU_LIB): $(EMU_SRC) $(EMU_HDR)
 	@mkdir -p $(dir $@)
-	$(CXX) -std=c++17 -O2 -g -fPIC -shared $(WARN) -I$(EMU_DIR) -o $@ $(EMU_SRC) -lopenblas -lpthread
+	$(CXX) -std=c++17 -O2 -g -fPIC -shared -Wl,-soname,libcudart_emu.so $(WARN) -I$(EMU_DIR) -o $@ $(EMU_SRC) -lopenblas -lpthread
 
 $(CU_OBJ): $(EMU_HDR)
 $(BUILD)/libmxcore.a $(BUILD)/libmxcore.so $(BUILD)/lua/mx/core.so $(CTEST_BIN): | $(EMU_LIB)

@@ -71,11 +71,12 @@ static int running_dev = -1;     // the device whose work runs now (-1: none)
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  // the backtrace first, the message last: test logs show their tail
+  void *frames[16];
+  int n = backtrace(frames, 16);
+  backtrace_symbols_fd(frames, n, 2);
   fprintf(stderr, "\ncuda_emu: %s\ncuda_emu: (emulated GPU, MXLUA_EMU_SEED=%llu)\n", msg, seed_used);
   fflush(stderr);
-  void *frames[32];
-  int n = backtrace(frames, 32);
-  backtrace_symbols_fd(frames, n, 2);
   signal(SIGABRT, SIG_DFL);
   abort();
 }
