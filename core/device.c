@@ -171,7 +171,8 @@ mx_status mx_pool_alloc(mx_context ctx, size_t bytes, void **out) {
     return MX_OK;
   }
   mx_status st = dev->raw_alloc(ctx.dev_id, cb, out);
-  if (st != MX_OK) { /* give the pooled blocks back and try once more */
+  if (st == MX_ERR_NOMEM) { /* give the pooled blocks back and try once more (only when out of memory: a
+                              * refusal, as during a CUDA graph's recording, would lose them all) */
     pool_trim(p, dev, ctx.dev_id);
     st = dev->raw_alloc(ctx.dev_id, cb, out);
   }
