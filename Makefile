@@ -182,7 +182,8 @@ test-gpu: deps data all
 # test-gpu-emu: the emulator's own bug-catching tests, then the GPU suite on it.
 .PHONY: gpu-emu test-gpu-emu
 gpu-emu:
-	@$(MAKE) --no-print-directory NVCC= CUDA_EMU=1 BUILD=build-gpu-emu all build-gpu-emu/cuda_emu_selftest
+	@$(MAKE) --no-print-directory NVCC= CUDA_EMU=1 BUILD=build-gpu-emu all build-gpu-emu/cuda_emu_selftest \
+	  build-gpu-emu/shared_mem.ok
 
 test-gpu-emu: deps data gpu-emu
 	@sh tests/cuda_emu/run.sh

@@ -16,14 +16,16 @@
 #endif
 
 /* ---- qualifiers: kernels are host functions; __shared__ is one copy per block,
- * which is right because the blocks of a launch run one after another ---- */
+ * which is right because the blocks of a launch run one after another; it lies in
+ * section mx_emu_shared, whose size in each object the build checks against the 48 KiB
+ * of static shared memory a block may have (tests/cuda_emu/emu.mk) ---- */
 #define __global__
 #define __device__
 #define __host__
 #define __forceinline__ inline __attribute__((always_inline))
 #define __noinline__ __attribute__((noinline))
 #define __launch_bounds__(...)
-#define __shared__ static
+#define __shared__ static __attribute__((section("mx_emu_shared")))
 #define __constant__ static
 
 typedef enum cudaError {

@@ -27,3 +27,12 @@ $(BUILD)/libmxcore.a $(BUILD)/libmxcore.so $(BUILD)/lua/mx/core.so $(CTEST_BIN):
 # the emulator's own tests (tests/cuda_emu/run.sh)
 $(BUILD)/cuda_emu_selftest: $(EMU_DIR)/selftest.cu core/cuda_util.h $(EMU_LIB)
 	$(NVCC) $(NVFLAGS) -o $@ $< -L$(BUILD) -lcudart_emu -Wl,-rpath,$(abspath $(BUILD))
+
+# Static shared memory: at most 48 KiB a block. Each object's __shared__ variables (all of
+# its kernels together, so a bound on each) lie in section mx_emu_shared.
+$(BUILD)/shared_mem.ok: $(CU_OBJ)
+	@for o in $(CU_OBJ); do \
+	  n=$$(size -A $$o | awk '$$1 == "mx_emu_shared" {print $$2}'); \
+	  if [ "$${n:-0}" -gt 49152 ]; then \
+	    echo "$$o: $$n bytes of __shared__ memory (a block may have 49152)"; exit 1; fi; \
+	done; touch $@
