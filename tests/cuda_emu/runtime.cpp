@@ -3,6 +3,7 @@
 // streams queue work until something waits, kernels run their blocks in a seeded
 // shuffled order with the threads of a block as cooperative fibers, and stream
 // capture records what graphs replay. Test tool only: never installed.
+#include <dlfcn.h>
 #include <errno.h>
 #include <execinfo.h>
 #include <pthread.h>
@@ -729,11 +730,15 @@ extern "C" cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t bytes,
     // CUDA stages pageable host memory at the call; the copy to the device runs in stream order
     std::vector<char> staged((const char *)src, (const char *)src + bytes);
     bool strict = strict_pageable();
-    return fail(mx_emu_enqueue(s, "cudaMemcpyAsync", [dst, src, staged, strict]() {
-      if (strict && memcmp(src, staged.data(), staged.size()) != 0)
-        mx_emu_die("the pageable host buffer %p given to cudaMemcpyAsync (host to device, %zu bytes) changed before "
-                   "the copy ran (MXLUA_EMU_STRICT_PAGEABLE=1)",
-                   src, staged.size());
+    void *caller = __builtin_return_address(0);
+    return fail(mx_emu_enqueue(s, "cudaMemcpyAsync", [dst, src, staged, strict, caller]() {
+      if (strict && memcmp(src, staged.data(), staged.size()) != 0) {
+        Dl_info info;
+        const char *fn = dladdr(caller, &info) && info.dli_sname ? info.dli_sname : "?";
+        mx_emu_die("the pageable host buffer %p given to cudaMemcpyAsync (host to device, %zu bytes, called from %s) "
+                   "changed before the copy ran (MXLUA_EMU_STRICT_PAGEABLE=1)",
+                   src, staged.size(), fn);
+      }
       memcpy(dst, staged.data(), staged.size());
     }));
   }
