@@ -265,4 +265,4 @@ install: all
 	install -m 755 $(MODULE) $(DESTDIR)$(PREFIX)/lib/lua/5.4/mx/core.so
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-gpu-emu
