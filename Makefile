@@ -90,6 +90,11 @@ CFLAGS    += -DMX_HAVE_MPI $(MPI_CFLAGS)
 LDLIBS    += $(MPI_LIBS)
 endif
 
+# (GPU emulation, tests/cuda_emu) `make gpu-emu`: the CUDA code on an emulated GPU; a test tool
+ifneq ($(CUDA_EMU),)
+include tests/cuda_emu/emu.mk
+endif
+
 LIB_A   := $(BUILD)/libmxcore.a
 LIB_SO  := $(BUILD)/libmxcore.so
 MODULE  := $(BUILD)/lua/mx/core.so
@@ -173,6 +178,16 @@ test-lua: all
 test-gpu: deps data all
 	@sh tests/run.sh gpu
 
+# (GPU emulation) build-gpu-emu/mxlua: mxlua on two emulated GPUs (tests/cuda_emu); a test tool, never installed.
+# test-gpu-emu: the emulator's own bug-catching tests, then the GPU suite on it.
+.PHONY: gpu-emu test-gpu-emu
+gpu-emu:
+	@$(MAKE) --no-print-directory NVCC= CUDA_EMU=1 BUILD=build-gpu-emu all build-gpu-emu/cuda_emu_selftest \
+	  build-gpu-emu/shared_mem.ok
+
+test-gpu-emu: deps data gpu-emu
+	@sh tests/cuda_emu/run.sh
+
 bench: deps bench-deps data all
 	@sh scripts/bench/run.sh
 
@@ -250,4 +265,4 @@ install: all
 	install -m 755 $(MODULE) $(DESTDIR)$(PREFIX)/lib/lua/5.4/mx/core.so
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-gpu-emu

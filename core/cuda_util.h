@@ -62,12 +62,20 @@ static inline unsigned mx_cuda_blocks(int64_t n) {
 #define MX_CUDA_LOOP(i, n)                                                                                         \
   for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (int64_t)blockDim.x * gridDim.x)
 
+/* kernel<<<grid, block, shmem, stream>>>: the one spelling of a launch, so that the
+ * emulated GPU of tests/cuda_emu (g++, which cannot parse <<<>>>) runs the same source. */
+#ifdef MX_CUDA_EMU
+#define MX_CUDA_KERNEL(kernel, grid, block, shmem, stream) mx_emu_kernel(#kernel, kernel, grid, block, shmem, stream)
+#else
+#define MX_CUDA_KERNEL(kernel, grid, block, shmem, stream) kernel<<<grid, block, shmem, stream>>>
+#endif
+
 /* A launch of `kernel` over n elements on the engine's stream (nothing when n is
  * 0: a zero-sized grid is a launch error). */
 #define MX_CUDA_LAUNCH(kernel, n, ...)                                                                             \
   do {                                                                                                             \
     if ((n) > 0) {                                                                                                 \
-      kernel<<<mx_cuda_blocks(n), MX_CUDA_THREADS, 0, mx_cuda_stream()>>>(__VA_ARGS__);                            \
+      MX_CUDA_KERNEL(kernel, mx_cuda_blocks(n), MX_CUDA_THREADS, 0, mx_cuda_stream())(__VA_ARGS__);                   \
       mx_cuda_note_launch(#kernel);                                                                                \
     }                                                                                                              \
   } while (0)

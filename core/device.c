@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -123,6 +124,19 @@ static void pool_trim(pool *p, const mx_device *dev, int dev_id) {
   }
 }
 
+/* MXLUA_GPU_POOL=0: GPU arrays get blocks of exactly their size, returned at once, not
+ * pooled (as PyTorch's PYTORCH_NO_CUDA_MEMORY_CACHING), so that memory checkers (the
+ * emulated GPU of tests/cuda_emu, compute-sanitizer) see each array's own bounds. */
+static int gpu_exact(mx_context ctx) {
+  static int exact = -1;
+  if (ctx.dev_type != MX_DEV_GPU) return 0;
+  if (exact < 0) {
+    const char *s = getenv("MXLUA_GPU_POOL");
+    exact = s && strcmp(s, "0") == 0;
+  }
+  return exact;
+}
+
 mx_status mx_pool_alloc(mx_context ctx, size_t bytes, void **out) {
   char cs[32];
   *out = NULL;
@@ -138,6 +152,14 @@ mx_status mx_pool_alloc(mx_context ctx, size_t bytes, void **out) {
                     bytes, mx_context_str(ctx, cs, sizeof cs));
   size_t cb;
   int c = size_class(bytes, &cb);
+  if (gpu_exact(ctx)) {
+    mx_status st = dev->raw_alloc(ctx.dev_id, bytes, out);
+    pthread_mutex_lock(&pool_lock);
+    stats.requests++;
+    if (st == MX_OK) stats.system_allocs++, stats.bytes_in_use += bytes;
+    pthread_mutex_unlock(&pool_lock);
+    return st;
+  }
   pthread_mutex_lock(&pool_lock);
   stats.requests++;
   free_list *fl = &p->classes[c];
@@ -149,7 +171,8 @@ mx_status mx_pool_alloc(mx_context ctx, size_t bytes, void **out) {
     return MX_OK;
   }
   mx_status st = dev->raw_alloc(ctx.dev_id, cb, out);
-  if (st != MX_OK) { /* give the pooled blocks back and try once more */
+  if (st == MX_ERR_NOMEM) { /* give the pooled blocks back and try once more (only when out of memory: a
+                              * refusal, as during a CUDA graph's recording, would lose them all) */
     pool_trim(p, dev, ctx.dev_id);
     st = dev->raw_alloc(ctx.dev_id, cb, out);
   }
@@ -169,6 +192,13 @@ void mx_pool_free(mx_context ctx, void *ptr, size_t bytes) {
 #endif
   pool *p = pool_for(ctx);
   if (!dev || !p) return; /* cannot happen: the block came from mx_pool_alloc */
+  if (gpu_exact(ctx)) {
+    dev->raw_free(ctx.dev_id, ptr);
+    pthread_mutex_lock(&pool_lock);
+    stats.bytes_in_use -= bytes;
+    pthread_mutex_unlock(&pool_lock);
+    return;
+  }
   size_t cb;
   int c = size_class(bytes, &cb);
   pthread_mutex_lock(&pool_lock);

@@ -168,6 +168,11 @@ static mx_status cuda_raw_alloc(int dev_id, size_t bytes, void **out) {
   if (st != MX_OK) return st;
   void *p = NULL;
   cudaError_t e = cudaMalloc(&p, bytes);
+  if (e == cudaErrorStreamCaptureUnsupported) { // not a lack of memory: the pool must not trim
+    cudaGetLastError();
+    return mx_error(MX_ERR_STATE, "cannot allocate %zu bytes on gpu(%d) while a CUDA graph is being recorded", bytes,
+                    dev_id);
+  }
   if (e != cudaSuccess) {
     cudaGetLastError();
     return mx_error(MX_ERR_NOMEM, "cannot allocate %zu bytes on gpu(%d): %s", bytes, dev_id,

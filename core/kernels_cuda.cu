@@ -117,30 +117,37 @@ __device__ static inline acc acc_start(int op) {
 // folds the value x at position pos into a
 __device__ static inline acc acc_add(int op, acc a, float x, int64_t pos) {
   switch (op) {
-  case MX_REDUCE_MAX: a.v = mx_ew_max(a.v, x); break;
-  case MX_REDUCE_MIN: a.v = mx_ew_min(a.v, x); break;
+  case MX_REDUCE_MAX: a.v = mx_ew_max_nan(a.v, x); break;
+  case MX_REDUCE_MIN: a.v = mx_ew_min_nan(a.v, x); break;
   case MX_REDUCE_NORM: a.v += x * x; break;
+  // arg: the first NaN wins, as on the CPU (a's positions come before pos)
   case MX_REDUCE_ARGMAX:
-    if (a.pos < 0 || x > a.v) a = acc{x, pos};
+    if (a.pos < 0 || (a.v == a.v && (x > a.v || x != x))) a = acc{x, pos};
     break;
   case MX_REDUCE_ARGMIN:
-    if (a.pos < 0 || x < a.v) a = acc{x, pos};
+    if (a.pos < 0 || (a.v == a.v && (x < a.v || x != x))) a = acc{x, pos};
     break;
   default: a.v += x; break; // SUM, MEAN
   }
   return a;
 }
 
+// b comes before a in an arg reduction: the first NaN, else the extreme, else the first on ties
+__device__ static inline bool arg_before(bool want_max, acc b, acc a) {
+  bool bn = b.v != b.v, an = a.v != a.v;
+  if (bn || an) return bn && (!an || b.pos < a.pos);
+  if (b.v == a.v) return b.pos < a.pos;
+  return want_max ? b.v > a.v : b.v < a.v;
+}
+
 // merges two partial results, b covering later positions than a
 __device__ static inline acc acc_merge(int op, acc a, acc b) {
   switch (op) {
-  case MX_REDUCE_MAX: a.v = mx_ew_max(a.v, b.v); break;
-  case MX_REDUCE_MIN: a.v = mx_ew_min(a.v, b.v); break;
+  case MX_REDUCE_MAX: a.v = mx_ew_max_nan(a.v, b.v); break;
+  case MX_REDUCE_MIN: a.v = mx_ew_min_nan(a.v, b.v); break;
   case MX_REDUCE_ARGMAX:
-    if (b.pos >= 0 && (a.pos < 0 || b.v > a.v || (b.v == a.v && b.pos < a.pos))) a = b;
-    break;
   case MX_REDUCE_ARGMIN:
-    if (b.pos >= 0 && (a.pos < 0 || b.v < a.v || (b.v == a.v && b.pos < a.pos))) a = b;
+    if (b.pos >= 0 && (a.pos < 0 || arg_before(op == MX_REDUCE_ARGMAX, b, a))) a = b;
     break;
   default: a.v += b.v; break; // SUM, MEAN, NORM
   }
@@ -283,7 +290,7 @@ static void cuda_reduce(mx_reduce_op op, const float *x, float *y, int64_t outer
   if (outer * inner == 0) return;
   if (inner == 1) {
     unsigned blocks = outer < 65535 ? (unsigned)outer : 65535u;
-    reduce_rows_kernel<<<blocks, MX_CUDA_THREADS, 0, mx_cuda_stream()>>>((int)op, x, y, outer, len);
+    MX_CUDA_KERNEL(reduce_rows_kernel, blocks, MX_CUDA_THREADS, 0, mx_cuda_stream())((int)op, x, y, outer, len);
     mx_cuda_note_launch("reduce_rows_kernel");
   } else {
     MX_CUDA_LAUNCH(reduce_strided_kernel, outer * inner, (int)op, x, y, outer, len, inner);

@@ -5,7 +5,7 @@
 cd "$(dirname "$0")/.." || exit 2
 what=${1:-all}
 export LUA_PATH="$PWD/lua/?.lua;$PWD/lua/?/init.lua;$PWD/tests/spec/?.lua;;"
-export LUA_CPATH="$PWD/build/lua/?.so;;"
+export LUA_CPATH="$PWD/${MXLUA_BUILD_DIR:-build}/lua/?.so;;" # build-gpu-emu: tests/cuda_emu/run.sh
 export MXLUA_ROOT="$PWD"
 passed=0; failed=0; skipped=0
 log=$(mktemp); trap 'rm -f "$log"' EXIT

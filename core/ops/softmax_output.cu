@@ -116,7 +116,7 @@ extern "C" mx_status mx_op_softmax_output_backward_gpu(const mx_op_call *c) {
     } else {
       unsigned long long *count = mx_cuda_scratch();
       if (!count) return mx_cuda_take_pending(a->op->name);
-      count_valid_kernel<<<1, MX_CUDA_THREADS, 0, stream>>>(label, mx_op_size(c->in[1]), g.ignore, count);
+      MX_CUDA_KERNEL(count_valid_kernel, 1, MX_CUDA_THREADS, 0, stream)(label, mx_op_size(c->in[1]), g.ignore, count);
       mx_cuda_note_launch("count_valid_kernel");
       g.valid = count;
     }

@@ -10,6 +10,7 @@ make -s build/bench/elementwise && build/bench/elementwise || status=1
 make -s build/bench/mlp_step && build/bench/mlp_step && OPENBLAS_NUM_THREADS=1 build/bench/mlp_step || status=1
 # GPU training samples/s, without and with a CUDA graph of the step (prints "skipped" without a GPU)
 build/mxlua scripts/bench/gpu_train.lua || status=1
+build/mxlua scripts/bench/gpu_kernels.lua || status=1
 # training side by side: OpenBLAS GEMM ceiling, mxlua, numpy, PyTorch (see scripts/bench/training.py)
 /usr/bin/python3 scripts/bench/training.py "$@" || status=1
 # LeNet training samples/s, mxlua and PyTorch 1.13 side by side, both on one thread (scripts/bench/lenet_*)

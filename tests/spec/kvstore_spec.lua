@@ -215,38 +215,45 @@ describe("kvstore 'mpi' under mpirun -np 2", function()
   end
 end)
 
--- 'nccl' in the GPU suite (make test-gpu): a single GPU still runs the NCCL all-reduce.
-describe("kvstore 'nccl' #gpu", function()
-  local ngpu = mx.context.num_gpus()
-  local usable = ngpu > 0 and mx.core.nccl_compiled()
-  local function gpu_it(name, fn)
-    if usable then it(name, fn)
-    elseif os.getenv('MXLUA_REQUIRE_GPU') == '1' then
-      it(name, function() error('no CUDA device or no NCCL in this build', 0) end)
-    else pending('skipped: no CUDA device') end
-  end
-
-  gpu_it('push sums the values of the GPUs through NCCL', function()
-    local kv = mx.kvstore.create('nccl')
-    local n = math.min(ngpu, 4)
-    kv:init(1, mx.nd.zeros({4}, mx.gpu(0)))
-    local vals, want = {}, {0, 0, 0, 0}
-    for g = 1, n do
-      vals[g] = mx.nd.array({g, 2 * g, 3 * g, 4 * g}, mx.gpu(g - 1))
-      for j = 1, 4 do want[j] = want[j] + j * g end
+-- 'nccl' and 'device' over the GPUs in the GPU suite (make test-gpu; make test-gpu-emu has
+-- two emulated GPUs): a single GPU still runs NCCL's all-reduce.
+for _, kind in ipairs{'nccl', 'device'} do
+  describe(("kvstore '%s' #gpu"):format(kind), function()
+    local ngpu = mx.context.num_gpus()
+    local usable = ngpu > 0 and (kind ~= 'nccl' or mx.core.nccl_compiled())
+    local function gpu_it(name, fn)
+      if usable then it(name, fn)
+      elseif os.getenv('MXLUA_REQUIRE_GPU') == '1' then
+        it(name, function() error('no CUDA device or no NCCL in this build', 0) end)
+      else pending('skipped: no CUDA device') end
     end
-    kv:push(1, vals)
-    local out = mx.nd.zeros({4}, mx.gpu(0))
-    kv:pull(1, out)
-    assert.are.same(want, out:copyto(mx.cpu()):totable())
-  end)
 
-  gpu_it("FeedForward on the GPUs through 'nccl' gives the weights of one GPU with the whole batch", function()
-    local X, Y = dataset(range(1, 32))
-    local ctxs = {}
-    for g = 1, math.min(ngpu, 2) do ctxs[g] = mx.gpu(g - 1) end
-    local one = train(X, Y, 16, 2, {ctx = mx.gpu(0)})
-    local many = train(X, Y, 16, 2, {ctx = ctxs, kvstore = mx.kvstore.create('nccl')})
-    for name, w in pairs(one) do close_tables(many[name], w, 1e-4, name) end
+    gpu_it('push sums the values of the GPUs; pull copies the sum to each, on its own device', function()
+      local kv = mx.kvstore.create(kind)
+      local n = math.min(ngpu, 4)
+      kv:init(1, mx.nd.zeros({4}, mx.gpu(0)))
+      local vals, outs, want = {}, {}, {0, 0, 0, 0}
+      for g = 1, n do
+        vals[g] = mx.nd.array({g, 2 * g, 3 * g, 4 * g}, mx.gpu(g - 1))
+        outs[g] = mx.nd.zeros({4}, mx.gpu(g - 1))
+        for j = 1, 4 do want[j] = want[j] + j * g end
+      end
+      kv:push(1, vals)
+      kv:pull(1, outs)
+      for g = 1, n do
+        assert.are.equal(mx.gpu(g - 1), outs[g]:context())
+        assert.are.same(want, outs[g]:copyto(mx.cpu()):totable())
+      end
+    end)
+
+    gpu_it(("FeedForward on the GPUs through '%s' gives the weights of one GPU with the whole batch"):format(kind),
+      function()
+        local X, Y = dataset(range(1, 32))
+        local ctxs = {}
+        for g = 1, math.min(ngpu, 2) do ctxs[g] = mx.gpu(g - 1) end
+        local one = train(X, Y, 16, 2, {ctx = mx.gpu(0)})
+        local many = train(X, Y, 16, 2, {ctx = ctxs, kvstore = mx.kvstore.create(kind)})
+        for name, w in pairs(one) do close_tables(many[name], w, 1e-4, name) end
+      end)
   end)
-end)
+end
