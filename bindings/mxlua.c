@@ -150,8 +150,15 @@ static void print_version(lua_State *L) {
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
-  printf("mxlua %s (Lua %s.%s) \xc2\xb7 cpu: OpenBLAS \xc2\xb7 gpu: %s\n", MX_VERSION,
-         LUA_VERSION_MAJOR, LUA_VERSION_MINOR, gpu);
+  printf("mxlua %s (Lua %s.%s) \xc2\xb7 cpu: OpenBLAS \xc2\xb7 gpu: %s\n", MX_VERSION, LUA_VERSION_MAJOR,
+         LUA_VERSION_MINOR, gpu);
+  /* then what the build has: mx.runtime.describe() */
+  int top = lua_gettop(L);
+  lua_getglobal(L, "mx");
+  if (lua_istable(L, -1) && lua_getfield(L, -1, "runtime") == LUA_TTABLE && lua_getfield(L, -1, "describe") == LUA_TFUNCTION &&
+      lua_pcall(L, 0, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TSTRING)
+    printf("%s\n", lua_tostring(L, -1));
+  lua_settop(L, top);
   fflush(stdout);
 }
 

@@ -497,6 +497,19 @@ mx_status mx_dist_overlap_create(mx_executor *e, mx_ndarray *const *grads, int n
 mx_status mx_dist_overlap_backward(mx_dist_overlap *o);
 void mx_dist_overlap_release(mx_dist_overlap *o); /* NULL is fine */
 
+/* ---- what this build has (features.c) ----
+ * The optional parts, in order: CUDA, CUBLAS, NCCL, MPI, BLIS, LIBXSMM, then OPENBLAS (always in;
+ * detail: its version and the core it runs) and AVX2 (simd.h's AVX2 copies of the hot loops:
+ * enabled when built and this CPU runs them). */
+typedef struct mx_feature {
+  const char *name;
+  int enabled;        /* compiled in (AVX2: compiled and used on this CPU) */
+  int off_on_request; /* left out because the build was told to (make BLIS=, make NVCC=) */
+  const char *detail; /* a version, a path or a CPU, or "" */
+} mx_feature;
+/* The features (static storage); *count gets how many. */
+const mx_feature *mx_features(int *count);
+
 #ifdef __cplusplus
 }
 #endif
