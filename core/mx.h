@@ -193,7 +193,8 @@ mx_status mx_bytes_to_ndarray_crop(const mx_bytes *b, int64_t begin, float scale
                                    int pad, mx_ndarray *draws, mx_ndarray *dst);
 
 /* Writes `len` bytes to `path` atomically: a temporary file in the same
- * folder, fflush + fsync, then rename over `path`. */
+ * folder (path.tmp.PID.XXXXXX), fflush + fsync, then rename over `path`. First it removes the
+ * temporary files of path that a killed write left: of a pid no longer running, or an hour old. */
 mx_status mx_file_write_atomic(const char *path, const void *data, size_t len);
 /* Writes an MXNet NDArray list (`.params`: magic 0x112, V2 dense cpu float32
  * records), atomically. `names` may be NULL (an unnamed list). */
