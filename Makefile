@@ -229,16 +229,24 @@ lint:
 format:
 	clang-format -i $(wildcard core/*.[ch] core/ops/*.[ch] core/*.cu bindings/*.[ch] tests/c/*.[ch])
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
-	  $(DESTDIR)$(PREFIX)/share/lua/5.4/mx $(DESTDIR)$(PREFIX)/lib/lua/5.4/mx
-	$(CC) $(CFLAGS) $(LUA_INC) -DMXLUA_SOURCE_ROOT='""' -o $(DESTDIR)$(PREFIX)/bin/mxlua bindings/mxlua.c $(LUA_LIB) -lreadline -lm -ldl
+# (install) `make install PREFIX=DIR`, any DIR: the installed mxlua finds mx beside itself
+# (DIR/share/lua/5.4, DIR/lib/lua/5.4). install-lua alone is what `luarocks make` runs
+# (mxlua-scm-1.rockspec), with the tree's folders as LUA_DIR, LUA_CDIR and BIN_DIR.
+LUA_DIR  ?= $(PREFIX)/share/lua/5.4
+LUA_CDIR ?= $(PREFIX)/lib/lua/5.4
+BIN_DIR  ?= $(PREFIX)/bin
+.PHONY: install-lua
+install: install-lua
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
 	install -m 644 core/mx.h $(DESTDIR)$(PREFIX)/include/mx.h
 	install -m 644 $(LIB_A) $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/
-	install -m 644 lua/mx/*.lua $(DESTDIR)$(PREFIX)/share/lua/5.4/mx/
-	install -d $(DESTDIR)$(PREFIX)/share/lua/5.4/mx/web
-	install -m 644 lua/mx/web/*.lua $(DESTDIR)$(PREFIX)/share/lua/5.4/mx/web/
-	install -m 755 $(MODULE) $(DESTDIR)$(PREFIX)/lib/lua/5.4/mx/core.so
+
+install-lua: all
+	install -d $(DESTDIR)$(BIN_DIR) $(DESTDIR)$(LUA_DIR)/mx/web $(DESTDIR)$(LUA_CDIR)/mx
+	$(CC) $(CFLAGS) $(LUA_INC) -DMXLUA_SOURCE_ROOT='""' -o $(DESTDIR)$(BIN_DIR)/mxlua bindings/mxlua.c $(LUA_LIB) -lreadline -lm -ldl
+	install -m 644 lua/mx/*.lua $(DESTDIR)$(LUA_DIR)/mx/
+	install -m 644 lua/mx/web/*.lua $(DESTDIR)$(LUA_DIR)/mx/web/
+	install -m 755 $(MODULE) $(DESTDIR)$(LUA_CDIR)/mx/core.so
 
 clean:
 	rm -rf $(BUILD)

@@ -91,11 +91,42 @@ static int docall(lua_State *L, int narg, int nres) {
 
 /* ---- setup ---- */
 
-/* Prepends $MXLUA_ROOT (default: the source tree at build time) to package.path/cpath. */
+/* An installed mxlua (PREFIX/bin/mxlua, or a LuaRocks tree's bin/mxlua) finds mx beside itself:
+ * PREFIX/share/lua/5.4 and PREFIX/lib/lua/5.4, whatever PREFIX is. Prepends those to
+ * package.path/cpath when PREFIX/share/lua/5.4/mx/init.lua is there; returns whether it was. */
+static int set_installed_paths(lua_State *L) {
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) return 0;
+  exe[n] = '\0';
+  char *slash = strrchr(exe, '/');
+  if (!slash) return 0;
+  *slash = '\0'; /* PREFIX/bin */
+  slash = strrchr(exe, '/');
+  if (!slash) return 0;
+  *slash = '\0'; /* PREFIX */
+  char init[4200];
+  snprintf(init, sizeof init, "%s/share/lua/5.4/mx/init.lua", exe);
+  if (access(init, R_OK) != 0) return 0;
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, "path");
+  lua_pushfstring(L, "%s/share/lua/5.4/?.lua;%s/share/lua/5.4/?/init.lua;%s", exe, exe, lua_tostring(L, -1));
+  lua_setfield(L, -3, "path");
+  lua_pop(L, 1);
+  lua_getfield(L, -1, "cpath");
+  lua_pushfstring(L, "%s/lib/lua/5.4/?.so;%s", exe, lua_tostring(L, -1));
+  lua_setfield(L, -3, "cpath");
+  lua_pop(L, 2);
+  return 1;
+}
+
+/* Prepends $MXLUA_ROOT (a checkout) to package.path/cpath; else, for an installed mxlua, the
+ * folders beside it (set_installed_paths); else the source tree it was built from. */
 static void set_paths(lua_State *L) {
   const char *root = getenv("MXLUA_ROOT");
+  if ((root == NULL || root[0] == '\0') && set_installed_paths(L)) return;
   if (root == NULL || root[0] == '\0') root = MXLUA_SOURCE_ROOT;
-  if (root[0] == '\0') return; /* installed: the standard Lua paths find mx */
+  if (root[0] == '\0') return; /* the standard Lua paths find mx */
   lua_getglobal(L, "package");
   lua_getfield(L, -1, "path");
   lua_pushfstring(L, "%s/lua/?.lua;%s/lua/?/init.lua;%s", root, root, lua_tostring(L, -1));
