@@ -7,6 +7,8 @@ DEB_PACKAGES := build-essential pkg-config lua5.4 liblua5.4-dev libopenblas-dev 
   libpng-dev valgrind chromium libblis-dev
 # (scaling out) Open MPI for kvstore 'mpi'.
 DEB_PACKAGES += libopenmpi-dev openmpi-bin
+# (install) LuaRocks, for mxlua-scm-1.rockspec
+DEB_PACKAGES += luarocks
 # Commands that may come from elsewhere than Debian (node's own npm): installed only when absent.
 DEB_IF_NO_COMMAND := npm:npm
 
