@@ -35,7 +35,8 @@ describe('make install PREFIX=DIR', function()
     local clean = 'cd / && env -u MXLUA_ROOT -u LUA_PATH -u LUA_CPATH -u LUA_INIT '
     local got
     got, ok = sh(clean .. prefix .. [[/bin/mxlua -e "print(package.searchpath('mx', package.path)); ]]
-                 .. [[print(package.searchpath('mx.core', package.cpath)); print(mx.nd.ones{2}:sum():asscalar() == 2)"]])
+                 .. [[print(package.searchpath('mx.core', package.cpath)); ]]
+                 .. [[print(mx.nd.ones{2}:sum():asscalar() == 2)"]])
     assert.truthy(ok, got)
     assert.are.equal(prefix .. '/share/lua/5.4/mx/init.lua\n' .. prefix .. '/lib/lua/5.4/mx/core.so\ntrue\n', got)
 
