@@ -91,32 +91,38 @@ static int docall(lua_State *L, int narg, int nres) {
 
 /* ---- setup ---- */
 
+/* Prepends lua_dir/?.lua;lua_dir/?/init.lua to package.path and c_dir/?.so to package.cpath. */
+static void prepend_paths(lua_State *L, const char *lua_dir, const char *c_dir) {
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, "path");
+  lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;%s", lua_dir, lua_dir, lua_tostring(L, -1));
+  lua_setfield(L, -3, "path");
+  lua_pop(L, 1);
+  lua_getfield(L, -1, "cpath");
+  lua_pushfstring(L, "%s/?.so;%s", c_dir, lua_tostring(L, -1));
+  lua_setfield(L, -3, "cpath");
+  lua_pop(L, 2);
+}
+
 /* An installed mxlua (PREFIX/bin/mxlua, or a LuaRocks tree's bin/mxlua) finds mx beside itself:
- * PREFIX/share/lua/5.4 and PREFIX/lib/lua/5.4, whatever PREFIX is. Prepends those to
- * package.path/cpath when PREFIX/share/lua/5.4/mx/init.lua is there; returns whether it was. */
+ * PREFIX/share/lua/5.4 and PREFIX/lib/lua/5.4, whatever PREFIX is. Prepends those to the
+ * paths when PREFIX/share/lua/5.4/mx/init.lua is there; returns whether it was. */
 static int set_installed_paths(lua_State *L) {
   char exe[4096];
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
   if (n <= 0) return 0;
   exe[n] = '\0';
-  char *slash = strrchr(exe, '/');
-  if (!slash) return 0;
-  *slash = '\0'; /* PREFIX/bin */
-  slash = strrchr(exe, '/');
-  if (!slash) return 0;
-  *slash = '\0'; /* PREFIX */
-  char init[4200];
-  snprintf(init, sizeof init, "%s/share/lua/5.4/mx/init.lua", exe);
+  for (int up = 0; up < 2; up++) { /* PREFIX/bin/mxlua -> PREFIX */
+    char *slash = strrchr(exe, '/');
+    if (!slash) return 0;
+    *slash = '\0';
+  }
+  char lua_dir[4200], c_dir[4200], init[4300];
+  snprintf(lua_dir, sizeof lua_dir, "%s/share/lua/5.4", exe);
+  snprintf(c_dir, sizeof c_dir, "%s/lib/lua/5.4", exe);
+  snprintf(init, sizeof init, "%s/mx/init.lua", lua_dir);
   if (access(init, R_OK) != 0) return 0;
-  lua_getglobal(L, "package");
-  lua_getfield(L, -1, "path");
-  lua_pushfstring(L, "%s/share/lua/5.4/?.lua;%s/share/lua/5.4/?/init.lua;%s", exe, exe, lua_tostring(L, -1));
-  lua_setfield(L, -3, "path");
-  lua_pop(L, 1);
-  lua_getfield(L, -1, "cpath");
-  lua_pushfstring(L, "%s/lib/lua/5.4/?.so;%s", exe, lua_tostring(L, -1));
-  lua_setfield(L, -3, "cpath");
-  lua_pop(L, 2);
+  prepend_paths(L, lua_dir, c_dir);
   return 1;
 }
 
@@ -127,18 +133,13 @@ static void set_paths(lua_State *L) {
   if ((root == NULL || root[0] == '\0') && set_installed_paths(L)) return;
   if (root == NULL || root[0] == '\0') root = MXLUA_SOURCE_ROOT;
   if (root[0] == '\0') return; /* the standard Lua paths find mx */
-  lua_getglobal(L, "package");
-  lua_getfield(L, -1, "path");
-  lua_pushfstring(L, "%s/lua/?.lua;%s/lua/?/init.lua;%s", root, root, lua_tostring(L, -1));
-  lua_setfield(L, -3, "path");
-  lua_pop(L, 1);
-  lua_getfield(L, -1, "cpath");
+  char lua_dir[4200], c_dir[4200];
+  snprintf(lua_dir, sizeof lua_dir, "%s/lua", root);
   if (MXLUA_BUILD[0] == '/')
-    lua_pushfstring(L, "%s/lua/?.so;%s", MXLUA_BUILD, lua_tostring(L, -1));
+    snprintf(c_dir, sizeof c_dir, "%s/lua", MXLUA_BUILD);
   else
-    lua_pushfstring(L, "%s/" MXLUA_BUILD "/lua/?.so;%s", root, lua_tostring(L, -1));
-  lua_setfield(L, -3, "cpath");
-  lua_pop(L, 2);
+    snprintf(c_dir, sizeof c_dir, "%s/" MXLUA_BUILD "/lua", root);
+  prepend_paths(L, lua_dir, c_dir);
 }
 
 /* The global `arg`: arg[0] the script, arg[1..] its arguments, negatives the

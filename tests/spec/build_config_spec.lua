@@ -4,20 +4,9 @@
 -- after `make deps` (its build runs in a second make).
 local root = os.getenv('MXLUA_ROOT') or '.'
 
-local function sh(cmd)
-  local p = io.popen(cmd .. ' 2>&1')
-  local out = p:read('a')
-  local ok = p:close()
-  return out, ok
-end
+local sh = require('shell').run
 
-local function read(path)
-  local f = io.open(path)
-  if not f then return nil end
-  local s = f:read('a')
-  f:close()
-  return s
-end
+local read = require('shell').read
 
 describe('make configures after installing, and rebuilds on a change', function()
   local build

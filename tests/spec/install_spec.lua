@@ -3,12 +3,7 @@
 -- itself (DIR/share/lua/5.4, DIR/lib/lua/5.4), and stock lua5.4 loads it from DIR too.
 local mx = require 'mx'
 
-local function sh(cmd)
-  local p = io.popen(cmd .. ' 2>&1')
-  local out = p:read('a')
-  local ok = p:close()
-  return out, ok
-end
+local sh = require('shell').run
 
 local root = sh('cd "' .. (os.getenv('MXLUA_ROOT') or '.') .. '" && pwd'):match('[^\n]+')
 

@@ -4,12 +4,7 @@
 local root = os.getenv('MXLUA_ROOT') or '.'
 local MXLUA = root .. '/build/mxlua'
 
-local function sh(cmd)
-  local p = io.popen(cmd .. ' 2>&1')
-  local out = p:read('a')
-  local ok = p:close()
-  return out, ok
-end
+local sh = require('shell').run
 
 local function touch_mnist(dir)
   sh('mkdir -p ' .. dir)
