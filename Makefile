@@ -7,11 +7,12 @@ DEB_PACKAGES := build-essential pkg-config lua5.4 liblua5.4-dev libopenblas-dev 
   libpng-dev valgrind chromium libblis-dev
 # (scaling out) Open MPI for kvstore 'mpi'.
 DEB_PACKAGES += libopenmpi-dev openmpi-bin
+# (install) LuaRocks, for mxlua-scm-1.rockspec
+DEB_PACKAGES += luarocks
 # Commands that may come from elsewhere than Debian (node's own npm): installed only when absent.
 DEB_IF_NO_COMMAND := npm:npm
 
 CC      ?= cc
-NVCC    ?= $(shell command -v nvcc 2>/dev/null || { test -x /usr/local/cuda/bin/nvcc && echo /usr/local/cuda/bin/nvcc; })
 BUILD   := build
 PREFIX  ?= /usr/local
 LUA_INC := $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
@@ -35,21 +36,32 @@ BIND_OBJ  := $(BIND_SRC:%.c=$(BUILD)/obj/%.o)
 CTEST_SRC := $(wildcard tests/c/test_*.c)
 CTEST_BIN := $(CTEST_SRC:tests/c/%.c=$(BUILD)/tests/%)
 
+# (build) The optional parts (CUDA with cuBLAS, NCCL, BLIS, MPI) are decided by scripts/configure.sh
+# each time make parses this file, from what is installed then, into $(BUILD)/config.mk. Targets that
+# install first (run, test, ...) build in a second make, after `make deps`. The objects depend on
+# config.mk, rewritten only when it changes: a library that appears or goes, or an option given
+# (`make BLIS=` or `make NVCC=`: built without it) rebuilds them. MX_OPTIONS: the make variables
+# that choose an optional part; a new optional library adds its variable here and its block in
+# scripts/configure.sh (which says how).
+MX_OPTIONS := NVCC BLIS MPI NCCL
+MX_GIVEN   := $(foreach v,$(MX_OPTIONS),$(if $(filter command line environment override,$(origin $(v))),$(v)))
+NO_CONFIG_GOALS := deps data clean lint format run test test-gpu bench bench-deps test-asan test-valgrind fuzz \
+  gpu-emu test-gpu-emu
+CONFIGURE  = MX_GIVEN='$(MX_GIVEN)' CC='$(CC)' $(foreach v,$(MX_GIVEN),$(v)='$($(v))') sh scripts/configure.sh $(BUILD)
+CONFIG    := $(BUILD)/config.mk
+ifneq ($(filter-out $(NO_CONFIG_GOALS),$(or $(MAKECMDGOALS),all)),)
+CONFIGURED := $(shell $(CONFIGURE))
+include $(CONFIG)
+endif
+CFLAGS    += $(FEATURES:%=-DMX_HAVE_%) $(foreach f,$(FEATURES),$($(f)_CFLAGS))
+LDLIBS    += $(foreach f,$(FEATURES),$($(f)_LIBS))
+
 # The CUDA device layer is built whenever nvcc is found.
 ifneq ($(NVCC),)
-# nvcc may be a wrapper script (/usr/local/bin/nvcc on some machines), so ask nvcc where it
-# lives rather than trusting its path; the libraries are in lib64 or targets/<arch>/lib.
-CUDA_HOME := $(patsubst %/bin,%,$(shell $(NVCC) --dryrun -x cu -c /dev/null -o /dev/null 2>&1 | sed -n 's/^\#\$$ _HERE_=//p'))
-ifeq ($(CUDA_HOME),)
-CUDA_HOME := $(patsubst %/bin/nvcc,%,$(NVCC))
-endif
-CUDA_LIB  := $(firstword $(dir $(wildcard $(CUDA_HOME)/lib64/libcudart.so $(CUDA_HOME)/targets/*/lib/libcudart.so)) $(CUDA_HOME)/lib64/)
-CUDA_LIB  := $(CUDA_LIB:%/=%)
 CU_SRC    := $(wildcard core/*.cu core/ops/*.cu)
 CU_OBJ    := $(CU_SRC:%.cu=$(BUILD)/obj/%.cu.o)
-CFLAGS    += -DMX_HAVE_CUDA -I$(CUDA_HOME)/include
 # --fmad=false: no fused multiply-add, so element-wise results round as the CPU's
-NVFLAGS   := -O2 -std=c++17 --fmad=false -DMX_HAVE_CUDA -Icore \
+NVFLAGS   := -O2 -std=c++17 --fmad=false $(FEATURES:%=-DMX_HAVE_%) -Icore \
              -Xcompiler -fPIC,-Wall,-Wextra,-Wshadow,-Wno-unused-parameter \
              -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90
 ifneq ($(CI),)
@@ -57,37 +69,7 @@ NVFLAGS   += -Werror all-warnings -Xcompiler -Werror
 endif
 # cuBLAS is opened by blas_cuda.cu on the first GPU GEMM (loading it costs 150 MiB of
 # resident memory, too much for a CPU run to pay); its path here is tried first.
-CUBLAS_SO := $(firstword $(wildcard $(CUDA_LIB)/libcublas.so.[0-9]*) $(CUDA_LIB)/libcublas.so)
 NVFLAGS   += -DMX_CUBLAS_PATH='"$(CUBLAS_SO)"'
-LDLIBS    += -L$(CUDA_LIB) -Wl,-rpath,$(CUDA_LIB) -lcudart -ldl -lstdc++
-endif
-
-# (scaling out) kvstore 'nccl' when NCCL lies beside CUDA; kvstore 'mpi' when Open MPI is
-# found (pkg-config ompi-c, else the mpicc wrapper). Without them those kvstores say so.
-ifneq ($(NVCC),)
-ifneq ($(and $(wildcard $(CUDA_LIB)/libnccl.so),$(wildcard $(CUDA_HOME)/include/nccl.h)),)
-CFLAGS    += -DMX_HAVE_NCCL
-NVFLAGS   += -DMX_HAVE_NCCL
-LDLIBS    += -lnccl
-endif
-endif
-# (speed) BLIS runs the CPU GEMMs big enough to share out over threads when Debian's libblis-dev
-# is there (core/blas_blis.c); OpenBLAS does the rest and stays the BLAS of everything else.
-# `make BLIS=` builds without it. Linked after OpenBLAS, whose cblas_* symbols then win.
-BLIS_ARCH := $(shell $(CC) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
-BLIS      ?= $(firstword $(patsubst %/blis.h,%,$(wildcard /usr/include/$(BLIS_ARCH)/blis-*/blis.h)))
-ifneq ($(BLIS),)
-BLIS_LIBDIR := /usr/lib/$(BLIS_ARCH)/$(notdir $(BLIS))
-CFLAGS    += -DMX_HAVE_BLIS
-LDLIBS    += -L$(BLIS_LIBDIR) -Wl,-rpath,$(BLIS_LIBDIR) -lblis
-# only blas_blis.c sees BLIS's headers (BLIS ships a cblas.h of its own beside blis.h)
-BLIS_CFLAGS := -isystem $(BLIS)
-endif
-MPI_CFLAGS := $(shell pkg-config --cflags ompi-c 2>/dev/null || mpicc --showme:compile 2>/dev/null)
-MPI_LIBS   := $(shell pkg-config --libs ompi-c 2>/dev/null || mpicc --showme:link 2>/dev/null)
-ifneq ($(MPI_LIBS),)
-CFLAGS    += -DMX_HAVE_MPI $(MPI_CFLAGS)
-LDLIBS    += $(MPI_LIBS)
 endif
 
 # (GPU emulation, tests/cuda_emu) `make gpu-emu`: the CUDA code on an emulated GPU; a test tool
@@ -103,18 +85,24 @@ HOST    := $(BUILD)/mxlua
 .PHONY: all deps data run test test-c test-lua test-gpu bench lint format install clean
 all: $(LIB_A) $(LIB_SO) $(MODULE) $(HOST)
 
-$(BUILD)/obj/%.o: %.c $(wildcard core/*.h core/ops/*.h bindings/*.h)
+$(BUILD)/obj/%.o: %.c $(wildcard core/*.h core/ops/*.h bindings/*.h) $(CONFIG)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LUA_INC) -c $< -o $@
 
-$(BUILD)/obj/core/blas_blis.o: CFLAGS += $(BLIS_CFLAGS)
+# (again after `make clean` in the same make)
+$(CONFIG):
+	@$(CONFIGURE)
+
+$(BUILD)/obj/core/blas_blis.o: CFLAGS += $(BLIS_INC)
+# mx.features() names the optional parts turned off on request
+$(BUILD)/obj/core/features.o: CFLAGS += -DMX_OFF_ON_REQUEST='"$(strip $(OFF_ON_REQUEST))"' -DMX_CUBLAS_PATH='"$(CUBLAS_SO)"'
 
 # The CPU kernels get -O3: at -O2, GCC 12's very-cheap cost model leaves their loops scalar.
 $(BUILD)/obj/core/kernels_cpu.o: CFLAGS += -O3
 # (training) the fused optimizer loops likewise.
 $(BUILD)/obj/core/optimizer.o: CFLAGS += -O3
 
-$(BUILD)/obj/%.cu.o: %.cu $(wildcard core/*.h core/ops/*.h)
+$(BUILD)/obj/%.cu.o: %.cu $(wildcard core/*.h core/ops/*.h) $(CONFIG)
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVFLAGS) -c $< -o $@
 
@@ -129,11 +117,11 @@ $(MODULE): $(BIND_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) -shared -o $@ $(BIND_OBJ) $(LIB_A) $(LDLIBS)
 
-$(HOST): bindings/mxlua.c $(wildcard bindings/*.h) core/mx.h
+$(HOST): bindings/mxlua.c $(wildcard bindings/*.h) core/mx.h $(CONFIG)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LUA_INC) -DMXLUA_SOURCE_ROOT='"$(CURDIR)"' -DMXLUA_BUILD='"$(BUILD)"' -o $@ $< $(LUA_LIB) -lreadline -lm -ldl
 
-$(BUILD)/tests/%: tests/c/%.c tests/c/ctest.h $(LIB_A)
+$(BUILD)/tests/%: tests/c/%.c tests/c/ctest.h $(LIB_A) $(CONFIG)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/c -o $@ $< $(LIB_A) $(LDLIBS)
 
@@ -154,7 +142,9 @@ deps:
 data:
 	@sh scripts/get_mnist.sh data/mnist
 
-run: deps all data
+# run, test, test-gpu, bench, fuzz: `make deps` first, then a second make, configured after it
+run: deps
+	@$(MAKE) --no-print-directory all data
 	$(HOST) scripts/train_mnist.lua
 
 # ---- tests ----
@@ -166,7 +156,8 @@ browser-deps:
 
 build-tests: all $(CTEST_BIN)
 
-test: deps data build-tests browser-deps
+test: deps
+	@$(MAKE) --no-print-directory data build-tests browser-deps
 	@sh tests/run.sh all
 
 test-c: build-tests
@@ -175,7 +166,8 @@ test-c: build-tests
 test-lua: all
 	@sh tests/run.sh lua
 
-test-gpu: deps data all
+test-gpu: deps
+	@$(MAKE) --no-print-directory data all
 	@sh tests/run.sh gpu
 
 # (GPU emulation) build-gpu-emu/mxlua: mxlua on two emulated GPUs (tests/cuda_emu); a test tool, never installed.
@@ -185,10 +177,12 @@ gpu-emu:
 	@$(MAKE) --no-print-directory NVCC= CUDA_EMU=1 BUILD=build-gpu-emu all build-gpu-emu/cuda_emu_selftest \
 	  build-gpu-emu/shared_mem.ok
 
-test-gpu-emu: deps data gpu-emu
+test-gpu-emu: deps
+	@$(MAKE) --no-print-directory data gpu-emu
 	@sh tests/cuda_emu/run.sh
 
-bench: deps bench-deps data all
+bench: deps bench-deps
+	@$(MAKE) --no-print-directory data all
 	@sh scripts/bench/run.sh
 
 # Element-wise/reduction kernels against a plain C loop built with the same flags (run.sh runs it).
@@ -232,7 +226,7 @@ test-valgrind: deps data
 fuzz-build:
 	@$(MAKE) --no-print-directory CI= NVCC= CC=$(FUZZ_CC) BUILD=$(FUZZ_BUILD) OPT='$(FUZZ_OPT)' \
 	  $(FUZZ_BUILD)/libmxcore.a $(addprefix $(FUZZ_BUILD)/obj/,$(BIND_SRC:.c=.o))
-	@$(MAKE) --no-print-directory $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+	@$(MAKE) --no-print-directory CI= NVCC= CC=$(FUZZ_CC) BUILD=$(FUZZ_BUILD) $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 
 $(FUZZ_BUILD)/fuzz_idx_gz: tests/fuzz/fuzz_idx.c tests/fuzz/fuzz_util.h $(FUZZ_BUILD)/libmxcore.a
 	$(FUZZ_CC) $(FUZZ_LINK) -DFUZZ_GZ -Icore -o $@ $< $(FUZZ_BUILD)/libmxcore.a $(LDLIBS)
@@ -242,7 +236,8 @@ $(FUZZ_BUILD)/fuzz_web: tests/fuzz/fuzz_web.c $(FUZZ_BUILD)/libmxcore.a
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(FUZZ_BUILD)/libmxcore.a
 	$(FUZZ_CC) $(FUZZ_LINK) -Icore -o $@ $< $(FUZZ_BUILD)/libmxcore.a $(LDLIBS)
 
-fuzz: deps fuzz-build
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-build
 	@FUZZ_RUNS=$(FUZZ_RUNS) sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 lint:
@@ -253,16 +248,24 @@ lint:
 format:
 	clang-format -i $(wildcard core/*.[ch] core/ops/*.[ch] core/*.cu bindings/*.[ch] tests/c/*.[ch])
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
-	  $(DESTDIR)$(PREFIX)/share/lua/5.4/mx $(DESTDIR)$(PREFIX)/lib/lua/5.4/mx
-	$(CC) $(CFLAGS) $(LUA_INC) -DMXLUA_SOURCE_ROOT='""' -o $(DESTDIR)$(PREFIX)/bin/mxlua bindings/mxlua.c $(LUA_LIB) -lreadline -lm -ldl
+# (install) `make install PREFIX=DIR`, any DIR: the installed mxlua finds mx beside itself
+# (DIR/share/lua/5.4, DIR/lib/lua/5.4). install-lua alone is what `luarocks make` runs
+# (mxlua-scm-1.rockspec), with the tree's folders as LUA_DIR, LUA_CDIR and BIN_DIR.
+LUA_DIR  ?= $(PREFIX)/share/lua/5.4
+LUA_CDIR ?= $(PREFIX)/lib/lua/5.4
+BIN_DIR  ?= $(PREFIX)/bin
+.PHONY: install-lua
+install: install-lua
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
 	install -m 644 core/mx.h $(DESTDIR)$(PREFIX)/include/mx.h
 	install -m 644 $(LIB_A) $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/
-	install -m 644 lua/mx/*.lua $(DESTDIR)$(PREFIX)/share/lua/5.4/mx/
-	install -d $(DESTDIR)$(PREFIX)/share/lua/5.4/mx/web
-	install -m 644 lua/mx/web/*.lua $(DESTDIR)$(PREFIX)/share/lua/5.4/mx/web/
-	install -m 755 $(MODULE) $(DESTDIR)$(PREFIX)/lib/lua/5.4/mx/core.so
+
+install-lua: all
+	install -d $(DESTDIR)$(BIN_DIR) $(DESTDIR)$(LUA_DIR)/mx/web $(DESTDIR)$(LUA_CDIR)/mx
+	$(CC) $(CFLAGS) $(LUA_INC) -DMXLUA_SOURCE_ROOT='""' -o $(DESTDIR)$(BIN_DIR)/mxlua bindings/mxlua.c $(LUA_LIB) -lreadline -lm -ldl
+	install -m 644 lua/mx/*.lua $(DESTDIR)$(LUA_DIR)/mx/
+	install -m 644 lua/mx/web/*.lua $(DESTDIR)$(LUA_DIR)/mx/web/
+	install -m 755 $(MODULE) $(DESTDIR)$(LUA_CDIR)/mx/core.so
 
 clean:
 	rm -rf $(BUILD) build-gpu-emu

@@ -91,23 +91,55 @@ static int docall(lua_State *L, int narg, int nres) {
 
 /* ---- setup ---- */
 
-/* Prepends $MXLUA_ROOT (default: the source tree at build time) to package.path/cpath. */
-static void set_paths(lua_State *L) {
-  const char *root = getenv("MXLUA_ROOT");
-  if (root == NULL || root[0] == '\0') root = MXLUA_SOURCE_ROOT;
-  if (root[0] == '\0') return; /* installed: the standard Lua paths find mx */
+/* Prepends lua_dir/?.lua;lua_dir/?/init.lua to package.path and c_dir/?.so to package.cpath. */
+static void prepend_paths(lua_State *L, const char *lua_dir, const char *c_dir) {
   lua_getglobal(L, "package");
   lua_getfield(L, -1, "path");
-  lua_pushfstring(L, "%s/lua/?.lua;%s/lua/?/init.lua;%s", root, root, lua_tostring(L, -1));
+  lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;%s", lua_dir, lua_dir, lua_tostring(L, -1));
   lua_setfield(L, -3, "path");
   lua_pop(L, 1);
   lua_getfield(L, -1, "cpath");
-  if (MXLUA_BUILD[0] == '/')
-    lua_pushfstring(L, "%s/lua/?.so;%s", MXLUA_BUILD, lua_tostring(L, -1));
-  else
-    lua_pushfstring(L, "%s/" MXLUA_BUILD "/lua/?.so;%s", root, lua_tostring(L, -1));
+  lua_pushfstring(L, "%s/?.so;%s", c_dir, lua_tostring(L, -1));
   lua_setfield(L, -3, "cpath");
   lua_pop(L, 2);
+}
+
+/* An installed mxlua (PREFIX/bin/mxlua, or a LuaRocks tree's bin/mxlua) finds mx beside itself:
+ * PREFIX/share/lua/5.4 and PREFIX/lib/lua/5.4, whatever PREFIX is. Prepends those to the
+ * paths when PREFIX/share/lua/5.4/mx/init.lua is there; returns whether it was. */
+static int set_installed_paths(lua_State *L) {
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) return 0;
+  exe[n] = '\0';
+  for (int up = 0; up < 2; up++) { /* PREFIX/bin/mxlua -> PREFIX */
+    char *slash = strrchr(exe, '/');
+    if (!slash) return 0;
+    *slash = '\0';
+  }
+  char lua_dir[4200], c_dir[4200], init[4300];
+  snprintf(lua_dir, sizeof lua_dir, "%s/share/lua/5.4", exe);
+  snprintf(c_dir, sizeof c_dir, "%s/lib/lua/5.4", exe);
+  snprintf(init, sizeof init, "%s/mx/init.lua", lua_dir);
+  if (access(init, R_OK) != 0) return 0;
+  prepend_paths(L, lua_dir, c_dir);
+  return 1;
+}
+
+/* Prepends $MXLUA_ROOT (a checkout) to package.path/cpath; else, for an installed mxlua, the
+ * folders beside it (set_installed_paths); else the source tree it was built from. */
+static void set_paths(lua_State *L) {
+  const char *root = getenv("MXLUA_ROOT");
+  if ((root == NULL || root[0] == '\0') && set_installed_paths(L)) return;
+  if (root == NULL || root[0] == '\0') root = MXLUA_SOURCE_ROOT;
+  if (root[0] == '\0') return; /* the standard Lua paths find mx */
+  char lua_dir[4200], c_dir[4200];
+  snprintf(lua_dir, sizeof lua_dir, "%s/lua", root);
+  if (MXLUA_BUILD[0] == '/')
+    snprintf(c_dir, sizeof c_dir, "%s/lua", MXLUA_BUILD);
+  else
+    snprintf(c_dir, sizeof c_dir, "%s/" MXLUA_BUILD "/lua", root);
+  prepend_paths(L, lua_dir, c_dir);
 }
 
 /* The global `arg`: arg[0] the script, arg[1..] its arguments, negatives the
@@ -150,8 +182,15 @@ static void print_version(lua_State *L) {
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
-  printf("mxlua %s (Lua %s.%s) \xc2\xb7 cpu: OpenBLAS \xc2\xb7 gpu: %s\n", MX_VERSION,
-         LUA_VERSION_MAJOR, LUA_VERSION_MINOR, gpu);
+  printf("mxlua %s (Lua %s.%s) \xc2\xb7 cpu: OpenBLAS \xc2\xb7 gpu: %s\n", MX_VERSION, LUA_VERSION_MAJOR,
+         LUA_VERSION_MINOR, gpu);
+  /* then what the build has: mx.runtime.describe() */
+  int top = lua_gettop(L);
+  lua_getglobal(L, "mx");
+  if (lua_istable(L, -1) && lua_getfield(L, -1, "runtime") == LUA_TTABLE && lua_getfield(L, -1, "describe") == LUA_TFUNCTION &&
+      lua_pcall(L, 0, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TSTRING)
+    printf("%s\n", lua_tostring(L, -1));
+  lua_settop(L, top);
   fflush(stdout);
 }
 

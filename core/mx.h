@@ -193,7 +193,8 @@ mx_status mx_bytes_to_ndarray_crop(const mx_bytes *b, int64_t begin, float scale
                                    int pad, mx_ndarray *draws, mx_ndarray *dst);
 
 /* Writes `len` bytes to `path` atomically: a temporary file in the same
- * folder, fflush + fsync, then rename over `path`. */
+ * folder (path.tmp.PID.XXXXXX), fflush + fsync, then rename over `path`. First it removes the
+ * temporary files of path that a killed write left: of a pid no longer running, or an hour old. */
 mx_status mx_file_write_atomic(const char *path, const void *data, size_t len);
 /* Writes an MXNet NDArray list (`.params`: magic 0x112, V2 dense cpu float32
  * records), atomically. `names` may be NULL (an unnamed list). */
@@ -496,6 +497,19 @@ mx_status mx_dist_overlap_create(mx_executor *e, mx_ndarray *const *grads, int n
                                  mx_dist_overlap **out);
 mx_status mx_dist_overlap_backward(mx_dist_overlap *o);
 void mx_dist_overlap_release(mx_dist_overlap *o); /* NULL is fine */
+
+/* ---- what this build has (features.c) ----
+ * The optional parts, in order: CUDA, CUBLAS, NCCL, MPI, BLIS, LIBXSMM, then OPENBLAS (always in;
+ * detail: its version and the core it runs) and AVX2 (simd.h's AVX2 copies of the hot loops:
+ * enabled when built and this CPU runs them). */
+typedef struct mx_feature {
+  const char *name;
+  int enabled;        /* compiled in (AVX2: compiled and used on this CPU) */
+  int off_on_request; /* left out because the build was told to (make BLIS=, make NVCC=) */
+  const char *detail; /* a version, a path or a CPU, or "" */
+} mx_feature;
+/* The features (static storage); *count gets how many. */
+const mx_feature *mx_features(int *count);
 
 #ifdef __cplusplus
 }

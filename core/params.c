@@ -1,7 +1,10 @@
 /* params.c: MXNet's NDArray list file (`.params`): writes V2 dense cpu float32,
  * reads legacy, V1 and V2 dense records (mxnet-semantics.md §1.15); and the
  * atomic file write (temporary file, fsync, rename) every checkpoint uses. */
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,13 +18,58 @@
 #define V2_MAGIC 0xF993FAC9u
 #define V3_MAGIC 0xF993FACAu
 
+/* A write killed between its temporary file and the rename leaves PATH.tmp.PID.XXXXXX (or, from
+ * before the pid was in the name, PATH.tmp.XXXXXX). The next write of PATH removes those it can
+ * prove stale: of a process that no longer runs, or older than an hour (no write takes that
+ * long; a reused pid cannot keep a file forever). Other names, and live writers' files, stay. */
+#define STALE_TEMP_SECONDS 3600
+
+static int stale_temp(const char *dir, const char *name, size_t base_len) {
+  const char *rest = name + base_len + 5; /* after "BASE.tmp." */
+  char *end;
+  long pid = strtol(rest, &end, 10);
+  int with_pid = end != rest && *end == '.' && strlen(end + 1) == 6;
+  if (!with_pid && strlen(rest) != 6) return 0; /* not a name mx_file_write_atomic makes */
+  if (with_pid && pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH) return 1;
+  char full[4096];
+  struct stat st;
+  if (snprintf(full, sizeof full, "%s/%s", dir, name) >= (int)sizeof full || lstat(full, &st) != 0) return 0;
+  return S_ISREG(st.st_mode) && time(NULL) - st.st_mtime > STALE_TEMP_SECONDS;
+}
+
+static void remove_stale_temps(const char *path) {
+  const char *slash = strrchr(path, '/');
+  const char *base = slash ? slash + 1 : path;
+  char dir[4096];
+  if (!slash)
+    strcpy(dir, ".");
+  else if (slash == path)
+    strcpy(dir, "/");
+  else if ((size_t)(slash - path) < sizeof dir)
+    memcpy(dir, path, (size_t)(slash - path)), dir[slash - path] = '\0';
+  else
+    return;
+  size_t blen = strlen(base);
+  DIR *d = opendir(dir);
+  if (!d) return;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (strncmp(e->d_name, base, blen) != 0 || strncmp(e->d_name + blen, ".tmp.", 5) != 0) continue;
+    if (!stale_temp(dir, e->d_name, blen)) continue;
+    char full[4096];
+    if (snprintf(full, sizeof full, "%s/%s", dir, e->d_name) < (int)sizeof full) unlink(full);
+  }
+  closedir(d);
+}
+
 mx_status mx_file_write_atomic(const char *path, const void *data, size_t len) {
   if (!path || !*path) return mx_error(MX_ERR_ARG, "mx_file_write_atomic: no file name given");
+  remove_stale_temps(path);
   size_t plen = strlen(path);
-  char *tmp = malloc(plen + 16);
+  char *tmp = malloc(plen + 40);
   if (!tmp) return mx_error(MX_ERR_NOMEM, "mx_file_write_atomic: out of memory");
-  memcpy(tmp, path, plen);
-  memcpy(tmp + plen, ".tmp.XXXXXX", 12);
+  /* PATH.tmp.PID.XXXXXX: the pid tells a later write whether its writer still runs */
+  snprintf(tmp, plen + 40, "%s.tmp.%ld.XXXXXX", path, (long)getpid());
   int fd = mkstemp(tmp);
   if (fd < 0) {
     mx_status st = mx_error(

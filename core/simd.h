@@ -8,8 +8,10 @@
 /* (not under clang: the sanitizer and fuzz builds keep one plain version) */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__CUDACC__)
 #define MX_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define MX_SIMD_AVX2 1 /* (mx_features reports it) */
 #else
 #define MX_SIMD_CLONES
+#define MX_SIMD_AVX2 0
 #endif
 
 #endif

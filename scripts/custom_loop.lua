@@ -1,6 +1,7 @@
 -- custom_loop.lua: the tutorial's "Under the hood" section: the training loop written
 -- by hand with simple_bind, an initializer, the SGD updater and the Accuracy metric.
--- Usage: mxlua scripts/custom_loop.lua [--epochs 10] [--limit N] [--ctx cpu|gpu]
+-- Usage: mxlua scripts/custom_loop.lua [--epochs 10] [--limit N] [--ctx cpu|gpu] [--data DIR]
+--        (--data: the MNIST folder; default as mx.test_utils.mnist_dirs: $MXLUA_DATA, data/mnist, the checkout's)
 local mx = rawget(_G, 'mx') or require 'mx'
 
 local function option(name, default)
@@ -30,7 +31,7 @@ local act2 = mx.symbol.Activation{data = fc2, name = 'relu2', act_type = 'relu'}
 local fc3  = mx.symbol.FullyConnected{data = act2, name = 'fc3', num_hidden = 10}
 local mlp  = mx.symbol.SoftmaxOutput{data = fc3, name = 'softmax'}
 
-local mnist = mx.test_utils.get_mnist()
+local mnist = mx.test_utils.get_mnist(option('data'))
 mx.random.seed(1234)
 local X = mx.nd.concat{mnist.train_data, mnist.test_data}
 local Y = mx.nd.concat{mnist.train_label, mnist.test_label}

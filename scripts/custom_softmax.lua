@@ -1,6 +1,7 @@
 -- custom_softmax.lua: the tutorial's "New Operators" section: softmax written in Lua
 -- (a LuaOp, MXNet's NumpyOp) replaces SoftmaxOutput, and the network trains with it.
--- Usage: mxlua scripts/custom_softmax.lua [--epochs 2] [--limit N] [--ctx cpu|gpu]
+-- Usage: mxlua scripts/custom_softmax.lua [--epochs 2] [--limit N] [--ctx cpu|gpu] [--data DIR]
+--        (--data: the MNIST folder; default as mx.test_utils.mnist_dirs: $MXLUA_DATA, data/mnist, the checkout's)
 --        [--compare]  (trains again with SoftmaxOutput and with the Lua softmax, compares the
 --                      epochs' time cost, then times the loss layer alone)
 --        [--plot FILE.png|FILE.svg]  (accuracy per epoch, mx.viz.plot_history)
@@ -57,7 +58,7 @@ end
 local numpy_softmax = NumpySoftmax()
 local mlp = network(function(fc3) return numpy_softmax{data = fc3, name = 'softmax'} end)
 
-local mnist = mx.test_utils.get_mnist()
+local mnist = mx.test_utils.get_mnist(option('data'))
 mx.random.seed(1234)
 local X = mx.nd.concat{mnist.train_data, mnist.test_data}
 local Y = mx.nd.concat{mnist.train_label, mnist.test_label}

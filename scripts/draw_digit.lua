@@ -1,23 +1,27 @@
 -- draw_digit.lua: a web page where a person writes a digit and the trained MNIST
 -- model reads it. `mxlua scripts/draw_digit.lua [--prefix build/mnist] [--epoch 10] [--port 8080]
--- [--host 127.0.0.1] [--quiet]`; trains the tutorial's network first when no checkpoint exists.
+-- [--host 127.0.0.1] [--data DIR] [--quiet]`; trains the tutorial's network first when no checkpoint exists.
 local mx = rawget(_G, 'mx') or require 'mx'
 local server = require 'mx.web.server'
 local handler = require 'mx.web.handler'
 
+local DEFAULT_PREFIX = mx.test_utils.checkout_path('build/mnist')
 local USAGE = [[
 usage: mxlua scripts/draw_digit.lua [options]
-  --prefix P   checkpoint prefix (P-symbol.json, P-%04d.params)   [build/mnist]
-               (the one scripts/train_mnist.lua saves; `mnist` for the tutorial's model:save('mnist', 10))
+  --prefix P   checkpoint prefix (P-symbol.json, P-%04d.params)   [build/mnist in this script's checkout:
+               PREFIX] (the one scripts/train_mnist.lua saves; `mnist` for the tutorial's
+               model:save('mnist', 10) in the current folder)
+  --data DIR   the MNIST folder, to train on and to score     [$MXLUA_DATA, data/mnist, the checkout's]
   --epoch N    checkpoint epoch to load, or epochs to train        [10]
   --port N     port to listen on (0: any free port)                [8080]
   --host H     address to listen on                                [127.0.0.1]
   --quiet      no line per request
   --help       this text
 The page is at http://HOST:PORT/; POST /api/classify, GET /api/model. Ctrl-C stops.]]
+USAGE = USAGE:gsub('PREFIX', (DEFAULT_PREFIX:gsub('%%', '%%%%')))
 
 local function parse_args(argv)
-  local opts = {prefix = 'build/mnist', epoch = 10, port = 8080, host = '127.0.0.1', quiet = false}
+  local opts = {prefix = DEFAULT_PREFIX, data = false, epoch = 10, port = 8080, host = '127.0.0.1', quiet = false}
   local numeric = {epoch = true, port = true}
   local i = 1
   while i <= #argv do
@@ -111,14 +115,17 @@ end
 
 local function main(argv)
   local opts = parse_args(argv)
-  local ok, mnist = pcall(mx.test_utils.get_mnist)
-  if not ok then mnist = nil end
+  local found, missing = mx.test_utils.mnist_files(opts.data or nil)
+  local mnist = found and mx.test_utils.get_mnist(opts.data or nil)
   local model
   if exists(string.format('%s-%04d.params', opts.prefix, opts.epoch)) then
     model = mx.model.FeedForward.load(opts.prefix, opts.epoch, {ctx = mx.cpu()})
     print(string.format('Loaded %s-%04d.params', opts.prefix, opts.epoch))
   else
-    if not mnist then error('draw_digit: no checkpoint and no MNIST data to train on: run `make data`', 0) end
+    if not mnist then
+      error(('draw_digit: no checkpoint %s-%04d.params (give another with --prefix P) and no MNIST data to '
+             .. 'train on: %s'):format(opts.prefix, opts.epoch, missing), 0)
+    end
     model = train(opts, mnist)
   end
   local info = describe(opts, model, mnist)

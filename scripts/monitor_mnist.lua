@@ -1,7 +1,8 @@
 -- monitor_mnist.lua: the tutorial's "Debugging" section: one epoch of training with a
 -- Monitor printing the norm of every weight and weight gradient every 100 batches.
 -- Usage: mxlua scripts/monitor_mnist.lua [--epochs 1] [--limit N] [--interval 100]
---        [--pattern '.*weight'] [--check-finite] [--ctx cpu|gpu]
+--        [--pattern '.*weight'] [--check-finite] [--ctx cpu|gpu] [--data DIR]
+--        (--data: the MNIST folder; default as mx.test_utils.mnist_dirs: $MXLUA_DATA, data/mnist, the checkout's)
 local mx = rawget(_G, 'mx') or require 'mx'
 
 local function option(name, default)
@@ -27,7 +28,7 @@ local act2 = mx.symbol.Activation{data = fc2, name = 'relu2', act_type = 'relu'}
 local fc3  = mx.symbol.FullyConnected{data = act2, name = 'fc3', num_hidden = 10}
 local mlp  = mx.symbol.SoftmaxOutput{data = fc3, name = 'softmax'}
 
-local mnist = mx.test_utils.get_mnist()
+local mnist = mx.test_utils.get_mnist(option('data'))
 mx.random.seed(1234)
 local X = mx.nd.concat{mnist.train_data, mnist.test_data}
 local Y = mx.nd.concat{mnist.train_label, mnist.test_label}

@@ -1,6 +1,8 @@
 -- plot_mnist.lua: the tutorial's pictures. The network as Graphviz draws it (mlp.svg),
 -- its summary table, the ten first digits (digits.png) and the first test digit (first.png).
--- Usage: mxlua scripts/plot_mnist.lua [--out DIR] [--format svg|png|pdf]
+-- Usage: mxlua scripts/plot_mnist.lua [--out DIR] [--format svg|png|pdf] [--data DIR]
+--        (--out: default the current folder; --data: the MNIST folder, default as
+--        mx.test_utils.mnist_dirs: $MXLUA_DATA, data/mnist, the checkout's)
 local mx = rawget(_G, 'mx') or require 'mx'
 
 local function option(name, default)
@@ -30,7 +32,7 @@ print('arguments: ' .. table.concat(mlp:list_arguments(), ', '))
 print('outputs:   ' .. table.concat(mlp:list_outputs(), ', '))
 
 -- Data loading: the same shuffled split as the tutorial's
-local mnist = mx.test_utils.get_mnist()
+local mnist = mx.test_utils.get_mnist(option('data'))
 mx.random.seed(1234)
 local X = mx.nd.concat{mnist.train_data, mnist.test_data}
 local Y = mx.nd.concat{mnist.train_label, mnist.test_label}

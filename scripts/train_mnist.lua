@@ -3,6 +3,7 @@
 -- MXNet's log lines, the test accuracy, and a checkpoint. `--help` lists the flags.
 local mx = rawget(_G, 'mx') or require 'mx'
 
+local DEFAULT_SAVE = mx.test_utils.checkout_path('build/mnist')
 local USAGE = [[
 usage: mxlua scripts/train_mnist.lua [options]
   --network mlp|lenet the 128-64-10 MLP (default) or LeNet (conv 5x5x20, tanh, max-pool 2/2,
@@ -18,9 +19,10 @@ usage: mxlua scripts/train_mnist.lua [options]
                       0 for mlp and with --float-data)
   --wd X              weight decay (default 1e-5)
   --seed N            seed of the data permutation and the initial weights (default 1234)
-  --save PREFIX       checkpoint prefix (default build/mnist: build/mnist-symbol.json,
-                      build/mnist-0010.params, build/mnist-0010.states)
-  --data DIR          folder of the MNIST IDX files (default data/mnist or $MXLUA_DATA)
+  --save PREFIX       checkpoint prefix (default build/mnist in this script's checkout, here
+                      SAVE: SAVE-symbol.json, SAVE-0010.params, SAVE-0010.states)
+  --data DIR          folder of the MNIST IDX files (default: $MXLUA_DATA, data/mnist under the
+                      current folder, then data/mnist in this script's checkout)
   --progress          draw a progress bar on the terminal as well
   --float-data        hold MNIST as get_mnist's float32 arrays (the tutorial's way) instead of bytes
   --report-memory     print the peak resident memory (VmHWM) at the end
@@ -29,6 +31,7 @@ usage: mxlua scripts/train_mnist.lua [options]
                       gradients summed over the processes; rank 0 logs, evaluates and saves
   --help              this text
 ]]
+USAGE = USAGE:gsub('SAVE', (DEFAULT_SAVE:gsub('%%', '%%%%')))
 
 local function fail(msg)
   io.stderr:write('train_mnist: ', msg, '\n', USAGE)
@@ -36,7 +39,7 @@ local function fail(msg)
 end
 
 local opts = {network = 'mlp', ctx = nil, epochs = 10, ['batch-size'] = 100, lr = 0.1, momentum = 0.9, wd = 1e-5,
-              seed = 1234, save = 'build/mnist', data = nil, progress = false}
+              seed = 1234, save = DEFAULT_SAVE, data = nil, progress = false}
 local numeric = {epochs = 'integer', ['batch-size'] = 'integer', seed = 'integer', lr = 'number', momentum = 'number',
                  wd = 'number', ['lr-factor'] = 'number', pad = 'integer'}
 local args = arg or {}
@@ -132,20 +135,13 @@ local net = opts.network == 'lenet' and lenet() or mlp
 -- is converted to float32 (x/255, as get_mnist) by mx.io.ByteIter. --float-data: as the tutorial,
 -- get_mnist's float arrays (same order, same results).
 local ByteIter = require 'mx.byteiter'
-local function mnist_files(dir)
-  for _, d in ipairs(mx.test_utils.mnist_dirs(dir)) do
-    local out = {}
-    for _, base in ipairs{'train-images-idx3-ubyte', 't10k-images-idx3-ubyte', 'train-labels-idx1-ubyte',
-                          't10k-labels-idx1-ubyte'} do
-      for _, p in ipairs{d .. '/' .. base, d .. '/' .. base .. '.gz'} do
-        local f = io.open(p, 'rb')
-        if f then f:close(); out[#out + 1] = p; break end
-      end
-    end
-    if #out == 4 then return out end
-  end
+local mnist_paths, missing = mx.test_utils.mnist_files(opts.data)
+if not mnist_paths then
+  io.stderr:write('train_mnist: ', missing, '\n')
+  os.exit(2)
 end
-local files = not opts['float-data'] and mnist_files(opts.data)
+local files = not opts['float-data'] and {mnist_paths.train_data, mnist_paths.test_data, mnist_paths.train_label,
+                                          mnist_paths.test_label}
 local batch_size = opts['batch-size']
 local train_iter, test_iter, X_test, Y_test
 mx.random.seed(opts.seed)

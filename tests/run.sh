@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests/run.sh [all|c|lua|gpu]: runs the C test binaries and the busted specs,
+# tests/run.sh [all|c|lua|gpu|features]: runs the C test binaries and the busted specs,
 # then prints one closing line "N passed, M failed" over all suites together.
 # Exits non-zero on any failure.
 cd "$(dirname "$0")/.." || exit 2
@@ -43,6 +43,10 @@ run_busted() { # $@: spec files or folders
 if [ "$what" = all ] || [ "$what" = lua ]; then
   # the GPU specs run too: without a CUDA device each is pending, counted as skipped
   run_busted tests/spec
+fi
+# features: the build has every optional library this machine has (.ci/run runs it on its own)
+if [ "$what" = features ]; then
+  run_busted tests/spec/features_spec.lua
 fi
 if [ "$what" = gpu ]; then
   MXLUA_REQUIRE_GPU=1 run_busted --tags=gpu tests/spec

@@ -9,6 +9,8 @@ mx.core = require 'mx.core'
 -- the incremental mode keeps that loop at 3 MB. So mx selects it.
 collectgarbage('incremental')
 mx.__version__ = mx.core.version
+mx.runtime = require 'mx.runtime' -- what this build has
+mx.features = mx.runtime.Features
 
 mx.context = require 'mx.context'
 mx.cpu, mx.gpu = mx.context.cpu, mx.context.gpu

@@ -4,6 +4,11 @@
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "ctest.h"
 #include "mx.h"
@@ -175,6 +180,41 @@ TEST(no_temp_files_left) {
   CHECK(n == 6 && strcmp(buf, "second") == 0);
 }
 
+static int file_exists(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0;
+}
+
+/* What a killed write leaves (name made here, not by params.c): the next write of the same
+ * file removes its own stale temporaries and nothing else. */
+TEST(stale_temp_files_removed) {
+  pid_t child = fork();
+  if (child == 0) _exit(0);
+  CHECK(child > 0);
+  waitpid(child, NULL, 0); /* reaped: that pid runs nothing now */
+  char dead[64], live[64], old_fmt[64], old_fmt_aged[64], other[64], longer[64];
+  snprintf(dead, sizeof dead, "ck.params.tmp.%d.aB3xYz", (int)child);
+  snprintf(live, sizeof live, "ck.params.tmp.%d.Qw3rty", (int)getpid());
+  snprintf(old_fmt, sizeof old_fmt, "ck.params.tmp.Zx81pq");
+  snprintf(old_fmt_aged, sizeof old_fmt_aged, "ck.params.tmp.Ol4dd0");
+  snprintf(other, sizeof other, "ck.states.tmp.%d.aB3xYz", (int)child);
+  snprintf(longer, sizeof longer, "ck.params.tmp.%d.aB3xYz.keep", (int)child);
+  const char *names[] = {dead, live, old_fmt, old_fmt_aged, other, longer};
+  for (int i = 0; i < 6; i++) CHECK(mx_file_write_atomic(tmp_path(names[i]), "x", 1) == MX_OK);
+  struct timeval two_hours_ago[2] = {{time(NULL) - 7200, 0}, {time(NULL) - 7200, 0}};
+  CHECK(utimes(tmp_path(old_fmt_aged), two_hours_ago) == 0);
+  CHECK(mx_file_write_atomic(tmp_path("ck.params"), "new", 3) == MX_OK);
+  CHECK(!file_exists(tmp_path(dead)));         /* its writer no longer runs */
+  CHECK(!file_exists(tmp_path(old_fmt_aged))); /* older than an hour */
+  CHECK(file_exists(tmp_path(live)));          /* a writer that still runs (this process) */
+  CHECK(file_exists(tmp_path(old_fmt)));       /* no pid, and fresh */
+  CHECK(file_exists(tmp_path(other)));         /* another file's */
+  CHECK(file_exists(tmp_path(longer)));        /* not a name the write makes */
+  CHECK(file_exists(tmp_path("ck.params")));
+  for (int i = 0; i < 6; i++) unlink(tmp_path(names[i]));
+  unlink(tmp_path("ck.params"));
+}
+
 TEST(bad_files) {
   bytes o = {{0}, 0};
   v2_bytes(&o);
@@ -225,6 +265,7 @@ int main(void) {
   RUN(v2_layout);
   RUN(save_is_v2_byte_exact);
   RUN(no_temp_files_left);
+  RUN(stale_temp_files_removed);
   RUN(bad_files);
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

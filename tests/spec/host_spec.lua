@@ -57,6 +57,12 @@ describe('mxlua scripts', function()
     local out, _, code = run(MXLUA .. ' -v')
     assert.are.equal(0, code)
     assert.truthy(out:find('^mxlua 0%.1 %(Lua 5%.4%) · cpu: OpenBLAS · gpu: %S+'))
+    -- then what the build has, as mx.features() lists it (features_spec checks the list)
+    local mx = require 'mx'
+    local fs = mx.features()
+    assert.truthy(out:find('\nfeatures: ' .. tostring(fs) .. '\n', 1, true), out)
+    assert.truthy(out:find('\nOpenBLAS: ' .. fs.OPENBLAS.detail .. '\n', 1, true), out)
+    assert.truthy(out:find('\nAVX2 paths: ' .. fs.AVX2.detail .. '\n', 1, true), out)
   end)
 
   it('runs a script with `arg` as lua5.4 sets it and `...`', function()
@@ -145,7 +151,7 @@ describe('mxlua REPL through a pipe', function()
       'mxlua 0.1 (Lua 5.4) · cpu: OpenBLAS · gpu: ',
     })
     assert.are.equal(expected, out:sub(1, #expected))
-    local body = out:match('\n(.*)$')
+    local body = out:match('\nAVX2 paths: [^\n]*\n(.*)$') -- after the banner (see -v)
     assert.are.equal(table.concat({
       '> > [NDArray 2x3 float32 @cpu(0)]',
       ' 2  2  2',

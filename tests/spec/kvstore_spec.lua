@@ -191,7 +191,7 @@ describe("kvstore 'mpi' under mpirun -np 2", function()
     assert.are.equal(1, starts, text)
     assert.are.equal(1, results, text)
     local acc = tonumber(text:match('Accuracy: ([%d.]+) %%'))
-    assert(acc and acc > 90, text)
+    assert(acc and acc > 90, text) -- a band: one epoch reaches about 95 % on any GEMM kernel; chance is 10
     assert.truthy(io.open(dir .. '/mnist-0001.params'))
   end)
 

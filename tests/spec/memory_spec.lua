@@ -163,10 +163,18 @@ describe('scripts/train_mnist.lua memory', function()
     local base = run([[-e "require 'mx'; local s = io.open('/proc/self/status'):read('a'); ]] ..
                      [[print(('Peak memory: %.1f MiB'):format(s:match('VmHWM:%s*(%d+)') / 1024))"]])
     local bytes = run('scripts/train_mnist.lua --ctx cpu --epochs 1 --report-memory --save ' .. save)
-    assert.truthy(bytes:find('INFO Epoch[0] Validation-accuracy=0.950800', 1, true), bytes)
-    assert.truthy(bytes:find('INFO Epoch[0] Train-accuracy=0.763083', 1, true), bytes)
     local floats = run('scripts/train_mnist.lua --ctx cpu --epochs 1 --float-data --report-memory --save ' .. save)
-    assert.truthy(floats:find('INFO Epoch[0] Validation-accuracy=0.950800', 1, true), floats)
+    -- The two paths feed the same floats to the same GEMMs, so their accuracies agree to the digit;
+    -- the digits themselves depend on the GEMM kernel and its threads (BLIS or OpenBLAS, the CPU), so
+    -- no constant is asserted. The band only catches a run that did not learn: one epoch gives
+    -- 0.950-0.951 on every kernel seen (the tutorial's figure), chance is 0.1.
+    for _, what in ipairs{'Validation-accuracy', 'Train-accuracy'} do
+      local pattern = 'INFO Epoch%[0%] ' .. what:gsub('%-', '%%-') .. '=(%d%.%d+)'
+      local b, f = bytes:match(pattern), floats:match(pattern)
+      assert.truthy(b, bytes)
+      assert.are.equal(b, f, what .. ' from bytes and from floats')
+    end
+    assert.is_true(tonumber(bytes:match('Validation%-accuracy=(%d%.%d+)')) > 0.9, bytes)
     assert.equal(bytes:match('Result:[^\n]*'), floats:match('Result:[^\n]*'))
     -- under AddressSanitizer (make test-asan) freed memory sits in its quarantine: RSS says nothing
     if os.getenv('MXLUA_SANITIZED') == '1' then return end

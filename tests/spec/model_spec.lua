@@ -66,6 +66,9 @@ describe('mx.model.FeedForward', function()
     local train_acc = tonumber(lines[6]:match('^INFO Epoch%[0%] Train%-accuracy=(0%.%d%d%d%d%d%d)$'))
     assert.truthy(lines[7]:match('^INFO Epoch%[0%] Time cost=%d+%.%d%d%d$'), lines[7])
     local val = tonumber(lines[8]:match('^INFO Epoch%[0%] Validation%-accuracy=(0%.%d%d%d%d%d%d)$'))
+    -- a band, not a figure: the digits depend on the GEMM kernel and its threads (one epoch gave
+    -- 0.9503 with BLIS and 0.9508 with OpenBLAS on a Zen 5 EPYC); 0.94 leaves 20 times that spread
+    -- and still fails a network that learns badly (chance is 0.1)
     assert.is_true(val >= 0.94, lines[8])
     -- the metric is cumulative: Batch [600] shows the epoch's train accuracy
     assert.equal(lines[6]:match('=(.*)$'), lines[4]:match('Train%-accuracy=(.*)$'))

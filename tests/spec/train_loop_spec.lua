@@ -84,6 +84,8 @@ describe('the custom training loop (tutorial, "Under the hood")', function()
     local val_acc = correct / seen
     print(string.format('\n  1 epoch: train accuracy (last 100 batches) %.4f, validation accuracy %.4f', train_acc,
       val_acc))
+    -- bands, not figures (the digits depend on the GEMM kernel and its threads): one epoch of
+    -- the tutorial's network reaches 0.95, and a loop that does not learn stays near 0.1
     assert.is_true(train_acc > 0.9, 'train accuracy ' .. train_acc)
     assert.is_true(val_acc > 0.9, 'validation accuracy ' .. val_acc)
   end)
