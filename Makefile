@@ -83,6 +83,15 @@ LDLIBS    += -L$(BLIS_LIBDIR) -Wl,-rpath,$(BLIS_LIBDIR) -lblis
 # only blas_blis.c sees BLIS's headers (BLIS ships a cblas.h of its own beside blis.h)
 BLIS_CFLAGS := -isystem $(BLIS)
 endif
+# (speed) libxsmm's JIT small-GEMM kernels, a candidate of the GEMM plan (core/gemm_plan.c), when
+# Debian's libxsmm-dev is there (a static, position-independent libxsmm.a; its BLAS calls resolve
+# to OpenBLAS). `make LIBXSMM=` builds without it.
+DEB_PACKAGES += libxsmm-dev
+LIBXSMM   ?= $(if $(wildcard /usr/include/libxsmm.h /usr/lib/libxsmm.a),yes)
+ifneq ($(LIBXSMM),)
+CFLAGS    += -DMX_HAVE_LIBXSMM
+LDLIBS    += -lxsmm -lrt -ldl
+endif
 MPI_CFLAGS := $(shell pkg-config --cflags ompi-c 2>/dev/null || mpicc --showme:compile 2>/dev/null)
 MPI_LIBS   := $(shell pkg-config --libs ompi-c 2>/dev/null || mpicc --showme:link 2>/dev/null)
 ifneq ($(MPI_LIBS),)
@@ -120,9 +129,11 @@ $(LIB_A): $(CORE_OBJ) $(CU_OBJ)
 $(LIB_SO): $(CORE_OBJ) $(CU_OBJ)
 	$(CC) -shared -o $@ $^ $(LDLIBS)
 
+# -z nodelete: Lua unloads C modules at exit, but the GEMM libraries' worker threads (BLIS's
+# OpenMP team) may still be running their code then.
 $(MODULE): $(BIND_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) -shared -o $@ $(BIND_OBJ) $(LIB_A) $(LDLIBS)
+	$(CC) -shared -Wl,-z,nodelete -o $@ $(BIND_OBJ) $(LIB_A) $(LDLIBS)
 
 $(HOST): bindings/mxlua.c $(wildcard bindings/*.h) core/mx.h
 	@mkdir -p $(dir $@)
