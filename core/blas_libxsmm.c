@@ -5,6 +5,7 @@
 #include <libxsmm.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "internal.h"
 
@@ -22,20 +23,52 @@ static void start(void) {
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 /* libxsmm is column-major: row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T, so
- * A and B swap, as do m and n. NULL where libxsmm has no kernel (alpha must be 1, beta 0 or 1). */
-void *mx_xsmm_kernel(int ta, int tb, int m, int n, int k, int lda, int ldb, int ldc, float alpha, float beta) {
-  if (alpha != 1.0f || (beta != 0.0f && beta != 1.0f)) return NULL;
+ * A and B swap, as do m and n. libxsmm 1.17 transposes only its second operand (our A): where B
+ * is transposed (the forward pass of FullyConnected, x W^T), B is copied transposed first, into
+ * a buffer of the calling thread, and the kernel reads that. No kernel: alpha must be 1, beta 0
+ * or 1. */
+int mx_xsmm_kernel(mx_xsmm *out, int ta, int tb, int m, int n, int k, int lda, int ldb, int ldc, float alpha,
+                   float beta) {
+  out->fn = NULL;
+  if (alpha != 1.0f || (beta != 0.0f && beta != 1.0f)) return 0;
   pthread_once(&once, start);
-  const int flags = (tb ? LIBXSMM_GEMM_FLAG_TRANS_A : 0) | (ta ? LIBXSMM_GEMM_FLAG_TRANS_B : 0);
-  const libxsmm_blasint xm = n, xn = m, xk = k, xlda = ldb, xldb = lda, xldc = ldc;
+  const int flags = ta ? LIBXSMM_GEMM_FLAG_TRANS_B : 0;
+  const libxsmm_blasint xm = n, xn = m, xk = k, xlda = tb ? n : ldb, xldb = lda, xldc = ldc;
   libxsmm_smmfunction f = libxsmm_smmdispatch(xm, xn, xk, &xlda, &xldb, &xldc, &alpha, &beta, &flags, NULL);
-  return f ? *(void **)&f : NULL; /* a function pointer kept as void * (POSIX) */
+  if (!f) return 0;
+  out->fn = *(void **)&f; /* a function pointer kept as void * (POSIX) */
+  out->copy_b = tb, out->n = n, out->k = k, out->ldb = ldb;
+  return 1;
 }
 
-void mx_xsmm_run(void *kernel, const float *a, const float *b, float *c) {
+/* row-major (n, k) with leading dimension ld -> (k, n) contiguous, in 32x32 tiles */
+static void transpose(const float *b, int n, int k, int ld, float *bt) {
+  enum { T = 32 };
+  for (int i0 = 0; i0 < n; i0 += T)
+    for (int j0 = 0; j0 < k; j0 += T) {
+      int i1 = i0 + T < n ? i0 + T : n, j1 = j0 + T < k ? j0 + T : k;
+      for (int i = i0; i < i1; i++)
+        for (int j = j0; j < j1; j++) bt[(size_t)j * n + i] = b[(size_t)i * ld + j];
+    }
+}
+
+int mx_xsmm_run(const mx_xsmm *kernel, const float *a, const float *b, float *c) {
   libxsmm_smmfunction f;
-  *(void **)&f = kernel;
+  *(void **)&f = kernel->fn;
+  if (kernel->copy_b) {
+    static __thread float *buf;
+    static __thread size_t cap;
+    size_t need = (size_t)kernel->n * kernel->k;
+    if (need > cap) {
+      float *p = realloc(buf, need * sizeof *p);
+      if (!p) return 0;
+      buf = p, cap = need;
+    }
+    transpose(b, kernel->n, kernel->k, kernel->ldb, buf);
+    b = buf;
+  }
   f(b, a, c);
+  return 1;
 }
 
 int mx_xsmm_describe(char *buf, size_t size) {

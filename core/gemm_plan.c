@@ -20,7 +20,7 @@ enum { ROUNDS = 5, SAMPLES_MAX = 200 };  /* rounds of timed calls per candidate,
 
 typedef struct {
   mx_gemm_plan_entry e;
-  void *xsmm; /* libxsmm's kernel for the shape, where it has one */
+  mx_xsmm xsmm; /* libxsmm's kernel for the shape, where it has one (xsmm.fn) */
 } plan_slot;
 
 static const char *lib_names[MX_GEMM_LIBS] = {"openblas", "blis", "libxsmm"};
@@ -98,24 +98,21 @@ static int threads_of(int lib) {
 
 static void run_lib(const plan_slot *s, int lib, float alpha, const float *a, const float *b, float beta, float *c) {
   const mx_gemm_plan_entry *e = &s->e;
-  switch (lib) {
 #ifdef MX_HAVE_LIBXSMM
-  case MX_GEMM_LIBXSMM: mx_xsmm_run(s->xsmm, a, b, c); return;
+  if (lib == MX_GEMM_LIBXSMM && mx_xsmm_run(&s->xsmm, a, b, c)) return; /* else no memory: OpenBLAS */
 #endif
 #ifdef MX_HAVE_BLIS
-  case MX_GEMM_BLIS:
+  if (lib == MX_GEMM_BLIS) {
     if (mx_blis_threads() != threads_of(MX_GEMM_BLIS)) mx_blis_set_threads(threads_of(MX_GEMM_BLIS));
     mx_blis_sgemm(e->transpose_a, e->transpose_b, e->m, e->n, e->k, alpha, a, e->lda, b, e->ldb, beta, c, e->ldc);
     return;
+  }
 #endif
-  default: {
-    /* a global read per call: a caller may have changed OpenBLAS's count since */
-    int want = threads_of(MX_GEMM_OPENBLAS);
-    if (openblas_get_num_threads() != want) openblas_set_num_threads(want);
-    cblas_sgemm(CblasRowMajor, e->transpose_a ? CblasTrans : CblasNoTrans, e->transpose_b ? CblasTrans : CblasNoTrans,
-                e->m, e->n, e->k, alpha, a, e->lda, b, e->ldb, beta, c, e->ldc);
-  }
-  }
+  /* a global read per call: a caller may have changed OpenBLAS's count since */
+  int want = threads_of(MX_GEMM_OPENBLAS);
+  if (openblas_get_num_threads() != want) openblas_set_num_threads(want);
+  cblas_sgemm(CblasRowMajor, e->transpose_a ? CblasTrans : CblasNoTrans, e->transpose_b ? CblasTrans : CblasNoTrans,
+              e->m, e->n, e->k, alpha, a, e->lda, b, e->ldb, beta, c, e->ldc);
 }
 
 static double now_us(void) {
@@ -198,11 +195,11 @@ static void measure(plan_slot *s, float alpha, float beta) {
     }
     if (warm[lib] < fastest) fastest = warm[lib];
   }
-  if (s->xsmm) {
+  if (s->xsmm.fn) {
     memcpy(c, c0, nc * sizeof *c);
     run_lib(s, MX_GEMM_LIBXSMM, alpha, a, b, beta, c);
     if (!agrees(c, ref, e)) {
-      s->xsmm = NULL;
+      s->xsmm.fn = NULL;
       e->us[MX_GEMM_LIBXSMM] = -1;
     }
   }
@@ -249,17 +246,17 @@ static plan_slot *plan_shape(int ta, int tb, int m, int n, int k, float alpha, i
   plan_slot *s = &plan[plan_n];
   mx_gemm_plan_entry *e = &s->e;
   *e = (mx_gemm_plan_entry){ta, tb, m, n, k, lda, ldb, ldc, beta, team, MX_GEMM_OPENBLAS, {0}, {0}, ""};
-  s->xsmm = NULL;
+  s->xsmm.fn = NULL;
 #ifdef MX_HAVE_LIBXSMM
-  s->xsmm = mx_xsmm_kernel(ta, tb, m, n, k, lda, ldb, ldc, alpha, beta);
+  mx_xsmm_kernel(&s->xsmm, ta, tb, m, n, k, lda, ldb, ldc, alpha, beta);
 #endif
   for (int i = 0; i < MX_GEMM_LIBS; i++) {
     e->lib_threads[i] = threads_of(i);
-    if (!built((mx_gemm_lib)i) || (i == MX_GEMM_LIBXSMM && !s->xsmm)) e->us[i] = -1;
+    if (!built((mx_gemm_lib)i) || (i == MX_GEMM_LIBXSMM && !s->xsmm.fn)) e->us[i] = -1;
   }
   if (forced >= 0) {
     for (int i = 0; i < MX_GEMM_LIBS; i++) e->us[i] = -1;
-    e->library = (forced == MX_GEMM_LIBXSMM && !s->xsmm) ? MX_GEMM_OPENBLAS : (mx_gemm_lib)forced;
+    e->library = (forced == MX_GEMM_LIBXSMM && !s->xsmm.fn) ? MX_GEMM_OPENBLAS : (mx_gemm_lib)forced;
     snprintf(e->why, sizeof e->why, (int)e->library == forced ? "forced by MXLUA_GEMM_PLAN"
                                                          : "forced libxsmm has no kernel here: openblas");
   } else {

@@ -59,10 +59,16 @@ void mx_blis_sgemm(int ta, int tb, int m, int n, int k, float alpha, const float
 int mx_blis_threads(void);
 void mx_blis_set_threads(int n);
 int mx_blis_describe(char *buf, size_t size);
-/* blas_libxsmm.c (MX_HAVE_LIBXSMM): a kernel for one row-major shape (NULL: none), running it,
- * "version target" (returns 1 where libxsmm fell back to its generic code). */
-void *mx_xsmm_kernel(int ta, int tb, int m, int n, int k, int lda, int ldb, int ldc, float alpha, float beta);
-void mx_xsmm_run(void *kernel, const float *a, const float *b, float *c);
+/* blas_libxsmm.c (MX_HAVE_LIBXSMM): a kernel for one row-major shape (returns 0: none), running
+ * it (returns 0: no memory for its copy of B), "version target" (returns 1 where libxsmm fell
+ * back to its generic code). */
+typedef struct mx_xsmm {
+  void *fn;
+  int copy_b, n, k, ldb; /* B transposed into a buffer first (libxsmm cannot transpose it) */
+} mx_xsmm;
+int mx_xsmm_kernel(mx_xsmm *out, int ta, int tb, int m, int n, int k, int lda, int ldb, int ldc, float alpha,
+                   float beta);
+int mx_xsmm_run(const mx_xsmm *kernel, const float *a, const float *b, float *c);
 int mx_xsmm_describe(char *buf, size_t size);
 /* The device table for ctx, or NULL with an error recorded. */
 const mx_device *mx_device_for(mx_context ctx);
