@@ -9,10 +9,14 @@ local function lscpu()
   local p = io.popen('lscpu 2>/dev/null')
   local text = p and p:read('a') or ''
   if p then p:close() end
-  local function field(name) return text:match('\n' .. name .. ':%s*([^\n]*)') or text:match('^' .. name .. ':%s*([^\n]*)') or '?' end
+  local function field(name)
+    return text:match('\n' .. name .. ':%s*([^\n]*)') or text:match('^' .. name .. ':%s*([^\n]*)') or '?'
+  end
   local flags = ' ' .. field('Flags') .. ' '
   local has = {}
-  for _, f in ipairs{'avx2', 'fma', 'avx512f'} do has[#has + 1] = f .. (flags:find(' ' .. f .. ' ', 1, true) and ' yes' or ' no') end
+  for _, f in ipairs{'avx2', 'fma', 'avx512f'} do
+    has[#has + 1] = f .. (flags:find(' ' .. f .. ' ', 1, true) and ' yes' or ' no')
+  end
   return string.format('%s, cpu family %s, model %s, %s CPUs; %s', field('Model name'), field('CPU family'),
                        field('Model'), field('CPU%(s%)'), table.concat(has, ', '))
 end
@@ -37,10 +41,14 @@ end
 local function lenet()
   local x = mx.sym.Variable('data')
   x = mx.sym.Convolution{data = x, kernel = {5, 5}, num_filter = 20}
-  x = mx.sym.Pooling{data = mx.sym.Activation{data = x, act_type = 'tanh'}, pool_type = 'max', kernel = {2, 2}, stride = {2, 2}}
-  x = mx.sym.Convolution{data = x, kernel = {5, 5}, num_filter = 50}
-  x = mx.sym.Pooling{data = mx.sym.Activation{data = x, act_type = 'tanh'}, pool_type = 'max', kernel = {2, 2}, stride = {2, 2}}
-  x = mx.sym.Activation{data = mx.sym.FullyConnected{data = mx.sym.Flatten{data = x}, num_hidden = 500}, act_type = 'tanh'}
+  local function pool(y)
+    return mx.sym.Pooling{data = mx.sym.Activation{data = y, act_type = 'tanh'}, pool_type = 'max', kernel = {2, 2},
+                          stride = {2, 2}}
+  end
+  x = pool(x)
+  x = pool(mx.sym.Convolution{data = x, kernel = {5, 5}, num_filter = 50})
+  x = mx.sym.FullyConnected{data = mx.sym.Flatten{data = x}, num_hidden = 500}
+  x = mx.sym.Activation{data = x, act_type = 'tanh'}
   return mx.sym.SoftmaxOutput{data = mx.sym.FullyConnected{data = x, num_hidden = 10}, name = 'softmax'}
 end
 
