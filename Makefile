@@ -9,6 +9,8 @@ DEB_PACKAGES := build-essential pkg-config lua5.4 liblua5.4-dev libopenblas-dev 
 DEB_PACKAGES += libopenmpi-dev openmpi-bin
 # (install) LuaRocks, for mxlua-scm-1.rockspec
 DEB_PACKAGES += luarocks
+# (speed) libxsmm's JIT small-GEMM kernels, a candidate of the GEMM plan (core/gemm_plan.c)
+DEB_PACKAGES += libxsmm-dev
 # Commands that may come from elsewhere than Debian (node's own npm): installed only when absent.
 DEB_IF_NO_COMMAND := npm:npm
 
@@ -43,7 +45,7 @@ CTEST_BIN := $(CTEST_SRC:tests/c/%.c=$(BUILD)/tests/%)
 # (`make BLIS=` or `make NVCC=`: built without it) rebuilds them. MX_OPTIONS: the make variables
 # that choose an optional part; a new optional library adds its variable here and its block in
 # scripts/configure.sh (which says how).
-MX_OPTIONS := NVCC BLIS MPI NCCL
+MX_OPTIONS := NVCC BLIS MPI NCCL LIBXSMM
 MX_GIVEN   := $(foreach v,$(MX_OPTIONS),$(if $(filter command line environment override,$(origin $(v))),$(v)))
 NO_CONFIG_GOALS := deps data clean lint format run test test-gpu bench bench-deps test-asan test-valgrind fuzz \
   gpu-emu test-gpu-emu
@@ -113,9 +115,11 @@ $(LIB_A): $(CORE_OBJ) $(CU_OBJ)
 $(LIB_SO): $(CORE_OBJ) $(CU_OBJ)
 	$(CC) -shared -o $@ $^ $(LDLIBS)
 
+# -z nodelete: Lua unloads C modules at exit, but the GEMM libraries' worker threads (BLIS's
+# OpenMP team) may still be running their code then.
 $(MODULE): $(BIND_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) -shared -o $@ $(BIND_OBJ) $(LIB_A) $(LDLIBS)
+	$(CC) -shared -Wl,-z,nodelete -o $@ $(BIND_OBJ) $(LIB_A) $(LDLIBS)
 
 $(HOST): bindings/mxlua.c $(wildcard bindings/*.h) core/mx.h $(CONFIG)
 	@mkdir -p $(dir $@)

@@ -1,5 +1,6 @@
-/* blas.c: mx_gemm, row-major C = alpha * op(A) op(B) + beta * C, through
- * OpenBLAS's cblas_sgemm on the CPU and cublasSgemm on a GPU. */
+/* blas.c: mx_gemm, row-major C = alpha * op(A) op(B) + beta * C: its arguments checked, then on
+ * the CPU through the GEMM plan (gemm_plan.c: OpenBLAS, BLIS or libxsmm per shape) and on a GPU
+ * through cublasSgemm. */
 #include <cblas.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -12,37 +13,10 @@ mx_status mx_cuda_gemm(int dev, int ta, int tb, int m, int n, int k, float alpha
                        const float *b, int ldb, float beta, float *c, int ldc);
 #endif
 
-/* With BLIS in the build (blas_blis.c), the GEMMs of 4M multiply-adds and more go there, on
- * OpenBLAS's thread count (OPENBLAS_NUM_THREADS), and OpenBLAS runs the small ones on one thread
- * for good: its pool then never runs beside BLIS's, and never has to be woken. (Switching
- * OpenBLAS between one and two threads per call was tried: waking its sleeping worker made the
- * MLP's step slower than leaving OpenBLAS to choose, 650-740 us against 490-500 us.) Without
- * BLIS, OpenBLAS chooses its threads itself. */
-#define BLIS_FROM_MNK ((int64_t)4 << 20)
-
 int mx_blas_max_threads(void) {
   static int most = 0;
   if (most == 0) most = openblas_get_num_threads();
   return most;
-}
-
-static void cpu_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
-                     const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
-#ifdef MX_HAVE_BLIS
-  static int use_blis = -1; /* MXLUA_NO_BLIS=1: OpenBLAS only (to compare) */
-  if (use_blis < 0) {
-    const char *off = getenv("MXLUA_NO_BLIS");
-    use_blis = mx_blas_max_threads() > 1 && !(off && *off == '1');
-  }
-  if (use_blis && m * n * k >= BLIS_FROM_MNK) {
-    mx_blis_sgemm(ta, tb, (int)m, (int)n, (int)k, alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
-    return;
-  }
-  /* checked each call (a global read): a caller may have changed OpenBLAS's count since */
-  if (use_blis && openblas_get_num_threads() != 1) openblas_set_num_threads(1);
-#endif
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k,
-              alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
 }
 
 mx_status mx_gemm(mx_context ctx, int transpose_a, int transpose_b, int64_t m, int64_t n, int64_t k, float alpha,
@@ -62,7 +36,8 @@ mx_status mx_gemm(mx_context ctx, int transpose_a, int transpose_b, int64_t m, i
   const mx_device *dev = mx_device_for(ctx);
   if (!dev) return mx_error_prefix(MX_ERR_DEVICE, "mx_gemm");
   if (ctx.dev_type == MX_DEV_CPU) {
-    cpu_gemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    mx_gemm_plan_run(transpose_a, transpose_b, (int)m, (int)n, (int)k, alpha, a, (int)lda, b, (int)ldb, beta, c,
+                     (int)ldc);
     return MX_OK;
   }
 #ifdef MX_HAVE_CUDA

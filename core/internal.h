@@ -47,11 +47,29 @@ extern const mx_device mx_device_cuda;
 /* blas_cuda.cu: opens cuBLAS (once per process; no GPU needed) and finds its entry points */
 mx_status mx_cuda_blas_load(void);
 #endif
-/* blas.c: the CPU GEMMs' most threads (OpenBLAS's count at first use); blas_blis.c: BLIS's
- * row-major sgemm, in builds that have BLIS (MX_HAVE_BLIS). */
+/* blas.c: the CPU GEMMs' most threads (OpenBLAS's count at first use). */
 int mx_blas_max_threads(void);
+/* gemm_plan.c: a CPU GEMM (arguments checked by mx_gemm) through the library the plan chose. */
+void mx_gemm_plan_run(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda, const float *b,
+                      int ldb, float beta, float *c, int ldc);
+/* blas_blis.c (MX_HAVE_BLIS): BLIS's row-major sgemm, its threads, "version arch" (returns 1
+ * where its CPU detection chose the generic kernels). */
 void mx_blis_sgemm(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda, const float *b,
                    int ldb, float beta, float *c, int ldc);
+int mx_blis_threads(void);
+void mx_blis_set_threads(int n);
+int mx_blis_describe(char *buf, size_t size);
+/* blas_libxsmm.c (MX_HAVE_LIBXSMM): a kernel for one row-major shape (returns 0: none), running
+ * it (returns 0: no memory for its copy of B), "version target" (returns 1 where libxsmm fell
+ * back to its generic code). */
+typedef struct mx_xsmm {
+  void *fn;
+  int copy_b, n, k, ldb; /* B transposed into a buffer first (libxsmm cannot transpose it) */
+} mx_xsmm;
+int mx_xsmm_kernel(mx_xsmm *out, int ta, int tb, int m, int n, int k, int lda, int ldb, int ldc, float alpha,
+                   float beta);
+int mx_xsmm_run(const mx_xsmm *kernel, const float *a, const float *b, float *c);
+int mx_xsmm_describe(char *buf, size_t size);
 /* The device table for ctx, or NULL with an error recorded. */
 const mx_device *mx_device_for(mx_context ctx);
 

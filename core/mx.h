@@ -162,6 +162,31 @@ mx_status mx_gemm(mx_context ctx, int transpose_a, int transpose_b, int64_t m, i
                   float alpha, const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
                   float *c, int64_t ldc);
 
+/* ---- GEMM plan (gemm_plan.c): which CPU library runs each GEMM shape ----
+ * The first time a shape (m, n, k, transposes, leading dimensions, beta, threads) comes, the
+ * candidates built in are timed on it and the fastest keeps it for the process.
+ * MXLUA_GEMM_PLAN=measure (default) | openblas | blis | libxsmm forces a choice. */
+typedef enum mx_gemm_lib { MX_GEMM_OPENBLAS, MX_GEMM_BLIS, MX_GEMM_LIBXSMM, MX_GEMM_LIBS } mx_gemm_lib;
+typedef struct mx_gemm_lib_info {
+  const char *name; /* "openblas", "blis", "libxsmm" */
+  int built;        /* in this build */
+  int generic;      /* its CPU detection fell back to a generic kernel on this CPU */
+  char detail[120]; /* version and kernel set: "0.3.21 Haswell", "0.9.0 generic" */
+} mx_gemm_lib_info;
+typedef struct mx_gemm_plan_entry {
+  int transpose_a, transpose_b, m, n, k, lda, ldb, ldc;
+  float beta;                  /* 0, 1, or another value (libxsmm takes only 0 and 1) */
+  int threads;                 /* the engine's CPU GEMM threads when planned */
+  mx_gemm_lib library;         /* the choice */
+  double us[MX_GEMM_LIBS];     /* measured microseconds per call; < 0: not a candidate here */
+  int lib_threads[MX_GEMM_LIBS]; /* threads each candidate ran on */
+  char why[96];                /* "measured", "forced by MXLUA_GEMM_PLAN", ... */
+} mx_gemm_plan_entry;
+const char *mx_gemm_plan_mode(void); /* "measure" or the forced library's name */
+void mx_gemm_lib_describe(mx_gemm_lib lib, mx_gemm_lib_info *out);
+int mx_gemm_plan_size(void);
+mx_status mx_gemm_plan_get(int i, mx_gemm_plan_entry *out); /* 0-based, in planning order */
+
 /* ---- training support: IDX files (idx.c), .params files (params.c), optimizer kernels (optimizer.c) ---- */
 
 /* Reads an IDX file of unsigned bytes, plain or gzip-compressed. `expected_ndim`

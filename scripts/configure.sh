@@ -6,16 +6,15 @@
 # that appears (after `make deps`) or goes, nvcc found or lost, or an option given on make's
 # command line rebuilds what it affects, and an unchanged machine rebuilds nothing.
 #
-# Each option is a make variable: NVCC (the nvcc path), BLIS (the folder of blis.h), MPI, NCCL.
+# Each option is a make variable: NVCC (the nvcc path), BLIS (the folder of blis.h), MPI, NCCL, LIBXSMM.
 # Given to make (command line or environment: the Makefile lists those in MX_GIVEN), its value is
 # used: empty builds without it (and mx.features() says it was turned off on request). Not given,
 # it is looked for here. An option found adds its NAME to FEATURES (the Makefile compiles with
 # -DMX_HAVE_NAME) and NAME_CFLAGS / NAME_LIBS to every compile and link line.
 #
-# To add an optional library NAME (the libxsmm of branch i15, say): add its make variable to
-# MX_OPTIONS in the Makefile, and one block here:
-#   if want XSMM && [ -f /usr/include/libxsmm.h ]; then on LIBXSMM "" "-lxsmm -lblas"; else off XSMM LIBXSMM; fi
-# and its line in core/features.c; the features spec (tests/spec/features_spec.lua) gets its probe.
+# To add an optional library NAME: add its make variable to MX_OPTIONS in the Makefile, one block
+# here (as libxsmm's below), its line in core/features.c, and its probe in the features spec
+# (tests/spec/features_spec.lua).
 set -e
 build=${1:?usage: scripts/configure.sh BUILD}
 features="" offs="" vars=""
@@ -86,6 +85,12 @@ if want MPI; then
   fi
 fi
 if [ -n "$mpi_libs" ]; then on MPI "$mpi_cflags" "$mpi_libs"; else off MPI MPI; fi
+
+# ---- libxsmm (a candidate of the GEMM plan, core/gemm_plan.c), Debian's libxsmm-dev: a static,
+# position-independent libxsmm.a whose BLAS calls resolve to OpenBLAS ----
+if want LIBXSMM && [ -f /usr/include/libxsmm.h ] && [ -f /usr/lib/libxsmm.a ]; then
+  on LIBXSMM "" "-lxsmm -lrt -ldl"
+else off LIBXSMM LIBXSMM; fi
 
 # ---- the file ----
 mkdir -p "$build"

@@ -3,56 +3,20 @@
 -- mlp_numpy.py. Usage: mxlua scripts/bench/mlp_mxlua.lua WEIGHTS_DIR [DATA_DIR]; prints one JSON line.
 local mx = rawget(_G, 'mx') or require 'mx'
 
+local here = (arg and arg[0] or ''):match('^(.*)/[^/]*$') or '.'
+local common = dofile(here .. '/mlp_common.lua')
 -- BENCH_TIMED shortens the timed loop (e.g. under callgrind); the benchmark uses 600.
-local BATCH, WARMUP, INFER_PASSES = 100, 20, 5
+local BATCH, WARMUP, INFER_PASSES = common.BATCH, 20, 5
 local TIMED = math.tointeger(tonumber(os.getenv('BENCH_TIMED') or '600'))
-local SHAPES = {
-  {'fc1_weight', {128, 784}}, {'fc1_bias', {128}},
-  {'fc2_weight', {64, 128}}, {'fc2_bias', {64}},
-  {'fc3_weight', {10, 64}}, {'fc3_bias', {10}},
-}
+local SHAPES = common.SHAPES
 
 local weights_dir = assert(arg[1], 'usage: mlp_mxlua.lua WEIGHTS_DIR [DATA_DIR]')
 local data_dir = arg[2] or 'data/mnist'
-
--- A wall clock: the engine's if it has one, else LuaSocket's.
-local now = (mx.core and mx.core.now) or (mx.time and mx.time.now)
-if not now then
-  local ok, socket = pcall(require, 'socket')
-  assert(ok, 'mlp_mxlua.lua: no wall clock (mx.core.now or LuaSocket)')
-  now = socket.gettime
-end
-
--- The initial parameters: raw little-endian float32 files written by training.py.
-local function load_raw(name, shape)
-  local f = assert(io.open(weights_dir .. '/' .. name .. '.f32', 'rb'))
-  local bytes = f:read('a')
-  f:close()
-  local n = #bytes // 4
-  local t, pos = {}, 1
-  for i = 1, n do
-    t[i], pos = string.unpack('<f', bytes, pos)
-  end
-  return mx.nd.array(t):reshape(shape)
-end
-
--- MNIST: images (n, 784) scaled to [0, 1], labels (n,) holding class ids 0-9.
-local function load_mnist(prefix)
-  local images = mx.core.idx_load(data_dir .. '/' .. prefix .. '-images-idx3-ubyte', 3, 1 / 255)
-  local labels = mx.core.idx_load(data_dir .. '/' .. prefix .. '-labels-idx1-ubyte', 1, 1)
-  return images:reshape{images:shape()[1], 784}, labels
-end
-
-local train_x, train_y = load_mnist('train')
-local test_x, test_y = load_mnist('t10k')
-
-local data = mx.symbol.Variable('data')
-local fc1 = mx.symbol.FullyConnected{data = data, name = 'fc1', num_hidden = 128}
-local act1 = mx.symbol.Activation{data = fc1, name = 'relu1', act_type = 'relu'}
-local fc2 = mx.symbol.FullyConnected{data = act1, name = 'fc2', num_hidden = 64}
-local act2 = mx.symbol.Activation{data = fc2, name = 'relu2', act_type = 'relu'}
-local fc3 = mx.symbol.FullyConnected{data = act2, name = 'fc3', num_hidden = 10}
-local mlp = mx.symbol.SoftmaxOutput{data = fc3, name = 'softmax'}
+local now = common.now
+local load_raw = function(name, shape) return common.load_raw(weights_dir, name, shape) end
+local train_x, train_y = common.load_mnist(data_dir, 'train')
+local test_x, test_y = common.load_mnist(data_dir, 't10k')
+local mlp = common.mlp()
 
 local exe = mlp:simple_bind{ctx = mx.cpu(), data = {BATCH, 784}, softmax_label = {BATCH}}
 local args = exe.arg_dict
@@ -114,10 +78,10 @@ for i = 0, WARMUP - 1 do
   if i == 0 then first_loss = batch_loss() end
 end
 local stats0 = mx.core.alloc_stats and mx.core.alloc_stats()
-local t0 = now()
+local t0, c0 = now(), os.clock()
 for i = WARMUP, WARMUP + TIMED - 1 do step(i) end
 if mx.nd.waitall then mx.nd.waitall() end
-local train_s = now() - t0
+local train_s, train_cpu_s = now() - t0, os.clock() - c0
 local stats1 = mx.core.alloc_stats and mx.core.alloc_stats()
 
 -- Inference: forward (not training) over the test set in batches, the predicted class ids.
@@ -155,9 +119,10 @@ end
 local allocs = stats0 and (stats1.requests - stats0.requests) / TIMED or -1
 local sys_allocs = stats0 and (stats1.system_allocs - stats0.system_allocs) / TIMED or -1
 print(string.format('{"runner": "mxlua", "train_samples_per_s": %.1f, "infer_samples_per_s": %.1f, '
-  .. '"test_accuracy": %.4f, "first_batch_loss": %.6f, "version": "%s", '
+  .. '"test_accuracy": %.4f, "first_batch_loss": %.6f, "version": "%s", "train_cpu_us_per_batch": %.1f, '
   .. '"alloc_requests_per_step": %.2f, "system_allocs_per_step": %.2f, '
   .. '"setting": "raw executor loop (simple_bind, batches fed in place, forward, backward, fused SGD updater), '
   .. 'OPENBLAS_NUM_THREADS=%s"}',
   TIMED * BATCH / train_s, ntest / infer_s, correct / ntest, first_loss, tostring(mx.__version__),
+  train_cpu_s / TIMED * 1e6,
   allocs, sys_allocs, os.getenv('OPENBLAS_NUM_THREADS') or 'unset'))

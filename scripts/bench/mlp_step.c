@@ -142,7 +142,7 @@ int main(int argc, char **argv) {
   printf("  its 8 GEMMs via OpenBLAS:  %8.1f us/step (executor/GEMMs = %.2f)\n", gemm_t[ROUNDS / 2],
          exe_t[ROUNDS / 2] / gemm_t[ROUNDS / 2]);
   printf("  the same through mx_gemm:  %8.1f us/step (executor/mx_gemm = %.2f; routed as the executor%s)\n",
-         mxg_t[ROUNDS / 2], exe_t[ROUNDS / 2] / mxg_t[ROUNDS / 2], getenv("MXLUA_NO_BLIS") ? ", MXLUA_NO_BLIS set" : "");
+         mxg_t[ROUNDS / 2], exe_t[ROUNDS / 2] / mxg_t[ROUNDS / 2], getenv("MXLUA_GEMM_PLAN") ? ", MXLUA_GEMM_PLAN set" : "");
   printf("  arena: %zu KiB (without reuse: %zu KiB)\n", arena / 1024, naive / 1024);
   for (int i = 0; i < 13; i++) free(m[i]);
   mx_executor_release(e);

@@ -3,6 +3,9 @@
 # root. Uses Debian's /usr/bin/python3 (the python3 first on PATH may lack numpy).
 cd "$(dirname "$0")/../.." || exit 2
 status=0
+# the CPU, the GEMM libraries (OpenBLAS's core, BLIS's sub-configuration, libxsmm's target) and the
+# GEMM plan this machine gets for the MLP's and LeNet's shapes (scripts/bench/gemm_plan.lua)
+build/mxlua scripts/bench/gemm_plan.lua --lenet || status=1
 # element-wise and reduction kernels against a plain C loop (scripts/bench/elementwise.c)
 make -s build/bench/elementwise && build/bench/elementwise || status=1
 # the executor's forward+backward step of the MLP next to its 8 GEMMs through OpenBLAS (scripts/bench/mlp_step.c)

@@ -95,8 +95,8 @@ def env_for(runner):
     env.pop("OMP_NUM_THREADS", None)
     if runner.startswith("mxlua"):
         env["MXLUA_ROOT"] = os.path.join(BUILD, "mxlua")
-    if runner == "mxlua-openblas":  # the same build with its big GEMMs on OpenBLAS, not BLIS
-        env["MXLUA_NO_BLIS"] = "1"
+    if runner == "mxlua-openblas":  # the same build with every GEMM on OpenBLAS (no GEMM plan)
+        env["MXLUA_GEMM_PLAN"] = "openblas"
     if runner in ("numpy", "torch"):
         # These slow a current OpenBLAS (see the machine notes): unset both together, for the
         # Python runners only; threadpoolctl then reports which kernel actually runs.
@@ -167,6 +167,8 @@ def commands(weights):
                   os.path.join(HERE, "mlp_mxlua.lua"), weights, DATA],
         "mxlua-openblas": [os.path.join(BUILD, "mxlua", "build", "mxlua"),
                            os.path.join(HERE, "mlp_mxlua.lua"), weights, DATA],
+        "mxlua-fit": [os.path.join(BUILD, "mxlua", "build", "mxlua"),
+                      os.path.join(HERE, "mlp_fit.lua"), weights, DATA],
         "numpy": [py, os.path.join(HERE, "mlp_numpy.py"), weights, DATA],
         "torch": [py, os.path.join(HERE, "mlp_torch.py"), weights, DATA, "--threads", "1"],
         "torch2": [py, os.path.join(HERE, "mlp_torch.py"), weights, DATA, "--threads", "2"],
@@ -200,14 +202,15 @@ def main():
                     help="measure only OpenBLAS's GEMM ceiling, not BLIS's nor libxsmm's")
     ap.add_argument("--no-script", action="store_true",
                     help="skip the run of scripts/train_mnist.lua (time to 97%%, peak memory)")
-    ap.add_argument("--only", default="gemm,mxlua,mxlua-openblas,numpy,torch",
+    ap.add_argument("--only", default="gemm,mxlua,mxlua-fit,mxlua-openblas,numpy,torch",
                     help="runners, comma-separated (gemm brings the BLIS and libxsmm ceilings "
-                    "along where those libraries are installed; mxlua-openblas is mxlua with MXLUA_NO_BLIS=1; "
+                    "along where those libraries are installed; mxlua-fit trains through FeedForward:fit; mxlua-openblas is mxlua with "
+                    "MXLUA_GEMM_PLAN=openblas; "
                     "torch2 is PyTorch with 2 threads)")
     args = ap.parse_args()
     BLAS_THREADS = str(args.blas_threads)
     only = args.only.split(",")
-    order = [r for r in ["gemm", "mxlua", "mxlua-openblas", "numpy", "torch", "torch2"] if r in only]
+    order = [r for r in ["gemm", "mxlua", "mxlua-fit", "mxlua-openblas", "numpy", "torch", "torch2"] if r in only]
     weights = os.path.join(BUILD, "weights")
     make_weights(weights)
     cmds = commands(weights)
@@ -312,7 +315,9 @@ def main():
         tm, im = statistics.median(tr), statistics.median(inf)
         acc = col(r, "test_accuracy")
         label = {"torch": "PyTorch, 1 thread", "torch2": "PyTorch, 2 threads",
-                 "mxlua-openblas": "mxlua, OpenBLAS only (MXLUA_NO_BLIS=1)"}.get(r, r)
+                 "mxlua": "mxlua, hand-written loop (GEMM plan)",
+                 "mxlua-fit": "mxlua, FeedForward:fit (GEMM plan)",
+                 "mxlua-openblas": "mxlua loop, OpenBLAS only (MXLUA_GEMM_PLAN=openblas)"}.get(r, r)
         print("| %s | %s | %s | %s | %s | %s | %s | %.0f |" % (
             label, fmt_rate(tr), fmt_rate(inf),
             ("%.2fx" % (tm / np_med)) if np_med else "-",
@@ -330,6 +335,24 @@ def main():
                          k[len("backend "):] for k, v in results[r][0].items()
                          if k.startswith("backend ") and v == "libxsmm")
                      if r == "gemm+libxsmm" else ""))
+    # the best GEMM ceiling: the fastest of the direct-GEMM runners (OpenBLAS, BLIS, and libxsmm
+    # where it wins a shape, else OpenBLAS), the target of the loop
+    ceilings = {r: statistics.median(col(r, "samples_per_s")) for r in order
+                if r.startswith("gemm") and col(r, "samples_per_s")}
+    if ceilings:
+        best = max(ceilings, key=ceilings.get)
+        print()
+        print("- best GEMM ceiling: %s, %s samples/s; of it: %s" % (
+            best, f"{ceilings[best]:,.0f}", ", ".join(
+                "%s %.0f%%" % (r, 100 * statistics.median(col(r, "train_samples_per_s")) / ceilings[best])
+                for r in order if r.startswith("mxlua") and col(r, "train_samples_per_s"))))
+    fit, loop = col("mxlua-fit", "train_samples_per_s"), col("mxlua", "train_samples_per_s")
+    if fit and loop:
+        cf, cl = col("mxlua-fit", "train_cpu_us_per_batch"), col("mxlua", "train_cpu_us_per_batch")
+        print("- fit against the loop: %.2fx the loop's time per epoch (medians)%s" % (
+            statistics.median(loop) / statistics.median(fit),
+            "; CPU time per batch, all threads: fit %.0f us, loop %.0f us (medians)"
+            % (statistics.median(cf), statistics.median(cl)) if cf and cl else ""))
     np_acc = col("numpy", "test_accuracy")
     for r in order:
         acc = col(r, "test_accuracy")

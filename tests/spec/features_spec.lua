@@ -44,6 +44,10 @@ local PROBES = {
    seen = function()
      return (dpkg_installed('libblis-dev') and 'libblis-dev') or glob('/usr/include/*/blis-*/blis.h')
    end},
+  {feature = 'LIBXSMM',
+   seen = function()
+     return (dpkg_installed('libxsmm-dev') and 'libxsmm-dev') or glob('/usr/include/libxsmm.h')
+   end},
 }
 
 -- the shared libraries the loaded mx.core links (ldd), to check the list against

@@ -1,0 +1,110 @@
+/* blas_libxsmm.c: libxsmm's JIT-generated small-GEMM kernels, one of the GEMM plan's candidates
+ * (gemm_plan.c), when the build finds libxsmm (Debian's libxsmm-dev). Its kernels run on the
+ * calling thread: libxsmm brings no thread pool of its own. */
+#ifdef MX_HAVE_LIBXSMM
+#include <libxsmm.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+static int started;
+
+__attribute__((destructor)) static void finalize_libxsmm(void) {
+  if (started) libxsmm_finalize();
+}
+
+static void start(void) {
+  started = 1;
+  libxsmm_init();
+}
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+/* libxsmm is column-major: row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T, so
+ * A and B swap, as do m and n. libxsmm 1.17 transposes only its second operand (our A): where B
+ * is transposed (the forward pass of FullyConnected, x W^T), B is copied transposed first, into
+ * a buffer of the calling thread, and the kernel reads that. No kernel: alpha must be 1, beta 0
+ * or 1. */
+int mx_xsmm_kernel(mx_xsmm *out, int ta, int tb, int m, int n, int k, int lda, int ldb, int ldc, float alpha,
+                   float beta) {
+  out->fn = NULL;
+  if (alpha != 1.0f || (beta != 0.0f && beta != 1.0f)) return 0;
+  pthread_once(&once, start);
+  const int flags = ta ? LIBXSMM_GEMM_FLAG_TRANS_B : 0;
+  const libxsmm_blasint xm = n, xn = m, xk = k, xlda = tb ? n : ldb, xldb = lda, xldc = ldc;
+  libxsmm_smmfunction f = libxsmm_smmdispatch(xm, xn, xk, &xlda, &xldb, &xldc, &alpha, &beta, &flags, NULL);
+  if (!f) return 0;
+  out->fn = *(void **)&f; /* a function pointer kept as void * (POSIX) */
+  out->copy_b = tb, out->n = n, out->k = k, out->ldb = ldb;
+  return 1;
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+/* one 8x8 tile: rows of src (stride ls) become columns of dst (stride ld), in AVX registers */
+__attribute__((target("avx2"))) static void tile8(const float *src, size_t ls, float *dst, size_t ld) {
+  __m256 r[8], t[8], u[8];
+  for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(src + i * ls);
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int i = 0; i < 4; i++) {
+    _mm256_storeu_ps(dst + i * ld, _mm256_permute2f128_ps(u[i], u[i + 4], 0x20));
+    _mm256_storeu_ps(dst + (i + 4) * ld, _mm256_permute2f128_ps(u[i], u[i + 4], 0x31));
+  }
+}
+#endif
+
+/* row-major (n, k) with leading dimension ld -> (k, n) contiguous: 8x8 tiles in AVX where the
+ * CPU has it (the copy is a third of the forward GEMM's time otherwise), the edges one by one */
+static void transpose(const float *b, int n, int k, int ld, float *bt) {
+  int n8 = 0, k8 = 0;
+#if defined(__x86_64__)
+  static int avx2 = -1;
+  if (avx2 < 0) avx2 = __builtin_cpu_supports("avx2");
+  if (avx2) {
+    n8 = n & ~7, k8 = k & ~7;
+    for (int i = 0; i < n8; i += 8)
+      for (int j = 0; j < k8; j += 8) tile8(b + (size_t)i * ld + j, (size_t)ld, bt + (size_t)j * n + i, (size_t)n);
+  }
+#endif
+  for (int i = 0; i < n; i++)
+    for (int j = i < n8 ? k8 : 0; j < k; j++) bt[(size_t)j * n + i] = b[(size_t)i * ld + j];
+}
+
+int mx_xsmm_run(const mx_xsmm *kernel, const float *a, const float *b, float *c) {
+  libxsmm_smmfunction f;
+  *(void **)&f = kernel->fn;
+  if (kernel->copy_b) {
+    static __thread float *buf;
+    static __thread size_t cap;
+    size_t need = (size_t)kernel->n * kernel->k;
+    if (need > cap) {
+      float *p = realloc(buf, need * sizeof *p);
+      if (!p) return 0;
+      buf = p, cap = need;
+    }
+    transpose(b, kernel->n, kernel->k, kernel->ldb, buf);
+    b = buf;
+  }
+  f(b, a, c);
+  return 1;
+}
+
+int mx_xsmm_describe(char *buf, size_t size) {
+  pthread_once(&once, start);
+  snprintf(buf, size, "%s %s", LIBXSMM_VERSION, libxsmm_get_target_arch());
+  return libxsmm_get_target_archid() <= LIBXSMM_X86_GENERIC;
+}
+#else
+typedef int mx_blas_libxsmm_unused; /* ISO C: no empty translation unit */
+#endif
