@@ -59,7 +59,9 @@ describe('tutorial scripts', function()
     assert.is_true(ok, out)
     assert.matches("input_shapes {'softmax_label': %(100,%), 'data': %(100, 784%)}", out)
     local acc = {}
-    for e, a in out:gmatch("epoch: (%d) iter: 100 metric: %('accuracy', ([%d.]+)%)") do acc[tonumber(e) + 1] = tonumber(a) end
+    for e, a in out:gmatch("epoch: (%d) iter: 100 metric: %('accuracy', ([%d.]+)%)") do
+      acc[tonumber(e) + 1] = tonumber(a)
+    end
     assert.equal(3, #acc, out)
     -- A model that always answers one digit scores at most 0.113 (the share of 1s in MNIST), and
     -- a wrong gradient stays near that; this run reaches about 0.9 in its third epoch (0.906 with
