@@ -173,6 +173,14 @@ test-lua: all
 test-gpu: deps data all
 	@sh tests/run.sh gpu
 
+# Planted bugs (tests/mutants/list.lua), each in a scratch copy: `make mutants [MUTANTS="id ..."]`;
+# mutants-ci: the five fixed entries marked ci.
+.PHONY: mutants mutants-ci
+mutants: deps data
+	@lua5.4 tests/mutants/run.lua $(MUTANTS)
+mutants-ci: deps data
+	@lua5.4 tests/mutants/run.lua --ci
+
 bench: deps bench-deps data all
 	@sh scripts/bench/run.sh
 
