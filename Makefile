@@ -239,7 +239,7 @@ fuzz: deps fuzz-build
 	@FUZZ_RUNS=$(FUZZ_RUNS) sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 lint:
-	luacheck --no-color -q lua scripts tests/spec
+	luacheck --no-color -q lua scripts tests/spec tests/mutants
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --suppress=missingIncludeSystem -Icore core bindings
 

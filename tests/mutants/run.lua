@@ -83,7 +83,7 @@ local function first_tests(m)
   return cmds
 end
 
-local results, caught, documented, survivors, broken = {}, 0, {}, {}, {}
+local caught, documented, survivors, broken = 0, {}, {}, {}
 local t_all = now()
 for n, m in ipairs(todo) do
   local t0 = now()
@@ -123,7 +123,6 @@ for n, m in ipairs(todo) do
     write(path, orig) -- a new time: the next make rebuilds what the mutant built
     os.execute('rm -f ' .. q(dirty))
   end
-  results[#results + 1] = status
   io.write(('[%d/%d] %-28s %s (%d s)\n'):format(n, #todo, m.id, status, now() - t0))
   io.flush()
 end

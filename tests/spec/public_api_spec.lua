@@ -7,17 +7,6 @@ local server = require 'mx.web.server'
 
 local root = os.getenv('MXLUA_ROOT') or '.'
 
--- A tiny IDX file of unsigned bytes (the layout MNIST's files use).
-local function write_idx(dims, values)
-  local path = os.tmpname()
-  local f = assert(io.open(path, 'wb'))
-  f:write(string.char(0, 0, 8, #dims))
-  for _, d in ipairs(dims) do f:write(string.pack('>I4', d)) end
-  for _, v in ipairs(values) do f:write(string.char(v)) end
-  f:close()
-  return path
-end
-
 describe('mx.context.current_context', function()
   it('is cpu(0), as in MXNet outside a `with` block', function()
     local c = mx.context.current_context()
@@ -55,17 +44,21 @@ describe('iterators: the current batch', function()
     assert.are.same({10, 20}, it:getlabel()[1]:totable())
   end)
 
-  it('ByteIter:getdata gives the scaled rows of the current batch', function()
-    local path = write_idx({4, 2}, {0, 51, 102, 153, 204, 255, 10, 20})
-    local bytes = mx.core.bytes_load_idx{path}
-    os.remove(path)
-    local it = ByteIter{bytes = bytes, batch_size = 2, scale = 1 / 255}
+  it('ByteIter:getdata gives the scaled images of the current batch (MNIST read byte by byte)', function()
+    local path = root .. '/data/mnist/t10k-images-idx3-ubyte'
+    local f = assert(io.open(path, 'rb'), 'make data')
+    local raw = f:read('a')
+    f:close()
+    local it = ByteIter{bytes = mx.core.bytes_load_idx{path}, first = 11, count = 6, batch_size = 2, scale = 1 / 255}
     local b = it:next()
     assert.are.same(b.data[1]:totable(), it:getdata()[1]:totable())
     it:next()
-    local d = it:getdata()[1]:totable()
-    for c, v in ipairs{204, 255} do assert.near(v / 255, d[1][c], 1e-6) end
-    for c, v in ipairs{10, 20} do assert.near(v / 255, d[2][c], 1e-6) end
+    local d = it:getdata()[1]:totable() -- images 13 and 14 of the file: 16 header bytes, then 784 each
+    for r = 1, 2 do
+      for p = 1, 784, 37 do
+        assert.near(raw:byte(16 + (12 + r - 1) * 784 + p) / 255, d[r][p], 1e-6)
+      end
+    end
   end)
 end)
 
