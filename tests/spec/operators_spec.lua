@@ -243,6 +243,16 @@ describe('SoftmaxOutput', function()
 end)
 
 describe('softmax and log_softmax', function()
+  it('stay finite on logits whose exponentials overflow a float', function()
+    local x = mx.nd.array{{1000, 0, -1000}}
+    local p = sym.softmax{data = sym.Variable('x')}:bind{ctx = mx.cpu(), args = {x = x}}
+    p:forward()
+    assert.are.same({{1, 0, 0}}, p.outputs[1]:totable())
+    local l = sym.log_softmax{data = sym.Variable('x')}:bind{ctx = mx.cpu(), args = {x = x}}
+    l:forward()
+    assert.are.same({{0, -1000, -2000}}, l.outputs[1]:totable())
+  end)
+
   for _, shape in ipairs{{1, 4}, {3, 5}} do
     it('at (' .. table.concat(shape, ',') .. ')', function()
       local x = G.random(shape, -2, 2)
