@@ -261,11 +261,11 @@ return {
   {id = 'slice-begin-zero', file = 'bindings/ndarray.c',
    find = '  lua_Integer e = mxb_opt_integer(L, 3, n, where);\n  if (b < 1 || b > n)',
    replace = '  lua_Integer e = mxb_opt_integer(L, 3, n, where);\n  if (b < 0 || b > n)',
-   why = 'NDArray:slice(0, k) is accepted and reads before the array.', specs = {'tests/spec/errors_api_spec.lua', 'tests/spec/ndarray_spec.lua'}},
+   why = 'NDArray:slice(0, k) is accepted and reads before the array.', specs = {'tests/spec/errors_spec.lua'}},
   {id = 'slice-axis-end', file = 'bindings/ndarray.c',
    find = '  if (e < b || e > n)\n    return mxb_argerror(L, 4, where,',
    replace = '  if (e < b || e > n + 1)\n    return mxb_argerror(L, 4, where,',
-   why = 'mx.nd.slice_axis accepts an end one past the axis.', specs = {'tests/spec/errors_api_spec.lua', 'tests/spec/ndarray_spec.lua'}},
+   why = 'mx.nd.slice_axis accepts an end one past the axis.', specs = {'tests/spec/errors_spec.lua'}},
   -- ---- the web handler ----
   {id = 'web-max-side', file = 'lua/mx/web/handler.lua', find = '    if w < 1 or h < 1 or w > M.MAX_SIDE or h > M.MAX_SIDE then',
    replace = '    if w < 1 or h < 1 or w > M.MAX_SIDE then', why = 'a pixels request with a huge height is not refused.',
