@@ -1,7 +1,8 @@
 -- tests/mutants/run.lua [--ci] [id ...]: plants each bug of tests/mutants/list.lua, one at a
 -- time, in a scratch copy of the tree (build/mutants/tree, its CPU-only build reused: only what
 -- an edit touches is rebuilt), runs the entry's own tests, then the whole suite (tests/run.sh)
--- when those miss it, and prints "K caught of N", naming every survivor. --ci: the entries
+-- when those miss it, and prints "K caught of N", naming every survivor (the entries' tests are
+-- first run on the unmutated copy, which must pass them). --ci: the entries
 -- marked ci only. Exits non-zero when a survivor is not documented as equivalent.
 -- Run from the repository root with plain lua5.4 (`make mutants`, `make mutants-ci`).
 local root = io.popen('pwd'):read('l')
@@ -84,6 +85,23 @@ local function first_tests(m)
   for _, t in ipairs(m.c or {}) do cmds[#cmds + 1] = 'timeout 600 build/tests/' .. t end
   if m.specs and #m.specs > 0 then cmds[#cmds + 1] = 'timeout 900 busted -o TAP ' .. table.concat(m.specs, ' ') end
   return cmds
+end
+
+-- first the unmutated tree must pass each test the entries name, or a failure would read as a catch
+do
+  local seen = {}
+  assert(sh(make), 'mutants: the unmutated tree does not build (see build/mutants/log.txt)')
+  for _, m in ipairs(todo) do
+    for _, cmd in ipairs(first_tests(m)) do
+      if not seen[cmd] then
+        seen[cmd] = true
+        if not sh(env .. cmd .. ' >>' .. q(log) .. ' 2>&1') then
+          io.stderr:write('mutants: the unmutated tree fails ', cmd, ' (see build/mutants/log.txt)\n')
+          os.exit(2)
+        end
+      end
+    end
+  end
 end
 
 local caught, documented, survivors, broken = 0, {}, {}, {}
