@@ -464,6 +464,20 @@ describe('Concat', function()
       G.check_symbol(s, {x = x, y = y})
     end)
   end
+  it('three inputs along dim 1: each at its own offset, forward and gradients', function()
+    local x, y, z = G.random({2, 1}), G.random({2, 2}), G.random({2, 3})
+    local s = sym.Concat{sym.Variable('x'), sym.Variable('y'), sym.Variable('z'), dim = 1, name = 'cat'}
+    local out = run(s, {x = x, y = y, z = z})
+    local want = {}
+    for i = 1, 2 do
+      for _, part in ipairs{x:totable()[i], y:totable()[i], z:totable()[i]} do
+        for _, v in ipairs(part) do want[#want + 1] = v end
+      end
+    end
+    assert_all_near(G.flat(out), want)
+    G.check_symbol(s, {x = x, y = y, z = z})
+  end)
+
   it('mismatched shapes raise, naming the shapes', function()
     local s = sym.Concat{sym.Variable('x'), sym.Variable('y'), name = 'cat'}
     local ok, err = pcall(s.infer_shape, s, {x = {2, 3}, y = {3, 3}})
