@@ -48,7 +48,7 @@ CTEST_BIN := $(CTEST_SRC:tests/c/%.c=$(BUILD)/tests/%)
 MX_OPTIONS := NVCC BLIS MPI NCCL LIBXSMM
 MX_GIVEN   := $(foreach v,$(MX_OPTIONS),$(if $(filter command line environment override,$(origin $(v))),$(v)))
 NO_CONFIG_GOALS := deps data clean lint format run test test-gpu bench bench-deps test-asan test-valgrind fuzz \
-  gpu-emu test-gpu-emu
+  gpu-emu test-gpu-emu mutants mutants-ci
 CONFIGURE  = MX_GIVEN='$(MX_GIVEN)' CC='$(CC)' $(foreach v,$(MX_GIVEN),$(v)='$($(v))') sh scripts/configure.sh $(BUILD)
 CONFIG    := $(BUILD)/config.mk
 ifneq ($(filter-out $(NO_CONFIG_GOALS),$(or $(MAKECMDGOALS),all)),)
@@ -185,6 +185,14 @@ test-gpu-emu: deps
 	@$(MAKE) --no-print-directory data gpu-emu
 	@sh tests/cuda_emu/run.sh
 
+# Planted bugs (tests/mutants/list.lua), each in a scratch copy: `make mutants [MUTANTS="id ..."]`;
+# mutants-ci: the five fixed entries marked ci.
+.PHONY: mutants mutants-ci
+mutants: deps data
+	@lua5.4 tests/mutants/run.lua $(MUTANTS)
+mutants-ci: deps data
+	@lua5.4 tests/mutants/run.lua --ci
+
 bench: deps bench-deps
 	@$(MAKE) --no-print-directory data all
 	@sh scripts/bench/run.sh
@@ -245,7 +253,7 @@ fuzz: deps
 	@FUZZ_RUNS=$(FUZZ_RUNS) sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 lint:
-	luacheck --no-color -q lua scripts tests/spec
+	luacheck --no-color -q lua scripts tests/spec tests/mutants
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --suppress=missingIncludeSystem -Icore core bindings
 

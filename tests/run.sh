@@ -1,7 +1,8 @@
 #!/bin/sh
 # tests/run.sh [all|c|lua|gpu|features]: runs the C test binaries and the busted specs,
-# then prints one closing line "N passed, M failed" over all suites together.
-# Exits non-zero on any failure.
+# then prints one closing line "N passed, M failed, K skipped" over all suites together
+# (C, busted, and the browser checks that browser_spec runs), each skip with its reason
+# above it. Exits non-zero on any failure.
 cd "$(dirname "$0")/.." || exit 2
 what=${1:-all}
 export LUA_PATH="$PWD/lua/?.lua;$PWD/lua/?/init.lua;$PWD/tests/spec/?.lua;;"
@@ -10,11 +11,11 @@ export MXLUA_ROOT="$PWD"
 passed=0; failed=0; skipped=0
 log=$(mktemp); trap 'rm -f "$log"' EXIT
 
-count() { # adds the "N passed, M failed" line of a suite's output
-  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+count() { # adds the "N passed, M failed, K skipped" line of a C test's output
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$log" | tail -n 1)
   if [ -z "$line" ]; then echo "  (no summary: counted as 1 failure)"; failed=$((failed + 1)); return; fi
-  p=${line%% passed*}; f=${line#*, }; f=${f%% failed*}
-  passed=$((passed + p)); failed=$((failed + f))
+  p=${line%% passed*}; f=${line#*, }; f=${f%% failed*}; k=${line##*failed, }; k=${k%% skipped*}
+  passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + k))
 }
 
 if [ "$what" = all ] || [ "$what" = c ]; then
@@ -22,7 +23,7 @@ if [ "$what" = all ] || [ "$what" = c ]; then
     [ -x "$t" ] || continue
     echo "== $t"
     "$t" >"$log" 2>&1; rc=$?
-    grep -E '^(not ok|#)' "$log"
+    grep -E '^(not ok|#)|# SKIP' "$log"
     count
     [ $rc -ne 0 ] && ! grep -q '^not ok' "$log" && { echo "  exit status $rc"; failed=$((failed + 1)); }
   done
@@ -34,10 +35,17 @@ run_busted() { # $@: spec files or folders
   ok=$(grep -cE '^ok ' "$log"); bad=$(grep -cE '^not ok ' "$log")
   sk=$(grep -cE '^ok .*# SKIP' "$log")
   grep -E '^not ok|^# ' "$log" | head -n 200
-  grep -E '# SKIP' "$log" | sed 's/^ok [0-9]* - /  /' | sort -u | head -n 20
+  grep -E '# SKIP' "$log" | sed 's/^ok [0-9]* - /  /' # every skip, with its reason
   if [ "$ok" -eq 0 ] && [ "$bad" -eq 0 ]; then tail -n 30 "$log"; bad=1; fi
   [ $rc -ne 0 ] && [ "$bad" -eq 0 ] && { tail -n 30 "$log"; bad=1; }
   passed=$((passed + ok - sk)); failed=$((failed + bad)); skipped=$((skipped + sk))
+  # browser_spec runs tests/browser/draw_digit.js as one busted test: its checks count too
+  line=$(grep -E '^# browser: [0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+  if [ -n "$line" ]; then
+    p=${line#'# browser: '}; p=${p%% passed*}; f=${line#*, }; f=${f%% failed*}
+    echo "  browser checks: $p passed, $f failed"
+    passed=$((passed + p)); failed=$((failed + f))
+  fi
 }
 
 if [ "$what" = all ] || [ "$what" = lua ]; then
@@ -52,9 +60,5 @@ if [ "$what" = gpu ]; then
   MXLUA_REQUIRE_GPU=1 run_busted --tags=gpu tests/spec
 fi
 
-if [ "$skipped" -gt 0 ]; then
-  echo "$passed passed, $failed failed, $skipped skipped"
-else
-  echo "$passed passed, $failed failed"
-fi
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

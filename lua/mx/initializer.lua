@@ -127,8 +127,10 @@ function Xavier:init(opts)
 end
 function Xavier:_init_weight(_, arr)
   local shape = arr:shape()
-  local fan_out, fan_in = shape[1], 1
-  for i = 2, #shape do fan_in = fan_in * shape[i] end
+  -- MXNet: fan_in = shape[1] * hw, fan_out = shape[0] * hw, hw the kernel's area (1 for a matrix)
+  local hw = 1
+  for i = 3, #shape do hw = hw * shape[i] end
+  local fan_in, fan_out = (shape[2] or 1) * hw, shape[1] * hw
   local factor = ({avg = (fan_in + fan_out) / 2, ['in'] = fan_in, out = fan_out})[self.factor_type]
   local scale = math.sqrt(self.magnitude / factor)
   if self.rnd_type == 'uniform' then

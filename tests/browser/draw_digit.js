@@ -182,7 +182,10 @@ async function main() {
   let browser;
   try {
     const url = await server.url;
-    check(true, 'the server trained or loaded a model and serves ' + url);
+    const home = await fetch(url);
+    const body = await home.text();
+    check(home.status === 200 && body.includes('id="pad"'),
+      'the server trained or loaded a model and serves the page at ' + url + ' (HTTP ' + home.status + ')');
     try {
       browser = await playwright.chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
     } catch (e) {

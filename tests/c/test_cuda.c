@@ -11,7 +11,8 @@
 #endif
 
 TEST(every_operator_has_gpu_kernels_in_a_cuda_build) {
-  if (!mx_cuda_compiled()) return; /* without CUDA no GPU array exists for a kernel to see */
+  /* without CUDA no GPU array exists for a kernel to see */
+  if (!mx_cuda_compiled()) SKIP("built without CUDA");
   for (int i = 0; i < mx_op_count(); i++) {
     const mx_op *op = mx_op_at(i);
     int fwd = op->forward[MX_DEV_GPU] != NULL, bwd = op->backward[MX_DEV_GPU] != NULL;
@@ -38,11 +39,13 @@ TEST(cublas_opens_with_its_entry_points) {
 #ifdef MX_HAVE_CUDA
   CHECK_OK(mx_cuda_blas_load());
   CHECK_OK(mx_cuda_blas_load()); /* once per process, then the same answer */
+#else
+  SKIP("built without CUDA");
 #endif
 }
 
 TEST(graph_calls_fail_clearly_without_a_device) {
-  if (mx_gpu_count() > 0) return;
+  if (mx_gpu_count() > 0) SKIP("a GPU is present (this checks the no-device errors)");
   mx_cuda_graph *g = (mx_cuda_graph *)1;
   CHECK_ERR(mx_cuda_graph_begin(mx_gpu(0)), MX_ERR_DEVICE, "mx_cuda_graph_begin: ");
   CHECK(strstr(mx_last_error(), mx_cuda_compiled() ? "no CUDA device" : "built without CUDA") != NULL);
@@ -81,15 +84,9 @@ TEST(random_streams_are_philox_blocks) {
 
 /* ---- with a GPU ---- */
 
-/* Says so, visibly, when the test has no GPU to run on. */
-static int no_gpu(void) {
-  if (mx_gpu_count() > 0) return 0;
-  printf("# skip %s: no GPU\n", ctest_current);
-  return 1;
-}
 
 TEST(gpu_exp_matches_the_cpu) {
-  if (no_gpu()) return;
+  if (mx_gpu_count() == 0) SKIP("no GPU");
   float x[6] = {-2, -0.5f, 0, 0.25f, 1, 3};
   mx_ndarray *c = ND(x, 2, 3), *g = NULL, *ge = NULL;
   CHECK_OK(mx_ndarray_copyto(c, mx_gpu(0), &g));
@@ -103,7 +100,7 @@ TEST(gpu_exp_matches_the_cpu) {
 }
 
 TEST(gpu_graph_replays_and_refuses_allocations) {
-  if (no_gpu()) return;
+  if (mx_gpu_count() == 0) SKIP("no GPU");
   int64_t shape[1] = {4};
   mx_ndarray *a = NULL, *tmp = NULL;
   CHECK_OK(mx_ndarray_zeros(shape, 1, mx_gpu(0), &a));

@@ -196,10 +196,7 @@ TEST(zero_size_arrays) {
 }
 
 TEST(gpu_round_trip) {
-  if (mx_gpu_count() == 0) {
-    printf("# skip gpu_round_trip: no GPU\n");
-    return;
-  }
+  if (mx_gpu_count() == 0) SKIP("no GPU");
   float x[6] = {1, 2, 3, 4, 5, 6}, back[6];
   mx_ndarray *g, *c, *z;
   CHECK_OK(mx_ndarray_from_host((int64_t[]){2, 3}, 2, mx_gpu(0), x, &g));

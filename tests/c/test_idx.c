@@ -144,10 +144,7 @@ TEST(pair_counts) {
 
 TEST(real_mnist) {
   const char *img = "data/mnist/t10k-images-idx3-ubyte", *lab = "data/mnist/t10k-labels-idx1-ubyte";
-  if (access(img, R_OK) != 0) {
-    printf("# skip: %s not present\n", img);
-    return;
-  }
+  if (access(img, R_OK) != 0) SKIP("data/mnist/t10k-images-idx3-ubyte not present (make data)");
   mx_ndarray *im = NULL, *lb = NULL;
   CHECK(mx_idx_load_pair(img, lab, 1.0f / 255, mx_cpu(0), &im, &lb) == MX_OK);
   if (!im) return;

@@ -160,6 +160,16 @@ describe('Convolution', function()
 end)
 
 describe('Pooling', function()
+  it("max routes a tie's gradient to the first largest element of the window, as MXNet", function()
+    local x = mx.nd.array{{{{1, 1, 0, 2}, {1, 0, 2, 2}}}} -- windows {1,1,1,0} and {0,2,2,2}
+    local g = mx.nd.zeros{1, 1, 2, 4}
+    local s = sym.Pooling{data = sym.Variable('x'), pool_type = 'max', kernel = {2, 2}, stride = {2, 2}}
+    local exe = s:bind{ctx = mx.cpu(), args = {x = x}, args_grad = {x = g}}
+    exe:forward{is_train = true}
+    exe:backward{mx.nd.array{{{{5, 7}}}}}
+    assert.are.same({{{{5, 0, 0, 7}, {0, 0, 0, 0}}}}, g:totable())
+  end)
+
   local function reference(x, xs, p)
     local kh, kw, sh, sw, ph, pw = p.kernel[1], p.kernel[2], p.stride[1], p.stride[2], p.pad[1], p.pad[2]
     local round = p.full and math.ceil or math.floor

@@ -64,17 +64,54 @@ describe('mx.init', function()
   end)
 
   it('Xavier scales by the fans', function()
+    mx.random.seed(11)
     local w = mx.nd.zeros{64, 100}
     mx.init.Xavier()('fc_weight', w) -- avg fan (100 + 64)/2 = 82, scale sqrt(3/82)
     local s = math.sqrt(3 / 82)
     local _, std, lo, hi = stats(w)
-    assert.is_true(lo >= -s and hi <= s and hi > 0.9 * s)
-    assert.near(s / math.sqrt(3), std, 0.01)
+    -- of 6400 draws of U(-s, s), none beyond s and (but for a chance of e^-32) one past 0.99 s
+    -- at each end; fan_in alone (scale sqrt(3/100) = 0.906 s) fails both bounds
+    assert.is_true(lo >= -s and hi <= s and hi > 0.99 * s and lo < -0.99 * s, ('%g %g %g'):format(lo, hi, s))
+    -- the sample std of 6400 draws is within 0.6% of s/sqrt(3) (one standard error), 0.003 is 5 of them
+    assert.near(s / math.sqrt(3), std, 0.003)
+    -- a convolution's fans count its kernel's area (MXNet: shape[1] * hw and shape[0] * hw)
+    local conv = mx.nd.zeros{16, 8, 5, 5}
+    for factor, fan in pairs{['in'] = 8 * 25, out = 16 * 25, avg = (8 + 16) * 25 / 2} do
+      mx.init.Xavier{factor_type = factor}('conv_weight', conv)
+      local c = math.sqrt(3 / fan)
+      local _, _, clo, chi = stats(conv) -- 3200 draws: past 0.99 c at each end but for a chance of 1e-7
+      assert.is_true(clo >= -c and chi <= c and chi > 0.99 * c and clo < -0.99 * c, factor)
+    end
     local g = mx.nd.zeros{300, 100}
     mx.init.Xavier{rnd_type = 'gaussian', factor_type = 'in', magnitude = 2}('fc_weight', g)
     local _, gstd = stats(g)
     assert.near(math.sqrt(2 / 100), gstd, 0.005)
     assert.has_error(function() mx.init.Xavier{factor_type = 'sum'} end)
+  end)
+
+  it("names starting 'upsampling' get MXNet's bilinear kernel in every channel", function()
+    -- by hand: the tent (1 - |x/f - c|) with f = ceil(width/2), c = (2f - 1 - f % 2) / (2f)
+    local tents = {[4] = {0.25, 0.75, 0.75, 0.25}, [5] = {1 / 3, 2 / 3, 1, 2 / 3, 1 / 3}}
+    for _, shape in ipairs{{2, 3, 4, 4}, {1, 1, 5, 5}} do
+      local w = mx.nd.full(shape, 7)
+      mx.init.Uniform(0.5)('upsampling0_weight', w)
+      local tent = tents[shape[4]]
+      local t = w:totable()
+      for a = 1, shape[1] do
+        for b = 1, shape[2] do
+          for y = 1, shape[3] do
+            for x = 1, shape[4] do assert.near(tent[y] * tent[x], t[a][b][y][x], 1e-6) end
+          end
+        end
+      end
+    end
+    -- the height follows the width's tent: a 3 x 5 kernel takes the first three rows of 5's
+    local w = mx.nd.zeros{1, 1, 3, 5}
+    mx.init.Xavier()('upsampling_weight', w)
+    local t = w:totable()[1][1]
+    for y = 1, 3 do
+      for x = 1, 5 do assert.near(tents[5][y] * tents[5][x], t[y][x], 1e-6) end
+    end
   end)
 
   it('Constant, Zero and One', function()

@@ -50,6 +50,10 @@ describe('mx.metric', function()
     local name, v = m:get()
     assert.equal('cross-entropy', name)
     assert.near((-math.log(0.7) - math.log(0.5)) / 2, v, 1e-6)
+    -- a probability of 0 for the label counts as eps (1e-12), not as infinity
+    local z = mx.metric.CrossEntropy()
+    z:update({mx.nd.array{0}}, {mx.nd.array{{0, 1}}})
+    assert.near(-math.log(1e-12), select(2, z:get()), 1e-6)
   end)
 
   it('MSE, MAE and RMSE average per batch', function()

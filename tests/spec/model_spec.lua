@@ -239,11 +239,14 @@ describe('mx.model.FeedForward', function()
 
   it('fits from arrays (roll_over, shuffled) and through create', function()
     mx.random.seed(4)
-    local m = mx.model.FeedForward.create{symbol = mlp(16, 16), X = X_train:slice(1, 600), y = Y_train:slice(1, 600),
-                                          num_epoch = 1, numpy_batch_size = 100, learning_rate = 0.1,
-                                          logger = {info = function() end}}
-    assert.equal(1, #m.history)
-    assert.is_true(m.history[1].train.accuracy > 0.1)
+    local m = mx.model.FeedForward.create{symbol = mlp(16, 16), X = X_train:slice(1, 1200), y = Y_train:slice(1, 1200),
+                                          num_epoch = 4, numpy_batch_size = 100, learning_rate = 0.1, momentum = 0.9,
+                                          initializer = mx.init.Xavier(), logger = {info = function() end}}
+    assert.equal(4, #m.history)
+    -- a constant answer scores at most 0.12 on these 1200 images and an untrained net about 0.1;
+    -- these four epochs reach about 0.86 (0.863 with seed 4), so 0.5 tells learning from none
+    assert.is_true(m.history[4].train.accuracy > 0.5, tostring(m.history[4].train.accuracy))
+    assert.is_true(m.history[4].train.accuracy > m.history[1].train.accuracy)
   end)
 
   it('runs epoch_size batches per epoch, resetting only at the end of the data', function()
@@ -321,11 +324,13 @@ describe('scripts/train_mnist.lua', function()
 
   it('trains, prints the test accuracy and saves a checkpoint', function()
     local prefix = dir .. '/script'
-    local out = run('--ctx cpu --epochs 1 --batch-size 600 --save ' .. prefix)
+    local out = run('--ctx cpu --epochs 1 --batch-size 200 --save ' .. prefix)
     assert.truthy(out:find('INFO Start training with [cpu(0)]', 1, true), out)
     assert.truthy(out:find('INFO Epoch[0] Validation-accuracy=', 1, true), out)
     local acc = tonumber(out:match('Accuracy: (%d+%.%d%d) %%'))
-    assert.is_true(acc > 20, out) -- one epoch of only 100 large batches: well above chance (10%)
+    -- A constant answer scores at most 11.35% on the test set and a broken network near that; one
+    -- epoch of 300 batches reaches about 93% (93.19 with seed 1234): 80 tells them apart with room.
+    assert.is_true(acc > 80, out)
     assert.truthy(out:find(('Saved checkpoint to "%s-0001.params"'):format(prefix), 1, true), out)
     assert.truthy(out:find('exit=0', 1, true))
     assert.truthy(io.open(prefix .. '-symbol.json'))

@@ -181,6 +181,16 @@ describe('SoftmaxOutput', function()
     end
   end)
 
+  it('without use_ignore a label equal to ignore_label is an ordinary (unmatched) label', function()
+    local x, l = G.random({3, 3}), mx.nd.array{1, -1, 0}
+    local g, p = grad_of({ignore_label = -1}, x, l)
+    -- row 2: no class is -1, so p - 0; rows 1 and 3: p - onehot
+    for j = 1, 3 do
+      assert.is_true(near(g[3 + j], p[3 + j]), 'row 2 col ' .. j)
+      assert.is_true(near(g[j], p[j] - (j == 2 and 1 or 0)), 'row 1 col ' .. j)
+    end
+  end)
+
   it('multi_output: softmax over axis 2 of (n, k, m), labels (n, m)', function()
     local n, k, m = 2, 3, 4
     local x = G.random({n, k, m})
@@ -233,6 +243,16 @@ describe('SoftmaxOutput', function()
 end)
 
 describe('softmax and log_softmax', function()
+  it('stay finite on logits whose exponentials overflow a float', function()
+    local x = mx.nd.array{{1000, 0, -1000}}
+    local p = sym.softmax{data = sym.Variable('x')}:bind{ctx = mx.cpu(), args = {x = x}}
+    p:forward()
+    assert.are.same({{1, 0, 0}}, p.outputs[1]:totable())
+    local l = sym.log_softmax{data = sym.Variable('x')}:bind{ctx = mx.cpu(), args = {x = x}}
+    l:forward()
+    assert.are.same({{0, -1000, -2000}}, l.outputs[1]:totable())
+  end)
+
   for _, shape in ipairs{{1, 4}, {3, 5}} do
     it('at (' .. table.concat(shape, ',') .. ')', function()
       local x = G.random(shape, -2, 2)
@@ -444,6 +464,20 @@ describe('Concat', function()
       G.check_symbol(s, {x = x, y = y})
     end)
   end
+  it('three inputs along dim 1: each at its own offset, forward and gradients', function()
+    local x, y, z = G.random({2, 1}), G.random({2, 2}), G.random({2, 3})
+    local s = sym.Concat{sym.Variable('x'), sym.Variable('y'), sym.Variable('z'), dim = 1, name = 'cat'}
+    local out = run(s, {x = x, y = y, z = z})
+    local want = {}
+    for i = 1, 2 do
+      for _, part in ipairs{x:totable()[i], y:totable()[i], z:totable()[i]} do
+        for _, v in ipairs(part) do want[#want + 1] = v end
+      end
+    end
+    assert_all_near(G.flat(out), want)
+    G.check_symbol(s, {x = x, y = y, z = z})
+  end)
+
   it('mismatched shapes raise, naming the shapes', function()
     local s = sym.Concat{sym.Variable('x'), sym.Variable('y'), name = 'cat'}
     local ok, err = pcall(s.infer_shape, s, {x = {2, 3}, y = {3, 3}})
@@ -464,5 +498,18 @@ describe('BlockGrad', function()
     for i, v in ipairs(G.flat(exe.outputs[1])) do assert.is_true(near(v, 2 * xf[i])) end
     exe:backward{mx.nd.ones{3, 2}}
     for _, v in ipairs(G.flat(g)) do assert.is_true(near(v, 1)) end -- only the direct path
+  end)
+
+  it("with grad_req 'write' BlockGrad, Flatten and Reshape overwrite what the gradient array held", function()
+    local var = sym.Variable('x')
+    for name, s in pairs{BlockGrad = sym.BlockGrad{data = var}, Flatten = sym.Flatten{data = var},
+                         Reshape = sym.Reshape{data = var, shape = {6}}} do
+      local g = mx.nd.full({3, 2}, 7)
+      local exe = s:bind{ctx = mx.cpu(), args = {x = G.random({3, 2})}, args_grad = {x = g}, grad_req = 'write'}
+      exe:forward{is_train = true}
+      exe:backward{mx.nd.ones(exe.outputs[1]:shape())}
+      local want = name == 'BlockGrad' and 0 or 1
+      for _, v in ipairs(G.flat(g)) do assert.are.equal(want, v, name) end
+    end
   end)
 end)

@@ -83,6 +83,13 @@ describe('mx.optimizer', function()
     near_list({0.99, 1.01}, w:totable(), 1e-6)
     near_list({0.2, -0.1}, up.states[1][1]:totable())
     near_list({0.004, 0.001}, up.states[1][2]:totable(), 1e-7)
+    -- epsilon large enough to matter: it is added to sqrt(v), not inside it
+    local up2 = mx.optimizer.get_updater(mx.optimizer.create('adam', {learning_rate = 0.01, epsilon = 0.1}))
+    local w2 = mx.nd.array{1, 1}
+    up2(1, mx.nd.array{2, -1}, w2)
+    local lr_t = 0.01 * math.sqrt(1 - 0.999) / (1 - 0.9)
+    near_list({1 - lr_t * 0.2 / (math.sqrt(0.004) + 0.1), 1 + lr_t * 0.1 / (math.sqrt(0.001) + 0.1)},
+      w2:totable(), 1e-6)
   end)
 
   it('RMSProp and AdaGrad: one step by hand', function()

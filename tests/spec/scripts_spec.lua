@@ -55,23 +55,32 @@ describe('tutorial scripts', function()
   end)
 
   it('custom_loop.lua trains with simple_bind, the updater and the metric', function()
-    local out, ok = run('custom_loop.lua', '--epochs 1 --limit 10000')
+    local out, ok = run('custom_loop.lua', '--epochs 3 --limit 10000')
     assert.is_true(ok, out)
     assert.matches("input_shapes {'softmax_label': %(100,%), 'data': %(100, 784%)}", out)
-    local acc = out:match("epoch: 0 iter: 100 metric: %('accuracy', ([%d.]+)%)")
-    assert.is_not_nil(acc, out)
-    assert.is_true(tonumber(acc) > 0.1, out)
+    local acc = {}
+    for e, a in out:gmatch("epoch: (%d) iter: 100 metric: %('accuracy', ([%d.]+)%)") do
+      acc[tonumber(e) + 1] = tonumber(a)
+    end
+    assert.equal(3, #acc, out)
+    -- A model that always answers one digit scores at most 0.113 (the share of 1s in MNIST), and
+    -- a wrong gradient stays near that; this run reaches about 0.9 in its third epoch (0.906 with
+    -- seed 1234). 0.6 sits far from both, so neither a BLAS's rounding nor a broken update decides it.
+    assert.is_true(acc[3] > 0.6, out)
+    assert.is_true(acc[3] > acc[1] + 0.3, out)
   end)
 
-  it('custom_softmax.lua trains MNIST with the softmax written in Lua: 2 epochs, >= 0.95', function()
-    -- the whole tutorial cell (it printed 0.9572): 1200 batches, a few seconds
+  it('custom_softmax.lua trains MNIST with the softmax written in Lua: 2 epochs, > 0.9', function()
+    -- the whole tutorial cell (it printed 0.9572): 1200 batches, a few seconds. A constant answer
+    -- scores at most 0.114 and a wrong softmax gradient near that; 0.9 leaves the correct run a
+    -- margin of 0.05, far beyond what a BLAS's rounding moves it.
     local plot = os.tmpname() .. '.png'
     local out, ok = run('custom_softmax.lua', '--plot ' .. plot)
     assert.is_true(ok, out)
     assert.matches('Epoch%[1%] Batch %[600%]', out)
     local acc = tonumber(out:match('Validation accuracy with the Lua softmax: ([%d.]+)'))
     assert.is_not_nil(acc, out)
-    assert.is_true(acc >= 0.95, out)
+    assert.is_true(acc > 0.9, out)
     assert.same({ 320, 720 }, mx.viz.read_png(plot):shape())
     os.remove(plot)
   end)

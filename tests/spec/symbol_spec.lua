@@ -1,6 +1,7 @@
 -- symbol_spec.lua: mx.symbol: the tutorial's names and lists, MXNet's automatic
 -- naming, composition, infer_shape (complete, partial, inconsistent), Group,
 -- internals, attributes, printing, and -symbol.json in MXNet's layouts.
+local cjson = require 'cjson'
 local mx = require 'mx'
 
 local function tutorial_mlp()
@@ -47,12 +48,51 @@ describe('mx.symbol naming', function()
     assert.are.same({'data', 'Softmax_label'}, s:list_arguments())
   end)
 
-  it('has a constructor for every registered operator', function()
-    for _, name in ipairs{'FullyConnected', 'Activation', 'SoftmaxOutput', 'Softmax', 'softmax', 'log_softmax',
-      'LinearRegressionOutput', 'LogisticRegressionOutput', 'MAERegressionOutput', 'Flatten', 'Reshape',
-      'Dropout', 'Concat', 'BlockGrad'} do
+  it('has a constructor for every registered operator, each building a node of that operator', function()
+    -- the operators the C sources define (`.name = "X"` and SCALAR_OP(x, "X", ...) in core/ops/)
+    local root = os.getenv('MXLUA_ROOT') or '.'
+    local defined = {}
+    local p = assert(io.popen('cat ' .. root .. '/core/ops/*.c'))
+    local src = p:read('a')
+    p:close()
+    for name in src:gmatch('%.name = "([%w_]+)"') do defined[name] = true end
+    for name in src:gmatch('SCALAR_OP%([%w_]+, "([%w_]+)"') do defined[name] = true end
+    local registered = {}
+    for _, info in ipairs(mx.core.symbol.op_list()) do registered[info.name] = info end
+    for name in pairs(defined) do assert.is_not_nil(registered[name], name .. ' is defined but not registered') end
+    assert.is_not_nil(registered.Convolution)
+    -- a Lua operator for Custom to build
+    local Id = mx.operator.CustomOpProp:extend('SymbolSpecId')
+    function Id.list_arguments() return {'data'} end
+    mx.operator.register('symbol_spec_id', Id)
+    local values = {int = 1, float = 1.5, shape = {1, 1}, string = 'symbol_spec_id'}
+    for name, info in pairs(registered) do
       assert.are.equal('function', type(mx.sym[name]), name)
+      local kw = {name = 'n'}
+      for _, param in ipairs(info.params) do
+        if not param.default then
+          kw[param.name] = param.type == 'enum' and param.choices:match('[%w_]+') or values[param.type]
+        end
+      end
+      -- the first input (and _Plus's rhs etc.); weights and labels are made by the constructor
+      local inputs = {info.arguments[1], info.arguments[2] == 'rhs' and 'rhs' or nil}
+      for _, a in ipairs(inputs) do kw[a] = mx.sym.Variable(a) end
+      if not inputs[1] then kw[1] = mx.sym.Variable('x') end -- variadic: Custom, ElementWiseSum
+      local node = mx.sym[name](kw)
+      local json = cjson.decode(node:tojson())
+      assert.are.equal(name, json.nodes[#json.nodes].op, name)
     end
+  end)
+
+  it('debug_str shows the graph: every node with its operator and name', function()
+    local net = tutorial_mlp()
+    local text = net:debug_str()
+    assert.are.equal(net:tojson(), text)
+    local nodes = cjson.decode(text).nodes
+    local ops = {}
+    for _, n in ipairs(nodes) do if n.op ~= 'null' then ops[#ops + 1] = n.op .. ' ' .. n.name end end
+    assert.are.same({'FullyConnected fc1', 'Activation relu1', 'FullyConnected fc2', 'Activation relu2',
+                     'FullyConnected fc3', 'SoftmaxOutput softmax'}, ops)
   end)
 end)
 
@@ -198,8 +238,6 @@ describe('JSON', function()
   it('writes the layout MXNet reads: nodes, arg_nodes, node_row_ptr, heads', function()
     local s = mx.sym.Dropout{data = mx.sym.FullyConnected{data = mx.sym.Variable('x'), num_hidden = 3, name = 'f'},
       name = 'd'}
-    local ok, cjson = pcall(require, 'cjson')
-    if not ok then return end
     local j = cjson.decode(s:tojson())
     assert.are.same({0, 1, 2}, j.arg_nodes)
     assert.are.same({0, 1, 2, 3, 4, 6}, j.node_row_ptr) -- Dropout has two outputs (output, mask)
