@@ -45,22 +45,22 @@ static int l_params_save(lua_State *L) {
   luaL_checktype(L, 2, LUA_TTABLE);
   int has_names = !lua_isnoneornil(L, 3);
   if (has_names) luaL_checktype(L, 3, LUA_TTABLE);
-  lua_Integer n = luaL_len(L, 2);
-  if (has_names && luaL_len(L, 3) != n)
+  lua_Integer n = (lua_Integer)lua_rawlen(L, 2);
+  if (has_names && (lua_Integer)lua_rawlen(L, 3) != n)
     return luaL_error(L, "%s: %d names for %d arrays (expected one name per array)", where,
-                      (int)luaL_len(L, 3), (int)n);
+                      (int)(lua_Integer)lua_rawlen(L, 3), (int)n);
   /* scratch space owned by Lua, so an error below leaks nothing */
   mx_ndarray **arrays = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *arrays, 0);
   const char **names = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *names, 0);
   for (lua_Integer i = 1; i <= n; i++) {
-    lua_geti(L, 2, i);
+    lua_rawgeti(L, 2, i);
     arrays[i - 1] = mxb_test_ndarray(L, -1);
     if (!arrays[i - 1])
       return luaL_error(L, "%s: item %d is not an NDArray (got %s)", where, (int)i,
                         luaL_typename(L, -1));
     lua_pop(L, 1);
     if (has_names) {
-      lua_geti(L, 3, i);
+      lua_rawgeti(L, 3, i);
       if (lua_type(L, -1) != LUA_TSTRING)
         return luaL_error(L, "%s: name %d is not a string (got %s)", where, (int)i,
                           luaL_typename(L, -1));

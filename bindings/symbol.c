@@ -103,10 +103,10 @@ static int l_compose(lua_State *L) {
   int n = 0;
   if (!lua_isnoneornil(L, 2)) {
     luaL_checktype(L, 2, LUA_TTABLE);
-    lua_Integer m = luaL_len(L, 2);
+    lua_Integer m = (lua_Integer)lua_rawlen(L, 2);
     for (lua_Integer i = 1; i <= m; i++) {
       if (n == 128) luaL_error(L, "%s: too many inputs", where);
-      lua_geti(L, 2, i);
+      lua_rawgeti(L, 2, i);
       sym_ud *ud = luaL_testudata(L, -1, MXB_SYMBOL_MT);
       if (!ud || !ud->s)
         return luaL_error(L, "%s: input %d is not a Symbol (got %s)", where, (int)i,
@@ -192,12 +192,12 @@ static int read_shape(lua_State *L, int idx, int64_t shape[MX_MAX_NDIM], const c
   if (!lua_istable(L, idx))
     return luaL_error(L, "%s: the shape of '%s' must be a list of positive integers (got %s)",
                       where, name, luaL_typename(L, idx));
-  lua_Integer n = luaL_len(L, idx);
+  lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
   if (n < 1 || n > MX_MAX_NDIM)
     return luaL_error(L, "%s: the shape of '%s' must have 1 to %d dimensions (got %d)", where, name,
                       MX_MAX_NDIM, (int)n);
   for (lua_Integer i = 1; i <= n; i++) {
-    lua_geti(L, idx, i);
+    lua_rawgeti(L, idx, i);
     int ok = 0;
     lua_Integer d = lua_tointegerx(L, -1, &ok);
     lua_pop(L, 1);
@@ -224,10 +224,10 @@ static int read_shapes(lua_State *L, int idx, const char **names, int64_t (*shap
   *named = 1;
   if (lua_isnoneornil(L, idx)) return 0;
   if (!lua_istable(L, idx)) return mxb_typeerror(L, idx, where, "table of shapes");
-  if (luaL_len(L, idx) > 0) {
+  if ((lua_Integer)lua_rawlen(L, idx) > 0) {
     *named = 0;
-    for (lua_Integer i = 1; i <= luaL_len(L, idx) && n < cap; i++, n++) {
-      lua_geti(L, idx, i);
+    for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, idx) && n < cap; i++, n++) {
+      lua_rawgeti(L, idx, i);
       char name[32];
       snprintf(name, sizeof name, "argument %d", (int)i);
       ndims[n] = read_shape(L, -1, shapes[n], where, name);
@@ -395,10 +395,10 @@ static int l_load(lua_State *L) {
 static int l_group(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   mx_symbol *syms[256];
-  int n = (int)luaL_len(L, 1);
+  int n = (int)(lua_Integer)lua_rawlen(L, 1);
   if (n > 256) luaL_error(L, "mx.symbol.Group: too many symbols (max 256)");
   for (int i = 0; i < n; i++) {
-    lua_geti(L, 1, i + 1);
+    lua_rawgeti(L, 1, i + 1);
     sym_ud *ud = luaL_testudata(L, -1, MXB_SYMBOL_MT);
     if (!ud || !ud->s)
       return luaL_error(L, "mx.symbol.Group: item %d is not a Symbol (got %s)", i + 1,
