@@ -18,6 +18,8 @@ static uint32_t be32(const unsigned char *p) {
 
 /* Appends the unsigned-byte IDX file at path to b (rows: its first dimension). */
 static mx_status load_one(mx_bytes *b, const char *path) {
+  mx_status rst = mx_file_check_regular(path, "mx_bytes_load_idx");
+  if (rst != MX_OK) return rst;
   gzFile f = gzopen(path, "rb");
   if (!f) return mx_error(MX_ERR_IO, "mx_bytes_load_idx: cannot open %s", path);
   unsigned char head[4 + 4 * MX_MAX_NDIM];

@@ -1,7 +1,7 @@
 /* params.c: MXNet's NDArray list file (`.params`): writes V2 dense cpu float32,
- * reads legacy, V1 and V2 dense records (mxnet-semantics.md §1.15); and the
- * atomic file write (temporary file, fsync, rename) every checkpoint uses. */
+ * reads legacy, V1 and V2 dense records (mxnet-semantics.md §1.15). */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,48 +14,6 @@
 #define V1_MAGIC 0xF993FAC8u
 #define V2_MAGIC 0xF993FAC9u
 #define V3_MAGIC 0xF993FACAu
-
-mx_status mx_file_write_atomic(const char *path, const void *data, size_t len) {
-  if (!path || !*path) return mx_error(MX_ERR_ARG, "mx_file_write_atomic: no file name given");
-  size_t plen = strlen(path);
-  char *tmp = malloc(plen + 16);
-  if (!tmp) return mx_error(MX_ERR_NOMEM, "mx_file_write_atomic: out of memory");
-  memcpy(tmp, path, plen);
-  memcpy(tmp + plen, ".tmp.XXXXXX", 12);
-  int fd = mkstemp(tmp);
-  if (fd < 0) {
-    mx_status st = mx_error(
-        MX_ERR_IO, "mx_file_write_atomic: cannot write %s: no temporary file beside it (%s)", path,
-        strerror(errno));
-    free(tmp);
-    return st;
-  }
-  const char *p = data;
-  size_t left = len;
-  int ok = 1;
-  while (ok && left > 0) {
-    ssize_t w = write(fd, p, left);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0)
-      ok = 0;
-    else
-      p += w, left -= (size_t)w;
-  }
-  mode_t mask = umask(0);
-  umask(mask);
-  if (ok && fchmod(fd, 0666 & ~mask) != 0) ok = 0;
-  if (ok && fsync(fd) != 0) ok = 0;
-  int err = errno;
-  if (close(fd) != 0 && ok) ok = 0, err = errno;
-  if (ok && rename(tmp, path) != 0) ok = 0, err = errno;
-  if (!ok) {
-    unlink(tmp);
-    free(tmp);
-    return mx_error(MX_ERR_IO, "mx_file_write_atomic: cannot write %s (%s)", path, strerror(err));
-  }
-  free(tmp);
-  return MX_OK;
-}
 
 /* ---- writing: a growing byte buffer ---- */
 typedef struct buf {
@@ -301,30 +259,11 @@ mx_status mx_params_load(const char *path, mx_context ctx, mx_ndarray ***arrays_
                          char ***names_out, int *n_out) {
   *arrays_out = NULL, *names_out = NULL, *n_out = 0;
   if (!path) return mx_error(MX_ERR_ARG, "mx_params_load: no file name given");
-  FILE *f = fopen(path, "rb");
-  if (!f) return mx_error(MX_ERR_IO, "mx_params_load: cannot open %s (%s)", path, strerror(errno));
-  unsigned char *data = NULL;
-  size_t len = 0, cap = 0;
-  for (;;) {
-    if (len == cap) {
-      cap = cap ? cap * 2 : 1 << 16;
-      unsigned char *q = realloc(data, cap);
-      if (!q) {
-        free(data), fclose(f);
-        return mx_error(MX_ERR_NOMEM, "mx_params_load: %s: out of memory", path);
-      }
-      data = q;
-    }
-    size_t got = fread(data + len, 1, cap - len, f);
-    len += got;
-    if (got == 0) break;
-  }
-  int read_error = ferror(f);
-  fclose(f);
-  if (read_error) {
-    free(data);
-    return mx_error(MX_ERR_IO, "mx_params_load: cannot read %s", path);
-  }
+  char *text;
+  size_t len;
+  mx_status rst = mx_file_read_all(path, "mx_params_load", &text, &len);
+  if (rst != MX_OK) return rst;
+  unsigned char *data = (unsigned char *)text;
   cursor c = {data, len, 0};
   uint64_t magic = 0, reserved = 0, n = 0;
   mx_status st = MX_OK;
@@ -340,7 +279,7 @@ mx_status mx_params_load(const char *path, mx_context ctx, mx_ndarray ***arrays_
     st = mx_error(MX_ERR_FORMAT, "mx_params_load: %s: truncated file (header ends early)", path);
     goto done;
   }
-  if (n > (uint64_t)len) { /* each record takes bytes: a count this big is garbage */
+  if (n > (uint64_t)len || n > INT_MAX) { /* each record takes bytes: a count this big is garbage */
     st = mx_error(MX_ERR_FORMAT, "mx_params_load: %s: truncated file (claims %llu arrays)", path,
                   (unsigned long long)n);
     goto done;

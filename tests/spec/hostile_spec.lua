@@ -79,3 +79,41 @@ describe('deep graphs', function()
     assert.are.equal(40000, #y:get_internals():list_outputs() - 1)
   end)
 end)
+
+describe('files', function()
+  local dir
+  before_each(function()
+    dir = os.tmpname()
+    os.remove(dir)
+    assert(require('lfs').mkdir(dir))
+  end)
+  after_each(function()
+    for f in require('lfs').dir(dir) do
+      if f ~= '.' and f ~= '..' then os.remove(dir .. '/' .. f) end
+    end
+    os.remove(dir)
+  end)
+
+  it('saves replace only regular files: through a link, never a device, folder or dangling link', function()
+    local a = {w = mx.nd.ones{2}}
+    fails(function() return mx.nd.save('/dev/null', a) end, 'mx.nd.save', '/dev/null', 'character device')
+    fails(function() return mx.nd.save(dir, a) end, 'mx.nd.save', 'folder')
+    assert.is_true(require('lfs').link('target', dir .. '/link', true))
+    assert.is_true(require('lfs').link('nothing', dir .. '/dangling', true))
+    local f = assert(io.open(dir .. '/target', 'w'))
+    f:write('old')
+    f:close()
+    mx.nd.save(dir .. '/link', a)
+    assert.are.equal('link', require('lfs').symlinkattributes(dir .. '/link').mode)
+    assert.are.same({1, 1}, mx.nd.load(dir .. '/target').w:totable())
+    fails(function() return mx.nd.save(dir .. '/dangling', a) end, 'mx.nd.save', 'symbolic link to nothing')
+    fails(function() return mx.sym.Variable('x'):save('/dev/null') end, '/dev/null', 'character device')
+  end)
+
+  it('loaders refuse what is not a regular file instead of reading forever', function()
+    fails(function() return mx.nd.load('/dev/zero') end, 'mx.nd.load', 'character device')
+    fails(function() return mx.sym.load('/dev/zero') end, 'character device')
+    fails(function() return mx.nd.load(dir) end, 'mx.nd.load', 'folder')
+    fails(function() return mx.io.MNISTIter{image = '/dev/zero', label = '/dev/zero'} end, 'character device')
+  end)
+end)
