@@ -136,7 +136,7 @@ describe('iterator errors', function()
     fails(function() return mx.io.NDArrayIter{data = mx.nd.ones{4, 2}, label = mx.nd.ones{3}, batch_size = 2} end,
       'mx.io.NDArrayIter', 'has 3 rows but data data has 4')
     fails(function() return mx.io.NDArrayIter{data = mx.nd.ones{4, 2}, batch_size = 2, shufle = true} end,
-      'mx.io.NDArrayIter', 'unknown option shufle')
+      'mx.io.NDArrayIter', "unknown option 'shufle' (closest valid option: 'shuffle')")
     fails(function() return mx.io.NDArrayIter{data = mx.nd.ones{4, 2}, last_batch_handle = 'x'} end,
       'mx.io.NDArrayIter', "'pad', 'discard' or 'roll_over'")
   end)

@@ -117,3 +117,88 @@ describe('files', function()
     fails(function() return mx.io.MNISTIter{image = '/dev/zero', label = '/dev/zero'} end, 'character device')
   end)
 end)
+
+describe('index data', function()
+  it('one_hot refuses indices out of range, negative or fractional, as take does', function()
+    for _, bad in ipairs{3, -1, 0.5, 0 / 0, math.huge} do
+      fails(function() return mx.nd.one_hot(mx.nd.array{0, bad}, 3) end, 'mx.nd.one_hot', 'out of range for depth 3')
+    end
+    assert.are.same({{0, 1, 0}, {0, 0, 1}}, mx.nd.one_hot(mx.nd.array{1, 2}, 3):totable())
+  end)
+
+  it('SoftmaxOutput refuses labels out of range, NaN or fractional in backward', function()
+    local net = mx.sym.SoftmaxOutput{data = mx.sym.FullyConnected{data = mx.sym.Variable('data'), num_hidden = 3,
+                                                                  name = 'fc'}, name = 'sm'}
+    local exe = net:simple_bind{data = {2, 3}}
+    for _, bad in ipairs{3, -1, 0 / 0, 0.5, 1e30} do
+      exe:forward{is_train = true, data = mx.nd.ones{2, 3}, sm_label = mx.nd.array{0, bad}}
+      fails(function() return exe:backward() end, 'Executor:backward', 'out of range for 3 classes', 'position 1')
+    end
+    exe:forward{is_train = true, data = mx.nd.ones{2, 3}, sm_label = mx.nd.array{0, 2}}
+    exe:backward()
+    local ign = mx.sym.SoftmaxOutput{data = mx.sym.FullyConnected{data = mx.sym.Variable('data'), num_hidden = 3,
+                                                                  name = 'fc'}, name = 'sm', use_ignore = true,
+                                     ignore_label = -1}:simple_bind{data = {2, 3}}
+    ign:forward{is_train = true, data = mx.nd.ones{2, 3}, sm_label = mx.nd.array{0, -1}}
+    ign:backward() -- the ignored label is allowed
+  end)
+
+  it('MNISTIter refuses a label byte past 9', function()
+    local dir = os.tmpname()
+    local function idx(path, magic, dims, body)
+      local f = assert(io.open(path, 'wb'))
+      f:write(string.pack('>I4', magic))
+      for _, d in ipairs(dims) do f:write(string.pack('>I4', d)) end
+      f:write(body)
+      f:close()
+    end
+    idx(dir .. 'i', 0x803, {2, 2, 2}, ('\0'):rep(8))
+    idx(dir .. 'l', 0x801, {2}, '\1\255')
+    local err = fails(function() return mx.io.MNISTIter{image = dir .. 'i', label = dir .. 'l', silent = true} end,
+                      'mx.io.MNISTIter', 'label 255 out of range')
+    os.remove(dir .. 'i'); os.remove(dir .. 'l'); os.remove(dir)
+    assert.is_string(err)
+  end)
+end)
+
+describe('NaN', function()
+  local nan = 0 / 0
+  local function isnan(x) return x ~= x end
+  it('maximum and minimum propagate NaN from either side, max() and min() too, sign(NaN) is NaN', function()
+    for _, f in ipairs{mx.nd.maximum, mx.nd.minimum} do
+      local r = f(mx.nd.array{nan, 1}, mx.nd.array{1, nan}):totable()
+      assert.is_true(isnan(r[1]) and isnan(r[2]))
+    end
+    assert.is_true(isnan(mx.nd.array{1, nan, 3}:max():asscalar()))
+    assert.is_true(isnan(mx.nd.array{1, nan, 3}:min():asscalar()))
+    local s = mx.nd.sign(mx.nd.array{nan, -2, 0, 2}):totable()
+    assert.is_true(isnan(s[1]))
+    assert.are.same({-1, 0, 1}, {s[2], s[3], s[4]})
+    assert.are.same({3, 1}, mx.nd.maximum(mx.nd.array{3, 1}, mx.nd.array{1, 0}):totable())
+  end)
+end)
+
+describe('misspelled options', function()
+  it('are refused everywhere, naming the closest valid option', function()
+    local x = mx.sym.Variable('x')
+    local cases = {
+      {function() return mx.io.MNISTIter{batch_szie = 10} end, 'batch_size'},
+      {function() return mx.io.NDArrayIter{data = mx.nd.ones{2}, shufle = true} end, 'shuffle'},
+      {function() return mx.model.FeedForward{symbol = x, learnin_rate = 0.1} end, 'learning_rate'},
+      {function() return mx.model.FeedForward{symbol = x, num_epoc = 1} end, 'num_epoch'},
+      {function() return mx.optimizer.SGD{momentun = 0.9} end, 'momentum'},
+      {function() return mx.optimizer.create('adam', {beta_1 = 0.9}) end, 'beta1'},
+      {function() return mx.init.Xavier{magnitud = 2} end, 'magnitude'},
+      {function() return mx.metric.TopKAccuracy{topk = 2} end, 'top_k'},
+      {function() return mx.mon.Monitor{interval = 1, patern = 'x'} end, 'pattern'},
+      {function() return mx.sym.Variable('v', {shap = {1}}) end, 'shape'},
+      {function() return mx.viz.print_summary(x, {x = {1}}, {line_lenght = 3}) end, 'line_length'},
+      {function() return mx.log.config{levle = 'info'} end, 'level'},
+      {function() return mx.callback.ProgressBar(10, {forse = true}) end, 'force'},
+    }
+    for _, c in ipairs(cases) do
+      fails(c[1], 'unknown option', ("closest valid option: '%s'"):format(c[2]))
+    end
+    mx.model.FeedForward{symbol = x, learning_rate = 0.1, momentum = 0.9} -- valid: the optimizer's
+  end)
+end)
