@@ -116,6 +116,17 @@ int mxb_check_axis(lua_State *L, int idx, int ndim, const char *where) {
       (long long)ax, ndim, ndim, ndim);
 }
 
+const char *mxb_check_cstring(lua_State *L, int idx, const char *where) {
+  if (lua_type(L, idx) != LUA_TSTRING) mxb_typeerror(L, idx, where, "string");
+  size_t len;
+  const char *s = lua_tolstring(L, idx, &len);
+  if (strlen(s) != len) {
+    if (idx < 0) mxb_errorf(L, "%s: a name holds a NUL byte", where);
+    mxb_argerror(L, idx, where, "the string holds a NUL byte");
+  }
+  return s;
+}
+
 int mxb_rawgetfield(lua_State *L, int idx, const char *key) {
   idx = lua_absindex(L, idx);
   lua_pushstring(L, key);

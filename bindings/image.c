@@ -8,7 +8,7 @@
 /* image_write_grid(where, path, images, rows, cols, scale, pad) */
 static int l_image_write_grid(lua_State *L) {
   const char *where = luaL_checkstring(L, 1);
-  const char *path = luaL_checkstring(L, 2);
+  const char *path = mxb_check_cstring(L, 2, where);
   mx_ndarray *a = mxb_check_ndarray(L, 3, where);
   int rows = (int)luaL_optinteger(L, 4, 0), cols = (int)luaL_optinteger(L, 5, 0);
   int scale = (int)luaL_optinteger(L, 6, 1), pad = (int)luaL_optinteger(L, 7, 0);
@@ -36,7 +36,7 @@ static int push_planes(lua_State *L, const char *where, float *gray, float *alph
 /* image_read_png(where, path) -> gray, alpha */
 static int l_image_read_png(lua_State *L) {
   const char *where = luaL_checkstring(L, 1);
-  const char *path = luaL_checkstring(L, 2);
+  const char *path = mxb_check_cstring(L, 2, where);
   float *gray, *alpha;
   int w, h;
   mxb_check(L, mx_image_read_png(path, &gray, &alpha, &w, &h), where);
@@ -82,7 +82,7 @@ static lua_Integer field_int(lua_State *L, int t, int i, const char *where, int 
  * {'text', x, y, string, color, scale}; colours are 0xRRGGBB integers. */
 static int l_image_draw_png(lua_State *L) {
   const char *where = luaL_checkstring(L, 1);
-  const char *path = luaL_checkstring(L, 2);
+  const char *path = mxb_check_cstring(L, 2, where);
   int width = (int)luaL_checkinteger(L, 3), height = (int)luaL_checkinteger(L, 4);
   uint32_t bg = (uint32_t)luaL_checkinteger(L, 5);
   luaL_checktype(L, 6, LUA_TTABLE);

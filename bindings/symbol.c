@@ -54,7 +54,7 @@ static int sym_tostring(lua_State *L) {
 
 /* core.symbol.variable(name) */
 static int l_variable(lua_State *L) {
-  const char *name = luaL_checkstring(L, 1);
+  const char *name = mxb_check_cstring(L, 1, "mx.symbol.Variable");
   mx_symbol *s;
   mxb_check(L, mx_symbol_variable(name, &s), "mx.symbol.Variable");
   push_symbol(L, s);
@@ -300,7 +300,7 @@ static int l_get_output(lua_State *L) {
   lua_Integer i = mxb_check_integer(L, 2, "Symbol:get_output");
   if (i < 1 || i > mx_symbol_num_outputs(s))
     return mxb_argerror(L, 2, "Symbol:get_output",
-                        "index %d out of range (the symbol has %d outputs)", (int)i,
+                        "index %lld out of range (the symbol has %d outputs)", (long long)i,
                         mx_symbol_num_outputs(s));
   mxb_check(L, mx_symbol_get_output(s, (int)i - 1, &r), "Symbol:get_output");
   push_symbol(L, r);
@@ -341,7 +341,7 @@ static int l_get_attr(lua_State *L) {
 
 static int l_set_attr(lua_State *L) {
   mx_symbol *s = check_symbol(L, 1, "Symbol:_set_attr");
-  mxb_check(L, mx_symbol_set_attr(s, luaL_checkstring(L, 2), luaL_checkstring(L, 3)),
+  mxb_check(L, mx_symbol_set_attr(s, mxb_check_cstring(L, 2, "Symbol:_set_attr"), mxb_check_cstring(L, 3, "Symbol:_set_attr")),
             "Symbol:_set_attr");
   return 0;
 }
@@ -367,8 +367,7 @@ static int l_tojson(lua_State *L) {
 
 /* A string argument; otherwise an error naming the Lua function (not luaL_checkstring's). */
 static const char *check_str(lua_State *L, int idx, const char *where) {
-  if (lua_type(L, idx) != LUA_TSTRING) mxb_typeerror(L, idx, where, "string");
-  return lua_tostring(L, idx);
+  return mxb_check_cstring(L, idx, where);
 }
 
 static int l_save(lua_State *L) {

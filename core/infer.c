@@ -141,6 +141,13 @@ mx_status mx_symbol_infer_shape(mx_symbol *s, const char *const *names,
     mx_shape *e = &sh[g.entry_base[node]];
     e->ndim = ndims[i];
     for (int d = 0; d < ndims[i]; d++) e->dim[d] = shapes[i][d];
+    mx_shape declared = mx_node_declared_shape(g.nodes[node]);
+    if (declared.ndim && !mx_shape_eq(&declared, e)) { /* refused, not overridden */
+      char b1[96], b2[96];
+      st = mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: '%s' is given shape %s but declares %s", g.nodes[node]->name,
+                    mx_shape_fmt(e, b1, sizeof b1), mx_shape_fmt(&declared, b2, sizeof b2));
+      break;
+    }
   }
   if (st == MX_OK) st = mx_graph_infer_shapes(&g, sh, complete, missing, missing_len);
   if (st == MX_OK) {

@@ -50,12 +50,34 @@ static void put_i64(buf *b, int64_t v) {
   put(b, &v, 8);
 }
 
+/* Names must be unique: a second array of one name would silently win over the first. The
+ * names are sorted in a copy (n log n), so a file of many arrays stays fast to check. */
+static int cmp_name(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+static mx_status check_unique(const char *where, const char *path, const char *const *names, uint64_t n) {
+  const char **sorted = malloc((size_t)(n ? n : 1) * sizeof *sorted);
+  if (!sorted) return mx_error(MX_ERR_NOMEM, "%s: %s: out of memory", where, path);
+  memcpy(sorted, names, (size_t)n * sizeof *sorted);
+  qsort(sorted, (size_t)n, sizeof *sorted, cmp_name);
+  mx_status st = MX_OK;
+  for (uint64_t i = 1; i < n && st == MX_OK; i++)
+    if (strcmp(sorted[i - 1], sorted[i]) == 0)
+      st = mx_error(MX_ERR_FORMAT, "%s: %s: the name '%s' is used twice", where, path, sorted[i]);
+  free(sorted);
+  return st;
+}
+
 mx_status mx_params_save(const char *path, mx_ndarray *const *arrays, const char *const *names,
                          int n) {
   if (n < 0) return mx_error(MX_ERR_ARG, "mx_params_save: negative array count (got %d)", n);
   for (int i = 0; i < n; i++) {
     if (!arrays[i]) return mx_error(MX_ERR_ARG, "mx_params_save: array %d is NULL", i);
     if (names && !names[i]) return mx_error(MX_ERR_ARG, "mx_params_save: name %d is NULL", i);
+  }
+  if (names) {
+    mx_status st = check_unique("mx_params_save", path, names, (uint64_t)n);
+    if (st != MX_OK) return st;
   }
   buf b = {0};
   put_u64(&b, LIST_MAGIC);
@@ -319,6 +341,10 @@ mx_status mx_params_load(const char *path, mx_context ctx, mx_ndarray ***arrays_
                       path, (unsigned long long)i);
         goto done;
       }
+      if (memchr(c.p + c.pos, 0, l)) {
+        st = mx_error(MX_ERR_FORMAT, "mx_params_load: %s: name %llu holds a NUL byte", path, (unsigned long long)i);
+        goto done;
+      }
       names[i] = malloc(l + 1);
       if (!names[i]) {
         st = mx_error(MX_ERR_NOMEM, "mx_params_load: %s: out of memory", path);
@@ -328,6 +354,7 @@ mx_status mx_params_load(const char *path, mx_context ctx, mx_ndarray ***arrays_
       names[i][l] = 0;
       c.pos += l;
     }
+    st = check_unique("mx_params_load", path, (const char *const *)names, n);
   }
 done:
   free(data);

@@ -70,6 +70,17 @@ mx_node *mx_node_new(const mx_op *op, const char *name) {
 
 /* Sets key = value in the node's attributes (replacing an existing one). */
 mx_status mx_node_set_attr(mx_node *n, const char *key, const char *value) {
+  if (strcmp(key, "__shape__") == 0) { /* a declared shape is refused when bad, never cut or bent */
+    int64_t d[MX_MAX_NDIM];
+    int nd;
+    int ok = mx_shape_parse(value, d, &nd) == MX_OK;
+    for (int i = 0; ok && i < nd; i++) ok = d[i] >= 0;
+    if (!ok)
+      return mx_error(MX_ERR_ARG,
+                      "mx_symbol_set_attr: %s: bad shape '%s' (expected up to %d dimensions >= 0 (0: unknown), "
+                      "such as (2,3))",
+                      n->name, value, MX_MAX_NDIM);
+  }
   for (int i = 0; i < n->nattrs; i++)
     if (strcmp(n->keys[i], key) == 0) {
       char *v = dupstr(value);
@@ -105,16 +116,7 @@ mx_shape mx_node_declared_shape(const mx_node *n) {
   mx_shape s = {0, {0}};
   const char *v = mx_node_attr(n, "__shape__");
   if (!v) return s;
-  const char *p = v;
-  while (*p && s.ndim < MX_MAX_NDIM) {
-    while (*p && !(isdigit((unsigned char)*p) || *p == '-')) p++;
-    if (!*p) break;
-    char *end;
-    long long d = strtoll(p, &end, 10);
-    if (end == p) break;
-    s.dim[s.ndim++] = d;
-    p = end;
-  }
+  if (mx_shape_parse(v, s.dim, &s.ndim) != MX_OK) s.ndim = 0; /* (checked when set) */
   for (int i = 0; i < s.ndim; i++)
     if (s.dim[i] <= 0) s.ndim = 0; /* a partial shape (0 = unknown) tells nothing here */
   return s;

@@ -28,8 +28,10 @@ describe('size arithmetic', function()
   end)
 
   it('refuses shapes whose size passes 2^48 elements, at bind and at creation', function()
-    local s = mx.sym.FullyConnected{data = mx.sym.Variable('x'), num_hidden = 1 << 62}
-    fails(function() return s:simple_bind{x = {1, 1}} end, 'simple_bind', 'too large')
+    fails(function() return mx.sym.FullyConnected{data = mx.sym.Variable('x'), num_hidden = 1 << 62} end,
+          'num_hidden', 'expected an integer in')
+    local s = mx.sym.FullyConnected{data = mx.sym.Variable('x'), num_hidden = 1 << 30}
+    fails(function() return s:simple_bind{x = {1, 1 << 20}} end, 'simple_bind', 'too large')
     fails(function() return mx.nd.zeros{1 << 31, 1 << 31} end, 'mx.nd.zeros', 'too large')
     fails(function() return mx.nd.zeros{math.maxinteger, 2} end, 'mx.nd.zeros', 'too large')
   end)
@@ -200,5 +202,44 @@ describe('misspelled options', function()
       fails(c[1], 'unknown option', ("closest valid option: '%s'"):format(c[2]))
     end
     mx.model.FeedForward{symbol = x, learning_rate = 0.1, momentum = 0.9} -- valid: the optimizer's
+  end)
+end)
+
+describe('symbol attributes', function()
+  it('are refused, not clamped, cut, half-parsed or overridden', function()
+    fails(function() return mx.sym.Variable('x', {shape = {1, 2, 3, 4, 5, 6, 7}}) end, 'bad shape')
+    fails(function() return mx.sym.Variable('x', {shape = '(2,5,'}) end, "bad shape '(2,5,'")
+    local v = mx.sym.Variable('x', {shape = {2, 5}})
+    local f = mx.sym.FullyConnected{data = v, num_hidden = 2}
+    fails(function() return f:simple_bind{x = {3, 5}} end, 'simple_bind', 'given shape (3,5) but declares (2,5)')
+    fails(function() return mx.sym.Concat{mx.sym.Variable('a'), mx.sym.Variable('b'), dim = (1 << 32) + 1} end,
+          'parameter dim', 'expected an integer in')
+    fails(function() return mx.nd.concat{mx.nd.ones{2}, mx.nd.ones{2}, axis = (1 << 32) + 1} end, 'axis 4294967297')
+    fails(function() return f:get_output(1 << 40) end, 'index 1099511627776')
+    for _, n in ipairs{'1000000000', '-1', '0'} do
+      fails(function()
+        return mx.sym.load_json(('{"nodes":[{"op":"null","name":"a","inputs":[]},{"op":"Concat","name":"c",'
+          .. '"param":{"num_args":"%s"},"inputs":[[0,0]]}],"arg_nodes":[0],"heads":[[1,0]]}'):format(n))
+      end, 'num_args', 'expected an integer in 1..64')
+    end
+  end)
+
+  it('.params files with a name twice or a NUL in a name are refused', function()
+    local path = os.tmpname()
+    mx.nd.save(path, {a = mx.nd.ones{1}, b = mx.nd.zeros{1}})
+    local f = assert(io.open(path, 'rb'))
+    local s = f:read('a')
+    f:close()
+    local function write(text)
+      local g = assert(io.open(path, 'wb'))
+      g:write(text)
+      g:close()
+    end
+    write((s:gsub('\1\0\0\0\0\0\0\0b', '\1\0\0\0\0\0\0\0a')))
+    fails(function() return mx.nd.load(path) end, "the name 'a' is used twice")
+    write((s:gsub('\1\0\0\0\0\0\0\0b', '\1\0\0\0\0\0\0\0\0')))
+    fails(function() return mx.nd.load(path) end, 'holds a NUL byte')
+    fails(function() return mx.nd.save(path, {['a\0b'] = mx.nd.ones{1}}) end, 'NUL byte')
+    os.remove(path)
   end)
 end)
