@@ -243,3 +243,23 @@ describe('symbol attributes', function()
     os.remove(path)
   end)
 end)
+
+describe('the REPL', function()
+  it('completes names with raw reads only: a hostile __index or __pairs cannot hang it', function()
+    local bin = os.getenv('MXLUA_BIN') or 'build/mxlua'
+    local script = os.tmpname()
+    local f = assert(io.open(script, 'w'))
+    f:write([[
+t = setmetatable({}, {__index = function() while true do end end, __pairs = function() while true do end end})
+u = setmetatable({}, {__index = {alpha = 1, beta = {gamma = 1}}})
+for _, h in pairs(debug.getregistry()) do if type(h) == 'table' and rawget(h, 'complete') then print('got', #h.complete('t.foo.'), #h.complete('t.'), table.concat(h.complete('u.beta.g'), ',')) end end
+]])
+    f:close()
+    local p = io.popen('timeout 20 ' .. bin .. ' < ' .. script .. ' 2>&1; echo "exit=$?"')
+    local out = p:read('a')
+    p:close()
+    os.remove(script)
+    assert.truthy(out:find('got\t0\t0\tu.beta.gamma', 1, true), out)
+    assert.truthy(out:find('exit=0', 1, true), out)
+  end)
+end)
