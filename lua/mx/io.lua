@@ -338,4 +338,23 @@ end
 --- Writes a text file atomically (temporary file, fsync, rename).
 io_.write_atomic = core.file_write_atomic
 
+--- mkdir_p(dir): makes the folder and its missing parents (as `mkdir -p`, through
+-- lua-filesystem: no shell ever sees the name). Returns dir; raises naming the folder.
+function io_.mkdir_p(dir)
+  local lfs = require 'lfs'
+  if type(dir) ~= 'string' or dir == '' then error('mx.io.mkdir_p: expected a folder name', 2) end
+  local path = dir:sub(1, 1) == '/' and '/' or ''
+  for part in dir:gmatch('[^/]+') do
+    path = path .. part
+    if lfs.attributes(path, 'mode') ~= 'directory' then
+      local ok, err = lfs.mkdir(path)
+      if not ok and lfs.attributes(path, 'mode') ~= 'directory' then
+        error(('mx.io.mkdir_p: cannot make %s (%s)'):format(path, tostring(err)), 2)
+      end
+    end
+    path = path .. '/'
+  end
+  return dir
+end
+
 return io_

@@ -263,3 +263,39 @@ for _, h in pairs(debug.getregistry()) do if type(h) == 'table' and rawget(h, 'c
     assert.truthy(out:find('exit=0', 1, true), out)
   end)
 end)
+
+describe('no shell sees a user string', function()
+  local lfs = require 'lfs'
+  it('mkdir_p and the Graphviz call take names with quotes, spaces and $(...) as they are', function()
+    local base = os.tmpname()
+    os.remove(base)
+    local odd = base .. "/it's a $(touch PWNED) `x`"
+    mx.io.mkdir_p(odd .. '/deeper')
+    assert.are.equal('directory', lfs.attributes(odd .. '/deeper', 'mode'))
+    assert.is_nil(lfs.attributes('PWNED'))
+    if os.execute('command -v dot >/dev/null 2>&1') then
+      local file = mx.viz.plot_network(mx.sym.Variable('x')):render(odd .. '/net "q"', 'svg')
+      assert.are.equal('file', lfs.attributes(file, 'mode'))
+      os.remove(file)
+    end
+    assert.is_nil(lfs.attributes('PWNED'))
+    os.remove(odd .. '/deeper'); os.remove(odd); os.remove(base)
+  end)
+
+  it('lua/ and scripts/ build no shell command but the quoted Graphviz call', function()
+    local root = os.getenv('MXLUA_ROOT') or '.'
+    local found = {}
+    for _, dir in ipairs{'lua/mx', 'lua/mx/web', 'scripts'} do
+      for f in lfs.dir(root .. '/' .. dir) do
+        if f:match('%.lua$') then
+          local h = assert(io.open(root .. '/' .. dir .. '/' .. f))
+          for line in h:lines() do
+            if line:find('os%.execute') or line:find('io%.popen') then found[#found + 1] = dir .. '/' .. f end
+          end
+          h:close()
+        end
+      end
+    end
+    assert.are.same({'lua/mx/viz.lua'}, found) -- once: Plot:render's dot, its arguments quoted
+  end)
+end)
