@@ -3,7 +3,7 @@
 
 # Debian packages the project needs (installed by `make deps` when missing).
 DEB_PACKAGES := build-essential pkg-config lua5.4 liblua5.4-dev libopenblas-dev lua-busted \
-  libreadline-dev zlib1g-dev lua-check cppcheck clang-format lua-socket lua-cjson graphviz \
+  libreadline-dev zlib1g-dev lua-check cppcheck clang-format lua-socket lua-cjson lua-filesystem graphviz \
   libpng-dev valgrind chromium libblis-dev
 # (scaling out) Open MPI for kvstore 'mpi'.
 DEB_PACKAGES += libopenmpi-dev openmpi-bin

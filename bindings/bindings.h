@@ -65,6 +65,11 @@ int mxb_opt_boolean(lua_State *L, int idx, int def, const char *where);
 /* A 1-based Lua axis (negative counts from the end: -1 is the last) at idx,
  * checked against ndim; returns the 0-based C axis. */
 int mxb_check_axis(lua_State *L, int idx, int ndim, const char *where);
+/* A string argument without NUL bytes (a file name, a node name: C would cut it at the NUL). */
+const char *mxb_check_cstring(lua_State *L, int idx, const char *where);
+/* t[key] at idx without metamethods, pushed; returns its type. Bindings read argument tables
+ * only raw (lua_rawlen, lua_rawgeti, this): no user code runs while C holds an engine pointer. */
+int mxb_rawgetfield(lua_State *L, int idx, const char *key);
 /* The userdata behind an NDArray value (ndarray.c needs it for __gc/__close). */
 typedef struct mxb_ndarray_ud {
   mx_ndarray *a; /* NULL once closed or, for a borrowed array, invalidated */

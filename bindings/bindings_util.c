@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bindings.h"
+#include "checked.h"
 
 /* ---- errors ---- */
 
@@ -115,6 +116,23 @@ int mxb_check_axis(lua_State *L, int idx, int ndim, const char *where) {
       (long long)ax, ndim, ndim, ndim);
 }
 
+const char *mxb_check_cstring(lua_State *L, int idx, const char *where) {
+  if (lua_type(L, idx) != LUA_TSTRING) mxb_typeerror(L, idx, where, "string");
+  size_t len;
+  const char *s = lua_tolstring(L, idx, &len);
+  if (strlen(s) != len) {
+    if (idx < 0) mxb_errorf(L, "%s: a name holds a NUL byte", where);
+    mxb_argerror(L, idx, where, "the string holds a NUL byte");
+  }
+  return s;
+}
+
+int mxb_rawgetfield(lua_State *L, int idx, const char *key) {
+  idx = lua_absindex(L, idx);
+  lua_pushstring(L, key);
+  return lua_rawget(L, idx);
+}
+
 /* ---- NDArray userdata ---- */
 
 static mxb_ndarray_ud *new_ndarray_ud(lua_State *L) {
@@ -222,13 +240,14 @@ int mxb_check_shape(lua_State *L, int idx, int64_t shape[MX_MAX_NDIM], const cha
     return 1;
   }
   if (!lua_istable(L, idx)) mxb_typeerror(L, idx, where, "shape (a table of positive integers)");
-  lua_Integer ndim = luaL_len(L, idx);
+  /* raw reads: no metamethod (user code) runs while a caller may hold an engine pointer */
+  lua_Integer ndim = (lua_Integer)lua_rawlen(L, idx);
   if (ndim < 1 || ndim > MX_MAX_NDIM)
     mxb_argerror(L, idx, where, "shape must have 1 to %d dimensions (got %lld)", MX_MAX_NDIM,
                  (long long)ndim);
   int64_t total = 1;
   for (int i = 0; i < ndim; i++) {
-    lua_geti(L, idx, i + 1);
+    lua_rawgeti(L, idx, i + 1);
     int ok = 0;
     lua_Integer d = lua_type(L, -1) == LUA_TNUMBER ? lua_tointegerx(L, -1, &ok) : 0;
     if (!ok) {
@@ -240,9 +259,9 @@ int mxb_check_shape(lua_State *L, int idx, int64_t shape[MX_MAX_NDIM], const cha
     if (d <= 0)
       mxb_argerror(L, idx, where, "shape dimension %d must be a positive integer (got %lld)", i + 1,
                    (long long)d);
-    if (d > ((int64_t)1 << 40) || total > ((int64_t)1 << 50) / d)
-      mxb_argerror(L, idx, where, "shape is too large (dimension %d is %lld)", i + 1, (long long)d);
-    total *= d;
+    if (!mx_size_mul(total, d, &total))
+      mxb_argerror(L, idx, where, "shape is too large (dimension %d is %lld; more than 2^48 elements)", i + 1,
+                   (long long)d);
     shape[i] = d;
   }
   return (int)ndim;
@@ -250,8 +269,9 @@ int mxb_check_shape(lua_State *L, int idx, int64_t shape[MX_MAX_NDIM], const cha
 
 int64_t *mxb_check_int64_list(lua_State *L, int idx, const char *where, int64_t *n) {
   idx = lua_absindex(L, idx);
-  luaL_checktype(L, idx, LUA_TTABLE);
+  if (!lua_istable(L, idx)) mxb_typeerror(L, idx, where, "table of integers");
   lua_Integer len = (lua_Integer)lua_rawlen(L, idx);
+  if (len > MX_SIZE_LIMIT / 8) mxb_argerror(L, idx, where, "list of %lld integers is too large", (long long)len);
   int64_t *list = lua_newuserdatauv(L, (size_t)(len > 0 ? len : 1) * sizeof *list, 0);
   for (lua_Integer i = 0; i < len; i++) {
     lua_rawgeti(L, idx, i + 1);

@@ -22,7 +22,7 @@ static mx_bytes **check_bytes(lua_State *L, int idx, const char *where) {
 static int l_bytes_load_idx(lua_State *L) {
   const char *where = "mx.io.bytes_load_idx";
   luaL_checktype(L, 1, LUA_TTABLE);
-  int n = (int)luaL_len(L, 1);
+  int n = (int)(lua_Integer)lua_rawlen(L, 1);
   if (n < 1 || n > 64) return mxb_argerror(L, 1, where, "expected 1 to 64 file names (got %d)", n);
   const char *paths[64];
   for (int i = 0; i < n; i++) {
@@ -67,7 +67,7 @@ static int bytes_fill(lua_State *L) {
   mx_ndarray *dst = mxb_check_ndarray(L, 2, where);
   lua_Integer first = mxb_check_integer(L, 3, where);
   float scale = (float)mxb_opt_number(L, 4, 1.0, where);
-  mxb_check(L, mx_bytes_to_ndarray(b, (int64_t)first - 1, scale, dst), where);
+  mxb_check(L, mx_bytes_to_ndarray(b, first >= 1 ? first - 1 : -1, scale, dst), where);
   lua_settop(L, 2);
   return 1;
 }
@@ -84,7 +84,7 @@ static int bytes_fill_crop(lua_State *L) {
   lua_Integer pad = mxb_check_integer(L, 7, where);
   mx_ndarray *draws = mxb_check_ndarray(L, 8, where);
   if (pad < 0 || pad > INT_MAX) return luaL_error(L, "%s: pad %I out of range", where, pad);
-  mxb_check(L, mx_bytes_to_ndarray_crop(b, (int64_t)first - 1, scale, height, width, (int)pad, draws, dst), where);
+  mxb_check(L, mx_bytes_to_ndarray_crop(b, first >= 1 ? first - 1 : -1, scale, height, width, (int)pad, draws, dst), where);
   lua_settop(L, 2);
   return 1;
 }

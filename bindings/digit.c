@@ -25,13 +25,13 @@ static float *scratch(lua_State *L, lua_Integer n) {
 static float *check_flat(lua_State *L, int idx, lua_Integer height, lua_Integer width,
                          const char *where) {
   lua_Integer n = height * width;
-  if (luaL_len(L, idx) != n)
+  if ((lua_Integer)lua_rawlen(L, idx) != n)
     luaL_error(L, "%s: expected %d pixels for %dx%d (got %d)", where, (int)n, (int)width,
-               (int)height, (int)luaL_len(L, idx));
+               (int)height, (int)(lua_Integer)lua_rawlen(L, idx));
   float *buf = scratch(L, n);
   for (lua_Integer i = 0; i < n; i++) {
     int ok;
-    lua_Number v = (lua_geti(L, idx, i + 1), lua_tonumberx(L, -1, &ok));
+    lua_Number v = (lua_rawgeti(L, idx, i + 1), lua_tonumberx(L, -1, &ok));
     lua_pop(L, 1);
     if (!ok) luaL_error(L, "%s: pixel %d is not a number", where, (int)(i + 1));
     buf[i] = (float)v;

@@ -131,7 +131,7 @@ static int read_reqs(lua_State *L, int idx, mx_grad_req *out, int nargs, const c
   if (lua_isnoneornil(L, idx)) return 0;
   luaL_checktype(L, idx, LUA_TTABLE);
   for (int i = 0; i < nargs; i++) {
-    lua_geti(L, idx, i + 1);
+    lua_rawgeti(L, idx, i + 1);
     out[i] = lua_isnil(L, -1) ? MX_GRAD_WRITE : req_of(L, -1, where);
     lua_pop(L, 1);
   }
@@ -179,7 +179,7 @@ static void read_arrays(lua_State *L, int idx, mx_ndarray **out, int n, const ch
   for (int i = 0; i < n; i++) {
     out[i] = NULL;
     if (lua_isnoneornil(L, idx)) continue;
-    lua_geti(L, idx, i + 1);
+    lua_rawgeti(L, idx, i + 1);
     if (lua_toboolean(L, -1)) {
       out[i] = mxb_test_ndarray(L, -1);
       if (!out[i])
@@ -249,7 +249,7 @@ static int l_backward(lua_State *L) {
       heads[n++] = mxb_test_ndarray(L, 2);
     } else {
       if (!lua_istable(L, 2)) return mxb_typeerror(L, 2, where, "NDArray or list of NDArrays");
-      n = (int)luaL_len(L, 2);
+      n = (int)(lua_Integer)lua_rawlen(L, 2);
       if (n > 256) luaL_error(L, "%s: too many gradients", where);
       read_arrays(L, 2, heads, n, where, "out_grads");
     }

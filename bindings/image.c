@@ -8,7 +8,7 @@
 /* image_write_grid(where, path, images, rows, cols, scale, pad) */
 static int l_image_write_grid(lua_State *L) {
   const char *where = luaL_checkstring(L, 1);
-  const char *path = luaL_checkstring(L, 2);
+  const char *path = mxb_check_cstring(L, 2, where);
   mx_ndarray *a = mxb_check_ndarray(L, 3, where);
   int rows = (int)luaL_optinteger(L, 4, 0), cols = (int)luaL_optinteger(L, 5, 0);
   int scale = (int)luaL_optinteger(L, 6, 1), pad = (int)luaL_optinteger(L, 7, 0);
@@ -36,7 +36,7 @@ static int push_planes(lua_State *L, const char *where, float *gray, float *alph
 /* image_read_png(where, path) -> gray, alpha */
 static int l_image_read_png(lua_State *L) {
   const char *where = luaL_checkstring(L, 1);
-  const char *path = luaL_checkstring(L, 2);
+  const char *path = mxb_check_cstring(L, 2, where);
   float *gray, *alpha;
   int w, h;
   mxb_check(L, mx_image_read_png(path, &gray, &alpha, &w, &h), where);
@@ -65,7 +65,7 @@ static int canvas_gc(lua_State *L) {
 }
 
 static lua_Integer field_int(lua_State *L, int t, int i, const char *where, int cmd) {
-  lua_geti(L, t, i);
+  lua_rawgeti(L, t, i);
   int ok;
   lua_Integer v = lua_tointegerx(L, -1, &ok);
   if (!ok) {
@@ -82,7 +82,7 @@ static lua_Integer field_int(lua_State *L, int t, int i, const char *where, int 
  * {'text', x, y, string, color, scale}; colours are 0xRRGGBB integers. */
 static int l_image_draw_png(lua_State *L) {
   const char *where = luaL_checkstring(L, 1);
-  const char *path = luaL_checkstring(L, 2);
+  const char *path = mxb_check_cstring(L, 2, where);
   int width = (int)luaL_checkinteger(L, 3), height = (int)luaL_checkinteger(L, 4);
   uint32_t bg = (uint32_t)luaL_checkinteger(L, 5);
   luaL_checktype(L, 6, LUA_TTABLE);
@@ -91,13 +91,13 @@ static int l_image_draw_png(lua_State *L) {
   luaL_setmetatable(L, CANVAS_MT);
   mxb_check(L, mx_canvas_create(width, height, bg, box), where);
   mx_canvas *c = *box;
-  lua_Integer n = luaL_len(L, 6);
+  lua_Integer n = (lua_Integer)lua_rawlen(L, 6);
   for (lua_Integer k = 1; k <= n; k++) {
-    lua_geti(L, 6, k);
+    lua_rawgeti(L, 6, k);
     int t = lua_gettop(L);
     if (!lua_istable(L, t))
       return luaL_error(L, "%s: drawing command %d is not a table", where, (int)k);
-    lua_geti(L, t, 1);
+    lua_rawgeti(L, t, 1);
     const char *kind = lua_tostring(L, -1);
     kind = kind ? kind : "?";
     if (!strcmp(kind, "rect")) {
@@ -109,7 +109,7 @@ static int l_image_draw_png(lua_State *L) {
                      (int)field_int(L, t, 4, where, k), (int)field_int(L, t, 5, where, k),
                      (uint32_t)field_int(L, t, 6, where, k), (int)field_int(L, t, 7, where, k));
     } else if (!strcmp(kind, "text")) {
-      lua_geti(L, t, 4);
+      lua_rawgeti(L, t, 4);
       const char *s = lua_tostring(L, -1);
       if (!s)
         return luaL_error(L, "%s: drawing command %d: the text is not a string", where, (int)k);

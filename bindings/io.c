@@ -14,7 +14,7 @@
 /* core.idx_load(path, expected_ndim, scale[, ctx]) -> NDArray */
 static int l_idx_load(lua_State *L) {
   const char *where = "mx.io.idx_load";
-  const char *path = luaL_checkstring(L, 1);
+  const char *path = mxb_check_cstring(L, 1, where);
   int ndim = (int)mxb_opt_integer(L, 2, 0, where);
   float scale = (float)mxb_opt_number(L, 3, 1.0, where);
   mx_context ctx = mxb_opt_context(L, 4, where);
@@ -27,7 +27,7 @@ static int l_idx_load(lua_State *L) {
 /* core.idx_load_pair(image_path, label_path, scale[, ctx]) -> images, labels */
 static int l_idx_load_pair(lua_State *L) {
   const char *where = "mx.io.idx_load_pair";
-  const char *img = luaL_checkstring(L, 1), *lab = luaL_checkstring(L, 2);
+  const char *img = mxb_check_cstring(L, 1, where), *lab = mxb_check_cstring(L, 2, where);
   float scale = (float)mxb_opt_number(L, 3, 1.0, where);
   mx_context ctx = mxb_opt_context(L, 4, where);
   mx_ndarray *im = NULL, *lb = NULL;
@@ -41,30 +41,31 @@ static int l_idx_load_pair(lua_State *L) {
  * names nil or a sequence of strings of the same length. */
 static int l_params_save(lua_State *L) {
   const char *where = "mx.io.save";
-  const char *path = luaL_checkstring(L, 1);
+  const char *path = mxb_check_cstring(L, 1, where);
   luaL_checktype(L, 2, LUA_TTABLE);
   int has_names = !lua_isnoneornil(L, 3);
   if (has_names) luaL_checktype(L, 3, LUA_TTABLE);
-  lua_Integer n = luaL_len(L, 2);
-  if (has_names && luaL_len(L, 3) != n)
+  lua_Integer n = (lua_Integer)lua_rawlen(L, 2);
+  if (n > (1 << 24)) return luaL_error(L, "%s: too many arrays (%I)", where, n);
+  if (has_names && (lua_Integer)lua_rawlen(L, 3) != n)
     return luaL_error(L, "%s: %d names for %d arrays (expected one name per array)", where,
-                      (int)luaL_len(L, 3), (int)n);
+                      (int)(lua_Integer)lua_rawlen(L, 3), (int)n);
   /* scratch space owned by Lua, so an error below leaks nothing */
   mx_ndarray **arrays = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *arrays, 0);
   const char **names = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *names, 0);
   for (lua_Integer i = 1; i <= n; i++) {
-    lua_geti(L, 2, i);
+    lua_rawgeti(L, 2, i);
     arrays[i - 1] = mxb_test_ndarray(L, -1);
     if (!arrays[i - 1])
       return luaL_error(L, "%s: item %d is not an NDArray (got %s)", where, (int)i,
                         luaL_typename(L, -1));
     lua_pop(L, 1);
     if (has_names) {
-      lua_geti(L, 3, i);
+      lua_rawgeti(L, 3, i);
       if (lua_type(L, -1) != LUA_TSTRING)
         return luaL_error(L, "%s: name %d is not a string (got %s)", where, (int)i,
                           luaL_typename(L, -1));
-      names[i - 1] = lua_tostring(L, -1); /* kept alive by the names table */
+      names[i - 1] = mxb_check_cstring(L, -1, where); /* kept alive by the names table */
       lua_pop(L, 1);
     }
   }
@@ -75,7 +76,7 @@ static int l_params_save(lua_State *L) {
 /* core.params_load(path[, ctx]) -> arrays, names (nil when the file has none) */
 static int l_params_load(lua_State *L) {
   const char *where = "mx.io.load";
-  const char *path = luaL_checkstring(L, 1);
+  const char *path = mxb_check_cstring(L, 1, where);
   mx_context ctx = mxb_opt_context(L, 2, where);
   mx_ndarray **arrays = NULL;
   char **names = NULL;
@@ -103,7 +104,7 @@ static int l_params_load(lua_State *L) {
 /* core.file_write_atomic(path, text) */
 static int l_file_write_atomic(lua_State *L) {
   size_t len;
-  const char *path = luaL_checkstring(L, 1);
+  const char *path = mxb_check_cstring(L, 1, "mx.io.write_atomic");
   const char *data = luaL_checklstring(L, 2, &len);
   mxb_check(L, mx_file_write_atomic(path, data, len), "mx.io.write_atomic");
   return 0;

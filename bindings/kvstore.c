@@ -6,10 +6,10 @@
 /* The NDArrays of the list at idx, in a userdata buffer left on the stack (freed by the GC). */
 static mx_ndarray **check_list(lua_State *L, int idx, int *n, const char *where) {
   luaL_checktype(L, idx, LUA_TTABLE);
-  int len = (int)luaL_len(L, idx);
+  int len = (int)(lua_Integer)lua_rawlen(L, idx);
   mx_ndarray **arrs = lua_newuserdatauv(L, (size_t)(len > 0 ? len : 1) * sizeof *arrs, 0);
   for (int i = 1; i <= len; i++) {
-    lua_geti(L, idx, i);
+    lua_rawgeti(L, idx, i);
     arrs[i - 1] = mxb_test_ndarray(L, -1);
     lua_pop(L, 1);
     if (arrs[i - 1] == NULL)

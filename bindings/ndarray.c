@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bindings.h"
+#include "checked.h"
 
 /* A scratch buffer owned by the Lua GC (a userdata pushed on the stack), so an
  * error raised while it is in use leaks nothing. */
@@ -14,11 +15,6 @@ static void *scratch(lua_State *L, size_t bytes) {
   return lua_newuserdatauv(L, bytes ? bytes : 1, 0);
 }
 
-static int64_t shape_size(const int64_t *shape, int ndim) {
-  int64_t n = 1;
-  for (int i = 0; i < ndim; i++) n *= shape[i];
-  return n;
-}
 
 /* "(3,4)" into buf. */
 static void dims_str(const int64_t *s, int nd, char *buf, size_t len) {
@@ -124,7 +120,12 @@ static void nested_fill(lua_State *L, int argidx, const int64_t *shape, int ndim
 static float *nested_read(lua_State *L, int idx, int64_t shape[MX_MAX_NDIM], int *ndim,
                           const char *where) {
   *ndim = nested_shape(L, idx, shape, where);
-  int64_t n = shape_size(shape, *ndim);
+  int64_t n;
+  if (!mx_size_of_shape(shape, *ndim, &n)) {
+    char dims[160];
+    dims_str(shape, *ndim, dims, sizeof dims);
+    mxb_argerror(L, idx, where, "nested table of shape %s is too large", dims);
+  }
   float *buf = scratch(L, (size_t)n * sizeof(float));
   float *p = buf;
   int64_t path[MX_MAX_NDIM];
@@ -346,7 +347,9 @@ static int nd_set(lua_State *L) {
     int64_t shape[MX_MAX_NDIM];
     int ndim;
     float *buf = nested_read(L, 2, shape, &ndim, where);
-    if (shape_size(shape, ndim) != mx_ndarray_size(a)) {
+    a = mxb_check_ndarray(L, 1, where); /* again: reading the table may have run a finalizer */
+    int64_t n;
+    if (!mx_size_of_shape(shape, ndim, &n) || n != mx_ndarray_size(a)) {
       char s[96], t[96];
       shape_str(a, s, sizeof s);
       dims_str(shape, ndim, t, sizeof t);
@@ -503,13 +506,13 @@ static int nd_reshape(lua_State *L) {
   int is_table = lua_type(L, 2) == LUA_TTABLE;
   if (!is_table && lua_type(L, 2) != LUA_TNUMBER)
     return mxb_typeerror(L, 2, where, "shape (a table of integers)");
-  int count = is_table ? (int)luaL_len(L, 2) : top - 1;
+  int count = is_table ? (int)(lua_Integer)lua_rawlen(L, 2) : top - 1;
   if (count < 1 || count > MX_MAX_NDIM)
     return mxb_argerror(L, 2, where, "shape must have 1 to %d dimensions (got %d)", MX_MAX_NDIM,
                         count);
   for (int i = 0; i < count; i++) {
     if (is_table)
-      lua_geti(L, 2, i + 1);
+      lua_rawgeti(L, 2, i + 1);
     else
       lua_pushvalue(L, i + 2);
     int ok = 0;
@@ -528,6 +531,7 @@ static int nd_reshape(lua_State *L) {
     shape[ndim++] = d;
   }
   mx_ndarray *out;
+  a = mxb_check_ndarray(L, 1, where); /* again: the shape's values were read since */
   mxb_check(L, mx_ndarray_reshape(a, shape, ndim, &out), where);
   mxb_push_ndarray(L, out);
   return 1;
@@ -542,12 +546,12 @@ static int nd_transpose(lua_State *L) {
   int *pa = NULL;
   if (!lua_isnoneornil(L, 2)) {
     if (!lua_istable(L, 2)) return mxb_typeerror(L, 2, where, "table of axes");
-    if (luaL_len(L, 2) != nd)
+    if ((lua_Integer)lua_rawlen(L, 2) != nd)
       return mxb_argerror(L, 2, where, "axes must list all %d axes (got %lld)", nd,
-                          (long long)luaL_len(L, 2));
+                          (long long)(lua_Integer)lua_rawlen(L, 2));
     int seen[MX_MAX_NDIM] = {0};
     for (int i = 0; i < nd; i++) {
-      lua_geti(L, 2, i + 1);
+      lua_rawgeti(L, 2, i + 1);
       int ok = 0;
       lua_Integer ax = lua_type(L, -1) == LUA_TNUMBER ? lua_tointegerx(L, -1, &ok) : 0;
       lua_pop(L, 1);
@@ -589,20 +593,20 @@ static int nd_squeeze(lua_State *L) {
 static int nd_concat(lua_State *L) {
   const char *where = "mx.nd.concat";
   int n, from_table = lua_type(L, 1) == LUA_TTABLE;
-  int axis_lua = 1;
+  lua_Integer axis_lua = 1;
   if (from_table) {
-    n = (int)luaL_len(L, 1);
-    lua_getfield(L, 1, "axis");
+    n = (int)(lua_Integer)lua_rawlen(L, 1);
+    mxb_rawgetfield(L, 1, "axis");
     if (lua_isnil(L, -1)) {
       lua_pop(L, 1);
-      lua_getfield(L, 1, "dim");
+      mxb_rawgetfield(L, 1, "dim");
     }
     if (!lua_isnil(L, -1)) {
       int ok = 0;
       lua_Integer ax = lua_type(L, -1) == LUA_TNUMBER ? lua_tointegerx(L, -1, &ok) : 0;
       if (!ok)
         return mxb_argerror(L, 1, where, "axis must be an integer (got %s)", luaL_typename(L, -1));
-      axis_lua = (int)ax;
+      axis_lua = ax;
     }
     lua_pop(L, 1);
   } else {
@@ -612,7 +616,7 @@ static int nd_concat(lua_State *L) {
   mx_ndarray **arrays = scratch(L, (size_t)n * sizeof *arrays);
   for (int i = 0; i < n; i++) {
     if (from_table) {
-      lua_geti(L, 1, i + 1);
+      lua_rawgeti(L, 1, i + 1);
       arrays[i] = mxb_test_ndarray(L, -1);
       if (arrays[i] == NULL) {
         const char *t =
@@ -627,9 +631,9 @@ static int nd_concat(lua_State *L) {
   int nd = mx_ndarray_ndim(arrays[0]);
   if (axis_lua < -nd || axis_lua > nd || axis_lua == 0)
     return mxb_argerror(L, 1, where,
-                        "axis %d out of range for arrays with %d axes (expected 1..%d)", axis_lua,
-                        nd, nd);
-  int axis = axis_lua > 0 ? axis_lua - 1 : nd + axis_lua;
+                        "axis %lld out of range for arrays with %d axes (expected 1..%d)",
+                        (long long)axis_lua, nd, nd);
+  int axis = (int)(axis_lua > 0 ? axis_lua - 1 : nd + axis_lua);
   mx_ndarray *out;
   mxb_check(L, mx_ndarray_concat(arrays, n, axis, &out), where);
   mxb_push_ndarray(L, out);
@@ -881,9 +885,9 @@ static int nd_dot(lua_State *L) {
   if (!lua_isnoneornil(L, 3)) {
     if (!lua_istable(L, 3))
       return mxb_typeerror(L, 3, where, "options table {transpose_a=, transpose_b=}");
-    lua_getfield(L, 3, "transpose_a");
+    mxb_rawgetfield(L, 3, "transpose_a");
     ta = lua_toboolean(L, -1);
-    lua_getfield(L, 3, "transpose_b");
+    mxb_rawgetfield(L, 3, "transpose_b");
     tb = lua_toboolean(L, -1);
     lua_pop(L, 2);
   }

@@ -54,7 +54,7 @@ static int sym_tostring(lua_State *L) {
 
 /* core.symbol.variable(name) */
 static int l_variable(lua_State *L) {
-  const char *name = luaL_checkstring(L, 1);
+  const char *name = mxb_check_cstring(L, 1, "mx.symbol.Variable");
   mx_symbol *s;
   mxb_check(L, mx_symbol_variable(name, &s), "mx.symbol.Variable");
   push_symbol(L, s);
@@ -103,10 +103,10 @@ static int l_compose(lua_State *L) {
   int n = 0;
   if (!lua_isnoneornil(L, 2)) {
     luaL_checktype(L, 2, LUA_TTABLE);
-    lua_Integer m = luaL_len(L, 2);
+    lua_Integer m = (lua_Integer)lua_rawlen(L, 2);
     for (lua_Integer i = 1; i <= m; i++) {
       if (n == 128) luaL_error(L, "%s: too many inputs", where);
-      lua_geti(L, 2, i);
+      lua_rawgeti(L, 2, i);
       sym_ud *ud = luaL_testudata(L, -1, MXB_SYMBOL_MT);
       if (!ud || !ud->s)
         return luaL_error(L, "%s: input %d is not a Symbol (got %s)", where, (int)i,
@@ -192,12 +192,12 @@ static int read_shape(lua_State *L, int idx, int64_t shape[MX_MAX_NDIM], const c
   if (!lua_istable(L, idx))
     return luaL_error(L, "%s: the shape of '%s' must be a list of positive integers (got %s)",
                       where, name, luaL_typename(L, idx));
-  lua_Integer n = luaL_len(L, idx);
+  lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
   if (n < 1 || n > MX_MAX_NDIM)
     return luaL_error(L, "%s: the shape of '%s' must have 1 to %d dimensions (got %d)", where, name,
                       MX_MAX_NDIM, (int)n);
   for (lua_Integer i = 1; i <= n; i++) {
-    lua_geti(L, idx, i);
+    lua_rawgeti(L, idx, i);
     int ok = 0;
     lua_Integer d = lua_tointegerx(L, -1, &ok);
     lua_pop(L, 1);
@@ -224,10 +224,10 @@ static int read_shapes(lua_State *L, int idx, const char **names, int64_t (*shap
   *named = 1;
   if (lua_isnoneornil(L, idx)) return 0;
   if (!lua_istable(L, idx)) return mxb_typeerror(L, idx, where, "table of shapes");
-  if (luaL_len(L, idx) > 0) {
+  if ((lua_Integer)lua_rawlen(L, idx) > 0) {
     *named = 0;
-    for (lua_Integer i = 1; i <= luaL_len(L, idx) && n < cap; i++, n++) {
-      lua_geti(L, idx, i);
+    for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, idx) && n < cap; i++, n++) {
+      lua_rawgeti(L, idx, i);
       char name[32];
       snprintf(name, sizeof name, "argument %d", (int)i);
       ndims[n] = read_shape(L, -1, shapes[n], where, name);
@@ -300,7 +300,7 @@ static int l_get_output(lua_State *L) {
   lua_Integer i = mxb_check_integer(L, 2, "Symbol:get_output");
   if (i < 1 || i > mx_symbol_num_outputs(s))
     return mxb_argerror(L, 2, "Symbol:get_output",
-                        "index %d out of range (the symbol has %d outputs)", (int)i,
+                        "index %lld out of range (the symbol has %d outputs)", (long long)i,
                         mx_symbol_num_outputs(s));
   mxb_check(L, mx_symbol_get_output(s, (int)i - 1, &r), "Symbol:get_output");
   push_symbol(L, r);
@@ -341,7 +341,7 @@ static int l_get_attr(lua_State *L) {
 
 static int l_set_attr(lua_State *L) {
   mx_symbol *s = check_symbol(L, 1, "Symbol:_set_attr");
-  mxb_check(L, mx_symbol_set_attr(s, luaL_checkstring(L, 2), luaL_checkstring(L, 3)),
+  mxb_check(L, mx_symbol_set_attr(s, mxb_check_cstring(L, 2, "Symbol:_set_attr"), mxb_check_cstring(L, 3, "Symbol:_set_attr")),
             "Symbol:_set_attr");
   return 0;
 }
@@ -367,8 +367,7 @@ static int l_tojson(lua_State *L) {
 
 /* A string argument; otherwise an error naming the Lua function (not luaL_checkstring's). */
 static const char *check_str(lua_State *L, int idx, const char *where) {
-  if (lua_type(L, idx) != LUA_TSTRING) mxb_typeerror(L, idx, where, "string");
-  return lua_tostring(L, idx);
+  return mxb_check_cstring(L, idx, where);
 }
 
 static int l_save(lua_State *L) {
@@ -395,10 +394,10 @@ static int l_load(lua_State *L) {
 static int l_group(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   mx_symbol *syms[256];
-  int n = (int)luaL_len(L, 1);
+  int n = (int)(lua_Integer)lua_rawlen(L, 1);
   if (n > 256) luaL_error(L, "mx.symbol.Group: too many symbols (max 256)");
   for (int i = 0; i < n; i++) {
-    lua_geti(L, 1, i + 1);
+    lua_rawgeti(L, 1, i + 1);
     sym_ud *ud = luaL_testudata(L, -1, MXB_SYMBOL_MT);
     if (!ud || !ud->s)
       return luaL_error(L, "mx.symbol.Group: item %d is not a Symbol (got %s)", i + 1,

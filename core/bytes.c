@@ -4,6 +4,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "checked.h"
 #include "internal.h"
 
 struct mx_bytes {
@@ -17,6 +18,8 @@ static uint32_t be32(const unsigned char *p) {
 
 /* Appends the unsigned-byte IDX file at path to b (rows: its first dimension). */
 static mx_status load_one(mx_bytes *b, const char *path) {
+  mx_status rst = mx_file_check_regular(path, "mx_bytes_load_idx");
+  if (rst != MX_OK) return rst;
   gzFile f = gzopen(path, "rb");
   if (!f) return mx_error(MX_ERR_IO, "mx_bytes_load_idx: cannot open %s", path);
   unsigned char head[4 + 4 * MX_MAX_NDIM];
@@ -28,7 +31,12 @@ static mx_status load_one(mx_bytes *b, const char *path) {
     return mx_error(MX_ERR_FORMAT, "mx_bytes_load_idx: %s: not an unsigned-byte IDX file", path);
   }
   int64_t rows = be32(head + 4), cols = 1;
-  for (int i = 1; i < ndim; i++) cols *= be32(head + 4 + 4 * i);
+  bool big = false;
+  for (int i = 1; i < ndim; i++) big |= !mx_size_mul(cols, be32(head + 4 + 4 * i), &cols);
+  if (big) {
+    gzclose(f);
+    return mx_error(MX_ERR_FORMAT, "mx_bytes_load_idx: %s: implausible dimensions", path);
+  }
   if (b->rows > 0 && cols != b->cols) {
     gzclose(f);
     return mx_error(MX_ERR_SHAPE, "mx_bytes_load_idx: %s: rows of %lld bytes (expected %lld)", path,
@@ -139,9 +147,9 @@ static mx_status rows_for(const char *where, const mx_bytes *b, int64_t begin, c
     return mx_error(MX_ERR_SHAPE, "%s: %lld values are not whole rows of %lld", where, (long long)size,
                     (long long)b->cols);
   *rows = size / b->cols;
-  if (begin < 0 || *rows > b->rows)
-    return mx_error(MX_ERR_ARG, "%s: rows %lld..%lld out of 0..%lld", where, (long long)begin,
-                    (long long)(begin + *rows - 1), (long long)b->rows - 1);
+  if (begin < 0 || begin >= b->rows || *rows > b->rows)
+    return mx_error(MX_ERR_ARG, "%s: %lld rows from row %lld: out of 0..%lld", where, (long long)*rows,
+                    (long long)begin, (long long)b->rows - 1);
   return MX_OK;
 }
 
@@ -168,7 +176,8 @@ mx_status mx_bytes_to_ndarray_crop(const mx_bytes *b, int64_t begin, float scale
   int64_t rows = 0;
   mx_status st = rows_for(where, b, begin, dst, &rows);
   if (st != MX_OK) return st;
-  if (height < 1 || width < 1 || b->cols % (height * width) != 0)
+  int64_t plane;
+  if (height < 1 || width < 1 || !mx_size_mul(height, width, &plane) || b->cols % plane != 0)
     return mx_error(MX_ERR_SHAPE, "%s: rows of %lld values are not images of %lld x %lld", where,
                     (long long)b->cols, (long long)height, (long long)width);
   if (pad < 0 || pad >= height || pad >= width)
@@ -179,11 +188,11 @@ mx_status mx_bytes_to_ndarray_crop(const mx_bytes *b, int64_t begin, float scale
                     (long long)(2 * rows));
   const float *u = mx_ndarray_data(draws);
   float *out = mx_ndarray_data(dst);
-  int64_t planes = b->cols / (height * width);
+  int64_t planes = b->cols / plane;
   for (int64_t r = 0; r < rows; r++) {
     /* the crop's corner in the padded image, uniform in 0..2*pad; as a shift, -pad..pad */
-    int64_t dy = (int64_t)(u[2 * r] * (float)(2 * pad + 1)) - pad;
-    int64_t dx = (int64_t)(u[2 * r + 1] * (float)(2 * pad + 1)) - pad;
+    int64_t dy = (int64_t)(u[2 * r] * (float)(2 * (int64_t)pad + 1)) - pad;
+    int64_t dx = (int64_t)(u[2 * r + 1] * (float)(2 * (int64_t)pad + 1)) - pad;
     dy = dy > pad ? pad : dy, dx = dx > pad ? pad : dx; /* u rounded up to 1 */
     const uint8_t *src = row_at(b, begin, r);
     float *o = out + r * b->cols;

@@ -49,7 +49,11 @@ MX_HOSTDEV static inline float mx_ew_tanh(float x) {
 }
 /* log(1 + e^x), without overflow for large x */
 MX_HOSTDEV static inline float mx_ew_softrelu(float x) { return x > 20.0f ? x : log1pf(expf(x)); }
-MX_HOSTDEV static inline float mx_ew_sign(float x) { return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : 0.0f); }
+/* sign, max and min keep NaN, as numpy: sign(NaN), maximum(NaN, 1) and maximum(1, NaN) are NaN
+ * (so are the max() and min() reductions built on them) */
+MX_HOSTDEV static inline float mx_ew_sign(float x) {
+  return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : (x == 0.0f ? 0.0f : x));
+}
 MX_HOSTDEV static inline float mx_ew_reciprocal(float x) { return 1.0f / x; }
 
 /* ---- derivatives for backward kernels: dy/dx given the input x and/or the
@@ -69,11 +73,9 @@ MX_HOSTDEV static inline float mx_ew_add(float a, float b) { return a + b; }
 MX_HOSTDEV static inline float mx_ew_sub(float a, float b) { return a - b; }
 MX_HOSTDEV static inline float mx_ew_mul(float a, float b) { return a * b; }
 MX_HOSTDEV static inline float mx_ew_div(float a, float b) { return a / b; }
-MX_HOSTDEV static inline float mx_ew_max(float a, float b) { return a > b ? a : b; }
-MX_HOSTDEV static inline float mx_ew_min(float a, float b) { return a < b ? a : b; }
-/* the reductions max and min: NaN wherever either side is NaN (as MXNet), whatever the order */
-MX_HOSTDEV static inline float mx_ew_max_nan(float a, float b) { return a > b || a != a ? a : b; }
-MX_HOSTDEV static inline float mx_ew_min_nan(float a, float b) { return a < b || a != a ? a : b; }
+/* max and min (element-wise and the reductions): NaN wherever either side is NaN, whatever the order */
+MX_HOSTDEV static inline float mx_ew_max(float a, float b) { return (a > b || a != a) ? a : b; }
+MX_HOSTDEV static inline float mx_ew_min(float a, float b) { return (a < b || a != a) ? a : b; }
 MX_HOSTDEV static inline float mx_ew_pow(float a, float b) { return powf(a, b); }
 MX_HOSTDEV static inline float mx_ew_rsub(float a, float b) { return b - a; }
 MX_HOSTDEV static inline float mx_ew_rdiv(float a, float b) { return b / a; }

@@ -26,6 +26,12 @@ struct mx_node {
   const char *in_names[MX_OP_MAX_IO];
   const char *out_names[MX_OP_MAX_IO];
   int composed;
+  /* scratch of the graph walk (symbol.c topo_order), valid until the next walk: the walk's
+   * number when last reached, 1 on its stack / 2 done, its position in the order, and the
+   * number of the last walk that found it in an aux-state slot */
+  unsigned walk, walk_aux;
+  int walk_state, walk_index;
+  struct mx_node *dead_next; /* release: the next node whose inputs are still to be released */
 };
 
 struct mx_symbol {

@@ -29,6 +29,8 @@ mx_status mx_idx_load(const char *path, int expected_ndim, float scale, mx_conte
   if (expected_ndim < 0 || expected_ndim > MX_MAX_NDIM)
     return mx_error(MX_ERR_ARG, "mx_idx_load: expected_ndim must be 0..%d (got %d)", MX_MAX_NDIM,
                     expected_ndim);
+  mx_status rst = mx_file_check_regular(path, "mx_idx_load");
+  if (rst != MX_OK) return rst;
   gzFile f = gzopen(path, "rb");
   if (!f) return mx_error(MX_ERR_IO, "mx_idx_load: cannot open %s", path);
   unsigned char head[4];

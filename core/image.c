@@ -151,19 +151,11 @@ mx_status mx_image_decode_png(const void *buf, size_t len, float **gray, float *
 mx_status mx_image_read_png(const char *path, float **gray, float **alpha, int *width,
                             int *height) {
   *gray = *alpha = NULL;
-  FILE *f = path ? fopen(path, "rb") : NULL;
-  if (!f) return mx_error(MX_ERR_IO, "mx_image_read_png: cannot open '%s'", path ? path : "(null)");
-  size_t cap = 1 << 16, len = 0;
-  uint8_t *buf = malloc(cap);
-  while (buf) {
-    len += fread(buf + len, 1, cap - len, f);
-    if (len < cap) break;
-    uint8_t *bigger = realloc(buf, cap * 2);
-    if (!bigger) free(buf);
-    buf = bigger, cap *= 2;
-  }
-  fclose(f);
-  if (!buf) return mx_error(MX_ERR_NOMEM, "mx_image_read_png: out of memory reading '%s'", path);
+  char *text;
+  size_t len;
+  mx_status rst = mx_file_read_all(path, "mx_image_read_png", &text, &len);
+  if (rst != MX_OK) return rst;
+  uint8_t *buf = (uint8_t *)text;
   mx_status st = mx_image_decode_png(buf, len, gray, alpha, width, height);
   free(buf);
   if (st != MX_OK) return mx_error(st, "mx_image_read_png: '%s' is not a readable PNG", path);

@@ -5,7 +5,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checked.h"
 #include "graph.h"
+
+/* A shape whose element count passes MX_SIZE_LIMIT (or overflows) is refused where it appears. */
+static mx_status check_size(const mx_shape *s, const char *op, const char *node, const char *what) {
+  int64_t n;
+  if (mx_size_of_shape(s->dim, s->ndim, &n)) return MX_OK;
+  char b[128];
+  return mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: %s%s%s: %s shape %s is too large (more than 2^48 elements)",
+                  op, *op ? " " : "", node, what, mx_shape_fmt(s, b, sizeof b));
+}
 
 mx_status mx_graph_infer_shapes(const mx_graph *g, mx_shape *shapes, int *complete, char *missing,
                                 size_t missing_len) {
@@ -13,6 +23,11 @@ mx_status mx_graph_infer_shapes(const mx_graph *g, mx_shape *shapes, int *comple
     const mx_node *n = g->nodes[i];
     if (n->op || shapes[g->entry_base[i]].ndim) continue;
     shapes[g->entry_base[i]] = mx_node_declared_shape(n);
+  }
+  for (int i = 0; i < g->nnodes; i++) {
+    mx_status st = MX_OK;
+    if (!g->nodes[i]->op) st = check_size(&shapes[g->entry_base[i]], "", g->nodes[i]->name, "the");
+    if (st != MX_OK) return st;
   }
   mx_shape in[MX_OP_MAX_IO], out[MX_OP_MAX_IO];
   for (int pass = 0, changed = 1; changed && pass <= g->nnodes + 1; pass++) {
@@ -37,6 +52,8 @@ mx_status mx_graph_infer_shapes(const mx_graph *g, mx_shape *shapes, int *comple
                             n->op->name, n->name, n->in_names[j], mx_shape_fmt(have, b1, sizeof b1),
                             mx_shape_fmt(&in[j], b2, sizeof b2));
           }
+          st = check_size(&in[j], n->op->name, n->name, n->in_names[j]);
+          if (st != MX_OK) return st;
           *have = in[j];
           changed = 1;
         }
@@ -44,6 +61,8 @@ mx_status mx_graph_infer_shapes(const mx_graph *g, mx_shape *shapes, int *comple
       for (int j = 0; j < n->noutputs; j++) {
         mx_shape *have = &shapes[g->entry_base[i] + j];
         if (out[j].ndim && !mx_shape_eq(have, &out[j])) {
+          st = check_size(&out[j], n->op->name, n->name, "output");
+          if (st != MX_OK) return st;
           *have = out[j];
           changed = 1;
         }
@@ -122,6 +141,13 @@ mx_status mx_symbol_infer_shape(mx_symbol *s, const char *const *names,
     mx_shape *e = &sh[g.entry_base[node]];
     e->ndim = ndims[i];
     for (int d = 0; d < ndims[i]; d++) e->dim[d] = shapes[i][d];
+    mx_shape declared = mx_node_declared_shape(g.nodes[node]);
+    if (declared.ndim && !mx_shape_eq(&declared, e)) { /* refused, not overridden */
+      char b1[96], b2[96];
+      st = mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: '%s' is given shape %s but declares %s", g.nodes[node]->name,
+                    mx_shape_fmt(e, b1, sizeof b1), mx_shape_fmt(&declared, b2, sizeof b2));
+      break;
+    }
   }
   if (st == MX_OK) st = mx_graph_infer_shapes(&g, sh, complete, missing, missing_len);
   if (st == MX_OK) {

@@ -240,10 +240,10 @@ static float max_contig(const float *x, int64_t n) {
   for (int j = 0; j < LANES; j++) acc[j] = -INFINITY;
   int64_t i = 0;
   for (; i + LANES <= n; i += LANES)
-    for (int j = 0; j < LANES; j++) acc[j] = mx_ew_max_nan(acc[j], x[i + j]);
+    for (int j = 0; j < LANES; j++) acc[j] = mx_ew_max(acc[j], x[i + j]);
   float m = -INFINITY;
-  for (; i < n; i++) m = mx_ew_max_nan(m, x[i]);
-  for (int j = 0; j < LANES; j++) m = mx_ew_max_nan(m, acc[j]);
+  for (; i < n; i++) m = mx_ew_max(m, x[i]);
+  for (int j = 0; j < LANES; j++) m = mx_ew_max(m, acc[j]);
   return m;
 }
 
@@ -252,10 +252,10 @@ static float min_contig(const float *x, int64_t n) {
   for (int j = 0; j < LANES; j++) acc[j] = INFINITY;
   int64_t i = 0;
   for (; i + LANES <= n; i += LANES)
-    for (int j = 0; j < LANES; j++) acc[j] = mx_ew_min_nan(acc[j], x[i + j]);
+    for (int j = 0; j < LANES; j++) acc[j] = mx_ew_min(acc[j], x[i + j]);
   float m = INFINITY;
-  for (; i < n; i++) m = mx_ew_min_nan(m, x[i]);
-  for (int j = 0; j < LANES; j++) m = mx_ew_min_nan(m, acc[j]);
+  for (; i < n; i++) m = mx_ew_min(m, x[i]);
+  for (int j = 0; j < LANES; j++) m = mx_ew_min(m, acc[j]);
   return m;
 }
 
@@ -307,9 +307,9 @@ static void cpu_reduce(mx_reduce_op op, const float *x, float *y, int64_t outer,
     for (int64_t l = 1; l < len; l++) {
       const float *xr = xo + l * inner;
       if (op == MX_REDUCE_MAX)
-        for (int64_t i = 0; i < inner; i++) yo[i] = mx_ew_max_nan(yo[i], xr[i]);
+        for (int64_t i = 0; i < inner; i++) yo[i] = mx_ew_max(yo[i], xr[i]);
       else
-        for (int64_t i = 0; i < inner; i++) yo[i] = mx_ew_min_nan(yo[i], xr[i]);
+        for (int64_t i = 0; i < inner; i++) yo[i] = mx_ew_min(yo[i], xr[i]);
     }
   }
 }

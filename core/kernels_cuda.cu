@@ -117,8 +117,8 @@ __device__ static inline acc acc_start(int op) {
 // folds the value x at position pos into a
 __device__ static inline acc acc_add(int op, acc a, float x, int64_t pos) {
   switch (op) {
-  case MX_REDUCE_MAX: a.v = mx_ew_max_nan(a.v, x); break;
-  case MX_REDUCE_MIN: a.v = mx_ew_min_nan(a.v, x); break;
+  case MX_REDUCE_MAX: a.v = mx_ew_max(a.v, x); break;
+  case MX_REDUCE_MIN: a.v = mx_ew_min(a.v, x); break;
   case MX_REDUCE_NORM: a.v += x * x; break;
   // arg: the first NaN wins, as on the CPU (a's positions come before pos)
   case MX_REDUCE_ARGMAX:
@@ -143,8 +143,8 @@ __device__ static inline bool arg_before(bool want_max, acc b, acc a) {
 // merges two partial results, b covering later positions than a
 __device__ static inline acc acc_merge(int op, acc a, acc b) {
   switch (op) {
-  case MX_REDUCE_MAX: a.v = mx_ew_max_nan(a.v, b.v); break;
-  case MX_REDUCE_MIN: a.v = mx_ew_min_nan(a.v, b.v); break;
+  case MX_REDUCE_MAX: a.v = mx_ew_max(a.v, b.v); break;
+  case MX_REDUCE_MIN: a.v = mx_ew_min(a.v, b.v); break;
   case MX_REDUCE_ARGMAX:
   case MX_REDUCE_ARGMIN:
     if (b.pos >= 0 && (a.pos < 0 || arg_before(op == MX_REDUCE_ARGMAX, b, a))) a = b;

@@ -218,9 +218,18 @@ mx_status mx_bytes_to_ndarray_crop(const mx_bytes *b, int64_t begin, float scale
                                    int pad, mx_ndarray *draws, mx_ndarray *dst);
 
 /* Writes `len` bytes to `path` atomically: a temporary file in the same
- * folder (path.tmp.PID.XXXXXX), fflush + fsync, then rename over `path`. First it removes the
- * temporary files of path that a killed write left: of a pid no longer running, or an hour old. */
+ * folder (path.tmp.PID.XXXXXX), fflush + fsync, then rename over `path`. Only a regular file is
+ * replaced: a symbolic link is written through (its target replaced), anything else (a device, a
+ * folder, a pipe) is refused, named. First it removes the temporary files of path that a killed
+ * write left: of a pid no longer running, or an hour old. (file.c) */
 mx_status mx_file_write_atomic(const char *path, const void *data, size_t len);
+/* Reads the whole regular file at `path` into *data (malloc'd, NUL-terminated; *len bytes
+ * before the NUL). Anything but a regular file is refused, and the read is bounded by the
+ * file's size: a device or pipe never makes it read forever. Errors start with `where`. */
+mx_status mx_file_read_all(const char *path, const char *where, char **data, size_t *len);
+/* MX_OK when `path` names a regular file (after symbolic links); else an error starting
+ * with `where`. */
+mx_status mx_file_check_regular(const char *path, const char *where);
 /* Writes an MXNet NDArray list (`.params`: magic 0x112, V2 dense cpu float32
  * records), atomically. `names` may be NULL (an unnamed list). */
 mx_status mx_params_save(const char *path, mx_ndarray *const *arrays, const char *const *names, int n);

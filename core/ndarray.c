@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checked.h"
 #include "kernels.h"
 
 char *mx_shape_str(const int64_t *shape, int ndim, char *buf, size_t len) {
@@ -50,25 +51,18 @@ static mx_status check_shape(const char *where, const int64_t *shape, int ndim, 
   if (ndim < 1 || ndim > MX_MAX_NDIM)
     return mx_error(MX_ERR_ARG, "%s: shape must have 1 to %d axes (got %d)", where, MX_MAX_NDIM, ndim);
   if (!shape) return mx_error(MX_ERR_ARG, "%s: shape is NULL", where);
-  int64_t n = 1;
-  int overflow = 0;
-  for (int i = 0; i < ndim; i++) {
+  for (int i = 0; i < ndim; i++)
     if (shape[i] < 0) {
       char b[128];
       return mx_error(MX_ERR_ARG, "%s: negative dimension in shape %s (axis %d is %lld)", where,
                       mx_shape_str(shape, ndim, b, sizeof b), i, (long long)shape[i]);
     }
-    if (shape[i] != 0 && n > (INT64_MAX / 4) / shape[i]) overflow = 1;
-    else n *= shape[i];
-  }
-  if (overflow && n != 0) {
+  int64_t n;
+  if (!mx_size_of_shape(shape, ndim, &n)) {
     char b[128];
-    return mx_error(MX_ERR_ARG, "%s: shape %s is too large (its byte size overflows int64)", where,
+    return mx_error(MX_ERR_ARG, "%s: shape %s is too large (more than 2^48 elements)", where,
                     mx_shape_str(shape, ndim, b, sizeof b));
   }
-  if (overflow) n = 0; /* an overflowing product with a zero dim is still empty */
-  for (int i = 0; i < ndim; i++)
-    if (shape[i] == 0) n = 0;
   *size = n;
   return MX_OK;
 }
@@ -79,7 +73,8 @@ mx_status mx_ndarray_view(mx_storage *s, int64_t offset, const int64_t *shape, i
   *out = NULL;
   mx_status st = check_shape("mx_ndarray_view", shape, ndim, &size);
   if (st != MX_OK) return st;
-  if (offset < 0 || (size_t)(offset + size) * sizeof(float) > s->bytes)
+  int64_t end;
+  if (!mx_size_add(offset, size, &end) || (size_t)end * sizeof(float) > s->bytes)
     return mx_error(MX_ERR_ARG, "mx_ndarray_view: %lld elements at offset %lld exceed the storage (%zu bytes)",
                     (long long)size, (long long)offset, s->bytes);
   mx_ndarray *a = malloc(sizeof *a);

@@ -263,11 +263,23 @@ mx_status mx_ndarray_one_hot(const mx_ndarray *indices, int64_t depth, float on_
   const mx_kernels *k = kernels_of(where, indices);
   if (!k) return MX_ERR_DEVICE;
   NEED(k, one_hot, where, indices->storage->ctx);
+  NEED(k, take, where, indices->storage->ctx);
   int64_t s[MX_MAX_NDIM];
   memcpy(s, indices->shape, (size_t)indices->ndim * sizeof *s);
   s[indices->ndim] = depth;
   mx_status st = mx_ndarray_create(s, indices->ndim + 1, indices->storage->ctx, out);
   if (st != MX_OK) return mx_error_rename(st, where);
-  if ((*out)->size > 0) k->one_hot(data_of(indices), indices->size, depth, on_value, off_value, mx_ndarray_data(*out));
+  if ((*out)->size == 0) return MX_OK;
+  /* the indices checked as take checks them (its kernel with rows of 0 values only checks) */
+  int64_t bad = k->take(data_of(indices), depth, 0, data_of(indices), indices->size, mx_ndarray_data(*out));
+  if (bad >= 0) {
+    float v = 0;
+    mx_ndarray_get_element(indices, bad, &v);
+    mx_ndarray_release(*out);
+    *out = NULL;
+    return mx_error(MX_ERR_ARG, "%s: index %g (at position %lld) out of range for depth %lld (expected an integer in 0..%lld)",
+                    where, v, (long long)bad, (long long)depth, (long long)depth - 1);
+  }
+  k->one_hot(data_of(indices), indices->size, depth, on_value, off_value, mx_ndarray_data(*out));
   return MX_OK;
 }

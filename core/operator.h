@@ -25,7 +25,7 @@ typedef struct mx_param_desc {
   const char *name;
   mx_param_type type;
   const char *default_value; /* NULL: required */
-  const char *choices;       /* MX_PARAM_ENUM only: "a|b|c" */
+  const char *choices;       /* MX_PARAM_ENUM: "a|b|c"; MX_PARAM_INT: its range "lo..hi" (default: int32's) */
   const char *doc;
 } mx_param_desc;
 
@@ -153,6 +153,10 @@ unsigned mx_op_backward_needs(const mx_op_attrs *a);
 /* Parses keys/values against op->params into `a` (which keeps pointers to the strings). */
 mx_status mx_op_parse_params(const mx_op *op, const char *node_name, int n, char **keys,
                              char **values, mx_op_attrs *a);
+/* Parses a shape's text strictly: "(2,3)", "[2, 3]", "(2,)", "()", a bare "3" (Python 2 "2L" too);
+ * anything else (no closing bracket, a stray character, more than MX_MAX_NDIM axes, a dimension
+ * past int64) is MX_ERR_ARG, no message recorded. Dimensions are not range-checked here. */
+mx_status mx_shape_parse(const char *text, int64_t *dims, int *ndim);
 /* Sets *s to `want` when unknown; fails naming the operator, node, slot and both
  * shapes when it is known and different. */
 mx_status mx_shape_fill(const mx_op_attrs *a, const char *slot, mx_shape *s, const mx_shape *want);

@@ -1,10 +1,7 @@
 /* params.c: MXNet's NDArray list file (`.params`): writes V2 dense cpu float32,
- * reads legacy, V1 and V2 dense records (mxnet-semantics.md §1.15); and the
- * atomic file write (temporary file, fsync, rename) every checkpoint uses. */
-#include <dirent.h>
+ * reads legacy, V1 and V2 dense records (mxnet-semantics.md §1.15). */
 #include <errno.h>
-#include <signal.h>
-#include <time.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,93 +14,6 @@
 #define V1_MAGIC 0xF993FAC8u
 #define V2_MAGIC 0xF993FAC9u
 #define V3_MAGIC 0xF993FACAu
-
-/* A write killed between its temporary file and the rename leaves PATH.tmp.PID.XXXXXX (or, from
- * before the pid was in the name, PATH.tmp.XXXXXX). The next write of PATH removes those it can
- * prove stale: of a process that no longer runs, or older than an hour (no write takes that
- * long; a reused pid cannot keep a file forever). Other names, and live writers' files, stay. */
-#define STALE_TEMP_SECONDS 3600
-
-static int stale_temp(const char *dir, const char *name, size_t base_len) {
-  const char *rest = name + base_len + 5; /* after "BASE.tmp." */
-  char *end;
-  long pid = strtol(rest, &end, 10);
-  int with_pid = end != rest && *end == '.' && strlen(end + 1) == 6;
-  if (!with_pid && strlen(rest) != 6) return 0; /* not a name mx_file_write_atomic makes */
-  if (with_pid && pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH) return 1;
-  char full[4096];
-  struct stat st;
-  if (snprintf(full, sizeof full, "%s/%s", dir, name) >= (int)sizeof full || lstat(full, &st) != 0) return 0;
-  return S_ISREG(st.st_mode) && time(NULL) - st.st_mtime > STALE_TEMP_SECONDS;
-}
-
-static void remove_stale_temps(const char *path) {
-  const char *slash = strrchr(path, '/');
-  const char *base = slash ? slash + 1 : path;
-  char dir[4096];
-  if (!slash)
-    strcpy(dir, ".");
-  else if (slash == path)
-    strcpy(dir, "/");
-  else if ((size_t)(slash - path) < sizeof dir)
-    memcpy(dir, path, (size_t)(slash - path)), dir[slash - path] = '\0';
-  else
-    return;
-  size_t blen = strlen(base);
-  DIR *d = opendir(dir);
-  if (!d) return;
-  struct dirent *e;
-  while ((e = readdir(d)) != NULL) {
-    if (strncmp(e->d_name, base, blen) != 0 || strncmp(e->d_name + blen, ".tmp.", 5) != 0) continue;
-    if (!stale_temp(dir, e->d_name, blen)) continue;
-    char full[4096];
-    if (snprintf(full, sizeof full, "%s/%s", dir, e->d_name) < (int)sizeof full) unlink(full);
-  }
-  closedir(d);
-}
-
-mx_status mx_file_write_atomic(const char *path, const void *data, size_t len) {
-  if (!path || !*path) return mx_error(MX_ERR_ARG, "mx_file_write_atomic: no file name given");
-  remove_stale_temps(path);
-  size_t plen = strlen(path);
-  char *tmp = malloc(plen + 40);
-  if (!tmp) return mx_error(MX_ERR_NOMEM, "mx_file_write_atomic: out of memory");
-  /* PATH.tmp.PID.XXXXXX: the pid tells a later write whether its writer still runs */
-  snprintf(tmp, plen + 40, "%s.tmp.%ld.XXXXXX", path, (long)getpid());
-  int fd = mkstemp(tmp);
-  if (fd < 0) {
-    mx_status st = mx_error(
-        MX_ERR_IO, "mx_file_write_atomic: cannot write %s: no temporary file beside it (%s)", path,
-        strerror(errno));
-    free(tmp);
-    return st;
-  }
-  const char *p = data;
-  size_t left = len;
-  int ok = 1;
-  while (ok && left > 0) {
-    ssize_t w = write(fd, p, left);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0)
-      ok = 0;
-    else
-      p += w, left -= (size_t)w;
-  }
-  mode_t mask = umask(0);
-  umask(mask);
-  if (ok && fchmod(fd, 0666 & ~mask) != 0) ok = 0;
-  if (ok && fsync(fd) != 0) ok = 0;
-  int err = errno;
-  if (close(fd) != 0 && ok) ok = 0, err = errno;
-  if (ok && rename(tmp, path) != 0) ok = 0, err = errno;
-  if (!ok) {
-    unlink(tmp);
-    free(tmp);
-    return mx_error(MX_ERR_IO, "mx_file_write_atomic: cannot write %s (%s)", path, strerror(err));
-  }
-  free(tmp);
-  return MX_OK;
-}
 
 /* ---- writing: a growing byte buffer ---- */
 typedef struct buf {
@@ -140,12 +50,34 @@ static void put_i64(buf *b, int64_t v) {
   put(b, &v, 8);
 }
 
+/* Names must be unique: a second array of one name would silently win over the first. The
+ * names are sorted in a copy (n log n), so a file of many arrays stays fast to check. */
+static int cmp_name(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+static mx_status check_unique(const char *where, const char *path, const char *const *names, uint64_t n) {
+  const char **sorted = malloc((size_t)(n ? n : 1) * sizeof *sorted);
+  if (!sorted) return mx_error(MX_ERR_NOMEM, "%s: %s: out of memory", where, path);
+  memcpy(sorted, names, (size_t)n * sizeof *sorted);
+  qsort(sorted, (size_t)n, sizeof *sorted, cmp_name);
+  mx_status st = MX_OK;
+  for (uint64_t i = 1; i < n && st == MX_OK; i++)
+    if (strcmp(sorted[i - 1], sorted[i]) == 0)
+      st = mx_error(MX_ERR_FORMAT, "%s: %s: the name '%s' is used twice", where, path, sorted[i]);
+  free(sorted);
+  return st;
+}
+
 mx_status mx_params_save(const char *path, mx_ndarray *const *arrays, const char *const *names,
                          int n) {
   if (n < 0) return mx_error(MX_ERR_ARG, "mx_params_save: negative array count (got %d)", n);
   for (int i = 0; i < n; i++) {
     if (!arrays[i]) return mx_error(MX_ERR_ARG, "mx_params_save: array %d is NULL", i);
     if (names && !names[i]) return mx_error(MX_ERR_ARG, "mx_params_save: name %d is NULL", i);
+  }
+  if (names) {
+    mx_status st = check_unique("mx_params_save", path, names, (uint64_t)n);
+    if (st != MX_OK) return st;
   }
   buf b = {0};
   put_u64(&b, LIST_MAGIC);
@@ -349,30 +281,11 @@ mx_status mx_params_load(const char *path, mx_context ctx, mx_ndarray ***arrays_
                          char ***names_out, int *n_out) {
   *arrays_out = NULL, *names_out = NULL, *n_out = 0;
   if (!path) return mx_error(MX_ERR_ARG, "mx_params_load: no file name given");
-  FILE *f = fopen(path, "rb");
-  if (!f) return mx_error(MX_ERR_IO, "mx_params_load: cannot open %s (%s)", path, strerror(errno));
-  unsigned char *data = NULL;
-  size_t len = 0, cap = 0;
-  for (;;) {
-    if (len == cap) {
-      cap = cap ? cap * 2 : 1 << 16;
-      unsigned char *q = realloc(data, cap);
-      if (!q) {
-        free(data), fclose(f);
-        return mx_error(MX_ERR_NOMEM, "mx_params_load: %s: out of memory", path);
-      }
-      data = q;
-    }
-    size_t got = fread(data + len, 1, cap - len, f);
-    len += got;
-    if (got == 0) break;
-  }
-  int read_error = ferror(f);
-  fclose(f);
-  if (read_error) {
-    free(data);
-    return mx_error(MX_ERR_IO, "mx_params_load: cannot read %s", path);
-  }
+  char *text;
+  size_t len;
+  mx_status rst = mx_file_read_all(path, "mx_params_load", &text, &len);
+  if (rst != MX_OK) return rst;
+  unsigned char *data = (unsigned char *)text;
   cursor c = {data, len, 0};
   uint64_t magic = 0, reserved = 0, n = 0;
   mx_status st = MX_OK;
@@ -388,7 +301,7 @@ mx_status mx_params_load(const char *path, mx_context ctx, mx_ndarray ***arrays_
     st = mx_error(MX_ERR_FORMAT, "mx_params_load: %s: truncated file (header ends early)", path);
     goto done;
   }
-  if (n > (uint64_t)len) { /* each record takes bytes: a count this big is garbage */
+  if (n > (uint64_t)len || n > INT_MAX) { /* each record takes bytes: a count this big is garbage */
     st = mx_error(MX_ERR_FORMAT, "mx_params_load: %s: truncated file (claims %llu arrays)", path,
                   (unsigned long long)n);
     goto done;
@@ -428,6 +341,10 @@ mx_status mx_params_load(const char *path, mx_context ctx, mx_ndarray ***arrays_
                       path, (unsigned long long)i);
         goto done;
       }
+      if (memchr(c.p + c.pos, 0, l)) {
+        st = mx_error(MX_ERR_FORMAT, "mx_params_load: %s: name %llu holds a NUL byte", path, (unsigned long long)i);
+        goto done;
+      }
       names[i] = malloc(l + 1);
       if (!names[i]) {
         st = mx_error(MX_ERR_NOMEM, "mx_params_load: %s: out of memory", path);
@@ -437,6 +354,7 @@ mx_status mx_params_load(const char *path, mx_context ctx, mx_ndarray ***arrays_
       names[i][l] = 0;
       c.pos += l;
     }
+    st = check_unique("mx_params_load", path, (const char *const *)names, n);
   }
 done:
   free(data);

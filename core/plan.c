@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checked.h"
 #include "graph.h"
 
 #define ALIGN_FLOATS 16 /* 64-byte aligned blocks */
@@ -21,11 +22,12 @@ typedef struct pool {
 } pool;
 
 /* A block for `need` floats used until step `last`: the smallest free one that fits, else a new
- * one. */
+ * one. -1: out of host memory; -2: the arena would pass MX_SIZE_LIMIT. */
 static int pool_take(pool *p, int64_t need, int last) {
-  need = (need + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
+  if (!mx_size_add(need, ALIGN_FLOATS - 1, &need)) return -2;
+  need = need / ALIGN_FLOATS * ALIGN_FLOATS;
   if (need == 0) need = ALIGN_FLOATS;
-  p->naive += need;
+  if (!mx_size_add(p->naive, need, &p->naive)) return -2;
   int best = -1;
   for (int i = 0; i < p->n; i++)
     if (p->b[i].free && p->b[i].size >= need && (best < 0 || p->b[i].size < p->b[best].size))
@@ -42,8 +44,10 @@ static int pool_take(pool *p, int64_t need, int last) {
     p->b = nb;
     p->cap = cap;
   }
+  int64_t end;
+  if (!mx_size_add(p->end, need, &end)) return -2;
   p->b[p->n] = (block){p->end, need, last, 0};
-  p->end += need;
+  p->end = end;
   return p->n++;
 }
 
@@ -59,6 +63,16 @@ void mx_plan_free(mx_plan *p) {
   free(p->ws_off);
   free(p->ws_size);
   memset(p, 0, sizeof *p);
+}
+
+static mx_status too_large(void) {
+  return mx_error(MX_ERR_ARG, "mx_executor_bind: the arrays are too large (more than 2^48 floats in all)");
+}
+
+/* The error for a failed pool_take. */
+static mx_status take_failed(int code) {
+  if (code == -2) return too_large();
+  return mx_error(MX_ERR_NOMEM, "mx_executor_bind: out of memory while planning");
 }
 
 static int imax(int a, int b) {
@@ -185,8 +199,8 @@ mx_status mx_plan_build(const mx_graph *g, const mx_shape *shapes, const mx_grad
     if (!external[e]) dblock[e] = pool_take(&pl, mx_shape_numel(&shapes[e]), INF);
     if (p->has_grad[e] && !grad_external[e])
       gblock[e] = pool_take(&pl, mx_shape_numel(&shapes[e]), INF);
-    if ((!external[e] && dblock[e] < 0) || (p->has_grad[e] && !grad_external[e] && gblock[e] < 0))
-      st = mx_error(MX_ERR_NOMEM, "mx_executor_bind: out of memory while planning");
+    if (!external[e] && dblock[e] < 0) st = take_failed(dblock[e]);
+    else if (p->has_grad[e] && !grad_external[e] && gblock[e] < 0) st = take_failed(gblock[e]);
   }
 
   /* Workspaces: asked of the operator at the bound shapes, alive for one call. */
@@ -222,26 +236,23 @@ mx_status mx_plan_build(const mx_graph *g, const mx_shape *shapes, const mx_grad
             dblock[e] = b;
             pl.b[b].last = last_d[e];
             p->fwd_req[e] = MX_REQ_INPLACE;
-            pl.naive += numel;
+            if (!mx_size_add(pl.naive, numel, &pl.naive)) st = too_large();
             continue;
           }
         }
         dblock[e] = pool_take(&pl, numel, last_d[e]);
-        if (dblock[e] < 0)
-          st = mx_error(MX_ERR_NOMEM, "mx_executor_bind: out of memory while planning");
+        if (dblock[e] < 0) st = take_failed(dblock[e]);
       }
     }
     int wi = s < N ? 2 * s : (s > N ? 2 * (2 * N - s) + 1 : -1); /* whose call runs at step s */
     if (wi >= 0 && p->ws_size[wi] > 0 && st == MX_OK) {
       wblock[wi] = pool_take(&pl, p->ws_size[wi], s);
-      if (wblock[wi] < 0)
-        st = mx_error(MX_ERR_NOMEM, "mx_executor_bind: out of memory while planning");
+      if (wblock[wi] < 0) st = take_failed(wblock[wi]);
     }
     for (int e = 0; e < E && st == MX_OK; e++) {
       if (def_g[e] != s || !g->nodes[g->entry_node[e]]->op) continue;
       gblock[e] = pool_take(&pl, mx_shape_numel(&shapes[e]), last_g[e]);
-      if (gblock[e] < 0)
-        st = mx_error(MX_ERR_NOMEM, "mx_executor_bind: out of memory while planning");
+      if (gblock[e] < 0) st = take_failed(gblock[e]);
     }
     for (int b = 0; b < pl.n; b++)
       if (!pl.b[b].free && pl.b[b].last == s) pl.b[b].free = 1;

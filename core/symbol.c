@@ -17,9 +17,16 @@ static char *dupstr(const char *s) {
 
 /* ---- nodes ---- */
 
-static void node_free(mx_node *n) {
-  for (int i = 0; i < n->nargs + n->naux; i++)
-    if (n->inputs[i].node) mx_node_release(n->inputs[i].node);
+/* Frees one node whose count reached 0; its inputs whose counts reach 0 in turn are pushed on
+ * *todo, so that a chain of any length is freed in a loop, not by recursion. */
+static void node_free(mx_node *n, mx_node **todo) {
+  for (int i = 0; i < n->nargs + n->naux; i++) {
+    mx_node *c = n->inputs[i].node;
+    if (c && --c->refcount == 0) {
+      c->dead_next = *todo;
+      *todo = c;
+    }
+  }
   for (int i = 0; i < n->nattrs; i++) {
     free(n->keys[i]);
     free(n->values[i]);
@@ -33,7 +40,13 @@ static void node_free(mx_node *n) {
 
 /* Releasing the last reference frees the node and releases its inputs. */
 void mx_node_release(mx_node *n) {
-  if (n && --n->refcount == 0) node_free(n);
+  if (!n || --n->refcount > 0) return;
+  n->dead_next = NULL;
+  while (n) {
+    mx_node *next = n->dead_next;
+    node_free(n, &next);
+    n = next;
+  }
 }
 
 mx_node *mx_node_retain(mx_node *n) {
@@ -57,6 +70,17 @@ mx_node *mx_node_new(const mx_op *op, const char *name) {
 
 /* Sets key = value in the node's attributes (replacing an existing one). */
 mx_status mx_node_set_attr(mx_node *n, const char *key, const char *value) {
+  if (strcmp(key, "__shape__") == 0) { /* a declared shape is refused when bad, never cut or bent */
+    int64_t d[MX_MAX_NDIM];
+    int nd;
+    int ok = mx_shape_parse(value, d, &nd) == MX_OK;
+    for (int i = 0; ok && i < nd; i++) ok = d[i] >= 0;
+    if (!ok)
+      return mx_error(MX_ERR_ARG,
+                      "mx_symbol_set_attr: %s: bad shape '%s' (expected up to %d dimensions >= 0 (0: unknown), "
+                      "such as (2,3))",
+                      n->name, value, MX_MAX_NDIM);
+  }
   for (int i = 0; i < n->nattrs; i++)
     if (strcmp(n->keys[i], key) == 0) {
       char *v = dupstr(value);
@@ -92,16 +116,7 @@ mx_shape mx_node_declared_shape(const mx_node *n) {
   mx_shape s = {0, {0}};
   const char *v = mx_node_attr(n, "__shape__");
   if (!v) return s;
-  const char *p = v;
-  while (*p && s.ndim < MX_MAX_NDIM) {
-    while (*p && !(isdigit((unsigned char)*p) || *p == '-')) p++;
-    if (!*p) break;
-    char *end;
-    long long d = strtoll(p, &end, 10);
-    if (end == p) break;
-    s.dim[s.ndim++] = d;
-    p = end;
-  }
+  if (mx_shape_parse(v, s.dim, &s.ndim) != MX_OK) s.ndim = 0; /* (checked when set) */
   for (int i = 0; i < s.ndim; i++)
     if (s.dim[i] <= 0) s.ndim = 0; /* a partial shape (0 = unknown) tells nothing here */
   return s;
@@ -275,19 +290,24 @@ const char *mx_symbol_op_name(const mx_symbol *s) {
 typedef struct visit {
   mx_node **nodes;
   int n, cap;
+  unsigned walk; /* this walk's number (mx_node.walk) */
 } visit;
 
+static unsigned walks; /* walks so far: each walk marks the nodes it reaches with its number */
+
 static int visited(const visit *v, const mx_node *n) {
-  for (int i = 0; i < v->n; i++)
-    if (v->nodes[i] == n) return 1;
-  return 0;
+  return n->walk == v->walk && n->walk_state == 2;
 }
 
 /* Post-order DFS from the heads, each node once (iterative, so deep nets do not
- * exhaust the C stack). Inputs are visited left to right. */
+ * exhaust the C stack; marks on the nodes, so linear in their number). Inputs are
+ * visited left to right. Each node reached gets its position (walk_index) and whether
+ * an aux-state slot uses it (walk_aux). */
 static mx_status topo_order(const mx_symbol *s, visit *v) {
   v->n = 0;
   v->cap = 16;
+  v->walk = ++walks;
+  if (v->walk == 0) v->walk = ++walks; /* 0 is every new node's mark */
   v->nodes = malloc((size_t)v->cap * sizeof *v->nodes);
   int scap = 16, sn = 0;
   struct frame {
@@ -297,22 +317,23 @@ static mx_status topo_order(const mx_symbol *s, visit *v) {
   if (!v->nodes || !stack) goto nomem;
   for (int h = 0; h < s->nheads; h++) {
     if (visited(v, s->heads[h].node)) continue;
+    s->heads[h].node->walk = v->walk;
+    s->heads[h].node->walk_state = 1;
     stack[sn++] = (struct frame){s->heads[h].node, 0};
     while (sn > 0) {
       struct frame *f = &stack[sn - 1];
       int nin = f->node->nargs + f->node->naux;
       if (f->next < nin) {
         mx_node *c = f->node->inputs[f->next++].node;
-        if (!c || visited(v, c)) continue;
-        int on_stack = 0;
-        for (int i = 0; i < sn; i++) on_stack |= stack[i].node == c;
-        if (on_stack) continue;
+        if (!c || c->walk == v->walk) continue; /* done, or on the stack */
         if (sn == scap) {
           scap *= 2;
           void *p = realloc(stack, (size_t)scap * sizeof *stack);
           if (!p) goto nomem;
           stack = p;
         }
+        c->walk = v->walk;
+        c->walk_state = 1;
         stack[sn++] = (struct frame){c, 0};
       } else {
         if (v->n == v->cap) {
@@ -321,10 +342,17 @@ static mx_status topo_order(const mx_symbol *s, visit *v) {
           if (!p) goto nomem;
           v->nodes = p;
         }
+        f->node->walk_state = 2;
+        f->node->walk_index = v->n;
         v->nodes[v->n++] = f->node;
         sn--;
       }
     }
+  }
+  for (int i = 0; i < v->n; i++) {
+    const mx_node *n = v->nodes[i];
+    for (int j = n->nargs; j < n->nargs + n->naux; j++)
+      if (n->inputs[j].node) n->inputs[j].node->walk_aux = v->walk;
   }
   free(stack);
   return MX_OK;
@@ -337,12 +365,7 @@ nomem:
 
 /* Is variable node `n` used in an aux-state slot? */
 static int is_aux_var(const visit *v, const mx_node *var) {
-  for (int i = 0; i < v->n; i++) {
-    const mx_node *n = v->nodes[i];
-    for (int j = n->nargs; j < n->nargs + n->naux; j++)
-      if (n->inputs[j].node == var) return 1;
-  }
-  return 0;
+  return var->walk_aux == v->walk;
 }
 
 /* Hands out a list of names owned by the symbol's cache. */
@@ -535,8 +558,7 @@ static mx_status copy_graph(mx_symbol *s, const char **names, const mx_entry *re
     c->composed = 1;
     for (int j = 0; j < n->nargs + n->naux; j++) {
       mx_node *src = n->inputs[j].node;
-      int k = 0;
-      while (k < i && v.nodes[k] != src) k++;
+      int k = src->walk_index;
       mx_entry e = vrepl[k].node ? vrepl[k] : (mx_entry){to[k], n->inputs[j].index};
       c->inputs[j] = (mx_entry){mx_node_retain(e.node), e.index};
     }
@@ -544,8 +566,7 @@ static mx_status copy_graph(mx_symbol *s, const char **names, const mx_entry *re
   mx_symbol *r = st == MX_OK ? mx_symbol_new(s->nheads) : NULL;
   if (st == MX_OK && !r) st = mx_error(MX_ERR_NOMEM, "mx_symbol_compose: out of memory");
   for (int h = 0; r && h < s->nheads; h++) {
-    int k = 0;
-    while (v.nodes[k] != s->heads[h].node) k++;
+    int k = s->heads[h].node->walk_index;
     mx_entry e = vrepl[k].node ? vrepl[k] : (mx_entry){to[k], s->heads[h].index};
     r->heads[h] = (mx_entry){mx_node_retain(e.node), e.index};
   }
@@ -695,10 +716,10 @@ void mx_graph_free(mx_graph *g) {
   memset(g, 0, sizeof *g);
 }
 
+/* n's position in the graph (set by the walk that built it). */
 static int node_index(const mx_graph *g, const mx_node *n) {
-  for (int i = 0; i < g->nnodes; i++)
-    if (g->nodes[i] == n) return i;
-  return -1;
+  (void)g;
+  return n->walk_index;
 }
 
 mx_status mx_graph_build(const mx_symbol *s, mx_graph *g) {

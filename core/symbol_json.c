@@ -222,27 +222,10 @@ mx_status mx_symbol_save(mx_symbol *s, const char *path) {
 
 mx_status mx_symbol_load(const char *path, mx_symbol **out) {
   *out = NULL;
-  FILE *f = fopen(path, "rb");
-  if (!f) return mx_error(MX_ERR_IO, "mx_symbol_load: cannot open '%s'", path);
-  size_t cap = 1 << 16, len = 0;
-  char *text = malloc(cap);
-  while (text) {
-    size_t got = fread(text + len, 1, cap - len - 1, f);
-    len += got;
-    if (len < cap - 1) break;
-    cap *= 2;
-    char *t = realloc(text, cap);
-    if (!t) free(text);
-    text = t;
-  }
-  int err = ferror(f);
-  fclose(f);
-  if (!text) return mx_error(MX_ERR_NOMEM, "mx_symbol_load: out of memory reading '%s'", path);
-  if (err) {
-    free(text);
-    return mx_error(MX_ERR_IO, "mx_symbol_load: cannot read '%s'", path);
-  }
-  text[len] = 0;
+  char *text;
+  size_t len;
+  mx_status rst = mx_file_read_all(path, "mx_symbol_load", &text, &len);
+  if (rst != MX_OK) return rst;
   mx_status st = mx_symbol_from_json(text, out);
   free(text);
   if (st != MX_OK) {

@@ -85,7 +85,7 @@ local function train(opts, mnist)
   model:fit{X = train_iter, eval_data = test_iter,
             batch_end_callback = mx.callback.ProgressBar(nbatch, {batch_size = batch_size})}
   local dir = opts.prefix:match('^(.*)/[^/]*$')
-  if dir and dir ~= '' then os.execute('mkdir -p "' .. dir .. '"') end
+  if dir and dir ~= '' then mx.io.mkdir_p(dir) end
   model:save(opts.prefix, opts.epoch)
   print(string.format('Saved %s-symbol.json and %s-%04d.params', opts.prefix, opts.prefix, opts.epoch))
   return model

@@ -221,7 +221,7 @@ print('Result:', math.tointeger(model:predict(X_test:slice(1, 1)):argmax(2):assc
       math.tointeger(Y_test:slice(1, 1):asscalar()) .. ')')
 print(('Accuracy: %.2f %%'):format(model:score(test_iter) * 100))
 local dir = opts.save:match('^(.*)/[^/]*$')
-if dir and dir ~= '' then os.execute("mkdir -p '" .. dir:gsub("'", "'\\''") .. "'") end
+if dir and dir ~= '' then mx.io.mkdir_p(dir) end
 model:save(opts.save, opts.epochs)
 if opts['report-memory'] then
   local f = io.open('/proc/self/status')

@@ -6,7 +6,7 @@
 
 enum { P_NUM_ARGS, P_DIM };
 static const mx_param_desc params[] = {
-    {"num_args", MX_PARAM_INT, NULL, NULL, "the number of inputs"},
+    {"num_args", MX_PARAM_INT, NULL, "1..64", "the number of inputs"},
     {"dim", MX_PARAM_INT, "1", NULL, "the axis to concatenate along (0-based)"},
 };
 

@@ -4,7 +4,7 @@
 
 enum { P_NUM_ARGS };
 static const mx_param_desc params[] = {
-    {"num_args", MX_PARAM_INT, NULL, NULL, "the number of inputs"},
+    {"num_args", MX_PARAM_INT, NULL, "1..64", "the number of inputs"},
 };
 
 static const char *const arg_names[MX_OP_MAX_IO] = {

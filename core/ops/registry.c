@@ -1,6 +1,8 @@
 /* registry.c: the one list of operators, parameter parsing and validation, and
  * the small helpers operator files share (names, shape filling). */
 #include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,21 +137,46 @@ static mx_status bad_value(const mx_op *op, const char *node, const mx_param_des
                   node ? node : "", d->name, v, what);
 }
 
-static mx_status parse_shape(const char *v, mx_param_value *out) {
-  out->ndim = 0;
-  const char *p = v;
-  while (*p) {
-    while (*p && (isspace((unsigned char)*p) || *p == '(' || *p == '[' || *p == ',' || *p == ')' || *p == ']'))
-      p++;
-    if (!*p) break;
-    char *end;
-    long long x = strtoll(p, &end, 10);
-    if (end == p || out->ndim == MX_MAX_NDIM) return MX_ERR_ARG;
-    out->shape[out->ndim++] = x;
-    p = end;
-    if (*p == 'L') p++; /* Python 2 longs: "(2L, 3L)" */
+static const char *skip_space(const char *p) {
+  while (isspace((unsigned char)*p)) p++;
+  return p;
+}
+
+/* One integer at *p (an optional '-', digits, Python 2's 'L'); advances *p. */
+static int parse_dim(const char **p, int64_t *out) {
+  const char *s = *p;
+  if (!isdigit((unsigned char)s[*s == '-'])) return 0;
+  char *end;
+  errno = 0;
+  long long x = strtoll(s, &end, 10);
+  if (errno == ERANGE) return 0;
+  *out = x;
+  *p = end + (*end == 'L');
+  return 1;
+}
+
+mx_status mx_shape_parse(const char *text, int64_t *dims, int *ndim) {
+  *ndim = 0;
+  const char *p = skip_space(text);
+  char close = *p == '(' ? ')' : (*p == '[' ? ']' : 0);
+  if (!close) { /* a bare integer: a 1-D shape, as MXNet's parameters read "3" */
+    if (!parse_dim(&p, &dims[0])) return MX_ERR_ARG;
+    *ndim = 1;
+    return *skip_space(p) ? MX_ERR_ARG : MX_OK;
   }
-  return MX_OK;
+  p = skip_space(p + 1);
+  while (*p != close) {
+    if (*ndim == MX_MAX_NDIM || !parse_dim(&p, &dims[*ndim])) return MX_ERR_ARG;
+    (*ndim)++;
+    p = skip_space(p);
+    if (*p == ',') p = skip_space(p + 1);
+    else if (*p != close) return MX_ERR_ARG;
+  }
+  return *skip_space(p + 1) ? MX_ERR_ARG : MX_OK;
+}
+
+static mx_status parse_shape(const char *v, mx_param_value *out) {
+  return mx_shape_parse(v, out->shape, &out->ndim);
 }
 
 static mx_status parse_value(const mx_op *op, const char *node, const mx_param_desc *d, const char *v,
@@ -157,10 +184,19 @@ static mx_status parse_value(const mx_op *op, const char *node, const mx_param_d
   char *end;
   out->str = v;
   switch (d->type) {
-  case MX_PARAM_INT:
-    out->num = (double)strtoll(v, &end, 10);
-    if (end == v || *end) return bad_value(op, node, d, v, "an integer");
+  case MX_PARAM_INT: { /* in its range: never bent to fit (an int cast, a clamp) later */
+    long long lo = INT32_MIN, hi = INT32_MAX, x;
+    if (d->choices) sscanf(d->choices, "%lld..%lld", &lo, &hi);
+    errno = 0;
+    x = strtoll(v, &end, 10);
+    if (end == v || *end || errno == ERANGE || x < lo || x > hi) {
+      char what[96];
+      snprintf(what, sizeof what, "an integer in %lld..%lld", lo, hi);
+      return bad_value(op, node, d, v, what);
+    }
+    out->num = (double)x;
     return MX_OK;
+  }
   case MX_PARAM_FLOAT:
     out->num = strtod(v, &end);
     if (end == v || *end) return bad_value(op, node, d, v, "a number");

@@ -121,6 +121,14 @@ static mx_status backward_cpu(const mx_op_call *c) {
   int dist = mx_op_size(c->in[1]) == n; /* label is a distribution */
   int64_t nlabels = dist ? outer * inner : mx_op_size(c->in[1]), valid = 0;
   for (int64_t i = 0; i < nlabels; i++) valid += dist || label[i] != ignore;
+  for (int64_t i = 0; !dist && i < nlabels; i++) { /* class ids: refused out of range, as take */
+    float l = label[i];
+    if ((use_ignore && l == ignore) || (l >= 0.0f && l < (float)k && l == floorf(l))) continue;
+    return mx_error(MX_ERR_ARG,
+                    "label %g (at position %lld) out of range for %lld classes (expected an integer "
+                    "in 0..%lld)",
+                    l, (long long)i, (long long)k, (long long)k - 1);
+  }
   double scale = MX_PFLOAT(a, P_GRAD_SCALE);
   switch ((int)MX_PINT(a, P_NORMALIZATION)) {
   case NORM_BATCH:

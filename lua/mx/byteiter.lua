@@ -4,6 +4,7 @@
 -- luacheck: ignore 212/self
 local core = require 'mx.core'
 local mxio = require 'mx.io'
+local options = require 'mx.options'
 
 local ByteIter = mxio.iter_class('mx.io.ByteIter')
 
@@ -15,6 +16,9 @@ local ByteIter = mxio.iter_class('mx.io.ByteIter')
 --   shift of -p..p pixels per axis, drawn from the engine's seeded generator (mx.random.seed).
 function ByteIter:init(opts)
   local where = 'mx.io.ByteIter'
+  if type(opts) ~= 'table' then error(('%s: expected a table of options (got %s)'):format(where, type(opts)), 3) end
+  options.check(opts, {'bytes', 'first', 'count', 'label', 'batch_size', 'scale', 'shape', 'num_parts', 'part_index',
+                       'data_name', 'label_name', 'pad', 'rand_crop'}, where, 3)
   local b = opts.bytes
   local first, count = opts.first or 1, opts.count or (b:rows() - (opts.first or 1) + 1)
   if math.type(first) ~= 'integer' or math.type(count) ~= 'integer' or first < 1 or count < 1

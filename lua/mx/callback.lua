@@ -3,6 +3,7 @@
 -- terminal. Batch-end callbacks receive {epoch, nbatch, eval_metric, locals}.
 local core = require 'mx.core'
 local log = require 'mx.log'
+local options = require 'mx.options'
 
 local callback = {}
 
@@ -88,6 +89,7 @@ end
 function callback.ProgressBar(total, length, opts)
   if type(length) == 'table' then opts, length = length, nil end
   opts = opts or {}
+  options.check(opts, {'batch_size', 'file', 'force', 'length'}, 'mx.callback.ProgressBar', 2)
   length = length or opts.length or 40
   local out = opts.file or io.stderr
   local live = opts.force or core.isatty(out)

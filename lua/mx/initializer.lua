@@ -3,6 +3,7 @@
 -- moving_var 1); Uniform, Normal, Xavier, Constant, Zero, One, Mixed, Load.
 -- luacheck: ignore 212/self
 local core = require 'mx.core'
+local options = require 'mx.options'
 
 local init = {}
 
@@ -115,6 +116,7 @@ local Xavier = class('mx.init.Xavier', Initializer)
 init.Xavier = Xavier
 function Xavier:init(opts)
   opts = opts or {}
+  options.check(opts, {'rnd_type', 'factor_type', 'magnitude'}, 'mx.init.Xavier', 3)
   self.rnd_type = opts.rnd_type or 'uniform'
   self.factor_type = opts.factor_type or 'avg'
   self.magnitude = opts.magnitude or 3

@@ -4,6 +4,7 @@
 -- luacheck: ignore 212/self
 local core = require 'mx.core'
 local log = require 'mx.log'
+local options = require 'mx.options'
 
 local io_ = {}
 
@@ -81,11 +82,8 @@ function NDArrayIter:init(opts)
   if core.nd.is_ndarray(opts) then opts = {data = opts} end
   opts = opts or {}
   if type(opts) ~= 'table' then error(('%s: expected a table of options (got %s)'):format(where, type(opts)), 3) end
-  local known = {data = 1, label = 1, batch_size = 1, shuffle = 1, last_batch_handle = 1, data_name = 1,
-                 label_name = 1, num_parts = 1, part_index = 1}
-  for k in pairs(opts) do -- (robustness) a misspelt option is an error, not ignored
-    if not known[k] then error(('%s: unknown option %s'):format(where, tostring(k)), 3) end
-  end
+  options.check(opts, {'data', 'label', 'batch_size', 'shuffle', 'last_batch_handle', 'data_name', 'label_name',
+                       'num_parts', 'part_index'}, where, 3)
   local bs = opts.batch_size or 1
   if math.type(bs) ~= 'integer' or bs < 1 then
     error(('%s: batch_size must be a positive integer (got %s)'):format(where, tostring(bs)), 3)
@@ -253,6 +251,9 @@ io_.MNISTIter = MNISTIter
 function MNISTIter:init(opts)
   local where = 'mx.io.MNISTIter'
   opts = opts or {}
+  if type(opts) ~= 'table' then error(('%s: expected a table of options (got %s)'):format(where, type(opts)), 3) end
+  options.check(opts, {'image', 'label', 'batch_size', 'shuffle', 'flat', 'seed', 'silent', 'num_parts', 'part_index',
+                       'data_name', 'label_name', 'ctx'}, where, 3)
   local image = opts.image or './train-images-idx3-ubyte'
   local label = opts.label or './train-labels-idx1-ubyte'
   local bs = opts.batch_size or 128
@@ -265,6 +266,10 @@ function MNISTIter:init(opts)
   local ok, images, labels = pcall(core.idx_load_pair, image, label, 1 / 256, opts.ctx)
   if not ok then error((tostring(images):gsub('^mx%.io%.idx_load_pair', where)), 3) end
   local count = images:shape()[1]
+  local top = labels:max():asscalar() -- (robustness) a label byte past 9 is a corrupt file, not a class
+  if top ~= top or top > 9 then
+    error(('%s: %s: label %s out of range (MNIST labels are 0..9)'):format(where, label, tostring(top)), 3)
+  end
   local lo, hi = count // num_parts * part, count // num_parts * (part + 1)
   if lo > 0 or hi < count then images, labels = images:slice(lo + 1, hi), labels:slice(lo + 1, hi) end
   local n = hi - lo
@@ -332,5 +337,24 @@ end
 
 --- Writes a text file atomically (temporary file, fsync, rename).
 io_.write_atomic = core.file_write_atomic
+
+--- mkdir_p(dir): makes the folder and its missing parents (as `mkdir -p`, through
+-- lua-filesystem: no shell ever sees the name). Returns dir; raises naming the folder.
+function io_.mkdir_p(dir)
+  local lfs = require 'lfs'
+  if type(dir) ~= 'string' or dir == '' then error('mx.io.mkdir_p: expected a folder name', 2) end
+  local path = dir:sub(1, 1) == '/' and '/' or ''
+  for part in dir:gmatch('[^/]+') do
+    path = path .. part
+    if lfs.attributes(path, 'mode') ~= 'directory' then
+      local ok, err = lfs.mkdir(path)
+      if not ok and lfs.attributes(path, 'mode') ~= 'directory' then
+        error(('mx.io.mkdir_p: cannot make %s (%s)'):format(path, tostring(err)), 2)
+      end
+    end
+    path = path .. '/'
+  end
+  return dir
+end
 
 return io_

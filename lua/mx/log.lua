@@ -22,6 +22,7 @@ end
 -- Changes only the fields given. `file = false` goes back to stderr.
 function log.config(opts)
   opts = opts or {}
+  require('mx.options').check(opts, {'level', 'file', 'time'}, 'mx.log.config', 2)
   if opts.level ~= nil then state.level = to_level(opts.level, 'mx.log.config') end
   if opts.time ~= nil then state.time = not not opts.time end
   if opts.file ~= nil then

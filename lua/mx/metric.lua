@@ -2,6 +2,7 @@
 -- MSE, MAE, RMSE, F1, CustomMetric, CompositeEvalMetric, and create('acc').
 -- update(labels, preds) takes lists of NDArrays; get() returns name, value.
 local core = require 'mx.core'
+local options = require 'mx.options'
 
 local metric = {}
 
@@ -92,6 +93,7 @@ end
 local TopKAccuracy = class('mx.metric.TopKAccuracy', EvalMetric)
 metric.TopKAccuracy = TopKAccuracy
 function TopKAccuracy:init(opts)
+  options.check(opts, {'top_k'}, 'mx.metric.TopKAccuracy', 3)
   local k = type(opts) == 'table' and opts.top_k or opts or 1
   if math.type(k) ~= 'integer' or k <= 1 then
     error('mx.metric.TopKAccuracy: top_k must be an integer above 1 (got ' .. tostring(k) .. '); use Accuracy for 1', 3)
@@ -111,6 +113,7 @@ end
 local CrossEntropy = class('mx.metric.CrossEntropy', EvalMetric)
 metric.CrossEntropy = CrossEntropy
 function CrossEntropy:init(opts)
+  options.check(opts, {'eps'}, 'mx.metric.CrossEntropy', 3)
   self.eps = type(opts) == 'table' and opts.eps or 1e-12
   EvalMetric.init(self, 'cross-entropy')
 end

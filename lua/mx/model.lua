@@ -7,6 +7,7 @@ local mxio = require 'mx.io'
 local init = require 'mx.initializer'
 local optimizer = require 'mx.optimizer'
 local metric = require 'mx.metric'
+local options = require 'mx.options'
 
 local model = {}
 
@@ -101,6 +102,10 @@ local OWN = set_of{'symbol', 'ctx', 'num_epoch', 'epoch_size', 'optimizer', 'ini
 function FeedForward.new(opts)
   local where = 'mx.model.FeedForward'
   if type(opts) ~= 'table' then error(where .. ': expected a table of arguments', 3) end
+  -- every other key goes to the optimizer: checked against its options, when they are known
+  local own = {}
+  for k in pairs(OWN) do own[#own + 1] = k end
+  options.check(opts, {own, optimizer.options_of(opts.optimizer or 'sgd') or {}}, where, 3)
   if opts.symbol == nil then error(where .. ': symbol is required', 3) end
   local self = setmetatable({}, FeedForward)
   self.symbol = opts.symbol
@@ -382,9 +387,13 @@ end
 --- fit{X, y, eval_data, eval_metric = 'acc', epoch_end_callback, batch_end_callback,
 --   kvstore, logger, monitor, eval_batch_end_callback, check_finite}
 -- check_finite = true: stop at the first NaN or Inf in an output, gradient or weight, naming it.
+local FIT_OPTIONS = {'X', 'y', 'eval_data', 'eval_metric', 'epoch_end_callback', 'batch_end_callback', 'kvstore',
+                     'logger', 'work_load_list', 'monitor', 'eval_batch_end_callback', 'check_finite'}
+
 function FeedForward:fit(opts)
   local where = 'mx.model.FeedForward:fit'
   if type(opts) ~= 'table' then error(where .. ': expected a table of arguments', 2) end
+  options.check(opts, FIT_OPTIONS, where, 2)
   if self.num_epoch == nil then error(where .. ': num_epoch is not set', 2) end
   local logger = opts.logger or log
   local train_data = self:_init_iter(opts.X, opts.y, true)
@@ -560,6 +569,7 @@ end
 -- for several outputs); the padding of the last batch is dropped.
 function FeedForward:predict(X, opts)
   opts = opts or {}
+  options.check(opts, {'num_batch', 'reset', 'return_data'}, 'mx.model.FeedForward:predict', 2)
   if not self.arg_params then
     error('mx.model.FeedForward:predict: the model has no parameters (fit or load it first)', 2)
   end
@@ -601,6 +611,7 @@ end
 --- score(X[, eval_metric = 'acc'[, {num_batch, batch_end_callback, reset = true}]]) -> the metric's value
 function FeedForward:score(X, eval_metric, opts)
   opts = opts or {}
+  options.check(opts, {'num_batch', 'reset', 'batch_end_callback'}, 'mx.model.FeedForward:score', 2)
   if not self.arg_params then
     error('mx.model.FeedForward:score: the model has no parameters (fit or load it first)', 2)
   end
@@ -664,9 +675,7 @@ end
 --   eval_data, eval_metric, epoch_end_callback, batch_end_callback, kvstore, logger, ...}:
 -- builds a model and fits it.
 function FeedForward.create(opts)
-  local fit_keys = set_of{'X', 'y', 'eval_data', 'eval_metric', 'epoch_end_callback', 'batch_end_callback',
-                          'kvstore', 'logger', 'work_load_list', 'monitor', 'eval_batch_end_callback',
-                          'check_finite'}
+  local fit_keys = set_of(FIT_OPTIONS)
   local ctor, fit = {}, {}
   for k, v in pairs(opts) do
     if fit_keys[k] then fit[k] = v else ctor[k] = v end

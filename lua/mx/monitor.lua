@@ -40,6 +40,7 @@ function mon.Monitor(interval, stat_func, pattern, sort)
   local opts = {}
   if type(interval) == 'table' then
     opts = interval
+    require('mx.options').check(opts, {'interval', 'stat_func', 'pattern', 'sort', 'check_finite'}, where, 2)
     interval, stat_func, pattern, sort = opts.interval, opts.stat_func, opts.pattern, opts.sort
   end
   interval = math.tointeger(interval)

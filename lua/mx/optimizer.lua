@@ -3,6 +3,7 @@
 -- schedulers, and the updater (get_updater) whose states can be saved and restored.
 -- luacheck: ignore 212/self
 local core = require 'mx.core'
+local options = require 'mx.options'
 
 local optimizer = {}
 local registry = {}
@@ -40,10 +41,28 @@ local function check_hyper(name, opts)
   end
 end
 
+-- The options every optimizer takes; a class adds its own as cls.options (a class without that
+-- list, defined outside this file, has its options left unchecked).
+Optimizer.options = {'rescale_grad', 'param_idx2name', 'wd', 'clip_gradient', 'learning_rate', 'lr_scheduler', 'sym',
+                     'begin_num_update'}
+
+--- optimizer.options_of(name or optimizer class): every option it takes (nil: not known)
+function optimizer.options_of(cls)
+  if type(cls) == 'string' then cls = optimizer.registry_class(cls) end
+  if type(cls) ~= 'table' or rawget(cls, 'options') == nil then return nil end
+  local all = {}
+  for _, list in ipairs{Optimizer.options, cls.options} do
+    for _, k in ipairs(list) do all[#all + 1] = k end
+  end
+  return all
+end
+
 function Optimizer:init(opts)
   if type(opts) ~= 'table' then
     error(string.format('%s: expected a table of options (got %s)', self.__name, type(opts)), 0)
   end
+  local known = optimizer.options_of(getmetatable(self))
+  if known then options.check(opts, known, self.__name, 0) end
   check_hyper(self.__name, opts)
   self.rescale_grad = opts.rescale_grad or 1
   self.lr = opts.learning_rate or self.default_lr
@@ -128,6 +147,7 @@ function Optimizer:update() error(self.__name .. ':update: not implemented', 2) 
 -- mom = momentum*mom - lr*(g + wd*w); w += mom, where g = clip(rescale_grad*grad).
 local SGD = class('mx.optimizer.SGD', Optimizer)
 optimizer.SGD = SGD
+SGD.options = {'momentum'}
 function SGD:init(opts)
   Optimizer.init(self, opts)
   self.momentum = opts.momentum or 0
@@ -147,6 +167,7 @@ end
 local Adam = class('mx.optimizer.Adam', Optimizer)
 optimizer.Adam = Adam
 Adam.default_lr = 0.001
+Adam.options = {'beta1', 'beta2', 'epsilon'}
 function Adam:init(opts)
   Optimizer.init(self, opts)
   self.beta1, self.beta2, self.epsilon = opts.beta1 or 0.9, opts.beta2 or 0.999, opts.epsilon or 1e-8
@@ -166,6 +187,7 @@ end
 local RMSProp = class('mx.optimizer.RMSProp', Optimizer)
 optimizer.RMSProp = RMSProp
 RMSProp.default_lr = 0.001
+RMSProp.options = {'gamma1', 'gamma2', 'epsilon', 'centered'}
 function RMSProp:init(opts)
   Optimizer.init(self, opts)
   self.gamma1, self.gamma2 = opts.gamma1 or 0.9, opts.gamma2 or 0.9
@@ -185,6 +207,7 @@ end
 --- AdaGrad{learning_rate = 0.01, eps = 1e-7}: h += g^2; w -= lr*(g/sqrt(h+eps) + wd*w).
 local AdaGrad = class('mx.optimizer.AdaGrad', Optimizer)
 optimizer.AdaGrad = AdaGrad
+AdaGrad.options = {'eps', 'epsilon'}
 function AdaGrad:init(opts)
   Optimizer.init(self, opts)
   self.eps = opts.eps or opts.epsilon or 1e-7
@@ -197,6 +220,11 @@ function AdaGrad:update(index, weight, grad, state)
 end
 
 --- register(cls[, name]): makes cls available to create() under its lower-case name.
+--- registry_class(name): the class create(name) makes, or nil.
+function optimizer.registry_class(name)
+  return registry[name:lower()]
+end
+
 function optimizer.register(cls, name)
   name = name or cls.__name:match('([^.]+)$')
   registry[name:lower()] = cls

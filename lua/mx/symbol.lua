@@ -56,8 +56,8 @@ function M.Variable(name, opts)
       elseif k == 'shape' or k == 'lr_mult' or k == 'wd_mult' or k == 'init' or k == 'dtype' then
         s:_set_attr(user_key(k), param_text(v, 'mx.symbol.Variable', k))
       else
-        error(string.format("mx.symbol.Variable: unknown option '%s' "
-          .. '(valid: shape, attr, lr_mult, wd_mult, init, dtype)', tostring(k)), 2)
+        require('mx.options').check({[k] = true}, {'shape', 'attr', 'lr_mult', 'wd_mult', 'init', 'dtype'},
+                                    'mx.symbol.Variable', 2)
       end
     end
   end

@@ -2,6 +2,7 @@
 -- by the `dot` program), print_summary (a table of layers), imshow_grid (a PNG of
 -- images) and plot_history (accuracy and loss per epoch, as SVG or PNG).
 local core = require 'mx.core'
+local options = require 'mx.options'
 
 local viz = {}
 
@@ -143,6 +144,7 @@ function Plot:__tostring() return self._source end
 --- One node per operator, labelled and coloured as MXNet does; inputs are ovals;
 --- with `shape` (input name -> shape), edges carry the producer's output shape.
 function viz.plot_network(sym, opts)
+  options.check(opts, {'hide_weights', 'node_attrs', 'shape', 'title'}, 'mx.viz.plot_network', 2)
   local where = 'mx.viz.plot_network'
   opts = opts or {}
   if type(opts) ~= 'table' then error(where .. ': options must be a table', 2) end
@@ -201,6 +203,7 @@ end
 --- previous layers) and the total; returns the total parameter count.
 --- Parameters of a layer are its inputs that are variables other than the given inputs.
 function viz.print_summary(sym, shapes, opts)
+  options.check(opts, {'line_length', 'print'}, 'mx.viz.print_summary', 2)
   local where = 'mx.viz.print_summary'
   if type(shapes) ~= 'table' then error(where .. ': expected the input shapes, e.g. {data = {100, 784}}', 2) end
   opts = opts or {}
@@ -264,6 +267,7 @@ end
 --- ((n,h,w), (n,1,h,w) or flat square rows (n,h*w), values 0 black to 1 white)
 --- in a grid (one row by default); returns the file name.
 function viz.imshow_grid(images, opts)
+  options.check(opts, {'cols', 'file', 'pad', 'rows', 'scale'}, 'mx.viz.imshow_grid', 2)
   local where = 'mx.viz.imshow_grid'
   opts = opts or {}
   if type(opts) ~= 'table' then error(where .. ': options must be a table', 2) end
@@ -443,6 +447,7 @@ end
 --- per epoch, training and validation, as a PNG or SVG picture by the file's
 --- extension; returns the file name.
 function viz.plot_history(history, file, opts)
+  options.check(opts, {'title'}, 'mx.viz.plot_history', 2)
   local where = 'mx.viz.plot_history'
   if type(file) ~= 'string' then error(where .. ': expected a file name ending in .png or .svg', 2) end
   local ext = file:match('%.(%w+)$')

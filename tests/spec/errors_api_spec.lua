@@ -91,7 +91,8 @@ describe('bind, forward and backward errors', function()
   it('bind rejects missing shapes, bad contexts, huge sizes and missing or misshapen arrays', function()
     fails(function() return net:simple_bind{ctx = mx.cpu()} end, 'Symbol:simple_bind', 'cannot infer the shapes of data')
     fails(function() return net:simple_bind{ctx = 'cpu', data = {2, 3}} end, 'Symbol:simple_bind', 'Context')
-    fails(function() return net:simple_bind{ctx = mx.cpu(), data = {1e9, 1e9}} end, 'Symbol:simple_bind', 'cannot allocate')
+    fails(function() return net:simple_bind{ctx = mx.cpu(), data = {1e9, 1e9}} end, 'Symbol:simple_bind', 'too large')
+    fails(function() return net:simple_bind{ctx = mx.cpu(), data = {1e7, 1e7}} end, 'Symbol:simple_bind', 'cannot allocate')
     fails(function() return net:simple_bind{ctx = mx.cpu(), data = {2, 3}, grad_req = 'foo'} end,
       'Symbol:simple_bind', "bad grad_req 'foo'")
     fails(function() return net:bind{ctx = mx.cpu(), args = {}} end, 'Symbol:bind', "no array for argument 'data'")
@@ -135,7 +136,7 @@ describe('iterator errors', function()
     fails(function() return mx.io.NDArrayIter{data = mx.nd.ones{4, 2}, label = mx.nd.ones{3}, batch_size = 2} end,
       'mx.io.NDArrayIter', 'has 3 rows but data data has 4')
     fails(function() return mx.io.NDArrayIter{data = mx.nd.ones{4, 2}, batch_size = 2, shufle = true} end,
-      'mx.io.NDArrayIter', 'unknown option shufle')
+      'mx.io.NDArrayIter', "unknown option 'shufle' (closest valid option: 'shuffle')")
     fails(function() return mx.io.NDArrayIter{data = mx.nd.ones{4, 2}, last_batch_handle = 'x'} end,
       'mx.io.NDArrayIter', "'pad', 'discard' or 'roll_over'")
   end)

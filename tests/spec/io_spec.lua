@@ -236,7 +236,7 @@ describe('mx.io.MNISTIter', function()
     end, ('mx.io.MNISTIter: %s/c-images holds 10 images but %s/c-labels holds 9 labels'):format(dir, dir))
     local ok, err = pcall(mx.io.MNISTIter, {image = dir .. '/none', label = dir .. '/m-labels', silent = true})
     assert.is_false(ok)
-    assert.truthy(err:find('cannot open ' .. dir .. '/none', 1, true))
+    assert.truthy(err:find("cannot open '" .. dir .. "/none'", 1, true))
   end)
 end)
 
