@@ -22,9 +22,9 @@ typedef struct lua_custom {
   char names[MAX_IO][MAX_NAME]; /* list results, read by the core right after the call */
 } lua_custom;
 
-#define MAX_TYPES 256
-static lua_custom *registered[MAX_TYPES];
-static int nregistered;
+/* Registered op_types, one per LuaOp class or register() name: a growing list. */
+static lua_custom **registered;
+static int nregistered, cap_registered;
 
 /* An operator instance (what create_operator returned), kept in the registry. */
 typedef struct lua_custom_op {
@@ -188,7 +188,9 @@ static mx_status cb_list(void *self, const mx_custom_attrs *a, int which, int *c
 static int infer_push(lua_State *L, call *k, int lent) {
   push_attrs(L, k->attrs);
   push_shapes(L, k->nin, k->sin);
-  return 2;
+  lua_pushinteger(L, k->nout); /* how many output and aux shapes the answer must hold */
+  lua_pushinteger(L, k->naux);
+  return 4;
 }
 static void read_shapes(lua_State *L, int t, int n, mx_custom_shape *s, const char *what) {
   if (lua_isnoneornil(L, t)) return;
@@ -375,8 +377,13 @@ static int l_custom_op_register(lua_State *L) {
   for (int i = 0; i < nregistered; i++)
     if (!strcmp(registered[i]->op_type, op_type)) c = registered[i];
   if (!c) {
-    if (nregistered == MAX_TYPES)
-      return luaL_error(L, "%s: too many custom operators (max %d)", where, MAX_TYPES);
+    if (nregistered == cap_registered) {
+      int cap = cap_registered ? 2 * cap_registered : 16;
+      lua_custom **grown = realloc(registered, (size_t)cap * sizeof *grown);
+      if (!grown) return luaL_error(L, "%s: out of memory", where);
+      registered = grown;
+      cap_registered = cap;
+    }
     c = calloc(1, sizeof *c);
     if (!c) return luaL_error(L, "%s: out of memory", where);
     strcpy(c->op_type, op_type);
@@ -401,6 +408,34 @@ static int l_custom_op_register(lua_State *L) {
   return 0;
 }
 
+/* Debug mode (mx.operator.debug): the arrays a method must write are filled with a NaN
+ * of our own bits first; custom_op_unwritten counts the elements still holding it. */
+#define UNWRITTEN_BITS 0x7fd1ee7du
+static float unwritten_marker(void) {
+  uint32_t bits = UNWRITTEN_BITS;
+  float f;
+  memcpy(&f, &bits, sizeof f);
+  return f;
+}
+static int l_custom_op_poison(lua_State *L) {
+  const char *where = "mx.operator (debug)";
+  mxb_check(L, mx_ndarray_fill(mxb_check_ndarray(L, 1, where), unwritten_marker()), where);
+  return 0;
+}
+static int l_custom_op_unwritten(lua_State *L) {
+  const char *where = "mx.operator (debug)";
+  mx_ndarray *a = mxb_check_ndarray(L, 1, where);
+  int64_t n = mx_ndarray_size(a), left = 0;
+  uint32_t *host = malloc((size_t)(n > 0 ? n : 1) * sizeof *host);
+  if (!host) return luaL_error(L, "%s: out of memory", where);
+  mx_status st = mx_ndarray_to_host(a, (float *)host, n);
+  for (int64_t i = 0; st == MX_OK && i < n; i++) left += host[i] == UNWRITTEN_BITS;
+  free(host);
+  mxb_check(L, st, where);
+  lua_pushinteger(L, (lua_Integer)left);
+  return 1;
+}
+
 static int l_custom_op_registered(lua_State *L) {
   lua_pushboolean(L, mx_custom_op_registered(luaL_checkstring(L, 1)));
   return 1;
@@ -409,6 +444,8 @@ static int l_custom_op_registered(lua_State *L) {
 void mxb_open_custom_op(lua_State *L) {
   static const luaL_Reg fns[] = {{"custom_op_register", l_custom_op_register},
                                  {"custom_op_registered", l_custom_op_registered},
+                                 {"custom_op_poison", l_custom_op_poison},
+                                 {"custom_op_unwritten", l_custom_op_unwritten},
                                  {NULL, NULL}};
   luaL_setfuncs(L, fns, 0);
 }
