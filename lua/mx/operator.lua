@@ -426,16 +426,25 @@ local function luaop_handler(op_type, cls)
     local inst = instance(attrs)
     return { inst = inst, fwd = {}, bwd = {}, outputs = inst:list_outputs(), arguments = inst:list_arguments() }
   end
+  -- a LuaOp writes every array it is given, scratch ones included: checked as 'write'
+  local function as_written(node, req, n)
+    local w = node.written or {}
+    node.written = w
+    for i = 1, n do w[i] = req[i] == 'inplace' and 'inplace' or 'write' end
+    return w
+  end
   function h.forward(node, _, req, in_data, out_data)
     local n = #req
     local outs = with_requests(node.fwd, req, out_data, n)
-    run_method(node.inst, 'forward', outs, req, n, node.outputs, 'out_data', 2, in_data, outs)
+    run_method(node.inst, 'forward', outs, debugging and as_written(node, req, n), n, node.outputs, 'out_data', 2,
+               in_data, outs)
     finish(req, out_data, outs, n)
   end
   function h.backward(node, req, out_grad, in_data, out_data, in_grad)
     local n = #req
     local grads = with_requests(node.bwd, req, in_grad, n)
-    run_method(node.inst, 'backward', grads, req, n, node.arguments, 'in_grad', 4, out_grad, in_data, out_data, grads)
+    run_method(node.inst, 'backward', grads, debugging and as_written(node, req, n), n, node.arguments, 'in_grad', 4,
+               out_grad, in_data, out_data, grads)
     finish(req, in_grad, grads, n)
   end
   return h

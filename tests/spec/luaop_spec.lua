@@ -151,3 +151,138 @@ describe('mx.literal (how constructor arguments are kept)', function()
     end
   end)
 end)
+
+-- A Swish written with the gradient deliberately wrong (missing the beta * y * (1 - s) term).
+local WrongSwish = mx.operator.LuaOp:extend('SpecWrongSwish')
+function WrongSwish:forward(in_data, out_data) out_data[1]:set(in_data[1] * mx.nd.sigmoid(in_data[1])) end
+function WrongSwish:backward(out_grad, in_data, out_data, in_grad)
+  in_grad[1]:set(out_grad[1] * mx.nd.sigmoid(in_data[1]))
+end
+
+describe('mx.test_utils, as MXNet has it', function()
+  local tu = mx.test_utils
+  local Swish = require 'spec_swish'
+
+  it('assert_almost_equal passes within tolerance and names the worst element otherwise', function()
+    tu.assert_almost_equal(mx.nd.array { 1, 2 }, { 1, 2 + 1e-6 }, 1e-5, 0)
+    local ok, err = pcall(tu.assert_almost_equal, mx.nd.array { { 1, 2 }, { 3, 4 } }, { { 1, 2 }, { 3, 4.5 } }, 1e-5, 1e-8,
+      { 'got', 'want' })
+    assert.is_false(ok)
+    assert.matches('mismatch 25.0%%', err)
+    assert.matches('Location of maximum error: %(2, 2%), got=4, want=4.5', err)
+  end)
+
+  it('check_numeric_gradient accepts a right gradient and refuses a wrong one', function()
+    local x = { { -1.5, -0.2, 0.3 }, { 0.8, 1.7, 2.5 } }
+    tu.check_numeric_gradient(Swish(1.3) { data = mx.sym.Variable('data') }, { data = x })
+    tu.check_numeric_gradient(Swish(1.3) { data = mx.sym.Variable('data') }, { x }, nil, 1e-3, 1e-2, 1e-3,
+      { data = 'add' })
+    local ok, err = pcall(tu.check_numeric_gradient, WrongSwish() { data = mx.sym.Variable('data') }, { data = x })
+    assert.is_false(ok)
+    assert.matches('NUMERICAL_data=.*BACKWARD_data=', err)
+  end)
+
+  it('check_symbolic_forward and check_symbolic_backward compare with values computed by hand', function()
+    local xs = { -1, 0.5, 2 }
+    local y, dx = {}, {}
+    for i, x in ipairs(xs) do
+      local s = 1 / (1 + math.exp(-2 * x))
+      y[i] = x * s
+      dx[i] = 3 * (s + 2 * x * s * (1 - s)) -- head gradient 3
+    end
+    local sym = Swish(2) { data = mx.sym.Variable('data') }
+    tu.check_symbolic_forward(sym, { xs }, { y })
+    tu.check_symbolic_backward(sym, { data = xs }, { { 3, 3, 3 } }, { data = dx }, 1e-5, 1e-6)
+    tu.check_symbolic_backward { sym = sym, location = { data = xs }, out_grads = { { 3, 3, 3 } },
+                                 expected = { data = dx }, rtol = 1e-5, atol = 1e-6, grad_req = 'add' }
+    assert.has_error(function() tu.check_symbolic_forward(sym, { xs }, { { 0, 0, 0 } }) end)
+  end)
+end)
+
+describe('Lua operator callbacks are asked once and checked', function()
+  it('a LuaOp whose list_outputs answers differently later still runs forward and backward', function()
+    local fickle = false
+    local Fickle = mx.operator.LuaOp:extend('SpecFickle')
+    function Fickle:list_outputs()
+      if not fickle then return { 'output' } end
+      local many = {}
+      for i = 1, 40 do many[i] = 'o' .. i end
+      return many
+    end
+    function Fickle:forward(in_data, out_data) out_data[1]:set(in_data[1] * 2) end
+    function Fickle:backward(out_grad, in_data, out_data, in_grad) in_grad[1]:set(out_grad[1] * 2) end
+    local net = Fickle() { data = mx.sym.Variable('data'), name = 'f' }
+    fickle = true -- from now on it answers 40 outputs
+    local exe = net:simple_bind { data = { 2, 2 }, grad_req = { data = 'write' } }
+    exe.arg_dict.data:set(1.5)
+    exe:forward { is_train = true }
+    exe:backward { mx.nd.ones { 2, 2 } }
+    assert.same({ { 3, 3 }, { 3, 3 } }, exe.outputs[1]:totable())
+    assert.same({ { 2, 2 }, { 2, 2 } }, exe.grad_dict.data:totable())
+    assert.same({ 'f_output' }, net:list_outputs())
+  end)
+
+  it('an infer_shape with the wrong number of shapes names the op, the method and its line', function()
+    local NoOut = mx.operator.LuaOp:extend('SpecNoOut')
+    local line = debug.getinfo(1, 'l').currentline + 1
+    function NoOut:infer_shape(in_shape) return in_shape, {} end
+    local ok, err = pcall(function() return NoOut() { data = mx.sym.Variable('data') }:simple_bind { data = { 2 } } end)
+    assert.is_false(ok)
+    assert.matches('SpecNoOut:infer_shape %(.*luaop_spec.lua:' .. line .. '%) returned 0 output shapes, expected 1', err)
+  end)
+end)
+
+describe('debug mode (mx.operator.debug)', function()
+  local function run(Op, req)
+    local exe = Op() { data = mx.sym.Variable('data'), name = 'd' }:simple_bind { data = { 2, 3 },
+                                                                                    grad_req = { data = req or 'write' } }
+    exe.arg_dict.data:set(1)
+    exe:forward { is_train = true }
+    exe:backward { mx.nd.ones { 2, 3 } }
+    return exe
+  end
+  before_each(function() mx.operator.debug(true) end)
+  after_each(function() mx.operator.debug(false) end)
+
+  it('reports a forward that leaves its output unwritten, and a backward that forgets a gradient', function()
+    local Lazy = mx.operator.LuaOp:extend('SpecLazy')
+    function Lazy:forward(in_data, out_data) end
+    local ok, err = pcall(run, Lazy)
+    assert.is_false(ok)
+    assert.matches("SpecLazy:forward %(.*luaop_spec.lua:%d+%) left out_data%[1%] %('output'%) unwritten " ..
+                   '%(6 of 6 elements%)', err)
+    local Half = mx.operator.LuaOp:extend('SpecHalf')
+    function Half:forward(in_data, out_data) out_data[1]:set(in_data[1]) end
+    function Half:backward(out_grad, in_data, out_data, in_grad) in_grad[1]:slice(1, 1):set(0) end
+    ok, err = pcall(run, Half, 'add')
+    assert.is_false(ok)
+    assert.matches("SpecHalf:backward .* left in_grad%[1%] %('data'%) unwritten %(3 of 6 elements%)", err)
+  end)
+
+  it('reports an assignment to an element of out_data at its line', function()
+    local Assign = mx.operator.LuaOp:extend('SpecAssign')
+    local line = debug.getinfo(1, 'l').currentline + 1
+    function Assign:forward(in_data, out_data) out_data[1] = in_data[1] * 2 end
+    local ok, err = pcall(run, Assign)
+    assert.is_false(ok)
+    assert.matches('luaop_spec.lua:' .. line .. ': SpecAssign:forward .*out_data%[1%] = %.%.%. replaces', err)
+    assert.matches('out_data%[1%]:set%(value%)', err)
+  end)
+
+  it('lets a correct operator run, with CustomOp too', function()
+    local Good = mx.operator.LuaOp:extend('SpecGood')
+    function Good:forward(in_data, out_data) out_data[1]:set(in_data[1] * 3) end
+    function Good:backward(out_grad, in_data, out_data, in_grad) in_grad[1]:set(out_grad[1] * 3) end
+    local exe = run(Good, 'add')
+    assert.same({ { 3, 3, 3 }, { 3, 3, 3 } }, exe.outputs[1]:totable())
+    local Bad = mx.operator.CustomOp:extend('SpecBadCustom')
+    function Bad:forward(is_train, req, in_data, out_data) end
+    local BadProp = mx.operator.CustomOpProp:extend('SpecBadProp')
+    function BadProp:create_operator() return Bad() end
+    mx.operator.register('spec_bad_custom', BadProp)
+    local e = mx.sym.Custom { data = mx.sym.Variable('data'), op_type = 'spec_bad_custom' }:simple_bind { data = { 2 } }
+    local ok, err = pcall(function() e:forward {} end)
+    assert.is_false(ok)
+    assert.matches("SpecBadCustom:forward .* left out_data%[1%] %('output'%) unwritten", err)
+  end)
+end)
