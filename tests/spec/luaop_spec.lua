@@ -286,3 +286,13 @@ describe('debug mode (mx.operator.debug)', function()
     assert.matches("SpecBadCustom:forward .* left out_data%[1%] %('output'%) unwritten", err)
   end)
 end)
+
+describe('operator axis parameters', function()
+  it('say they are 0-based when out of range (NDArray methods count from 1)', function()
+    local ok, err = pcall(function()
+      return mx.sym.Concat { mx.sym.Variable('a'), mx.sym.Variable('b'), dim = 2 }:infer_shape { a = { 2, 3 }, b = { 2, 3 } }
+    end)
+    assert.is_false(ok)
+    assert.matches('dim 2 out of range for arg0 input (2,3) (operator axes are 0-based: expected 0 to 1)', err, 1, true)
+  end)
+end)
