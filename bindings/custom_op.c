@@ -84,14 +84,12 @@ static void push_shapes(lua_State *L, int n, const mx_custom_shape *s) {
   }
 }
 
-/* A list of borrowed arrays (NULL entries stay nil), each also recorded in the lent table. */
+/* A list of borrowed arrays (NULL entries stay nil), lent to this call (mxb_lend_begin). */
 static void push_arrays(lua_State *L, int n, mx_ndarray *const *arrays, int lent) {
   lua_createtable(L, n, 0);
   for (int i = 0; i < n; i++) {
     if (!arrays || !arrays[i]) continue;
     mxb_push_borrowed_ndarray(L, arrays[i]);
-    lua_pushvalue(L, -1);
-    lua_rawseti(L, lent, (lua_Integer)lua_rawlen(L, lent) + 1);
     lua_rawseti(L, -2, i + 1);
   }
 }
@@ -111,27 +109,37 @@ static int body(lua_State *L) {
   call *k = lua_touserdata(L, 1);
   lua_settop(L, 0);
   lua_pushcfunction(L, traceback); /* 1 */
-  lua_newtable(L);                 /* 2: arrays lent to this call */
+  mxb_lend_begin(L);               /* 2: arrays lent to this call, and views of them */
   lua_rawgeti(L, LUA_REGISTRYINDEX, k->c->handler_ref);
   if (lua_getfield(L, -1, k->method) != LUA_TFUNCTION)
     return luaL_error(L, "the handler has no method '%s'", k->method);
   lua_remove(L, 3);
   int nargs = k->push_args(L, k, 2);
   int st = lua_pcall(L, nargs, k->nresults, 1);
-  lua_Integer nlent = (lua_Integer)lua_rawlen(L, 2);
-  for (lua_Integer i = 1; i <= nlent; i++) {
-    lua_rawgeti(L, 2, i);
-    mxb_invalidate_ndarray(L, -1);
-    lua_pop(L, 1);
-  }
+  mxb_lend_end(L, 2);
   if (st != LUA_OK) return lua_error(L); /* the message, with its traceback */
   if (k->read_results) k->read_results(L, k, lua_gettop(L) - 2);
   return 0;
 }
 
+/* A Ctrl-C in the mxlua host hooks the main thread (as lua.c: call, return and count 1);
+ * an operator runs on a thread of its own, so this count hook passes that hook on to it:
+ * an endless loop in a Lua operator is interrupted like any other. */
+static void pass_interrupt(lua_State *L, lua_Debug *ar) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+  lua_State *main_thread = lua_tothread(L, -1);
+  lua_pop(L, 1);
+  if (!main_thread || main_thread == L) return;
+  lua_Hook h = lua_gethook(main_thread);
+  if (h && h != pass_interrupt && lua_gethookcount(main_thread) == 1 &&
+      lua_gethookmask(main_thread) == (LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT))
+    h(L, ar);
+}
+
 static mx_status run(call *k) {
   lua_State *T = k->c->T;
   int top = lua_gettop(T);
+  lua_sethook(T, pass_interrupt, LUA_MASKCOUNT, 1000); /* again each call: the interrupt clears it */
   lua_pushcfunction(T, body);
   lua_pushlightuserdata(T, k);
   mx_status result = MX_OK;

@@ -296,3 +296,71 @@ describe('operator axis parameters', function()
     assert.matches('dim 2 out of range for arg0 input (2,3) (operator axes are 0-based: expected 0 to 1)', err, 1, true)
   end)
 end)
+
+describe('hardening of Lua operators (issue 19)', function()
+  it('views of lent arrays (reshape, slice, rows, expand_dims) expire with the call', function()
+    local kept = {}
+    local Keeper = mx.operator.LuaOp:extend('SpecViewKeeper')
+    function Keeper:forward(in_data, out_data)
+      local x = in_data[1]
+      kept = { x:reshape { 6 }, x:slice(1, 1), x[2], mx.nd.expand_dims(x, 1), x:reshape { 6 }:slice(2, 3) }
+      out_data[1]:set(x)
+    end
+    local exe = Keeper() { data = mx.sym.Variable('data') }:simple_bind { data = { 2, 3 } }
+    exe:forward {}
+    assert.equal(5, #kept)
+    for _, v in ipairs(kept) do
+      local ok, err = pcall(function() return v:totable() end)
+      assert.is_false(ok)
+      assert.matches('lent to a callback and is no longer valid', err)
+    end
+    local seen
+    exe:set_monitor_callback(function(_, arr) seen = arr:reshape { -1 } end)
+    exe:forward {}
+    assert.has_error(function() seen:totable() end)
+  end)
+
+  it('an executor closed by its own Lua operator or monitor during forward finishes the call first', function()
+    -- (valgrind, make test-valgrind, reported reads of freed memory here before)
+    local victim
+    local Closer = mx.operator.LuaOp:extend('SpecCloser')
+    function Closer:forward(in_data, out_data)
+      victim:close()
+      collectgarbage()
+      out_data[1]:set(in_data[1] + 1)
+    end
+    local data = mx.sym.Variable('data')
+    local inner = mx.sym.FullyConnected { data = data, num_hidden = 16, name = 'a' }
+    local net = mx.sym.FullyConnected { data = Closer() { data = inner, name = 'c' }, num_hidden = 16, name = 'b' }
+    victim = net:simple_bind { data = { 4, 16 } }
+    victim:forward {}
+    assert.has_error(function() victim:forward {} end)
+    local exe = net:simple_bind { data = { 4, 16 } }
+    local calls = 0
+    exe:set_monitor_callback(function()
+      calls = calls + 1
+      exe:close()
+      collectgarbage()
+    end)
+    victim = exe
+    exe:forward {}
+    assert.equal(1, calls) -- the monitor is gone with the executor
+  end)
+
+  it('Ctrl-C stops an endless loop inside a Lua operator (mxlua host)', function()
+    local host = os.getenv('MXLUA_HOST') or 'build/mxlua'
+    local dir = tmpdir()
+    write(dir .. '/loop.lua', [[
+local Endless = mx.operator.LuaOp:extend('Endless')
+function Endless:forward() print('looping'); io.stdout:flush(); while true do end end
+Endless(){data = mx.sym.Variable('data')}:simple_bind{data = {2}}:forward{}
+]])
+    local p = io.popen(host .. ' ' .. dir .. '/loop.lua 2>&1 & pid=$!; sleep 2; kill -INT $pid; sleep 2; '
+                       .. 'if kill -0 $pid 2>/dev/null; then echo STILL RUNNING; kill -9 $pid; fi; wait $pid')
+    local out = p:read('a')
+    p:close()
+    assert.matches('looping', out)
+    assert.matches('interrupted!', out)
+    assert.not_matches('STILL RUNNING', out)
+  end)
+end)
