@@ -434,10 +434,14 @@ static int l_custom_op_unwritten(lua_State *L) {
   const char *where = "mx.operator (debug)";
   mx_ndarray *a = mxb_check_ndarray(L, 1, where);
   int64_t n = mx_ndarray_size(a), left = 0;
-  uint32_t *host = malloc((size_t)(n > 0 ? n : 1) * sizeof *host);
+  float *host = malloc((size_t)(n > 0 ? n : 1) * sizeof *host);
   if (!host) return luaL_error(L, "%s: out of memory", where);
-  mx_status st = mx_ndarray_to_host(a, (float *)host, n);
-  for (int64_t i = 0; st == MX_OK && i < n; i++) left += host[i] == UNWRITTEN_BITS;
+  mx_status st = mx_ndarray_to_host(a, host, n);
+  for (int64_t i = 0; st == MX_OK && i < n; i++) {
+    uint32_t bits;
+    memcpy(&bits, &host[i], sizeof bits);
+    left += bits == UNWRITTEN_BITS;
+  }
   free(host);
   mxb_check(L, st, where);
   lua_pushinteger(L, (lua_Integer)left);

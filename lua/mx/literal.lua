@@ -35,7 +35,9 @@ local function encode(v, out, where, depth, seen)
   elseif t == 'string' then
     out[#out + 1] = string.format('%q', v)
   elseif t == 'table' and getmetatable(v) == nil then
-    if seen[v] or depth > MAX_DEPTH then error(where .. ' is a table that contains itself or is nested too deeply', 0) end
+    if seen[v] or depth > MAX_DEPTH then
+      error(where .. ' is a table that contains itself or is nested too deeply', 0)
+    end
     seen[v] = true
     out[#out + 1] = '{'
     local n = #v

@@ -187,7 +187,8 @@ local function check_shape_counts(obj, lists)
                           method_where(obj, 'infer_shape'), type(got), l.what, l.n, l.list), 0)
     end
     if #got ~= l.n then
-      error(string.format('%s returned %d %s shape%s, expected %d (one per name of %s)', method_where(obj, 'infer_shape'),
+      error(string.format('%s returned %d %s shape%s, expected %d (one per name of %s)',
+                          method_where(obj, 'infer_shape'),
                           #got, l.what, #got == 1 and '' or 's', l.n, l.list), 0)
     end
   end
@@ -489,7 +490,8 @@ function LuaOp:__call(kwargs)
   local args = self.init_args_ or { n = 0 }
   local ok, text = pcall(literal.encode_list, args.n, table.unpack(args, 1, args.n))
   if not ok then
-    error(string.format('%s: constructor %s; the arguments of a LuaOp are saved with its symbols', self.__name, text), 2)
+    error(string.format('%s: constructor %s; the arguments of a LuaOp are saved with its symbols', self.__name, text),
+          2)
   end
   local kw = {}
   for k, v in pairs(kwargs) do

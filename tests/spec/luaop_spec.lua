@@ -165,7 +165,8 @@ describe('mx.test_utils, as MXNet has it', function()
 
   it('assert_almost_equal passes within tolerance and names the worst element otherwise', function()
     tu.assert_almost_equal(mx.nd.array { 1, 2 }, { 1, 2 + 1e-6 }, 1e-5, 0)
-    local ok, err = pcall(tu.assert_almost_equal, mx.nd.array { { 1, 2 }, { 3, 4 } }, { { 1, 2 }, { 3, 4.5 } }, 1e-5, 1e-8,
+    local ok, err = pcall(tu.assert_almost_equal, mx.nd.array { { 1, 2 }, { 3, 4 } }, { { 1, 2 }, { 3, 4.5 } }, 1e-5,
+      1e-8,
       { 'got', 'want' })
     assert.is_false(ok)
     assert.matches('mismatch 25.0%%', err)
@@ -228,14 +229,15 @@ describe('Lua operator callbacks are asked once and checked', function()
     function NoOut:infer_shape(in_shape) return in_shape, {} end
     local ok, err = pcall(function() return NoOut() { data = mx.sym.Variable('data') }:simple_bind { data = { 2 } } end)
     assert.is_false(ok)
-    assert.matches('SpecNoOut:infer_shape %(.*luaop_spec.lua:' .. line .. '%) returned 0 output shapes, expected 1', err)
+    assert.matches('SpecNoOut:infer_shape %(.*luaop_spec.lua:' .. line .. '%) returned 0 output shapes, expected 1',
+      err)
   end)
 end)
 
 describe('debug mode (mx.operator.debug)', function()
   local function run(Op, req)
-    local exe = Op() { data = mx.sym.Variable('data'), name = 'd' }:simple_bind { data = { 2, 3 },
-                                                                                    grad_req = { data = req or 'write' } }
+    local sym = Op() { data = mx.sym.Variable('data'), name = 'd' }
+    local exe = sym:simple_bind { data = { 2, 3 }, grad_req = { data = req or 'write' } }
     exe.arg_dict.data:set(1)
     exe:forward { is_train = true }
     exe:backward { mx.nd.ones { 2, 3 } }
@@ -290,7 +292,8 @@ end)
 describe('operator axis parameters', function()
   it('say they are 0-based when out of range (NDArray methods count from 1)', function()
     local ok, err = pcall(function()
-      return mx.sym.Concat { mx.sym.Variable('a'), mx.sym.Variable('b'), dim = 2 }:infer_shape { a = { 2, 3 }, b = { 2, 3 } }
+      local c = mx.sym.Concat { mx.sym.Variable('a'), mx.sym.Variable('b'), dim = 2 }
+      return c:infer_shape { a = { 2, 3 }, b = { 2, 3 } }
     end)
     assert.is_false(ok)
     assert.matches('dim 2 out of range for arg0 input (2,3) (operator axes are 0-based: expected 0 to 1)', err, 1, true)

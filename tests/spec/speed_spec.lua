@@ -244,7 +244,7 @@ describe('a Lua operator in the training step (issue 20)', function()
   it('asks the engine for no memory per batch, whatever the gradient requests', function()
     -- an op that writes in place only, so any allocation would be the machinery's own
     local Scale = mx.operator.LuaOp:extend('SpeedSpecScale')
-    function Scale:forward(in_data, out_data)
+    function Scale:forward(in_data, out_data) -- luacheck: no unused args
       out_data[1]:set(in_data[1])
       out_data[1]:mul_(2)
     end
