@@ -27,6 +27,12 @@ mx_ndarray *mxb_test_ndarray(lua_State *L, int idx); /* NULL when not a live NDA
 /* Borrowed arrays (custom operator callbacks): valid until mxb_invalidate_ndarray. */
 void mxb_push_borrowed_ndarray(lua_State *L, mx_ndarray *a);
 void mxb_invalidate_ndarray(lua_State *L, int idx);
+/* Lending to a callback: begin pushes the table of what is lent (returns its index);
+ * borrowed arrays pushed until end, and views made of them, are invalidated by end. */
+int mxb_lend_begin(lua_State *L);
+void mxb_lend_end(lua_State *L, int idx);
+/* Pushes `view` (a reference taken) made from the NDArray at src: lent if src is. */
+void mxb_push_view(lua_State *L, mx_ndarray *view, int src);
 
 /* Contexts: a userdata with dev_type/dev_id, printed "cpu(0)". */
 void mxb_push_context(lua_State *L, mx_context ctx);

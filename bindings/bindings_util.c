@@ -155,10 +155,55 @@ void mxb_push_ndarray(lua_State *L, mx_ndarray *a) {
   if (kb > 0) lua_gc(L, LUA_GCSTEP, (int)(kb < (1 << 30) ? kb : (1 << 30)));
 }
 
+/* ---- lending: while a callback runs, the arrays lent to it, and the views made of them,
+ * are listed in the current lent table (registry[MXB_LENT]); lend_end invalidates them. */
+#define MXB_LENT "mx.lent"
+
+static void note_lent(lua_State *L) { /* the userdata at the top */
+  if (lua_getfield(L, LUA_REGISTRYINDEX, MXB_LENT) == LUA_TTABLE) {
+    lua_pushvalue(L, -2);
+    lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+  }
+  lua_pop(L, 1);
+}
+
+int mxb_lend_begin(lua_State *L) {
+  lua_newtable(L);
+  lua_getfield(L, LUA_REGISTRYINDEX, MXB_LENT); /* the enclosing call's, restored at the end */
+  lua_setfield(L, -2, "outer");
+  lua_pushvalue(L, -1);
+  lua_setfield(L, LUA_REGISTRYINDEX, MXB_LENT);
+  return lua_gettop(L);
+}
+
+void mxb_lend_end(lua_State *L, int idx) {
+  lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, idx, i);
+    mxb_invalidate_ndarray(L, -1);
+    lua_pop(L, 1);
+  }
+  lua_getfield(L, idx, "outer");
+  lua_setfield(L, LUA_REGISTRYINDEX, MXB_LENT);
+}
+
 void mxb_push_borrowed_ndarray(lua_State *L, mx_ndarray *a) {
   mxb_ndarray_ud *ud = new_ndarray_ud(L);
   ud->a = mx_ndarray_retain(a);
   ud->borrowed = 1;
+  note_lent(L);
+}
+
+void mxb_push_view(lua_State *L, mx_ndarray *view, int src) {
+  mxb_ndarray_ud *s = luaL_testudata(L, src, MXB_NDARRAY_MT);
+  if (!s || !s->borrowed) {
+    mxb_push_ndarray(L, view);
+    return;
+  }
+  mxb_ndarray_ud *ud = new_ndarray_ud(L); /* a view of a lent array is lent as well */
+  ud->a = view;
+  ud->borrowed = 1;
+  note_lent(L);
 }
 
 void mxb_invalidate_ndarray(lua_State *L, int idx) {

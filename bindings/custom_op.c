@@ -22,9 +22,9 @@ typedef struct lua_custom {
   char names[MAX_IO][MAX_NAME]; /* list results, read by the core right after the call */
 } lua_custom;
 
-#define MAX_TYPES 256
-static lua_custom *registered[MAX_TYPES];
-static int nregistered;
+/* Registered op_types, one per LuaOp class or register() name: a growing list. */
+static lua_custom **registered;
+static int nregistered, cap_registered;
 
 /* An operator instance (what create_operator returned), kept in the registry. */
 typedef struct lua_custom_op {
@@ -84,14 +84,12 @@ static void push_shapes(lua_State *L, int n, const mx_custom_shape *s) {
   }
 }
 
-/* A list of borrowed arrays (NULL entries stay nil), each also recorded in the lent table. */
+/* A list of borrowed arrays (NULL entries stay nil), lent to this call (mxb_lend_begin). */
 static void push_arrays(lua_State *L, int n, mx_ndarray *const *arrays, int lent) {
   lua_createtable(L, n, 0);
   for (int i = 0; i < n; i++) {
     if (!arrays || !arrays[i]) continue;
     mxb_push_borrowed_ndarray(L, arrays[i]);
-    lua_pushvalue(L, -1);
-    lua_rawseti(L, lent, (lua_Integer)lua_rawlen(L, lent) + 1);
     lua_rawseti(L, -2, i + 1);
   }
 }
@@ -111,27 +109,37 @@ static int body(lua_State *L) {
   call *k = lua_touserdata(L, 1);
   lua_settop(L, 0);
   lua_pushcfunction(L, traceback); /* 1 */
-  lua_newtable(L);                 /* 2: arrays lent to this call */
+  mxb_lend_begin(L);               /* 2: arrays lent to this call, and views of them */
   lua_rawgeti(L, LUA_REGISTRYINDEX, k->c->handler_ref);
   if (lua_getfield(L, -1, k->method) != LUA_TFUNCTION)
     return luaL_error(L, "the handler has no method '%s'", k->method);
   lua_remove(L, 3);
   int nargs = k->push_args(L, k, 2);
   int st = lua_pcall(L, nargs, k->nresults, 1);
-  lua_Integer nlent = (lua_Integer)lua_rawlen(L, 2);
-  for (lua_Integer i = 1; i <= nlent; i++) {
-    lua_rawgeti(L, 2, i);
-    mxb_invalidate_ndarray(L, -1);
-    lua_pop(L, 1);
-  }
+  mxb_lend_end(L, 2);
   if (st != LUA_OK) return lua_error(L); /* the message, with its traceback */
   if (k->read_results) k->read_results(L, k, lua_gettop(L) - 2);
   return 0;
 }
 
+/* A Ctrl-C in the mxlua host hooks the main thread (as lua.c: call, return and count 1);
+ * an operator runs on a thread of its own, so this count hook passes that hook on to it:
+ * an endless loop in a Lua operator is interrupted like any other. */
+static void pass_interrupt(lua_State *L, lua_Debug *ar) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+  lua_State *main_thread = lua_tothread(L, -1);
+  lua_pop(L, 1);
+  if (!main_thread || main_thread == L) return;
+  lua_Hook h = lua_gethook(main_thread);
+  if (h && h != pass_interrupt && lua_gethookcount(main_thread) == 1 &&
+      lua_gethookmask(main_thread) == (LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT))
+    h(L, ar);
+}
+
 static mx_status run(call *k) {
   lua_State *T = k->c->T;
   int top = lua_gettop(T);
+  lua_sethook(T, pass_interrupt, LUA_MASKCOUNT, 1000); /* again each call: the interrupt clears it */
   lua_pushcfunction(T, body);
   lua_pushlightuserdata(T, k);
   mx_status result = MX_OK;
@@ -188,7 +196,9 @@ static mx_status cb_list(void *self, const mx_custom_attrs *a, int which, int *c
 static int infer_push(lua_State *L, call *k, int lent) {
   push_attrs(L, k->attrs);
   push_shapes(L, k->nin, k->sin);
-  return 2;
+  lua_pushinteger(L, k->nout); /* how many output and aux shapes the answer must hold */
+  lua_pushinteger(L, k->naux);
+  return 4;
 }
 static void read_shapes(lua_State *L, int t, int n, mx_custom_shape *s, const char *what) {
   if (lua_isnoneornil(L, t)) return;
@@ -375,8 +385,13 @@ static int l_custom_op_register(lua_State *L) {
   for (int i = 0; i < nregistered; i++)
     if (!strcmp(registered[i]->op_type, op_type)) c = registered[i];
   if (!c) {
-    if (nregistered == MAX_TYPES)
-      return luaL_error(L, "%s: too many custom operators (max %d)", where, MAX_TYPES);
+    if (nregistered == cap_registered) {
+      int cap = cap_registered ? 2 * cap_registered : 16;
+      lua_custom **grown = realloc(registered, (size_t)cap * sizeof *grown);
+      if (!grown) return luaL_error(L, "%s: out of memory", where);
+      registered = grown;
+      cap_registered = cap;
+    }
     c = calloc(1, sizeof *c);
     if (!c) return luaL_error(L, "%s: out of memory", where);
     strcpy(c->op_type, op_type);
@@ -401,6 +416,38 @@ static int l_custom_op_register(lua_State *L) {
   return 0;
 }
 
+/* Debug mode (mx.operator.debug): the arrays a method must write are filled with a NaN
+ * of our own bits first; custom_op_unwritten counts the elements still holding it. */
+#define UNWRITTEN_BITS 0x7fd1ee7du
+static float unwritten_marker(void) {
+  uint32_t bits = UNWRITTEN_BITS;
+  float f;
+  memcpy(&f, &bits, sizeof f);
+  return f;
+}
+static int l_custom_op_poison(lua_State *L) {
+  const char *where = "mx.operator (debug)";
+  mxb_check(L, mx_ndarray_fill(mxb_check_ndarray(L, 1, where), unwritten_marker()), where);
+  return 0;
+}
+static int l_custom_op_unwritten(lua_State *L) {
+  const char *where = "mx.operator (debug)";
+  mx_ndarray *a = mxb_check_ndarray(L, 1, where);
+  int64_t n = mx_ndarray_size(a), left = 0;
+  float *host = malloc((size_t)(n > 0 ? n : 1) * sizeof *host);
+  if (!host) return luaL_error(L, "%s: out of memory", where);
+  mx_status st = mx_ndarray_to_host(a, host, n);
+  for (int64_t i = 0; st == MX_OK && i < n; i++) {
+    uint32_t bits;
+    memcpy(&bits, &host[i], sizeof bits);
+    left += bits == UNWRITTEN_BITS;
+  }
+  free(host);
+  mxb_check(L, st, where);
+  lua_pushinteger(L, (lua_Integer)left);
+  return 1;
+}
+
 static int l_custom_op_registered(lua_State *L) {
   lua_pushboolean(L, mx_custom_op_registered(luaL_checkstring(L, 1)));
   return 1;
@@ -409,6 +456,8 @@ static int l_custom_op_registered(lua_State *L) {
 void mxb_open_custom_op(lua_State *L) {
   static const luaL_Reg fns[] = {{"custom_op_register", l_custom_op_register},
                                  {"custom_op_registered", l_custom_op_registered},
+                                 {"custom_op_poison", l_custom_op_poison},
+                                 {"custom_op_unwritten", l_custom_op_unwritten},
                                  {NULL, NULL}};
   luaL_setfuncs(L, fns, 0);
 }

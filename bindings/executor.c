@@ -17,6 +17,8 @@ typedef struct {
   lua_State *L;    /* the thread running forward/backward (for the monitor) */
   int monitor_ref; /* LUA_NOREF when none */
   char error[512];
+  int running;           /* forward/backward calls in progress (a callback may close the executor) */
+  mx_executor *deferred; /* closed while running: released when the last call returns */
 } exe_ud;
 
 static exe_ud *check_exe(lua_State *L, int idx, const char *where) {
@@ -35,7 +37,10 @@ static exe_ud *check_exe(lua_State *L, int idx, const char *where) {
 static int exe_release(lua_State *L, int close_arrays) {
   exe_ud *u = luaL_testudata(L, 1, MXB_EXECUTOR_MT);
   if (!u || !u->e) return 0;
-  mx_executor_release(u->e);
+  if (u->running) /* a callback closes the executor its forward/backward runs on: later */
+    u->deferred = u->e;
+  else
+    mx_executor_release(u->e);
   u->e = NULL;
   if (u->monitor_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, u->monitor_ref);
   u->monitor_ref = LUA_NOREF;
@@ -93,6 +98,8 @@ static int push_executor(lua_State *L, mx_executor *e, mx_symbol *sym, const cha
   u->L = L;
   u->monitor_ref = LUA_NOREF;
   u->error[0] = 0;
+  u->running = 0;
+  u->deferred = NULL;
   luaL_setmetatable(L, MXB_EXECUTOR_MT);
   int ud = lua_gettop(L);
   lua_newtable(L);
@@ -230,11 +237,24 @@ int mxb_symbol_bind_fns(lua_State *L) {
 
 /* ---- executor methods ---- */
 
+/* Runs forward or backward with the executor marked as running, so that a close() from a
+ * callback (monitor, Lua operator) only takes effect once the call has returned. */
+static mx_status run_exe(exe_ud *u, int backward, int is_train, mx_ndarray **heads, int n) {
+  mx_executor *e = u->e;
+  u->running++;
+  mx_status st = backward ? mx_executor_backward(e, heads, n) : mx_executor_forward(e, is_train);
+  if (--u->running == 0 && u->deferred) {
+    mx_executor_release(u->deferred);
+    u->deferred = NULL;
+  }
+  return st;
+}
+
 static int l_forward(lua_State *L) {
   exe_ud *u = check_exe(L, 1, "Executor:forward");
   u->L = L;
   u->error[0] = 0;
-  mxb_check(L, mx_executor_forward(u->e, lua_toboolean(L, 2)), "Executor:forward");
+  mxb_check(L, run_exe(u, 0, lua_toboolean(L, 2), NULL, 0), "Executor:forward");
   return 0;
 }
 
@@ -254,25 +274,27 @@ static int l_backward(lua_State *L) {
       read_arrays(L, 2, heads, n, where, "out_grads");
     }
   }
-  mxb_check(L, mx_executor_backward(u->e, heads, n), where);
+  mxb_check(L, run_exe(u, 1, 0, heads, n), where);
   return 0;
 }
 
 static mx_status monitor_cb(const char *name, mx_ndarray *a, void *data) {
   exe_ud *u = data;
   lua_State *L = u->L;
+  if (u->monitor_ref == LUA_NOREF) return MX_OK; /* closed by an earlier callback of this call */
   int top = lua_gettop(L);
+  int lent = mxb_lend_begin(L); /* the array, and views made of it, valid during the call */
   mxb_push_borrowed_ndarray(L, a);
   lua_rawgeti(L, LUA_REGISTRYINDEX, u->monitor_ref);
   lua_pushstring(L, name);
-  lua_pushvalue(L, top + 1);
+  lua_pushvalue(L, top + 2);
   int rc = lua_pcall(L, 2, 0, 0);
   mx_status st = MX_OK;
   if (rc != LUA_OK) {
     const char *msg = lua_tostring(L, -1);
     st = mx_error(MX_ERR_CALLBACK, "%s", msg ? msg : "error in the monitor callback");
   }
-  mxb_invalidate_ndarray(L, top + 1);
+  mxb_lend_end(L, lent);
   lua_settop(L, top);
   return st;
 }

@@ -439,7 +439,7 @@ static int nd_slice(lua_State *L) {
                         (long long)b, (long long)n);
   mx_ndarray *out;
   mxb_check(L, mx_ndarray_slice(a, b - 1, e, &out), where);
-  mxb_push_ndarray(L, out);
+  mxb_push_view(L, out, 1);
   return 1;
 }
 
@@ -533,7 +533,7 @@ static int nd_reshape(lua_State *L) {
   mx_ndarray *out;
   a = mxb_check_ndarray(L, 1, where); /* again: the shape's values were read since */
   mxb_check(L, mx_ndarray_reshape(a, shape, ndim, &out), where);
-  mxb_push_ndarray(L, out);
+  mxb_push_view(L, out, 1);
   return 1;
 }
 
@@ -575,7 +575,7 @@ static int nd_expand_dims(lua_State *L) {
   int axis = mxb_check_axis(L, 2, mx_ndarray_ndim(a) + 1, where);
   mx_ndarray *out;
   mxb_check(L, mx_ndarray_expand_dims(a, axis, &out), where);
-  mxb_push_ndarray(L, out);
+  mxb_push_view(L, out, 1);
   return 1;
 }
 
@@ -585,7 +585,7 @@ static int nd_squeeze(lua_State *L) {
   int axis = lua_isnoneornil(L, 2) ? -1 : mxb_check_axis(L, 2, mx_ndarray_ndim(a), where);
   mx_ndarray *out;
   mxb_check(L, mx_ndarray_squeeze(a, axis, &out), where);
-  mxb_push_ndarray(L, out);
+  mxb_push_view(L, out, 1);
   return 1;
 }
 
@@ -676,7 +676,7 @@ static int nd_index(lua_State *L) {
       mxb_check(L, mx_ndarray_get_element(a, i - 1, &v), where);
       push_value(L, v);
     } else {
-      mxb_push_ndarray(L, row_view(L, a, i, where));
+      mxb_push_view(L, row_view(L, a, i, where), 1);
     }
     return 1;
   }

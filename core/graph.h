@@ -65,6 +65,8 @@ mx_node *mx_node_retain(mx_node *n);
 void mx_node_release(mx_node *n);
 mx_status mx_node_set_attr(mx_node *n, const char *key, const char *value);
 mx_status mx_node_parse(mx_node *n); /* parses an op node's attributes; sizes its inputs */
+/* The same, taking the lists `like` (the original of a copy) kept instead of asking. */
+mx_status mx_node_parse_like(mx_node *n, const mx_node *like);
 mx_status
 mx_node_make_missing_vars(mx_node *n); /* inputs not given become variables <name>_<arg> */
 mx_symbol *mx_symbol_new(int nheads);  /* heads zeroed, to be filled with retained entries */

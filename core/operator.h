@@ -46,6 +46,14 @@ typedef struct mx_op_attrs {
   mx_param_value p[MX_OP_MAX_PARAMS]; /* in the order of op->params */
   int nattrs;
   char **keys, **values;
+  /* What the operator listed when its node was parsed (mx_node_parse), kept so that
+   * an operator whose lists come from callbacks (Custom) is asked once per node and
+   * every later reader sees the same answer: mx_op_arguments & co. read these once
+   * `listed` is set. */
+  int listed;
+  int nargs, naux, noutputs;
+  const char *const *arg_names, *const *aux_names, *const *out_names;
+  unsigned bwd_needs;
 } mx_op_attrs;
 
 #define MX_PINT(a, i) ((int64_t)(a)->p[i].num)
@@ -108,7 +116,8 @@ typedef struct mx_op {
   int nparams;
   /* Fixed names (NULL-terminated lists) or, when the function is set, names that
    * depend on the parameters; functions write up to MX_OP_MAX_IO names and return
-   * the count (names stay valid while the operator is registered). */
+   * the count, or -1 with an error recorded (names stay valid while the operator is
+   * registered). They are asked once per node (see mx_op_attrs.listed). */
   const char *const *arguments;
   const char *const *outputs;
   const char *const *aux_states;

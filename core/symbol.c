@@ -122,27 +122,58 @@ mx_shape mx_node_declared_shape(const mx_node *n) {
   return s;
 }
 
-/* (Re)parses an op node's parameters and refreshes its input/output names. */
-mx_status mx_node_parse(mx_node *n) {
+/* Copies a list answer, checking that it fits. */
+static mx_status check_list(const mx_node *n, const char *what, int count, const char *const *names,
+                           const char **into, int room) {
+  if (count < 0) return MX_ERR_ARG; /* the operator's list failed; its message is recorded */
+  if (count > room)
+    return mx_error(MX_ERR_ARG, "mx_symbol_create_op: %s %s: too many %s (%d, max %d)", n->op->name,
+                    n->name, what, count, room);
+  for (int i = 0; i < count; i++) into[i] = names[i];
+  return MX_OK;
+}
+
+/* (Re)parses an op node's parameters and asks its operator for its input and output
+ * names, once: the answers are kept in the node (n->attrs.listed) and every later
+ * reader gets them. `like`, a node with the same operator and attributes (the
+ * original of a copy), gives its kept answers instead of asking again, so that a
+ * copy never disagrees with the node it copies. */
+mx_status mx_node_parse_like(mx_node *n, const mx_node *like) {
   mx_status st = mx_op_parse_params(n->op, n->name, n->nattrs, n->keys, n->values, &n->attrs);
   if (st != MX_OK) return st;
-  const char *args[MX_OP_MAX_IO], *aux[MX_OP_MAX_IO];
-  int nargs = mx_op_arguments(&n->attrs, args), naux = mx_op_aux_states(&n->attrs, aux);
-  if (nargs + naux > MX_OP_MAX_IO)
-    return mx_error(MX_ERR_ARG, "mx_symbol_create_op: %s %s: too many inputs (%d, max %d)",
-                    n->op->name, n->name, nargs + naux, MX_OP_MAX_IO);
-  if (n->inputs && nargs + naux != n->nargs + n->naux)
-    return mx_error(MX_ERR_STATE, "mx_symbol_set_attr: %s %s: the change alters the inputs",
+  const char *args[MX_OP_MAX_IO], *aux[MX_OP_MAX_IO], *outs[MX_OP_MAX_IO];
+  const mx_op_attrs *src = like && like->op == n->op && like->attrs.listed ? &like->attrs : NULL;
+  int nargs = mx_op_arguments(src ? src : &n->attrs, args);
+  st = check_list(n, "arguments", nargs, args, args, MX_OP_MAX_IO);
+  int naux = st == MX_OK ? mx_op_aux_states(src ? src : &n->attrs, aux) : 0;
+  if (st == MX_OK) st = check_list(n, "inputs", naux, aux, aux, MX_OP_MAX_IO - nargs);
+  int nout = st == MX_OK ? mx_op_outputs_all(src ? src : &n->attrs, outs) : 0;
+  if (st == MX_OK) st = check_list(n, "outputs", nout, outs, outs, MX_OP_MAX_IO);
+  if (st != MX_OK) return st;
+  if (nout == 0)
+    return mx_error(MX_ERR_ARG, "mx_symbol_create_op: %s %s lists no outputs", n->op->name, n->name);
+  if (n->inputs && (nargs + naux != n->nargs + n->naux || nout != n->noutputs))
+    return mx_error(MX_ERR_STATE, "mx_symbol_set_attr: %s %s: the change alters the inputs or outputs",
                     n->op->name, n->name);
   for (int i = 0; i < nargs; i++) n->in_names[i] = args[i];
   for (int i = 0; i < naux; i++) n->in_names[nargs + i] = aux[i];
+  for (int i = 0; i < nout; i++) n->out_names[i] = outs[i];
   n->nargs = nargs;
   n->naux = naux;
-  n->noutputs = mx_op_outputs_all(&n->attrs, n->out_names);
+  n->noutputs = nout;
+  n->attrs.nargs = nargs;
+  n->attrs.naux = naux;
+  n->attrs.noutputs = nout;
+  n->attrs.arg_names = n->in_names;
+  n->attrs.aux_names = n->in_names + nargs;
+  n->attrs.out_names = n->out_names;
+  n->attrs.bwd_needs = src                     ? src->bwd_needs
+                       : n->op->backward_needs ? n->op->backward_needs(&n->attrs)
+                                               : n->op->flags;
+  n->attrs.listed = 1;
   n->nvisible = n->op->num_visible_outputs ? n->op->num_visible_outputs(&n->attrs)
                                            : n->noutputs - n->op->hidden_outputs;
-  if (n->nvisible < 0 ||
-      n->nvisible > n->noutputs) /* 0 outputs: a failed Custom list, reported at inference */
+  if (n->nvisible <= 0 || n->nvisible > n->noutputs)
     return mx_error(MX_ERR_INTERNAL, "mx_symbol_create_op: %s: %d visible outputs of %d",
                     n->op->name, n->nvisible, n->noutputs);
   if (!n->inputs) {
@@ -150,6 +181,10 @@ mx_status mx_node_parse(mx_node *n) {
     if (!n->inputs) return mx_error(MX_ERR_NOMEM, "mx_symbol_create_op: out of memory");
   }
   return MX_OK;
+}
+
+mx_status mx_node_parse(mx_node *n) {
+  return mx_node_parse_like(n, NULL);
 }
 
 const char *mx_entry_name(const mx_node *n, int index, char *buf, size_t len) {
@@ -251,12 +286,6 @@ mx_status mx_symbol_create_op(const char *op_name, const char *name, const char 
   if (st != MX_OK) {
     mx_node_release(node);
     return st;
-  }
-  if (node->nvisible == 0) { /* a Custom op whose list failed: its message is the last error */
-    char why[512];
-    snprintf(why, sizeof why, "%s", mx_last_error());
-    mx_node_release(node);
-    return mx_error(MX_ERR_ARG, "mx_symbol_create_op: %s %s lists no outputs (%s)", op->name, name, why);
   }
   mx_symbol *s = mx_symbol_new(node->nvisible);
   if (!s) {
@@ -553,7 +582,7 @@ static mx_status copy_graph(mx_symbol *s, const char **names, const mx_entry *re
     to[i] = c;
     for (int a = 0; st == MX_OK && a < n->nattrs; a++)
       st = mx_node_set_attr(c, n->keys[a], n->values[a]);
-    if (st == MX_OK && n->op) st = mx_node_parse(c);
+    if (st == MX_OK && n->op) st = mx_node_parse_like(c, n);
     if (st != MX_OK) break;
     c->composed = 1;
     for (int j = 0; j < n->nargs + n->naux; j++) {

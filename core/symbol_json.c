@@ -173,7 +173,12 @@ mx_status mx_symbol_from_json(const char *text, mx_symbol **out) {
     if (st == MX_OK) st = copy_attrs(n, mx_json_get(jn, "attr"), 1, i);
     if (st != MX_OK || !desc) continue;
     st = mx_node_parse(n);
-    if (st != MX_OK) break;
+    if (st != MX_OK) { /* name the node: an unregistered Custom op_type says which one */
+      char why[512];
+      snprintf(why, sizeof why, "%s", mx_last_error());
+      st = mx_error(st, "mx_symbol_from_json: node %d: %s", i, why);
+      break;
+    }
     int nin = inputs && inputs->type == MX_JSON_ARRAY ? inputs->n : 0;
     if (nin > n->nargs + n->naux) {
       st = mx_error(MX_ERR_FORMAT,

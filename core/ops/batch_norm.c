@@ -32,8 +32,10 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
   char b[96];
   if (axis < 0 || axis >= in[0].ndim)
     return mx_error(MX_ERR_SHAPE,
-                    "mx_symbol_infer_shape: BatchNorm %s: axis %lld out of range for data %s", node,
-                    (long long)MX_PINT(a, P_AXIS), mx_shape_fmt(&in[0], b, sizeof b));
+                    "mx_symbol_infer_shape: BatchNorm %s: axis %lld out of range for data %s "
+                    "(operator axes are 0-based: expected 0 to %d, or -%d to -1)",
+                    node, (long long)MX_PINT(a, P_AXIS), mx_shape_fmt(&in[0], b, sizeof b),
+                    in[0].ndim - 1, in[0].ndim);
   mx_shape ch = {1, {in[0].dim[axis]}};
   mx_status st = mx_shape_fill(a, "gamma", &in[1], &ch);
   if (st == MX_OK) st = mx_shape_fill(a, "beta", &in[2], &ch);

@@ -6,12 +6,13 @@
 
 #include "operator.h"
 
-#define MAX_TYPES 256
+/* The registered op_types: a growing list of pointers (states keep a pointer to their
+ * type), so that there is no limit on the number of types. */
 static struct custom_type {
   char *op_type;
   mx_custom_op_callbacks cb;
-} types[MAX_TYPES];
-static int ntypes;
+} **types;
+static int ntypes, cap_types;
 
 /* Names handed to the engine must outlive every symbol: they are interned once. */
 typedef struct interned {
@@ -34,7 +35,7 @@ static const char *intern(const char *s) {
 
 static struct custom_type *find_type(const char *op_type) {
   for (int i = 0; op_type && i < ntypes; i++)
-    if (!strcmp(types[i].op_type, op_type)) return &types[i];
+    if (!strcmp(types[i]->op_type, op_type)) return types[i];
   return NULL;
 }
 
@@ -52,14 +53,24 @@ mx_status mx_custom_op_register(const char *op_type, const mx_custom_op_callback
                     op_type);
   struct custom_type *t = find_type(op_type);
   if (!t) {
-    if (ntypes == MAX_TYPES)
-      return mx_error(MX_ERR_NOMEM, "mx_custom_op_register: too many custom operators (max %d)",
-                      MAX_TYPES);
-    char *name = malloc(strlen(op_type) + 1);
-    if (!name) return mx_error(MX_ERR_NOMEM, "mx_custom_op_register: out of memory");
-    strcpy(name, op_type);
-    t = &types[ntypes++];
+    if (ntypes == cap_types) {
+      int cap = cap_types ? 2 * cap_types : 16;
+      struct custom_type **grown = realloc(types, (size_t)cap * sizeof *grown);
+      if (!grown) return mx_error(MX_ERR_NOMEM, "mx_custom_op_register: out of memory");
+      types = grown;
+      cap_types = cap;
+    }
+    size_t len = strlen(op_type);
+    t = calloc(1, sizeof *t);
+    char *name = malloc(len + 1);
+    if (!t || !name) {
+      free(t);
+      free(name);
+      return mx_error(MX_ERR_NOMEM, "mx_custom_op_register: out of memory");
+    }
+    memcpy(name, op_type, len + 1);
     t->op_type = name;
+    types[ntypes++] = t;
   }
   t->cb = *cb; /* registering an op_type again replaces its callbacks */
   return MX_OK;
@@ -77,8 +88,8 @@ static mx_status lookup(const mx_op_attrs *a, struct custom_type **out) {
   *out = find_type(op_type);
   if (!*out)
     return mx_error(MX_ERR_ARG,
-                    "Custom %s: op_type '%s' is not registered (register it first with "
-                    "mx.operator.register)",
+                    "Custom %s: operator type '%s' is not registered (define or require it before "
+                    "loading)",
                     a->node_name ? a->node_name : "", op_type ? op_type : "");
   return MX_OK;
 }
@@ -88,21 +99,39 @@ static mx_custom_attrs user_attrs(const mx_op_attrs *a) {
                            (const char *const *)a->values};
 }
 
-/* list_arguments / list_outputs / list_aux_states. These cannot fail in the
- * descriptor; on a failed callback they give no names and keep the message, and
- * shape inference then fails with it. */
+/* list_arguments / list_outputs / list_aux_states: the callback's answer, checked.
+ * The engine asks once per node and keeps it (mx_op_attrs.listed); -1 on failure. */
 static int list_names(const mx_op_attrs *a, int which, const char **names) {
+  static const char *const what[] = {"list_arguments", "list_outputs", "list_auxiliary_states"};
   struct custom_type *t;
-  if (lookup(a, &t) != MX_OK) return 0;
+  if (lookup(a, &t) != MX_OK) return -1;
   mx_custom_attrs ua = user_attrs(a);
   const char *tmp[MX_OP_MAX_IO];
   int n = 0;
-  if (t->cb.list(t->cb.self, &ua, which, &n, tmp) != MX_OK) return 0;
-  if (n < 0) n = 0;
-  if (n > MX_OP_MAX_IO) n = MX_OP_MAX_IO;
+  if (t->cb.list(t->cb.self, &ua, which, &n, tmp) != MX_OK) return -1;
+  const char *node = a->node_name ? a->node_name : "";
+  if (n < 0 || n > MX_OP_MAX_IO) {
+    mx_error(MX_ERR_CALLBACK, "Custom %s ('%s'): %s gave %d names (expected 0 to %d)", node,
+             t->op_type, what[which], n, MX_OP_MAX_IO);
+    return -1;
+  }
   for (int i = 0; i < n; i++) {
-    names[i] = intern(tmp[i] ? tmp[i] : "?");
-    if (!names[i]) return 0;
+    if (!tmp[i] || !*tmp[i]) {
+      mx_error(MX_ERR_CALLBACK, "Custom %s ('%s'): %s: name %d is empty", node, t->op_type,
+               what[which], i + 1);
+      return -1;
+    }
+    for (int j = 0; j < i; j++)
+      if (!strcmp(tmp[i], tmp[j])) {
+        mx_error(MX_ERR_CALLBACK, "Custom %s ('%s'): %s names '%s' twice", node, t->op_type,
+                 what[which], tmp[i]);
+        return -1;
+      }
+    names[i] = intern(tmp[i]);
+    if (!names[i]) {
+      mx_error(MX_ERR_NOMEM, "Custom %s: out of memory", node);
+      return -1;
+    }
   }
   return n;
 }
@@ -141,10 +170,11 @@ static mx_status infer_shape(const mx_op_attrs *a, mx_shape *in, int nin, mx_sha
     mx_custom_shape *c;
     int n;
     int (*list)(const mx_op_attrs *, const char **);
-  } groups[3] = {
-      {in, cin, nin, list_arguments}, {out, cout, nout, list_outputs}, {aux, caux, naux, list_aux}};
+  } groups[3] = {{in, cin, nin, mx_op_arguments},
+                 {out, cout, nout, mx_op_outputs_all},
+                 {aux, caux, naux, mx_op_aux_states}};
   for (int g = 0; g < 3; g++) {
-    int nn = groups[g].list(a, names);
+    int nn = groups[g].list(a, names); /* the node's kept names */
     for (int i = 0; i < groups[g].n; i++) {
       if (groups[g].c[i].ndim <= 0) continue; /* still unknown */
       if (groups[g].c[i].ndim > MX_MAX_NDIM)
@@ -184,11 +214,10 @@ static mx_status create_state(const mx_op_attrs *a, mx_context ctx, const mx_sha
   if (st != MX_OK) return st;
   custom_state *s = calloc(1, sizeof *s);
   if (!s) return mx_error(MX_ERR_NOMEM, "Custom %s: out of memory", a->node_name);
-  const char *names[MX_OP_MAX_IO];
   s->type = t;
-  s->nin = nin;
-  s->nout = list_outputs(a, names);
-  s->naux = list_aux(a, names);
+  s->nin = nin; /* the node's counts, as the executor sized its arrays: never asked again */
+  s->nout = a->noutputs;
+  s->naux = a->naux;
   mx_custom_shape cin[MX_OP_MAX_IO];
   to_custom(in, nin, cin);
   mx_custom_attrs ua = user_attrs(a);

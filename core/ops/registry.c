@@ -111,16 +111,26 @@ static int fixed_list(const char *const *list, const char **names) {
   return n;
 }
 
+/* The answer kept when the node was parsed, copied into names. */
+static int kept_list(const char *const *kept, int n, const char **names) {
+  for (int i = 0; i < n; i++) names[i] = kept[i];
+  return n;
+}
+
 int mx_op_arguments(const mx_op_attrs *a, const char **names) {
+  if (a->listed) return kept_list(a->arg_names, a->nargs, names);
   return a->op->list_arguments ? a->op->list_arguments(a, names) : fixed_list(a->op->arguments, names);
 }
 int mx_op_outputs_all(const mx_op_attrs *a, const char **names) {
+  if (a->listed) return kept_list(a->out_names, a->noutputs, names);
   return a->op->list_outputs ? a->op->list_outputs(a, names) : fixed_list(a->op->outputs, names);
 }
 int mx_op_aux_states(const mx_op_attrs *a, const char **names) {
+  if (a->listed) return kept_list(a->aux_names, a->naux, names);
   return a->op->list_aux_states ? a->op->list_aux_states(a, names) : fixed_list(a->op->aux_states, names);
 }
 unsigned mx_op_backward_needs(const mx_op_attrs *a) {
+  if (a->listed) return a->bwd_needs;
   return a->op->backward_needs ? a->op->backward_needs(a) : a->op->flags;
 }
 

@@ -219,8 +219,10 @@ static mx_status axis_geometry(const mx_op_call *c, const mx_ndarray *arr, int64
   int axis = (int)MX_PINT(c->attrs, P_AXIS);
   if (axis < 0) axis += ndim;
   if (axis < 0 || axis >= ndim)
-    return mx_error(MX_ERR_ARG, "%s %s: axis %d out of range for %d axes", c->attrs->op->name,
-                    c->attrs->node_name, (int)MX_PINT(c->attrs, P_AXIS), ndim);
+    return mx_error(MX_ERR_ARG, "%s %s: axis %d out of range for %d axes (operator axes are 0-based: "
+                    "expected 0 to %d, or -%d to -1)",
+                    c->attrs->op->name, c->attrs->node_name, (int)MX_PINT(c->attrs, P_AXIS), ndim,
+                    ndim - 1, ndim);
   *outer = mx_shape_size(shape, axis);
   *k = shape[axis];
   *inner = mx_shape_size(shape + axis + 1, ndim - axis - 1);
@@ -234,8 +236,10 @@ static mx_status axis_infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shap
   int ndim = in[0].ndim, axis = (int)MX_PINT(a, P_AXIS);
   if (st == MX_OK && ndim && (axis < -ndim || axis >= ndim)) {
     char b[96];
-    return mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: %s %s: axis %d out of range for data %s",
-                    a->op->name, a->node_name, axis, mx_shape_fmt(&in[0], b, sizeof b));
+    return mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: %s %s: axis %d out of range for data %s (operator "
+                    "axes are 0-based: expected 0 to %d, or -%d to -1)",
+                    a->op->name, a->node_name, axis, mx_shape_fmt(&in[0], b, sizeof b), ndim - 1,
+                    ndim);
   }
   return st;
 }

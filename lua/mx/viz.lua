@@ -99,9 +99,8 @@ local function node_look(node)
     return op, cm[6]
   elseif op == 'Softmax' then
     return op, cm[7]
-  elseif op == 'Custom' then -- a LuaOp's op_type is _luaop_<Class><n>: show the class
-    local t = a.op_type or op
-    return t:match('^_luaop_(.-)%d+$') or t, cm[8]
+  elseif op == 'Custom' then -- a LuaOp's op_type is its class name
+    return a.op_type or op, cm[8]
   end
   return op, cm[8]
 end

@@ -768,3 +768,45 @@ describe('CUDA graphs #gpu', function()
     assert.has_error(function() g:launch() end, 'CudaGraph:launch: the graph is closed')
   end)
 end)
+
+describe('Lua operators on the GPU #gpu (issue 20)', function()
+  -- Swish (y = x * sigmoid(beta * x)) as a LuaOp; the contexts its arrays are lent on are noted
+  local contexts = {}
+  local Swish = mx.operator.LuaOp:extend('GpuSpecSwish')
+  function Swish:init(beta)
+    mx.operator.LuaOp.init(self)
+    self.beta = beta
+  end
+  function Swish:forward(in_data, out_data)
+    local x = in_data[1]
+    contexts[#contexts + 1] = tostring(x:context()) .. ' ' .. tostring(out_data[1]:context())
+    out_data[1]:set(x * mx.nd.sigmoid(x * self.beta))
+  end
+  function Swish:backward(out_grad, in_data, out_data, in_grad)
+    contexts[#contexts + 1] = tostring(out_grad[1]:context()) .. ' ' .. tostring(in_grad[1]:context())
+    local s = mx.nd.sigmoid(in_data[1] * self.beta)
+    in_grad[1]:set(out_grad[1] * (s + out_data[1] * (1 - s) * self.beta))
+  end
+
+  gpu_it('Swish on gpu(0) gives the CPU\'s outputs and gradients, its arrays staying on the device', function()
+    local x = mx.random.uniform(-3, 3, { 16, 32 }, cpu)
+    local head = mx.random.uniform(-1, 1, { 16, 32 }, cpu)
+    local results = {}
+    for _, ctx in ipairs { cpu, gpu } do
+      contexts = {}
+      local fc = mx.sym.FullyConnected { data = mx.sym.Variable('data'), num_hidden = 32, name = 'fc' }
+      local net = Swish(1.5) { data = fc, name = 'act' }
+      local exe = net:simple_bind { ctx = ctx, data = { 16, 32 }, grad_req = { data = 'write' } }
+      exe.arg_dict.data:set(x:copyto(ctx))
+      exe.arg_dict.fc_weight:set(mx.nd.ones { 32, 32 }:copyto(ctx) * 0.05)
+      exe.arg_dict.fc_bias:set(0.1)
+      exe:forward { is_train = true }
+      exe:backward { head:copyto(ctx) }
+      local where = tostring(ctx)
+      assert.same({ where .. ' ' .. where, where .. ' ' .. where }, contexts)
+      results[#results + 1] = { exe.outputs[1]:copyto(cpu), exe.grad_dict.data:copyto(cpu) }
+    end
+    mx.test_utils.assert_almost_equal(results[2][1], results[1][1], 1e-5, 1e-6, { 'gpu', 'cpu' })
+    mx.test_utils.assert_almost_equal(results[2][2], results[1][2], 1e-4, 1e-5, { 'gpu', 'cpu' })
+  end)
+end)

@@ -239,3 +239,32 @@ describe('core.nd.permute_rows (shuffling in place)', function()
     assert.same({1, 2, 3}, x:totable())
   end)
 end)
+
+describe('a Lua operator in the training step (issue 20)', function()
+  it('asks the engine for no memory per batch, whatever the gradient requests', function()
+    -- an op that writes in place only, so any allocation would be the machinery's own
+    local Scale = mx.operator.LuaOp:extend('SpeedSpecScale')
+    function Scale:forward(in_data, out_data) -- luacheck: no unused args
+      out_data[1]:set(in_data[1])
+      out_data[1]:mul_(2)
+    end
+    function Scale:backward(out_grad, in_data, out_data, in_grad) -- luacheck: no unused args
+      in_grad[1]:set(out_grad[1])
+      in_grad[1]:mul_(2)
+    end
+    for _, req in ipairs { 'write', 'add', 'null' } do
+      local data = mx.symbol.Variable('data')
+      -- the op reads `data`, so its gradient request is data's
+      local net = mx.symbol.FullyConnected { data = Scale() { data = data, name = 's' }, name = 'fc', num_hidden = 4 }
+      local exe = net:simple_bind { data = { 5, 3 }, grad_req = { data = req, fc_weight = 'write', fc_bias = 'write' } }
+      local head = { mx.nd.ones { 5, 4 } }
+      local before
+      for i = 1, 6 do
+        if i == 3 then before = mx.core.alloc_stats().requests end
+        exe:forward { is_train = true }
+        exe:backward(head)
+      end
+      assert.equal(before, mx.core.alloc_stats().requests, req)
+    end
+  end)
+end)
