@@ -16,6 +16,8 @@ extern const mx_op mx_op_custom; /* ops/custom.c: operators written in Lua */
 /* convolutional networks (engineer I) */
 extern const mx_op mx_op_convolution, mx_op_pooling, mx_op_deconvolution, mx_op_batch_norm, mx_op_leaky_relu,
     mx_op_embedding, mx_op_swap_axis, mx_op_elementwise_sum;
+/* classic MXNet models (issue 18) */
+extern const mx_op mx_op_softmax_activation, mx_op_slice_channel;
 
 /* The operators, one line each. */
 static const mx_op *builtin[] = {
@@ -53,6 +55,9 @@ static const mx_op *builtin[] = {
     &mx_op_embedding,
     &mx_op_swap_axis,
     &mx_op_elementwise_sum,
+    /* classic MXNet models */
+    &mx_op_softmax_activation,
+    &mx_op_slice_channel,
 };
 #define NBUILTIN ((int)(sizeof builtin / sizeof builtin[0]))
 
@@ -78,6 +83,7 @@ static const char *const aliases[][2] = {
     {"_div_scalar", "_DivScalar"}, {"_rdiv_scalar", "_RDivScalar"}, {"flatten", "Flatten"},
     {"reshape", "Reshape"},     {"concat", "Concat"}, {"stop_gradient", "BlockGrad"},
     {"add_n", "ElementWiseSum"}, /* convolutional networks */
+    {"split", "SliceChannel"},
 };
 
 const mx_op *mx_op_find(const char *name) {

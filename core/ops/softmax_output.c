@@ -1,6 +1,7 @@
 /* softmax_output.c: SoftmaxOutput (and its old name Softmax), a loss layer whose
  * gradient is (softmax - onehot(label)) * grad_scale / valid_count, as MXNet;
- * and softmax / log_softmax over one axis, plain operators with no loss. */
+ * softmax / log_softmax over one axis and SoftmaxActivation (instance or channel),
+ * plain operators with no loss. */
 #include <math.h>
 
 #include "operator.h"
@@ -204,10 +205,35 @@ static const mx_param_desc axis_params[] = {
     {"axis", MX_PARAM_INT, "-1", NULL, "the axis (0-based; negative counts from the end)"},
 };
 
+extern const mx_op mx_op_softmax_activation;
+enum { MODE_INSTANCE, MODE_CHANNEL };
+static const mx_param_desc activation_params[] = {
+    {"mode", MX_PARAM_ENUM, "instance", "instance|channel",
+     "instance: over all axes but the first; channel: over axis 1 at each position"},
+};
+
+/* SoftmaxActivation as a softmax over one axis: instance mode sees (n, rest) as one row per
+ * sample; channel mode is axis 1 of (n, c, rest...). */
+static void activation_geometry(const mx_op_attrs *a, const int64_t *shape, int ndim,
+                                int64_t *outer, int64_t *k, int64_t *inner) {
+  *outer = shape[0];
+  if (MX_PINT(a, 0) == MODE_CHANNEL) {
+    *k = ndim > 1 ? shape[1] : 1;
+    *inner = mx_shape_size(shape + 2, ndim > 2 ? ndim - 2 : 0);
+  } else {
+    *k = mx_shape_size(shape + 1, ndim - 1);
+    *inner = 1;
+  }
+}
+
 static mx_status axis_geometry(const mx_op_call *c, const mx_ndarray *arr, int64_t *outer,
                                int64_t *k, int64_t *inner) {
   int ndim = mx_ndarray_ndim(arr);
   const int64_t *shape = mx_ndarray_shape(arr);
+  if (c->attrs->op == &mx_op_softmax_activation) {
+    activation_geometry(c->attrs, shape, ndim, outer, k, inner);
+    return MX_OK;
+  }
   int axis = (int)MX_PINT(c->attrs, P_AXIS);
   if (axis < 0) axis += ndim;
   if (axis < 0 || axis >= ndim)
@@ -223,6 +249,7 @@ static mx_status axis_geometry(const mx_op_call *c, const mx_ndarray *arr, int64
 static mx_status axis_infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
                             mx_shape *aux, int naux) {
   mx_status st = mx_op_infer_same(a, in, nin, out, nout, aux, naux);
+  if (a->op == &mx_op_softmax_activation) return st;
   int ndim = in[0].ndim, axis = (int)MX_PINT(a, P_AXIS);
   if (st == MX_OK && ndim && (axis < -ndim || axis >= ndim)) {
     char b[96];
@@ -310,5 +337,19 @@ const mx_op mx_op_log_softmax = {
         {[MX_DEV_CPU] = log_softmax_fwd, [MX_DEV_GPU] = MX_GPU(mx_op_log_softmax_forward_gpu)},
     .backward =
         {[MX_DEV_CPU] = log_softmax_bwd, [MX_DEV_GPU] = MX_GPU(mx_op_log_softmax_backward_gpu)},
+    .flags = MX_OP_BWD_OUT_DATA | MX_OP_BWD_OUT_GRAD,
+};
+
+const mx_op mx_op_softmax_activation = {
+    .name = "SoftmaxActivation",
+    .doc = "Softmax without a loss (MXNet 0.x): mode instance over each sample's values, "
+           "channel over axis 1 at each position.",
+    .params = activation_params,
+    .nparams = 1,
+    .arguments = (const char *const[]){"data", NULL},
+    .outputs = (const char *const[]){"output", NULL},
+    .infer_shape = axis_infer,
+    .forward = {[MX_DEV_CPU] = softmax_fwd, [MX_DEV_GPU] = MX_GPU(mx_op_softmax_forward_gpu)},
+    .backward = {[MX_DEV_CPU] = softmax_bwd, [MX_DEV_GPU] = MX_GPU(mx_op_softmax_backward_gpu)},
     .flags = MX_OP_BWD_OUT_DATA | MX_OP_BWD_OUT_GRAD,
 };
