@@ -286,3 +286,94 @@ describe('parameters MXNet 1.x writes', function()
       assert.are.same({0.5, 0.5}, G.flat(w))
     end)
 end)
+
+describe('expand_dims, Cast, clip, slice_axis, transpose, sum / mean / max', function()
+  local x = S.Variable('x')
+
+  it('expand_dims and Cast float32 keep the data; Cast to another type is refused naming the node', function()
+    local v = G.random({2, 3})
+    local e = run(S.expand_dims{data = x, axis = -1}, {x = v})[1]
+    assert.are.same({2, 3, 1}, e:shape())
+    assert.are.same(G.flat(v), G.flat(e))
+    assert.are.same({2, 1, 3}, run(S.expand_dims{data = x, axis = 1}, {x = v})[1]:shape())
+    assert.are.same(G.flat(v), G.flat(run(S.Cast{data = x, dtype = 'float32'}, {x = v})[1]))
+    fails(function() S.Cast{data = x, dtype = 'float16', name = 'c16'}:infer_shape{x = {2}} end, 'Cast c16', 'float16')
+    G.check_symbol(S.expand_dims{data = x, axis = 0}, {x = v})
+  end)
+
+  it('clip: forward against min/max, gradient only strictly inside', function()
+    local v = G.random({4, 5}, -2, 2, 0.05)
+    local f = G.flat(v)
+    local got = G.flat(run(S.clip{data = x, a_min = -0.5, a_max = 0.7}, {x = v})[1])
+    for i, xi in ipairs(f) do assert.is_true(G.near(got[i], math.min(math.max(xi, -0.5), 0.7), 1e-7)) end
+    local away = G.flat(v)
+    for i, xi in ipairs(away) do -- keep finite differences off the corners
+      if math.abs(xi + 0.5) < 0.05 or math.abs(xi - 0.7) < 0.05 then away[i] = 0 end
+    end
+    G.check_symbol(S.clip{data = x, a_min = -0.5, a_max = 0.7}, {x = mx.nd.array(away):reshape{4, 5}})
+  end)
+
+  it('slice_axis: [begin, end) with negative values and end None, against loops', function()
+    local v = G.random({3, 5, 2})
+    local f = G.flat(v)
+    local out = run(S.slice_axis{data = x, axis = 1, begin = -4, ['end'] = 4}, {x = v})[1]
+    assert.are.same({3, 3, 2}, out:shape())
+    local got = G.flat(out)
+    for a = 0, 2 do
+      for b = 0, 2 do
+        for c = 0, 1 do assert.are.equal(f[(a * 5 + b + 1) * 2 + c + 1], got[(a * 3 + b) * 2 + c + 1]) end
+      end
+    end
+    assert.are.same({2, 5, 2}, run(S.slice_axis{data = x, axis = 0, begin = 1}, {x = v})[1]:shape())
+    G.check_symbol(S.slice_axis{data = x, axis = -1, begin = 1, ['end'] = 2}, {x = v})
+    fails(function() S.slice_axis{data = x, axis = 1, begin = 4, ['end'] = 2, name = 'sa'}:infer_shape{x = {3, 5}} end,
+      'slice_axis sa')
+  end)
+
+  it('transpose: output axis i is input axis axes[i]; default reverses', function()
+    local v = G.random({2, 3, 4})
+    local f = G.flat(v)
+    local out = run(S.transpose{data = x, axes = {1, 2, 0}}, {x = v})[1]
+    assert.are.same({3, 4, 2}, out:shape())
+    local got = G.flat(out)
+    for i = 0, 1 do
+      for j = 0, 2 do
+        for k = 0, 3 do assert.are.equal(f[(i * 3 + j) * 4 + k + 1], got[(j * 4 + k) * 2 + i + 1]) end
+      end
+    end
+    assert.are.same({4, 3, 2}, run(S.transpose{data = x}, {x = v})[1]:shape())
+    G.check_symbol(S.transpose{data = x, axes = {2, 0, 1}}, {x = v})
+    fails(function() S.transpose{data = x, axes = {0, 0, 1}, name = 't'}:infer_shape{x = {2, 3, 4}} end, 'transpose t')
+  end)
+
+  it('sum, mean, max over axes with keepdims, against loops; gradients by finite differences', function()
+    local v = G.random({2, 3, 4})
+    local f = G.flat(v)
+    local s = G.flat(run(S.sum{data = x, axis = 1}, {x = v})[1])
+    local m = G.flat(run(S.mean{data = x, axis = {1, 2}, keepdims = true}, {x = v})[1])
+    local mx_ = G.flat(run(S.max{data = x, axis = -1}, {x = v})[1])
+    for i = 0, 1 do
+      local all = 0
+      for k = 0, 3 do
+        local col = 0
+        for j = 0, 2 do col = col + f[(i * 3 + j) * 4 + k + 1] end
+        assert.is_true(G.near(s[i * 4 + k + 1], col, 1e-5))
+        all = all + col
+      end
+      assert.is_true(G.near(m[i + 1], all / 12, 1e-5))
+      for j = 0, 2 do
+        local best = -math.huge
+        for k = 0, 3 do best = math.max(best, f[(i * 3 + j) * 4 + k + 1]) end
+        assert.are.equal(best, mx_[i * 3 + j + 1])
+      end
+    end
+    assert.are.same({2, 1, 1}, run(S.mean{data = x, axis = {1, 2}, keepdims = true}, {x = v})[1]:shape())
+    assert.are.same({1}, run(S.sum{data = x}, {x = v})[1]:shape())
+    G.check_symbol(S.sum{data = x, axis = 1, keepdims = true}, {x = v})
+    G.check_symbol(S.mean{data = x, axis = {0, 1}}, {x = v})
+    -- values 0.1 apart, so that central differences never cross a tie
+    local spaced = mx.nd.random_permutation(24):reshape{2, 3, 4} / 10 - 1.2
+    G.check_symbol(S.max{data = x, axis = 2}, {x = spaced})
+    fails(function() S.sum{data = x, axis = {0, 2}, name = 'r'}:infer_shape{x = {2, 3, 4}} end, 'sum r', 'adjacent')
+  end)
+end)

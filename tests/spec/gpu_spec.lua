@@ -565,6 +565,24 @@ describe('operators on the GPU against the CPU #gpu', function()
     check_op(S.Group{S.Activation{data = parts[2], act_type = 'tanh'}}, {x = v})
   end)
 
+  op_it({'expand_dims', 'Cast', 'clip', 'slice_axis', 'transpose'},
+    'expand_dims, Cast, clip, slice_axis, transpose (the kernel table on the GPU)', function()
+      local v = mx.random.uniform(-2, 2, {3, 4, 5})
+      check_op(S.expand_dims{data = x, axis = 1}, {x = v})
+      check_op(S.Cast{data = x, dtype = 'float32'}, {x = v})
+      check_op(S.clip{data = x, a_min = -0.5, a_max = 1}, {x = v})
+      check_op(S.slice_axis{data = x, axis = 1, begin = 1, ['end'] = -1}, {x = v})
+      check_op(S.transpose{data = x, axes = {2, 0, 1}}, {x = v})
+    end)
+
+  op_it({'sum', 'mean', 'max'}, 'sum, mean, max over axes with keepdims', function()
+    local v = mx.nd.random_permutation(60):reshape{3, 4, 5} / 10
+    check_op(S.sum{data = x, axis = 1}, {x = v})
+    check_op(S.mean{data = x, axis = {1, 2}, keepdims = true}, {x = v})
+    check_op(S.max{data = x, axis = -1}, {x = v})
+    check_op(S.sum{data = x}, {x = v})
+  end)
+
   op_it({'Pooling'}, 'Pooling: avg without the padding (count_include_pad = false)', function()
     check_op(S.Pooling{data = x, pool_type = 'avg', kernel = {3, 3}, stride = {2, 2}, pad = {1, 1},
       count_include_pad = false}, {x = mx.random.uniform(-1, 1, {2, 3, 7, 6})})
