@@ -3,7 +3,7 @@
  * Backward writes each part's gradient back into its place. */
 #include <stdio.h>
 
-#include "operator.h"
+#include "table_op.h"
 
 enum { P_NUM_OUTPUTS, P_AXIS, P_SQUEEZE_AXIS };
 static const mx_param_desc params[] = {
@@ -71,48 +71,42 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
   return MX_OK;
 }
 
-/* The data seen as (outer, n * len): part i is the block of `len` at i * len in each row. */
-void mx_op_slice_channel_geometry(const mx_op_call *c, int64_t *outer, int64_t *len,
-                                  int *n) {
-  const int64_t *shape = mx_ndarray_shape(c->in[0]);
-  int ndim = mx_ndarray_ndim(c->in[0]), axis = (int)MX_PINT(c->attrs, P_AXIS);
-  if (axis < 0) axis += ndim;
-  *n = (int)MX_PINT(c->attrs, P_NUM_OUTPUTS);
-  *outer = mx_shape_size(shape, axis);
-  *len = mx_shape_size(shape + axis, ndim - axis) / *n;
-}
-
+/* The data seen as (outer, n * len): part i is the block of `len` at i * len in each row.
+ * Written over the kernel table's block copy: one code for CPU and GPU. */
 static mx_status run(const mx_op_call *c, int backward) {
-  int64_t outer, len;
-  int n;
-  mx_op_slice_channel_geometry(c, &outer, &len, &n);
+  const mx_kernels *k;
+  mx_status st = mx_table_of(c, &k);
+  if (st != MX_OK) return st;
+  const mx_ndarray *data = backward ? c->in_grad[0] : c->in[0];
+  if (backward && c->req[0] == MX_REQ_NULL) return MX_OK;
+  const int64_t *shape = mx_ndarray_shape(data);
+  int ndim = mx_ndarray_ndim(data), axis = (int)MX_PINT(c->attrs, P_AXIS),
+      n = (int)MX_PINT(c->attrs, P_NUM_OUTPUTS);
+  if (axis < 0) axis += ndim;
+  int64_t outer = mx_shape_size(shape, axis), len = mx_shape_size(shape + axis, ndim - axis) / n;
   float *whole = mx_op_data(backward ? c->in_grad[0] : c->in[0]);
-  mx_req r = c->req[0];
-  if (backward && r == MX_REQ_NULL) return MX_OK;
-  for (int i = 0; i < n; i++) {
-    if (!backward) r = c->req[i];
-    if (r == MX_REQ_NULL) continue;
-    float *part = mx_op_data(backward ? c->out_grad[i] : c->out[i]);
-    for (int64_t o = 0; o < outer; o++) {
-      float *w = whole + (o * n + i) * len, *p = part + o * len;
-      if (backward)
-        mx_req_copy(r, w, p, len);
-      else
-        mx_req_copy(r, p, w, len);
+  if (!backward) {
+    for (int i = 0; i < n; i++) {
+      mx_req r = c->req[i];
+      if (r == MX_REQ_NULL) continue;
+      float *y = mx_op_data(c->out[i]), *t = mx_table_target(c, r, y, 0);
+      k->copy2d(whole + i * len, n * len, t, len, outer, len);
+      mx_table_finish(k, r, y, t, outer * len);
     }
+  } else {
+    float *t = mx_table_target(c, c->req[0], whole, 0);
+    for (int i = 0; i < n; i++) k->copy2d(mx_op_data(c->out_grad[i]), len, t + i * len, n * len, outer, len);
+    mx_table_finish(k, c->req[0], whole, t, outer * n * len);
   }
   return MX_OK;
 }
 
-static mx_status forward_cpu(const mx_op_call *c) {
+static mx_status forward(const mx_op_call *c) {
   return run(c, 0);
 }
-static mx_status backward_cpu(const mx_op_call *c) {
+static mx_status backward(const mx_op_call *c) {
   return run(c, 1);
 }
-
-mx_status mx_op_slice_channel_forward_gpu(const mx_op_call *c); /* slice_channel.cu */
-mx_status mx_op_slice_channel_backward_gpu(const mx_op_call *c);
 
 const mx_op mx_op_slice_channel = {
     .name = "SliceChannel",
@@ -123,8 +117,8 @@ const mx_op mx_op_slice_channel = {
     .outputs = (const char *const[]){"output0", NULL},
     .list_outputs = list_outputs,
     .infer_shape = infer,
-    .forward = {[MX_DEV_CPU] = forward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_slice_channel_forward_gpu)},
-    .backward =
-        {[MX_DEV_CPU] = backward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_slice_channel_backward_gpu)},
+    .forward = {[MX_DEV_CPU] = forward, [MX_DEV_GPU] = MX_GPU(forward)},
+    .backward = {[MX_DEV_CPU] = backward, [MX_DEV_GPU] = MX_GPU(backward)},
     .flags = MX_OP_BWD_OUT_GRAD,
+    .workspace = mx_table_workspace,
 };
