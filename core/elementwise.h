@@ -49,6 +49,11 @@ MX_HOSTDEV static inline float mx_ew_tanh(float x) {
 }
 /* log(1 + e^x), without overflow for large x */
 MX_HOSTDEV static inline float mx_ew_softrelu(float x) { return x > 20.0f ? x : log1pf(expf(x)); }
+MX_HOSTDEV static inline float mx_ew_softsign(float x) { return x / (1.0f + fabsf(x)); }
+/* log(sigmoid(x)) without overflow on either side */
+MX_HOSTDEV static inline float mx_ew_log_sigmoid(float x) {
+  return x >= 0.0f ? -log1pf(expf(-x)) : x - log1pf(expf(x));
+}
 /* sign, max and min keep NaN, as numpy: sign(NaN), maximum(NaN, 1) and maximum(1, NaN) are NaN
  * (so are the max() and min() reductions built on them) */
 MX_HOSTDEV static inline float mx_ew_sign(float x) {
@@ -61,6 +66,8 @@ MX_HOSTDEV static inline float mx_ew_reciprocal(float x) { return 1.0f / x; }
 MX_HOSTDEV static inline float mx_ew_relu_grad(float x) { return x > 0.0f ? 1.0f : 0.0f; }
 MX_HOSTDEV static inline float mx_ew_sigmoid_grad_y(float y) { return y * (1.0f - y); }
 MX_HOSTDEV static inline float mx_ew_tanh_grad_y(float y) { return 1.0f - y * y; }
+MX_HOSTDEV static inline float mx_ew_softsign_grad_y(float y) { return (1.0f - fabsf(y)) * (1.0f - fabsf(y)); }
+MX_HOSTDEV static inline float mx_ew_log_sigmoid_grad_y(float y) { return 1.0f - expf(y); }
 MX_HOSTDEV static inline float mx_ew_softrelu_grad(float x) { return mx_ew_sigmoid(x); }
 MX_HOSTDEV static inline float mx_ew_exp_grad_y(float y) { return y; }
 MX_HOSTDEV static inline float mx_ew_log_grad(float x) { return 1.0f / x; }

@@ -1,5 +1,6 @@
-/* params.c: MXNet's NDArray list file (`.params`): writes V2 dense cpu float32,
- * reads legacy, V1 and V2 dense records (mxnet-semantics.md §1.15). */
+/* params.c: MXNet's NDArray list file (`.params`): writes V2 dense float32 records with
+ * the array's device (as MXNet), reads legacy, V1, V2 and V3 dense records
+ * (mxnet-semantics.md §1.15). */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -93,8 +94,9 @@ mx_status mx_params_save(const char *path, mx_ndarray *const *arrays, const char
     put_i32(&b, 0); /* dense */
     put_u32(&b, (uint32_t)ndim);
     for (int d = 0; d < ndim; d++) put_i64(&b, shape[d]);
-    put_i32(&b, MX_DEV_CPU);
-    put_i32(&b, 0);
+    mx_context ctx = mx_ndarray_context(a); /* MXNet records where the array lived */
+    put_i32(&b, ctx.dev_type);
+    put_i32(&b, ctx.dev_id);
     put_i32(&b, 0); /* float32 */
     float *h = realloc(host, (size_t)(size > 0 ? size : 1) * sizeof(float));
     if (!h) {

@@ -1,14 +1,24 @@
-/* activation.c: Activation (relu, sigmoid, tanh, softrelu), element-wise; the
- * backward pass reads only the output, so the output may overwrite the input. */
+/* activation.c: Activation (relu, sigmoid, tanh, softrelu, softsign, log_sigmoid),
+ * element-wise; the backward pass reads only the output, so the output may overwrite
+ * the input. mish (whose gradient needs the input) is refused. */
 #include "elementwise.h"
 #include "operator.h"
 #include "simd.h"
 
 enum { P_ACT_TYPE };
-enum { RELU, SIGMOID, TANH, SOFTRELU };
+enum { RELU, SIGMOID, TANH, SOFTRELU, SOFTSIGN, LOG_SIGMOID, MISH };
 static const mx_param_desc params[] = {
-    {"act_type", MX_PARAM_ENUM, NULL, "relu|sigmoid|tanh|softrelu", "the activation function"},
+    {"act_type", MX_PARAM_ENUM, NULL, "relu|sigmoid|tanh|softrelu|softsign|log_sigmoid|mish",
+     "the activation function (mish is refused)"},
 };
+
+static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
+                       mx_shape *aux, int naux) {
+  if (MX_PINT(a, P_ACT_TYPE) == MISH)
+    return mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: Activation %s: act_type mish is not supported",
+                    a->node_name ? a->node_name : "");
+  return mx_op_infer_same(a, in, nin, out, nout, aux, naux);
+}
 
 #define LOOP(expr)                                                                                 \
   do {                                                                                             \
@@ -33,6 +43,12 @@ MX_SIMD_CLONES static mx_status forward_cpu(const mx_op_call *c) {
     break;
   case TANH:
     LOOP(mx_ew_tanh(x[i]));
+    break;
+  case SOFTSIGN:
+    LOOP(mx_ew_softsign(x[i]));
+    break;
+  case LOG_SIGMOID:
+    LOOP(mx_ew_log_sigmoid(x[i]));
     break;
   default:
     LOOP(mx_ew_softrelu(x[i]));
@@ -59,6 +75,12 @@ MX_SIMD_CLONES static mx_status backward_cpu(const mx_op_call *c) {
   case TANH:
     LOOP(dy[i] * mx_ew_tanh_grad_y(o[i]));
     break;
+  case SOFTSIGN:
+    LOOP(dy[i] * mx_ew_softsign_grad_y(o[i]));
+    break;
+  case LOG_SIGMOID:
+    LOOP(dy[i] * mx_ew_log_sigmoid_grad_y(o[i]));
+    break;
   default:
     LOOP(dy[i] * (1.0f - expf(-o[i])));
     break; /* softrelu: sigmoid(x) = 1 - e^-y */
@@ -71,12 +93,13 @@ mx_status mx_op_activation_backward_gpu(const mx_op_call *c);
 
 const mx_op mx_op_activation = {
     .name = "Activation",
-    .doc = "Element-wise activation: relu max(0,x), sigmoid, tanh, softrelu log(1+e^x).",
+    .doc = "Element-wise activation: relu max(0,x), sigmoid, tanh, softrelu log(1+e^x), softsign "
+           "x/(1+|x|), log_sigmoid.",
     .params = params,
     .nparams = 1,
     .arguments = (const char *const[]){"data", NULL},
     .outputs = (const char *const[]){"output", NULL},
-    .infer_shape = mx_op_infer_same,
+    .infer_shape = infer,
     .forward = {[MX_DEV_CPU] = forward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_activation_forward_gpu)},
     .backward = {[MX_DEV_CPU] = backward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_activation_backward_gpu)},
     .flags = MX_OP_BWD_OUT_DATA | MX_OP_BWD_OUT_GRAD | MX_OP_INPLACE,

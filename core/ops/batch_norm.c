@@ -5,7 +5,7 @@
 
 #include "operator.h"
 
-enum { P_EPS, P_MOMENTUM, P_FIX_GAMMA, P_GLOBAL, P_OUTPUT_MEAN_VAR, P_AXIS, P_CUDNN_OFF };
+enum { P_EPS, P_MOMENTUM, P_FIX_GAMMA, P_GLOBAL, P_OUTPUT_MEAN_VAR, P_AXIS, P_CUDNN_OFF, P_MIN_CALIB, P_MAX_CALIB };
 static const mx_param_desc params[] = {
     {"eps", MX_PARAM_FLOAT, "0.001", NULL, "added to the variance before the square root"},
     {"momentum", MX_PARAM_FLOAT, "0.9", NULL,
@@ -17,6 +17,10 @@ static const mx_param_desc params[] = {
      "not supported: the batch mean and var stay hidden"},
     {"axis", MX_PARAM_INT, "1", NULL, "the channel axis (negative counts from the end)"},
     {"cudnn_off", MX_PARAM_BOOL, "False", NULL, "accepted for MXNet compatibility"},
+    {"min_calib_range", MX_PARAM_STRING, "None", NULL,
+     "MXNet's int8 quantisation range (float32 here: accepted, no effect)"},
+    {"max_calib_range", MX_PARAM_STRING, "None", NULL,
+     "MXNet's int8 quantisation range (float32 here: accepted, no effect)"},
 };
 
 static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
@@ -150,7 +154,7 @@ const mx_op mx_op_batch_norm = {
            "statistics "
            "as auxiliary states.",
     .params = params,
-    .nparams = 7,
+    .nparams = 9,
     .arguments = (const char *const[]){"data", "gamma", "beta", NULL},
     .outputs = (const char *const[]){"output", "mean", "var", NULL},
     .aux_states = (const char *const[]){"moving_mean", "moving_var", NULL},

@@ -4,6 +4,7 @@
 #include "cuda_util.h"
 
 enum { P_P }; // dropout.c's parameter
+extern "C" int mx_op_dropout_active(const mx_op_call *c);
 
 __global__ void dropout_fill_kernel(float *mask, int64_t n) {
   MX_CUDA_LOOP(i, n) mask[i] = 1.0f;
@@ -31,7 +32,7 @@ extern "C" mx_status mx_op_dropout_forward_gpu(const mx_op_call *c) {
   int64_t n = mx_op_size(c->in[0]);
   const float *x = mx_op_data(c->in[0]);
   float *y = mx_op_data(c->out[0]), *mask = mx_op_data(c->out[1]);
-  if (!c->is_train || p == 0.0f) {
+  if (!mx_op_dropout_active(c) || p == 0.0f) {
     MX_CUDA_LAUNCH(dropout_fill_kernel, n, mask, n);
     st = mx_cuda_launch_status("Dropout", "dropout_fill_kernel");
     if (st != MX_OK) return st;

@@ -132,6 +132,8 @@ const mx_op mx_op_div = {
 enum { P_SCALAR };
 static const mx_param_desc scalar_params[] = {
     {"scalar", MX_PARAM_FLOAT, NULL, NULL, "the scalar operand"},
+    {"is_int", MX_PARAM_BOOL, "True", NULL,
+     "MXNet: the scalar is an integer for integer arrays (arrays here are float32: no effect)"},
 };
 
 static mx_status scalar_fwd(const mx_op_call *c, int kind) {
@@ -205,7 +207,7 @@ static mx_status scalar_bwd(const mx_op_call *c, int kind) {
       .name = opname,                                                                              \
       .doc = doc_,                                                                                 \
       .params = scalar_params,                                                                     \
-      .nparams = 1,                                                                                \
+      .nparams = 2,                                                                                \
       .arguments = (const char *const[]){"data", NULL},                                            \
       .outputs = (const char *const[]){"output", NULL},                                            \
       .infer_shape = mx_op_infer_same,                                                             \

@@ -6,9 +6,10 @@
 #include "operator.h"
 
 enum { P_ACT_TYPE, P_SLOPE, P_LOWER, P_UPPER };
-enum { ELU, LEAKY, PRELU, RRELU };
+enum { ELU, LEAKY, PRELU, RRELU, GELU, SELU };
 static const mx_param_desc params[] = {
-    {"act_type", MX_PARAM_ENUM, "leaky", "elu|leaky|prelu|rrelu", "the activation"},
+    {"act_type", MX_PARAM_ENUM, "leaky", "elu|leaky|prelu|rrelu|gelu|selu",
+     "the activation (gelu and selu are refused)"},
     {"slope", MX_PARAM_FLOAT, "0.25", NULL, "slope of leaky, scale of elu"},
     {"lower_bound", MX_PARAM_FLOAT, "0.125", NULL, "rrelu: lowest random slope"},
     {"upper_bound", MX_PARAM_FLOAT, "0.334", NULL, "rrelu: highest random slope"},
@@ -23,6 +24,9 @@ static int list_args(const mx_op_attrs *a, const char **names) {
 
 static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
                        mx_shape *aux, int naux) {
+  if (MX_PINT(a, P_ACT_TYPE) >= GELU)
+    return mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: LeakyReLU %s: act_type %s is not supported",
+                    a->node_name ? a->node_name : "", a->p[P_ACT_TYPE].str);
   if (in[0].ndim == 0) return MX_OK;
   mx_status st = mx_shape_fill(a, "output", &out[0], &in[0]);
   if (st == MX_OK) st = mx_shape_fill(a, "mask", &out[1], &in[0]);

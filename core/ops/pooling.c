@@ -1,24 +1,62 @@
 /* pooling.c: Pooling (max, avg, sum) over NCHW (or NCW) data with kernel, stride, pad,
  * global_pool and the valid (floor) / full (ceil) output conventions. avg divides by the
- * window clipped to the padded data (MXNet counts padding). */
+ * window clipped to the padded data (MXNet counts padding), or with count_include_pad
+ * False by the data inside the window. lp pooling, 'same' and NHWC layouts are refused. */
 #include <float.h>
 
 #include "conv_geom.h"
 
-enum { P_KERNEL, P_POOL_TYPE, P_STRIDE, P_PAD, P_GLOBAL, P_CONVENTION, P_CUDNN_OFF };
-enum { MAX, AVG, SUM };
+enum {
+  P_KERNEL,
+  P_POOL_TYPE,
+  P_STRIDE,
+  P_PAD,
+  P_GLOBAL,
+  P_CONVENTION,
+  P_CUDNN_OFF,
+  P_P_VALUE,
+  P_COUNT_INCLUDE_PAD,
+  P_LAYOUT
+};
+enum { MAX, AVG, SUM, LP, AVG_VALID /* avg without the padding: not a choice, see pool_type */ };
+enum { VALID, FULL, SAME };
 static const mx_param_desc params[] = {
     {"kernel", MX_PARAM_SHAPE, "()", NULL,
      "window size (h, w) or (w); required unless global_pool"},
-    {"pool_type", MX_PARAM_ENUM, "max", "max|avg|sum", "the reduction"},
+    {"pool_type", MX_PARAM_ENUM, "max", "max|avg|sum|lp", "the reduction (lp is refused)"},
     {"stride", MX_PARAM_SHAPE, "()", NULL, "stride, default 1 on each axis"},
     {"pad", MX_PARAM_SHAPE, "()", NULL, "padding on both sides, default 0"},
     {"global_pool", MX_PARAM_BOOL, "False", NULL,
      "pool over the whole image (kernel, stride and pad ignored)"},
-    {"pooling_convention", MX_PARAM_ENUM, "valid", "valid|full",
-     "output size by floor (valid) or ceil (full)"},
+    {"pooling_convention", MX_PARAM_ENUM, "valid", "valid|full|same",
+     "output size by floor (valid) or ceil (full); same is refused"},
     {"cudnn_off", MX_PARAM_BOOL, "False", NULL, "accepted for MXNet compatibility"},
+    {"p_value", MX_PARAM_INT, "0", NULL, "the power of lp pooling (accepted, lp is refused)"},
+    {"count_include_pad", MX_PARAM_BOOL, "True", NULL,
+     "avg divides by the whole window, padding included (False: only the data inside)"},
+    {"layout", MX_PARAM_STRING, "None", NULL, "NCHW (or NCW) only"},
 };
+
+/* The reduction the kernels run: avg without padding is its own kind. */
+int mx_op_pooling_type(const mx_op_attrs *a) {
+  int t = (int)MX_PINT(a, P_POOL_TYPE);
+  return t == AVG && !MX_PBOOL(a, P_COUNT_INCLUDE_PAD) ? AVG_VALID : t;
+}
+
+/* What mxlua cannot honour, refused naming the node. */
+static mx_status check_supported(const mx_op_attrs *a, int nd) {
+  const char *node = a->node_name ? a->node_name : "", *layout = a->p[P_LAYOUT].str;
+  const char *want = nd == 1 ? "NCW" : "NCHW";
+  if (MX_PINT(a, P_POOL_TYPE) == LP)
+    return mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: Pooling %s: pool_type lp is not supported", node);
+  if (MX_PINT(a, P_CONVENTION) == SAME)
+    return mx_error(MX_ERR_ARG,
+                    "mx_symbol_infer_shape: Pooling %s: pooling_convention same is not supported", node);
+  if (layout && strcmp(layout, "None") && strcmp(layout, want))
+    return mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: Pooling %s: layout %s not supported (expected %s)",
+                    node, layout, want);
+  return MX_OK;
+}
 
 static mx_status geometry(const mx_op_attrs *a, const mx_shape *d, mx_conv_geom *g, int *nd) {
   const char *node = a->node_name ? a->node_name : "";
@@ -37,6 +75,8 @@ static mx_status geometry(const mx_op_attrs *a, const mx_shape *d, mx_conv_geom 
     if (st != MX_OK) return st;
     g->dh = g->dw = 1;
   }
+  mx_status st = check_supported(a, *nd);
+  if (st != MX_OK) return st;
   if (!d || d->ndim == 0) return MX_OK;
   char b[96];
   if (d->ndim != *nd + 2)
@@ -55,7 +95,7 @@ static mx_status geometry(const mx_op_attrs *a, const mx_shape *d, mx_conv_geom 
         MX_ERR_SHAPE,
         "mx_symbol_infer_shape: Pooling %s: kernel (%lld,%lld) larger than the padded data %s",
         node, (long long)g->kh, (long long)g->kw, mx_shape_fmt(d, b, sizeof b));
-  int full = MX_PINT(a, P_CONVENTION) == 1;
+  int full = MX_PINT(a, P_CONVENTION) == FULL;
   int64_t rh = g->h + 2 * g->ph - g->kh, rw = g->w + 2 * g->pw - g->kw;
   g->oh = (full ? (rh + g->sh - 1) / g->sh : rh / g->sh) + 1;
   g->ow = (full ? (rw + g->sw - 1) / g->sw : rw / g->sw) + 1;
@@ -102,7 +142,7 @@ static mx_status forward_cpu(const mx_op_call *c) {
   mx_req r = c->req[0];
   if (r == MX_REQ_NULL) return MX_OK;
   mx_conv_geom g = call_geometry(c);
-  int type = (int)MX_PINT(c->attrs, P_POOL_TYPE);
+  int type = mx_op_pooling_type(c->attrs);
   int64_t planes = mx_ndarray_shape(c->in[0])[0] * g.c;
   const float *x = mx_op_data(c->in[0]);
   float *out = mx_op_data(c->out[0]);
@@ -122,6 +162,7 @@ static mx_status forward_cpu(const mx_op_call *c) {
           for (int64_t i = y0; i < y1; i++)
             for (int64_t j = x0; j < x1; j++) v += src[i * g.w + j];
           if (type == AVG) v /= (float)area;
+          if (type == AVG_VALID) v /= (float)((y1 - y0) * (x1 - x0));
         }
         mx_req_store(r, &dst[oy * g.ow + ox], v);
       }
@@ -135,7 +176,7 @@ static mx_status backward_cpu(const mx_op_call *c) {
   mx_req r = c->req[0];
   if (r == MX_REQ_NULL) return MX_OK;
   mx_conv_geom g = call_geometry(c);
-  int type = (int)MX_PINT(c->attrs, P_POOL_TYPE);
+  int type = mx_op_pooling_type(c->attrs);
   int64_t planes = mx_ndarray_shape(c->in[0])[0] * g.c;
   const float *x = mx_op_data(c->in[0]), *dy = mx_op_data(c->out_grad[0]);
   float *dx = mx_op_data(c->in_grad[0]);
@@ -159,6 +200,7 @@ static mx_status backward_cpu(const mx_op_call *c) {
           if (best >= 0) gx[best] += d;
         } else {
           if (type == AVG) d /= (float)area;
+          if (type == AVG_VALID) d /= (float)((y1 - y0) * (x1 - x0));
           for (int64_t i = y0; i < y1; i++)
             for (int64_t j = x0; j < x1; j++) gx[i * g.w + j] += d;
         }
@@ -174,7 +216,7 @@ const mx_op mx_op_pooling = {
     .name = "Pooling",
     .doc = "Max, average or sum pooling over NCHW (or NCW) data.",
     .params = params,
-    .nparams = 7,
+    .nparams = 10,
     .arguments = (const char *const[]){"data", NULL},
     .outputs = (const char *const[]){"output", NULL},
     .infer_shape = infer,

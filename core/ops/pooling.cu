@@ -6,7 +6,8 @@
 #include "conv_geom_gpu.h"
 
 enum { P_KERNEL, P_POOL_TYPE, P_STRIDE, P_PAD, P_GLOBAL }; // pooling.c's parameters
-enum { MAX, AVG, SUM };
+enum { MAX, AVG, SUM, LP, AVG_VALID }; // pooling.c's kinds
+extern "C" int mx_op_pooling_type(const mx_op_attrs *a);
 
 static mx_gpu_geom call_geometry(const mx_op_call *c) {
   mx_gpu_geom g = mx_gpu_geom_of(c, c->in[0], c->out[0], P_KERNEL, P_STRIDE, -1, P_PAD);
@@ -49,6 +50,7 @@ __global__ void pool_fwd_kernel(mx_gpu_geom g, int type, mx_req r, const float *
       for (int64_t i = y0; i < y1; i++)
         for (int64_t j = x0; j < x1; j++) v += src[i * g.w + j];
       if (type == AVG) v /= (float)area;
+      if (type == AVG_VALID) v /= (float)((y1 - y0) * (x1 - x0));
     }
     mx_cuda_store(r, &out[t], v);
   }
@@ -80,7 +82,7 @@ __global__ void pool_bwd_kernel(mx_gpu_geom g, int type, mx_req r, const float *
               }
           if (best == iy * g.w + ix) v += d;
         } else {
-          v += type == AVG ? d / (float)area : d;
+          v += type == AVG ? d / (float)area : type == AVG_VALID ? d / (float)((y1 - y0) * (x1 - x0)) : d;
         }
       }
     dx[t] = v;
@@ -94,7 +96,7 @@ extern "C" mx_status mx_op_pooling_forward_gpu(const mx_op_call *c) {
   if (st != MX_OK) return st;
   mx_gpu_geom g = call_geometry(c);
   int64_t planes = mx_ndarray_shape(c->in[0])[0] * g.c;
-  MX_CUDA_LAUNCH(pool_fwd_kernel, planes * g.oh * g.ow, g, (int)MX_PINT(c->attrs, P_POOL_TYPE), r,
+  MX_CUDA_LAUNCH(pool_fwd_kernel, planes * g.oh * g.ow, g, mx_op_pooling_type(c->attrs), r,
                  mx_op_data(c->in[0]), mx_op_data(c->out[0]), planes);
   return mx_cuda_launch_status("Pooling", "pool_fwd_kernel");
 }
@@ -106,7 +108,7 @@ extern "C" mx_status mx_op_pooling_backward_gpu(const mx_op_call *c) {
   if (st != MX_OK) return st;
   mx_gpu_geom g = call_geometry(c);
   int64_t planes = mx_ndarray_shape(c->in[0])[0] * g.c;
-  MX_CUDA_LAUNCH(pool_bwd_kernel, planes * g.h * g.w, g, (int)MX_PINT(c->attrs, P_POOL_TYPE), r,
+  MX_CUDA_LAUNCH(pool_bwd_kernel, planes * g.h * g.w, g, mx_op_pooling_type(c->attrs), r,
                  mx_op_data(c->in[0]), mx_op_data(c->out_grad[0]), mx_op_data(c->in_grad[0]), planes);
   return mx_cuda_launch_status("Pooling", "pool_bwd_kernel");
 }

@@ -18,6 +18,9 @@ extern const mx_op mx_op_custom; /* ops/custom.c: operators written in Lua */
 /* convolutional networks (engineer I) */
 extern const mx_op mx_op_convolution, mx_op_pooling, mx_op_deconvolution, mx_op_batch_norm, mx_op_leaky_relu,
     mx_op_embedding, mx_op_swap_axis, mx_op_elementwise_sum;
+/* classic MXNet models (issue 18) */
+extern const mx_op mx_op_softmax_activation, mx_op_slice_channel, mx_op_expand_dims, mx_op_cast, mx_op_clip,
+    mx_op_slice_axis, mx_op_transpose, mx_op_sum, mx_op_mean, mx_op_max;
 
 /* The operators, one line each. */
 static const mx_op *builtin[] = {
@@ -55,6 +58,17 @@ static const mx_op *builtin[] = {
     &mx_op_embedding,
     &mx_op_swap_axis,
     &mx_op_elementwise_sum,
+    /* classic MXNet models */
+    &mx_op_softmax_activation,
+    &mx_op_slice_channel,
+    &mx_op_expand_dims,
+    &mx_op_cast,
+    &mx_op_clip,
+    &mx_op_slice_axis,
+    &mx_op_transpose,
+    &mx_op_sum,
+    &mx_op_mean,
+    &mx_op_max,
 };
 #define NBUILTIN ((int)(sizeof builtin / sizeof builtin[0]))
 
@@ -80,6 +94,7 @@ static const char *const aliases[][2] = {
     {"_div_scalar", "_DivScalar"}, {"_rdiv_scalar", "_RDivScalar"}, {"flatten", "Flatten"},
     {"reshape", "Reshape"},     {"concat", "Concat"}, {"stop_gradient", "BlockGrad"},
     {"add_n", "ElementWiseSum"}, /* convolutional networks */
+    {"split", "SliceChannel"}, {"cast", "Cast"}, {"sum_axis", "sum"}, {"max_axis", "max"},
 };
 
 const mx_op *mx_op_find(const char *name) {

@@ -1,56 +1,114 @@
 /* reshape.c: Reshape to `shape`, with MXNet's special values: 0 copies the input's
- * dimension at that position, -1 takes what is left (at most one -1). */
+ * dimension, -1 takes what is left (at most one), -2 copies all remaining input
+ * dimensions, -3 merges two input dimensions, -4 splits one into the next two values
+ * (one of which may be -1); `reverse` matches them from the right. The deprecated
+ * target_shape (0 = infer) and keep_highest are read as MXNet 0.x wrote them. */
 #include <stdio.h>
 
 #include "operator.h"
 
-enum { P_SHAPE };
+enum { P_SHAPE, P_REVERSE, P_TARGET_SHAPE, P_KEEP_HIGHEST };
 static const mx_param_desc params[] = {
     {"shape", MX_PARAM_SHAPE, "()", NULL,
-     "the target shape; 0 keeps that input dimension, -1 infers one"},
+     "the target shape; 0 keeps a dimension, -1 infers one, -2 keeps the rest, -3 merges two, "
+     "-4 splits one"},
+    {"reverse", MX_PARAM_BOOL, "False", NULL, "match the special values from the right"},
+    {"target_shape", MX_PARAM_SHAPE, "()", NULL, "deprecated: the shape, with 0 to infer"},
+    {"keep_highest", MX_PARAM_BOOL, "False", NULL,
+     "deprecated: with target_shape, keep the input's first dimension"},
 };
+
+static mx_status fail(const mx_op_attrs *a, const mx_shape *in, const char *what) {
+  char b[96];
+  const mx_param_value *t = &a->p[a->p[P_SHAPE].ndim ? P_SHAPE : P_TARGET_SHAPE];
+  return mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: Reshape %s: cannot reshape %s with shape %s: %s",
+                  a->node_name, mx_shape_fmt(in, b, sizeof b), t->str ? t->str : "()", what);
+}
+
+/* The codes as written, or (reverse) both the codes and the input mirrored. */
+static void flip(int64_t *v, int n) {
+  for (int i = 0; i < n / 2; i++) {
+    int64_t t = v[i];
+    v[i] = v[n - 1 - i], v[n - 1 - i] = t;
+  }
+}
+
+/* out = the shape `codes` gives for input `in` (MXNet's Reshape rules). */
+static mx_status apply_codes(const mx_op_attrs *a, const mx_shape *in, int64_t *codes, int ncodes,
+                             int reverse, mx_shape *o) {
+  int64_t src[MX_MAX_NDIM];
+  int nsrc = in->ndim;
+  for (int i = 0; i < nsrc; i++) src[i] = in->dim[i];
+  if (reverse) flip(src, nsrc), flip(codes, ncodes);
+  int at = 0, unknown = -1;
+  o->ndim = 0;
+#define PUSH(d)                                                                                    \
+  do {                                                                                             \
+    if (o->ndim == MX_MAX_NDIM) return fail(a, in, "too many axes");                               \
+    o->dim[o->ndim++] = (d);                                                                       \
+  } while (0)
+  for (int i = 0; i < ncodes; i++) {
+    int64_t d = codes[i];
+    if (d > 0) {
+      PUSH(d);
+      at++;
+    } else if (d == 0) {
+      if (at >= nsrc) return fail(a, in, "0 past the input's axes");
+      PUSH(src[at++]);
+    } else if (d == -1) {
+      if (unknown >= 0) return fail(a, in, "more than one -1");
+      unknown = o->ndim;
+      PUSH(1);
+      at++;
+    } else if (d == -2) {
+      while (at < nsrc) PUSH(src[at++]);
+    } else if (d == -3) {
+      if (at + 1 >= nsrc) return fail(a, in, "-3 needs two input axes");
+      PUSH(src[at] * src[at + 1]);
+      at += 2;
+    } else if (d == -4) {
+      if (i + 2 >= ncodes || at >= nsrc) return fail(a, in, "-4 needs an input axis and two values");
+      int64_t d1 = codes[++i], d2 = codes[++i], whole = src[at++];
+      if (d1 == -1 && d2 > 0 && whole % d2 == 0) d1 = whole / d2;
+      if (d2 == -1 && d1 > 0 && whole % d1 == 0) d2 = whole / d1;
+      if (d1 <= 0 || d2 <= 0 || d1 * d2 != whole) return fail(a, in, "-4 does not split that axis");
+      PUSH(d1);
+      PUSH(d2);
+    } else {
+      return fail(a, in, "unknown special value");
+    }
+  }
+#undef PUSH
+  int64_t size = mx_shape_numel(in), known = mx_shape_numel(o);
+  if (unknown >= 0) {
+    if (known == 0 || size % known != 0) return fail(a, in, "sizes differ");
+    o->dim[unknown] = size / known;
+  } else if (known != size) {
+    return fail(a, in, "sizes differ");
+  }
+  if (reverse) flip(o->dim, o->ndim);
+  return MX_OK;
+}
 
 static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
                        mx_shape *aux, int naux) {
-  if (in[0].ndim == 0) return MX_OK;
-  const mx_param_value *t = &a->p[P_SHAPE];
-  char b1[96], b2[96];
-  mx_shape o = {t->ndim, {0}};
-  int unknown = -1;
-  int64_t known = 1;
-  for (int i = 0; i < t->ndim; i++) {
-    int64_t d = t->shape[i];
-    if (d == 0) {
-      if (i >= in[0].ndim)
-        return mx_error(
-            MX_ERR_SHAPE,
-            "mx_symbol_infer_shape: Reshape %s: 0 at position %d but the input %s has %d axes",
-            a->node_name, i, mx_shape_fmt(&in[0], b1, sizeof b1), in[0].ndim);
-      d = in[0].dim[i];
-    } else if (d == -1) {
-      if (unknown >= 0)
-        return mx_error(MX_ERR_SHAPE,
-                        "mx_symbol_infer_shape: Reshape %s: more than one -1 in shape %s",
-                        a->node_name, t->str);
-      unknown = i;
-      continue;
-    } else if (d < 0) {
-      return mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: Reshape %s: bad value %lld in shape %s",
-                      a->node_name, (long long)d, t->str);
-    }
-    o.dim[i] = d;
-    known *= d;
+  const mx_param_value *sp = &a->p[P_SHAPE], *tp = &a->p[P_TARGET_SHAPE];
+  int64_t codes[MX_MAX_NDIM + 2];
+  int ncodes = sp->ndim ? sp->ndim : tp->ndim;
+  for (int i = 0; i < ncodes; i++) codes[i] = sp->ndim ? sp->shape[i] : tp->shape[i];
+  if (!sp->ndim) /* target_shape: 0 means infer */
+    for (int i = 0; i < ncodes; i++) codes[i] = codes[i] == 0 ? -1 : codes[i];
+  if (in[0].ndim == 0) {
+    /* A label reshaped with (-1) (MXNet 0.9 checkpoints): the loss layer fixed the output's
+     * shape, so the input is that 1-D shape too. */
+    if (ncodes == 1 && codes[0] == -1 && out[0].ndim == 1) in[0] = out[0];
+    return MX_OK;
   }
-  int64_t size = mx_shape_numel(&in[0]);
-  if (unknown >= 0 && known > 0 && size % known == 0) o.dim[unknown] = size / known, known = size;
-  if (t->ndim == 0 || known != size) {
-    o.ndim = t->ndim;
-    if (unknown >= 0) o.dim[unknown] = -1;
-    return mx_error(MX_ERR_SHAPE,
-                    "mx_symbol_infer_shape: Reshape %s: cannot reshape %s into %s (sizes differ)",
-                    a->node_name, mx_shape_fmt(&in[0], b1, sizeof b1),
-                    t->ndim ? mx_shape_fmt(&o, b2, sizeof b2) : "()");
-  }
+  if (ncodes == 0) return fail(a, &in[0], "no shape given");
+  if (!sp->ndim && MX_PBOOL(a, P_KEEP_HIGHEST)) codes[0] = in[0].dim[0];
+  mx_shape o;
+  mx_status st = apply_codes(a, &in[0], codes, ncodes, MX_PBOOL(a, P_REVERSE), &o);
+  if (st != MX_OK) return st;
   return mx_shape_fill(a, "output", &out[0], &o);
 }
 
@@ -61,9 +119,10 @@ mx_status mx_op_copy_backward_gpu(const mx_op_call *c);
 
 const mx_op mx_op_reshape = {
     .name = "Reshape",
-    .doc = "Reshapes the input (0 keeps a dimension, -1 infers one).",
+    .doc = "Reshapes the input (0 keeps a dimension, -1 infers one, -2 keeps the rest, -3 merges "
+           "two, -4 splits one; reverse matches from the right).",
     .params = params,
-    .nparams = 1,
+    .nparams = 4,
     .arguments = (const char *const[]){"data", NULL},
     .outputs = (const char *const[]){"output", NULL},
     .infer_shape = infer,

@@ -1,7 +1,10 @@
 /* softmax_output.c: SoftmaxOutput (and its old name Softmax), a loss layer whose
  * gradient is (softmax - onehot(label)) * grad_scale / valid_count, as MXNet;
- * and softmax / log_softmax over one axis, plain operators with no loss. */
+ * softmax / log_softmax over one axis and SoftmaxActivation (instance or channel),
+ * plain operators with no loss. */
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "operator.h"
 
@@ -12,7 +15,8 @@ enum {
   P_USE_IGNORE,
   P_PRESERVE_SHAPE,
   P_NORMALIZATION,
-  P_OUT_GRAD
+  P_OUT_GRAD,
+  P_SMOOTH_ALPHA
 };
 enum { NORM_NULL, NORM_BATCH, NORM_VALID };
 static const mx_param_desc params[] = {
@@ -27,6 +31,7 @@ static const mx_param_desc params[] = {
     {"normalization", MX_PARAM_ENUM, "null", "null|batch|valid",
      "divide the gradient by 1, the batch size, or the count of valid labels"},
     {"out_grad", MX_PARAM_BOOL, "False", NULL, "multiply the gradient by the gradient from above"},
+    {"smooth_alpha", MX_PARAM_FLOAT, "0", NULL, "label smoothing (only 0 is supported)"},
 };
 
 /* The data seen as (outer, k, inner): softmax over k. */
@@ -48,6 +53,10 @@ static void geometry(const mx_op_attrs *a, const int64_t *shape, int ndim, int64
 
 static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
                        mx_shape *aux, int naux) {
+  if (MX_PFLOAT(a, P_SMOOTH_ALPHA) != 0.0f)
+    return mx_error(MX_ERR_ARG,
+                    "mx_symbol_infer_shape: %s %s: smooth_alpha %s (label smoothing) is not supported",
+                    a->op->name, a->node_name ? a->node_name : "", a->p[P_SMOOTH_ALPHA].str);
   if (in[0].ndim == 0) return MX_OK;
   mx_shape label = {0, {0}};
   if (MX_PBOOL(a, P_PRESERVE_SHAPE)) {
@@ -184,7 +193,7 @@ mx_status mx_op_log_softmax_forward_gpu(const mx_op_call *c);
 mx_status mx_op_log_softmax_backward_gpu(const mx_op_call *c);
 
 #define SOFTMAX_OUTPUT_FIELDS                                                                      \
-  .params = params, .nparams = 7, .arguments = (const char *const[]){"data", "label", NULL},       \
+  .params = params, .nparams = 8, .arguments = (const char *const[]){"data", "label", NULL},       \
   .outputs = (const char *const[]){"output", NULL}, .infer_shape = infer,                          \
   .forward =                                                                                       \
       {[MX_DEV_CPU] = forward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_softmax_output_forward_gpu)},       \
@@ -207,15 +216,43 @@ const mx_op mx_op_softmax_legacy = {
 };
 
 /* ---- softmax / log_softmax over one axis (no loss) ---- */
-enum { P_AXIS };
+enum { P_AXIS, P_TEMPERATURE, P_DTYPE, P_USE_LENGTH };
 static const mx_param_desc axis_params[] = {
     {"axis", MX_PARAM_INT, "-1", NULL, "the axis (0-based; negative counts from the end)"},
+    {"temperature", MX_PARAM_STRING, "None", NULL, "divides the input (only None or 1 supported)"},
+    {"dtype", MX_PARAM_STRING, "None", NULL, "the output type (only None or float32 supported)"},
+    {"use_length", MX_PARAM_BOOL, "False", NULL, "a length input masks each row (not supported)"},
 };
+
+extern const mx_op mx_op_softmax_activation;
+enum { MODE_INSTANCE, MODE_CHANNEL };
+static const mx_param_desc activation_params[] = {
+    {"mode", MX_PARAM_ENUM, "instance", "instance|channel",
+     "instance: over all axes but the first; channel: over axis 1 at each position"},
+};
+
+/* SoftmaxActivation as a softmax over one axis: instance mode sees (n, rest) as one row per
+ * sample; channel mode is axis 1 of (n, c, rest...). */
+static void activation_geometry(const mx_op_attrs *a, const int64_t *shape, int ndim,
+                                int64_t *outer, int64_t *k, int64_t *inner) {
+  *outer = shape[0];
+  if (MX_PINT(a, 0) == MODE_CHANNEL) {
+    *k = ndim > 1 ? shape[1] : 1;
+    *inner = mx_shape_size(shape + 2, ndim > 2 ? ndim - 2 : 0);
+  } else {
+    *k = mx_shape_size(shape + 1, ndim - 1);
+    *inner = 1;
+  }
+}
 
 static mx_status axis_geometry(const mx_op_call *c, const mx_ndarray *arr, int64_t *outer,
                                int64_t *k, int64_t *inner) {
   int ndim = mx_ndarray_ndim(arr);
   const int64_t *shape = mx_ndarray_shape(arr);
+  if (c->attrs->op == &mx_op_softmax_activation) {
+    activation_geometry(c->attrs, shape, ndim, outer, k, inner);
+    return MX_OK;
+  }
   int axis = (int)MX_PINT(c->attrs, P_AXIS);
   if (axis < 0) axis += ndim;
   if (axis < 0 || axis >= ndim)
@@ -233,6 +270,17 @@ static mx_status axis_geometry(const mx_op_call *c, const mx_ndarray *arr, int64
 static mx_status axis_infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
                             mx_shape *aux, int naux) {
   mx_status st = mx_op_infer_same(a, in, nin, out, nout, aux, naux);
+  if (a->op == &mx_op_softmax_activation) return st;
+  const char *t = a->p[P_TEMPERATURE].str, *dt = a->p[P_DTYPE].str, *node = a->node_name;
+  if (strcmp(t, "None") && strtod(t, NULL) != 1.0)
+    return mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: %s %s: temperature %s is not supported (only 1)",
+                    a->op->name, node, t);
+  if (strcmp(dt, "None") && strcmp(dt, "float32"))
+    return mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: %s %s: dtype %s is not supported (only float32)",
+                    a->op->name, node, dt);
+  if (MX_PBOOL(a, P_USE_LENGTH))
+    return mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: %s %s: use_length is not supported", a->op->name,
+                    node);
   int ndim = in[0].ndim, axis = (int)MX_PINT(a, P_AXIS);
   if (st == MX_OK && ndim && (axis < -ndim || axis >= ndim)) {
     char b[96];
@@ -301,7 +349,7 @@ const mx_op mx_op_softmax = {
     .name = "softmax",
     .doc = "Softmax over one axis (default the last); no loss.",
     .params = axis_params,
-    .nparams = 1,
+    .nparams = 4,
     .arguments = (const char *const[]){"data", NULL},
     .outputs = (const char *const[]){"output", NULL},
     .infer_shape = axis_infer,
@@ -314,7 +362,7 @@ const mx_op mx_op_log_softmax = {
     .name = "log_softmax",
     .doc = "Log of the softmax over one axis (default the last); no loss.",
     .params = axis_params,
-    .nparams = 1,
+    .nparams = 4,
     .arguments = (const char *const[]){"data", NULL},
     .outputs = (const char *const[]){"output", NULL},
     .infer_shape = axis_infer,
@@ -322,5 +370,19 @@ const mx_op mx_op_log_softmax = {
         {[MX_DEV_CPU] = log_softmax_fwd, [MX_DEV_GPU] = MX_GPU(mx_op_log_softmax_forward_gpu)},
     .backward =
         {[MX_DEV_CPU] = log_softmax_bwd, [MX_DEV_GPU] = MX_GPU(mx_op_log_softmax_backward_gpu)},
+    .flags = MX_OP_BWD_OUT_DATA | MX_OP_BWD_OUT_GRAD,
+};
+
+const mx_op mx_op_softmax_activation = {
+    .name = "SoftmaxActivation",
+    .doc = "Softmax without a loss (MXNet 0.x): mode instance over each sample's values, "
+           "channel over axis 1 at each position.",
+    .params = activation_params,
+    .nparams = 1,
+    .arguments = (const char *const[]){"data", NULL},
+    .outputs = (const char *const[]){"output", NULL},
+    .infer_shape = axis_infer,
+    .forward = {[MX_DEV_CPU] = softmax_fwd, [MX_DEV_GPU] = MX_GPU(mx_op_softmax_forward_gpu)},
+    .backward = {[MX_DEV_CPU] = softmax_bwd, [MX_DEV_GPU] = MX_GPU(mx_op_softmax_backward_gpu)},
     .flags = MX_OP_BWD_OUT_DATA | MX_OP_BWD_OUT_GRAD,
 };

@@ -711,7 +711,7 @@ describe('errors', function()
     fails(function() sym.Convolution{data = sym.Variable('d'), kernel = 'x', num_filter = 4} end,
           "mx.symbol.Convolution: Convolution convolution")
     fails(function() sym.Pooling{data = sym.Variable('d'), kernel = {2, 2}, pool_type = 'mean'} end,
-          "parameter pool_type: bad value 'mean' (expected one of max|avg|sum)")
+          "parameter pool_type: bad value 'mean' (expected one of max|avg|sum|lp)")
     local deconv = sym.Deconvolution{data = sym.Variable('d'), kernel = {3, 3}, num_filter = 2, adj = {1, 1}}
     fails(function() deconv:infer_shape{d = {1, 1, 4, 4}} end, 'adj must be < stride')
     fails(function() sym.Embedding{data = sym.Variable('d'), input_dim = 0, output_dim = 3}:infer_shape{d = {2}} end,

@@ -387,7 +387,7 @@ describe('operators on the GPU against the CPU #gpu', function()
                    fc_bias = mx.random.uniform(-1, 1, {128})}, {tol = GEMM, floor = true})
   end)
 
-  for _, act in ipairs{'relu', 'sigmoid', 'tanh', 'softrelu'} do
+  for _, act in ipairs{'relu', 'sigmoid', 'tanh', 'softrelu', 'softsign', 'log_sigmoid'} do
     op_it({'Activation'}, 'Activation ' .. act, function()
       check_op(S.Activation{data = x, act_type = act}, {x = mx.random.uniform(-3, 3, {17, 23})})
     end)
@@ -551,6 +551,55 @@ describe('operators on the GPU against the CPU #gpu', function()
       for i, n in ipairs(s:list_arguments()) do inputs[n] = mx.random.uniform(-1, 1, arg_shapes[i]) end
       check_op(s, inputs, {tol = GEMM, floor = true})
     end
+  end)
+
+  op_it({'SoftmaxActivation'}, 'SoftmaxActivation: instance and channel modes', function()
+    local v = mx.random.uniform(-3, 3, {3, 4, 2, 5})
+    check_op(S.SoftmaxActivation{data = x}, {x = v})
+    check_op(S.SoftmaxActivation{data = x, mode = 'channel'}, {x = v})
+  end)
+
+  op_it({'SliceChannel'}, 'SliceChannel: axes, squeeze_axis, an unused part', function()
+    local v = mx.random.uniform(-1, 1, {4, 6, 3})
+    check_op(S.SliceChannel{data = x, num_outputs = 3}, {x = v})
+    check_op(S.SliceChannel{data = x, num_outputs = 4, axis = 0, squeeze_axis = true}, {x = v})
+    check_op(S.SliceChannel{data = x, num_outputs = 3, axis = -1}, {x = v})
+    local parts = S.SliceChannel{data = x, num_outputs = 2, axis = 1}
+    check_op(S.Group{S.Activation{data = parts[2], act_type = 'tanh'}}, {x = v})
+  end)
+
+  op_it({'expand_dims', 'Cast', 'clip', 'slice_axis', 'transpose'},
+    'expand_dims, Cast, clip, slice_axis, transpose (the kernel table on the GPU)', function()
+      local v = mx.random.uniform(-2, 2, {3, 4, 5})
+      check_op(S.expand_dims{data = x, axis = 1}, {x = v})
+      check_op(S.Cast{data = x, dtype = 'float32'}, {x = v})
+      check_op(S.clip{data = x, a_min = -0.5, a_max = 1}, {x = v})
+      check_op(S.slice_axis{data = x, axis = 1, begin = 1, ['end'] = -1}, {x = v})
+      check_op(S.transpose{data = x, axes = {2, 0, 1}}, {x = v})
+    end)
+
+  op_it({'sum', 'mean', 'max'}, 'sum, mean, max over axes with keepdims', function()
+    local v = mx.nd.random_permutation(60):reshape{3, 4, 5} / 10
+    check_op(S.sum{data = x, axis = 1}, {x = v})
+    check_op(S.mean{data = x, axis = {1, 2}, keepdims = true}, {x = v})
+    check_op(S.max{data = x, axis = -1}, {x = v})
+    check_op(S.sum{data = x}, {x = v})
+  end)
+
+  op_it({'Pooling'}, 'Pooling: avg without the padding (count_include_pad = false)', function()
+    check_op(S.Pooling{data = x, pool_type = 'avg', kernel = {3, 3}, stride = {2, 2}, pad = {1, 1},
+      count_include_pad = false}, {x = mx.random.uniform(-1, 1, {2, 3, 7, 6})})
+  end)
+
+  op_it({'Dropout'}, "Dropout mode 'always': the same mask at inference", function()
+    local exe = S.Dropout{data = x, p = 0.5, mode = 'always'}:bind{ctx = gpu, args = {x = mx.nd.ones({1000}, gpu)}}
+    exe:forward{is_train = false}
+    local zeros = 0
+    for _, v in ipairs(flat(exe.outputs[1])) do
+      assert.is_true(v == 0 or v == 2)
+      if v == 0 then zeros = zeros + 1 end
+    end
+    assert.is_true(zeros > 350 and zeros < 650)
   end)
 
   op_it({'Pooling'}, 'Pooling: max, avg, sum with stride, pad, full convention, global, 1-D', function()
