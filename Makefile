@@ -4,7 +4,7 @@
 # Debian packages the project needs (installed by `make deps` when missing).
 DEB_PACKAGES := build-essential pkg-config lua5.4 liblua5.4-dev libopenblas-dev lua-busted \
   libreadline-dev zlib1g-dev lua-check cppcheck clang-format lua-socket lua-cjson lua-filesystem graphviz \
-  libpng-dev valgrind chromium libblis-dev
+  libpng-dev valgrind chromium libblis-dev libjansson-dev
 # (scaling out) Open MPI for kvstore 'mpi'.
 DEB_PACKAGES += libopenmpi-dev openmpi-bin
 # (install) LuaRocks, for mxlua-scm-1.rockspec
@@ -29,7 +29,7 @@ CFLAGS  ?= $(OPT) -g
 # -ffp-contract=off: no fused multiply-add, so every CPU (and simd.h's two builds of a
 # loop) rounds alike
 CFLAGS  += -std=c11 -D_GNU_SOURCE -fPIC -ffp-contract=off $(WARN) -Icore -I/usr/include/x86_64-linux-gnu
-LDLIBS  := -lopenblas -lz -lpng -lm -lpthread
+LDLIBS  := -lopenblas -lz -lpng -ljansson -lm -lpthread
 
 CORE_SRC  := $(wildcard core/*.c core/ops/*.c)
 CORE_OBJ  := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)

@@ -1,234 +1,16 @@
-/* json.c: a small recursive-descent JSON parser into an mx_json tree, and a
- * growing string buffer for writing JSON. */
+/* json.c: JSON text read by jansson (a parser fuzzed upstream) into an mx_json tree,
+ * and a growing string buffer for writing JSON. */
 #include "json.h"
 
+#include <jansson.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct parser {
-  const char *s, *start;
-  int depth;
-} parser;
-
-static mx_status fail(parser *p, const char *what) {
-  int line = 1, col = 1;
-  for (const char *c = p->start; c < p->s; c++) {
-    if (*c == '\n')
-      line++, col = 1;
-    else
-      col++;
-  }
-  return mx_error(MX_ERR_FORMAT, "mx_json_parse: %s at line %d, column %d", what, line, col);
-}
-
-static void skip_ws(parser *p) {
-  while (*p->s == ' ' || *p->s == '\t' || *p->s == '\n' || *p->s == '\r') p->s++;
-}
-
-static void put_utf8(char **o, unsigned cp) {
-  if (cp < 0x80) {
-    *(*o)++ = (char)cp;
-  } else if (cp < 0x800) {
-    *(*o)++ = (char)(0xC0 | (cp >> 6));
-    *(*o)++ = (char)(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    *(*o)++ = (char)(0xE0 | (cp >> 12));
-    *(*o)++ = (char)(0x80 | ((cp >> 6) & 0x3F));
-    *(*o)++ = (char)(0x80 | (cp & 0x3F));
-  } else {
-    *(*o)++ = (char)(0xF0 | (cp >> 18));
-    *(*o)++ = (char)(0x80 | ((cp >> 12) & 0x3F));
-    *(*o)++ = (char)(0x80 | ((cp >> 6) & 0x3F));
-    *(*o)++ = (char)(0x80 | (cp & 0x3F));
-  }
-}
-
-static int hex4(const char *s, unsigned *v) {
-  *v = 0;
-  for (int i = 0; i < 4; i++) {
-    char c = s[i];
-    *v <<= 4;
-    if (c >= '0' && c <= '9')
-      *v |= (unsigned)(c - '0');
-    else if (c >= 'a' && c <= 'f')
-      *v |= (unsigned)(c - 'a' + 10);
-    else if (c >= 'A' && c <= 'F')
-      *v |= (unsigned)(c - 'A' + 10);
-    else
-      return 0;
-  }
-  return 1;
-}
-
-static mx_status parse_string(parser *p, char **out) {
-  p->s++; /* opening quote */
-  const char *q = p->s;
-  size_t n = 0;
-  while (*q && *q != '"') {
-    if (*q == '\\' && q[1]) q++;
-    q++, n++;
-  }
-  if (!*q) return fail(p, "unterminated string");
-  char *o = malloc(n * 4 + 1), *w = o;
-  if (!o) return mx_error(MX_ERR_NOMEM, "mx_json_parse: out of memory");
-  while (*p->s != '"') {
-    char c = *p->s++;
-    if ((unsigned char)c < 0x20) {
-      free(o);
-      return fail(p, "control character in string");
-    }
-    if (c != '\\') {
-      *w++ = c;
-      continue;
-    }
-    c = *p->s++;
-    switch (c) {
-    case '"':
-      *w++ = '"';
-      break;
-    case '\\':
-      *w++ = '\\';
-      break;
-    case '/':
-      *w++ = '/';
-      break;
-    case 'b':
-      *w++ = '\b';
-      break;
-    case 'f':
-      *w++ = '\f';
-      break;
-    case 'n':
-      *w++ = '\n';
-      break;
-    case 'r':
-      *w++ = '\r';
-      break;
-    case 't':
-      *w++ = '\t';
-      break;
-    case 'u': {
-      unsigned cp;
-      if (!hex4(p->s, &cp)) {
-        free(o);
-        return fail(p, "bad \\u escape");
-      }
-      p->s += 4;
-      if (cp >= 0xD800 && cp < 0xDC00 && p->s[0] == '\\' && p->s[1] == 'u') {
-        unsigned lo;
-        if (hex4(p->s + 2, &lo) && lo >= 0xDC00 && lo < 0xE000) {
-          cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-          p->s += 6;
-        }
-      }
-      put_utf8(&w, cp);
-      break;
-    }
-    default:
-      free(o);
-      return fail(p, "bad escape in string");
-    }
-  }
-  p->s++;
-  *w = 0;
-  *out = o;
-  return MX_OK;
-}
-
-static mx_status parse_value(parser *p, mx_json *v);
-
-static mx_status parse_items(parser *p, mx_json *v, int object) {
-  char close = object ? '}' : ']';
-  int cap = 0;
-  p->s++;
-  skip_ws(p);
-  if (*p->s == close) {
-    p->s++;
-    return MX_OK;
-  }
-  for (;;) {
-    if (v->n == cap) {
-      cap = cap ? cap * 2 : 4;
-      mx_json *ni = realloc(v->items, (size_t)cap * sizeof *ni);
-      if (!ni) return mx_error(MX_ERR_NOMEM, "mx_json_parse: out of memory");
-      v->items = ni;
-      if (object) {
-        char **nk = realloc(v->keys, (size_t)cap * sizeof *nk);
-        if (!nk) return mx_error(MX_ERR_NOMEM, "mx_json_parse: out of memory");
-        v->keys = nk;
-      }
-    }
-    skip_ws(p);
-    if (object) {
-      if (*p->s != '"') return fail(p, "expected a key string");
-      mx_status st = parse_string(p, &v->keys[v->n]);
-      if (st != MX_OK) return st;
-      skip_ws(p);
-      if (*p->s != ':') {
-        free(v->keys[v->n]);
-        return fail(p, "expected ':'");
-      }
-      p->s++;
-    }
-    memset(&v->items[v->n], 0, sizeof v->items[v->n]);
-    v->n++;
-    mx_status st = parse_value(p, &v->items[v->n - 1]);
-    if (st != MX_OK) return st;
-    skip_ws(p);
-    if (*p->s == ',') {
-      p->s++;
-      continue;
-    }
-    if (*p->s == close) {
-      p->s++;
-      return MX_OK;
-    }
-    return fail(p, object ? "expected ',' or '}'" : "expected ',' or ']'");
-  }
-}
-
-static mx_status parse_value(parser *p, mx_json *v) {
-  skip_ws(p);
-  if (++p->depth > 512) return fail(p, "nesting too deep");
-  mx_status st = MX_OK;
-  switch (*p->s) {
-  case '{':
-    v->type = MX_JSON_OBJECT;
-    st = parse_items(p, v, 1);
-    break;
-  case '[':
-    v->type = MX_JSON_ARRAY;
-    st = parse_items(p, v, 0);
-    break;
-  case '"':
-    v->type = MX_JSON_STRING;
-    st = parse_string(p, &v->str);
-    break;
-  case 't':
-    if (strncmp(p->s, "true", 4)) return fail(p, "unexpected character");
-    v->type = MX_JSON_BOOL, v->num = 1, p->s += 4;
-    break;
-  case 'f':
-    if (strncmp(p->s, "false", 5)) return fail(p, "unexpected character");
-    v->type = MX_JSON_BOOL, v->num = 0, p->s += 5;
-    break;
-  case 'n':
-    if (strncmp(p->s, "null", 4)) return fail(p, "unexpected character");
-    v->type = MX_JSON_NULL, p->s += 4;
-    break;
-  default: {
-    char *end;
-    v->type = MX_JSON_NUMBER;
-    v->num = strtod(p->s, &end);
-    if (end == p->s) return fail(p, *p->s ? "unexpected character" : "unexpected end of text");
-    p->s = end;
-  }
-  }
-  p->depth--;
-  return st;
-}
+/* Depth of nesting accepted; a -symbol.json file needs 4. */
+enum { MAX_DEPTH = 512 };
 
 static void free_inner(mx_json *j) {
   for (int i = 0; i < j->n; i++) {
@@ -246,16 +28,76 @@ void mx_json_free(mx_json *j) {
   free(j);
 }
 
+static mx_status no_memory(void) { return mx_error(MX_ERR_NOMEM, "mx_json_parse: out of memory"); }
+
+/* Copies jansson's value v into out (zeroed by the caller); depth counts the containers above. */
+static mx_status convert(const json_t *v, mx_json *out, int depth) {
+  switch (json_typeof(v)) {
+  case JSON_OBJECT:
+  case JSON_ARRAY: {
+    int object = json_is_object(v);
+    if (depth >= MAX_DEPTH)
+      return mx_error(MX_ERR_FORMAT, "mx_json_parse: nesting deeper than %d", MAX_DEPTH);
+    size_t n = object ? json_object_size(v) : json_array_size(v);
+    out->type = object ? MX_JSON_OBJECT : MX_JSON_ARRAY;
+    if (n > (size_t)INT_MAX) return mx_error(MX_ERR_FORMAT, "mx_json_parse: too many items");
+    if (n == 0) return MX_OK;
+    out->items = calloc(n, sizeof *out->items);
+    if (object) out->keys = calloc(n, sizeof *out->keys);
+    if (!out->items || (object && !out->keys)) return no_memory();
+    if (!object) {
+      for (size_t i = 0; i < n; i++, out->n++) {
+        mx_status st = convert(json_array_get(v, i), &out->items[i], depth + 1);
+        if (st != MX_OK) return st;
+      }
+      return MX_OK;
+    }
+    /* jansson keeps an object's keys in the order they were read (since 2.8) */
+    const char *key;
+    const json_t *item;
+    json_object_foreach((json_t *)v, key, item) {
+      int i = out->n++;
+      out->keys[i] = strdup(key);
+      if (!out->keys[i]) return no_memory();
+      mx_status st = convert(item, &out->items[i], depth + 1);
+      if (st != MX_OK) return st;
+    }
+    return MX_OK;
+  }
+  case JSON_STRING:
+    out->type = MX_JSON_STRING;
+    out->str = strdup(json_string_value(v));
+    return out->str ? MX_OK : no_memory();
+  case JSON_INTEGER:
+    out->type = MX_JSON_NUMBER;
+    out->num = (double)json_integer_value(v);
+    return MX_OK;
+  case JSON_REAL:
+    out->type = MX_JSON_NUMBER;
+    out->num = json_real_value(v);
+    return MX_OK;
+  case JSON_TRUE:
+  case JSON_FALSE:
+    out->type = MX_JSON_BOOL;
+    out->num = json_is_true(v);
+    return MX_OK;
+  default:
+    out->type = MX_JSON_NULL;
+    return MX_OK;
+  }
+}
+
 mx_status mx_json_parse(const char *text, mx_json **out) {
   *out = NULL;
-  parser p = {text, text, 0};
+  json_error_t err;
+  /* any value at the top; a string with an embedded NUL is refused (our strings end at NUL) */
+  json_t *root = json_loads(text, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &err);
+  if (!root)
+    return mx_error(MX_ERR_FORMAT, "mx_json_parse: %s at line %d, column %d", err.text, err.line,
+                    err.column);
   mx_json *j = calloc(1, sizeof *j);
-  if (!j) return mx_error(MX_ERR_NOMEM, "mx_json_parse: out of memory");
-  mx_status st = parse_value(&p, j);
-  if (st == MX_OK) {
-    skip_ws(&p);
-    if (*p.s) st = fail(&p, "text after the value");
-  }
+  mx_status st = j ? convert(root, j, 0) : no_memory();
+  json_decref(root);
   if (st != MX_OK) {
     mx_json_free(j);
     return st;

@@ -1,4 +1,4 @@
-/* json.h: a small JSON reader (into a tree) and writer helpers (a growing
+/* json.h: a JSON reader (jansson, into a tree) and writer helpers (a growing
  * string buffer with escaping), for -symbol.json files and anything else. */
 #ifndef MX_JSON_H
 #define MX_JSON_H
