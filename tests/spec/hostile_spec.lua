@@ -252,7 +252,8 @@ describe('the REPL', function()
     f:write([[
 t = setmetatable({}, {__index = function() while true do end end, __pairs = function() while true do end end})
 u = setmetatable({}, {__index = {alpha = 1, beta = {gamma = 1}}})
-for _, h in pairs(debug.getregistry()) do if type(h) == 'table' and rawget(h, 'complete') then print('got', #h.complete('t.foo.'), #h.complete('t.'), table.concat(h.complete('u.beta.g'), ',')) end end
+for _, h in pairs(debug.getregistry()) do if type(h) == 'table' and rawget(h, 'complete') then
+  print('got', #h.complete('t.foo.'), #h.complete('t.'), table.concat(h.complete('u.beta.g'), ',')) end end
 ]])
     f:close()
     local p = io.popen('timeout 20 ' .. bin .. ' < ' .. script .. ' 2>&1; echo "exit=$?"')

@@ -40,7 +40,8 @@ describe('tests/mutants/list.lua', function()
       local s = read(root .. '/' .. m.file)
       local n = s and occurrences(s, m.find) or -1
       if n ~= 1 then
-        bad[#bad + 1] = ('%s: %s %s'):format(m.id, m.file, n < 0 and 'is missing' or ('has the find string ' .. n .. ' times'))
+        local what = n < 0 and 'is missing' or ('has the find string ' .. n .. ' times')
+        bad[#bad + 1] = ('%s: %s %s'):format(m.id, m.file, what)
       end
     end
     assert.are.same({}, bad)
