@@ -232,10 +232,14 @@ describe('NDArray functions on the GPU against the CPU #gpu', function()
       'tutorial-sized')
   end)
 
-  gpu_it('mx.nd.one_hot, including indices outside [0, depth)', function()
-    local idx = mx.nd.array({0, 3, 9, 2, -1, 10, 5})
+  gpu_it('mx.nd.one_hot; indices outside [0, depth) refused on the GPU as on the CPU', function()
+    local idx = mx.nd.array({0, 3, 9, 2, 1, 0, 5})
     both(function(i) return mx.nd.one_hot(i, 10) end, {idx}, 0, nil, 'one_hot')
     both(function(i) return mx.nd.one_hot(i, 10, 0.9, 0.01) end, {idx}, 0, nil, 'one_hot values')
+    for _, bad in ipairs{-1, 10, 2.5} do
+      assert.has_error(function() mx.nd.one_hot(mx.nd.array({0, bad}, gpu), 10) end,
+        ('mx.nd.one_hot: index %g (at position 1) out of range for depth 10 (expected an integer in 0..9)'):format(bad))
+    end
   end)
 
   gpu_it('reshape, transpose, expand_dims, squeeze, slice_axis, concat', function()
@@ -408,8 +412,10 @@ describe('operators on the GPU against the CPU #gpu', function()
       check_op(S.SoftmaxOutput{data = x, name = 'softmax', use_ignore = true, ignore_label = -1,
         normalization = norm}, inputs, {loss = true, no_grad = {softmax_label = true}})
     end
-    -- 'valid' also counts labels that are not ignore_label when use_ignore is off
-    check_op(S.SoftmaxOutput{data = x, name = 'softmax', normalization = 'valid'}, inputs,
+    -- 'valid' also counts labels that are not ignore_label when use_ignore is off (labels out of
+    -- range are refused, so ignore_label names a real class here)
+    inputs.softmax_label = mx.nd.array({0, 2, 2, 4, 2, 1, 3, 0})
+    check_op(S.SoftmaxOutput{data = x, name = 'softmax', normalization = 'valid', ignore_label = 2}, inputs,
       {loss = true, no_grad = {softmax_label = true}})
   end)
 
