@@ -584,6 +584,20 @@ describe('operators on the GPU against the CPU #gpu', function()
       check_op(S.transpose{data = x, axes = {2, 0, 1}}, {x = v})
     end)
 
+  op_it({'Crop', 'UpSampling', 'L2Normalization', 'InstanceNorm', 'LRN'},
+    'Crop, UpSampling, L2Normalization, InstanceNorm, LRN (the kernel table on the GPU)', function()
+      local v = mx.random.uniform(-1, 1, {2, 5, 4, 6})
+      check_op(S.Crop{x, num_args = 1, offset = {1, 2}, h_w = {2, 3}}, {x = v})
+      check_op(S.Crop{x, S.Variable('like'), num_args = 2, center_crop = true}, {x = v, like = mx.nd.zeros{1, 1, 3, 3}})
+      check_op(S.UpSampling{x, scale = 2, sample_type = 'nearest'}, {x = v})
+      for _, mode in ipairs{'instance', 'channel', 'spatial'} do
+        check_op(S.L2Normalization{data = x, mode = mode}, {x = v})
+      end
+      check_op(S.InstanceNorm{data = x, gamma = S.Variable('g'), beta = S.Variable('b')},
+        {x = v, g = mx.random.uniform(-1, 1, {5}), b = mx.random.uniform(-1, 1, {5})})
+      check_op(S.LRN{data = x, alpha = 0.5, nsize = 3}, {x = v})
+    end)
+
   op_it({'sum', 'mean', 'max'}, 'sum, mean, max over axes with keepdims', function()
     local v = mx.nd.random_permutation(60):reshape{3, 4, 5} / 10
     check_op(S.sum{data = x, axis = 1}, {x = v})
