@@ -12,6 +12,7 @@ mx.__version__ = mx.core.version
 mx.runtime = require 'mx.runtime' -- what this build has
 mx.features = mx.runtime.Features
 
+mx.class = require 'mx.class' -- the class helper of every mx class
 mx.context = require 'mx.context'
 mx.cpu, mx.gpu = mx.context.cpu, mx.context.gpu
 mx.nd = require 'mx.ndarray'

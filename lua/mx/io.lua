@@ -5,6 +5,7 @@
 local core = require 'mx.core'
 local log = require 'mx.log'
 local options = require 'mx.options'
+local class = require 'mx.class'
 
 local io_ = {}
 
@@ -21,25 +22,12 @@ end})
 
 --- DataIter: the protocol. Subclasses define reset() and next() (a DataBatch,
 -- or nil at the end); `for batch in it do ... end` calls next() until nil.
-local DataIter = {}
-DataIter.__index = DataIter
+local DataIter = class('mx.io.DataIter')
 DataIter.__call = function(self) return self:next() end
-DataIter.__name = 'mx.io.DataIter'
 io_.DataIter = DataIter
 
 --- A subclass of DataIter (or of `parent`).
-function io_.iter_class(name, parent)
-  parent = parent or DataIter
-  local cls = {}
-  for k, v in pairs(parent) do if k:sub(1, 2) == '__' then cls[k] = v end end
-  cls.__index = cls
-  cls.__name = name
-  return setmetatable(cls, {__index = parent, __call = function(c, ...)
-    local self = setmetatable({}, c)
-    self:init(...)
-    return self
-  end})
-end
+function io_.iter_class(name, parent) return class(name, parent or DataIter) end
 
 function DataIter:reset() error(self.__name .. ':reset: not implemented', 2) end
 function DataIter:next() error(self.__name .. ':next: not implemented', 2) end

@@ -4,26 +4,18 @@
 -- luacheck: ignore 212/self
 local core = require 'mx.core'
 local options = require 'mx.options'
+local class = require 'mx.class'
 
 local optimizer = {}
 local registry = {}
-
-local function class(name, parent)
-  local cls = {}
-  cls.__index = cls
-  cls.__name = name
-  return setmetatable(cls, {__index = parent, __call = function(c, opts)
-    local self = setmetatable({}, c)
-    self:init(opts or {})
-    return self
-  end})
-end
 
 local function ends(s, suffix) return type(s) == 'string' and s:sub(-#suffix) == suffix end
 
 local Optimizer = class('mx.optimizer.Optimizer')
 optimizer.Optimizer = Optimizer
 optimizer.class = class
+-- Optimizer() is Optimizer{}: each init may read opts
+Optimizer.__new = function(cls, opts) return class.new(cls, opts or {}) end
 Optimizer.default_lr = 0.01
 
 --- Optimizer{rescale_grad = 1, param_idx2name = {}, wd = 0, clip_gradient = nil,
