@@ -7,6 +7,7 @@
 local M = {}
 
 local subclasses = setmetatable({}, {__mode = 'k'}) -- class -> weak set of its direct subclasses
+local defined = setmetatable({}, {__mode = 'k'}) -- class -> {source, line} where class() was called
 
 -- Keys a subclass does not take over from its parent.
 local own_keys = {__index = true, __name = true, __new = true, super = true}
@@ -53,6 +54,9 @@ function M.class(name, parent)
   end
   local cls = {__name = name, super = parent}
   cls.__index = cls
+  local site = debug.getinfo(2, 'Sl') -- the caller (a wrapper that tail-calls class() is no frame)
+  if site.source == debug.getinfo(1, 'S').source then site = debug.getinfo(3, 'Sl') end -- through M's __call
+  defined[cls] = {site.source, site.currentline}
   if parent then
     for k, v in pairs(parent) do
       if is_metamethod(k) then cls[k] = v end
@@ -61,6 +65,12 @@ function M.class(name, parent)
     subclasses[parent][cls] = true
   end
   return setmetatable(cls, class_mt)
+end
+
+--- defined_at(cls) -> source ('@path'), line: where class() made cls (for its doc comment).
+function M.defined_at(cls)
+  local d = defined[cls]
+  if d then return d[1], d[2] end
 end
 
 --- is_class(v): whether v is a class made by mx.class.

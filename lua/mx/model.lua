@@ -485,14 +485,14 @@ local function evaluate(trainer, eval_data, epoch, param, eval_cbs, logger)
   return values
 end
 
+local FIT_OPTIONS = {'X', 'y', 'eval_data', 'eval_metric', 'epoch_end_callback', 'batch_end_callback', 'kvstore',
+                     'logger', 'work_load_list', 'monitor', 'eval_batch_end_callback', 'check_finite'}
+
 --- fit{X, y, eval_data, eval_metric = 'acc', epoch_end_callback, batch_end_callback,
 --   kvstore, logger, monitor, eval_batch_end_callback, check_finite}
 -- check_finite = true: stop at the first NaN or Inf in an output, gradient or weight, naming it.
 -- An epoch-end callback is called (epoch, symbol, arg_params, aux_params, updater): the updater
 -- is the optimizer state (mx.callback.do_checkpoint saves it).
-local FIT_OPTIONS = {'X', 'y', 'eval_data', 'eval_metric', 'epoch_end_callback', 'batch_end_callback', 'kvstore',
-                     'logger', 'work_load_list', 'monitor', 'eval_batch_end_callback', 'check_finite'}
-
 function FeedForward:fit(opts)
   local where = 'mx.model.FeedForward:fit'
   if type(opts) ~= 'table' then error(where .. ': expected a table of arguments', 2) end
