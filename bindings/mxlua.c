@@ -585,7 +585,9 @@ static int pmain(lua_State *L) {
   set_paths(L);
   create_arg_table(L, argv, argc, script);
   lua_gc(L, LUA_GCRESTART);
-  lua_gc(L, LUA_GCINC, 0, 0, 0); /* see lua/mx/init.lua: arrays need the incremental collector */
+  /* the incremental collector, Lua 5.4's default: arrays dropped in a loop are collected at the
+   * pace they are made (lua/mx/init.lua says more; mx itself leaves the mode alone) */
+  lua_gc(L, LUA_GCINC, 0, 0, 0);
   if (handle_luainit(L) != LUA_OK) return 0;
   if (load_mx(L) != LUA_OK) return 0;
   int repl = script == argc && !(args & (HAS_E | HAS_V));

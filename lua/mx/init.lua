@@ -2,12 +2,11 @@
 -- the global `mx`). Each submodule holds one concern; this file gathers them.
 local mx = {}
 mx.core = require 'mx.core'
--- Array memory lives outside the Lua heap; the bindings report it to the
--- collector as it is allocated, so temporaries are collected at the pace they
--- are made. Under Lua 5.4.4's generational mode, arrays dropped in a loop were
--- still not collected before a major collection (1 MB temporaries: 6 GB peak);
--- the incremental mode keeps that loop at 3 MB. So mx selects it.
-collectgarbage('incremental')
+-- The collector's mode is the program's to choose: mx leaves it as it is. Array memory
+-- lives outside the Lua heap; the bindings report it to the collector as it is
+-- allocated, so temporaries are collected at the pace they are made. Lua 5.4's default,
+-- incremental mode (which mxlua keeps) holds a loop dropping 1 MB arrays at 3 MB; under
+-- Lua 5.4.4's generational mode those arrays waited for a major collection (6 GB peak).
 mx.__version__ = mx.core.version
 mx.runtime = require 'mx.runtime' -- what this build has
 mx.features = mx.runtime.Features
