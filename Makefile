@@ -87,6 +87,12 @@ HOST    := $(BUILD)/mxlua
 .PHONY: all deps data run test test-c test-lua test-gpu bench lint format install clean
 all: $(LIB_A) $(LIB_SO) $(MODULE) $(HOST)
 
+# The core compiles without the Lua include path: it can never include lua.h. The bindings and
+# anything else (a fuzz target's bindings objects) get it.
+$(BUILD)/obj/core/%.o: core/%.c $(wildcard core/*.h core/ops/*.h) $(CONFIG)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
 $(BUILD)/obj/%.o: %.c $(wildcard core/*.h core/ops/*.h bindings/*.h) $(CONFIG)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LUA_INC) -c $< -o $@
