@@ -47,7 +47,7 @@ CTEST_BIN := $(CTEST_SRC:tests/c/%.c=$(BUILD)/tests/%)
 # scripts/configure.sh (which says how).
 MX_OPTIONS := NVCC BLIS MPI NCCL LIBXSMM
 MX_GIVEN   := $(foreach v,$(MX_OPTIONS),$(if $(filter command line environment override,$(origin $(v))),$(v)))
-NO_CONFIG_GOALS := deps data clean lint format run test test-gpu bench bench-deps test-asan test-valgrind fuzz \
+NO_CONFIG_GOALS := deps data clean lint format run test test-unit test-system test-gpu bench bench-deps test-asan test-valgrind fuzz \
   gpu-emu test-gpu-emu mutants mutants-ci
 CONFIGURE  = MX_GIVEN='$(MX_GIVEN)' CC='$(CC)' $(foreach v,$(MX_GIVEN),$(v)='$($(v))') sh scripts/configure.sh $(BUILD)
 CONFIG    := $(BUILD)/config.mk
@@ -84,7 +84,7 @@ LIB_SO  := $(BUILD)/libmxcore.so
 MODULE  := $(BUILD)/lua/mx/core.so
 HOST    := $(BUILD)/mxlua
 
-.PHONY: all deps data run test test-c test-lua test-gpu bench lint format install clean
+.PHONY: all deps data run test test-unit test-system test-c test-lua test-gpu bench lint format install clean
 all: $(LIB_A) $(LIB_SO) $(MODULE) $(HOST)
 
 # The core compiles without the Lua include path: it can never include lua.h. The bindings and
@@ -166,9 +166,19 @@ browser-deps:
 
 build-tests: all $(CTEST_BIN)
 
+# test = test-unit + test-system with one closing line. Unit: the C tests and the specs of one
+# part each; system: whole runs (the SIGKILL loop, the soak, RSS limits, the browser), see tests/run.sh.
 test: deps
 	@$(MAKE) --no-print-directory data build-tests browser-deps
 	@sh tests/run.sh all
+
+test-unit: deps
+	@$(MAKE) --no-print-directory data build-tests
+	@sh tests/run.sh unit
+
+test-system: deps
+	@$(MAKE) --no-print-directory data all browser-deps
+	@sh tests/run.sh system
 
 test-c: build-tests
 	@sh tests/run.sh c
