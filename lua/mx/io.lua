@@ -270,7 +270,7 @@ function MNISTIter:init(opts)
       local j = rand(i) + 1
       idx[i], idx[j] = idx[j], idx[i]
     end
-    if core.nd.permute_rows and tostring(images:context()):match('^cpu') then
+    if core.nd.permute_rows and images:context().device_type == 'cpu' then
       -- (speed) in place: the arrays were just loaded, so no second copy of the images
       core.nd.permute_rows(images, idx)
       core.nd.permute_rows(labels, idx)

@@ -13,7 +13,7 @@ local model = {}
 
 local function cpu() return core.cpu(0) end
 
-local function is_context(x) return type(x) == 'userdata' and tostring(x):match('^[cg]pu%(%d+%)$') ~= nil end
+local is_context = require('mx.context').is_context
 
 local function ctx_list(ctx, where)
   if ctx == nil then return {cpu()} end
@@ -203,7 +203,7 @@ local function copy_params_to(exe, arg_params, aux_params)
 end
 
 -- (speed) is array a on the CPU; do arrays a and b have one shape.
-local function on_cpu(a) return tostring(a:context()):match('^cpu') ~= nil end
+local function on_cpu(a) return a:context().device_type == 'cpu' end
 local function same_shape(a, b)
   local sa, sb = a:shape(), b:shape()
   if #sa ~= #sb then return false end
