@@ -585,8 +585,7 @@ static int pmain(lua_State *L) {
   set_paths(L);
   create_arg_table(L, argv, argc, script);
   lua_gc(L, LUA_GCRESTART);
-  /* the incremental collector, Lua 5.4's default: arrays dropped in a loop are collected at the
-   * pace they are made (lua/mx/init.lua says more; mx itself leaves the mode alone) */
+  /* the incremental collector (mx itself leaves the mode alone; bindings_util.c paces either) */
   lua_gc(L, LUA_GCINC, 0, 0, 0);
   if (handle_luainit(L) != LUA_OK) return 0;
   if (load_mx(L) != LUA_OK) return 0;

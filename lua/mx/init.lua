@@ -2,11 +2,10 @@
 -- the global `mx`). Each submodule holds one concern; this file gathers them.
 local mx = {}
 mx.core = require 'mx.core'
--- The collector's mode is the program's to choose: mx leaves it as it is. Array memory
--- lives outside the Lua heap; the bindings report it to the collector as it is
--- allocated, so temporaries are collected at the pace they are made. Lua 5.4's default,
--- incremental mode (which mxlua keeps) holds a loop dropping 1 MB arrays at 3 MB; under
--- Lua 5.4.4's generational mode those arrays waited for a major collection (6 GB peak).
+-- The collector's mode is the program's to choose (lua5.4 runs generational, mxlua
+-- incremental): mx leaves it as it is. Array memory lives outside the Lua heap; the
+-- bindings pace the collector by it (bindings_util.c), so temporaries are collected at
+-- the pace they are made under either mode.
 mx.__version__ = mx.core.version
 mx.runtime = require 'mx.runtime' -- what this build has
 mx.features = mx.runtime.Features

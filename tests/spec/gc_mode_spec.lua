@@ -1,5 +1,6 @@
 -- gc_mode_spec: require 'mx' leaves the collector's mode as the program set it (the mode is
 -- global to the Lua state: a library must not change it); the mxlua host runs incremental.
+-- Under either mode, arrays dropped in a loop are collected at the pace they are made.
 local root = os.getenv('MXLUA_ROOT') or '.'
 
 local function lua_out(code)
@@ -25,4 +26,19 @@ describe("require 'mx'", function()
     p:close()
     assert.are.equal('incremental\n', out)
   end)
+end)
+
+describe('arrays dropped in a loop', function()
+  for _, mode in ipairs{'generational', 'incremental'} do
+    it('are collected at the pace they are made under the ' .. mode .. ' collector', function()
+      local out = lua_out(("collectgarbage('%s'); local mx = require 'mx'; collectgarbage(); "
+        .. "local base = mx.core.alloc_stats().bytes_in_use; local x = mx.nd.ones{1000, 250}; local peak = 0; "
+        .. "for _ = 1, 500 do local _ = x * 2 + 1; "
+        .. "peak = math.max(peak, mx.core.alloc_stats().bytes_in_use - base) end; "
+        .. "print(collectgarbage('%s'), math.floor(peak / 2^20))"):format(mode, mode))
+      local was, mb = out:match('^(%a+)\t(%d+)\n$')
+      assert.are.equal(mode, was, out) -- still the program's mode
+      assert.is_true(tonumber(mb) < 64, 'peak ' .. tostring(mb) .. ' MB for 1 MB temporaries (1000 MB made)')
+    end)
+  end
 end)
