@@ -3,13 +3,9 @@
 -- Under either mode, arrays dropped in a loop are collected at the pace they are made.
 local root = os.getenv('MXLUA_ROOT') or '.'
 
-local function lua_out(code)
-  local cmd = ('lua5.4 -e %q 2>&1'):format(code)
-  local p = io.popen(cmd)
-  local out = p:read('a')
-  p:close()
-  return out
-end
+local sh = require('shell').run
+
+local function lua_out(code) return (sh(('lua5.4 -e %q'):format(code))) end
 
 describe("require 'mx'", function()
   it('keeps the generational mode a program chose, and the incremental one', function()
@@ -21,10 +17,7 @@ describe("require 'mx'", function()
   end)
 
   it('under mxlua the mode is incremental', function()
-    local p = io.popen(root .. "/build/mxlua -e \"print(collectgarbage('incremental'))\" 2>&1")
-    local out = p:read('a')
-    p:close()
-    assert.are.equal('incremental\n', out)
+    assert.are.equal('incremental\n', (sh(root .. "/build/mxlua -e \"print(collectgarbage('incremental'))\"")))
   end)
 end)
 
