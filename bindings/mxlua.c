@@ -20,7 +20,7 @@
 #ifndef MXLUA_SOURCE_ROOT
 #define MXLUA_SOURCE_ROOT ""
 #endif
-/* (memory) the build folder whose lua/mx/core.so this mxlua loads (relative to the root): a
+/* the build folder whose lua/mx/core.so this mxlua loads (relative to the root): a
  * build/cpu-only/mxlua loads the CPU-only module, not build/lua's CUDA-linked one. */
 #ifndef MXLUA_BUILD
 #define MXLUA_BUILD "build"

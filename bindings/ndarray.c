@@ -483,7 +483,7 @@ static int nd_take(lua_State *L) {
   return 1;
 }
 
-/* (speed) core.nd.permute_rows(x, {p1, ...}): x's rows reordered in place, row i = old row
+/* core.nd.permute_rows(x, {p1, ...}): x's rows reordered in place, row i = old row
  * p[i] (0-based index data, as take), without a second copy of x. CPU arrays. */
 static int nd_permute_rows(lua_State *L) {
   const char *where = "mx.nd.permute_rows";

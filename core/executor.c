@@ -7,7 +7,7 @@
 
 #include "graph.h"
 
-/* (speed) an argument fed another array's memory: its own storage and offset, kept to give back. */
+/* an argument fed another array's memory: its own storage and offset, kept to give back. */
 struct fed_arg {
   mx_storage *own;
   int64_t offset;
@@ -34,7 +34,7 @@ struct mx_executor {
   mx_monitor_fn monitor;
   void *monitor_data;
   int forwarded;
-  struct fed_arg *fed; /* (speed) per argument, NULL until mx_executor_feed */
+  struct fed_arg *fed; /* per argument, NULL until mx_executor_feed */
 };
 
 mx_executor *mx_executor_retain(mx_executor *e) {
@@ -497,7 +497,7 @@ void mx_executor_memory(const mx_executor *e, size_t *arena_bytes, size_t *naive
   if (naive_bytes) *naive_bytes = (size_t)e->plan.naive_floats * sizeof(float);
 }
 
-/* ---- (speed) inputs read in place ---- */
+/* ---- inputs read in place ---- */
 
 mx_status mx_executor_feed(mx_executor *e, int arg, mx_ndarray *src) {
   const char *where = "mx_executor_feed";

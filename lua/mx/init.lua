@@ -32,7 +32,7 @@ mx.monitor = mx.mon
 mx.operator = require 'mx.operator'
 mx.viz = require 'mx.viz'
 mx.test_utils = require 'mx.test_utils'
-mx.kvstore = require 'mx.kvstore' -- (scaling out) KVStore 'local', 'device', 'nccl', 'mpi'
+mx.kvstore = require 'mx.kvstore' -- KVStore 'local', 'device', 'nccl', 'mpi'
 mx.kv = mx.kvstore
 
 return mx

@@ -55,7 +55,7 @@ function EvalMetric:get_name_value()
 end
 function EvalMetric:update() error(self.__name .. ':update: not implemented', 2) end
 
--- (speed) The rows of an array, remembered per array (an executor hands the same output arrays
+-- The rows of an array, remembered per array (an executor hands the same output arrays
 -- every batch; shape() would make a table each time).
 local rows_of = setmetatable({}, {__mode = 'k'})
 local function rows(a)

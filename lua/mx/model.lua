@@ -66,7 +66,7 @@ end
 
 --- load_checkpoint(prefix, epoch) -> symbol, arg_params, aux_params
 function model.load_checkpoint(prefix, epoch, ctx)
-  -- (robustness) a missing or damaged file fails naming load_checkpoint and the file
+  -- a missing or damaged file fails naming load_checkpoint and the file
   local function named(ok, ...)
     if ok then return ... end
     error('mx.model.load_checkpoint: ' .. (tostring((...)):gsub('^mx%.[%w.]+: ', '')), 3)
@@ -202,7 +202,7 @@ local function copy_params_to(exe, arg_params, aux_params)
   for name, arr in pairs(aux_params) do if aux_dict[name] then arr:set(aux_dict[name]) end end
 end
 
--- (speed) is array a on the CPU; do arrays a and b have one shape.
+-- is array a on the CPU; do arrays a and b have one shape.
 local function on_cpu(a) return a:context().device_type == 'cpu' end
 local function same_shape(a, b)
   local sa, sb = a:shape(), b:shape()
@@ -223,7 +223,7 @@ local function loader(exe, iter)
     if not data_arrs[i] then error(('mx.model.FeedForward: the network has no input named %s'):format(n), 4) end
   end
   for i, n in ipairs(label_names) do label_arrs[i] = arg_dict[n] end -- a label the network lacks is skipped
-  -- (speed) on the CPU an input of the argument's shape is read in place (Executor:_feed, no
+  -- on the CPU an input of the argument's shape is read in place (Executor:_feed, no
   -- copy); anything else (another shape or context, a GPU executor) is copied as before.
   local arg_index, feeds = {}, exe._feed ~= nil and exe.arg_arrays[1] ~= nil and on_cpu(exe.arg_arrays[1])
   for i, a in ipairs(exe.arg_arrays) do arg_index[a] = i end
@@ -255,7 +255,7 @@ local function check_ctx(ctx)
   end
 end
 
--- ---- (scaling out) several contexts and a kvstore ----
+-- ---- several contexts and a kvstore ----
 
 -- The kvstore of a fit: none for one context and no 'mpi'/'dist' (MXNet's rule), else
 -- mx.kvstore.create(name) or the KVStore given.

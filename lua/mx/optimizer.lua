@@ -20,7 +20,7 @@ Optimizer.default_lr = 0.01
 
 --- Optimizer{rescale_grad = 1, param_idx2name = {}, wd = 0, clip_gradient = nil,
 --   learning_rate = 0.01, lr_scheduler = nil, sym = nil, begin_num_update = 0}
--- (robustness) hyper-parameters are finite numbers: lr, wd and clip_gradient also >= 0.
+-- hyper-parameters are finite numbers: lr, wd and clip_gradient also >= 0.
 local function check_hyper(name, opts)
   for _, k in ipairs{'learning_rate', 'wd', 'rescale_grad', 'clip_gradient', 'momentum'} do
     local v = opts[k]
@@ -266,7 +266,7 @@ Updater.__call = function(self, index, grad, weight)
   self.optimizer:update(index, weight, grad, s or nil)
 end
 
---- (speed) updater:update_all(grads, weights): updater(i, grads[i], weights[i]) for each i in
+--- updater:update_all(grads, weights): updater(i, grads[i], weights[i]) for each i in
 -- turn (nil gradients skipped), same states and results. SGD's updates run as one fused C call
 -- over all the parameters (lists reused from step to step: no garbage); others one call each.
 function Updater:update_all(grads, weights)
