@@ -223,7 +223,7 @@ TEST(gpu_round_trip) {
 }
 
 /* cuBLAS is opened on the first GPU GEMM, never by a CPU run: only mapping
- * libcublasLt costs 150 MiB of resident memory (issue: peak memory of training). */
+ * libcublasLt costs 150 MiB of resident memory. */
 TEST(cpu_work_does_not_load_cublas) {
   float a[4] = {1, 2, 3, 4}, c[4] = {0};
   CHECK_OK(mx_gemm(mx_cpu(0), 0, 0, 2, 2, 2, 1.0f, a, 2, a, 2, 0.0f, c, 2));

@@ -253,8 +253,8 @@ return {
    replace = 'if (p->b[i].free && (best < 0 || p->b[i].size < p->b[best].size))',
    why = 'the memory planner hands out a free block smaller than the array: arrays overlap and corrupt each other.',
    specs = {'tests/spec/executor_spec.lua'}, c = {'test_executor'}},
-  {id = 'plan-free-early', file = 'core/plan.c', find = 'if (!pl.b[b].free && pl.b[b].last == s) pl.b[b].free = 1;',
-   replace = 'if (!pl.b[b].free && pl.b[b].last <= s + 1) pl.b[b].free = 1;',
+  {id = 'plan-free-early', file = 'core/plan.c', find = 'if (!pl->b[b].free && pl->b[b].last == s) pl->b[b].free = 1;',
+   replace = 'if (!pl->b[b].free && pl->b[b].last <= s + 1) pl->b[b].free = 1;',
    why = 'the planner frees a block one step before its last reader.', specs = {'tests/spec/executor_spec.lua'}, c = {'test_executor'}},
   -- ---- bindings' argument checks ----
   {id = 'slice-begin-zero', file = 'bindings/ndarray.c',

@@ -838,7 +838,7 @@ describe('CUDA graphs #gpu', function()
   end)
 end)
 
-describe('Lua operators on the GPU #gpu (issue 20)', function()
+describe('Lua operators on the GPU #gpu', function()
   -- Swish (y = x * sigmoid(beta * x)) as a LuaOp; the contexts its arrays are lent on are noted
   local contexts = {}
   local Swish = mx.operator.LuaOp:extend('GpuSpecSwish')

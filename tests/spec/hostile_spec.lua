@@ -1,5 +1,5 @@
 -- hostile_spec: one test per class of hostile input that once crashed, hung or fooled the
--- engine (issue 19): size arithmetic that overflows, Lua code run while C holds a pointer,
+-- engine: size arithmetic that overflows, Lua code run while C holds a pointer,
 -- graphs deep enough to exhaust recursion, unchecked index data, NaN, misspelled options,
 -- bent symbol attributes, files that are not what a save or load expects.
 local mx = require 'mx'

@@ -1,4 +1,4 @@
--- memory_spec: (issue "Speed", memory) IDX images kept as bytes (core.bytes_load_idx,
+-- memory_spec: IDX images kept as bytes (core.bytes_load_idx,
 -- mx.io.ByteIter) and the peak resident memory of `mxlua scripts/train_mnist.lua --epochs 1`.
 local mx = require 'mx'
 local ByteIter = require 'mx.byteiter'
@@ -106,7 +106,7 @@ describe('mx.io.ByteIter', function()
     assert.equal(3, seen)
   end)
 
-  -- (augmentation) each image a crop of itself padded with zeros: a shift by (dy, dx) in -pad..pad,
+  -- each image a crop of itself padded with zeros: a shift by (dy, dx) in -pad..pad,
   -- read here from the draws the iterator used (uniform [0, 1): corner = floor(u * (2 pad + 1)))
   it('crops each image at random from its padded self (pad + rand_crop), as an independent shift', function()
     local n, h, w, pad = 6, 4, 5, 2
