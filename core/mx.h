@@ -416,28 +416,6 @@ void mx_executor_memory(const mx_executor *e, size_t *arena_bytes, size_t *naive
  * The argument's array then aliases src: writing into one writes into the other. */
 mx_status mx_executor_feed(mx_executor *e, int arg, mx_ndarray *src);
 
-/* ---- draw a digit (digit.c): MNIST-style preprocessing of a drawn image ---- */
-#define MX_DIGIT_SIZE 28 /* the output is MX_DIGIT_SIZE x MX_DIGIT_SIZE */
-#define MX_DIGIT_BOX 20  /* the ink's bounding box is scaled to fit BOX x BOX */
-#define MX_DIGIT_INK_THRESHOLD 0.05f /* pixels above this count as ink for the bounding box */
-/* A grayscale drawing (height, width), row-major, ink values in [0, 1] (0 is
- * background), into a 28x28 image made as MNIST was: crop to the bounding box
- * of the ink, scale it (area averaging) so its longer side is 20 pixels keeping
- * the aspect ratio, then place it in 28x28 shifted by whole pixels so its
- * centre of mass (pixel centres at index + 0.5) lands nearest (14, 14), the
- * shift clamped so the box stays inside. A blank image gives zeros and
- * *has_ink = 0 (has_ink may be NULL). out holds 28*28 floats. */
-mx_status mx_digit_preprocess(const float *pixels, int64_t height, int64_t width, float *out,
-                              int *has_ink);
-/* The same on an NDArray (height, width), giving a new (28, 28) NDArray on its context. */
-mx_status mx_digit_preprocess_ndarray(const mx_ndarray *image, mx_ndarray **out);
-/* The ink of a picture given as gray and alpha planes (height*width floats in
- * [0, 1], alpha may be NULL) into `out` (height*width floats in [0, 1]): the
- * alpha when any pixel is not opaque (a drawing on a transparent canvas);
- * otherwise the gray, inverted when the border is mostly bright (dark ink on paper). */
-mx_status mx_digit_ink(const float *gray, const float *alpha, int64_t height, int64_t width,
-                       float *out);
-
 /* ---- custom operators (ops/custom.c): operators written outside the engine ----
  * The `Custom` operator (parameter op_type) calls the callbacks registered for
  * its op_type, each with the opaque `self`. Attributes are the node's string
