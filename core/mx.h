@@ -277,7 +277,7 @@ mx_status mx_optim_adagrad_update(mx_ndarray *weight, const mx_ndarray *grad, mx
  * With top_k > 1, counts rows whose label is among the top_k largest. */
 mx_status mx_metric_topk_hits(const mx_ndarray *pred, const mx_ndarray *label, int top_k, int64_t *hits);
 
-/* ---- images (image.c): PNG files through libpng, and a small canvas for plots ---- */
+/* ---- images (image.c): PNG files through libpng ---- */
 /* An 8-bit image, rows top first; channels 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA. */
 mx_status mx_image_write_png(const char *path, const uint8_t *pixels, int width, int height, int channels);
 /* Tiles images (n,h,w), (n,1,h,w) or flat square (n,h*w) into a rows x cols grid
@@ -289,17 +289,6 @@ mx_status mx_image_write_grid_png(const char *path, const mx_ndarray *images, in
  * width*height floats in [0,1] (alpha 1 where the PNG has none); free() both. */
 mx_status mx_image_decode_png(const void *buf, size_t len, float **gray, float **alpha, int *width, int *height);
 mx_status mx_image_read_png(const char *path, float **gray, float **alpha, int *width, int *height);
-/* An RGB raster; colours are 0xRRGGBB. Drawing clips at the edges. */
-typedef struct mx_canvas mx_canvas;
-mx_status mx_canvas_create(int width, int height, uint32_t background, mx_canvas **out);
-void mx_canvas_free(mx_canvas *c);
-void mx_canvas_rect(mx_canvas *c, int x, int y, int w, int h, uint32_t color); /* filled */
-void mx_canvas_line(mx_canvas *c, int x0, int y0, int x1, int y1, uint32_t color, int thickness);
-/* Text in a 5x7 bitmap font, top-left at (x, y), each font pixel scale x scale;
- * a character is 6*scale wide, 7*scale high. */
-void mx_canvas_text(mx_canvas *c, int x, int y, const char *text, uint32_t color, int scale);
-int mx_canvas_text_width(const char *text, int scale);
-mx_status mx_canvas_write_png(const mx_canvas *c, const char *path);
 
 /* ---- symbols and executors (symbol.c, symbol_json.c, infer.c, plan.c, executor.c) ----
  * A symbol is a refcounted handle on a graph of operator nodes (its heads are
