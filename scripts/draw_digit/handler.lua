@@ -16,7 +16,7 @@ local core = mx.core
   Errors are JSON {"error": message, "status": code}: 400 bad JSON, fields, sizes, values or PNG;
   404 unknown path; 405 wrong method (with Allow); 415 a data URL of another type; 422 a blank
   image. The server (draw_digit.server, libmicrohttpd) adds 400 for a malformed request, 413,
-  431 and 500.
+  431, 505 and 500.
   PNG ink: the alpha when the picture is not opaque, else the gray, inverted on bright paper. ]]
 local M = {}
 
