@@ -20,13 +20,16 @@
 #include "native.h"
 
 #define SERVER_MT "draw_digit.HttpServer"
+#define LOG_LINES 64 /* log lines kept between two take_log() calls; later ones are counted */
 
 typedef struct {
   struct MHD_Daemon *daemon;
-  lua_State *L;       /* the running Lua state, set only while run() is in MHD_run_wait */
-  int dispatch;       /* its stack index of the dispatch function */
-  size_t max_body;    /* larger bodies get 413 */
-  char last_log[256]; /* MHD's last log message (a failed start says why) */
+  lua_State *L;             /* the running Lua state, set only while run() is in MHD_run_wait */
+  int dispatch;             /* its stack index of the dispatch function */
+  size_t max_body;          /* larger bodies get 413 */
+  char last_log[256];       /* MHD's last log message (a failed start says why) */
+  char log[LOG_LINES][200]; /* lines for the Lua log, taken by server:take_log() */
+  int nlog, dropped;
 } server;
 
 /* One request's state, from its first callback to MHD's completion notice. */
@@ -36,11 +39,42 @@ typedef struct {
   int too_big;
 } request;
 
-static void on_log(void *cls, const char *fmt, va_list ap) {
-  server *s = cls;
+/* Keeps a log line (trailing newlines cut) as the last one and for take_log(). */
+static void add_log(server *s, const char *fmt, va_list ap) {
   vsnprintf(s->last_log, sizeof s->last_log, fmt, ap);
   size_t n = strlen(s->last_log);
   while (n > 0 && (s->last_log[n - 1] == '\n' || s->last_log[n - 1] == '\r')) s->last_log[--n] = 0;
+  if (s->nlog < LOG_LINES)
+    snprintf(s->log[s->nlog++], sizeof s->log[0], "%s", s->last_log);
+  else
+    s->dropped++;
+}
+
+static void on_log(void *cls, const char *fmt, va_list ap) {
+  add_log(cls, fmt, ap);
+}
+
+static void logf_(server *s, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  add_log(s, fmt, ap);
+  va_end(ap);
+}
+
+/* "host:port" of the client into buf. */
+static const char *peer_of(struct MHD_Connection *c, char *buf, size_t len) {
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  snprintf(buf, len, "?");
+  if (ci && ci->client_addr) {
+    char host[INET6_ADDRSTRLEN + 1] = "?", port[16] = "?";
+    const struct sockaddr *sa = ci->client_addr;
+    socklen_t n =
+        sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    getnameinfo(sa, n, host, sizeof host, port, sizeof port, NI_NUMERICHOST | NI_NUMERICSERV);
+    snprintf(buf, len, "%s:%s", host, port);
+  }
+  return buf;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -119,17 +153,9 @@ static int call_dispatch(lua_State *L) {
   lua_newtable(L);
   MHD_get_connection_values(a->c, MHD_HEADER_KIND, add_header, L);
   lua_setfield(L, -2, "headers");
-  const union MHD_ConnectionInfo *ci =
-      MHD_get_connection_info(a->c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-  if (ci && ci->client_addr) {
-    char host[INET6_ADDRSTRLEN + 1] = "?", port[16] = "?";
-    const struct sockaddr *sa = ci->client_addr;
-    socklen_t len =
-        sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-    getnameinfo(sa, len, host, sizeof host, port, sizeof port, NI_NUMERICHOST | NI_NUMERICSERV);
-    lua_pushfstring(L, "%s:%s", host, port);
-    lua_setfield(L, -2, "peer");
-  }
+  char peer[INET6_ADDRSTRLEN + 24];
+  lua_pushstring(L, peer_of(a->c, peer, sizeof peer));
+  lua_setfield(L, -2, "peer");
   lua_call(L, 1, 3);
   if (!lua_isinteger(L, -3) || lua_tointeger(L, -3) < 100 || lua_tointeger(L, -3) > 599)
     return luaL_error(L, "the dispatch function gave no HTTP status");
@@ -198,6 +224,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
       if (errno == ERANGE || n > s->max_body) {
         snprintf(msg, sizeof msg, "body of %s bytes is over the limit of %zu bytes", cl,
                  s->max_body);
+        char peer[INET6_ADDRSTRLEN + 24];
+        logf_(s, "%s rejected: 413 %s", peer_of(c, peer, sizeof peer), msg);
         return answer_error(c, MHD_HTTP_CONTENT_TOO_LARGE, msg); /* the body is never read */
       }
     }
@@ -226,6 +254,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
   }
   if (r->too_big) {
     snprintf(msg, sizeof msg, "body over the limit of %zu bytes", s->max_body);
+    char peer[INET6_ADDRSTRLEN + 24];
+    logf_(s, "%s rejected: 413 %s", peer_of(c, peer, sizeof peer), msg);
     return answer_error(c, MHD_HTTP_CONTENT_TOO_LARGE, msg);
   }
   return dispatch(s, c, r, url, method, version);
@@ -327,6 +357,22 @@ static int l_run(lua_State *L) {
   return 0;
 }
 
+/* server:take_log() -> the log lines since the last call (libmicrohttpd's messages, the 413s). */
+static int l_take_log(lua_State *L) {
+  server *s = luaL_checkudata(L, 1, SERVER_MT);
+  lua_createtable(L, s->nlog + 1, 0);
+  for (int i = 0; i < s->nlog; i++) {
+    lua_pushstring(L, s->log[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  if (s->dropped) {
+    lua_pushfstring(L, "(%d more log lines dropped)", s->dropped);
+    lua_rawseti(L, -2, s->nlog + 1);
+  }
+  s->nlog = s->dropped = 0;
+  return 1;
+}
+
 /* server:connections() -> how many connections MHD holds now. */
 static int l_connections(lua_State *L) {
   server *s = check_server(L, "server:connections");
@@ -346,9 +392,13 @@ static int l_close(lua_State *L) {
 }
 
 void dd_open_http(lua_State *L) {
-  static const luaL_Reg methods[] = {{"port", l_port},   {"run", l_run},
-                                     {"close", l_close}, {"connections", l_connections},
-                                     {"__gc", l_close},  {NULL, NULL}};
+  static const luaL_Reg methods[] = {{"port", l_port},
+                                     {"run", l_run},
+                                     {"close", l_close},
+                                     {"connections", l_connections},
+                                     {"take_log", l_take_log},
+                                     {"__gc", l_close},
+                                     {NULL, NULL}};
   if (luaL_newmetatable(L, SERVER_MT)) {
     luaL_setfuncs(L, methods, 0);
     lua_pushvalue(L, -1);

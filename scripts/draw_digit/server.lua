@@ -81,6 +81,7 @@ end
 -- serves what came (the handler runs inside, on this thread).
 function Server:step(timeout)
   self.daemon:run(math.floor((timeout or self.opts.tick) * 1000 + 0.5), self.dispatch)
+  for _, line in ipairs(self.daemon:take_log()) do self:log(line) end
 end
 
 -- Serves until stop() is called or SIGINT/SIGTERM arrives (Ctrl-C); returns the reason.

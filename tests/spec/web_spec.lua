@@ -285,6 +285,24 @@ describe('draw_digit.server stepped in process', function()
     srv:close()
   end)
 
+  it('logs each request, and the requests it refuses', function()
+    local lines = {}
+    local srv = server.new{port = 0, max_body = 10, log = function(l) lines[#lines + 1] = l end,
+      handler = function() return {status = 200, body = '{}'} end}
+    local c = assert(socket.connect('127.0.0.1', srv:port()))
+    local got = exchange(srv, c, 'POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n')
+    assert.are.equal('HTTP/1.1 413 Content Too Large', got:match('^[^\r]*'))
+    c:close()
+    c = assert(socket.connect('127.0.0.1', srv:port()))
+    got = exchange(srv, c, 'GET /y HTTP/1.1\r\nHost: x\r\n\r\n')
+    assert.are.equal('HTTP/1.1 200 OK', got:match('^[^\r]*'))
+    c:close()
+    srv:close()
+    local text = table.concat(lines, '\n')
+    assert.matches('127%.0%.0%.1:%d+ rejected: 413 body of 100 bytes is over the limit of 10 bytes', text)
+    assert.matches('127%.0%.0%.1:%d+ "GET /y" 200', text)
+  end)
+
   it('keeps the order of pipelined requests and answers HTTP/1.0 with close', function()
     local n = 0
     local srv = server.new{port = 0, handler = function(req)
