@@ -4,7 +4,7 @@
 # Debian packages the project needs (installed by `make deps` when missing).
 DEB_PACKAGES := build-essential pkg-config lua5.4 liblua5.4-dev libopenblas-dev lua-busted \
   libreadline-dev zlib1g-dev lua-check cppcheck clang-format lua-socket lua-cjson lua-filesystem graphviz \
-  libpng-dev valgrind chromium libblis-dev libjansson-dev
+  libpng-dev valgrind chromium libblis-dev libjansson-dev libmicrohttpd-dev
 # Open MPI for kvstore 'mpi'.
 DEB_PACKAGES += libopenmpi-dev openmpi-bin
 # LuaRocks, for mxlua-scm-1.rockspec
@@ -83,9 +83,14 @@ LIB_A   := $(BUILD)/libmxcore.a
 LIB_SO  := $(BUILD)/libmxcore.so
 MODULE  := $(BUILD)/lua/mx/core.so
 HOST    := $(BUILD)/mxlua
+# The draw-a-digit demo's own C module (scripts/draw_digit/*.c: its digit math, the libmicrohttpd
+# server, Ctrl-C), which scripts/draw_digit.lua loads as draw_digit.native; never installed.
+DEMO_SRC := $(wildcard scripts/draw_digit/*.c)
+DEMO_OBJ := $(DEMO_SRC:%.c=$(BUILD)/obj/%.o)
+DEMO     := $(BUILD)/draw_digit/native.so
 
 .PHONY: all deps data run test test-unit test-system test-c test-lua test-gpu bench lint format install clean
-all: $(LIB_A) $(LIB_SO) $(MODULE) $(HOST)
+all: $(LIB_A) $(LIB_SO) $(MODULE) $(HOST) $(DEMO)
 
 # The core compiles without the Lua include path: it can never include lua.h. The bindings and
 # anything else (a fuzz target's bindings objects) get it.
@@ -127,6 +132,11 @@ $(MODULE): $(BIND_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) -shared -Wl,-z,nodelete -o $@ $(BIND_OBJ) $(LIB_A) $(LDLIBS)
 
+$(DEMO_OBJ): $(wildcard scripts/draw_digit/*.h)
+$(DEMO): $(DEMO_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) -shared -o $@ $^ -lmicrohttpd -lm
+
 $(HOST): bindings/mxlua.c $(wildcard bindings/*.h) core/mx.h $(CONFIG)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LUA_INC) -DMXLUA_SOURCE_ROOT='"$(CURDIR)"' -DMXLUA_BUILD='"$(BUILD)"' -o $@ $< $(LUA_LIB) -lreadline -lm -ldl
@@ -134,6 +144,11 @@ $(HOST): bindings/mxlua.c $(wildcard bindings/*.h) core/mx.h $(CONFIG)
 $(BUILD)/tests/%: tests/c/%.c tests/c/ctest.h $(LIB_A) $(CONFIG)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/c -o $@ $< $(LIB_A) $(LDLIBS)
+
+# test_digit: the demo's digit math (scripts/draw_digit/digit.c), which needs no engine.
+$(BUILD)/tests/test_digit: tests/c/test_digit.c tests/c/ctest.h scripts/draw_digit/digit.c scripts/draw_digit/digit.h $(CONFIG)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/c -Iscripts/draw_digit -o $@ $< scripts/draw_digit/digit.c -lm
 
 # ---- setup ----
 deps:
@@ -253,14 +268,15 @@ test-valgrind: deps data
 
 fuzz-build:
 	@$(MAKE) --no-print-directory CI= NVCC= CC=$(FUZZ_CC) BUILD=$(FUZZ_BUILD) OPT='$(FUZZ_OPT)' \
-	  $(FUZZ_BUILD)/libmxcore.a $(addprefix $(FUZZ_BUILD)/obj/,$(BIND_SRC:.c=.o))
+	  $(FUZZ_BUILD)/libmxcore.a $(addprefix $(FUZZ_BUILD)/obj/,$(BIND_SRC:.c=.o) $(DEMO_SRC:.c=.o))
 	@$(MAKE) --no-print-directory CI= NVCC= CC=$(FUZZ_CC) BUILD=$(FUZZ_BUILD) $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 
 $(FUZZ_BUILD)/fuzz_idx_gz: tests/fuzz/fuzz_idx.c tests/fuzz/fuzz_util.h $(FUZZ_BUILD)/libmxcore.a
 	$(FUZZ_CC) $(FUZZ_LINK) -DFUZZ_GZ -Icore -o $@ $< $(FUZZ_BUILD)/libmxcore.a $(LDLIBS)
 $(FUZZ_BUILD)/fuzz_web: tests/fuzz/fuzz_web.c $(FUZZ_BUILD)/libmxcore.a
 	$(FUZZ_CC) $(FUZZ_LINK) $(LUA_INC) -DMXLUA_SOURCE_ROOT='"$(CURDIR)"' -o $@ $< \
-	  $(addprefix $(FUZZ_BUILD)/obj/,$(BIND_SRC:.c=.o)) $(FUZZ_BUILD)/libmxcore.a $(LDLIBS) $(LUA_LIB)
+	  $(addprefix $(FUZZ_BUILD)/obj/,$(BIND_SRC:.c=.o) $(DEMO_SRC:.c=.o)) $(FUZZ_BUILD)/libmxcore.a $(LDLIBS) \
+	  -lmicrohttpd $(LUA_LIB)
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(FUZZ_BUILD)/libmxcore.a
 	$(FUZZ_CC) $(FUZZ_LINK) -Icore -o $@ $< $(FUZZ_BUILD)/libmxcore.a $(LDLIBS)
 
@@ -271,10 +287,10 @@ fuzz: deps
 lint:
 	luacheck --no-color -q lua scripts tests/spec tests/mutants
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-	  --suppress=missingIncludeSystem -Icore core bindings
+	  --suppress=missingIncludeSystem -Icore core bindings scripts/draw_digit
 
 format:
-	clang-format -i $(wildcard core/*.[ch] core/ops/*.[ch] core/*.cu bindings/*.[ch] tests/c/*.[ch])
+	clang-format -i $(wildcard core/*.[ch] core/ops/*.[ch] core/*.cu bindings/*.[ch] scripts/draw_digit/*.[ch] tests/c/*.[ch])
 
 # `make install PREFIX=DIR`, any DIR: the installed mxlua finds mx beside itself
 # (DIR/share/lua/5.4, DIR/lib/lua/5.4). install-lua alone is what `luarocks make` runs
@@ -289,10 +305,9 @@ install: install-lua
 	install -m 644 $(LIB_A) $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/
 
 install-lua: all
-	install -d $(DESTDIR)$(BIN_DIR) $(DESTDIR)$(LUA_DIR)/mx/web $(DESTDIR)$(LUA_CDIR)/mx
+	install -d $(DESTDIR)$(BIN_DIR) $(DESTDIR)$(LUA_DIR)/mx $(DESTDIR)$(LUA_CDIR)/mx
 	$(CC) $(CFLAGS) $(LUA_INC) -DMXLUA_SOURCE_ROOT='""' -o $(DESTDIR)$(BIN_DIR)/mxlua bindings/mxlua.c $(LUA_LIB) -lreadline -lm -ldl
 	install -m 644 lua/mx/*.lua $(DESTDIR)$(LUA_DIR)/mx/
-	install -m 644 lua/mx/web/*.lua $(DESTDIR)$(LUA_DIR)/mx/web/
 	install -m 755 $(MODULE) $(DESTDIR)$(LUA_CDIR)/mx/core.so
 
 clean:

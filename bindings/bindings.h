@@ -93,7 +93,6 @@ void mxb_open_io(lua_State *L);
 void mxb_open_optimizer(lua_State *L);
 void mxb_open_custom_op(lua_State *L);
 void mxb_open_image(lua_State *L);
-void mxb_open_digit(lua_State *L);
 void mxb_open_monitor(lua_State *L); /* monitor.c: regular expressions for mx.mon */
 void mxb_open_kvstore(lua_State *L); /* kvstore.c: the reductions behind mx.kvstore */
 void mxb_open_bytes(lua_State *L);   /* bytes.c: IDX images kept as bytes */

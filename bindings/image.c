@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "bindings.h"
+#include "canvas.h"
 
 /* image_write_grid(where, path, images, rows, cols, scale, pad) */
 static int l_image_write_grid(lua_State *L) {
@@ -58,8 +59,8 @@ static int l_image_decode_png(lua_State *L) {
  * error on a bad command frees it through __gc. */
 #define CANVAS_MT "mx.Canvas"
 static int canvas_gc(lua_State *L) {
-  mx_canvas **box = luaL_checkudata(L, 1, CANVAS_MT);
-  mx_canvas_free(*box);
+  mxb_canvas **box = luaL_checkudata(L, 1, CANVAS_MT);
+  mxb_canvas_free(*box);
   *box = NULL;
   return 0;
 }
@@ -86,11 +87,11 @@ static int l_image_draw_png(lua_State *L) {
   int width = (int)luaL_checkinteger(L, 3), height = (int)luaL_checkinteger(L, 4);
   uint32_t bg = (uint32_t)luaL_checkinteger(L, 5);
   luaL_checktype(L, 6, LUA_TTABLE);
-  mx_canvas **box = lua_newuserdatauv(L, sizeof *box, 0);
+  mxb_canvas **box = lua_newuserdatauv(L, sizeof *box, 0);
   *box = NULL;
   luaL_setmetatable(L, CANVAS_MT);
-  mxb_check(L, mx_canvas_create(width, height, bg, box), where);
-  mx_canvas *c = *box;
+  mxb_check(L, mxb_canvas_create(width, height, bg, box), where);
+  mxb_canvas *c = *box;
   lua_Integer n = (lua_Integer)lua_rawlen(L, 6);
   for (lua_Integer k = 1; k <= n; k++) {
     lua_rawgeti(L, 6, k);
@@ -101,20 +102,20 @@ static int l_image_draw_png(lua_State *L) {
     const char *kind = lua_tostring(L, -1);
     kind = kind ? kind : "?";
     if (!strcmp(kind, "rect")) {
-      mx_canvas_rect(c, (int)field_int(L, t, 2, where, k), (int)field_int(L, t, 3, where, k),
-                     (int)field_int(L, t, 4, where, k), (int)field_int(L, t, 5, where, k),
-                     (uint32_t)field_int(L, t, 6, where, k));
+      mxb_canvas_rect(c, (int)field_int(L, t, 2, where, k), (int)field_int(L, t, 3, where, k),
+                      (int)field_int(L, t, 4, where, k), (int)field_int(L, t, 5, where, k),
+                      (uint32_t)field_int(L, t, 6, where, k));
     } else if (!strcmp(kind, "line")) {
-      mx_canvas_line(c, (int)field_int(L, t, 2, where, k), (int)field_int(L, t, 3, where, k),
-                     (int)field_int(L, t, 4, where, k), (int)field_int(L, t, 5, where, k),
-                     (uint32_t)field_int(L, t, 6, where, k), (int)field_int(L, t, 7, where, k));
+      mxb_canvas_line(c, (int)field_int(L, t, 2, where, k), (int)field_int(L, t, 3, where, k),
+                      (int)field_int(L, t, 4, where, k), (int)field_int(L, t, 5, where, k),
+                      (uint32_t)field_int(L, t, 6, where, k), (int)field_int(L, t, 7, where, k));
     } else if (!strcmp(kind, "text")) {
       lua_rawgeti(L, t, 4);
       const char *s = lua_tostring(L, -1);
       if (!s)
         return luaL_error(L, "%s: drawing command %d: the text is not a string", where, (int)k);
-      mx_canvas_text(c, (int)field_int(L, t, 2, where, k), (int)field_int(L, t, 3, where, k), s,
-                     (uint32_t)field_int(L, t, 5, where, k), (int)field_int(L, t, 6, where, k));
+      mxb_canvas_text(c, (int)field_int(L, t, 2, where, k), (int)field_int(L, t, 3, where, k), s,
+                      (uint32_t)field_int(L, t, 5, where, k), (int)field_int(L, t, 6, where, k));
       lua_pop(L, 1);
     } else {
       return luaL_error(L,
@@ -123,8 +124,8 @@ static int l_image_draw_png(lua_State *L) {
     }
     lua_settop(L, t - 1);
   }
-  mx_status st = mx_canvas_write_png(c, path);
-  mx_canvas_free(c);
+  mx_status st = mxb_canvas_write_png(c, path);
+  mxb_canvas_free(c);
   *box = NULL;
   mxb_check(L, st, where);
   return 0;
@@ -132,7 +133,7 @@ static int l_image_draw_png(lua_State *L) {
 
 /* image_text_width(string, scale) -> pixels */
 static int l_image_text_width(lua_State *L) {
-  lua_pushinteger(L, mx_canvas_text_width(luaL_checkstring(L, 1), (int)luaL_optinteger(L, 2, 1)));
+  lua_pushinteger(L, mxb_canvas_text_width(luaL_checkstring(L, 1), (int)luaL_optinteger(L, 2, 1)));
   return 1;
 }
 

@@ -277,7 +277,7 @@ mx_status mx_optim_adagrad_update(mx_ndarray *weight, const mx_ndarray *grad, mx
  * With top_k > 1, counts rows whose label is among the top_k largest. */
 mx_status mx_metric_topk_hits(const mx_ndarray *pred, const mx_ndarray *label, int top_k, int64_t *hits);
 
-/* ---- images (image.c): PNG files through libpng, and a small canvas for plots ---- */
+/* ---- images (image.c): PNG files through libpng ---- */
 /* An 8-bit image, rows top first; channels 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA. */
 mx_status mx_image_write_png(const char *path, const uint8_t *pixels, int width, int height, int channels);
 /* Tiles images (n,h,w), (n,1,h,w) or flat square (n,h*w) into a rows x cols grid
@@ -289,17 +289,6 @@ mx_status mx_image_write_grid_png(const char *path, const mx_ndarray *images, in
  * width*height floats in [0,1] (alpha 1 where the PNG has none); free() both. */
 mx_status mx_image_decode_png(const void *buf, size_t len, float **gray, float **alpha, int *width, int *height);
 mx_status mx_image_read_png(const char *path, float **gray, float **alpha, int *width, int *height);
-/* An RGB raster; colours are 0xRRGGBB. Drawing clips at the edges. */
-typedef struct mx_canvas mx_canvas;
-mx_status mx_canvas_create(int width, int height, uint32_t background, mx_canvas **out);
-void mx_canvas_free(mx_canvas *c);
-void mx_canvas_rect(mx_canvas *c, int x, int y, int w, int h, uint32_t color); /* filled */
-void mx_canvas_line(mx_canvas *c, int x0, int y0, int x1, int y1, uint32_t color, int thickness);
-/* Text in a 5x7 bitmap font, top-left at (x, y), each font pixel scale x scale;
- * a character is 6*scale wide, 7*scale high. */
-void mx_canvas_text(mx_canvas *c, int x, int y, const char *text, uint32_t color, int scale);
-int mx_canvas_text_width(const char *text, int scale);
-mx_status mx_canvas_write_png(const mx_canvas *c, const char *path);
 
 /* ---- symbols and executors (symbol.c, symbol_json.c, infer.c, plan.c, executor.c) ----
  * A symbol is a refcounted handle on a graph of operator nodes (its heads are
@@ -415,28 +404,6 @@ void mx_executor_memory(const mx_executor *e, size_t *arena_bytes, size_t *naive
  * it back its own memory (also done at release). src: same shape, CPU, the executor's context.
  * The argument's array then aliases src: writing into one writes into the other. */
 mx_status mx_executor_feed(mx_executor *e, int arg, mx_ndarray *src);
-
-/* ---- draw a digit (digit.c): MNIST-style preprocessing of a drawn image ---- */
-#define MX_DIGIT_SIZE 28 /* the output is MX_DIGIT_SIZE x MX_DIGIT_SIZE */
-#define MX_DIGIT_BOX 20  /* the ink's bounding box is scaled to fit BOX x BOX */
-#define MX_DIGIT_INK_THRESHOLD 0.05f /* pixels above this count as ink for the bounding box */
-/* A grayscale drawing (height, width), row-major, ink values in [0, 1] (0 is
- * background), into a 28x28 image made as MNIST was: crop to the bounding box
- * of the ink, scale it (area averaging) so its longer side is 20 pixels keeping
- * the aspect ratio, then place it in 28x28 shifted by whole pixels so its
- * centre of mass (pixel centres at index + 0.5) lands nearest (14, 14), the
- * shift clamped so the box stays inside. A blank image gives zeros and
- * *has_ink = 0 (has_ink may be NULL). out holds 28*28 floats. */
-mx_status mx_digit_preprocess(const float *pixels, int64_t height, int64_t width, float *out,
-                              int *has_ink);
-/* The same on an NDArray (height, width), giving a new (28, 28) NDArray on its context. */
-mx_status mx_digit_preprocess_ndarray(const mx_ndarray *image, mx_ndarray **out);
-/* The ink of a picture given as gray and alpha planes (height*width floats in
- * [0, 1], alpha may be NULL) into `out` (height*width floats in [0, 1]): the
- * alpha when any pixel is not opaque (a drawing on a transparent canvas);
- * otherwise the gray, inverted when the border is mostly bright (dark ink on paper). */
-mx_status mx_digit_ink(const float *gray, const float *alpha, int64_t height, int64_t width,
-                       float *out);
 
 /* ---- custom operators (ops/custom.c): operators written outside the engine ----
  * The `Custom` operator (parameter op_type) calls the callbacks registered for

@@ -2,8 +2,12 @@
 -- model reads it. `mxlua scripts/draw_digit.lua [--prefix build/mnist] [--epoch 10] [--port 8080]
 -- [--host 127.0.0.1] [--data DIR] [--quiet]`; trains the tutorial's network first when no checkpoint exists.
 local mx = rawget(_G, 'mx') or require 'mx'
-local server = require 'mx.web.server'
-local handler = require 'mx.web.handler'
+-- The demo's own modules: scripts/draw_digit/*.lua, and its C module built into build/draw_digit/.
+package.path = mx.test_utils.checkout_path('scripts/?.lua') .. ';' .. package.path
+package.cpath = mx.test_utils.checkout_path((os.getenv('MXLUA_BUILD_DIR') or 'build') .. '/?.so') .. ';'
+  .. package.cpath
+local server = require 'draw_digit.server'
+local handler = require 'draw_digit.handler'
 
 local DEFAULT_PREFIX = mx.test_utils.checkout_path('build/mnist')
 local USAGE = [[

@@ -1,5 +1,5 @@
 /* test_image.c: core/image.c from C: a grid of images written as PNG and read
- * back pixel by pixel, decoding RGB(A) PNGs to gray and alpha, the canvas, and
+ * back pixel by pixel, decoding RGB(A) PNGs to gray and alpha, and
  * the errors (bad shapes, unwritable paths, data that is not a PNG). */
 #include <stdlib.h>
 #include <string.h>
@@ -96,37 +96,9 @@ TEST(decoding_colour_to_gray_and_alpha) {
   CHECK(mx_image_write_png(path, rgba, 2, 1, 5) == MX_ERR_ARG);
 }
 
-TEST(canvas_lines_rects_text) {
-  mx_canvas *c = NULL;
-  CHECK(mx_canvas_create(0, 5, 0, &c) == MX_ERR_ARG);
-  CHECK(mx_canvas_create(12, 9, 0x000000, &c) == MX_OK);
-  if (!c) return;
-  mx_canvas_line(c, -3, 0, 40, 0, 0xffffff, 1); /* clipped at both ends */
-  mx_canvas_rect(c, 10, 7, 5, 5, 0xffffff);     /* partly outside */
-  mx_canvas_text(c, 0, 1, "-", 0xffffff, 1);    /* '-' is row 3 of the glyph, columns 0..4 */
-  CHECK(mx_canvas_text_width("abc", 2) == 36);
-  CHECK(mx_canvas_write_png(c, tmp_png()) == MX_OK);
-  mx_canvas_free(c);
-  float *gray = NULL, *alpha = NULL;
-  int w = 0, h = 0;
-  CHECK(mx_image_read_png(path, &gray, &alpha, &w, &h) == MX_OK);
-  if (gray && w == 12 && h == 9) {
-    for (int x = 0; x < 12; x++) CHECK_NEAR(gray[x], 1.0, 1e-6);
-    CHECK_NEAR(gray[8 * w + 11], 1.0, 1e-6);
-    CHECK_NEAR(gray[8 * w + 9], 0.0, 1e-6);
-    for (int x = 0; x < 5; x++) CHECK_NEAR(gray[4 * w + x], 1.0, 1e-6);
-    CHECK_NEAR(gray[4 * w + 5], 0.0, 1e-6);
-    CHECK_NEAR(gray[3 * w + 2], 0.0, 1e-6);
-  }
-  free(gray);
-  free(alpha);
-  unlink(path);
-}
-
 int main(void) {
   RUN(grid_layout_scale_and_padding);
   RUN(flat_square_rows_and_errors);
   RUN(decoding_colour_to_gray_and_alpha);
-  RUN(canvas_lines_rects_text);
   return ctest_summary();
 }

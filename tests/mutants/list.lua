@@ -266,10 +266,10 @@ return {
    replace = '  if (e < b || e > n + 1)\n    return mxb_argerror(L, 4, where,',
    why = 'mx.nd.slice_axis accepts an end one past the axis.', specs = {'tests/spec/errors_spec.lua'}},
   -- ---- the web handler ----
-  {id = 'web-max-side', file = 'lua/mx/web/handler.lua', find = '    if w < 1 or h < 1 or w > M.MAX_SIDE or h > M.MAX_SIDE then',
+  {id = 'web-max-side', file = 'scripts/draw_digit/handler.lua', find = '    if w < 1 or h < 1 or w > M.MAX_SIDE or h > M.MAX_SIDE then',
    replace = '    if w < 1 or h < 1 or w > M.MAX_SIDE then', why = 'a pixels request with a huge height is not refused.',
    specs = {'tests/spec/web_spec.lua'}, ci = true},
-  {id = 'web-405', file = 'lua/mx/web/handler.lua', find = "  local method = req.method == 'HEAD' and 'GET' or req.method",
+  {id = 'web-405', file = 'scripts/draw_digit/handler.lua', find = "  local method = req.method == 'HEAD' and 'GET' or req.method",
    replace = "  local method = req.method == 'HEAD' and 'POST' or req.method", why = 'HEAD is answered as a POST.',
    specs = {'tests/spec/web_spec.lua'}},
 }

@@ -1,8 +1,10 @@
--- digit_spec: the MNIST-style preprocessing of a drawn digit (mx.core.digit_preprocess)
--- and the ink of a picture (mx.core.digit_ink), against values worked out by hand
+-- digit_spec: the draw-a-digit demo's MNIST-style preprocessing of a drawing (draw_digit.digit's
+-- preprocess) and the ink of a picture (its ink), against values worked out by hand
 -- or by a plain reference written here (2-D overlaps, not the C code's separable passes).
 local mx = require 'mx'
 local core = mx.core
+require 'draw_digit_paths'
+local digit = require 'draw_digit.digit'
 
 local function blank(h, w)
   local t = {}
@@ -108,12 +110,12 @@ local function stats(t)
   return {mass = m, cy = cy / m, cx = cx / m, w = x1 - x0 + 1, h = y1 - y0 + 1}
 end
 
-describe('mx.core.digit_preprocess', function()
+describe('mx.digit.preprocess', function()
   it('scales an 11x5 block to 20x9 and centres it, as worked out by hand', function()
     local w, h = 50, 40
     local px = blank(h, w)
     fill_rect(px, w, 30, 10, 34, 20)
-    local img, has_ink = core.digit_preprocess('t', px, h, w)
+    local img, has_ink = digit.preprocess('t', px, h, w)
     assert.is_true(has_ink)
     assert.are.same({28, 28}, img:shape())
     -- 5 wide, 11 tall: height 20, width round(5 * 20 / 11) = 9; uniform ink stays 1.
@@ -131,7 +133,7 @@ describe('mx.core.digit_preprocess', function()
     -- A small 7 in the top-left corner: a bar and a diagonal, 14 px tall.
     draw_line(px, w, h, 6, 5, 16, 5, 1.2)
     draw_line(px, w, h, 16, 5, 9, 18, 1.2)
-    local img = core.digit_preprocess('t', px, h, w)
+    local img = digit.preprocess('t', px, h, w)
     local got = flat(img)
     assert_close(got, reference(px, h, w), 1e-5)
     local s = stats(got)
@@ -145,7 +147,7 @@ describe('mx.core.digit_preprocess', function()
     local px = blank(h, w)
     fill_rect(px, w, 3, 40, 42, 42)         -- 40 x 3: becomes 20 x round(1.5) = 2
     fill_rect(px, w, 3, 40, 3, 42, 0.5)     -- a softer left edge
-    local got = flat(core.digit_preprocess('t', px, h, w))
+    local got = flat(digit.preprocess('t', px, h, w))
     assert_close(got, reference(px, h, w), 1e-5)
     local s = stats(got)
     assert.are.equal(20, s.w)
@@ -163,7 +165,7 @@ describe('mx.core.digit_preprocess', function()
   it('enlarges a tiny dot to fill the 20x20 box', function()
     local px = blank(10, 10)
     fill_rect(px, 10, 7, 7, 8, 8)
-    local got = flat(core.digit_preprocess('t', px, 10, 10))
+    local got = flat(digit.preprocess('t', px, 10, 10))
     local want = {}
     for y = 0, 27 do
       for x = 0, 27 do want[y * 28 + x + 1] = (y >= 4 and y < 24 and x >= 4 and x < 24) and 1 or 0 end
@@ -181,7 +183,7 @@ describe('mx.core.digit_preprocess', function()
         draw_line(px, w, h, rnd() * w, rnd() * h, rnd() * w, rnd() * h, 1 + rnd() * 3)
       end
       for i = 1, #px do if px[i] > 0 then px[i] = 0.3 + 0.7 * rnd() end end
-      assert_close(flat(core.digit_preprocess('t', px, h, w)), reference(px, h, w), 1e-5)
+      assert_close(flat(digit.preprocess('t', px, h, w)), reference(px, h, w), 1e-5)
     end
   end)
 
@@ -194,7 +196,7 @@ describe('mx.core.digit_preprocess', function()
       rows[y] = {}
       for x = 1, w do rows[y][x] = px[(y - 1) * w + x] end
     end
-    local a = flat(core.digit_preprocess('t', mx.nd.array(rows)))
+    local a = flat(digit.preprocess('t', mx.nd.array(rows)))
     assert_close(a, reference(px, h, w), 1e-5)
   end)
 
@@ -211,7 +213,7 @@ describe('mx.core.digit_preprocess', function()
     for k = 1, 5 do
       local row = images:slice(k, k):reshape{28, 28}
       local px = flat(row)
-      local got = flat(core.digit_preprocess('t', px, 28, 28))
+      local got = flat(digit.preprocess('t', px, 28, 28))
       for i = 1, #px do diff = diff + math.abs(got[i] - px[i]) end
     end
     -- Mean absolute difference per pixel, over the five digits.
@@ -219,27 +221,27 @@ describe('mx.core.digit_preprocess', function()
   end)
 
   it('gives zeros and has_ink false for a blank image', function()
-    local img, has_ink = core.digit_preprocess('t', blank(5, 7), 5, 7)
+    local img, has_ink = digit.preprocess('t', blank(5, 7), 5, 7)
     assert.is_false(has_ink)
     for _, v in ipairs(flat(img)) do assert.are.equal(0, v) end
   end)
 
   it('rejects bad input with a clear error', function()
-    assert.has_error(function() core.digit_preprocess('p', {1, 2}, 3, 3) end,
+    assert.has_error(function() digit.preprocess('p', {1, 2}, 3, 3) end,
       'p: expected 9 pixels for 3x3 (got 2)')
-    assert.has_error(function() core.digit_preprocess('p', {0, 2, 0, 0}, 2, 2) end,
+    assert.has_error(function() digit.preprocess('p', {0, 2, 0, 0}, 2, 2) end,
       'p: pixel values must be in [0, 1] (got 2 at row 0, column 1)')
-    assert.has_error(function() core.digit_preprocess('p', {0, 0 / 0, 0, 0}, 2, 2) end)
-    assert.has_error(function() core.digit_preprocess('p', {0, 'x', 0, 0}, 2, 2) end,
+    assert.has_error(function() digit.preprocess('p', {0, 0 / 0, 0, 0}, 2, 2) end)
+    assert.has_error(function() digit.preprocess('p', {0, 'x', 0, 0}, 2, 2) end,
       'p: pixel 2 is not a number')
-    assert.has_error(function() core.digit_preprocess('p', {}, 0, 0) end,
+    assert.has_error(function() digit.preprocess('p', {}, 0, 0) end,
       'p: height and width must be 1 to 65536 (got 0x0)')
-    assert.has_error(function() core.digit_preprocess('p', mx.nd.zeros{2, 2, 2}) end,
+    assert.has_error(function() digit.preprocess('p', mx.nd.zeros{2, 2, 2}) end,
       'p: the image must be 2-D (height,width) (got (2,2,2))')
   end)
 end)
 
-describe('mx.core.digit_ink', function()
+describe('mx.digit.ink', function()
   local function nd(t, h, w)
     local rows = {}
     for y = 1, h do
@@ -252,19 +254,19 @@ describe('mx.core.digit_ink', function()
   it('uses the alpha of a drawing on a transparent canvas', function()
     local gray = nd({0, 0, 0, 0, 0, 0}, 2, 3)
     local alpha = nd({0, 0.5, 1, 0, 0, 0.25}, 2, 3)
-    assert_close(flat2(core.digit_ink('i', gray, alpha)), {0, 0.5, 1, 0, 0, 0.25}, 1e-6)
+    assert_close(flat2(digit.ink('i', gray, alpha)), {0, 0.5, 1, 0, 0, 0.25}, 1e-6)
   end)
 
   it('inverts dark ink on bright paper, keeps bright ink on a dark ground', function()
     local paper = {1, 1, 1, 1, 0, 1, 1, 1, 1}
     local opaque = nd({1, 1, 1, 1, 1, 1, 1, 1, 1}, 3, 3)
-    assert_close(flat2(core.digit_ink('i', nd(paper, 3, 3), opaque)), {0, 0, 0, 0, 1, 0, 0, 0, 0}, 1e-6)
+    assert_close(flat2(digit.ink('i', nd(paper, 3, 3), opaque)), {0, 0, 0, 0, 1, 0, 0, 0, 0}, 1e-6)
     local chalk = {0, 0, 0, 0, 0.8, 0, 0, 0, 0}
-    assert_close(flat2(core.digit_ink('i', nd(chalk, 3, 3))), chalk, 1e-6)
+    assert_close(flat2(digit.ink('i', nd(chalk, 3, 3))), chalk, 1e-6)
   end)
 
   it('rejects planes of different shapes', function()
-    assert.has_error(function() core.digit_ink('i', mx.nd.zeros{2, 3}, mx.nd.zeros{3, 2}) end,
+    assert.has_error(function() digit.ink('i', mx.nd.zeros{2, 3}, mx.nd.zeros{3, 2}) end,
       'i: alpha must have the shape of gray (got (3,2), expected (2,3))')
   end)
 end)

@@ -5,7 +5,8 @@
 -- and the objects involved still work.
 -- luacheck: no max line length
 local mx = require 'mx'
-local handler = require 'mx.web.handler'
+require 'draw_digit_paths'
+local handler = require 'draw_digit.handler'
 
 local cases = 0
 

@@ -131,6 +131,7 @@ describe('the plot canvas', function()
       { 'line', 0, 0, 19, 0, 0xffffff, 1 },     -- top row white
       { 'line', -5, 9, 30, 9, 0xffffff, 1 },    -- bottom row, clipped
       { 'text', 2, 2, '1', 0xffffff, 1 },       -- the digit one: its stem at x = 2 + 2
+      { 'rect', 17, 6, 5, 5, 0xffffff },        -- partly outside: clipped at the right
     })
     local g = mx.viz.read_png(file):totable()
     for x = 1, 20 do
@@ -140,6 +141,12 @@ describe('the plot canvas', function()
     -- the font's '1' has its stem in column 3 of 5, rows 1..7
     for r = 0, 6 do assert.near(1, g[3 + r][5], 1e-6) end
     assert.near(0, g[5][8], 1e-6)
+    for y = 7, 9 do -- (row 10 is the bottom line)
+      assert.near(0, g[y][17], 1e-6)
+      for x = 18, 20 do assert.near(1, g[y][x], 1e-6) end
+    end
+    assert.near(0, g[6][18], 1e-6)
+    assert.are.equal(36, mx.core.image_text_width('abc', 2)) -- 6 pixels a character at scale 1
     os.remove(file)
   end)
 

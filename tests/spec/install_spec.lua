@@ -45,5 +45,11 @@ describe('make install PREFIX=DIR', function()
     -- the C library and header for C users
     assert.truthy(io.open(prefix .. '/include/mx.h'))
     assert.truthy(io.open(prefix .. '/lib/libmxcore.so'))
+
+    -- the library only: the draw-a-digit application (scripts/draw_digit/) stays in the checkout
+    local listed = sh('cd "' .. prefix .. '" && find . -type f | sort')
+    for _, part in ipairs{'draw_digit', '/web/', 'native.so', 'microhttpd'} do
+      assert.is_nil(listed:find(part, 1, true), listed)
+    end
   end)
 end)

@@ -81,13 +81,15 @@ describe('scripts from another folder', function()
     local dir = os.tmpname()
     os.remove(dir)
     local out = sh(('mkdir -p %s && cd /tmp && (%s %s/scripts/draw_digit.lua --epoch 1 --prefix %s/m --port 0 --quiet '
-                    .. '> %s/log 2>&1 & pid=$!; i=0; while [ $i -lt 600 ] && ! grep -q "Test accuracy" %s/log; do '
+                    .. '> %s/log 2>&1 & pid=$!; i=0; '
+                    .. 'while [ $i -lt 600 ] && ! grep -q "Serving the draw-a-digit page" %s/log; do '
                     .. 'kill -0 $pid 2>/dev/null || break; sleep 0.2; i=$((i+1)); done; kill $pid 2>/dev/null; '
                     .. 'wait $pid 2>/dev/null; cat %s/log)'):format(dir, MXLUA, abs, dir, dir, dir, dir))
     local saved = io.open(dir .. '/m-0001.params')
     sh('rm -rf ' .. dir)
     assert.truthy(out:find('Saved ' .. dir .. '/m-symbol.json', 1, true), out)
     assert.truthy(out:find('Test accuracy: ', 1, true), out)
+    assert.truthy(out:find('Serving the draw-a-digit page on http://127.0.0.1:', 1, true), out) -- its modules found
     assert.truthy(saved, out)
     saved:close()
   end)

@@ -3,7 +3,8 @@
 -- Server:stop, optimizer.register with a user's optimizer, set_wd_mult with multipliers.
 local mx = require 'mx'
 local ByteIter = require 'mx.byteiter'
-local server = require 'mx.web.server'
+require 'draw_digit_paths'
+local server = require 'draw_digit.server'
 
 local root = os.getenv('MXLUA_ROOT') or '.'
 
@@ -99,7 +100,7 @@ describe('mx.kvstore: updater, statistics, abort', function()
   end)
 end)
 
-describe('mx.web.server Server:stop', function()
+describe('draw_digit.server Server:stop', function()
   it('makes serve() return its reason and close the listening socket', function()
     local srv = server.new{host = '127.0.0.1', port = 0, handler = function() return {status = 200, body = ''} end}
     local port = srv:port()

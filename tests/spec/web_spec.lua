@@ -1,10 +1,12 @@
--- web_spec: the draw-a-digit web API: the handler with good and bad requests, the
--- PNG path on valid and broken files, and the server over loopback (a 200-request
--- load test from 4 concurrent clients, slow, half-closed and oversize clients, Ctrl-C).
+-- web_spec: the draw-a-digit web API (scripts/draw_digit/): the handler with good and bad
+-- requests, the PNG path on valid and broken files, and the libmicrohttpd server over loopback
+-- (a 200-request load test from 4 concurrent clients; 200 stalled connections held 5 s while a
+-- client is served; malformed, oversize, slow and half-closed clients; Ctrl-C).
 local mx = require 'mx'
 local cjson = require 'cjson'
 local socket = require 'socket'
-local handler = require 'mx.web.handler'
+require 'draw_digit_paths'
+local handler = require 'draw_digit.handler'
 
 ---- a small PNG writer (stored deflate blocks), independent of the decoder under test ----
 local crc_table = {}
@@ -99,7 +101,7 @@ local function assert_error(resp, status, pattern)
   if pattern then assert.is_truthy(e.error:find(pattern, 1, true), e.error) end
 end
 
-describe('mx.web.handler', function()
+describe('draw_digit.handler', function()
   it('serves the page at / with everything inline', function()
     local r = h{method = 'GET', path = '/'}
     assert.are.equal(200, r.status)
@@ -223,8 +225,8 @@ describe('mx.web.handler', function()
 end)
 
 ---- the server in this process, stepped by hand ----
-describe('mx.web.server stepped in process', function()
-  local server = require 'mx.web.server'
+describe('draw_digit.server stepped in process', function()
+  local server = require 'draw_digit.server'
 
   local function exchange(srv, c, msg)
     c:send(msg)
@@ -260,21 +262,45 @@ describe('mx.web.server stepped in process', function()
     srv:close()
   end)
 
-  it('answers 503 past max_connections', function()
+  it('past max_connections, leaves a new client waiting until a connection goes', function()
     local srv = server.new{port = 0, max_connections = 2, handler = function()
       return {status = 200, body = '{}'}
     end}
     local a = assert(socket.connect('127.0.0.1', srv:port()))
     local b = assert(socket.connect('127.0.0.1', srv:port()))
     for _ = 1, 3 do srv:step(0.02) end
+    assert.are.equal(2, srv:connections())
     local c = assert(socket.connect('127.0.0.1', srv:port()))
-    srv:step(0.05)
-    c:settimeout(1)
-    assert.are.equal('HTTP/1.1 503 Service Unavailable', c:receive('*l'))
+    c:send('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+    for _ = 1, 3 do srv:step(0.02) end
+    c:settimeout(0)
+    local line, why = c:receive('*l')
+    assert.are.same({nil, 'timeout'}, {line, why}) -- not taken while two are open
+    assert.are.equal(2, srv:connections())
     a:close()
+    local got = exchange(srv, c, '')
+    assert.are.equal('HTTP/1.1 200 OK', got:match('^[^\r]*'))
     b:close()
     c:close()
     srv:close()
+  end)
+
+  it('logs each request, and the requests it refuses', function()
+    local lines = {}
+    local srv = server.new{port = 0, max_body = 10, log = function(l) lines[#lines + 1] = l end,
+      handler = function() return {status = 200, body = '{}'} end}
+    local c = assert(socket.connect('127.0.0.1', srv:port()))
+    local got = exchange(srv, c, 'POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n')
+    assert.are.equal('HTTP/1.1 413 Content Too Large', got:match('^[^\r]*'))
+    c:close()
+    c = assert(socket.connect('127.0.0.1', srv:port()))
+    got = exchange(srv, c, 'GET /y HTTP/1.1\r\nHost: x\r\n\r\n')
+    assert.are.equal('HTTP/1.1 200 OK', got:match('^[^\r]*'))
+    c:close()
+    srv:close()
+    local text = table.concat(lines, '\n')
+    assert.matches('127%.0%.0%.1:%d+ rejected: 413 body of 100 bytes is over the limit of 10 bytes', text)
+    assert.matches('127%.0%.0%.1:%d+ "GET /y" 200', text)
   end)
 
   it('keeps the order of pipelined requests and answers HTTP/1.0 with close', function()
@@ -332,14 +358,14 @@ local function request(port, method, path, body, extra)
   return tonumber(status_line:match('^HTTP/1%.1 (%d+)')), headers, data
 end
 
-local function start_server(lua_code)
+local function start_server(lua_code, timeout)
   local path = os.tmpname()
   local f = assert(io.open(path, 'w'))
   f:write(lua_code)
   f:close()
   -- The child finds mx as this process does.
   local env = string.format('LUA_PATH=%q LUA_CPATH=%q ', package.path, package.cpath)
-  local p = io.popen(env .. "sh -c 'echo $$; exec lua5.4 " .. path .. "'", 'r')
+  local p = io.popen(env .. "sh -c 'echo $$; exec lua5.4 " .. path .. ' ' .. timeout .. "'", 'r')
   local pid = p:read('l')
   local port = tonumber(p:read('l'))
   return {pid = pid, port = port, pipe = p, file = path}
@@ -349,15 +375,19 @@ end
 -- drawing against ten MNIST digits preprocessed the same way (nearest template).
 local SERVER = [[
 local mx = require 'mx'
-local server = require 'mx.web.server'
-local handler = require 'mx.web.handler'
+local timeout = tonumber(arg[1])
+package.path = SCRIPTS .. '/?.lua;' .. package.path
+package.cpath = BUILD .. '/?.so;' .. package.cpath
+local server = require 'draw_digit.server'
+local handler = require 'draw_digit.handler'
+local digit = require 'draw_digit.digit'
 local templates = {}
 for d = 0, 9 do
   local f = io.open(TEMPLATES .. d, 'r')
   local px = {}
   for v in f:read('a'):gmatch('%S+') do px[#px + 1] = tonumber(v) end
   f:close()
-  templates[d] = mx.core.digit_preprocess('t', px, 28, 28):reshape{784}
+  templates[d] = digit.preprocess('t', px, 28, 28):reshape{784}
 end
 local function classify(img)
   local x, dist, total = img:reshape{784}, {}, 0
@@ -369,8 +399,8 @@ local function classify(img)
   for i = 1, 10 do dist[i] = dist[i] / total end
   return dist
 end
-local srv = server.new{host = '127.0.0.1', port = 0, request_timeout = 1.5, max_body = 4 << 20,
-  linger = 0.5, log = os.getenv("WEB_SPEC_LOG") and function(l) io.stderr:write(l, "\n") end,
+local srv = server.new{host = '127.0.0.1', port = 0, timeout = timeout, max_body = 4 << 20,
+  max_header = 16 << 10, log = os.getenv("WEB_SPEC_LOG") and function(l) io.stderr:write(l, "\n") end,
   handler = handler.new{classify = classify, model_info = {name = 'templates'}}}
 io.stdout:write(srv:port(), '\n')
 io.stdout:flush()
@@ -378,7 +408,16 @@ local reason = srv:serve()
 io.stdout:write('stopped ', reason, '\n')
 ]]
 
-describe('mx.web.server over loopback', function()
+-- The server code with its paths and templates filled in.
+local function server_code(tmpl_prefix)
+  local root = os.getenv('MXLUA_ROOT') or '.'
+  local build = os.getenv('MXLUA_BUILD_DIR') or 'build'
+  if build:sub(1, 1) ~= '/' then build = root .. '/' .. build end
+  local fill = {TEMPLATES = tmpl_prefix, SCRIPTS = root .. '/scripts', BUILD = build}
+  return (SERVER:gsub('%u+', function(w) return fill[w] and string.format('%q', fill[w]) end))
+end
+
+describe('draw_digit.server over loopback', function()
   local srv, digits, labels_of
   local tmpl_prefix = os.tmpname()
 
@@ -402,7 +441,7 @@ describe('mx.web.server over loopback', function()
       end
       if #labels_of == 10 then break end
     end
-    srv = start_server((SERVER:gsub('TEMPLATES', function() return string.format('%q', tmpl_prefix) end)))
+    srv = start_server(server_code(tmpl_prefix), 2)
     assert(srv.port, 'the server did not start')
   end)
 
@@ -438,73 +477,115 @@ describe('mx.web.server over loopback', function()
     assert.are.equal('', body or '')
   end)
 
-  it('rejects a malformed request line, a huge head and chunked bodies', function()
+  -- Sends raw bytes on a new connection (then half-closes it when `shut`); returns the status
+  -- line (nil, 'closed' when the server closes without an answer) and the rest.
+  local function raw(bytes, shut)
     local c = socket.tcp()
     c:settimeout(5)
     assert(c:connect('127.0.0.1', srv.port))
-    c:send('HELLO\r\n\r\n')
-    assert.are.equal('HTTP/1.1 400 Bad Request', c:receive('*l'))
+    c:send(bytes)
+    if shut then c:shutdown('send') end
+    local line, err = c:receive('*l')
+    local rest = line and c:receive('*a') or nil
     c:close()
+    return line or err, rest
+  end
+
+  local function still_serving()
+    assert.are.equal(200, (request(srv.port, 'GET', '/api/model')))
+  end
+
+  it('answers malformed requests 400 (and the server goes on serving)', function()
+    for _, bytes in ipairs{
+      'GET / FOO/1.1\r\nHost: x\r\n\r\n',                       -- no HTTP version
+      'GET /\r\n\r\n',                                            -- HTTP/0.9-style line
+      'GET / HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n',       -- a header line without a colon
+      'POST /api/classify HTTP/1.1\r\nHost: x\r\nContent-Length: 12x\r\n\r\n',
+      'POST /api/classify HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', -- bad chunk size
+    } do
+      local line = raw(bytes)
+      assert.are.equal('HTTP/1.1 400 Bad Request', line, bytes)
+      still_serving()
+    end
+    -- A bare word is not a request line: libmicrohttpd 0.9.75 closes without an answer.
+    assert.are.equal('closed', (raw('HELLO\r\n\r\n')))
+    still_serving()
+    assert.are.equal('HTTP/1.1 505 HTTP Version Not Supported', (raw('GET / HTTP/2.0\r\nHost: x\r\n\r\n')))
+    still_serving()
     local status = request(srv.port, 'GET', '/', nil, {'X-Big: ' .. string.rep('a', 20000)})
     assert.are.equal(431, status)
-    status = request(srv.port, 'POST', '/api/classify', nil, {'Transfer-Encoding: chunked'})
-    assert.are.equal(411, status)
+    still_serving()
   end)
 
-  it('answers 413 to an oversize body without reading it all', function()
+  it('reads a chunked body (the handler sees it whole)', function()
+    local body = cjson.encode{pixels = digits[labels_of[1]], width = 28, height = 28}
+    local chunks = {}
+    for i = 1, #body, 1000 do
+      local piece = body:sub(i, i + 999)
+      chunks[#chunks + 1] = string.format('%x\r\n%s\r\n', #piece, piece)
+    end
+    local line, rest = raw('POST /api/classify HTTP/1.1\r\nHost: x\r\nConnection: close\r\n' ..
+      'Transfer-Encoding: chunked\r\n\r\n' .. table.concat(chunks) .. '0\r\n\r\n')
+    assert.are.equal('HTTP/1.1 200 OK', line)
+    assert.are.equal(labels_of[1], cjson.decode(rest:match('\r\n\r\n(.*)$')).digit)
+  end)
+
+  it('answers 413 to an oversize body without reading it all (and goes on serving)', function()
     local c = socket.tcp()
     c:settimeout(5)
     assert(c:connect('127.0.0.1', srv.port))
     c:send('POST /api/classify HTTP/1.1\r\nHost: x\r\nContent-Length: 104857600\r\n\r\n')
     c:send(string.rep('0', 65536))                  -- a start, 100 MiB announced
     local line = c:receive('*l') -- within the 5 s timeout: the server did not wait for 100 MiB
-    assert.are.equal('HTTP/1.1 413 Payload Too Large', line)
+    assert.are.equal('HTTP/1.1 413 Content Too Large', line)
     local rest = c:receive('*a')
     assert.is_truthy(rest:find('over the limit', 1, true))
     c:close()
-    assert.are.equal(200, (request(srv.port, 'GET', '/api/model')))
+    still_serving()
+    -- A Content-Length of a thousand nines: answered, not dropped.
+    assert.are.equal('HTTP/1.1 413 Content Too Large',
+      (raw('POST /api/classify HTTP/1.1\r\nHost: x\r\nContent-Length: ' .. string.rep('9', 1000) .. '\r\n\r\n')))
+    still_serving()
+    -- A chunked body that grows past the limit (4 MiB here).
+    local piece = string.rep('x', 1 << 20)
+    local chunked = string.rep(string.format('%x\r\n%s\r\n', #piece, piece), 5) .. '0\r\n\r\n'
+    line, rest = raw('POST /api/classify HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n' .. chunked)
+    assert.are.equal('HTTP/1.1 413 Content Too Large', line)
+    assert.is_truthy(rest:find('over the limit', 1, true))
+    still_serving()
   end)
 
-  it('a slow client does not stall the others, and times out with 408', function()
+  it('a slow client does not stall the others, and is closed after the timeout', function()
     local slow = socket.tcp()
     slow:settimeout(5)
     assert(slow:connect('127.0.0.1', srv.port))
+    local t0 = socket.gettime()
     slow:send('POST /api/classify HTTP/1.1\r\nHost: x\r\nContent-Le')  -- and then nothing
-    for _ = 1, 5 do assert.are.equal(200, (request(srv.port, 'GET', '/api/model'))) end
-    -- the others were served while the slow one was still waited for: it has no answer yet
-    -- (a server that stalled on it would have given up with 408 before serving them)
+    for _ = 1, 5 do still_serving() end
+    -- the others were served while the slow one was still open: it has no answer yet
     slow:settimeout(0)
     local early, why = slow:receive('*l')
     assert.are.same({nil, 'timeout'}, {early, why})
     slow:settimeout(5)
-    local line = slow:receive('*l')                 -- the server gives up on it (1.5 s here)
-    assert.are.equal('HTTP/1.1 408 Request Timeout', line)
+    local line, closed = slow:receive('*l') -- the server gives up on it (2 s here)
+    assert.are.same({nil, 'closed'}, {line, closed})
+    local waited = socket.gettime() - t0
+    assert.is_true(waited > 1.5 and waited < 4.5, 'closed after ' .. waited .. ' s')
     slow:close()
+    still_serving()
   end)
 
-  it('a half-closed client gets an answer and does not stall the others', function()
-    -- Half a request, then the client stops sending: 400, connection closed.
-    local c = socket.tcp()
-    c:settimeout(5)
-    assert(c:connect('127.0.0.1', srv.port))
-    c:send('GET /api/mod')
-    c:shutdown('send')
-    assert.are.equal('HTTP/1.1 400 Bad Request', c:receive('*l'))
-    c:close()
+  it('a half-closed client does not stall the others', function()
+    -- Half a request, then the client stops sending: the connection is closed.
+    assert.are.equal('closed', (raw('GET /api/mod', true)))
     -- A whole request, then the client stops sending: answered in full.
-    c = socket.tcp()
-    c:settimeout(5)
-    assert(c:connect('127.0.0.1', srv.port))
-    c:send('GET /api/model HTTP/1.1\r\nHost: x\r\n\r\n')
-    c:shutdown('send')
-    assert.are.equal('HTTP/1.1 200 OK', c:receive('*l'))
-    local rest = c:receive('*a')
+    local line, rest = raw('GET /api/model HTTP/1.1\r\nHost: x\r\n\r\n', true)
+    assert.are.equal('HTTP/1.1 200 OK', line)
     assert.is_truthy(rest:find('templates', 1, true))
-    c:close()
     -- A client that connects and says nothing, kept open: others still served at once.
     local idle = socket.tcp()
     assert(idle:connect('127.0.0.1', srv.port))
-    assert.are.equal(200, (request(srv.port, 'GET', '/api/model')))
+    still_serving()
     -- served before the server gave up on the idle one, which has had no answer yet
     idle:settimeout(0)
     local early, why = idle:receive('*l')
@@ -590,6 +671,52 @@ c:close()
     print(string.format('# load: 200 classify requests (PNG 84x84 / pixels 28x28) from 4 client processes' ..
       ' in %.2f s: %.2f ms per request (throughput); latency mean %.2f ms, median %.2f ms, max %.2f ms',
       wall, wall * 1000 / 200, sum * 1000 / 200, latencies[100] * 1000, latencies[200] * 1000))
+  end)
+
+  it('holds 200 stalled connections for 5 s while a client is classified within 1 s', function()
+    -- A second server, whose timeout (10 s) outlasts the test: it holds every stalled connection.
+    local other = start_server(server_code(tmpl_prefix), 10)
+    assert(other.port, 'the second server did not start')
+    local stalled = {}
+    local ok, err = pcall(function()
+      for i = 1, 200 do
+        local c = socket.tcp()
+        c:settimeout(5)
+        assert(c:connect('127.0.0.1', other.port))
+        -- requests that never end: half a head, or a head and the start of its body
+        assert(c:send(i % 2 == 0 and 'POST /api/classify HTTP/1.1\r\nHost: x\r\nContent-Le'
+          or 'POST /api/classify HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{"pix'))
+        stalled[i] = c
+      end
+      local body = cjson.encode{pixels = digits[labels_of[2]], width = 28, height = 28}
+      local t0, worst, n = socket.gettime(), 0, 0
+      while socket.gettime() - t0 < 5 do
+        local t = socket.gettime()
+        local status, _, reply = request(other.port, 'POST', '/api/classify', body)
+        local secs = socket.gettime() - t
+        assert.are.equal(200, status)
+        assert.are.equal(labels_of[2], cjson.decode(reply).digit)
+        assert.is_true(secs < 1, string.format('a classification took %.3f s', secs))
+        worst, n = math.max(worst, secs), n + 1
+        socket.sleep(0.25)
+      end
+      local held = socket.gettime() - t0
+      -- every stalled connection is still open and unanswered
+      local open = 0
+      for _, c in ipairs(stalled) do
+        c:settimeout(0)
+        local _, why = c:receive(1)
+        if why == 'timeout' then open = open + 1 end
+      end
+      assert.are.equal(200, open)
+      print(string.format('# stalled: 200 unfinished requests held %.1f s; meanwhile %d classifications, ' ..
+        'slowest %.1f ms', held, n, worst * 1000))
+    end)
+    for _, c in ipairs(stalled) do c:close() end
+    os.execute('kill -TERM ' .. other.pid .. ' 2>/dev/null')
+    other.pipe:close()
+    os.remove(other.file)
+    assert(ok, err)
   end)
 
   it('stops cleanly on SIGINT (Ctrl-C)', function()

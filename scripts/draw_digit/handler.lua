@@ -1,8 +1,9 @@
--- mx.web.handler: the routes of the draw-a-digit server (`/`, `/api/classify`,
+-- draw_digit.handler: the routes of the draw-a-digit server (`/`, `/api/classify`,
 -- `/api/model`) as a pure function from a request table to a response table,
 -- so that specs can test them without sockets.
 local cjson = require 'cjson.safe'
 local mx = require 'mx' -- the NDArray methods (totable) as well as the core
+local digit = require 'draw_digit.digit'
 local core = mx.core
 
 --[[ The API:
@@ -14,7 +15,8 @@ local core = mx.core
                        28x28 image the model saw]}
   Errors are JSON {"error": message, "status": code}: 400 bad JSON, fields, sizes, values or PNG;
   404 unknown path; 405 wrong method (with Allow); 415 a data URL of another type; 422 a blank
-  image. The server adds 408, 411, 413, 431, 500, 503 (see mx.web.server).
+  image. The server (draw_digit.server, libmicrohttpd) adds 400 for a malformed request, 413,
+  431, 505 and 500.
   PNG ink: the alpha when the picture is not opaque, else the gray, inverted on bright paper. ]]
 local M = {}
 
@@ -92,7 +94,7 @@ local function ink_from_png(text)
   end
   local ok, gray, alpha = pcall(core.image_decode_png, 'png', bytes)
   if not ok then return nil, 400, 'broken PNG: ' .. tostring(gray):gsub('^png: ', '') end
-  return core.digit_ink('png', gray, alpha)
+  return digit.ink('png', gray, alpha)
 end
 
 -- The 28x28 MNIST-style image (an NDArray) from a classify request body, or
@@ -112,12 +114,12 @@ function M.image_from_request(body)
       return nil, 400, string.format('the image must be 1 to %d pixels on each side (got %sx%s)',
         M.MAX_SIDE, w, h)
     end
-    ok, img, has_ink = pcall(core.digit_preprocess, 'pixels', px, math.tointeger(h), math.tointeger(w))
+    ok, img, has_ink = pcall(digit.preprocess, 'pixels', px, math.tointeger(h), math.tointeger(w))
     if not ok then return nil, 400, tostring(img) end
   elseif req.png ~= nil then
     local ink, status, msg = ink_from_png(req.png)
     if not ink then return nil, status, msg end
-    ok, img, has_ink = pcall(core.digit_preprocess, 'png', ink)
+    ok, img, has_ink = pcall(digit.preprocess, 'png', ink)
     if not ok then return nil, 400, tostring(img) end
   else
     return nil, 400, 'the body must hold "pixels" (with "width" and "height") or "png"'
@@ -172,9 +174,9 @@ function M.handle(opts, req)
   return fn(opts, req)
 end
 
--- A handler function for mx.web.server from the options of M.handle.
+-- A handler function for draw_digit.server from the options of M.handle.
 function M.new(opts)
-  opts.page = opts.page or require('mx.web.page')
+  opts.page = opts.page or require('draw_digit.page')
   return function(req) return M.handle(opts, req) end
 end
 

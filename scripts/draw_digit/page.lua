@@ -1,4 +1,4 @@
--- mx.web.page: the draw-a-digit page (HTML, CSS and script in one string, no
+-- draw_digit.page: the draw-a-digit page (HTML, CSS and script in one string, no
 -- external resources): a canvas drawn on with pointer events, Classify and
 -- Clear buttons, the predicted digit, the ten probabilities as a bar chart.
 return [==[<!DOCTYPE html>
