@@ -10,7 +10,7 @@ static const mx_param_desc params[] = {
     {"num_filter", MX_PARAM_INT, "0", NULL, "(bilinear only)"},
     {"sample_type", MX_PARAM_ENUM, NULL, "nearest|bilinear", "how to sample ('nearest' only)"},
     {"multi_input_mode", MX_PARAM_ENUM, "concat", "concat|sum", "(several inputs only)"},
-    {"num_args", MX_PARAM_INT, "1", "1..64", "the number of inputs (1 only)"},
+    {"num_args", MX_PARAM_INT, NULL, "1..64", "the number of inputs (1 only)"},
     {"workspace", MX_PARAM_INT, "512", NULL, "tunes MXNet's own kernels; ignored"},
 };
 
