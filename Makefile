@@ -5,6 +5,8 @@
 DEB_PACKAGES := build-essential pkg-config lua5.4 liblua5.4-dev libopenblas-dev lua-busted \
   libreadline-dev zlib1g-dev lua-check cppcheck clang-format lua-socket lua-cjson lua-filesystem graphviz \
   libpng-dev valgrind chromium libblis-dev libjansson-dev
+# (scripts) lua-argparse: every script's command-line flags (lua/mx/cli.lua)
+DEB_PACKAGES += lua-argparse
 # (scaling out) Open MPI for kvstore 'mpi'.
 DEB_PACKAGES += libopenmpi-dev openmpi-bin
 # (install) LuaRocks, for mxlua-scm-1.rockspec
