@@ -663,11 +663,7 @@ function FeedForward.load(prefix, epoch, opts)
   kw.symbol, kw.arg_params, kw.aux_params, kw.begin_epoch = sym, arg_params, aux_params, epoch
   local m = FeedForward.new(kw)
   local sf = states_file(prefix, epoch)
-  local f = io.open(sf, 'rb')
-  if f then
-    f:close()
-    m._resume_states = sf
-  end
+  if require('lfs').attributes(sf, 'mode') == 'file' then m._resume_states = sf end
   return m
 end
 
