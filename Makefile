@@ -7,6 +7,8 @@ DEB_PACKAGES := build-essential pkg-config lua5.4 liblua5.4-dev libopenblas-dev 
   libpng-dev valgrind chromium libblis-dev libjansson-dev
 # (scripts) lua-argparse: every script's command-line flags (lua/mx/cli.lua)
 DEB_PACKAGES += lua-argparse
+# (docs) LDoc, for make doc
+DEB_PACKAGES += lua-ldoc
 # (scaling out) Open MPI for kvstore 'mpi'.
 DEB_PACKAGES += libopenmpi-dev openmpi-bin
 # (install) LuaRocks, for mxlua-scm-1.rockspec
@@ -86,7 +88,7 @@ LIB_SO  := $(BUILD)/libmxcore.so
 MODULE  := $(BUILD)/lua/mx/core.so
 HOST    := $(BUILD)/mxlua
 
-.PHONY: all deps data run test test-c test-lua test-gpu bench lint format install clean
+.PHONY: all deps data run test test-c test-lua test-gpu bench lint format install clean doc
 all: $(LIB_A) $(LIB_SO) $(MODULE) $(HOST)
 
 $(BUILD)/obj/%.o: %.c $(wildcard core/*.h core/ops/*.h bindings/*.h) $(CONFIG)
@@ -254,8 +256,18 @@ fuzz: deps
 	@$(MAKE) --no-print-directory fuzz-build
 	@FUZZ_RUNS=$(FUZZ_RUNS) sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
+# (docs) the HTML reference of the Lua API in build/doc: LDoc (doc/config.ld) over the ---
+# comments of lua/mx/ and the operators' page doc/operators.lua writes from the registry.
+# Fails on any LDoc warning (CI builds it).
+DOC_OPS := build/doc-src/mx/symbol_operators.lua
+doc: $(HOST) $(MODULE)
+	@mkdir -p $(dir $(DOC_OPS))
+	$(HOST) doc/operators.lua $(DOC_OPS)
+	@rm -rf build/doc
+	LUA_PATH="$(CURDIR)/doc/?.lua;;" ldoc -c doc/config.ld --fatalwarnings .
+
 lint:
-	luacheck --no-color -q lua scripts tests/spec tests/mutants
+	luacheck --no-color -q lua scripts doc tests/spec tests/mutants
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --suppress=missingIncludeSystem -Icore core bindings
 

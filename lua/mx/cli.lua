@@ -1,4 +1,4 @@
--- mx.cli: the one way mxlua's scripts read their command-line flags, through lua-argparse:
+--- mx.cli: the one way mxlua's scripts read their command-line flags, through lua-argparse:
 -- `--help` is generated from the declarations, `--flag value` and `--flag=value` both work,
 -- and every error (an unknown flag, named with the closest valid one; a value that is not a
 -- number; a check of the script's own) is "<script>: <what>" and exit status 2.

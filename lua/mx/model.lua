@@ -1,6 +1,7 @@
--- mx.model: FeedForward (fit, predict, score, save, load, create) as MXNet's 2016
+--- mx.model: FeedForward (fit, predict, score, save, load, create) as MXNet's 2016
 -- model.py, with its log lines; checkpoints in MXNet's formats (prefix-symbol.json,
 -- prefix-%04d.params) plus the optimizer state (prefix-%04d.states), all atomic.
+-- @module mx.model
 local core = require 'mx.core'
 local log = require 'mx.log'
 local mxio = require 'mx.io'

@@ -1,8 +1,9 @@
--- mx.test_utils: helpers for tests and tutorials, as MXNet has them: get_mnist reads the MNIST
+--- mx.test_utils: helpers for tests and tutorials, as MXNet has them: get_mnist reads the MNIST
 -- IDX files (plain or .gz) from a folder given, else $MXLUA_DATA, data/mnist, or the checkout's;
 -- roots/checkout_path place scripts' data and outputs independently of the current directory;
 -- assert_almost_equal, check_symbolic_forward/backward and check_numeric_gradient
 -- (central finite differences) check operators, Lua ones included.
+-- @module mx.test_utils
 local core = require 'mx.core'
 local lfs = require 'lfs'
 
