@@ -5,15 +5,15 @@
 DEB_PACKAGES := build-essential pkg-config lua5.4 liblua5.4-dev libopenblas-dev lua-busted \
   libreadline-dev zlib1g-dev lua-check cppcheck clang-format lua-socket lua-cjson lua-filesystem graphviz \
   libpng-dev valgrind chromium libblis-dev libjansson-dev
-# (scripts) lua-argparse: every script's command-line flags (lua/mx/cli.lua)
+# lua-argparse: every script's command-line flags (lua/mx/cli.lua)
 DEB_PACKAGES += lua-argparse
-# (docs) LDoc, for make doc
+# LDoc, for make doc
 DEB_PACKAGES += lua-ldoc
-# (scaling out) Open MPI for kvstore 'mpi'.
+# Open MPI for kvstore 'mpi'.
 DEB_PACKAGES += libopenmpi-dev openmpi-bin
-# (install) LuaRocks, for mxlua-scm-1.rockspec
+# LuaRocks, for mxlua-scm-1.rockspec
 DEB_PACKAGES += luarocks
-# (speed) libxsmm's JIT small-GEMM kernels, a candidate of the GEMM plan (core/gemm_plan.c)
+# libxsmm's JIT small-GEMM kernels, a candidate of the GEMM plan (core/gemm_plan.c)
 DEB_PACKAGES += libxsmm-dev
 # Commands that may come from elsewhere than Debian (node's own npm): installed only when absent.
 DEB_IF_NO_COMMAND := npm:npm
@@ -42,7 +42,7 @@ BIND_OBJ  := $(BIND_SRC:%.c=$(BUILD)/obj/%.o)
 CTEST_SRC := $(wildcard tests/c/test_*.c)
 CTEST_BIN := $(CTEST_SRC:tests/c/%.c=$(BUILD)/tests/%)
 
-# (build) The optional parts (CUDA with cuBLAS, NCCL, BLIS, MPI) are decided by scripts/configure.sh
+# The optional parts (CUDA with cuBLAS, NCCL, BLIS, MPI) are decided by scripts/configure.sh
 # each time make parses this file, from what is installed then, into $(BUILD)/config.mk. Targets that
 # install first (run, test, ...) build in a second make, after `make deps`. The objects depend on
 # config.mk, rewritten only when it changes: a library that appears or goes, or an option given
@@ -51,7 +51,7 @@ CTEST_BIN := $(CTEST_SRC:tests/c/%.c=$(BUILD)/tests/%)
 # scripts/configure.sh (which says how).
 MX_OPTIONS := NVCC BLIS MPI NCCL LIBXSMM
 MX_GIVEN   := $(foreach v,$(MX_OPTIONS),$(if $(filter command line environment override,$(origin $(v))),$(v)))
-NO_CONFIG_GOALS := deps data clean lint format run test test-gpu bench bench-deps test-asan test-valgrind fuzz \
+NO_CONFIG_GOALS := deps data clean lint format run test test-unit test-system test-gpu bench bench-deps test-asan test-valgrind fuzz \
   gpu-emu test-gpu-emu mutants mutants-ci
 CONFIGURE  = MX_GIVEN='$(MX_GIVEN)' CC='$(CC)' $(foreach v,$(MX_GIVEN),$(v)='$($(v))') sh scripts/configure.sh $(BUILD)
 CONFIG    := $(BUILD)/config.mk
@@ -78,7 +78,7 @@ endif
 NVFLAGS   += -DMX_CUBLAS_PATH='"$(CUBLAS_SO)"'
 endif
 
-# (GPU emulation, tests/cuda_emu) `make gpu-emu`: the CUDA code on an emulated GPU; a test tool
+# (tests/cuda_emu) `make gpu-emu`: the CUDA code on an emulated GPU; a test tool
 ifneq ($(CUDA_EMU),)
 include tests/cuda_emu/emu.mk
 endif
@@ -88,8 +88,14 @@ LIB_SO  := $(BUILD)/libmxcore.so
 MODULE  := $(BUILD)/lua/mx/core.so
 HOST    := $(BUILD)/mxlua
 
-.PHONY: all deps data run test test-c test-lua test-gpu bench lint format install clean doc
+.PHONY: all deps data run test test-unit test-system test-c test-lua test-gpu bench lint format install clean doc
 all: $(LIB_A) $(LIB_SO) $(MODULE) $(HOST)
+
+# The core compiles without the Lua include path: it can never include lua.h. The bindings and
+# anything else (a fuzz target's bindings objects) get it.
+$(BUILD)/obj/core/%.o: core/%.c $(wildcard core/*.h core/ops/*.h) $(CONFIG)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/obj/%.o: %.c $(wildcard core/*.h core/ops/*.h bindings/*.h) $(CONFIG)
 	@mkdir -p $(dir $@)
@@ -105,7 +111,7 @@ $(BUILD)/obj/core/features.o: CFLAGS += -DMX_OFF_ON_REQUEST='"$(strip $(OFF_ON_R
 
 # The CPU kernels get -O3: at -O2, GCC 12's very-cheap cost model leaves their loops scalar.
 $(BUILD)/obj/core/kernels_cpu.o: CFLAGS += -O3
-# (training) the fused optimizer loops likewise.
+# the fused optimizer loops likewise.
 $(BUILD)/obj/core/optimizer.o: CFLAGS += -O3
 
 $(BUILD)/obj/%.cu.o: %.cu $(wildcard core/*.h core/ops/*.h) $(CONFIG)
@@ -164,9 +170,19 @@ browser-deps:
 
 build-tests: all $(CTEST_BIN)
 
+# test = test-unit + test-system with one closing line. Unit: the C tests and the specs of one
+# part each; system: whole runs (the SIGKILL loop, the soak, RSS limits, the browser), see tests/run.sh.
 test: deps
 	@$(MAKE) --no-print-directory data build-tests browser-deps
 	@sh tests/run.sh all
+
+test-unit: deps
+	@$(MAKE) --no-print-directory data build-tests
+	@sh tests/run.sh unit
+
+test-system: deps
+	@$(MAKE) --no-print-directory data all browser-deps
+	@sh tests/run.sh system
 
 test-c: build-tests
 	@sh tests/run.sh c
@@ -178,7 +194,7 @@ test-gpu: deps
 	@$(MAKE) --no-print-directory data all
 	@sh tests/run.sh gpu
 
-# (GPU emulation) build-gpu-emu/mxlua: mxlua on two emulated GPUs (tests/cuda_emu); a test tool, never installed.
+# build-gpu-emu/mxlua: mxlua on two emulated GPUs (tests/cuda_emu); a test tool, never installed.
 # test-gpu-emu: the emulator's own bug-catching tests, then the GPU suite on it.
 .PHONY: gpu-emu test-gpu-emu
 gpu-emu:
@@ -222,7 +238,7 @@ bench-deps:
 # test-asan: C tests and busted specs built with ASan+UBSan into build/asan (CPU-only, no -Werror).
 # test-valgrind: the C tests and a short training run under memcheck (CPU-only build). fuzz: each libFuzzer target
 # (clang) for FUZZ_SECONDS, new crash inputs left in build/fuzz/crashes (keep them in tests/fuzz/regressions/).
-DEB_PACKAGES += clang libclang-rt-14-dev  # (robustness) libFuzzer; valgrind is above
+DEB_PACKAGES += clang libclang-rt-14-dev  # libFuzzer; valgrind is above
 SAN_OPT      := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 FUZZ_CC      := clang
 FUZZ_OPT     := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -256,7 +272,7 @@ fuzz: deps
 	@$(MAKE) --no-print-directory fuzz-build
 	@FUZZ_RUNS=$(FUZZ_RUNS) sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-# (docs) the HTML reference of the Lua API in build/doc: LDoc (doc/config.ld) over the ---
+# The HTML reference of the Lua API in build/doc: LDoc (doc/config.ld) over the ---
 # comments of lua/mx/ and the operators' page doc/operators.lua writes from the registry.
 # Fails on any LDoc warning (CI builds it).
 DOC_OPS := build/doc-src/mx/symbol_operators.lua
@@ -274,7 +290,7 @@ lint:
 format:
 	clang-format -i $(wildcard core/*.[ch] core/ops/*.[ch] core/*.cu bindings/*.[ch] tests/c/*.[ch])
 
-# (install) `make install PREFIX=DIR`, any DIR: the installed mxlua finds mx beside itself
+# `make install PREFIX=DIR`, any DIR: the installed mxlua finds mx beside itself
 # (DIR/share/lua/5.4, DIR/lib/lua/5.4). install-lua alone is what `luarocks make` runs
 # (mxlua-scm-1.rockspec), with the tree's folders as LUA_DIR, LUA_CDIR and BIN_DIR.
 LUA_DIR  ?= $(PREFIX)/share/lua/5.4

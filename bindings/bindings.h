@@ -96,10 +96,11 @@ void mxb_open_image(lua_State *L);
 void mxb_open_digit(lua_State *L);
 void mxb_open_monitor(lua_State *L); /* monitor.c: regular expressions for mx.mon */
 void mxb_open_kvstore(lua_State *L); /* kvstore.c: the reductions behind mx.kvstore */
-void mxb_open_bytes(lua_State *L);   /* bytes.c: IDX images kept as bytes (memory) */
+void mxb_open_bytes(lua_State *L);   /* bytes.c: IDX images kept as bytes */
 void mxb_open_features(lua_State *L); /* features.c: what this build has */
 void mxb_open_gemm_plan(lua_State *L); /* gemm_plan.c: mx.core.gemm_plan() */
-/* (scaling out) The executor behind an mx.Executor value at idx (executor.c); raises otherwise. */
+void mxb_open_cuda_graph(lua_State *L); /* cuda_graph.c: mx.core.cuda_graph */
+/* The executor behind an mx.Executor value at idx (executor.c); raises otherwise. */
 mx_executor *mxb_check_executor(lua_State *L, int idx, const char *where);
 
 #endif

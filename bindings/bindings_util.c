@@ -143,16 +143,35 @@ static mxb_ndarray_ud *new_ndarray_ud(lua_State *L) {
   return ud;
 }
 
+/* The collector's mode is the program's (lua5.4 runs generational, mxlua incremental); arrays
+ * dropped in a loop must be collected at the pace they are made under both. The incremental
+ * collector keeps that pace from the steps below; under Lua 5.4.4's generational one, 1 MB
+ * temporaries waited for a major collection (6 GB peak). So, whatever the mode, a full collection
+ * runs once the arrays made since the last one pass the array bytes alive after it (at least
+ * MXB_COLLECT_MIN): it costs a walk of the Lua heap per that many bytes of arrays. */
+#define MXB_COLLECT_MIN (32 << 20)
+static int64_t made_since_collect = 0, live_after_collect = 0; /* bytes; one process, one pace */
+
+static void pace_collector(lua_State *L, int64_t bytes) {
+  /* The Lua GC sees a small userdata but not the array's memory: tell it, as if that memory had
+   * been allocated in Lua */
+  int64_t kb = bytes / 1024;
+  if (kb > 0) lua_gc(L, LUA_GCSTEP, (int)(kb < (1 << 30) ? kb : (1 << 30)));
+  made_since_collect += bytes;
+  if (made_since_collect < MXB_COLLECT_MIN || made_since_collect < live_after_collect) return;
+  made_since_collect = 0;
+  lua_gc(L, LUA_GCCOLLECT);
+  mx_alloc_stats stats;
+  mx_alloc_stats_get(&stats);
+  live_after_collect = (int64_t)stats.bytes_in_use;
+}
+
 void mxb_push_ndarray(lua_State *L, mx_ndarray *a) {
   /* Allocating the userdata may raise (out of memory): take the reference
    * only once the userdata exists, releasing it otherwise is impossible. */
   mxb_ndarray_ud *ud = new_ndarray_ud(L);
   ud->a = a;
-  /* The Lua GC sees a small userdata but not the array's memory: tell it, as
-   * if that memory had been allocated in Lua, so that loops making temporary
-   * arrays collect them at the pace they allocate. */
-  int64_t kb = a ? mx_ndarray_size(a) * (int64_t)sizeof(float) / 1024 : 0;
-  if (kb > 0) lua_gc(L, LUA_GCSTEP, (int)(kb < (1 << 30) ? kb : (1 << 30)));
+  if (a) pace_collector(L, mx_ndarray_size(a) * (int64_t)sizeof(float));
 }
 
 /* ---- lending: while a callback runs, the arrays lent to it, and the views made of them,

@@ -325,7 +325,7 @@ static int l_memory(lua_State *L) {
   return 2;
 }
 
-/* (speed) exe:_feed(i, arr|nil): argument i (1-based) reads arr's memory in place until fed
+/* exe:_feed(i, arr|nil): argument i (1-based) reads arr's memory in place until fed
  * again (no copy); nil gives it back its own memory. */
 static int l_feed(lua_State *L) {
   const char *where = "Executor:feed";
@@ -373,7 +373,7 @@ static int l_is_executor(lua_State *L) {
   return 1;
 }
 
-/* (scaling out) for bindings/kvstore.c: the core executor of an mx.Executor value. */
+/* for bindings/kvstore.c: the core executor of an mx.Executor value. */
 mx_executor *mxb_check_executor(lua_State *L, int idx, const char *where) { return check_exe(L, idx, where)->e; }
 
 void mxb_open_executor(lua_State *L) {

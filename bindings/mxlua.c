@@ -1,6 +1,7 @@
 /* mxlua.c: the mxlua host: runs scripts with `mx` preloaded (`mxlua script.lua
  * args`, `-e code`, `-i`, `-v`, `-`), or a REPL with readline editing, history,
- * tab completion of mx names and printing of values. Modelled on Lua's lua.c. */
+ * tab completion of mx names, printing of values and help(x) / ?x (the Lua side of those is
+ * lua/mx/repl.lua). Modelled on Lua's lua.c. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,7 +20,7 @@
 #ifndef MXLUA_SOURCE_ROOT
 #define MXLUA_SOURCE_ROOT ""
 #endif
-/* (memory) the build folder whose lua/mx/core.so this mxlua loads (relative to the root): a
+/* the build folder whose lua/mx/core.so this mxlua loads (relative to the root): a
  * build/cpu-only/mxlua loads the CPU-only module, not build/lua's CUDA-linked one. */
 #ifndef MXLUA_BUILD
 #define MXLUA_BUILD "build"
@@ -245,110 +246,7 @@ static int handle_script(lua_State *L, char **argv, int argc, int script) {
 
 /* ---- the REPL ---- */
 
-/* Lua helpers of the REPL: printing values and completing names. */
-static const char *repl_lua =
-    "local M = {}\n"
-    "local function key_str(k)\n"
-    "  if type(k) == 'string' and k:match('^[%a_][%w_]*$') then return k end\n"
-    "  return '[' .. (type(k) == 'string' and string.format('%q', k) or tostring(k)) .. ']'\n"
-    "end\n"
-    "local function has_tostring(v)\n"
-    "  local mt = getmetatable(v)\n"
-    "  return type(mt) == 'table' and rawget(mt, '__tostring') ~= nil\n"
-    "end\n"
-    "local function fmt(v, depth)\n"
-    "  local t = type(v)\n"
-    "  if t == 'string' then return depth == 0 and v or string.format('%q', v) end\n"
-    "  if t ~= 'table' or has_tostring(v) then\n"
-    "    local s = tostring(v)\n"
-    "    if depth > 0 and s:find('\\n') then s = s:match('^[^\\n]*') end\n"
-    "    return s\n"
-    "  end\n"
-    "  if depth >= 2 then return next(v) == nil and '{}' or '{...}' end\n"
-    "  local parts, n, limit = {}, #v, 40\n"
-    "  for i = 1, math.min(n, limit) do parts[#parts + 1] = fmt(v[i], depth + 1) end\n"
-    "  if n > limit then parts[#parts + 1] = '...' end\n"
-    "  local keys = {}\n"
-    "  for k in pairs(v) do\n"
-    "    if not (math.type(k) == 'integer' and k >= 1 and k <= n) then keys[#keys + 1] = k end\n"
-    "  end\n"
-    "  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)\n"
-    "  for i, k in ipairs(keys) do\n"
-    "    if i > limit then parts[#parts + 1] = '...'; break end\n"
-    "    parts[#parts + 1] = key_str(k) .. ' = ' .. fmt(v[k], depth + 1)\n"
-    "  end\n"
-    "  return '{' .. table.concat(parts, ', ') .. '}'\n"
-    "end\n"
-    "function M.format(...)\n"
-    "  local parts, multiline = {}, false\n"
-    "  for i = 1, select('#', ...) do\n"
-    "    parts[i] = fmt((select(i, ...)), 0)\n"
-    "    if parts[i]:find('\\n') then multiline = true end\n"
-    "  end\n"
-    "  return table.concat(parts, multiline and '\\n' or '\\t')\n"
-    "end\n"
-    "local keywords = {'and', 'break', 'do', 'else', 'elseif', 'end', 'false', 'for', 'function',\n"
-    "  'goto', 'if', 'in', 'local', 'nil', 'not', 'or', 'repeat', 'return', 'then', 'true', "
-    "'until', 'while'}\n"
-    "local function fields(v, out)\n"
-    "  local seen = {}\n"
-    "  local function add(t)\n"
-    "    if type(t) ~= 'table' or seen[t] then return end\n"
-    "    seen[t] = true\n"
-    "    for k in next, t do if type(k) == 'string' then out[k] = true end end\n"
-    "    local mt = getmetatable(t)\n"
-    "    if type(mt) == 'table' and type(rawget(mt, '__index')) == 'table' then add(rawget(mt, "
-    "'__index')) end\n"
-    "  end\n"
-    "  if type(v) == 'table' then add(v)\n"
-    "  else\n"
-    "    local mx = rawget(_G, 'mx')\n"
-    "    if type(v) == 'userdata' and mx and mx.nd and mx.nd.is_ndarray and mx.nd.is_ndarray(v) "
-    "then\n"
-    "      add(mx.core.NDArray_methods)\n"
-    "    end\n"
-    "    local mt = getmetatable(v)\n"
-    "    if type(mt) == 'table' and type(rawget(mt, '__index')) == 'table' then add(rawget(mt, "
-    "'__index')) end\n"
-    "  end\n"
-    "end\n"
-    "-- completion runs no user code: raw reads only (no __index, __pairs), so a hostile\n"
-    "-- metatable can neither hang nor change anything\n"
-    "local function raw_field(v, k)\n"
-    "  if type(v) == 'table' then\n"
-    "    local r = rawget(v, k)\n"
-    "    if r ~= nil then return r end\n"
-    "  end\n"
-    "  local mt = getmetatable(v)\n"
-    "  local idx = type(mt) == 'table' and rawget(mt, '__index')\n"
-    "  if type(idx) == 'table' then return rawget(idx, k) end\n"
-    "end\n"
-    "function M.complete(text)\n"
-    "  local head, sep, last = text:match('^(.*)([%.:])([%w_]*)$')\n"
-    "  local names, v = {}, _G\n"
-    "  if head then\n"
-    "    for part in head:gmatch('[^%.:]+') do\n"
-    "      if not part:match('^[%a_][%w_]*$') then return {} end\n"
-    "      local nv = raw_field(v, part)\n"
-    "      if nv == nil then return {} end\n"
-    "      v = nv\n"
-    "    end\n"
-    "    fields(v, names)\n"
-    "  else\n"
-    "    head, sep, last = '', '', text\n"
-    "    fields(_G, names)\n"
-    "    for _, k in ipairs(keywords) do names[k] = true end\n"
-    "  end\n"
-    "  local out = {}\n"
-    "  for k in pairs(names) do\n"
-    "    if k:sub(1, #last) == last and k:match('^[%a_][%w_]*$') then out[#out + 1] = head .. sep "
-    ".. k end\n"
-    "  end\n"
-    "  table.sort(out)\n"
-    "  return out\n"
-    "end\n"
-    "return M\n";
-
+/* The REPL's Lua helpers are lua/mx/repl.lua (format, complete, command, help). */
 static int repl_helpers_ref = LUA_NOREF;
 static int interactive = 0; /* stdin is a terminal: readline */
 static char history_path[4096];
@@ -492,16 +390,22 @@ static int load_command(lua_State *L) {
     free(line);
   }
   const char *body = line[0] == '=' ? line + 1 : line; /* Lua 5.1's "=expr" */
-  const char *retline = lua_pushfstring(L, "return %s;", body);
+  push_helper(L, "command"); /* `?x` is help(x); other lines stay as they are */
+  lua_pushstring(L, body);
+  if (lua_pcall(L, 1, 1, 0) != LUA_OK || lua_type(L, -1) != LUA_TSTRING) {
+    lua_pop(L, 1);
+    lua_pushstring(L, body);
+  }
+  const char *retline = lua_pushfstring(L, "return %s;", lua_tostring(L, -1));
   int status = luaL_loadbuffer(L, retline, strlen(retline), "=stdin");
   if (status == LUA_OK) {
+    lua_remove(L, -2);
     lua_remove(L, -2);
     save_line(line);
     free(line);
     return status;
   }
-  lua_pop(L, 2);           /* the error and the "return" text */
-  lua_pushstring(L, line); /* the chunk so far */
+  lua_pop(L, 2); /* the error and the "return" text; the command is the chunk so far */
   free(line);
   for (;;) {
     size_t len;
@@ -557,10 +461,17 @@ static void do_repl(lua_State *L) {
   const char *saved = progname;
   progname = NULL;
   interactive = isatty(STDIN_FILENO);
-  if (luaL_loadstring(L, repl_lua) != LUA_OK || lua_pcall(L, 0, 1, 0) != LUA_OK) {
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "mx.repl");
+  if (lua_pcall(L, 1, 1, 0) != LUA_OK || !lua_istable(L, -1)) {
     report(L, LUA_ERRRUN);
     return;
   }
+  if (lua_getglobal(L, "help") == LUA_TNIL) { /* help(x), unless the user has a help of their own */
+    lua_getfield(L, -2, "help");
+    lua_setglobal(L, "help");
+  }
+  lua_pop(L, 1);
   repl_helpers_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   if (interactive) {
     rl_readline_name = "mxlua";
@@ -674,7 +585,8 @@ static int pmain(lua_State *L) {
   set_paths(L);
   create_arg_table(L, argv, argc, script);
   lua_gc(L, LUA_GCRESTART);
-  lua_gc(L, LUA_GCINC, 0, 0, 0); /* see lua/mx/init.lua: arrays need the incremental collector */
+  /* the incremental collector (mx itself leaves the mode alone; bindings_util.c paces either) */
+  lua_gc(L, LUA_GCINC, 0, 0, 0);
   if (handle_luainit(L) != LUA_OK) return 0;
   if (load_mx(L) != LUA_OK) return 0;
   int repl = script == argc && !(args & (HAS_E | HAS_V));

@@ -483,7 +483,7 @@ static int nd_take(lua_State *L) {
   return 1;
 }
 
-/* (speed) core.nd.permute_rows(x, {p1, ...}): x's rows reordered in place, row i = old row
+/* core.nd.permute_rows(x, {p1, ...}): x's rows reordered in place, row i = old row
  * p[i] (0-based index data, as take), without a second copy of x. CPU arrays. */
 static int nd_permute_rows(lua_State *L) {
   const char *where = "mx.nd.permute_rows";
@@ -666,7 +666,39 @@ static mx_ndarray *row_view(lua_State *L, mx_ndarray *a, lua_Integer i, const ch
   return out;
 }
 
+/* x[{i, j, ...}]: the element at one 1-based index per axis, as a number. */
+static int element_at(lua_State *L, mx_ndarray *a, const char *where) {
+  int ndim = mx_ndarray_ndim(a);
+  const int64_t *shape = mx_ndarray_shape(a);
+  char s[96];
+  shape_str(a, s, sizeof s);
+  if ((int64_t)lua_rawlen(L, 2) != ndim)
+    return mxb_errorf(L,
+                      "%s: %d indices for an array of shape %s (an element needs %d, one per axis)",
+                      where, (int)lua_rawlen(L, 2), s, ndim);
+  int64_t flat = 0;
+  for (int k = 0; k < ndim; k++) {
+    int ok = 0;
+    lua_rawgeti(L, 2, k + 1);
+    lua_Integer i = lua_tointegerx(L, -1, &ok);
+    if (!ok)
+      return mxb_errorf(L, "%s: index %d must be an integer (got %s)", where, k + 1,
+                        luaL_typename(L, -1));
+    lua_pop(L, 1);
+    if (i < 1 || i > shape[k])
+      return mxb_errorf(L, "%s: index %d is %lld, out of range (expected 1..%lld for shape %s)",
+                        where, k + 1, (long long)i, (long long)shape[k], s);
+    flat = flat * shape[k] + (i - 1);
+  }
+  float v;
+  mxb_check(L, mx_ndarray_get_element(a, flat, &v), where);
+  push_value(L, v);
+  return 1;
+}
+
 static int nd_index(lua_State *L) {
+  if (lua_type(L, 2) == LUA_TTABLE)
+    return element_at(L, mxb_check_ndarray(L, 1, "NDArray[{...}]"), "NDArray[{...}]");
   if (lua_type(L, 2) == LUA_TNUMBER) {
     const char *where = "NDArray[]";
     mx_ndarray *a = mxb_check_ndarray(L, 1, where);
@@ -680,6 +712,10 @@ static int nd_index(lua_State *L) {
     }
     return 1;
   }
+  if (lua_type(L, 2) != LUA_TSTRING)
+    return mxb_errorf(
+        L, "NDArray[]: an index is an integer, a table of integers or a method name (got %s)",
+        luaL_typename(L, 2));
   lua_pushvalue(L, 2);
   lua_rawget(L, lua_upvalueindex(1));
   return 1;

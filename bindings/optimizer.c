@@ -29,7 +29,7 @@ static int l_sgd(lua_State *L) {
   return 0;
 }
 
-/* (speed) core.optim_sgd_update_multi(weights, grads, moms|nil, lrs, wds, rescale, clip,
+/* core.optim_sgd_update_multi(weights, grads, moms|nil, lrs, wds, rescale, clip,
  * momentum): SGD over lists (Lua arrays of equal length) of parameters in one call; moms
  * may have holes (no momentum for that parameter). Lists up to 64 long use no heap. */
 static int l_sgd_multi(lua_State *L) {

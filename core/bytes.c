@@ -1,4 +1,4 @@
-/* bytes.c: (memory) rows of unsigned bytes held as read from IDX files (MNIST images at
+/* bytes.c: rows of unsigned bytes held as read from IDX files (MNIST images at
  * 1 byte a pixel instead of 4), permuted in place and converted to float batch by batch. */
 #include <stdlib.h>
 #include <string.h>

@@ -7,7 +7,7 @@
 
 #include "graph.h"
 
-/* (speed) an argument fed another array's memory: its own storage and offset, kept to give back. */
+/* an argument fed another array's memory: its own storage and offset, kept to give back. */
 struct fed_arg {
   mx_storage *own;
   int64_t offset;
@@ -34,7 +34,7 @@ struct mx_executor {
   mx_monitor_fn monitor;
   void *monitor_data;
   int forwarded;
-  struct fed_arg *fed; /* (speed) per argument, NULL until mx_executor_feed */
+  struct fed_arg *fed; /* per argument, NULL until mx_executor_feed */
 };
 
 mx_executor *mx_executor_retain(mx_executor *e) {
@@ -97,17 +97,17 @@ static mx_status build(mx_executor *e, mx_ndarray *const *args, mx_ndarray *cons
   for (int a = 0; a < g->nargs; a++) {
     int k = var_entry(g, g->arg_nodes[a]);
     if (args && args[a]) e->data[k] = mx_ndarray_retain(args[a]);
-    if (arg_grads && arg_grads[a] && p->has_grad[k]) e->grad[k] = mx_ndarray_retain(arg_grads[a]);
+    if (arg_grads && arg_grads[a] && p->values[k].has_grad) e->grad[k] = mx_ndarray_retain(arg_grads[a]);
   }
   for (int a = 0; a < g->naux; a++)
     if (aux && aux[a]) e->data[var_entry(g, g->aux_nodes[a])] = mx_ndarray_retain(aux[a]);
   for (int k = 0; k < E; k++) {
     const mx_shape *s = &e->shapes[k];
     mx_status st = MX_OK;
-    if (!e->data[k] && p->data_off[k] >= 0)
-      st = mx_ndarray_view(e->arena, p->data_off[k], s->dim, s->ndim, &e->data[k]);
-    if (st == MX_OK && !e->grad[k] && p->grad_off[k] >= 0)
-      st = mx_ndarray_view(e->arena, p->grad_off[k], s->dim, s->ndim, &e->grad[k]);
+    if (!e->data[k] && p->values[k].data_off >= 0)
+      st = mx_ndarray_view(e->arena, p->values[k].data_off, s->dim, s->ndim, &e->data[k]);
+    if (st == MX_OK && !e->grad[k] && p->values[k].grad_off >= 0)
+      st = mx_ndarray_view(e->arena, p->values[k].grad_off, s->dim, s->ndim, &e->grad[k]);
     if (st != MX_OK) return mx_error_prefix(st, "mx_executor_bind");
     char buf[512];
     const mx_node *n = g->nodes[g->entry_node[k]];
@@ -155,7 +155,7 @@ static mx_status build(mx_executor *e, mx_ndarray *const *args, mx_ndarray *cons
     for (int j = 0; j < n->noutputs; j++) {
       out[j] = e->data[g->entry_base[i] + j];
       og[j] = e->grad[g->entry_base[i] + j];
-      e->fwd_reqs[g->entry_base[i] + j] = p->fwd_req[g->entry_base[i] + j];
+      e->fwd_reqs[g->entry_base[i] + j] = p->values[g->entry_base[i] + j].fwd_req;
     }
     c->in = in;
     c->aux = in + n->nargs;
@@ -306,7 +306,7 @@ static mx_status bind_common(mx_symbol *sym, mx_context ctx, mx_ndarray *const *
     const mx_node *n = g->nodes[i];
     if (!n->op) continue;
     int dt = ctx.dev_type > 0 && ctx.dev_type < MX_DEV_SLOTS ? ctx.dev_type : 0;
-    if (!n->op->forward[dt] || (e->plan.runs_backward[i] && !n->op->backward[dt])) {
+    if (!n->op->forward[dt] || (e->plan.nodes[i].runs_backward && !n->op->backward[dt])) {
       st = mx_error(MX_ERR_DEVICE, "mx_executor_bind: %s %s has no %s kernel for %s", n->op->name,
                     n->name, n->op->forward[dt] ? "backward" : "forward", cs);
       goto fail;
@@ -380,9 +380,10 @@ static mx_status run_monitor(mx_executor *e, const char *name, mx_ndarray *a) {
 
 /* The planned scratch block of call `slot` (2 * node + backward). */
 static void set_workspace(const mx_executor *e, mx_op_call *c, int slot) {
-  int64_t off = e->plan.ws_off[slot];
+  const mx_plan_node *pn = &e->plan.nodes[slot / 2];
+  int64_t off = pn->ws_off[slot % 2];
   c->workspace = off >= 0 ? e->arena->data + off : NULL;
-  c->workspace_size = off >= 0 ? e->plan.ws_size[slot] : 0;
+  c->workspace_size = off >= 0 ? pn->ws_size[slot % 2] : 0;
 }
 
 mx_status mx_executor_forward(mx_executor *e, int is_train) {
@@ -441,12 +442,12 @@ mx_status mx_executor_backward(mx_executor *e, mx_ndarray *const *head_grads, in
     if (st != MX_OK) return mx_error_prefix(st, "mx_executor_backward");
   }
   for (int k = 0; k < g->nentries; k++)
-    if (p->zero_grad[k] && e->grad[k]) {
+    if (p->values[k].zero_grad && e->grad[k]) {
       mx_status st = mx_ndarray_fill(e->grad[k], 0.0f);
       if (st != MX_OK) return mx_error_prefix(st, "mx_executor_backward");
     }
   for (int i = g->nnodes - 1; i >= 0; i--) {
-    if (!p->runs_backward[i]) continue;
+    if (!p->nodes[i].runs_backward) continue;
     const mx_node *nd = g->nodes[i];
     mx_op_call *c = &e->calls[i];
     c->req = p->bwd_req + g->in_off[i];
@@ -496,7 +497,7 @@ void mx_executor_memory(const mx_executor *e, size_t *arena_bytes, size_t *naive
   if (naive_bytes) *naive_bytes = (size_t)e->plan.naive_floats * sizeof(float);
 }
 
-/* ---- (speed) inputs read in place ---- */
+/* ---- inputs read in place ---- */
 
 mx_status mx_executor_feed(mx_executor *e, int arg, mx_ndarray *src) {
   const char *where = "mx_executor_feed";

@@ -87,17 +87,27 @@ const char *mx_entry_name(const mx_node *n, int index, char *buf, size_t len);
  * Steps: forward of node i at step i; step N (N nodes) starts backward (head
  * gradients); backward of node i at step 2N - i. Offsets are in floats into one
  * arena; -1 marks an array supplied from outside (or none). */
+/* The plan of one value (a graph entry): where its data and gradient live, how it is written. */
+typedef struct mx_plan_value {
+  int64_t data_off;        /* -1: supplied from outside */
+  int64_t grad_off;        /* -1: external or no gradient */
+  unsigned char has_grad;  /* a gradient exists (arena or external) */
+  unsigned char zero_grad; /* nobody writes its gradient: zero it before backward */
+  mx_req fwd_req;          /* forward request (write / inplace) */
+} mx_plan_value;
+
+/* The plan of one node: whether it runs backward; its workspaces, [0] forward, [1] backward. */
+typedef struct mx_plan_node {
+  unsigned char runs_backward;
+  int64_t ws_off[2]; /* -1: none */
+  int64_t ws_size[2];
+} mx_plan_node;
+
 typedef struct mx_plan {
-  unsigned char *runs_backward; /* per node */
-  int64_t *data_off;            /* per entry */
-  int64_t *grad_off;            /* per entry; -1: external or no gradient */
-  unsigned char *has_grad;      /* per entry: a gradient exists (arena or external) */
-  unsigned char *zero_grad;     /* per entry: nobody writes its gradient: zero it before backward */
-  unsigned char *head_grad;     /* per head: backward needs a gradient from the caller */
-  mx_req *fwd_req;              /* per entry: forward request (write / inplace) */
-  mx_req *bwd_req;              /* per node input (g->in_off order): backward request */
-  int64_t *ws_off,
-      *ws_size; /* per node, [2 * i] forward and [2 * i + 1] backward workspace (-1/0: none) */
+  mx_plan_value *values;    /* per entry */
+  mx_plan_node *nodes;      /* per node */
+  unsigned char *head_grad; /* per head: backward needs a gradient from the caller */
+  mx_req *bwd_req; /* per node input (g->in_off order): backward request, a kernel's list */
   int64_t arena_floats, naive_floats;
 } mx_plan;
 

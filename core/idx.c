@@ -92,7 +92,7 @@ mx_status mx_idx_load(const char *path, int expected_ndim, float scale, mx_conte
                     "mx_idx_load: %s: truncated file (got %lld data bytes, expected %lld)", path,
                     (long long)got, (long long)n);
   }
-  if (ctx.dev_type == MX_DEV_CPU) { /* (speed) straight into the array: no second float copy */
+  if (ctx.dev_type == MX_DEV_CPU) { /* straight into the array: no second float copy */
     mx_status st = mx_ndarray_create(shape, ndim, ctx, out);
     if (st != MX_OK) {
       free(bytes);

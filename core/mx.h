@@ -108,7 +108,7 @@ mx_status mx_ndarray_reshape(mx_ndarray *a, const int64_t *shape, int ndim, mx_n
 mx_status mx_ndarray_slice(mx_ndarray *a, int64_t begin, int64_t end, mx_ndarray **out);
 mx_status mx_ndarray_slice_axis(const mx_ndarray *a, int axis, int64_t begin, int64_t end, mx_ndarray **out); /* copy */
 mx_status mx_ndarray_take(const mx_ndarray *a, const mx_ndarray *indices, mx_ndarray **out); /* rows by 0-based index data */
-/* (speed, permute.c) in place: row i becomes old row perm[i] (0-based), as take; CPU only. */
+/* (permute.c) in place: row i becomes old row perm[i] (0-based), as take; CPU only. */
 mx_status mx_ndarray_permute_rows(mx_ndarray *a, const int64_t *perm, int64_t n);
 mx_status mx_ndarray_concat(mx_ndarray *const *arrays, int n, int axis, mx_ndarray **out);
 /* axes NULL reverses the axes. */
@@ -198,7 +198,7 @@ mx_status mx_idx_load(const char *path, int expected_ndim, float scale, mx_conte
  * files; fails, naming both files, when their counts differ. */
 mx_status mx_idx_load_pair(const char *image_path, const char *label_path, float scale, mx_context ctx,
                            mx_ndarray **images, mx_ndarray **labels);
-/* (memory, bytes.c) rows of unsigned bytes from IDX files, kept as bytes: the files' rows
+/* (bytes.c) rows of unsigned bytes from IDX files, kept as bytes: the files' rows
  * (first dimension) one after the other, each file's other dimensions flattened (equal). */
 typedef struct mx_bytes mx_bytes;
 mx_status mx_bytes_load_idx(const char *const *paths, int n, mx_bytes **out);
@@ -210,7 +210,7 @@ mx_status mx_bytes_permute_rows(mx_bytes *b, const int64_t *perm, int64_t n);
 /* Fills the CPU array dst (whole rows) with rows begin, begin+1, ... (wrapping past the
  * last row to the first) as float(byte) * scale. */
 mx_status mx_bytes_to_ndarray(const mx_bytes *b, int64_t begin, float scale, mx_ndarray *dst);
-/* (augmentation) As mx_bytes_to_ndarray, each row read as images of height x width (one per
+/* As mx_bytes_to_ndarray, each row read as images of height x width (one per
  * plane) and cropped at random from the image padded with `pad` zeros on every side: MXNet's
  * pad + rand_crop, a shift of -pad..pad pixels per axis. The crop's corner comes from `draws`,
  * a CPU array of two uniform [0, 1) values per row (y, then x). */
@@ -252,7 +252,7 @@ typedef struct mx_optim_param {
 /* SGD as MXNet: with mom: mom = momentum*mom - lr*(g + wd*w); w += mom.
  * mom NULL: w -= lr*(g + wd*w). */
 mx_status mx_optim_sgd_update(mx_ndarray *weight, const mx_ndarray *grad, mx_ndarray *mom, const mx_optim_param *p);
-/* (speed) SGD over n parameters in one call, as n calls of mx_optim_sgd_update with
+/* SGD over n parameters in one call, as n calls of mx_optim_sgd_update with
  * p->lr = lrs[i], p->wd = wds[i]; moms NULL (or moms[i] NULL): no momentum. Every array is
  * checked before any is updated. */
 mx_status mx_optim_sgd_update_multi(mx_ndarray *const *weights, mx_ndarray *const *grads,
@@ -411,7 +411,7 @@ typedef mx_status (*mx_monitor_fn)(const char *name, mx_ndarray *array, void *us
 void mx_executor_set_monitor(mx_executor *e, mx_monitor_fn fn, void *userdata);
 /* Bytes of the executor's arena, and what it would take with no reuse at all. */
 void mx_executor_memory(const mx_executor *e, size_t *arena_bytes, size_t *naive_bytes);
-/* (speed) Argument `arg` reads src's memory in place (no copy) until fed again; src NULL gives
+/* Argument `arg` reads src's memory in place (no copy) until fed again; src NULL gives
  * it back its own memory (also done at release). src: same shape, CPU, the executor's context.
  * The argument's array then aliases src: writing into one writes into the other. */
 mx_status mx_executor_feed(mx_executor *e, int arg, mx_ndarray *src);

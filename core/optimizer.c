@@ -190,7 +190,7 @@ mx_status mx_optim_adagrad_update(mx_ndarray *weight, const mx_ndarray *grad, mx
   return MX_OK;
 }
 
-/* ---- (speed) one call for all of a network's parameters ---- */
+/* ---- one call for all of a network's parameters ---- */
 
 mx_status mx_optim_sgd_update_multi(mx_ndarray *const *weights, mx_ndarray *const *grads,
                                     mx_ndarray *const *moms, const float *lrs, const float *wds,

@@ -1,4 +1,4 @@
-/* permute.c: (speed) the rows of a CPU array reordered in place by a permutation, with one row
+/* permute.c: the rows of a CPU array reordered in place by a permutation, with one row
  * of scratch, so shuffling a data set never holds two copies of it (as take would). */
 #include <stdlib.h>
 #include <string.h>

@@ -52,21 +52,16 @@ static int pool_take(pool *p, int64_t need, int last) {
 }
 
 void mx_plan_free(mx_plan *p) {
-  free(p->runs_backward);
-  free(p->data_off);
-  free(p->grad_off);
-  free(p->has_grad);
-  free(p->zero_grad);
+  free(p->values);
+  free(p->nodes);
   free(p->head_grad);
-  free(p->fwd_req);
   free(p->bwd_req);
-  free(p->ws_off);
-  free(p->ws_size);
   memset(p, 0, sizeof *p);
 }
 
 static mx_status too_large(void) {
-  return mx_error(MX_ERR_ARG, "mx_executor_bind: the arrays are too large (more than 2^48 floats in all)");
+  return mx_error(MX_ERR_ARG,
+                  "mx_executor_bind: the arrays are too large (more than 2^48 floats in all)");
 }
 
 /* The error for a failed pool_take. */
@@ -79,201 +74,274 @@ static int imax(int a, int b) {
   return a > b ? a : b;
 }
 
-mx_status mx_plan_build(const mx_graph *g, const mx_shape *shapes, const mx_grad_req *arg_req,
-                        const unsigned char *external, const unsigned char *grad_external,
-                        mx_plan *p) {
-  memset(p, 0, sizeof *p);
-  int N = g->nnodes, E = g->nentries, NIN = g->in_off[N], INF = 2 * N + 1;
-  unsigned char *need = calloc((size_t)N + 1, 1);
-  int *def_g = malloc((size_t)(E + 1) * sizeof(int)),
-      *last_g = malloc((size_t)(E + 1) * sizeof(int));
-  int *last_d = malloc((size_t)(E + 1) * sizeof(int));
-  int *dblock = malloc((size_t)(E + 1) * sizeof(int)),
-      *gblock = malloc((size_t)(E + 1) * sizeof(int));
-  unsigned char *written = calloc((size_t)E + 1, 1);
-  p->runs_backward = calloc((size_t)N + 1, 1);
-  p->data_off = malloc((size_t)(E + 1) * sizeof(int64_t));
-  p->grad_off = malloc((size_t)(E + 1) * sizeof(int64_t));
-  p->has_grad = calloc((size_t)E + 1, 1);
-  p->zero_grad = calloc((size_t)E + 1, 1);
-  p->head_grad = calloc((size_t)g->nheads + 1, 1);
-  p->fwd_req = calloc((size_t)E + 1, sizeof(mx_req));
-  p->bwd_req = calloc((size_t)NIN + 1, sizeof(mx_req));
-  p->ws_off = malloc((size_t)(2 * N + 1) * sizeof(int64_t));
-  p->ws_size = calloc((size_t)(2 * N + 1), sizeof(int64_t));
-  int *wblock = malloc((size_t)(2 * N + 1) * sizeof(int));
-  pool pl = {0};
-  mx_status st = MX_OK;
-  if (!need || !def_g || !last_g || !last_d || !dblock || !gblock || !written ||
-      !p->runs_backward || !p->data_off || !p->grad_off || !p->has_grad || !p->zero_grad ||
-      !p->head_grad || !p->fwd_req || !p->bwd_req || !p->ws_off || !p->ws_size || !wblock) {
-    st = mx_error(MX_ERR_NOMEM, "mx_executor_bind: out of memory while planning");
-    goto done;
-  }
+/* What the planner follows of one value (a graph entry) besides its mx_plan_value: the steps
+ * its data and gradient live over, and the pool blocks they get (-1: none yet, or external). */
+typedef struct value_life {
+  int data_last; /* last step that reads the data (INF: to the end) */
+  int data_block;
+  int grad_def, grad_last; /* first write of the gradient (INF: never), last use */
+  int grad_block;
+  unsigned char grad_written; /* some backward step already writes the gradient */
+} value_life;
 
-  /* Which nodes need a gradient: variables by request, operators when any input does. */
-  for (int a = 0; a < g->nargs; a++) need[g->arg_nodes[a]] = arg_req[a] != MX_GRAD_NULL;
-  for (int i = 0; i < N; i++) {
-    const mx_node *n = g->nodes[i];
-    if (!n->op) continue;
+/* What the planner follows of one node: whether it needs a gradient, its workspace blocks. */
+typedef struct node_life {
+  unsigned char needs_grad;
+  int ws_block[2];
+} node_life;
+
+/* One planning: the graph and what bind gave, the plan being made, the planner's own state. */
+typedef struct planner {
+  const mx_graph *g;
+  const mx_shape *shapes;
+  const mx_grad_req *arg_req;
+  const unsigned char *external, *grad_external;
+  mx_plan *p;
+  value_life *life; /* per entry */
+  node_life *nl;    /* per node */
+  pool pl;
+  int N, E, INF;
+} planner;
+
+static int64_t numel_of(const planner *pn, int e) {
+  return mx_shape_numel(&pn->shapes[e]);
+}
+
+static int is_op_entry(const planner *pn, int e) {
+  return pn->g->nodes[pn->g->entry_node[e]]->op != NULL;
+}
+
+/* Which nodes need a gradient: variables by request, operators when any input does; then each
+ * value's starting state. */
+static void mark_backward(planner *pn) {
+  const mx_graph *g = pn->g;
+  for (int a = 0; a < g->nargs; a++)
+    pn->nl[g->arg_nodes[a]].needs_grad = pn->arg_req[a] != MX_GRAD_NULL;
+  for (int i = 0; i < pn->N; i++) {
+    if (!g->nodes[i]->op) continue;
     for (int k = g->in_off[i]; k < g->in_off[i + 1]; k++)
-      need[i] |= need[g->entry_node[g->in_entry[k]]];
-    p->runs_backward[i] = need[i];
+      pn->nl[i].needs_grad |= pn->nl[g->entry_node[g->in_entry[k]]].needs_grad;
+    pn->p->nodes[i].runs_backward = pn->nl[i].needs_grad;
   }
-  for (int e = 0; e < E; e++) {
-    const mx_node *n = g->nodes[g->entry_node[e]];
-    int idx = e - g->entry_base[g->entry_node[e]];
-    p->has_grad[e] =
-        n->op ? (p->runs_backward[g->entry_node[e]] && idx < n->nvisible) : need[g->entry_node[e]];
-    def_g[e] = INF;
-    last_g[e] = -1;
-    last_d[e] = n->op ? g->entry_node[e] : INF; /* variables live throughout */
-    dblock[e] = gblock[e] = -1;
-    p->fwd_req[e] = MX_REQ_WRITE;
+  for (int e = 0; e < pn->E; e++) {
+    int i = g->entry_node[e];
+    const mx_node *n = g->nodes[i];
+    mx_plan_value *v = &pn->p->values[e];
+    v->has_grad = n->op ? (pn->p->nodes[i].runs_backward && e - g->entry_base[i] < n->nvisible)
+                        : pn->nl[i].needs_grad;
+    v->fwd_req = MX_REQ_WRITE;
+    pn->life[e] = (value_life){.data_last = n->op ? i : pn->INF, /* variables live throughout */
+                               .data_block = -1,
+                               .grad_def = pn->INF,
+                               .grad_last = -1,
+                               .grad_block = -1};
   }
+}
 
-  /* Backward requests, in backward order: the first writer of a gradient writes, later ones add. */
+/* Backward requests, in backward order: the first writer of a gradient writes, later ones add. */
+static void grad_requests(planner *pn) {
+  const mx_graph *g = pn->g;
+  mx_plan *p = pn->p;
+  int N = pn->N;
   for (int h = 0; h < g->nheads; h++) {
     int e = g->head_entry[h], i = g->entry_node[e];
-    if (p->has_grad[e] && g->nodes[i]->op &&
+    if (p->values[e].has_grad && g->nodes[i]->op &&
         (mx_op_backward_needs(&g->nodes[i]->attrs) & MX_OP_BWD_OUT_GRAD)) {
       p->head_grad[h] = 1;
-      written[e] = 1;
-      def_g[e] = N;
-      last_g[e] = imax(last_g[e], N);
+      pn->life[e].grad_written = 1;
+      pn->life[e].grad_def = N;
+      pn->life[e].grad_last = imax(pn->life[e].grad_last, N);
     }
   }
   for (int i = N - 1; i >= 0; i--) {
-    if (!p->runs_backward[i]) continue;
+    if (!p->nodes[i].runs_backward) continue;
     const mx_node *n = g->nodes[i];
     int s = 2 * N - i;
     unsigned needs = mx_op_backward_needs(&n->attrs);
-    for (int j = 0; j < n->nvisible; j++) {
-      int e = g->entry_base[i] + j;
-      if (!(needs & MX_OP_BWD_OUT_GRAD)) continue;
-      if (!written[e]) {
-        p->zero_grad[e] = 1;
-        written[e] = 1;
-        def_g[e] = N;
+    for (int j = 0; j < n->nvisible && (needs & MX_OP_BWD_OUT_GRAD); j++) {
+      value_life *l = &pn->life[g->entry_base[i] + j];
+      if (!l->grad_written) {
+        p->values[g->entry_base[i] + j].zero_grad = 1;
+        l->grad_written = 1;
+        l->grad_def = N;
       }
-      last_g[e] = imax(last_g[e], s);
+      l->grad_last = imax(l->grad_last, s);
     }
     for (int k = g->in_off[i]; k < g->in_off[i + 1]; k++) {
       int e = g->in_entry[k], src = g->entry_node[e];
-      if (!p->has_grad[e] || k - g->in_off[i] >= n->nargs) {
+      value_life *l = &pn->life[e];
+      if (!p->values[e].has_grad || k - g->in_off[i] >= n->nargs) {
         p->bwd_req[k] = MX_REQ_NULL;
         continue;
       }
       int var_add = 0;
       if (!g->nodes[src]->op)
         for (int a = 0; a < g->nargs; a++)
-          var_add |= g->arg_nodes[a] == src && arg_req[a] == MX_GRAD_ADD;
-      p->bwd_req[k] = (var_add || written[e]) ? MX_REQ_ADD : MX_REQ_WRITE;
-      if (!written[e]) def_g[e] = s;
-      written[e] = 1;
-      last_g[e] = imax(last_g[e], s);
+          var_add |= g->arg_nodes[a] == src && pn->arg_req[a] == MX_GRAD_ADD;
+      p->bwd_req[k] = (var_add || l->grad_written) ? MX_REQ_ADD : MX_REQ_WRITE;
+      if (!l->grad_written) l->grad_def = s;
+      l->grad_written = 1;
+      l->grad_last = imax(l->grad_last, s);
     }
   }
+}
 
-  /* Data lifetimes: forward consumers, backward readers, heads kept to the end. */
+/* Data lifetimes: forward consumers, backward readers, heads kept to the end. */
+static void data_lifetimes(planner *pn) {
+  const mx_graph *g = pn->g;
+  int N = pn->N;
   for (int i = 0; i < N; i++) {
     const mx_node *n = g->nodes[i];
     if (!n->op) continue;
-    unsigned needs = p->runs_backward[i] ? mx_op_backward_needs(&n->attrs) : 0u;
+    unsigned needs = pn->p->nodes[i].runs_backward ? mx_op_backward_needs(&n->attrs) : 0u;
     for (int k = g->in_off[i]; k < g->in_off[i + 1]; k++) {
-      int e = g->in_entry[k];
-      last_d[e] = imax(last_d[e], (needs & MX_OP_BWD_IN_DATA) ? 2 * N - i : i);
+      value_life *l = &pn->life[g->in_entry[k]];
+      l->data_last = imax(l->data_last, (needs & MX_OP_BWD_IN_DATA) ? 2 * N - i : i);
     }
     if (needs & MX_OP_BWD_OUT_DATA)
-      for (int j = 0; j < n->noutputs; j++)
-        last_d[g->entry_base[i] + j] = imax(last_d[g->entry_base[i] + j], 2 * N - i);
+      for (int j = 0; j < n->noutputs; j++) {
+        value_life *l = &pn->life[g->entry_base[i] + j];
+        l->data_last = imax(l->data_last, 2 * N - i);
+      }
   }
-  for (int h = 0; h < g->nheads; h++) last_d[g->head_entry[h]] = INF;
+  for (int h = 0; h < g->nheads; h++) pn->life[g->head_entry[h]].data_last = pn->INF;
+}
 
-  /* Variables (arguments, aux states) and their gradients hold their values
-   * across calls (weights; 'add' gradients), so their blocks are taken before
-   * the walk: a block an operator output used and freed must never become one
-   * of theirs (with grad_req 'null', fc3_weight once shared fc1's output block). */
-  for (int e = 0; e < E && st == MX_OK; e++) {
-    if (g->nodes[g->entry_node[e]]->op) continue;
-    if (!external[e]) dblock[e] = pool_take(&pl, mx_shape_numel(&shapes[e]), INF);
-    if (p->has_grad[e] && !grad_external[e])
-      gblock[e] = pool_take(&pl, mx_shape_numel(&shapes[e]), INF);
-    if (!external[e] && dblock[e] < 0) st = take_failed(dblock[e]);
-    else if (p->has_grad[e] && !grad_external[e] && gblock[e] < 0) st = take_failed(gblock[e]);
+/* Variables (arguments, aux states) and their gradients hold their values across calls
+ * (weights; 'add' gradients), so their blocks are taken before the walk: a block an operator
+ * output used and freed must never become one of theirs (with grad_req 'null', fc3_weight once
+ * shared fc1's output block). */
+static mx_status take_variables(planner *pn) {
+  for (int e = 0; e < pn->E; e++) {
+    if (is_op_entry(pn, e)) continue;
+    value_life *l = &pn->life[e];
+    int grad = pn->p->values[e].has_grad && !pn->grad_external[e];
+    if (!pn->external[e]) l->data_block = pool_take(&pn->pl, numel_of(pn, e), pn->INF);
+    if (grad) l->grad_block = pool_take(&pn->pl, numel_of(pn, e), pn->INF);
+    if (!pn->external[e] && l->data_block < 0) return take_failed(l->data_block);
+    if (grad && l->grad_block < 0) return take_failed(l->grad_block);
   }
+  return MX_OK;
+}
 
-  /* Workspaces: asked of the operator at the bound shapes, alive for one call. */
-  for (int i = 0; i < 2 * N; i++) wblock[i] = -1;
-  for (int i = 0; i < N && st == MX_OK; i++) {
+/* Workspaces: asked of the operator at the bound shapes, alive for one call. */
+static mx_status workspace_sizes(planner *pn) {
+  const mx_graph *g = pn->g;
+  for (int i = 0; i < pn->N; i++) {
     const mx_node *n = g->nodes[i];
     if (!n->op || !n->op->workspace) continue;
     mx_shape in[MX_OP_MAX_IO], out[MX_OP_MAX_IO];
     int nin = g->in_off[i + 1] - g->in_off[i];
-    for (int j = 0; j < nin; j++) in[j] = shapes[g->in_entry[g->in_off[i] + j]];
-    for (int j = 0; j < n->noutputs; j++) out[j] = shapes[g->entry_base[i] + j];
-    for (int b = 0; b < 1 + p->runs_backward[i]; b++) {
+    for (int j = 0; j < nin; j++) in[j] = pn->shapes[g->in_entry[g->in_off[i] + j]];
+    for (int j = 0; j < n->noutputs; j++) out[j] = pn->shapes[g->entry_base[i] + j];
+    for (int b = 0; b < 1 + pn->p->nodes[i].runs_backward; b++) {
       int64_t w = n->op->workspace(&n->attrs, in, nin, out, n->noutputs, b);
       if (w < 0)
-        st = mx_error(MX_ERR_ARG, "mx_executor_bind: %s %s asked for a negative workspace",
-                      n->op->name, n->name);
-      p->ws_size[2 * i + b] = w > 0 ? w : 0;
+        return mx_error(MX_ERR_ARG, "mx_executor_bind: %s %s asked for a negative workspace",
+                        n->op->name, n->name);
+      pn->p->nodes[i].ws_size[b] = w > 0 ? w : 0;
     }
   }
+  return MX_OK;
+}
 
-  /* Walk the schedule: take blocks when arrays are born, return them after their last use. */
-  for (int s = 0; s <= 2 * N && st == MX_OK; s++) {
-    if (s < N) {
-      const mx_node *n = g->nodes[s];
-      for (int j = 0; j < n->noutputs && st == MX_OK; j++) {
-        int e = g->entry_base[s] + j;
-        if (external[e] || dblock[e] >= 0) continue; /* variables: taken above */
-        int64_t numel = mx_shape_numel(&shapes[e]);
-        if (n->op && j == 0 && (n->op->flags & MX_OP_INPLACE) && n->nargs > 0) {
-          int in = g->in_entry[g->in_off[s]], b = dblock[in];
-          if (b >= 0 && g->nodes[g->entry_node[in]]->op && pl.b[b].last == s &&
-              mx_shape_numel(&shapes[in]) == numel) {
-            dblock[e] = b;
-            pl.b[b].last = last_d[e];
-            p->fwd_req[e] = MX_REQ_INPLACE;
-            if (!mx_size_add(pl.naive, numel, &pl.naive)) st = too_large();
-            continue;
-          }
-        }
-        dblock[e] = pool_take(&pl, numel, last_d[e]);
-        if (dblock[e] < 0) st = take_failed(dblock[e]);
+/* The data blocks of node s's outputs at its forward step: the first output of an in-place
+ * operator takes its first input's block when that input dies here with the same size. */
+static mx_status take_outputs(planner *pn, int s) {
+  const mx_graph *g = pn->g;
+  pool *pl = &pn->pl;
+  const mx_node *n = g->nodes[s];
+  for (int j = 0; j < n->noutputs; j++) {
+    int e = g->entry_base[s] + j;
+    value_life *l = &pn->life[e];
+    if (pn->external[e] || l->data_block >= 0) continue; /* variables: taken before */
+    int64_t numel = numel_of(pn, e);
+    if (n->op && j == 0 && (n->op->flags & MX_OP_INPLACE) && n->nargs > 0) {
+      int in = g->in_entry[g->in_off[s]], b = pn->life[in].data_block;
+      if (b >= 0 && is_op_entry(pn, in) && pl->b[b].last == s && numel_of(pn, in) == numel) {
+        l->data_block = b;
+        pl->b[b].last = l->data_last;
+        pn->p->values[e].fwd_req = MX_REQ_INPLACE;
+        if (!mx_size_add(pl->naive, numel, &pl->naive)) return too_large();
+        continue;
       }
     }
-    int wi = s < N ? 2 * s : (s > N ? 2 * (2 * N - s) + 1 : -1); /* whose call runs at step s */
-    if (wi >= 0 && p->ws_size[wi] > 0 && st == MX_OK) {
-      wblock[wi] = pool_take(&pl, p->ws_size[wi], s);
-      if (wblock[wi] < 0) st = take_failed(wblock[wi]);
-    }
-    for (int e = 0; e < E && st == MX_OK; e++) {
-      if (def_g[e] != s || !g->nodes[g->entry_node[e]]->op) continue;
-      gblock[e] = pool_take(&pl, mx_shape_numel(&shapes[e]), last_g[e]);
-      if (gblock[e] < 0) st = take_failed(gblock[e]);
-    }
-    for (int b = 0; b < pl.n; b++)
-      if (!pl.b[b].free && pl.b[b].last == s) pl.b[b].free = 1;
+    l->data_block = pool_take(pl, numel, l->data_last);
+    if (l->data_block < 0) return take_failed(l->data_block);
   }
-  for (int e = 0; e < E; e++) {
-    p->data_off[e] = dblock[e] >= 0 ? pl.b[dblock[e]].off : -1;
-    p->grad_off[e] = gblock[e] >= 0 ? pl.b[gblock[e]].off : -1;
+  return MX_OK;
+}
+
+/* Walk the schedule: take blocks when arrays are born, return them after their last use. */
+static mx_status walk(planner *pn) {
+  int N = pn->N;
+  pool *pl = &pn->pl;
+  for (int s = 0; s <= 2 * N; s++) {
+    mx_status st = s < N ? take_outputs(pn, s) : MX_OK;
+    if (st != MX_OK) return st;
+    if (s != N) { /* the workspace of the call at step s: node s forward, or node 2N - s backward */
+      int i = s < N ? s : 2 * N - s, b = s > N;
+      if (pn->p->nodes[i].ws_size[b] > 0) {
+        int k = pool_take(pl, pn->p->nodes[i].ws_size[b], s);
+        if (k < 0) return take_failed(k);
+        pn->nl[i].ws_block[b] = k;
+      }
+    }
+    for (int e = 0; e < pn->E; e++) {
+      value_life *l = &pn->life[e];
+      if (l->grad_def != s || !is_op_entry(pn, e)) continue;
+      l->grad_block = pool_take(pl, numel_of(pn, e), l->grad_last);
+      if (l->grad_block < 0) return take_failed(l->grad_block);
+    }
+    for (int b = 0; b < pl->n; b++)
+      if (!pl->b[b].free && pl->b[b].last == s) pl->b[b].free = 1;
   }
-  for (int i = 0; i < 2 * N; i++) p->ws_off[i] = wblock[i] >= 0 ? pl.b[wblock[i]].off : -1;
-  p->arena_floats = pl.end;
-  p->naive_floats = pl.naive;
-done:
-  free(pl.b);
-  free(need);
-  free(def_g);
-  free(last_g);
-  free(last_d);
-  free(dblock);
-  free(gblock);
-  free(written);
-  free(wblock);
+  return MX_OK;
+}
+
+/* The blocks' offsets into the plan. */
+static void set_offsets(planner *pn) {
+  const block *b = pn->pl.b;
+  for (int e = 0; e < pn->E; e++) {
+    const value_life *l = &pn->life[e];
+    pn->p->values[e].data_off = l->data_block >= 0 ? b[l->data_block].off : -1;
+    pn->p->values[e].grad_off = l->grad_block >= 0 ? b[l->grad_block].off : -1;
+  }
+  for (int i = 0; i < pn->N; i++)
+    for (int k = 0; k < 2; k++)
+      pn->p->nodes[i].ws_off[k] = pn->nl[i].ws_block[k] >= 0 ? b[pn->nl[i].ws_block[k]].off : -1;
+  pn->p->arena_floats = pn->pl.end;
+  pn->p->naive_floats = pn->pl.naive;
+}
+
+mx_status mx_plan_build(const mx_graph *g, const mx_shape *shapes, const mx_grad_req *arg_req,
+                        const unsigned char *external, const unsigned char *grad_external,
+                        mx_plan *p) {
+  memset(p, 0, sizeof *p);
+  int N = g->nnodes, E = g->nentries;
+  planner pn = {g, shapes, arg_req, external, grad_external, p, NULL, NULL, {0}, N, E, 2 * N + 1};
+  pn.life = calloc((size_t)E + 1, sizeof *pn.life);
+  pn.nl = calloc((size_t)N + 1, sizeof *pn.nl);
+  p->values = calloc((size_t)E + 1, sizeof *p->values);
+  p->nodes = calloc((size_t)N + 1, sizeof *p->nodes);
+  p->head_grad = calloc((size_t)g->nheads + 1, 1);
+  p->bwd_req = calloc((size_t)g->in_off[N] + 1, sizeof(mx_req));
+  mx_status st = MX_OK;
+  if (!pn.life || !pn.nl || !p->values || !p->nodes || !p->head_grad || !p->bwd_req) {
+    st = mx_error(MX_ERR_NOMEM, "mx_executor_bind: out of memory while planning");
+  } else {
+    for (int i = 0; i < N; i++) pn.nl[i].ws_block[0] = pn.nl[i].ws_block[1] = -1;
+    mark_backward(&pn);
+    grad_requests(&pn);
+    data_lifetimes(&pn);
+    st = take_variables(&pn);
+    if (st == MX_OK) st = workspace_sizes(&pn);
+    if (st == MX_OK) st = walk(&pn);
+    if (st == MX_OK) set_offsets(&pn);
+  }
+  free(pn.pl.b);
+  free(pn.life);
+  free(pn.nl);
   if (st != MX_OK) mx_plan_free(p);
   return st;
 }

@@ -53,7 +53,7 @@ if pad < 0 or pad > 13 then fail('--pad must be in 0..13 (got ' .. pad .. ')') e
 if pad > 0 and opts.network ~= 'lenet' then fail('--pad needs --network lenet (images, not rows)') end
 if pad > 0 and opts.float_data then fail('--pad crops the byte images: not with --float-data') end
 
--- (scaling out) --kvstore mpi: one process per rank; only rank 0 logs, evaluates and saves
+-- With --kvstore mpi: one process per rank; only rank 0 logs, evaluates and saves
 local kv, rank, num_workers = nil, 0, 1
 if opts.kvstore == 'mpi' or opts.kvstore == 'dist_sync' then
   local ok, k = pcall(mx.kvstore.create, opts.kvstore)
@@ -93,7 +93,7 @@ end
 local net = opts.network == 'lenet' and lenet() or mlp
 
 -- Data loading: the 70,000 images permuted, then 60,000 to train and 10,000 to test.
--- (memory) The images stay bytes (55 MB, not 219 MB of float32), permuted in place; each batch
+-- The images stay bytes (55 MB, not 219 MB of float32), permuted in place; each batch
 -- is converted to float32 (x/255, as get_mnist) by mx.io.ByteIter. --float-data: as the tutorial,
 -- get_mnist's float arrays (same order, same results).
 local ByteIter = require 'mx.byteiter'
@@ -133,7 +133,7 @@ else
   mnist = nil -- luacheck: ignore
   collectgarbage()
   local p = mx.nd.random_permutation(X:shape()[1])
-  if mx.core.nd.permute_rows and tostring(X:context()):match('^cpu') then
+  if mx.core.nd.permute_rows and X:context().device_type == 'cpu' then
     local perm = {}
     for k, v in ipairs(p:totable()) do perm[k] = math.tointeger(v) end
     mx.core.nd.permute_rows(X, perm)

@@ -1,8 +1,12 @@
 #!/bin/sh
-# tests/run.sh [all|c|lua|gpu|features]: runs the C test binaries and the busted specs,
-# then prints one closing line "N passed, M failed, K skipped" over all suites together
+# tests/run.sh [all|unit|system|c|lua|gpu|features]: runs the C test binaries and the busted
+# specs, then prints one closing line "N passed, M failed, K skipped" over all suites together
 # (C, busted, and the browser checks that browser_spec runs), each skip with its reason
 # above it. Exits non-zero on any failure.
+#   unit:   the C tests and the unit specs (everything but the system runs)
+#   system: the system runs: whole processes under a SIGKILL loop, the soak, resident-memory
+#           limits, the browser (SYSTEM_SPECS)
+#   all:    unit, then system; c and lua: the C tests, or every spec
 cd "$(dirname "$0")/.." || exit 2
 what=${1:-all}
 export LUA_PATH="$PWD/lua/?.lua;$PWD/lua/?/init.lua;$PWD/tests/spec/?.lua;;"
@@ -18,7 +22,15 @@ count() { # adds the "N passed, M failed, K skipped" line of a C test's output
   passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + k))
 }
 
-if [ "$what" = all ] || [ "$what" = c ]; then
+SYSTEM_SPECS="checkpoint_kill_spec.lua soak_spec.lua memory_spec.lua browser_spec.lua"
+is_system() { case " $SYSTEM_SPECS " in *" $(basename "$1") "*) return 0 ;; esac; return 1; }
+specs() { # $1: unit or system: the spec files of that set
+  for f in tests/spec/*_spec.lua; do
+    if is_system "$f"; then [ "$1" = system ] && echo "$f"; else [ "$1" = unit ] && echo "$f"; fi
+  done
+}
+
+if [ "$what" = all ] || [ "$what" = unit ] || [ "$what" = c ]; then
   for t in build/tests/test_*; do
     [ -x "$t" ] || continue
     echo "== $t"
@@ -29,9 +41,11 @@ if [ "$what" = all ] || [ "$what" = c ]; then
   done
 fi
 
-run_busted() { # $@: spec files or folders
-  echo "== busted $*"
-  busted -o TAP "$@" >"$log" 2>&1; rc=$?
+run_busted() { # $1: what runs (for the log), then busted's arguments: options, spec files or folders
+  echo "== busted: $1"
+  shift
+  # --cpath: the build under test (.busted names build/, which would win over LUA_CPATH)
+  busted -o TAP --cpath="$PWD/${MXLUA_BUILD_DIR:-build}/lua/?.so" "$@" >"$log" 2>&1; rc=$?
   ok=$(grep -cE '^ok ' "$log"); bad=$(grep -cE '^not ok ' "$log")
   sk=$(grep -cE '^ok .*# SKIP' "$log")
   grep -E '^not ok|^# ' "$log" | head -n 200
@@ -48,16 +62,21 @@ run_busted() { # $@: spec files or folders
   fi
 }
 
-if [ "$what" = all ] || [ "$what" = lua ]; then
-  # the GPU specs run too: without a CUDA device each is pending, counted as skipped
-  run_busted tests/spec
+# the GPU specs are unit specs: without a CUDA device each is pending, counted as skipped
+if [ "$what" = all ] || [ "$what" = unit ] || [ "$what" = lua ]; then
+  # shellcheck disable=SC2046 # the spec paths have no spaces
+  run_busted "unit specs" $(specs unit)
+fi
+if [ "$what" = all ] || [ "$what" = system ] || [ "$what" = lua ]; then
+  # shellcheck disable=SC2046
+  run_busted "system specs: $SYSTEM_SPECS" $(specs system)
 fi
 # features: the build has every optional library this machine has (.ci/run runs it on its own)
 if [ "$what" = features ]; then
-  run_busted tests/spec/features_spec.lua
+  run_busted features tests/spec/features_spec.lua
 fi
 if [ "$what" = gpu ]; then
-  MXLUA_REQUIRE_GPU=1 run_busted --tags=gpu tests/spec
+  MXLUA_REQUIRE_GPU=1 run_busted "GPU specs" --tags=gpu tests/spec
 fi
 
 echo "$passed passed, $failed failed, $skipped skipped"

@@ -20,7 +20,8 @@ extern const mx_op mx_op_convolution, mx_op_pooling, mx_op_deconvolution, mx_op_
     mx_op_embedding, mx_op_swap_axis, mx_op_elementwise_sum;
 /* classic MXNet models (issue 18) */
 extern const mx_op mx_op_softmax_activation, mx_op_slice_channel, mx_op_expand_dims, mx_op_cast, mx_op_clip,
-    mx_op_slice_axis, mx_op_transpose, mx_op_sum, mx_op_mean, mx_op_max;
+    mx_op_slice_axis, mx_op_transpose, mx_op_sum, mx_op_mean, mx_op_max, mx_op_crop, mx_op_upsampling,
+    mx_op_l2_normalization, mx_op_instance_norm, mx_op_lrn;
 
 /* The operators, one line each. */
 static const mx_op *builtin[] = {
@@ -69,6 +70,11 @@ static const mx_op *builtin[] = {
     &mx_op_sum,
     &mx_op_mean,
     &mx_op_max,
+    &mx_op_crop,
+    &mx_op_upsampling,
+    &mx_op_l2_normalization,
+    &mx_op_instance_norm,
+    &mx_op_lrn,
 };
 #define NBUILTIN ((int)(sizeof builtin / sizeof builtin[0]))
 

@@ -1,4 +1,4 @@
---- mx.byteiter: (memory) a DataIter over images kept as bytes (core.bytes_load_idx), each
+--- mx.byteiter: a DataIter over images kept as bytes (core.bytes_load_idx), each
 -- batch converted to float32 into one reused CPU buffer: MNIST's 70,000 images take 55 MB
 -- instead of 219 MB. Batches as NDArrayIter's (last_batch_handle 'pad': wrapping to the start).
 -- @module mx.byteiter
@@ -13,7 +13,7 @@ local ByteIter = mxio.iter_class('mx.io.ByteIter')
 --- ByteIter{bytes = core.bytes_load_idx{...}, first = 1, count = bytes:rows(), label = NDArray (count,),
 --   batch_size = 1, scale = 1, shape = {cols} (one row's shape), num_parts = 1, part_index = 0,
 --   data_name = 'data', label_name = 'softmax_label', pad = 0, rand_crop = false}: rows first ..
---   first+count-1 of bytes. (augmentation) pad = p with rand_crop = true: each image (the last two
+--   first+count-1 of bytes. pad = p with rand_crop = true: each image (the last two
 --   axes of shape) is a random crop of itself padded with p zeros, as MXNet's ImageRecordIter: a
 --   shift of -p..p pixels per axis, drawn from the engine's seeded generator (mx.random.seed).
 function ByteIter:init(opts)

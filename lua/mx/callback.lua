@@ -46,7 +46,7 @@ end
 
 --- do_checkpoint(prefix, period = 1): an epoch-end callback that saves
 -- prefix-symbol.json and prefix-%04d.params (epoch + 1) every `period` epochs;
--- inside FeedForward:fit also the optimizer state (prefix-%04d.states).
+-- inside FeedForward:fit also the optimizer state (prefix-%04d.states) of the updater fit passes.
 function callback.do_checkpoint(prefix, period)
   if type(prefix) ~= 'string' or prefix == '' then
     error('mx.callback.do_checkpoint: prefix must be a non-empty string (got ' .. tostring(prefix) .. ')', 2)
@@ -55,10 +55,9 @@ function callback.do_checkpoint(prefix, period)
     error('mx.callback.do_checkpoint: period must be an integer (got ' .. tostring(period) .. ')', 2)
   end
   period = math.max(1, period or 1)
-  return callable(function(iter_no, sym, arg_params, aux_params)
+  return callable(function(iter_no, sym, arg_params, aux_params, updater)
     if (iter_no + 1) % period == 0 then
-      local model = require('mx.model')
-      model.save_checkpoint(prefix, iter_no + 1, sym, arg_params, aux_params, model._fit_updater)
+      require('mx.model').save_checkpoint(prefix, iter_no + 1, sym, arg_params, aux_params, updater)
     end
   end)
 end

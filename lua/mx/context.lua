@@ -22,10 +22,11 @@ function M.Context(device_type, device_id)
   return make(device_id or 0)
 end
 
-function M.is_context(v)
-  local ok, t = pcall(function() return v.device_type end)
-  return ok and type(v) == 'userdata' and (t == 'cpu' or t == 'gpu')
-end
+local context_mt = getmetatable(core.cpu(0))
+
+--- is_context(v): whether v is a Context. The one test of a context; its device is
+-- ctx.device_type ('cpu' or 'gpu'), its number ctx.device_id.
+function M.is_context(v) return type(v) == 'userdata' and getmetatable(v) == context_mt end
 
 -- Number of usable CUDA devices (0 when built without CUDA or none present).
 function M.num_gpus() return core.gpu_count() end

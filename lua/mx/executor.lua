@@ -21,7 +21,7 @@ function methods.forward(self, kw)
       else
         local dst = self.arg_dict[k]
         if dst == nil then error(string.format("Executor:forward: no argument named '%s'", tostring(k)), 2) end
-        local ok, err = pcall(dst.set, dst, v) -- (robustness) the error names forward and the argument
+        local ok, err = pcall(dst.set, dst, v) -- the error names forward and the argument
         if not ok then error(string.format("Executor:forward: argument '%s': %s", k, tostring(err)), 2) end
       end
     end
@@ -46,7 +46,7 @@ end
 
 --- exe:copy_params_from(arg_params, aux_params, allow_extra_params)
 function methods.copy_params_from(self, arg_params, aux_params, allow_extra_params)
-  for i, p in ipairs{arg_params, aux_params} do -- (robustness) tables of NDArrays or nil
+  for i, p in ipairs{arg_params, aux_params} do -- tables of NDArrays or nil
     if p ~= nil and type(p) ~= 'table' then
       error(string.format('Executor:copy_params_from: %s must be a table of NDArrays by name (got %s)',
         i == 1 and 'arg_params' or 'aux_params', type(p)), 2)

@@ -3,16 +3,15 @@
 -- @module mx
 local mx = {}
 mx.core = require 'mx.core'
--- Array memory lives outside the Lua heap; the bindings report it to the
--- collector as it is allocated, so temporaries are collected at the pace they
--- are made. Under Lua 5.4.4's generational mode, arrays dropped in a loop were
--- still not collected before a major collection (1 MB temporaries: 6 GB peak);
--- the incremental mode keeps that loop at 3 MB. So mx selects it.
-collectgarbage('incremental')
+-- The collector's mode is the program's to choose (lua5.4 runs generational, mxlua
+-- incremental): mx leaves it as it is. Array memory lives outside the Lua heap; the
+-- bindings pace the collector by it (bindings_util.c), so temporaries are collected at
+-- the pace they are made under either mode.
 mx.__version__ = mx.core.version
 mx.runtime = require 'mx.runtime' -- what this build has
 mx.features = mx.runtime.Features
 
+mx.class = require 'mx.class' -- the class helper of every mx class
 mx.context = require 'mx.context'
 mx.cpu, mx.gpu = mx.context.cpu, mx.context.gpu
 mx.nd = require 'mx.ndarray'
@@ -34,7 +33,7 @@ mx.monitor = mx.mon
 mx.operator = require 'mx.operator'
 mx.viz = require 'mx.viz'
 mx.test_utils = require 'mx.test_utils'
-mx.kvstore = require 'mx.kvstore' -- (scaling out) KVStore 'local', 'device', 'nccl', 'mpi'
+mx.kvstore = require 'mx.kvstore' -- KVStore 'local', 'device', 'nccl', 'mpi'
 mx.kv = mx.kvstore
 
 return mx

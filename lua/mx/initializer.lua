@@ -6,26 +6,16 @@
 -- luacheck: ignore 212/self
 local core = require 'mx.core'
 local options = require 'mx.options'
+local class = require 'mx.class'
 
 local init = {}
-
--- A class whose instances are callable: init(name, arr).
-local function class(name, parent)
-  local cls = {}
-  cls.__index = cls
-  cls.__name = name
-  cls.__call = function(self, ...) return self:call(...) end
-  cls.__tostring = function(self) return name end
-  return setmetatable(cls, {__index = parent, __call = function(c, ...)
-    local self = setmetatable({}, c)
-    self:init(...)
-    return self
-  end})
-end
 
 local Initializer = class('mx.init.Initializer')
 init.Initializer = Initializer
 init.class = class
+-- an initializer is callable, init(name, arr), and prints as its class's name
+Initializer.__call = function(self, ...) return self:call(...) end
+Initializer.__tostring = function(self) return self.__name end
 
 function Initializer:init() end
 

@@ -7,6 +7,7 @@
 local core = require 'mx.core'
 local log = require 'mx.log'
 local options = require 'mx.options'
+local class = require 'mx.class'
 
 local io_ = {}
 
@@ -23,25 +24,12 @@ end})
 
 --- DataIter: the protocol. Subclasses define reset() and next() (a DataBatch,
 -- or nil at the end); `for batch in it do ... end` calls next() until nil.
-local DataIter = {}
-DataIter.__index = DataIter
+local DataIter = class('mx.io.DataIter')
 DataIter.__call = function(self) return self:next() end
-DataIter.__name = 'mx.io.DataIter'
 io_.DataIter = DataIter
 
 --- A subclass of DataIter (or of `parent`).
-function io_.iter_class(name, parent)
-  parent = parent or DataIter
-  local cls = {}
-  for k, v in pairs(parent) do if k:sub(1, 2) == '__' then cls[k] = v end end
-  cls.__index = cls
-  cls.__name = name
-  return setmetatable(cls, {__index = parent, __call = function(c, ...)
-    local self = setmetatable({}, c)
-    self:init(...)
-    return self
-  end})
-end
+function io_.iter_class(name, parent) return class(name, parent or DataIter) end
 
 function DataIter:reset() error(self.__name .. ':reset: not implemented', 2) end
 function DataIter:next() error(self.__name .. ':next: not implemented', 2) end
@@ -109,7 +97,7 @@ function NDArrayIter:init(opts)
       error(('%s: label %s has %d rows but data %s has %d'):format(where, p[1], p[2]:shape()[1], data[1][1], n), 3)
     end
   end
-  -- (scaling out) num_parts / part_index: this process's part of the rows, as MNISTIter's
+  -- num_parts / part_index: this process's part of the rows, as MNISTIter's
   local num_parts, part = opts.num_parts or 1, opts.part_index or 0
   if math.type(num_parts) ~= 'integer' or num_parts < 1 or math.type(part) ~= 'integer'
      or part < 0 or part >= num_parts then
@@ -268,7 +256,7 @@ function MNISTIter:init(opts)
   local ok, images, labels = pcall(core.idx_load_pair, image, label, 1 / 256, opts.ctx)
   if not ok then error((tostring(images):gsub('^mx%.io%.idx_load_pair', where)), 3) end
   local count = images:shape()[1]
-  local top = labels:max():asscalar() -- (robustness) a label byte past 9 is a corrupt file, not a class
+  local top = labels:max():asscalar() -- a label byte past 9 is a corrupt file, not a class
   if top ~= top or top > 9 then
     error(('%s: %s: label %s out of range (MNIST labels are 0..9)'):format(where, label, tostring(top)), 3)
   end
@@ -284,8 +272,8 @@ function MNISTIter:init(opts)
       local j = rand(i) + 1
       idx[i], idx[j] = idx[j], idx[i]
     end
-    if core.nd.permute_rows and tostring(images:context()):match('^cpu') then
-      -- (speed) in place: the arrays were just loaded, so no second copy of the images
+    if core.nd.permute_rows and images:context().device_type == 'cpu' then
+      -- in place: the arrays were just loaded, so no second copy of the images
       core.nd.permute_rows(images, idx)
       core.nd.permute_rows(labels, idx)
     else

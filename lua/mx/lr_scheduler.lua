@@ -3,24 +3,26 @@
 -- rate; the optimizer sets its base_lr from learning_rate.
 -- @module mx.lr_scheduler
 local log = require 'mx.log'
+local class = require 'mx.class'
 
 local sched = {}
 
-local function class(name)
-  local cls = {}
-  cls.__index = cls
-  cls.__name = name
-  cls.__call = function(self, n) return self:call(n) end
-  return setmetatable(cls, {__call = function(c, ...)
-    local self = setmetatable({base_lr = 0.01}, c)
-    self:init(...)
-    return self
-  end})
+--- LRScheduler: the base class. A scheduler is callable, sched(num_update) -> rate; base_lr starts
+-- at 0.01 (the optimizer sets it from its learning_rate).
+local LRScheduler = class('mx.lr_scheduler.LRScheduler')
+sched.LRScheduler = LRScheduler
+LRScheduler.__call = function(self, n) return self:call(n) end
+LRScheduler.__new = function(cls, ...)
+  local self = setmetatable({base_lr = 0.01}, cls)
+  self:init(...)
+  return self
 end
+function LRScheduler.init() end
+function LRScheduler:call() error(self.__name .. ':call: not implemented', 2) end
 
 --- FactorScheduler(step, factor = 1, stop_factor_lr = 1e-8): lr * factor every
 -- `step` updates (at most one reduction per call, as MXNet 2016).
-local FactorScheduler = class('mx.lr_scheduler.FactorScheduler')
+local FactorScheduler = class('mx.lr_scheduler.FactorScheduler', LRScheduler)
 sched.FactorScheduler = FactorScheduler
 function FactorScheduler:init(step, factor, stop_factor_lr)
   if type(step) == 'table' then step, factor, stop_factor_lr = step.step, step.factor, step.stop_factor_lr end
@@ -53,7 +55,7 @@ function FactorScheduler:set_state(s) self.base_lr, self.count = s[1], math.toin
 
 --- MultiFactorScheduler(steps, factor = 1): lr * factor after each of the
 -- increasing update counts in `steps`.
-local MultiFactorScheduler = class('mx.lr_scheduler.MultiFactorScheduler')
+local MultiFactorScheduler = class('mx.lr_scheduler.MultiFactorScheduler', LRScheduler)
 sched.MultiFactorScheduler = MultiFactorScheduler
 function MultiFactorScheduler:init(step, factor)
   if type(step) == 'table' and step.step then step, factor = step.step, step.factor end

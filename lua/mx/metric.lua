@@ -4,20 +4,10 @@
 -- @module mx.metric
 local core = require 'mx.core'
 local options = require 'mx.options'
+local class = require 'mx.class'
 
 local metric = {}
 
-local function class(name, parent)
-  local cls = {}
-  cls.__index = cls
-  cls.__name = name
-  cls.__tostring = function(self) return ('EvalMetric: %s'):format(self.name) end
-  return setmetatable(cls, {__index = parent, __call = function(c, ...)
-    local self = setmetatable({}, c)
-    self:init(...)
-    return self
-  end})
-end
 metric.class = class
 
 local function check_lists(where, labels, preds)
@@ -40,6 +30,7 @@ end
 
 local EvalMetric = class('mx.metric.EvalMetric')
 metric.EvalMetric = EvalMetric
+EvalMetric.__tostring = function(self) return ('EvalMetric: %s'):format(self.name) end
 
 function EvalMetric:init(name)
   self.name = name
@@ -65,7 +56,7 @@ function EvalMetric:get_name_value()
 end
 function EvalMetric:update() error(self.__name .. ':update: not implemented', 2) end
 
--- (speed) The rows of an array, remembered per array (an executor hands the same output arrays
+-- The rows of an array, remembered per array (an executor hands the same output arrays
 -- every batch; shape() would make a table each time).
 local rows_of = setmetatable({}, {__mode = 'k'})
 local function rows(a)

@@ -14,7 +14,7 @@ local model = {}
 
 local function cpu() return core.cpu(0) end
 
-local function is_context(x) return type(x) == 'userdata' and tostring(x):match('^[cg]pu%(%d+%)$') ~= nil end
+local is_context = require('mx.context').is_context
 
 local function ctx_list(ctx, where)
   if ctx == nil then return {cpu()} end
@@ -67,7 +67,7 @@ end
 
 --- load_checkpoint(prefix, epoch) -> symbol, arg_params, aux_params
 function model.load_checkpoint(prefix, epoch, ctx)
-  -- (robustness) a missing or damaged file fails naming load_checkpoint and the file
+  -- a missing or damaged file fails naming load_checkpoint and the file
   local function named(ok, ...)
     if ok then return ... end
     error('mx.model.load_checkpoint: ' .. (tostring((...)):gsub('^mx%.[%w.]+: ', '')), 3)
@@ -203,8 +203,8 @@ local function copy_params_to(exe, arg_params, aux_params)
   for name, arr in pairs(aux_params) do if aux_dict[name] then arr:set(aux_dict[name]) end end
 end
 
--- (speed) is array a on the CPU; do arrays a and b have one shape.
-local function on_cpu(a) return tostring(a:context()):match('^cpu') ~= nil end
+-- is array a on the CPU; do arrays a and b have one shape.
+local function on_cpu(a) return a:context().device_type == 'cpu' end
 local function same_shape(a, b)
   local sa, sb = a:shape(), b:shape()
   if #sa ~= #sb then return false end
@@ -224,7 +224,7 @@ local function loader(exe, iter)
     if not data_arrs[i] then error(('mx.model.FeedForward: the network has no input named %s'):format(n), 4) end
   end
   for i, n in ipairs(label_names) do label_arrs[i] = arg_dict[n] end -- a label the network lacks is skipped
-  -- (speed) on the CPU an input of the argument's shape is read in place (Executor:_feed, no
+  -- on the CPU an input of the argument's shape is read in place (Executor:_feed, no
   -- copy); anything else (another shape or context, a GPU executor) is copied as before.
   local arg_index, feeds = {}, exe._feed ~= nil and exe.arg_arrays[1] ~= nil and on_cpu(exe.arg_arrays[1])
   for i, a in ipairs(exe.arg_arrays) do arg_index[a] = i end
@@ -256,7 +256,7 @@ local function check_ctx(ctx)
   end
 end
 
--- ---- (scaling out) several contexts and a kvstore ----
+-- ---- several contexts and a kvstore ----
 
 -- The kvstore of a fit: none for one context and no 'mpi'/'dist' (MXNet's rule), else
 -- mx.kvstore.create(name) or the KVStore given.
@@ -385,12 +385,115 @@ function Parallel:score(batch, eval_metric)
   end
 end
 
---- fit{X, y, eval_data, eval_metric = 'acc', epoch_end_callback, batch_end_callback,
---   kvstore, logger, monitor, eval_batch_end_callback, check_finite}
--- check_finite = true: stop at the first NaN or Inf in an output, gradient or weight, naming it.
+-- One executor on one context: the updater changes its weights in place, one fused call per batch.
+-- It has what a trainer has (Parallel has the same): exes, step(batch, metric), score(batch, metric).
+local Single = {}
+Single.__index = Single
+
+local function single_trainer(self, shapes, train_data, eval_data, param_names, updater)
+  local exe = bind(self.symbol, self.ctx[1], shapes, 'write')
+  exe:copy_params_from(self.arg_params, self.aux_params, true)
+  local weights, grads = {}, {}
+  for i, name in ipairs(param_names) do weights[i], grads[i] = exe.arg_dict[name], exe.grad_dict[name] end
+  return setmetatable({exes = {exe}, exe = exe, outputs = exe.outputs, updater = updater, weights = weights,
+                       grads = grads, load = loader(exe, train_data), eval_load = eval_data and loader(exe, eval_data)},
+                      Single)
+end
+
+function Single:step(batch, eval_metric)
+  self.load(batch)
+  self.exe:forward(true) -- a boolean: no table per batch
+  self.exe:backward()
+  self.updater:update_all(self.grads, self.weights) -- one fused call for SGD
+  eval_metric:update(batch.label, self.outputs)
+end
+
+function Single:score(batch, eval_metric)
+  self.eval_load(batch)
+  self.exe:forward(false)
+  eval_metric:update(batch.label, self.outputs)
+end
+
+-- A list of callbacks: one callable alone, or nil.
+local function callbacks(cbs)
+  if cbs and (type(cbs) == 'function' or getmetatable(cbs)) then return {cbs} end
+  return cbs
+end
+
+-- The optimizer of a fit: rescale_grad = 1/batch_size (with 'mpi', the batch size over all the
+-- processes, as MXNet's dist_sync), the parameter names for the biases' zero weight decay.
+local function fit_optimizer(self, batch_size, param_names)
+  local opt = self.optimizer
+  if type(opt) ~= 'string' then return opt end
+  local kw = {}
+  for k, v in pairs(self.kwargs) do kw[k] = v end
+  kw.rescale_grad = kw.rescale_grad or 1 / batch_size
+  kw.sym = self.symbol
+  local idx2name = {}
+  for i, name in ipairs(param_names) do idx2name[i] = name end
+  kw.param_idx2name = idx2name
+  return optimizer.create(opt, kw)
+end
+
+-- One epoch over train_data through trainer (epoch_size batches when set, resetting the
+-- iterator at its end); returns the number of batches.
+local function train_epoch(self, trainer, train_data, epoch, param, monitor, batch_cbs, logger)
+  local nbatch, epoch_size = 0, self.epoch_size
+  local eval_metric = param.eval_metric
+  while true do
+    local do_reset = true
+    for batch in train_data do
+      if monitor then monitor:tic() end
+      trainer:step(batch, eval_metric)
+      if monitor then monitor:toc_print() end
+      nbatch = nbatch + 1
+      if batch_cbs then
+        param.nbatch = nbatch
+        for _, cb in ipairs(batch_cbs) do cb(param) end
+      end
+      if epoch_size and nbatch >= epoch_size then
+        do_reset = false
+        break
+      end
+    end
+    if do_reset then
+      logger.info('Epoch[%d] Resetting Data Iterator', epoch)
+      train_data:reset()
+    end
+    if epoch_size == nil or nbatch >= epoch_size then return nbatch end
+  end
+end
+
+-- The metric over eval_data through trainer, logged; returns {name = value}.
+local function evaluate(trainer, eval_data, epoch, param, eval_cbs, logger)
+  local eval_metric = param.eval_metric
+  eval_metric:reset()
+  eval_data:reset()
+  local eb = 0
+  for batch in eval_data do
+    trainer:score(batch, eval_metric)
+    eb = eb + 1
+    if eval_cbs then
+      param.nbatch = eb
+      for _, cb in ipairs(eval_cbs) do cb(param) end
+    end
+  end
+  local values = {}
+  for _, nv in ipairs(eval_metric:get_name_value()) do
+    logger.info('Epoch[%d] Validation-%s=%f', epoch, nv[1], nv[2])
+    values[nv[1]] = nv[2]
+  end
+  return values
+end
+
 local FIT_OPTIONS = {'X', 'y', 'eval_data', 'eval_metric', 'epoch_end_callback', 'batch_end_callback', 'kvstore',
                      'logger', 'work_load_list', 'monitor', 'eval_batch_end_callback', 'check_finite'}
 
+--- fit{X, y, eval_data, eval_metric = 'acc', epoch_end_callback, batch_end_callback,
+--   kvstore, logger, monitor, eval_batch_end_callback, check_finite}
+-- check_finite = true: stop at the first NaN or Inf in an output, gradient or weight, naming it.
+-- An epoch-end callback is called (epoch, symbol, arg_params, aux_params, updater): the updater
+-- is the optimizer state (mx.callback.do_checkpoint saves it).
 function FeedForward:fit(opts)
   local where = 'mx.model.FeedForward:fit'
   if type(opts) ~= 'table' then error(where .. ': expected a table of arguments', 2) end
@@ -404,104 +507,44 @@ function FeedForward:fit(opts)
   local _, param_names = self:_init_params(shapes)
   local ctx = self.ctx[1]
   check_ctx(ctx)
-  local kv = fit_kvstore(opts.kvstore, #self.ctx) -- (scaling out)
+  local kv = fit_kvstore(opts.kvstore, #self.ctx)
 
-  -- the optimizer: rescale_grad = 1/batch_size, biases without weight decay
-  -- (with 'mpi', the batch size over all the processes, as MXNet's dist_sync)
-  local batch_size = train_data.batch_size * (kv and kv.num_workers or 1)
-  local opt = self.optimizer
-  if type(opt) == 'string' then
-    local kw = {}
-    for k, v in pairs(self.kwargs) do kw[k] = v end
-    kw.rescale_grad = kw.rescale_grad or 1 / batch_size
-    kw.sym = self.symbol
-    local idx2name = {}
-    for i, name in ipairs(param_names) do idx2name[i] = name end
-    kw.param_idx2name = idx2name
-    opt = optimizer.create(opt, kw)
-  end
+  local opt = fit_optimizer(self, train_data.batch_size * (kv and kv.num_workers or 1), param_names)
   local updater = optimizer.get_updater(opt)
   if self._resume_states then
     updater:load_states(self._resume_states, ctx)
     self._resume_states = nil
   end
   self._updater = updater
-  model._fit_updater = updater -- do_checkpoint saves its state beside the parameters
 
   logger.info('Start training with %s', ctx_str(self.ctx))
-  local par, exe -- (scaling out) par: one executor per context, updates through kv
+  -- the trainer: one executor per context updated through kv, or one updated in place
+  local trainer
   if kv then
     kv:_set_updater(updater)
-    par = parallel_trainer(self, kv, shapes, train_data, param_names, opts.work_load_list,
-                           opts.monitor or opts.check_finite)
-    exe = par.exes[1]
+    trainer = parallel_trainer(self, kv, shapes, train_data, param_names, opts.work_load_list,
+                               opts.monitor or opts.check_finite)
   else
-    exe = bind(self.symbol, ctx, shapes, 'write')
-    exe:copy_params_from(self.arg_params, self.aux_params, true)
+    trainer = single_trainer(self, shapes, train_data, eval_data, param_names, updater)
   end
-  local arg_dict, grad_dict = exe.arg_dict, exe.grad_dict or {}
-  if not exe.grad_dict then
-    for i, name in ipairs(self.symbol:list_arguments()) do grad_dict[name] = exe.grad_arrays[i] end
-  end
-  local weights, grads = {}, {}
-  for i, name in ipairs(param_names) do weights[i], grads[i] = arg_dict[name], grad_dict[name] end
-  local outputs = exe.outputs
-  local load = loader(exe, train_data)
+  local exe = trainer.exes[1]
   local monitor = opts.monitor
-  if opts.check_finite then -- (robustness) stop at the first NaN/Inf, naming the array
+  if opts.check_finite then -- stop at the first NaN/Inf, naming the array
     -- without a monitor: one whose pattern matches no name, so it only checks and prints nothing
     monitor = monitor or require('mx.monitor').Monitor{interval = 1, pattern = '\1', check_finite = true}
     monitor.check_finite, monitor.where = true, where
   end
   if monitor then monitor:install(exe) end
-  local batch_cbs = opts.batch_end_callback
-  if batch_cbs and (type(batch_cbs) == 'function' or getmetatable(batch_cbs)) then batch_cbs = {batch_cbs} end
-  local epoch_cbs = opts.epoch_end_callback
-  if epoch_cbs and (type(epoch_cbs) == 'function' or getmetatable(epoch_cbs)) then epoch_cbs = {epoch_cbs} end
-  local eval_cbs = opts.eval_batch_end_callback
-  if eval_cbs and (type(eval_cbs) == 'function' or getmetatable(eval_cbs)) then eval_cbs = {eval_cbs} end
-  local eval_load = eval_data and loader(exe, eval_data)
+  local batch_cbs, epoch_cbs = callbacks(opts.batch_end_callback), callbacks(opts.epoch_end_callback)
+  local eval_cbs = callbacks(opts.eval_batch_end_callback)
 
   local param = {epoch = 0, nbatch = 0, eval_metric = eval_metric, locals = {model = self, executor = exe}}
-  local epoch_size = self.epoch_size
   train_data:reset()
   for epoch = self.begin_epoch, self.num_epoch - 1 do
     local tic = core.now()
     eval_metric:reset()
-    local nbatch = 0
     param.epoch = epoch
-    while true do
-      local do_reset = true
-      for batch in train_data do
-        if par then
-          if monitor then monitor:tic() end
-          par:step(batch, eval_metric)
-          if monitor then monitor:toc_print() end
-        else
-          load(batch)
-          if monitor then monitor:tic() end
-          exe:forward(true) -- (speed) a boolean: no table per batch
-          exe:backward()
-          updater:update_all(grads, weights) -- (speed) one fused call for SGD
-          if monitor then monitor:toc_print() end
-          eval_metric:update(batch.label, outputs)
-        end
-        nbatch = nbatch + 1
-        if batch_cbs then
-          param.nbatch = nbatch
-          for _, cb in ipairs(batch_cbs) do cb(param) end
-        end
-        if epoch_size and nbatch >= epoch_size then
-          do_reset = false
-          break
-        end
-      end
-      if do_reset then
-        logger.info('Epoch[%d] Resetting Data Iterator', epoch)
-        train_data:reset()
-      end
-      if epoch_size == nil or nbatch >= epoch_size then break end
-    end
+    train_epoch(self, trainer, train_data, epoch, param, monitor, batch_cbs, logger)
     local toc = core.now()
     local record = {epoch = epoch, train = {}, time = toc - tic}
     for _, nv in ipairs(eval_metric:get_name_value()) do
@@ -512,35 +555,11 @@ function FeedForward:fit(opts)
     copy_params_to(exe, self.arg_params, self.aux_params)
     self._last_epoch = epoch + 1
     if epoch_cbs then
-      for _, cb in ipairs(epoch_cbs) do cb(epoch, self.symbol, self.arg_params, self.aux_params) end
+      for _, cb in ipairs(epoch_cbs) do cb(epoch, self.symbol, self.arg_params, self.aux_params, updater) end
     end
-    if eval_data then
-      eval_metric:reset()
-      eval_data:reset()
-      local eb = 0
-      for batch in eval_data do
-        if par then
-          par:score(batch, eval_metric)
-        else
-          eval_load(batch)
-          exe:forward(false)
-          eval_metric:update(batch.label, outputs)
-        end
-        eb = eb + 1
-        if eval_cbs then
-          param.nbatch = eb
-          for _, cb in ipairs(eval_cbs) do cb(param) end
-        end
-      end
-      record.validation = {}
-      for _, nv in ipairs(eval_metric:get_name_value()) do
-        logger.info('Epoch[%d] Validation-%s=%f', epoch, nv[1], nv[2])
-        record.validation[nv[1]] = nv[2]
-      end
-    end
+    if eval_data then record.validation = evaluate(trainer, eval_data, epoch, param, eval_cbs, logger) end
     self.history[#self.history + 1] = record
   end
-  model._fit_updater = nil
   return self
 end
 

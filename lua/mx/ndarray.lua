@@ -14,7 +14,8 @@
 --   other:    waitall is_ndarray save(fname, list|dict) load(fname[, ctx]) (Lua)
 --   methods:  all of math and shape as x:f(...), and shape size ndim context dtype totable asscalar
 --             set(v) add_ sub_ mul_ div_ as_in_context wait_to_read close astype (Lua) T (Lua);
---             x[i] (number for 1-D, row view otherwise), x[i] = v, #x, + - * / ^ and unary -.
+--             x[i] (number for 1-D, row view otherwise), x[{i, j, ...}] (the element), x[i] = v, #x,
+--             + - * / ^ and unary -.
 -- @module mx.ndarray
 local core = require 'mx.core'
 

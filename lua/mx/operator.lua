@@ -7,42 +7,20 @@
 -- luacheck: no self (the default methods of the classes ignore their instance)
 local core = require 'mx.core'
 local literal = require 'mx.literal'
+local class = require 'mx.class'
 
 local operator = {}
 
 -- ---------------------------------------------------------------- classes
 
--- A class with single inheritance: Class:extend(name) makes a subclass, Class(...)
--- makes an instance and calls its init(...). Metamethods are inherited too.
-local function new_class(name, parent)
-  local cls = { __name = name, super = parent }
-  cls.__index = cls
-  if parent then
-    for k, v in pairs(parent) do
-      if type(k) == 'string' and k:sub(1, 2) == '__' and k ~= '__index' and k ~= '__name' then cls[k] = v end
-    end
-  end
-  return setmetatable(cls, {
-    __index = parent,
-    __call = function(c, ...)
-      local obj = setmetatable({}, c)
-      -- a LuaOp keeps its constructor's arguments: they are saved with its symbols
-      if c.__keeps_args then obj.init_args_ = table.pack(...) end
-      obj:init(...)
-      return obj
-    end,
-    __tostring = function(c) return 'class ' .. c.__name end,
-  })
-end
-
 local function extend(self, name)
   if type(name) ~= 'string' then error(self.__name .. ':extend: expected a class name (a string)', 2) end
-  return new_class(name, self)
+  return class(name, self)
 end
 
 -- ---------------------------------------------------------------- CustomOp
 
-local CustomOp = new_class('CustomOp')
+local CustomOp = class('CustomOp')
 CustomOp.extend = extend
 operator.CustomOp = CustomOp
 
@@ -73,7 +51,7 @@ end
 
 -- ---------------------------------------------------------------- CustomOpProp
 
-local CustomOpProp = new_class('CustomOpProp')
+local CustomOpProp = class('CustomOpProp')
 CustomOpProp.extend = extend
 operator.CustomOpProp = CustomOpProp
 
@@ -343,8 +321,13 @@ end
 
 -- ---------------------------------------------------------------- LuaOp
 
-local LuaOp = new_class('LuaOp')
-LuaOp.__keeps_args = true -- Class(...) records its arguments (new_class)
+local LuaOp = class('LuaOp')
+-- a LuaOp keeps its constructor's arguments: they are saved with its symbols
+LuaOp.__new = function(cls, ...)
+  local obj = setmetatable({ init_args_ = table.pack(...) }, cls)
+  obj:init(...)
+  return obj
+end
 operator.LuaOp = LuaOp
 operator.NumpyOp = LuaOp -- the tutorial's name
 
@@ -464,7 +447,7 @@ function LuaOp.extend(parent, name, op_type)
   if type(op_type) ~= 'string' or op_type == '' then
     error(string.format('%s:extend(%q): the operator type must be a non-empty string', parent.__name, name), 2)
   end
-  local cls = new_class(name, parent)
+  local cls = class(name, parent)
   cls.op_type_ = op_type
   local h = luaop_handler(op_type, cls)
   core.custom_op_register(op_type, h)

@@ -6,31 +6,23 @@
 -- luacheck: ignore 212/self
 local core = require 'mx.core'
 local options = require 'mx.options'
+local class = require 'mx.class'
 
 local optimizer = {}
 local registry = {}
-
-local function class(name, parent)
-  local cls = {}
-  cls.__index = cls
-  cls.__name = name
-  return setmetatable(cls, {__index = parent, __call = function(c, opts)
-    local self = setmetatable({}, c)
-    self:init(opts or {})
-    return self
-  end})
-end
 
 local function ends(s, suffix) return type(s) == 'string' and s:sub(-#suffix) == suffix end
 
 local Optimizer = class('mx.optimizer.Optimizer')
 optimizer.Optimizer = Optimizer
 optimizer.class = class
+-- Optimizer() is Optimizer{}: each init may read opts
+Optimizer.__new = function(cls, opts) return class.new(cls, opts or {}) end
 Optimizer.default_lr = 0.01
 
 --- Optimizer{rescale_grad = 1, param_idx2name = {}, wd = 0, clip_gradient = nil,
 --   learning_rate = 0.01, lr_scheduler = nil, sym = nil, begin_num_update = 0}
--- (robustness) hyper-parameters are finite numbers: lr, wd and clip_gradient also >= 0.
+-- hyper-parameters are finite numbers: lr, wd and clip_gradient also >= 0.
 local function check_hyper(name, opts)
   for _, k in ipairs{'learning_rate', 'wd', 'rescale_grad', 'clip_gradient', 'momentum'} do
     local v = opts[k]
@@ -276,7 +268,7 @@ Updater.__call = function(self, index, grad, weight)
   self.optimizer:update(index, weight, grad, s or nil)
 end
 
---- (speed) updater:update_all(grads, weights): updater(i, grads[i], weights[i]) for each i in
+--- updater:update_all(grads, weights): updater(i, grads[i], weights[i]) for each i in
 -- turn (nil gradients skipped), same states and results. SGD's updates run as one fused C call
 -- over all the parameters (lists reused from step to step: no garbage); others one call each.
 function Updater:update_all(grads, weights)

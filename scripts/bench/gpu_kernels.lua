@@ -1,4 +1,4 @@
--- GPU kernels the reading of issue 22 expects to be slow, each beside a bandwidth-bound
+-- GPU kernels a reading of the .cu code expects to be slow, each beside a bandwidth-bound
 -- reference of the same bytes (an element-wise copy), for the first GPU that is lent:
 --   sum of one long row (reduce_rows_kernel: one block for the whole row);
 --   FullyConnected's bias gradient (a column sum over the batch, serial per column);

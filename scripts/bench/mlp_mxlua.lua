@@ -37,7 +37,7 @@ local updater = mx.optimizer.get_updater(opt)
 local arg_arrays, grad_arrays = exe.arg_arrays, exe.grad_arrays
 local nbatch = train_x:shape()[1] // BATCH
 
--- (speed) The batches as views made once, read in place by the executor (Executor:_feed, as
+-- The batches as views made once, read in place by the executor (Executor:_feed, as
 -- FeedForward does: no copy), and one fused SGD call per step over the parameters
 -- (updater:update_all, as FeedForward does). Positions in the parameter lists are the updater's
 -- indices, so idx2name is rebuilt for them.

@@ -19,6 +19,6 @@ build/mxlua scripts/bench/gpu_kernels.lua || status=1
 # LeNet training samples/s, mxlua and PyTorch 1.13 side by side, both on one thread (scripts/bench/lenet_*)
 OPENBLAS_NUM_THREADS=1 build/mxlua scripts/bench/lenet_mxlua.lua || status=1
 /usr/bin/python3 scripts/bench/lenet_torch.py --threads 1 || status=1
-# (scaling out) 1 vs 2 MPI processes (kvstore 'mpi'), MLP at batch 100 and 1000 per process, all-reduce ms/step
+# 1 vs 2 MPI processes (kvstore 'mpi'), MLP at batch 100 and 1000 per process, all-reduce ms/step
 sh scripts/bench/kvstore_mpi.sh || status=1
 exit $status

@@ -254,7 +254,7 @@ TEST(thousand_steps_allocate_nothing) {
   mx_alloc_stats before, after;
   mx_alloc_stats_get(&before);
   int ok = 1;
-  /* (robustness) 20 steps under valgrind (make test-valgrind sets MXLUA_VALGRIND): 1000 take an hour */
+  /* 20 steps under valgrind (make test-valgrind sets MXLUA_VALGRIND): 1000 take an hour */
   int steps = getenv("MXLUA_VALGRIND") ? 20 : 1000;
   for (int step = 0; step < steps && ok; step++)
     ok = mx_executor_forward(e, 1) == MX_OK && mx_executor_backward(e, NULL, 0) == MX_OK;

@@ -476,17 +476,24 @@ done:
 }
 
 TEST(one_hot_values) {
-  float idx[4] = {2, 0, 5, 1};
-  mx_ndarray *i = ND(idx, 2, 2), *o;
+  float idx[4] = {2, 0, 1, 1}, bad_idx[4] = {2, 0, 5, 1};
+  mx_ndarray *i = ND(idx, 2, 2), *bad = ND(bad_idx, 2, 2), *o = NULL;
   CHECK_OK(mx_ndarray_one_hot(i, 3, 1.0f, -1.0f, &o));
+  if (!o) goto done;
   CHECK(SHAPE_IS(o, 2, 2, 3));
   float want[12];
   for (int r = 0; r < 4; r++)
-    for (int c = 0; c < 3; c++) want[r * 3 + c] = (int)idx[r] == c ? 1.0f : -1.0f; /* 5: all off */
+    for (int c = 0; c < 3; c++) want[r * 3 + c] = (int)idx[r] == c ? 1.0f : -1.0f;
   CHECK_VALUES(o, want, 12, 0);
   mx_ndarray_release(o);
   CHECK_ERR(mx_ndarray_one_hot(i, 0, 1, 0, &o), MX_ERR_ARG, "mx_ndarray_one_hot: ", "depth");
+  /* an index out of range is refused as take refuses it, naming it and its position */
+  CHECK_ERR(mx_ndarray_one_hot(bad, 3, 1, 0, &o), MX_ERR_ARG, "mx_ndarray_one_hot: ", "index 5",
+            "position 2", "0..2");
+  CHECK(o == NULL);
+done:
   mx_ndarray_release(i);
+  mx_ndarray_release(bad);
 }
 
 TEST(context_mismatch_and_axis_limits) {

@@ -24,7 +24,7 @@ expect host_read 'the host dereferenced device pointer' fails
 expect missing_sync 'wrong result (stale?)' fails
 expect launch_1025 'invalid configuration argument' fails
 expect bad_barrier 'wait at __syncthreads() while 1 have returned' fails
-# a GPU check that cannot run is an error, not a pass (issue 22: take's index check)
+# a GPU check that cannot run is an error, not a pass (take's index check)
 out=$(MXLUA_GPU_POOL=0 MXLUA_EMU_GPU_BYTES=4020 build-gpu-emu/mxlua tests/cuda_emu/take_check_failed.lua 2>&1)
 if [ $? -eq 0 ] && printf '%s' "$out" | grep -q 'mx.nd.take: cudaMalloc (scratch) on gpu(0) failed: out of memory'; then
   echo "ok - a take whose index check cannot run fails: $out"
@@ -33,10 +33,11 @@ else
 fi
 [ $bad -eq 0 ] || { echo "$bad emulator self-tests failed"; exit 1; }
 MXLUA_BUILD_DIR=build-gpu-emu MXLUA_GPU_POOL=0 sh tests/run.sh gpu || exit 1
-# the CUDA graphs and issue 22's cases again with the GPU pool on, as a user runs them
+# the CUDA graphs and the GPU parity cases again with the GPU pool on, as a user runs them
 echo "== with the GPU pool on"
 MXLUA_BUILD_DIR=build-gpu-emu MXLUA_REQUIRE_GPU=1 LUA_PATH="$PWD/lua/?.lua;$PWD/lua/?/init.lua;$PWD/tests/spec/?.lua;;" \
-  LUA_CPATH="$PWD/build-gpu-emu/lua/?.so;;" MXLUA_ROOT="$PWD" busted -o TAP --filter='CUDA.graph' \
+  LUA_CPATH="$PWD/build-gpu-emu/lua/?.so;;" MXLUA_ROOT="$PWD" busted -o TAP --cpath="$PWD/build-gpu-emu/lua/?.so" \
+  --filter='CUDA.graph' \
   tests/spec/gpu_spec.lua tests/spec/gpu_parity_spec.lua >build-gpu-emu/pool_on.log 2>&1
 rc=$?
 grep -E '^not ok' -A3 build-gpu-emu/pool_on.log; grep -cE '^ok' build-gpu-emu/pool_on.log | sed 's/$/ passed with the pool on/'

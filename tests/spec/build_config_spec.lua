@@ -62,3 +62,34 @@ describe('make configures after installing, and rebuilds on a change', function(
     assert.is_true(deps_at < configure_at, out)
   end)
 end)
+
+describe('the layers', function()
+  -- make -n prints the commands without running them: every object of core/ and one binding,
+  -- in a temporary BUILD (so this checkout's configuration is left alone)
+  it('compiles the core without the Lua include path (core can never include lua.h)', function()
+    local build = os.tmpname()
+    os.remove(build)
+    local lua_inc = sh('pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4'):match('%S+')
+    local objs = {}
+    for f in sh('cd "' .. root .. '" && ls core/*.c core/ops/*.c'):gmatch('[^\n]+') do
+      objs[#objs + 1] = build .. '/obj/' .. f:gsub('%.c$', '.o')
+    end
+    assert.is_true(#objs > 40, #objs .. ' core files')
+    local out, ok = sh(('cd "%s" && make -n -B --no-print-directory NVCC= BUILD="%s" %s %s/obj/bindings/io.o')
+                       :format(root, build, table.concat(objs, ' '), build))
+    sh('rm -rf "' .. build .. '"')
+    assert.truthy(ok, out)
+    local core_cmds, bindings_cmds = 0, 0
+    for line in out:gmatch('[^\n]+') do
+      if line:find(' %-c core/') then
+        core_cmds = core_cmds + 1
+        assert.is_nil(line:find(lua_inc, 1, true), line)
+      elseif line:find(' %-c bindings/') then
+        bindings_cmds = bindings_cmds + 1
+        assert.truthy(line:find(lua_inc, 1, true), line)
+      end
+    end
+    assert.are.equal(#objs, core_cmds)
+    assert.are.equal(1, bindings_cmds)
+  end)
+end)

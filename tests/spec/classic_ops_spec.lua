@@ -377,3 +377,107 @@ describe('expand_dims, Cast, clip, slice_axis, transpose, sum / mean / max', fun
     fails(function() S.sum{data = x, axis = {0, 2}, name = 'r'}:infer_shape{x = {2, 3, 4}} end, 'sum r', 'adjacent')
   end)
 end)
+
+describe('Crop, UpSampling, L2Normalization, InstanceNorm, LRN', function()
+  local x = S.Variable('x')
+  -- the value of a flat NCHW table at (n, c, h, w), 1-based
+  local function at(f, d, n, c, h, w) return f[(((n - 1) * d[2] + c - 1) * d[3] + h - 1) * d[4] + w] end
+
+  it('Crop: the h_w window at offset, in the centre, or of a second input; others refused', function()
+    local v = mx.random.uniform(-1, 1, {2, 3, 6, 7})
+    local f, d = G.flat(v), v:shape()
+    for _, case in ipairs{{{offset = {1, 2}, h_w = {3, 4}}, 1, 2}, {{h_w = {4, 3}, center_crop = true}, 1, 2}} do
+      local params = {x, num_args = 1}
+      for k, val in pairs(case[1]) do params[k] = val end
+      local out = run(S.Crop(params), {x = v})[1]
+      local o, want = out:shape(), {}
+      local y0, x0 = case[2], case[3]
+      if case[1].center_crop then y0, x0 = (6 - 4) // 2, (7 - 3) // 2 end
+      for n = 1, o[1] do for c = 1, o[2] do for h = 1, o[3] do for w = 1, o[4] do
+        want[#want + 1] = at(f, d, n, c, h + y0, w + x0)
+      end end end end
+      G.assert_all_near(G.flat(out), want, 0)
+    end
+    local like = S.Variable('like')
+    local s = S.Crop{x, like, num_args = 2, offset = {2, 1}}
+    local _, outs = s:infer_shape{x = {2, 3, 6, 7}, like = {9, 9, 2, 5}}
+    assert.are.same({2, 3, 2, 5}, outs[1])
+    G.check_symbol(S.Crop{x, num_args = 1, offset = {1, 2}, h_w = {3, 4}}, {x = v})
+    G.check_symbol(s, {x = v, like = mx.nd.zeros{1, 1, 2, 5}})
+    local bad = S.Crop{x, num_args = 1, offset = {4, 0}, h_w = {3, 4}, name = 'cr'}
+    fails(function() bad:infer_shape{x = {2, 3, 6, 7}} end, 'Crop cr', 'does not fit data (2,3,6,7)')
+  end)
+
+  it('UpSampling nearest: each pixel repeated scale x scale times; bilinear refused naming the node', function()
+    local v = mx.random.uniform(-1, 1, {2, 3, 4, 5})
+    local out = run(S.UpSampling{x, scale = 3, sample_type = 'nearest'}, {x = v})[1]
+    assert.are.same({2, 3, 12, 15}, out:shape())
+    local f, d, o, want = G.flat(v), v:shape(), out:shape(), {}
+    for n = 1, o[1] do for c = 1, o[2] do for h = 1, o[3] do for w = 1, o[4] do
+      want[#want + 1] = at(f, d, n, c, (h - 1) // 3 + 1, (w - 1) // 3 + 1)
+    end end end end
+    G.assert_all_near(G.flat(out), want, 0)
+    G.check_symbol(S.UpSampling{x, scale = 2, sample_type = 'nearest'}, {x = v})
+    local bilinear = S.UpSampling{x, scale = 2, sample_type = 'bilinear', name = 'up'}
+    fails(function() bilinear:infer_shape{x = {1, 1, 2, 2}} end, 'UpSampling up', "'bilinear' is not supported")
+  end)
+
+  it('L2Normalization: instance, channel and spatial groups against loops; gradients', function()
+    local v = mx.random.uniform(-1, 1, {2, 3, 2, 2})
+    local f, d = G.flat(v), v:shape()
+    -- the group key of each element (1-based n, c, h, w) per mode
+    local keys = {
+      instance = function(n) return n end,
+      channel = function(n, _, h, w) return n .. ':' .. h .. ':' .. w end,
+      spatial = function(n, c) return n .. ':' .. c end,
+    }
+    for mode, key in pairs(keys) do
+      local sums = {}
+      for n = 1, 2 do for c = 1, 3 do for h = 1, 2 do for w = 1, 2 do
+        local k = key(n, c, h, w)
+        sums[k] = (sums[k] or 0) + at(f, d, n, c, h, w) ^ 2
+      end end end end
+      local want = {}
+      for n = 1, 2 do for c = 1, 3 do for h = 1, 2 do for w = 1, 2 do
+        want[#want + 1] = at(f, d, n, c, h, w) / math.sqrt(sums[key(n, c, h, w)] + 1e-10)
+      end end end end
+      G.assert_all_near(G.flat(run(S.L2Normalization{data = x, mode = mode}, {x = v})[1]), want, 1e-5)
+      G.check_symbol(S.L2Normalization{data = x, mode = mode}, {x = v})
+    end
+  end)
+
+  it('InstanceNorm: each (sample, channel) to mean 0 and variance 1 over its positions, then gamma, beta', function()
+    local v, gamma, beta = mx.random.uniform(-2, 2, {2, 3, 4}), mx.nd.array{0.5, -1, 2}, mx.nd.array{0.1, 0.2, -0.3}
+    local s = S.InstanceNorm{data = x, gamma = S.Variable('g'), beta = S.Variable('b'), eps = 1e-3}
+    local out = G.flat(run(s, {x = v, g = gamma, b = beta})[1])
+    local f, gf, bf, want = G.flat(v), G.flat(gamma), G.flat(beta), {}
+    for n = 0, 1 do for c = 0, 2 do
+      local m, var = 0, 0
+      for p = 1, 4 do m = m + f[(n * 3 + c) * 4 + p] / 4 end
+      for p = 1, 4 do var = var + (f[(n * 3 + c) * 4 + p] - m) ^ 2 / 4 end
+      for p = 1, 4 do
+        want[#want + 1] = gf[c + 1] * (f[(n * 3 + c) * 4 + p] - m) / math.sqrt(var + 1e-3) + bf[c + 1]
+      end
+    end end
+    G.assert_all_near(out, want, 1e-5)
+    G.check_symbol(s, {x = v, g = gamma, b = beta}, {rtol = 3e-2})
+    fails(function() S.InstanceNorm{data = x, name = 'in'}:infer_shape{x = {2, 3}} end, 'InstanceNorm in', 'at least 3')
+  end)
+
+  it('LRN: x * (knorm + alpha / nsize * window sum of squares over channels)^-beta; gradients', function()
+    local v = mx.random.uniform(-2, 2, {2, 5, 2, 3})
+    local f, d = G.flat(v), v:shape()
+    local alpha, beta, knorm, nsize = 0.3, 0.75, 2, 3
+    local want = {}
+    for n = 1, 2 do for c = 1, 5 do for h = 1, 2 do for w = 1, 3 do
+      local sum = 0
+      for j = math.max(1, c - 1), math.min(5, c + 1) do sum = sum + at(f, d, n, j, h, w) ^ 2 end
+      want[#want + 1] = at(f, d, n, c, h, w) * (knorm + alpha / nsize * sum) ^ -beta
+    end end end end
+    local s = S.LRN{data = x, alpha = alpha, beta = beta, knorm = knorm, nsize = nsize}
+    G.assert_all_near(G.flat(run(s, {x = v})[1]), want, 1e-5)
+    G.check_symbol(s, {x = v})
+    G.check_symbol(S.LRN{data = x, alpha = 1, beta = 0.5, nsize = 5}, {x = v})
+    fails(function() S.LRN{data = x, nsize = 4, name = 'lrn'}:infer_shape{x = {1, 4, 2, 2}} end, 'LRN lrn', 'odd')
+  end)
+end)

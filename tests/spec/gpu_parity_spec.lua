@@ -1,4 +1,4 @@
--- gpu_parity_spec: the GPU defects of issue 22 (found by reading the .cu code), each a
+-- gpu_parity_spec: GPU defects found by reading the .cu code, each a
 -- test that the emulated GPU (make test-gpu-emu) or a real one runs: tanh at its edges,
 -- NaN in max/min/argmax/argmin, softmax over wide rows, arrays of two GPUs in one
 -- operator, and CUDA graphs with a changing learning rate and collected arrays.
@@ -40,7 +40,7 @@ end
 
 local S = mx.symbol
 
-describe('GPU parity with the CPU (issue 22) #gpu', function()
+describe('GPU parity with the CPU #gpu', function()
   gpu_it('tanh forward and gradient at +-0, +-1e-4, +-3, +-9, +-20', function()
     local x = mx.nd.array({0, -0.0, 1e-4, -1e-4, 3, -3, 9, -9, 20, -20, 0.5, -0.99})
     local head = mx.nd.array({1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0.3, -2})

@@ -232,10 +232,14 @@ describe('NDArray functions on the GPU against the CPU #gpu', function()
       'tutorial-sized')
   end)
 
-  gpu_it('mx.nd.one_hot, including indices outside [0, depth)', function()
-    local idx = mx.nd.array({0, 3, 9, 2, -1, 10, 5})
+  gpu_it('mx.nd.one_hot; indices outside [0, depth) refused on the GPU as on the CPU', function()
+    local idx = mx.nd.array({0, 3, 9, 2, 1, 0, 5})
     both(function(i) return mx.nd.one_hot(i, 10) end, {idx}, 0, nil, 'one_hot')
     both(function(i) return mx.nd.one_hot(i, 10, 0.9, 0.01) end, {idx}, 0, nil, 'one_hot values')
+    for _, bad in ipairs{-1, 10, 2.5} do
+      assert.has_error(function() mx.nd.one_hot(mx.nd.array({0, bad}, gpu), 10) end,
+        ('mx.nd.one_hot: index %g (at position 1) out of range for depth 10 (expected an integer in 0..9)'):format(bad))
+    end
   end)
 
   gpu_it('reshape, transpose, expand_dims, squeeze, slice_axis, concat', function()
@@ -408,8 +412,10 @@ describe('operators on the GPU against the CPU #gpu', function()
       check_op(S.SoftmaxOutput{data = x, name = 'softmax', use_ignore = true, ignore_label = -1,
         normalization = norm}, inputs, {loss = true, no_grad = {softmax_label = true}})
     end
-    -- 'valid' also counts labels that are not ignore_label when use_ignore is off
-    check_op(S.SoftmaxOutput{data = x, name = 'softmax', normalization = 'valid'}, inputs,
+    -- 'valid' also counts labels that are not ignore_label when use_ignore is off (labels out of
+    -- range are refused, so ignore_label names a real class here)
+    inputs.softmax_label = mx.nd.array({0, 2, 2, 4, 2, 1, 3, 0})
+    check_op(S.SoftmaxOutput{data = x, name = 'softmax', normalization = 'valid', ignore_label = 2}, inputs,
       {loss = true, no_grad = {softmax_label = true}})
   end)
 
@@ -576,6 +582,20 @@ describe('operators on the GPU against the CPU #gpu', function()
       check_op(S.clip{data = x, a_min = -0.5, a_max = 1}, {x = v})
       check_op(S.slice_axis{data = x, axis = 1, begin = 1, ['end'] = -1}, {x = v})
       check_op(S.transpose{data = x, axes = {2, 0, 1}}, {x = v})
+    end)
+
+  op_it({'Crop', 'UpSampling', 'L2Normalization', 'InstanceNorm', 'LRN'},
+    'Crop, UpSampling, L2Normalization, InstanceNorm, LRN (the kernel table on the GPU)', function()
+      local v = mx.random.uniform(-1, 1, {2, 5, 4, 6})
+      check_op(S.Crop{x, num_args = 1, offset = {1, 2}, h_w = {2, 3}}, {x = v})
+      check_op(S.Crop{x, S.Variable('like'), num_args = 2, center_crop = true}, {x = v, like = mx.nd.zeros{1, 1, 3, 3}})
+      check_op(S.UpSampling{x, scale = 2, sample_type = 'nearest'}, {x = v})
+      for _, mode in ipairs{'instance', 'channel', 'spatial'} do
+        check_op(S.L2Normalization{data = x, mode = mode}, {x = v})
+      end
+      check_op(S.InstanceNorm{data = x, gamma = S.Variable('g'), beta = S.Variable('b')},
+        {x = v, g = mx.random.uniform(-1, 1, {5}), b = mx.random.uniform(-1, 1, {5})})
+      check_op(S.LRN{data = x, alpha = 0.5, nsize = 3}, {x = v})
     end)
 
   op_it({'sum', 'mean', 'max'}, 'sum, mean, max over axes with keepdims', function()
@@ -818,7 +838,7 @@ describe('CUDA graphs #gpu', function()
   end)
 end)
 
-describe('Lua operators on the GPU #gpu (issue 20)', function()
+describe('Lua operators on the GPU #gpu', function()
   -- Swish (y = x * sigmoid(beta * x)) as a LuaOp; the contexts its arrays are lent on are noted
   local contexts = {}
   local Swish = mx.operator.LuaOp:extend('GpuSpecSwish')

@@ -1,5 +1,5 @@
 -- hostile_spec: one test per class of hostile input that once crashed, hung or fooled the
--- engine (issue 19): size arithmetic that overflows, Lua code run while C holds a pointer,
+-- engine: size arithmetic that overflows, Lua code run while C holds a pointer,
 -- graphs deep enough to exhaust recursion, unchecked index data, NaN, misspelled options,
 -- bent symbol attributes, files that are not what a save or load expects.
 local mx = require 'mx'
@@ -252,7 +252,8 @@ describe('the REPL', function()
     f:write([[
 t = setmetatable({}, {__index = function() while true do end end, __pairs = function() while true do end end})
 u = setmetatable({}, {__index = {alpha = 1, beta = {gamma = 1}}})
-for _, h in pairs(debug.getregistry()) do if type(h) == 'table' and rawget(h, 'complete') then print('got', #h.complete('t.foo.'), #h.complete('t.'), table.concat(h.complete('u.beta.g'), ',')) end end
+for _, h in pairs(debug.getregistry()) do if type(h) == 'table' and rawget(h, 'complete') then
+  print('got', #h.complete('t.foo.'), #h.complete('t.'), table.concat(h.complete('u.beta.g'), ',')) end end
 ]])
     f:close()
     local p = io.popen('timeout 20 ' .. bin .. ' < ' .. script .. ' 2>&1; echo "exit=$?"')

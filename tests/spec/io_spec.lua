@@ -256,7 +256,8 @@ describe('mx.test_utils.get_mnist', function()
   it('says to run make data when the files are missing', function()
     assert.has_error(function() mx.test_utils.get_mnist(dir .. '/empty') end,
       ('mx.test_utils.get_mnist: the MNIST files (train-images-idx3-ubyte, ...) are not in %s/empty: '
-       .. 'run `make data` to fetch them'):format(dir))
+       .. "give their folder (a script's --data DIR, or MXLUA_DATA=DIR), or run `make data` in the "
+       .. 'checkout to fetch them'):format(dir))
   end)
 end)
 

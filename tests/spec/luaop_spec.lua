@@ -300,7 +300,7 @@ describe('operator axis parameters', function()
   end)
 end)
 
-describe('hardening of Lua operators (issue 19)', function()
+describe('hardening of Lua operators', function()
   it('views of lent arrays (reshape, slice, rows, expand_dims) expire with the call', function()
     local kept = {}
     local Keeper = mx.operator.LuaOp:extend('SpecViewKeeper')

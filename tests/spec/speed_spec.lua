@@ -1,4 +1,4 @@
--- speed_spec: the fast paths of the training step (engineer L, issue "Speed"): the fused
+-- speed_spec: the fast paths of the training step: the fused
 -- multi-parameter SGD (updater:update_all, core.optim_sgd_update_multi) against MXNet's
 -- formula in a plain loop, its checks; inputs read in place (Executor:_feed); and a training
 -- step that allocates nothing.
@@ -240,7 +240,7 @@ describe('core.nd.permute_rows (shuffling in place)', function()
   end)
 end)
 
-describe('a Lua operator in the training step (issue 20)', function()
+describe('a Lua operator in the training step', function()
   it('asks the engine for no memory per batch, whatever the gradient requests', function()
     -- an op that writes in place only, so any allocation would be the machinery's own
     local Scale = mx.operator.LuaOp:extend('SpeedSpecScale')
