@@ -5,6 +5,10 @@
 DEB_PACKAGES := build-essential pkg-config lua5.4 liblua5.4-dev libopenblas-dev lua-busted \
   libreadline-dev zlib1g-dev lua-check cppcheck clang-format lua-socket lua-cjson lua-filesystem graphviz \
   libpng-dev valgrind chromium libblis-dev libjansson-dev libmicrohttpd-dev
+# lua-argparse: every script's command-line flags (lua/mx/cli.lua)
+DEB_PACKAGES += lua-argparse
+# LDoc, for make doc
+DEB_PACKAGES += lua-ldoc
 # Open MPI for kvstore 'mpi'.
 DEB_PACKAGES += libopenmpi-dev openmpi-bin
 # LuaRocks, for mxlua-scm-1.rockspec
@@ -89,7 +93,7 @@ DEMO_SRC := $(wildcard scripts/draw_digit/*.c)
 DEMO_OBJ := $(DEMO_SRC:%.c=$(BUILD)/obj/%.o)
 DEMO     := $(BUILD)/draw_digit/native.so
 
-.PHONY: all deps data run test test-unit test-system test-c test-lua test-gpu bench lint format install clean
+.PHONY: all deps data run test test-unit test-system test-c test-lua test-gpu bench lint format install clean doc
 all: $(LIB_A) $(LIB_SO) $(MODULE) $(HOST) $(DEMO)
 
 # The core compiles without the Lua include path: it can never include lua.h. The bindings and
@@ -283,6 +287,16 @@ $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(FUZZ_BUILD)/l
 fuzz: deps
 	@$(MAKE) --no-print-directory fuzz-build
 	@FUZZ_RUNS=$(FUZZ_RUNS) sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# The HTML reference of the Lua API in build/doc: LDoc (scripts/doc/config.ld) over the ---
+# comments of lua/mx/ and the operators' page scripts/doc/operators.lua writes from the registry.
+# Fails on any LDoc warning (CI builds it).
+DOC_OPS := build/doc-src/mx/symbol_operators.lua
+doc: $(HOST) $(MODULE)
+	@mkdir -p $(dir $(DOC_OPS))
+	$(HOST) scripts/doc/operators.lua $(DOC_OPS)
+	@rm -rf build/doc
+	LUA_PATH="$(CURDIR)/scripts/doc/?.lua;;" ldoc -c scripts/doc/config.ld --fatalwarnings .
 
 lint:
 	luacheck --no-color -q lua scripts tests/spec tests/mutants

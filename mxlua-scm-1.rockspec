@@ -16,8 +16,13 @@ description = {
       mxlua host program.
    ]],
 }
+-- The Lua modules mx requires (make deps installs them from Debian; CI builds with
+-- --deps-mode none, offline): JSON, files and directories, the scripts' flags.
 dependencies = {
    "lua >= 5.4, < 5.5",
+   "lua-cjson >= 2.1",
+   "luafilesystem >= 1.8",
+   "argparse >= 0.7",
 }
 build = {
    type = "make",

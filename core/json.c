@@ -1,10 +1,9 @@
-/* json.c: JSON text read by jansson (a parser fuzzed upstream) into an mx_json tree,
- * and a growing string buffer for writing JSON. */
+/* json.c: JSON text read by jansson (a parser fuzzed upstream) into an mx_json tree.
+ * (Writing builds jansson's own tree: symbol_json.c.) */
 #include "json.h"
 
 #include <jansson.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +27,9 @@ void mx_json_free(mx_json *j) {
   free(j);
 }
 
-static mx_status no_memory(void) { return mx_error(MX_ERR_NOMEM, "mx_json_parse: out of memory"); }
+static mx_status no_memory(void) {
+  return mx_error(MX_ERR_NOMEM, "mx_json_parse: out of memory");
+}
 
 /* Copies jansson's value v into out (zeroed by the caller); depth counts the containers above. */
 static mx_status convert(const json_t *v, mx_json *out, int depth) {
@@ -111,71 +112,4 @@ const mx_json *mx_json_get(const mx_json *j, const char *key) {
   for (int i = 0; i < j->n; i++)
     if (strcmp(j->keys[i], key) == 0) return &j->items[i];
   return NULL;
-}
-
-/* ---- writing ---- */
-
-static int reserve(mx_buf *b, size_t extra) {
-  if (b->failed) return -1;
-  if (b->len + extra + 1 <= b->cap) return 0;
-  size_t cap = b->cap ? b->cap : 256;
-  while (cap < b->len + extra + 1) cap *= 2;
-  char *s = realloc(b->s, cap);
-  if (!s) {
-    b->failed = 1;
-    return -1;
-  }
-  b->s = s;
-  b->cap = cap;
-  return 0;
-}
-
-int mx_buf_printf(mx_buf *b, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int need = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  if (need < 0 || reserve(b, (size_t)need) != 0) return -1;
-  va_start(ap, fmt);
-  vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-  va_end(ap);
-  b->len += (size_t)need;
-  return 0;
-}
-
-int mx_buf_json_string(mx_buf *b, const char *s) {
-  if (reserve(b, strlen(s) * 6 + 2) != 0) return -1;
-  char *o = b->s + b->len;
-  *o++ = '"';
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\')
-      *o++ = '\\', *o++ = (char)c;
-    else if (c == '\n')
-      *o++ = '\\', *o++ = 'n';
-    else if (c == '\t')
-      *o++ = '\\', *o++ = 't';
-    else if (c == '\r')
-      *o++ = '\\', *o++ = 'r';
-    else if (c < 0x20)
-      o += sprintf(o, "\\u%04x", c);
-    else
-      *o++ = (char)c;
-  }
-  *o++ = '"';
-  *o = 0;
-  b->len = (size_t)(o - b->s);
-  return 0;
-}
-
-char *mx_buf_take(mx_buf *b) {
-  char *s = NULL;
-  if (b->failed)
-    free(b->s);
-  else
-    s = b->s ? b->s : calloc(1, 1);
-  b->s = NULL;
-  b->len = b->cap = 0;
-  b->failed = 0;
-  return s;
 }

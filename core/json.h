@@ -1,5 +1,5 @@
-/* json.h: a JSON reader (jansson, into a tree) and writer helpers (a growing
- * string buffer with escaping), for -symbol.json files and anything else. */
+/* json.h: a JSON reader (jansson, into a tree), for -symbol.json files and anything else.
+ * Writers build jansson's json_t and dump it (symbol_json.c). */
 #ifndef MX_JSON_H
 #define MX_JSON_H
 
@@ -30,20 +30,5 @@ mx_status mx_json_parse(const char *text, mx_json **out);
 void mx_json_free(mx_json *j);
 /* The value of key in an object, NULL when absent or j is not an object. */
 const mx_json *mx_json_get(const mx_json *j, const char *key);
-
-/* A growing string. Functions return 0 on success, -1 when out of memory (the
- * buffer then stays failed and mx_buf_take returns NULL). */
-typedef struct mx_buf {
-  char *s;
-  size_t len, cap;
-  int failed;
-} mx_buf;
-int mx_buf_printf(mx_buf *b, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-int mx_buf_json_string(mx_buf *b, const char *s); /* "s" with JSON escapes */
-char *mx_buf_take(mx_buf *b);                     /* the malloc'd text (or NULL); resets b */
 
 #endif

@@ -1,63 +1,123 @@
 /* symbol_json.c: symbols to and from MXNet's -symbol.json: writes the 1.x layout
  * (nodes with op/name/attrs/inputs [node, index, 0], arg_nodes, node_row_ptr,
- * heads, attrs.mxnet_version); reads 1.x, 0.9 ("attr") and 0.8 ("param", pairs). */
+ * heads, attrs.mxnet_version) as a jansson tree it dumps; reads 1.x, 0.9 ("attr")
+ * and 0.8 ("param", pairs) from json.c's tree. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "graph.h"
 #include "json.h"
 
 #define MXNET_VERSION 10600
 
+/* ---- writing, through jansson ---- */
+
+static mx_status no_memory(void) {
+  return mx_error(MX_ERR_NOMEM, "mx_symbol_to_json: out of memory");
+}
+
+/* MX_OK when text is UTF-8, which jansson's reader (ours) and JSON require: a file written
+ * with other bytes would not load back. */
+static mx_status check_text(const char *text, int index, const char *name, const char *what) {
+  json_t *v = json_string(text);
+  if (!v) {
+    v = json_string_nocheck(text);
+    if (!v) return no_memory();
+    json_decref(v);
+    return mx_error(MX_ERR_ARG, "mx_symbol_to_json: node %d (%s): its %s is not UTF-8 text", index,
+                    name, what);
+  }
+  json_decref(v);
+  return MX_OK;
+}
+
+/* [node, output index, 0] (MXNet 1.x's entry; the last is a version, always 0) */
+static json_t *entry_of(const mx_graph *g, int e) {
+  int src = g->entry_node[e];
+  return json_pack("[iii]", src, e - g->entry_base[src], 0);
+}
+
+/* Adds value to o under key (both stolen or freed); nonzero when out of memory. */
+static int put(json_t *o, const char *key, json_t *value) {
+  return json_object_set_new_nocheck(o, key, value) != 0;
+}
+
+/* Node i as {"op", "name", "attrs" (when it has any), "inputs"}. */
+static mx_status node_of(const mx_graph *g, int i, json_t **out) {
+  const mx_node *n = g->nodes[i];
+  *out = NULL;
+  mx_status st = check_text(n->name, i, n->name, "name");
+  for (int a = 0; st == MX_OK && a < n->nattrs; a++) {
+    st = check_text(n->keys[a], i, n->name, "attribute name");
+    if (st == MX_OK) st = check_text(n->values[a], i, n->name, "attribute value");
+  }
+  if (st != MX_OK) return st;
+  json_t *o = json_object();
+  int bad = !o || put(o, "op", json_string_nocheck(n->op ? n->op->name : "null")) ||
+            put(o, "name", json_string_nocheck(n->name));
+  if (!bad && n->nattrs) {
+    json_t *attrs = json_object();
+    bad = put(o, "attrs", attrs);
+    for (int a = 0; !bad && a < n->nattrs; a++)
+      bad = put(attrs, n->keys[a], json_string_nocheck(n->values[a]));
+  }
+  json_t *inputs = bad ? NULL : json_array();
+  bad = bad || put(o, "inputs", inputs);
+  for (int k = g->in_off[i]; !bad && k < g->in_off[i + 1]; k++)
+    bad = json_array_append_new(inputs, entry_of(g, g->in_entry[k])) != 0;
+  if (bad) {
+    json_decref(o);
+    return no_memory();
+  }
+  *out = o;
+  return MX_OK;
+}
+
+/* MXNet 1.x's document: nodes, arg_nodes, node_row_ptr, heads, attrs.mxnet_version. */
+static mx_status document_of(const mx_graph *g, json_t **out) {
+  json_t *doc = json_object();
+  int bad = !doc || put(doc, "nodes", json_array()) || put(doc, "arg_nodes", json_array()) ||
+            put(doc, "node_row_ptr", json_array()) || put(doc, "heads", json_array()) ||
+            put(doc, "attrs", json_pack("{s:[s,i]}", "mxnet_version", "int", MXNET_VERSION));
+  json_t *nodes = json_object_get(doc, "nodes"), *args = json_object_get(doc, "arg_nodes"),
+         *rows = json_object_get(doc, "node_row_ptr"), *heads = json_object_get(doc, "heads");
+  bad = bad || json_array_append_new(rows, json_integer(0)) != 0;
+  mx_status st = MX_OK;
+  for (int i = 0; !bad && st == MX_OK && i < g->nnodes; i++) {
+    json_t *node;
+    st = node_of(g, i, &node);
+    if (st != MX_OK) break;
+    bad = json_array_append_new(nodes, node) != 0 ||
+          (!g->nodes[i]->op && json_array_append_new(args, json_integer(i)) != 0) ||
+          json_array_append_new(rows, json_integer(g->entry_base[i] + g->nodes[i]->noutputs)) != 0;
+  }
+  for (int h = 0; !bad && st == MX_OK && h < g->nheads; h++)
+    bad = json_array_append_new(heads, entry_of(g, g->head_entry[h])) != 0;
+  if (bad && st == MX_OK) st = no_memory();
+  if (st != MX_OK) {
+    json_decref(doc);
+    return st;
+  }
+  *out = doc;
+  return MX_OK;
+}
+
 mx_status mx_symbol_to_json(mx_symbol *s, char **json) {
   *json = NULL;
   mx_graph g;
   mx_status st = mx_graph_build(s, &g);
   if (st != MX_OK) return st;
-  mx_buf b = {0};
-  mx_buf_printf(&b, "{\n  \"nodes\": [\n");
-  for (int i = 0; i < g.nnodes; i++) {
-    const mx_node *n = g.nodes[i];
-    mx_buf_printf(&b, "    {\n      \"op\": ");
-    mx_buf_json_string(&b, n->op ? n->op->name : "null");
-    mx_buf_printf(&b, ",\n      \"name\": ");
-    mx_buf_json_string(&b, n->name);
-    if (n->nattrs) {
-      mx_buf_printf(&b, ",\n      \"attrs\": {");
-      for (int a = 0; a < n->nattrs; a++) {
-        mx_buf_printf(&b, "%s\n        ", a ? "," : "");
-        mx_buf_json_string(&b, n->keys[a]);
-        mx_buf_printf(&b, ": ");
-        mx_buf_json_string(&b, n->values[a]);
-      }
-      mx_buf_printf(&b, "\n      }");
-    }
-    mx_buf_printf(&b, ",\n      \"inputs\": [");
-    for (int k = g.in_off[i]; k < g.in_off[i + 1]; k++) {
-      int e = g.in_entry[k], src = g.entry_node[e];
-      mx_buf_printf(&b, "%s[%d, %d, 0]", k > g.in_off[i] ? ", " : "", src, e - g.entry_base[src]);
-    }
-    mx_buf_printf(&b, "]\n    }%s\n", i + 1 < g.nnodes ? "," : "");
-  }
-  mx_buf_printf(&b, "  ],\n  \"arg_nodes\": [");
-  for (int i = 0, first = 1; i < g.nnodes; i++)
-    if (!g.nodes[i]->op) {
-      mx_buf_printf(&b, "%s%d", first ? "" : ", ", i);
-      first = 0;
-    }
-  mx_buf_printf(&b, "],\n  \"node_row_ptr\": [0");
-  for (int i = 0; i < g.nnodes; i++)
-    mx_buf_printf(&b, ", %d", g.entry_base[i] + g.nodes[i]->noutputs);
-  mx_buf_printf(&b, "],\n  \"heads\": [");
-  for (int h = 0; h < g.nheads; h++) {
-    int e = g.head_entry[h], src = g.entry_node[e];
-    mx_buf_printf(&b, "%s[%d, %d, 0]", h ? ", " : "", src, e - g.entry_base[src]);
-  }
-  mx_buf_printf(&b, "],\n  \"attrs\": {\"mxnet_version\": [\"int\", %d]}\n}", MXNET_VERSION);
+  json_t *doc = NULL;
+  st = document_of(&g, &doc);
   mx_graph_free(&g);
-  *json = mx_buf_take(&b);
-  return *json ? MX_OK : mx_error(MX_ERR_NOMEM, "mx_symbol_to_json: out of memory");
+  if (st != MX_OK) return st;
+  /* two-space indentation; keys in the order added (MXNet's) */
+  *json = json_dumps(doc, JSON_INDENT(2));
+  json_decref(doc);
+  return *json ? MX_OK : no_memory();
 }
 
 static int is_param(const mx_op *op, const char *key) {

@@ -1,18 +1,19 @@
 -- custom_loop.lua: the tutorial's "Under the hood" section: the training loop written
 -- by hand with simple_bind, an initializer, the SGD updater and the Accuracy metric.
--- Usage: mxlua scripts/custom_loop.lua [--epochs 10] [--limit N] [--ctx cpu|gpu] [--data DIR]
---        (--data: the MNIST folder; default as mx.test_utils.mnist_dirs: $MXLUA_DATA, data/mnist, the checkout's)
+-- `mxlua scripts/custom_loop.lua --help` lists the flags (mx.cli).
 local mx = rawget(_G, 'mx') or require 'mx'
+local cli = require 'mx.cli'
 
-local function option(name, default)
-  for i = 1, #arg do
-    if arg[i] == '--' .. name then return arg[i + 1] end
-  end
-  return default
-end
-local epochs = tonumber(option('epochs', 10))
-local limit = tonumber(option('limit', 60000))
-local ctx = option('ctx', 'cpu') == 'gpu' and mx.gpu(0) or mx.cpu()
+local parser = cli.parser('custom_loop', [[
+The tutorial's "Under the hood": the training loop by hand (simple_bind, initializer, SGD
+updater, Accuracy metric) on MNIST.]])
+parser:option('--epochs', 'epochs', '10', cli.integer('--epochs')):argname('N')
+parser:option('--limit', 'training images used', '60000', cli.integer('--limit')):argname('N')
+cli.ctx(parser, 'cpu')
+cli.data(parser)
+local opts = cli.parse(parser)
+local epochs, limit = opts.epochs, opts.limit
+local ctx = opts.ctx == 'gpu' and mx.gpu(0) or mx.cpu()
 
 -- Python's repr of a float: the shortest text that reads back the same.
 local function repr(x)
@@ -31,7 +32,7 @@ local act2 = mx.symbol.Activation{data = fc2, name = 'relu2', act_type = 'relu'}
 local fc3  = mx.symbol.FullyConnected{data = act2, name = 'fc3', num_hidden = 10}
 local mlp  = mx.symbol.SoftmaxOutput{data = fc3, name = 'softmax'}
 
-local mnist = mx.test_utils.get_mnist(option('data'))
+local mnist = mx.test_utils.get_mnist(opts.data)
 mx.random.seed(1234)
 local X = mx.nd.concat{mnist.train_data, mnist.test_data}
 local Y = mx.nd.concat{mnist.train_label, mnist.test_label}

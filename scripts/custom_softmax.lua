@@ -1,26 +1,24 @@
 -- custom_softmax.lua: the tutorial's "New Operators" section: softmax written in Lua
 -- (a LuaOp, MXNet's NumpyOp) replaces SoftmaxOutput, and the network trains with it.
--- Usage: mxlua scripts/custom_softmax.lua [--epochs 2] [--limit N] [--ctx cpu|gpu] [--data DIR]
---        (--data: the MNIST folder; default as mx.test_utils.mnist_dirs: $MXLUA_DATA, data/mnist, the checkout's)
---        [--compare]  (trains again with SoftmaxOutput and with the Lua softmax, compares the
---                      epochs' time cost, then times the loss layer alone)
---        [--plot FILE.png|FILE.svg]  (accuracy per epoch, mx.viz.plot_history)
+-- `mxlua scripts/custom_softmax.lua --help` lists the flags (mx.cli).
 local mx = rawget(_G, 'mx') or require 'mx'
+local cli = require 'mx.cli'
 -- luacheck: no unused args (the operator's methods keep the tutorial's signatures)
 
-local function option(name, default)
-  for i = 1, #arg do
-    if arg[i] == '--' .. name then return arg[i + 1] end
-  end
-  return default
-end
-local function flag(name)
-  for i = 1, #arg do if arg[i] == '--' .. name then return true end end
-  return false
-end
-local epochs = tonumber(option('epochs', 2))
-local limit = tonumber(option('limit', 60000))
-local ctx = option('ctx', 'cpu') == 'gpu' and mx.gpu(0) or mx.cpu()
+local parser = cli.parser('custom_softmax', [[
+The tutorial's "New Operators": softmax written in Lua (a LuaOp) replaces SoftmaxOutput, and
+the MNIST MLP trains with it.]])
+parser:option('--epochs', 'epochs', '2', cli.integer('--epochs')):argname('N')
+parser:option('--limit', 'training images used', '60000', cli.integer('--limit')):argname('N')
+cli.ctx(parser, 'cpu')
+cli.data(parser)
+parser:flag('--compare', [[
+train again with SoftmaxOutput and with the Lua softmax, compare the
+epochs' time cost, then time the loss layer alone]])
+parser:option('--plot', 'draw the accuracy per epoch there (mx.viz.plot_history)'):argname('FILE.png|FILE.svg')
+local opts = cli.parse(parser)
+local epochs, limit = opts.epochs, opts.limit
+local ctx = opts.ctx == 'gpu' and mx.gpu(0) or mx.cpu()
 
 -- The operator: softmax forward, softmax minus one-hot backward (a loss layer)
 local NumpySoftmax = mx.operator.LuaOp:extend('NumpySoftmax')
@@ -58,7 +56,7 @@ end
 local numpy_softmax = NumpySoftmax()
 local mlp = network(function(fc3) return numpy_softmax{data = fc3, name = 'softmax'} end)
 
-local mnist = mx.test_utils.get_mnist(option('data'))
+local mnist = mx.test_utils.get_mnist(opts.data)
 mx.random.seed(1234)
 local X = mx.nd.concat{mnist.train_data, mnist.test_data}
 local Y = mx.nd.concat{mnist.train_label, mnist.test_label}
@@ -82,9 +80,9 @@ end
 
 local model = train(mlp, epochs)
 print(string.format('Validation accuracy with the Lua softmax: %.4f', model:score(test_iter)))
-if option('plot') then print('wrote ' .. mx.viz.plot_history(model, option('plot'))) end
+if opts.plot then print('wrote ' .. mx.viz.plot_history(model, opts.plot)) end
 
-if flag('compare') then
+if opts.compare then
   local builtin = network(function(fc3) return mx.symbol.SoftmaxOutput{data = fc3, name = 'softmax'} end)
   -- both timed after the run above, so neither pays the first run's warm-up
   local _, builtin_time = train(builtin, epochs)

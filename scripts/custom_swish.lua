@@ -1,21 +1,21 @@
 -- custom_swish.lua: an activation written in Lua, Swish (y = x * sigmoid(beta * x)), as a
 -- LuaOp class: gradient-checked, used twice in an MNIST MLP, saved and loaded back.
--- Usage: mxlua scripts/custom_swish.lua [--epochs 1] [--limit N] [--beta 1.0]
---        [--compare]  (times one Swish layer, (100, 128) forward + backward: the Lua op, the
---                      same function built from symbols, and relu; no training)
+-- `mxlua scripts/custom_swish.lua --help` lists the flags (mx.cli).
 local mx = rawget(_G, 'mx') or require 'mx'
+local cli = require 'mx.cli'
 -- luacheck: no unused args (the operator's methods keep MXNet's signatures)
 
-local function option(name, default)
-  for i = 1, #arg do
-    if arg[i] == '--' .. name then return arg[i + 1] end
-  end
-  return default
-end
-local function flag(name)
-  for i = 1, #arg do if arg[i] == '--' .. name then return true end end
-  return false
-end
+local parser = cli.parser('custom_swish', [[
+An activation written in Lua, Swish (y = x * sigmoid(beta * x)), as a LuaOp class:
+gradient-checked, used twice in an MNIST MLP, saved and loaded back.]])
+parser:option('--epochs', 'epochs', '1', cli.integer('--epochs')):argname('N')
+parser:option('--limit', 'training images used', '60000', cli.integer('--limit')):argname('N')
+parser:option('--beta', "Swish's beta", '1.0', cli.number('--beta')):argname('X')
+cli.data(parser)
+parser:flag('--compare', [[
+time one Swish layer, (100, 128) forward + backward: the Lua op, the
+same function built from symbols, and relu; no training]])
+local opts = cli.parse(parser)
 
 -- The operator. Its constructor's argument (beta) is saved with the symbol.
 local Swish = mx.operator.LuaOp:extend('Swish')
@@ -33,14 +33,14 @@ function Swish:backward(out_grad, in_data, out_data, in_grad)
   in_grad[1]:set(out_grad[1] * (s + out_data[1] * (1 - s) * self.beta))
 end
 
-local beta = tonumber(option('beta', 1.0)) + 0.0
+local beta = opts.beta + 0.0
 
 -- The same function from symbols, to compare with.
 local function symbol_swish(x, name)
   return x * mx.sym.Activation{data = x * beta, act_type = 'sigmoid', name = name .. '_sig'}
 end
 
-if flag('compare') then
+if opts.compare then
   -- one layer alone, (100, 128): forward + backward, median of 7 rounds of 2000
   local function per_call(make)
     local exe = make(mx.sym.Variable('data')):simple_bind{data = {100, 128}, grad_req = {data = 'write'}}
@@ -71,7 +71,7 @@ mx.test_utils.check_numeric_gradient(Swish(beta){data = mx.sym.Variable('data')}
                                      {data = mx.random.uniform(-2, 2, {4, 5})})
 print('Swish passes check_numeric_gradient')
 
-local epochs, limit = tonumber(option('epochs', 1)), tonumber(option('limit', 60000))
+local epochs, limit = opts.epochs, opts.limit
 local data = mx.sym.Variable('data')
 local fc1 = mx.sym.FullyConnected{data = data, name = 'fc1', num_hidden = 128}
 local act1 = Swish(beta){data = fc1, name = 'act1'}
@@ -80,7 +80,7 @@ local act2 = Swish(beta){data = fc2, name = 'act2'}
 local fc3 = mx.sym.FullyConnected{data = act2, name = 'fc3', num_hidden = 10}
 local mlp = mx.sym.SoftmaxOutput{data = fc3, name = 'softmax'}
 
-local mnist = mx.test_utils.get_mnist()
+local mnist = mx.test_utils.get_mnist(opts.data)
 local n_test = math.min(10000, limit)
 local train_iter = mx.io.NDArrayIter{data = mnist.train_data:slice(1, limit), label = mnist.train_label:slice(1, limit),
                                     batch_size = 100, shuffle = true}

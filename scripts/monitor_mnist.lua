@@ -1,24 +1,22 @@
 -- monitor_mnist.lua: the tutorial's "Debugging" section: one epoch of training with a
 -- Monitor printing the norm of every weight and weight gradient every 100 batches.
--- Usage: mxlua scripts/monitor_mnist.lua [--epochs 1] [--limit N] [--interval 100]
---        [--pattern '.*weight'] [--check-finite] [--ctx cpu|gpu] [--data DIR]
---        (--data: the MNIST folder; default as mx.test_utils.mnist_dirs: $MXLUA_DATA, data/mnist, the checkout's)
+-- `mxlua scripts/monitor_mnist.lua --help` lists the flags (mx.cli).
 local mx = rawget(_G, 'mx') or require 'mx'
+local cli = require 'mx.cli'
 
-local function option(name, default)
-  for i = 1, #arg do
-    if arg[i] == '--' .. name then return arg[i + 1] end
-  end
-  return default
-end
-local function flag(name)
-  for i = 1, #arg do if arg[i] == '--' .. name then return true end end
-  return false
-end
-local epochs = tonumber(option('epochs', 1))
-local limit = tonumber(option('limit', 60000))
-local interval = tonumber(option('interval', 100))
-local ctx = option('ctx', 'cpu') == 'gpu' and mx.gpu(0) or mx.cpu()
+local parser = cli.parser('monitor_mnist', [[
+The tutorial's "Debugging": training with a Monitor printing the norm of every weight and
+weight gradient every interval batches.]])
+parser:option('--epochs', 'epochs', '1', cli.integer('--epochs')):argname('N')
+parser:option('--limit', 'training images used', '60000', cli.integer('--limit')):argname('N')
+parser:option('--interval', 'batches between two prints', '100', cli.integer('--interval')):argname('N')
+parser:option('--pattern', 'a POSIX extended regular expression: the names monitored', '.*weight'):argname('PATTERN')
+parser:flag('--check-finite', 'stop at the first NaN or infinity (mx.mon.Monitor check_finite)')
+cli.ctx(parser, 'cpu')
+cli.data(parser)
+local opts = cli.parse(parser)
+local epochs, limit, interval = opts.epochs, opts.limit, opts.interval
+local ctx = opts.ctx == 'gpu' and mx.gpu(0) or mx.cpu()
 
 local data = mx.symbol.Variable('data')
 local fc1  = mx.symbol.FullyConnected{data = data, name = 'fc1', num_hidden = 128}
@@ -28,7 +26,7 @@ local act2 = mx.symbol.Activation{data = fc2, name = 'relu2', act_type = 'relu'}
 local fc3  = mx.symbol.FullyConnected{data = act2, name = 'fc3', num_hidden = 10}
 local mlp  = mx.symbol.SoftmaxOutput{data = fc3, name = 'softmax'}
 
-local mnist = mx.test_utils.get_mnist(option('data'))
+local mnist = mx.test_utils.get_mnist(opts.data)
 mx.random.seed(1234)
 local X = mx.nd.concat{mnist.train_data, mnist.test_data}
 local Y = mx.nd.concat{mnist.train_label, mnist.test_label}
@@ -42,8 +40,8 @@ local test_iter = mx.io.NDArrayIter{data = X:slice(60001, 60000 + n_test), label
 local function norm_stat(d)
   return mx.nd.norm(d) / math.sqrt(d:size())
 end
-local mon = mx.mon.Monitor{interval = interval, stat_func = norm_stat, pattern = option('pattern', '.*weight'),
-                           sort = true, check_finite = flag('check-finite')}
+local mon = mx.mon.Monitor{interval = interval, stat_func = norm_stat, pattern = opts.pattern,
+                           sort = true, check_finite = opts.check_finite}
 local model = mx.model.FeedForward{ctx = ctx, symbol = mlp, num_epoch = epochs,
                                    learning_rate = 0.1, momentum = 0.9, wd = 0.00001}
 model:fit{X = train_iter, eval_data = test_iter, monitor = mon,

@@ -1,17 +1,17 @@
 -- plot_mnist.lua: the tutorial's pictures. The network as Graphviz draws it (mlp.svg),
 -- its summary table, the ten first digits (digits.png) and the first test digit (first.png).
--- Usage: mxlua scripts/plot_mnist.lua [--out DIR] [--format svg|png|pdf] [--data DIR]
---        (--out: default the current folder; --data: the MNIST folder, default as
---        mx.test_utils.mnist_dirs: $MXLUA_DATA, data/mnist, the checkout's)
+-- `mxlua scripts/plot_mnist.lua --help` lists the flags (mx.cli).
 local mx = rawget(_G, 'mx') or require 'mx'
+local cli = require 'mx.cli'
 
-local function option(name, default)
-  for i = 1, #arg do
-    if arg[i] == '--' .. name then return arg[i + 1] end
-  end
-  return default
-end
-local out, format = option('out', '.'), option('format', 'svg')
+local parser = cli.parser('plot_mnist', [[
+The tutorial's pictures: the network as Graphviz draws it, its summary table, the ten first
+digits and the first test digit.]])
+parser:option('--out', 'the folder written to', '.'):argname('DIR')
+parser:option('--format', "the network's picture format", 'svg'):argname('svg|png|pdf'):choices{'svg', 'png', 'pdf'}
+cli.data(parser)
+local opts = cli.parse(parser)
+local out, format = opts.out, opts.format
 
 -- Network definition
 local data = mx.symbol.Variable('data')
@@ -32,7 +32,7 @@ print('arguments: ' .. table.concat(mlp:list_arguments(), ', '))
 print('outputs:   ' .. table.concat(mlp:list_outputs(), ', '))
 
 -- Data loading: the same shuffled split as the tutorial's
-local mnist = mx.test_utils.get_mnist(option('data'))
+local mnist = mx.test_utils.get_mnist(opts.data)
 mx.random.seed(1234)
 local X = mx.nd.concat{mnist.train_data, mnist.test_data}
 local Y = mx.nd.concat{mnist.train_label, mnist.test_label}

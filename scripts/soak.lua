@@ -1,34 +1,23 @@
 -- soak.lua: memory over long runs. Trains the tutorial's 128-64-10 MLP on MNIST for N epochs,
 -- printing the process's resident memory (RSS) and the engine's bytes in use after each epoch;
 -- --repl K instead creates and drops arrays, symbols and executors K times, as a REPL session does.
+-- `mxlua scripts/soak.lua --help` lists the flags (mx.cli).
 local mx = rawget(_G, 'mx') or require 'mx'
+local cli = require 'mx.cli'
 
-local USAGE = [[
-usage: mxlua scripts/soak.lua [--epochs N] [--train N] [--batch-size N] [--repl K] [--data DIR]
-  --epochs N      epochs to train (default 50)
-  --train N       training images used, from the start of the set (default 60000)
-  --batch-size N  batch size (default 100)
-  --repl K        no training: K rounds of REPL-style create-and-drop (arrays, symbols, executors)
-  --data DIR      folder of the MNIST IDX files (default data/mnist or $MXLUA_DATA)
-Prints "epoch E rss_kb R engine_bytes B" (or "round K ...") lines, then "rss_first R1 rss_last R2 growth_kb G".]]
-
-local opts = {epochs = 50, train = 60000, ['batch-size'] = 100, repl = nil, data = nil}
-local args = arg or {}
-local i = 1
-while i <= #args do
-  local name, v = (args[i]:match('^%-%-([%w-]+)$')), args[i + 1]
-  if name == 'help' then print(USAGE) os.exit(0) end
-  if not name or (opts[name] == nil and name ~= 'repl' and name ~= 'data') or v == nil then
-    io.stderr:write('soak: bad option ', tostring(args[i]), '\n', USAGE, '\n')
-    os.exit(2)
-  end
-  opts[name] = name == 'data' and v or math.tointeger(tonumber(v))
-  if opts[name] == nil then
-    io.stderr:write('soak: --', name, ' expects an integer (got ', v, ')\n')
-    os.exit(2)
-  end
-  i = i + 2
-end
+local parser = cli.parser('soak', [[
+Memory over long runs: trains the 128-64-10 MLP on MNIST, or (--repl) creates and drops
+arrays, symbols and executors as a REPL session does.]], [[
+Prints "epoch E rss_kb R engine_bytes B" (or "round K ...") lines,
+then "rss_first R1 rss_last R2 growth_kb G".]])
+parser:option('--epochs', 'epochs to train', '50', cli.integer('--epochs')):argname('N')
+parser:option('--train', 'training images used, from the start of the set', '60000', cli.integer('--train'))
+      :argname('N')
+parser:option('--batch-size', 'batch size', '100', cli.integer('--batch-size')):argname('N')
+parser:option('--repl', 'no training: K rounds of REPL-style create-and-drop (arrays, symbols, executors)', nil,
+              cli.integer('--repl')):argname('K')
+cli.data(parser)
+local opts = cli.parse(parser)
 
 -- The resident set size in kB (Linux /proc/self/status).
 local function rss_kb()
@@ -85,7 +74,7 @@ else
   local mnist = mx.test_utils.get_mnist(opts.data)
   local n = math.min(opts.train, 60000)
   local X, Y = mnist.train_data:slice(1, n), mnist.train_label:slice(1, n)
-  local bs = opts['batch-size']
+  local bs = opts.batch_size
   local model = mx.model.FeedForward{ctx = mx.cpu(), symbol = mlp(), num_epoch = opts.epochs,
                                      learning_rate = 0.1, momentum = 0.9, wd = 1e-5}
   model:fit{X = mx.io.NDArrayIter{data = X, label = Y, batch_size = bs},

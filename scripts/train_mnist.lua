@@ -1,87 +1,57 @@
 -- train_mnist.lua: the tutorial's training (Data loading, Training, Evaluation) as a
 -- script: the 128-64-10 MLP (or MXNet's LeNet, --network lenet) on MNIST with FeedForward,
--- MXNet's log lines, the test accuracy, and a checkpoint. `--help` lists the flags.
+-- MXNet's log lines, the test accuracy, and a checkpoint. `--help` lists the flags (mx.cli).
 local mx = rawget(_G, 'mx') or require 'mx'
 
+local cli = require 'mx.cli'
+
 local DEFAULT_SAVE = mx.test_utils.checkout_path('build/mnist')
-local USAGE = [[
-usage: mxlua scripts/train_mnist.lua [options]
-  --network mlp|lenet the 128-64-10 MLP (default) or LeNet (conv 5x5x20, tanh, max-pool 2/2,
-                      conv 5x5x50, tanh, max-pool 2/2, fc 500, tanh, fc 10; Xavier initial weights)
-  --ctx cpu|gpu       where to train (default: gpu when one is there, else cpu)
-  --epochs N          epochs (default 10)
-  --batch-size N      batch size (default 100)
-  --lr X              learning rate (default 0.1)
-  --lr-factor X       multiply the learning rate by X after each epoch (default 1 for mlp, 0.8 for lenet)
-  --momentum X        SGD momentum (default 0.9)
-  --pad N             (augmentation) train on random crops of the images padded with N zeros,
-                      shifts of up to N pixels, as MXNet's pad + rand_crop (default 2 for lenet,
-                      0 for mlp and with --float-data)
-  --wd X              weight decay (default 1e-5)
-  --seed N            seed of the data permutation and the initial weights (default 1234)
-  --save PREFIX       checkpoint prefix (default build/mnist in this script's checkout, here
-                      SAVE: SAVE-symbol.json, SAVE-0010.params, SAVE-0010.states)
-  --data DIR          folder of the MNIST IDX files (default: $MXLUA_DATA, data/mnist under the
-                      current folder, then data/mnist in this script's checkout)
-  --progress          draw a progress bar on the terminal as well
-  --float-data        hold MNIST as get_mnist's float32 arrays (the tutorial's way) instead of bytes
-  --report-memory     print the peak resident memory (VmHWM) at the end
-  --kvstore NAME      local|device|nccl|mpi: with mpi, run under `mpirun -np N`; each process
-                      trains on its 1/N of the training set with batch-size examples per step,
-                      gradients summed over the processes; rank 0 logs, evaluates and saves
-  --help              this text
-]]
-USAGE = USAGE:gsub('SAVE', (DEFAULT_SAVE:gsub('%%', '%%%%')))
+local parser = cli.parser('train_mnist', [[
+The tutorial's training on MNIST: the 128-64-10 MLP or LeNet with FeedForward, MXNet's log
+lines, the test accuracy, and a checkpoint.]])
+parser:option('--network', [[
+the 128-64-10 MLP (default) or LeNet (conv 5x5x20, tanh, max-pool 2/2,
+conv 5x5x50, tanh, max-pool 2/2, fc 500, tanh, fc 10; Xavier initial weights)]], 'mlp')
+      :argname('mlp|lenet'):show_default(false)
+cli.ctx(parser, nil, 'gpu when one is there, else cpu')
+parser:option('--epochs', 'epochs', '10', cli.integer('--epochs')):argname('N')
+parser:option('--batch-size', 'batch size', '100', cli.integer('--batch-size')):argname('N')
+parser:option('--lr', 'learning rate', '0.1', cli.number('--lr')):argname('X')
+parser:option('--lr-factor', 'multiply the learning rate by X after each epoch (default 1 for mlp, 0.8 for lenet)',
+              nil, cli.number('--lr-factor')):argname('X')
+parser:option('--momentum', 'SGD momentum', '0.9', cli.number('--momentum')):argname('X')
+parser:option('--pad', [[
+(augmentation) train on random crops of the images padded with N zeros,
+shifts of up to N pixels, as MXNet's pad + rand_crop (default 2 for lenet,
+0 for mlp and with --float-data)]], nil, cli.integer('--pad')):argname('N')
+parser:option('--wd', 'weight decay', '1e-5', cli.number('--wd')):argname('X')
+parser:option('--seed', 'seed of the data permutation and the initial weights', '1234', cli.integer('--seed'))
+      :argname('N')
+parser:option('--save', ([[
+checkpoint prefix (default build/mnist in this script's checkout, here
+%s: %s-symbol.json, %s-0010.params, %s-0010.states)]]):format(DEFAULT_SAVE, DEFAULT_SAVE, DEFAULT_SAVE,
+              DEFAULT_SAVE), DEFAULT_SAVE):argname('PREFIX'):show_default(false)
+cli.data(parser)
+parser:flag('--progress', 'draw a progress bar on the terminal as well')
+parser:flag('--float-data', "hold MNIST as get_mnist's float32 arrays (the tutorial's way) instead of bytes")
+parser:flag('--report-memory', 'print the peak resident memory (VmHWM) at the end')
+parser:option('--kvstore', [[
+local|device|nccl|mpi: with mpi, run under `mpirun -np N`; each process
+trains on its 1/N of the training set with batch-size examples per step,
+gradients summed over the processes; rank 0 logs, evaluates and saves]]):argname('NAME')
+local opts = cli.parse(parser)
+local function fail(msg) cli.fail(parser, msg) end
 
-local function fail(msg)
-  io.stderr:write('train_mnist: ', msg, '\n', USAGE)
-  os.exit(2)
-end
-
-local opts = {network = 'mlp', ctx = nil, epochs = 10, ['batch-size'] = 100, lr = 0.1, momentum = 0.9, wd = 1e-5,
-              seed = 1234, save = DEFAULT_SAVE, data = nil, progress = false}
-local numeric = {epochs = 'integer', ['batch-size'] = 'integer', seed = 'integer', lr = 'number', momentum = 'number',
-                 wd = 'number', ['lr-factor'] = 'number', pad = 'integer'}
-local args = arg or {}
-local i = 1
-while i <= #args do
-  local a = args[i]
-  local name = a:match('^%-%-([%w-]+)$')
-  if a == '--help' or a == '-h' then
-    io.stdout:write(USAGE)
-    os.exit(0)
-  elseif name == 'progress' then
-    opts.progress = true
-  elseif name == 'float-data' or name == 'report-memory' then
-    opts[name] = true
-  elseif name and opts[name] ~= nil or name == 'ctx' or name == 'data' or name == 'kvstore'
-      or name == 'lr-factor' or name == 'pad' then
-    local v = args[i + 1]
-    if v == nil then fail('--' .. name .. ' needs a value') end
-    if numeric[name] then
-      local n = tonumber(v)
-      if n == nil or (numeric[name] == 'integer' and math.tointeger(n) == nil) then
-        fail(('--%s expects %s %s (got %s)'):format(name, numeric[name] == 'integer' and 'an' or 'a', numeric[name], v))
-      end
-      v = numeric[name] == 'integer' and math.tointeger(n) or n
-    end
-    opts[name] = v
-    i = i + 1
-  else
-    fail('unknown option ' .. a)
-  end
-  i = i + 1
-end
-if opts.epochs < 1 or opts['batch-size'] < 1 then fail('--epochs and --batch-size must be positive') end
+if opts.epochs < 1 or opts.batch_size < 1 then fail('--epochs and --batch-size must be positive') end
 if opts.network ~= 'mlp' and opts.network ~= 'lenet' then
   fail('--network must be mlp or lenet (got ' .. opts.network .. ')')
 end
-local lr_factor = opts['lr-factor'] or (opts.network == 'lenet' and 0.8 or 1)
+local lr_factor = opts.lr_factor or (opts.network == 'lenet' and 0.8 or 1)
 if not (lr_factor > 0 and lr_factor <= 1) then fail('--lr-factor must be in (0, 1] (got ' .. lr_factor .. ')') end
-local pad = opts.pad or ((opts.network == 'lenet' and not opts['float-data']) and 2 or 0)
+local pad = opts.pad or ((opts.network == 'lenet' and not opts.float_data) and 2 or 0)
 if pad < 0 or pad > 13 then fail('--pad must be in 0..13 (got ' .. pad .. ')') end
 if pad > 0 and opts.network ~= 'lenet' then fail('--pad needs --network lenet (images, not rows)') end
-if pad > 0 and opts['float-data'] then fail('--pad crops the byte images: not with --float-data') end
+if pad > 0 and opts.float_data then fail('--pad crops the byte images: not with --float-data') end
 
 -- With --kvstore mpi: one process per rank; only rank 0 logs, evaluates and saves
 local kv, rank, num_workers = nil, 0, 1
@@ -94,16 +64,8 @@ elseif opts.kvstore ~= nil then
   kv = opts.kvstore
 end
 
-local ctx
-if opts.ctx == nil then
-  ctx = mx.core.gpu_count() > 0 and mx.gpu(0) or mx.cpu()
-elseif opts.ctx == 'gpu' then
-  ctx = mx.gpu(0)
-elseif opts.ctx == 'cpu' then
-  ctx = mx.cpu()
-else
-  fail('--ctx must be cpu or gpu (got ' .. opts.ctx .. ')')
-end
+local use_gpu = opts.ctx == 'gpu' or (opts.ctx == nil and mx.core.gpu_count() > 0)
+local ctx = use_gpu and mx.gpu(0) or mx.cpu()
 
 -- Network definition
 local data = mx.symbol.Variable('data')
@@ -140,9 +102,9 @@ if not mnist_paths then
   io.stderr:write('train_mnist: ', missing, '\n')
   os.exit(2)
 end
-local files = not opts['float-data'] and {mnist_paths.train_data, mnist_paths.test_data, mnist_paths.train_label,
-                                          mnist_paths.test_label}
-local batch_size = opts['batch-size']
+local files = not opts.float_data and {mnist_paths.train_data, mnist_paths.test_data, mnist_paths.train_label,
+                                      mnist_paths.test_label}
+local batch_size = opts.batch_size
 local train_iter, test_iter, X_test, Y_test
 mx.random.seed(opts.seed)
 if files then
@@ -223,7 +185,7 @@ print(('Accuracy: %.2f %%'):format(model:score(test_iter) * 100))
 local dir = opts.save:match('^(.*)/[^/]*$')
 if dir and dir ~= '' then mx.io.mkdir_p(dir) end
 model:save(opts.save, opts.epochs)
-if opts['report-memory'] then
+if opts.report_memory then
   local f = io.open('/proc/self/status')
   local hwm = f and f:read('a'):match('VmHWM:%s*(%d+) kB')
   if f then f:close() end

@@ -1,6 +1,8 @@
--- mx.byteiter: a DataIter over images kept as bytes (core.bytes_load_idx), each
+--- mx.byteiter: a DataIter over images kept as bytes (core.bytes_load_idx), each
 -- batch converted to float32 into one reused CPU buffer: MNIST's 70,000 images take 55 MB
 -- instead of 219 MB. Batches as NDArrayIter's (last_batch_handle 'pad': wrapping to the start).
+-- @module mx.byteiter
+
 -- luacheck: ignore 212/self
 local core = require 'mx.core'
 local mxio = require 'mx.io'

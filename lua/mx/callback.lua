@@ -1,6 +1,7 @@
--- mx.callback: training callbacks as MXNet's: Speedometer (its log line byte for
+--- mx.callback: training callbacks as MXNet's: Speedometer (its log line byte for
 -- byte), do_checkpoint, log_train_metric, and a ProgressBar drawn live on a
 -- terminal. Batch-end callbacks receive {epoch, nbatch, eval_metric, locals}.
+-- @module mx.callback
 local core = require 'mx.core'
 local log = require 'mx.log'
 local options = require 'mx.options'

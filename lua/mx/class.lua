@@ -1,9 +1,10 @@
--- mx.class: the one class helper of the Lua side (as torch.class). class(name[, parent]) makes a
+--- mx.class: the one class helper of the Lua side (as torch.class). class(name[, parent]) makes a
 -- class; Class(...) makes an instance and calls its init(...) (when it has one). A subclass finds
 -- its parent's methods through __index and inherits its metamethods (__call, __tostring, __eq...,
 -- which Lua reads from the instance's metatable without __index): they are copied when the
 -- subclass is made, and one defined on a class later reaches the subclasses that have none of
 -- their own. A class may define __new(cls, ...) to make its instances differently.
+-- @module mx.class
 local M = {}
 
 local subclasses = setmetatable({}, {__mode = 'k'}) -- class -> weak set of its direct subclasses

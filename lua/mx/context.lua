@@ -1,6 +1,7 @@
--- mx.context: devices as Context objects (mx.cpu(n), mx.gpu(n)), printed `cpu(0)`
+--- mx.context: devices as Context objects (mx.cpu(n), mx.gpu(n)), printed `cpu(0)`
 -- and comparable with ==; device queries. Arrays on a GPU context fail with a
 -- clear message when no usable GPU is there.
+-- @module mx.context
 local core = require 'mx.core'
 
 local M = {}

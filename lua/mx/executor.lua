@@ -1,7 +1,8 @@
--- mx.executor: the Lua methods of mx.Executor (made by Symbol:bind/simple_bind):
+--- mx.executor: the Lua methods of mx.Executor (made by Symbol:bind/simple_bind):
 -- forward{is_train = ..., name = NDArray}, backward(out_grads), copy_params_from,
 -- set_monitor_callback. Fields: outputs, arg_arrays, grad_arrays (nil holes, .n),
 -- aux_arrays, arg_dict, grad_dict, aux_dict, output_dict; all the executor's own arrays.
+-- @module mx.executor
 local core = require 'mx.core'
 
 local M = {}

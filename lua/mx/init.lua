@@ -1,5 +1,6 @@
--- mx: the mxlua Lua module. `local mx = require 'mx'` (mxlua preloads it as
+--- mx: the mxlua Lua module. `local mx = require 'mx'` (mxlua preloads it as
 -- the global `mx`). Each submodule holds one concern; this file gathers them.
+-- @module mx
 local mx = {}
 mx.core = require 'mx.core'
 -- The collector's mode is the program's to choose (lua5.4 runs generational, mxlua

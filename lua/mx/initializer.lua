@@ -1,6 +1,8 @@
--- mx.init (mx.initializer): parameter initializers with MXNet's suffix
+--- mx.init (mx.initializer): parameter initializers with MXNet's suffix
 -- dispatch (bias 0, gamma 1, beta 0, weight by the initializer, moving_mean 0,
 -- moving_var 1); Uniform, Normal, Xavier, Constant, Zero, One, Mixed, Load.
+-- @module mx.initializer
+
 -- luacheck: ignore 212/self
 local core = require 'mx.core'
 local options = require 'mx.options'

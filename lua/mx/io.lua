@@ -1,6 +1,8 @@
--- mx.io: data iterators (the DataIter protocol, NDArrayIter, MNISTIter) as
+--- mx.io: data iterators (the DataIter protocol, NDArrayIter, MNISTIter) as
 -- MXNet's 2016 io.py / iter_mnist.cc, and NDArray list files (mx.io.save/load).
 -- Batches are views of the data, or a reused buffer for a wrapped last batch.
+-- @module mx.io
+
 -- luacheck: ignore 212/self
 local core = require 'mx.core'
 local log = require 'mx.log'

@@ -1,6 +1,7 @@
--- mx.kvstore: MXNet's KVStore (create, init, push, pull, set_optimizer, rank, num_workers,
+--- mx.kvstore: MXNet's KVStore (create, init, push, pull, set_optimizer, rank, num_workers,
 -- barrier) over the C reductions: 'local' / 'device' sum the values pushed from the contexts
 -- of one process, 'nccl' all-reduces GPU arrays, 'mpi' sums over processes started by mpirun.
+-- @module mx.kvstore
 local core = require 'mx.core'
 local optimizer = require 'mx.optimizer'
 

@@ -1,6 +1,7 @@
--- mx.literal: plain Lua values (nil, booleans, numbers, strings and tables of them) as
+--- mx.literal: plain Lua values (nil, booleans, numbers, strings and tables of them) as
 -- text and back, read without running any code. A LuaOp's constructor arguments are
 -- kept this way in its node's attributes, so that a saved symbol rebuilds the same op.
+-- @module mx.literal
 local literal = {}
 
 local MAX_DEPTH = 64

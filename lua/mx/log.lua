@@ -1,6 +1,7 @@
--- mx.log: the training log. Levels (DEBUG < INFO < WARNING < ERROR), a prefix
+--- mx.log: the training log. Levels (DEBUG < INFO < WARNING < ERROR), a prefix
 -- ("INFO " or, with time = true, "2026-11-25 20:31:07 INFO "), to stderr by
 -- default, or to a file. Message bodies are MXNet's, byte for byte.
+-- @module mx.log
 local log = {}
 
 log.DEBUG, log.INFO, log.WARNING, log.ERROR = 10, 20, 30, 40

@@ -1,6 +1,7 @@
--- mx.lr_scheduler: learning-rate schedules as MXNet's: FactorScheduler and
+--- mx.lr_scheduler: learning-rate schedules as MXNet's: FactorScheduler and
 -- MultiFactorScheduler. A scheduler is called with num_update and returns the
 -- rate; the optimizer sets its base_lr from learning_rate.
+-- @module mx.lr_scheduler
 local log = require 'mx.log'
 local class = require 'mx.class'
 

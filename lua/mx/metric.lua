@@ -1,6 +1,7 @@
--- mx.metric: evaluation metrics as MXNet's: Accuracy, TopKAccuracy, CrossEntropy,
+--- mx.metric: evaluation metrics as MXNet's: Accuracy, TopKAccuracy, CrossEntropy,
 -- MSE, MAE, RMSE, F1, CustomMetric, CompositeEvalMetric, and create('acc').
 -- update(labels, preds) takes lists of NDArrays; get() returns name, value.
+-- @module mx.metric
 local core = require 'mx.core'
 local options = require 'mx.options'
 local class = require 'mx.class'

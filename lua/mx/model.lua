@@ -1,6 +1,7 @@
--- mx.model: FeedForward (fit, predict, score, save, load, create) as MXNet's 2016
+--- mx.model: FeedForward (fit, predict, score, save, load, create) as MXNet's 2016
 -- model.py, with its log lines; checkpoints in MXNet's formats (prefix-symbol.json,
 -- prefix-%04d.params) plus the optimizer state (prefix-%04d.states), all atomic.
+-- @module mx.model
 local core = require 'mx.core'
 local log = require 'mx.log'
 local mxio = require 'mx.io'
@@ -682,11 +683,7 @@ function FeedForward.load(prefix, epoch, opts)
   kw.symbol, kw.arg_params, kw.aux_params, kw.begin_epoch = sym, arg_params, aux_params, epoch
   local m = FeedForward.new(kw)
   local sf = states_file(prefix, epoch)
-  local f = io.open(sf, 'rb')
-  if f then
-    f:close()
-    m._resume_states = sf
-  end
+  if require('lfs').attributes(sf, 'mode') == 'file' then m._resume_states = sf end
   return m
 end
 

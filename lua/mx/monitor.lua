@@ -1,6 +1,7 @@
--- mx.mon: the Monitor (MXNet's monitor.py): statistics of operator outputs,
+--- mx.mon: the Monitor (MXNet's monitor.py): statistics of operator outputs,
 -- gradients and weights every `interval` batches, printed as `Batch: %7d %-30s %s`;
 -- with check_finite, training stops at the first NaN or Inf, naming where it came from.
+-- @module mx.monitor
 local core = require 'mx.core'
 
 local mon = {}

@@ -1,4 +1,4 @@
--- mx.nd (mx.ndarray): the NDArray functions. Most are C functions from mx.core
+--- mx.nd (mx.ndarray): the NDArray functions. Most are C functions from mx.core
 -- (bindings/ndarray.c), shared with the NDArray methods (x:exp() is mx.nd.exp(x));
 -- this file adds the Lua-written ones. Positions (axes, rows) are 1-based.
 --
@@ -16,6 +16,7 @@
 --             set(v) add_ sub_ mul_ div_ as_in_context wait_to_read close astype (Lua) T (Lua);
 --             x[i] (number for 1-D, row view otherwise), x[{i, j, ...}] (the element), x[i] = v, #x,
 --             + - * / ^ and unary -.
+-- @module mx.ndarray
 local core = require 'mx.core'
 
 local M = {}

@@ -1,7 +1,9 @@
--- mx.operator: operators written in Lua. LuaOp (the tutorial's NumpyOp: a class registered
+--- mx.operator: operators written in Lua. LuaOp (the tutorial's NumpyOp: a class registered
 -- under its name, whose instances called with keywords make Symbols) and MXNet's CustomOp /
 -- CustomOpProp / register, used through mx.symbol.Custom{op_type = ...}. Both run on the
 -- core's Custom operator; debug(true) (or MXLUA_DEBUG=1) checks what their methods write.
+-- @module mx.operator
+
 -- luacheck: no self (the default methods of the classes ignore their instance)
 local core = require 'mx.core'
 local literal = require 'mx.literal'

@@ -1,6 +1,8 @@
--- mx.optimizer: MXNet's optimizers (SGD, Adam, RMSProp, AdaGrad) over fused C
+--- mx.optimizer: MXNet's optimizers (SGD, Adam, RMSProp, AdaGrad) over fused C
 -- kernels, the registry (create), per-parameter lr_mult / wd_mult, learning-rate
 -- schedulers, and the updater (get_updater) whose states can be saved and restored.
+-- @module mx.optimizer
+
 -- luacheck: ignore 212/self
 local core = require 'mx.core'
 local options = require 'mx.options'

@@ -1,6 +1,7 @@
--- mx.options: the one check of an options table every constructor and function taking one
+--- mx.options: the one check of an options table every constructor and function taking one
 -- makes: a key that is not a valid option (a misspelling: batch_szie) is an error naming the
 -- closest valid option, never silently ignored.
+-- @module mx.options
 local options = {}
 
 -- Edit distance between strings a and b (insertions, deletions, substitutions).

@@ -1,6 +1,7 @@
--- mx.random: the process-wide seedable generator: seed(n), uniform(low, high,
+--- mx.random: the process-wide seedable generator: seed(n), uniform(low, high,
 -- shape[, ctx]), normal(mean, std, shape[, ctx]); passing an NDArray instead of
 -- a shape fills it in place (and returns it).
+-- @module mx.random
 local core = require 'mx.core'
 
 local M = {}

@@ -1,6 +1,7 @@
--- mx.repl: the Lua side of mxlua's REPL (bindings/mxlua.c): printing values, completing names,
+--- mx.repl: the Lua side of mxlua's REPL (bindings/mxlua.c): printing values, completing names,
 -- and help(x) / ?x (as Torch7's trepl): an operator's description and parameter table from the
 -- registry, a Lua function's or class's doc comment, a module's header comment.
+-- @module mx.repl
 local class = require 'mx.class'
 
 local M = {}
@@ -207,7 +208,8 @@ local function function_doc(f)
   return nil, ('no doc comment above its definition (%s:%d)'):format(info.short_src, info.linedefined)
 end
 
--- The header comment of a module's file (its first comment lines).
+-- The header comment of a module's file (its first comment lines), less the LDoc tag that
+-- names the module for `make doc` (@module mx.x).
 local function module_doc(name)
   local path = package.searchpath(name, package.path)
   local lines = path and lines_of(path)
@@ -215,7 +217,7 @@ local function module_doc(name)
   local out = {}
   for _, l in ipairs(lines) do
     if not l:match('^%-%-') then break end
-    out[#out + 1] = (l:gsub('^%-%-+ ?', ''))
+    if not l:match('^%-%- @module ') then out[#out + 1] = (l:gsub('^%-%-+ ?', '')) end
   end
   return #out > 0 and table.concat(out, '\n') or nil
 end

@@ -1,5 +1,6 @@
--- mx.runtime: what this build has, as MXNet's mx.runtime: Features() (also mx.features()),
+--- mx.runtime: what this build has, as MXNet's mx.runtime: Features() (also mx.features()),
 -- feature_list(), and describe() for `mxlua -v` and the REPL banner.
+-- @module mx.runtime
 local core = require 'mx.core'
 
 local runtime = {}

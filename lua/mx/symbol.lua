@@ -1,6 +1,7 @@
--- mx.symbol (mx.sym): network graphs. One constructor per operator of the core's
+--- mx.symbol (mx.sym): network graphs. One constructor per operator of the core's
 -- registry (mx.symbol.FullyConnected{data = x, num_hidden = 128, name = 'fc1'}),
 -- Variable, Group, load/load_json, arithmetic metamethods, bind and simple_bind.
+-- @module mx.symbol
 local core = require 'mx.core'
 require 'mx.executor'
 
@@ -150,6 +151,8 @@ meta.__unm = function(a) return M._MulScalar{a, scalar = -1} end
 function methods.set_attr(self, attrs) set_attrs(self, attrs, 'Symbol:set_attr') end
 
 --- sym:list_attr(): the head node's attributes ({__shape__ = '(2,3)', num_hidden = '128', ...})
+-- (a C method, bindings/symbol.c)
+-- @function list_attr
 
 -- MXNet 2016: simple_bind makes no gradient for arguments named *data or *label.
 local function skip_grad(name)
@@ -251,6 +254,8 @@ end
 
 --- sym:infer_shape{data = {100, 784}} -> arg_shapes, out_shapes, aux_shapes (lists in
 -- list order); nil and a message naming what is missing when shapes are incomplete.
+-- (a C method, bindings/symbol.c)
+-- @function infer_shape
 
 --- sym:debug_str(): the JSON text (MXNet prints its own graph dump).
 function methods.debug_str(self) return self:tojson() end

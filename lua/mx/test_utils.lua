@@ -1,9 +1,11 @@
--- mx.test_utils: helpers for tests and tutorials, as MXNet has them: get_mnist reads the MNIST
+--- mx.test_utils: helpers for tests and tutorials, as MXNet has them: get_mnist reads the MNIST
 -- IDX files (plain or .gz) from a folder given, else $MXLUA_DATA, data/mnist, or the checkout's;
 -- roots/checkout_path place scripts' data and outputs independently of the current directory;
 -- assert_almost_equal, check_symbolic_forward/backward and check_numeric_gradient
 -- (central finite differences) check operators, Lua ones included.
+-- @module mx.test_utils
 local core = require 'mx.core'
+local lfs = require 'lfs'
 
 local test_utils = {}
 
@@ -12,16 +14,10 @@ local FILES = {
   test_data = 't10k-images-idx3-ubyte', test_label = 't10k-labels-idx1-ubyte',
 }
 
-local function exists(path)
-  local f = io.open(path, 'rb')
-  if f then f:close() end
-  return f ~= nil
-end
-
--- The file for `base` in dir: plain, or with .gz.
+-- The file for `base` in dir: plain, or with .gz (a file, or a link to one: not a folder of that name).
 local function find(dir, base)
   for _, p in ipairs{dir .. '/' .. base, dir .. '/' .. base .. '.gz'} do
-    if exists(p) then return p end
+    if lfs.attributes(p, 'mode') == 'file' then return p end
   end
 end
 

@@ -1,6 +1,7 @@
--- mx.viz: pictures of networks and data. plot_network (Graphviz DOT text, rendered
+--- mx.viz: pictures of networks and data. plot_network (Graphviz DOT text, rendered
 -- by the `dot` program), print_summary (a table of layers), imshow_grid (a PNG of
 -- images) and plot_history (accuracy and loss per epoch, as SVG or PNG).
+-- @module mx.viz
 local core = require 'mx.core'
 local options = require 'mx.options'
 

@@ -1,24 +1,32 @@
--- gemm_plan.lua: what `make bench` prints above its tables: the CPU (lscpu), the GEMM libraries
+-- gemm_plan.lua: what `make bench` prints above its tables: the CPU (/proc/cpuinfo), the GEMM libraries
 -- built in (OpenBLAS's core, BLIS's sub-configuration, libxsmm's target) and the GEMM plan this
 -- process made for the shapes of the benchmark's networks (the tutorial's MLP at batch 100, one
 -- training step and one inference pass; LeNet's with --lenet), each shape's choice and the
 -- microseconds per call each candidate measured. Usage: mxlua scripts/bench/gemm_plan.lua [--lenet]
 local mx = rawget(_G, 'mx') or require 'mx'
+local cli = require 'mx.cli'
 
-local function lscpu()
-  local p = io.popen('lscpu 2>/dev/null')
-  local text = p and p:read('a') or ''
-  if p then p:close() end
-  local function field(name)
-    return text:match('\n' .. name .. ':%s*([^\n]*)') or text:match('^' .. name .. ':%s*([^\n]*)') or '?'
-  end
-  local flags = ' ' .. field('Flags') .. ' '
+local parser = cli.parser('bench/gemm_plan',
+                          "The CPU, the GEMM libraries built in and the GEMM plan for the MLP's shapes.")
+parser:flag('--lenet', "LeNet's shapes as well")
+local opts = cli.parse(parser)
+
+-- The CPU as lscpu names it, read from /proc/cpuinfo (no shell: the first processor's fields).
+local function cpu()
+  local f = io.open('/proc/cpuinfo')
+  local text = f and f:read('a') or ''
+  if f then f:close() end
+  local first = text:match('^(.-)\n\n') or text
+  local function field(name) return first:match('\n' .. name .. '%s*:%s*([^\n]*)') or '?' end
+  local count = 0
+  for _ in text:gmatch('%f[^\n%z]processor%s*:') do count = count + 1 end
+  local flags = ' ' .. field('flags') .. ' '
   local has = {}
-  for _, f in ipairs{'avx2', 'fma', 'avx512f'} do
-    has[#has + 1] = f .. (flags:find(' ' .. f .. ' ', 1, true) and ' yes' or ' no')
+  for _, f_ in ipairs{'avx2', 'fma', 'avx512f'} do
+    has[#has + 1] = f_ .. (flags:find(' ' .. f_ .. ' ', 1, true) and ' yes' or ' no')
   end
-  return string.format('%s, cpu family %s, model %s, %s CPUs; %s', field('Model name'), field('CPU family'),
-                       field('Model'), field('CPU%(s%)'), table.concat(has, ', '))
+  return string.format('%s, cpu family %s, model %s, %d CPUs; %s', field('model name'), field('cpu family'),
+                       field('model'), count, table.concat(has, ', '))
 end
 
 local function step(net, shapes)
@@ -53,12 +61,12 @@ local function lenet()
 end
 
 step(mlp(), {data = {100, 784}, softmax_label = {100}})
-if arg and arg[1] == '--lenet' then step(lenet(), {data = {100, 1, 28, 28}, softmax_label = {100}}) end
+if opts.lenet then step(lenet(), {data = {100, 1, 28, 28}, softmax_label = {100}}) end
 
 local plan = mx.core.gemm_plan()
 print('## GEMM plan (mx.core.gemm_plan(), MXLUA_GEMM_PLAN=' .. plan.mode .. ')')
 print()
-print('- CPU: ' .. lscpu())
+print('- CPU: ' .. cpu())
 for _, name in ipairs{'openblas', 'blis', 'libxsmm'} do
   local l = plan.libraries[name]
   print(string.format('- %s: %s%s', name, l.built and l.detail or 'not built in',

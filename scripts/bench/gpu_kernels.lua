@@ -8,7 +8,13 @@
 -- shrinks the shapes, e.g. 0.001 to try it on the emulated GPU (make gpu-emu).
 local mx = rawget(_G, 'mx') or require 'mx'
 
-local scale = tonumber(arg and arg[1]) or 1
+local cli = require 'mx.cli'
+
+local parser = cli.parser('bench/gpu_kernels',
+                          'Milliseconds per call of GPU kernels expected to be slow, beside a copy.')
+parser:argument('scale', 'shrinks the shapes (0.001 for the emulated GPU)', '1', cli.number('SCALE')):args('?')
+      :argname('SCALE')
+local scale = cli.parse(parser).scale
 local gpu = mx.gpu(0)
 local ok, why = mx.context.check(gpu)
 if not ok then

@@ -5,15 +5,15 @@
 --   [--threads T] [--overlap 0|1] (as set by OPENBLAS_NUM_THREADS and MXLUA_MPI_OVERLAP: only printed)
 local mx = rawget(_G, 'mx') or require 'mx'
 
-local opts = {batch = 100, steps = 200, warmup = 10, threads = 1, overlap = 1}
-local i = 1
-while arg and arg[i] do
-  local k = arg[i]:match('^%-%-(%w+)$')
-  if k == 'kvstore' then opts.kvstore = arg[i + 1]
-  elseif k and opts[k] then opts[k] = math.tointeger(tonumber(arg[i + 1]))
-  else error('kvstore_mpi.lua: unknown argument ' .. tostring(arg[i])) end
-  i = i + 2
-end
+local cli = require 'mx.cli'
+local parser = cli.parser('bench/kvstore_mpi', 'Samples/s of FeedForward training in one process or N under mpirun.')
+parser:option('--kvstore', 'the KVStore (mpi under mpirun)'):argname('NAME')
+parser:option('--batch', 'batch size per process', '100', cli.integer('--batch')):argname('B')
+parser:option('--steps', 'steps timed', '200', cli.integer('--steps')):argname('S')
+parser:option('--warmup', 'steps before the timing', '10', cli.integer('--warmup')):argname('W')
+parser:option('--threads', 'as set by OPENBLAS_NUM_THREADS: only printed', '1', cli.integer('--threads')):argname('T')
+parser:option('--overlap', 'as set by MXLUA_MPI_OVERLAP: only printed', '1', cli.integer('--overlap')):argname('0|1')
+local opts = cli.parse(parser)
 
 local kv, rank, workers = nil, 0, 1
 if opts.kvstore then

@@ -5,7 +5,10 @@ local mx = rawget(_G, 'mx') or require 'mx'
 
 local BATCH, WARMUP = 100, 5
 local TIMED = math.tointeger(tonumber(os.getenv('BENCH_TIMED') or '100'))
-local data_dir = arg[1] or 'data/mnist'
+local cli = require 'mx.cli'
+local parser = cli.parser('bench/lenet_mxlua', "The mxlua runner of the LeNet benchmark.")
+parser:argument('data_dir', 'the MNIST folder', 'data/mnist'):args('?'):argname('DATA_DIR')
+local data_dir = cli.parse(parser).data_dir
 local now = mx.core.now
 
 local images = mx.core.idx_load(data_dir .. '/train-images-idx3-ubyte', 3, 1 / 255)

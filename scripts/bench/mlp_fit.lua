@@ -9,8 +9,12 @@ local here = (arg and arg[0] or ''):match('^(.*)/[^/]*$') or '.'
 local common = dofile(here .. '/mlp_common.lua')
 local BATCH, WARMUP, INFER_PASSES = common.BATCH, 20, 5
 
-local weights_dir = assert(arg[1], 'usage: mlp_fit.lua WEIGHTS_DIR [DATA_DIR]')
-local data_dir = arg[2] or 'data/mnist'
+local cli = require 'mx.cli'
+local parser = cli.parser('bench/mlp_fit', 'The mxlua FeedForward:fit runner of the training benchmark.')
+parser:argument('weights_dir', "the initial weights' folder (training.py writes it)"):argname('WEIGHTS_DIR')
+parser:argument('data_dir', 'the MNIST folder', 'data/mnist'):args('?'):argname('DATA_DIR')
+local opts = cli.parse(parser)
+local weights_dir, data_dir = opts.weights_dir, opts.data_dir
 local train_x, train_y = common.load_mnist(data_dir, 'train')
 local test_x, test_y = common.load_mnist(data_dir, 't10k')
 local mlp = common.mlp()

@@ -10,8 +10,12 @@ local BATCH, WARMUP, INFER_PASSES = common.BATCH, 20, 5
 local TIMED = math.tointeger(tonumber(os.getenv('BENCH_TIMED') or '600'))
 local SHAPES = common.SHAPES
 
-local weights_dir = assert(arg[1], 'usage: mlp_mxlua.lua WEIGHTS_DIR [DATA_DIR]')
-local data_dir = arg[2] or 'data/mnist'
+local cli = require 'mx.cli'
+local parser = cli.parser('bench/mlp_mxlua', 'The mxlua hand-written-loop runner of the training benchmark.')
+parser:argument('weights_dir', "the initial weights' folder (training.py writes it)"):argname('WEIGHTS_DIR')
+parser:argument('data_dir', 'the MNIST folder', 'data/mnist'):args('?'):argname('DATA_DIR')
+local opts = cli.parse(parser)
+local weights_dir, data_dir = opts.weights_dir, opts.data_dir
 local now = common.now
 local load_raw = function(name, shape) return common.load_raw(weights_dir, name, shape) end
 local train_x, train_y = common.load_mnist(data_dir, 'train')

@@ -33,7 +33,10 @@ for k, n in ipairs(names) do
 end
 local updater = mx.optimizer.get_updater(mx.optimizer.SGD{learning_rate = 0.1, momentum = 0.9, wd = 0.00001,
                                                           rescale_grad = 1 / B})
-local steps = math.tointeger(tonumber(arg and arg[1] or '') or 1000)
+local cli = require 'mx.cli'
+local parser = cli.parser('bench/step_parts', "Where one training step of the MLP spends its CPU time, phase by phase.")
+parser:argument('steps', 'steps timed', '1000', cli.integer('STEPS')):args('?'):argname('STEPS')
+local steps = cli.parse(parser).steps
 local t = {input = 0, forward = 0, backward = 0, sgd = 0}
 local clock = os.clock
 for i = 0, steps - 1 do

@@ -224,6 +224,21 @@ TEST(json_legacy_08) {
   mx_symbol_release(s);
 }
 
+/* The writer (jansson) refuses bytes that are not UTF-8, which the reader would refuse,
+ * naming the node, and leaves nothing allocated (run under valgrind). */
+TEST(json_writer_refuses_non_utf8) {
+  mx_symbol *mlp = tutorial_mlp(), *bad;
+  char *json = (char *)1;
+  CHECK(mx_symbol_variable("a\xff", &bad) == MX_OK);
+  CHECK(mx_symbol_to_json(bad, &json) == MX_ERR_ARG && json == NULL);
+  CHECK(strstr(mx_last_error(), "node 0") && strstr(mx_last_error(), "name is not UTF-8"));
+  CHECK(mx_symbol_set_attr(mlp, "__note__", "\xc3(") == MX_OK); /* a broken two-byte sequence */
+  CHECK(mx_symbol_to_json(mlp, &json) == MX_ERR_ARG && json == NULL);
+  CHECK(strstr(mx_last_error(), "(softmax): its attribute value is not UTF-8"));
+  mx_symbol_release(bad);
+  mx_symbol_release(mlp);
+}
+
 int main(void) {
   RUN(tutorial_names);
   RUN(auto_names_count_per_operator);
@@ -233,5 +248,6 @@ int main(void) {
   RUN(internals_and_group);
   RUN(json_prefixes_and_corruptions_are_refused_cleanly);
   RUN(json_legacy_08);
+  RUN(json_writer_refuses_non_utf8);
   return ctest_summary();
 }

@@ -52,6 +52,16 @@ describe('mx.test_utils.mnist_files from any folder', function()
     assert.are.equal(tmp .. '/env/train-images-idx3-ubyte', probe('MXLUA_DATA=' .. tmp .. '/env'):match('[^\n]+'))
   end)
 
+  it('takes files (lfs), never folders that bear their names', function()
+    for _, f in ipairs{'train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte',
+                       't10k-labels-idx1-ubyte'} do
+      sh(('mkdir -p %s/dirs/%s'):format(tmp, f))
+    end
+    assert.truthy(probe(nil, tmp .. '/dirs'):find('are not in ' .. tmp .. '/dirs', 1, true))
+    assert(io.open(tmp .. '/dirs/train-images-idx3-ubyte.gz', 'w')):close()
+    assert.truthy(probe(nil, tmp .. '/dirs'):find('are not in ' .. tmp .. '/dirs', 1, true))
+  end)
+
   it('a folder given is the only one tried; the message names it and how to give another', function()
     local out = probe(nil, tmp .. '/none')
     assert.truthy(out:find('are not in ' .. tmp .. '/none: give their folder', 1, true), out)

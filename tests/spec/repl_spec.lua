@@ -91,6 +91,7 @@ describe('help(x) for Lua code', function()
     local text = repl.doc(mx.metric)
     assert.is_true(text:find('^mx.metric %(module mx.metric%)\nmx.metric: evaluation metrics') ~= nil, text)
     assert.is_true(has(text, 'Fields: Accuracy, CompositeEvalMetric'), text)
+    assert.is_false(has(text, '@module'), text) -- the LDoc tag of make doc is no help text
     assert.is_true(has(repl.doc(mx.model.FeedForward.fit), 'mx.model.FeedForward.fit (function)\nfit{X, y'))
   end)
 

@@ -221,8 +221,9 @@ describe('JSON', function()
   it('round-trips through tojson/load_json and save/load', function()
     local mlp = tutorial_mlp()
     local text = mlp:tojson()
-    assert.matches('"num_hidden": "128"', text, 1, true)
-    assert.matches('"mxnet_version": ["int", 10600]', text, 1, true)
+    local j = cjson.decode(text)
+    assert.are.same({num_hidden = '128'}, j.nodes[4].attrs)
+    assert.are.same({'int', 10600}, j.attrs.mxnet_version)
     local again = mx.sym.load_json(text)
     assert.are.same(mlp:list_arguments(), again:list_arguments())
     assert.are.same(mlp:list_outputs(), again:list_outputs())
@@ -233,6 +234,27 @@ describe('JSON', function()
     local loaded = mx.sym.load(path)
     os.remove(path)
     assert.are.same({{100, 10}}, select(2, loaded:infer_shape{data = {100, 784}}))
+  end)
+
+  it('writes any UTF-8 name and attribute back as it was, and refuses other bytes naming the node', function()
+    local odd = 'q"\\ \n\t\1\127 é 字'
+    local v = mx.sym.Variable(odd)
+    v:set_attr{note = odd}
+    local text = v:tojson()
+    assert.are.equal(odd, cjson.decode(text).nodes[1].name)
+    local again = mx.sym.load_json(text)
+    assert.are.same({odd}, again:list_arguments())
+    assert.are.equal(odd, again:attr('note'))
+    -- jansson's reader (ours) refuses bytes that are not UTF-8: writing them would make a file
+    -- that does not load back
+    local ok, err = pcall(function() return mx.sym.Variable('a\255b'):tojson() end)
+    assert.is_false(ok)
+    assert.matches('tojson: node 0 (a\255b): its name is not UTF-8 text', err, 1, true)
+    local w = mx.sym.FullyConnected{data = mx.sym.Variable('x'), num_hidden = 2, name = 'f'}
+    w:set_attr{note = 'bad \254'}
+    ok, err = pcall(w.tojson, w)
+    assert.is_false(ok)
+    assert.matches('node 3 (f): its attribute value is not UTF-8 text', err, 1, true)
   end)
 
   it('writes the layout MXNet reads: nodes, arg_nodes, node_row_ptr, heads', function()
