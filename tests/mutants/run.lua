@@ -57,6 +57,9 @@ local dirty = scratch .. '/.mutant_dirty' -- a file an interrupted run left muta
 local left = io.open(dirty)
 local left_path = left and left:read('l')
 if left then left:close() end
+-- what the checkout no longer has goes (a file moved away would still build there); the build stays
+os.execute(('find %s -mindepth 1 -maxdepth 1 ! -name build ! -name data ! -name .mutant_dirty -exec rm -rf {} +')
+  :format(q(scratch)))
 assert(sh(('cd %s && git ls-files -z -co --exclude-standard | tar --null -T - -cf - | tar -xf - -C %s')
   :format(q(root), q(scratch))), 'mutants: cannot copy the tree')
 -- restored from the checkout with its older time: touched so that make rebuilds it
@@ -72,10 +75,10 @@ io.write('mutants: building the scratch copy in build/mutants/tree (log: build/m
 io.flush()
 assert(sh(make), 'mutants: the unmutated tree does not build (see build/mutants/log.txt)')
 
--- the environment of the tests (as tests/run.sh's), BLIS off so that the suite passes unmutated
--- on a CPU whose BLIS rounds otherwise, and the MXNet-written files of the real checkout
+-- the environment of the tests (as tests/run.sh's), one GEMM plan (OpenBLAS) so that every process
+-- rounds alike whatever a measured plan would pick, and the MXNet-written files of the real checkout
 local interop = os.getenv('MXLUA_INTEROP') or (root .. '/../shared/interop')
-local env = ('cd %s && export LUA_PATH=%s LUA_CPATH=%s MXLUA_ROOT=%s MXLUA_NO_BLIS=1 MXLUA_INTEROP=%s && ')
+local env = ('cd %s && export LUA_PATH=%s LUA_CPATH=%s MXLUA_ROOT=%s MXLUA_GEMM_PLAN=openblas MXLUA_INTEROP=%s && ')
   :format(q(scratch), q(scratch .. '/lua/?.lua;' .. scratch .. '/lua/?/init.lua;' .. scratch .. '/tests/spec/?.lua;;'),
           q(scratch .. '/build/lua/?.so;;'), q(scratch), q(interop))
 
