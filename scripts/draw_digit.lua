@@ -10,58 +10,30 @@ local server = require 'draw_digit.server'
 local handler = require 'draw_digit.handler'
 
 local DEFAULT_PREFIX = mx.test_utils.checkout_path('build/mnist')
-local USAGE = [[
-usage: mxlua scripts/draw_digit.lua [options]
-  --prefix P   checkpoint prefix (P-symbol.json, P-%04d.params)   [build/mnist in this script's checkout:
-               PREFIX] (the one scripts/train_mnist.lua saves; `mnist` for the tutorial's
-               model:save('mnist', 10) in the current folder)
-  --data DIR   the MNIST folder, to train on and to score     [$MXLUA_DATA, data/mnist, the checkout's]
-  --epoch N    checkpoint epoch to load, or epochs to train        [10]
-  --port N     port to listen on (0: any free port)                [8080]
-  --host H     address to listen on                                [127.0.0.1]
-  --quiet      no line per request
-  --help       this text
-The page is at http://HOST:PORT/; POST /api/classify, GET /api/model. Ctrl-C stops.]]
-USAGE = USAGE:gsub('PREFIX', (DEFAULT_PREFIX:gsub('%%', '%%%%')))
+local cli = require 'mx.cli'
+local lfs = require 'lfs'
+
+local parser = cli.parser('draw_digit', [[
+A web page where a person writes a digit and the trained MNIST model reads it; trains the
+tutorial's network first when no checkpoint exists.]], [[
+The page is at http://HOST:PORT/; POST /api/classify, GET /api/model. Ctrl-C stops.]])
+parser:option('--prefix', "checkpoint prefix (P-symbol.json, P-%04d.params): by default the one "
+  .. "scripts/train_mnist.lua saves in this script's checkout; `mnist` for the tutorial's "
+  .. "model:save('mnist', 10)", DEFAULT_PREFIX):argname('P')
+cli.data(parser)
+parser:option('--epoch', 'checkpoint epoch to load, or epochs to train', '10', cli.integer('--epoch')):argname('N')
+parser:option('--port', 'port to listen on (0: any free port)', '8080', cli.integer('--port')):argname('N')
+parser:option('--host', 'address to listen on', '127.0.0.1'):argname('H')
+parser:flag('--quiet', 'no line per request')
 
 local function parse_args(argv)
-  local opts = {prefix = DEFAULT_PREFIX, data = false, epoch = 10, port = 8080, host = '127.0.0.1', quiet = false}
-  local numeric = {epoch = true, port = true}
-  local i = 1
-  while i <= #argv do
-    local a = argv[i]
-    local key, value = a:match('^%-%-([%w_]+)=(.*)$')
-    if not key then key = a:match('^%-%-([%w_]+)$') end
-    if key == 'help' then
-      print(USAGE)
-      os.exit(0)
-    elseif key == 'quiet' then
-      opts.quiet = true
-    elseif key and opts[key] ~= nil then
-      if not value then
-        i = i + 1
-        value = argv[i]
-      end
-      if value == nil then error('draw_digit: --' .. key .. ' needs a value', 0) end
-      if numeric[key] then
-        value = math.tointeger(tonumber(value))
-        if not value or value < 0 then error('draw_digit: --' .. key .. ' needs a whole number', 0) end
-      end
-      opts[key] = value
-    else
-      error('draw_digit: unknown argument ' .. a .. '\n' .. USAGE, 0)
-    end
-    i = i + 1
-  end
-  if opts.epoch < 1 then error('draw_digit: --epoch must be at least 1', 0) end
+  local opts = cli.parse(parser, argv)
+  if opts.epoch < 1 then cli.fail(parser, '--epoch must be at least 1') end
+  if opts.port < 0 or opts.port > 65535 then cli.fail(parser, '--port must be in 0..65535') end
   return opts
 end
 
-local function exists(path)
-  local f = io.open(path, 'rb')
-  if f then f:close() end
-  return f ~= nil
-end
+local function exists(path) return lfs.attributes(path, 'mode') == 'file' end
 
 -- The tutorial's network: 784 -> 128 -> 64 -> 10.
 local function tutorial_mlp()

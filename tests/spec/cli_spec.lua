@@ -6,9 +6,8 @@ local lfs = require 'lfs'
 
 local root = os.getenv('MXLUA_ROOT') or '.'
 
--- draw_digit.lua is the web demo issue 17 moves (its flags go with it); mlp_common.lua is a
--- library the benchmark's runners load, not a script.
-local NOT_SCRIPTS = {['scripts/draw_digit.lua'] = true, ['scripts/bench/mlp_common.lua'] = true}
+-- mlp_common.lua is a library the benchmark's runners load, not a script.
+local NOT_SCRIPTS = {['scripts/bench/mlp_common.lua'] = true}
 
 local function scripts()
   local list = {}
