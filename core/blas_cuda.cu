@@ -112,8 +112,8 @@ static mx_status handle_for(int dev, cublasHandle_t *out) {
 }
 
 // Row-major C (m, n) = alpha op(A) op(B) + beta C; sizes already checked by mx_gemm.
-extern "C" mx_status mx_cuda_gemm(int dev, int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
-                                  const float *b, int ldb, float beta, float *c, int ldc) {
+mx_status mx_cuda_gemm(int dev, int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
+                       const float *b, int ldb, float beta, float *c, int ldc) {
   cublasHandle_t h = NULL;
   mx_status st = handle_for(dev, &h);
   if (st != MX_OK) return st;

@@ -479,7 +479,7 @@ typedef struct mx_custom_op_callbacks {
 mx_status mx_custom_op_register(const char *op_type, const mx_custom_op_callbacks *cb);
 int mx_custom_op_registered(const char *op_type);
 
-/* ---- CUDA graphs (cuda_graph.cu; without CUDA every call fails "built without CUDA") ----
+/* ---- CUDA graphs (graph.c, cuda_graph.cu; without CUDA every call fails "built without CUDA") ----
  * Between begin and end, the GPU work queued on ctx (kernels, GEMMs, device
  * copies and fills: e.g. an executor's forward and backward and the optimizer
  * updates of a training step) is recorded, not run; launch then replays all of

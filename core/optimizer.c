@@ -1,19 +1,11 @@
 /* optimizer.c: fused optimizer updates (SGD as MXNet, Adam, RMSProp, AdaGrad):
- * argument checks, dispatch by the weight's device, and the CPU kernels. */
+ * argument checks, dispatch through the weight's device (its `optim` slots), and
+ * the CPU device's kernels. */
 #include <math.h>
 
 #include "internal.h"
 #include "optimizer.h"
 #include "simd.h"
-
-/* A CUDA build has its table in optimizer_cuda.cu (a strong reference, so the
- * linker takes it from the static library). */
-#ifdef MX_HAVE_CUDA
-extern const mx_optim_kernels mx_optim_cuda_kernels;
-static const mx_optim_kernels *const cuda_kernels = &mx_optim_cuda_kernels;
-#else
-static const mx_optim_kernels *const cuda_kernels = NULL;
-#endif
 
 /* The parameters are copied into locals and the arrays marked restrict, so the
  * loops vectorize (a store through w could otherwise alias p->lr). `hi` is the
@@ -98,7 +90,7 @@ MX_SIMD_CLONES static void cpu_adagrad(float *restrict w, const float *restrict 
 
 const mx_optim_kernels mx_optim_cpu_kernels = {cpu_sgd, cpu_adam, cpu_rmsprop, cpu_adagrad};
 
-/* The kernel table for the weight's device, after checking that every other
+/* The weight's device's optimizer kernels, after checking that every other
  * array (NULL entries skipped) has the weight's size and context. */
 static mx_status prepare(const char *where, const mx_ndarray *w, const mx_ndarray *const *others,
                          const char *const *names, int n_others, const mx_optim_param *p,
@@ -119,16 +111,13 @@ static mx_status prepare(const char *where, const mx_ndarray *w, const mx_ndarra
       return mx_error(MX_ERR_DEVICE, "%s: %s is on %s but the weight is on %s", where, names[i],
                       mx_context_str(c, ca, sizeof ca), mx_context_str(ctx, cb, sizeof cb));
   }
-  if (ctx.dev_type == MX_DEV_CPU) {
-    *out = &mx_optim_cpu_kernels;
-    return MX_OK;
-  }
-  if (ctx.dev_type == MX_DEV_GPU && cuda_kernels) {
-    *out = cuda_kernels;
-    return MX_OK;
-  }
-  return mx_error(MX_ERR_DEVICE, "%s: no optimizer kernel for %s in this build", where,
-                  mx_context_str(ctx, ca, sizeof ca));
+  const mx_device *dev = mx_device_for(ctx);
+  if (!dev) return mx_error_prefix(MX_ERR_DEVICE, where);
+  if (!dev->optim)
+    return mx_error(MX_ERR_DEVICE, "%s: no optimizer kernel for %s in this build", where,
+                    mx_context_str(ctx, ca, sizeof ca));
+  *out = dev->optim;
+  return MX_OK;
 }
 
 mx_status mx_optim_sgd_update(mx_ndarray *weight, const mx_ndarray *grad, mx_ndarray *mom,
