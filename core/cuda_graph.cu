@@ -18,10 +18,10 @@ static thread_local uint64_t requests_at_begin;
 mx_status mx_cuda_graph_record(int dev_id) {
   const char *where = "mx_cuda_graph_begin";
   if (recording_dev >= 0)
-    return mx_error(MX_ERR_STATE, "%s: a recording on gpu(%d) is already in progress", where, recording_dev);
+    return mx_error_at(MX_ERR_STATE, where, "a recording on gpu(%d) is already in progress", recording_dev);
   mx_status st = mx_cuda_set_device(dev_id);
   if (st == MX_OK) st = mx_cuda_take_pending(where);
-  if (st != MX_OK) return mx_error_prefix(st, where);
+  if (st != MX_OK) return MX_ERR_FRAME(st, where);
   cudaStream_t stream = mx_cuda_stream();
   if (!stream) return mx_cuda_take_pending(where);
   // queued work from before must not end up in the graph
@@ -38,9 +38,9 @@ mx_status mx_cuda_graph_record(int dev_id) {
 mx_status mx_cuda_graph_finish(int dev_id, void **out) {
   const char *where = "mx_cuda_graph_end";
   *out = NULL;
-  if (recording_dev != dev_id) return mx_error(MX_ERR_STATE, "%s: no recording in progress on this device", where);
+  if (recording_dev != dev_id) return mx_error_at(MX_ERR_STATE, where, "no recording in progress on this device");
   mx_status st = mx_cuda_set_device(dev_id);
-  if (st != MX_OK) return mx_error_prefix(st, where);
+  if (st != MX_OK) return MX_ERR_FRAME(st, where);
   cudaGraph_t graph = NULL;
   cudaError_t e = cudaStreamEndCapture(mx_cuda_stream(), &graph);
   recording_dev = -1;
@@ -50,14 +50,13 @@ mx_status mx_cuda_graph_finish(int dev_id, void **out) {
   if (st == MX_OK && e != cudaSuccess)
     st = mx_cuda_fail(where, "cudaStreamEndCapture (a call inside waited for the device)", e);
   if (st == MX_OK && stats.requests != requests_at_begin)
-    st = mx_error(MX_ERR_STATE,
-                  "%s: %llu arrays were allocated while recording: a graph cannot replay allocations (run the step "
-                  "once before recording, so every array and optimizer state exists)",
-                  where, (unsigned long long)(stats.requests - requests_at_begin));
+    st = mx_error_at(MX_ERR_STATE,
+                  where, "%llu arrays were allocated while recording: a graph cannot replay allocations (run the step "
+                  "once before recording, so every array and optimizer state exists)", (unsigned long long)(stats.requests - requests_at_begin));
   cuda_graph *g = NULL;
   if (st == MX_OK) {
     g = (cuda_graph *)calloc(1, sizeof *g);
-    if (!g) st = mx_error(MX_ERR_NOMEM, "%s: out of host memory", where);
+    if (!g) st = mx_error_at(MX_ERR_NOMEM, where, "out of host memory");
   }
   if (st == MX_OK) {
     e = cudaGraphInstantiate(&g->exec, graph, 0);
@@ -77,10 +76,10 @@ mx_status mx_cuda_graph_finish(int dev_id, void **out) {
 mx_status mx_cuda_graph_replay(void *graph) {
   const char *where = "mx_cuda_graph_launch";
   cuda_graph *g = (cuda_graph *)graph;
-  if (recording_dev >= 0) return mx_error(MX_ERR_STATE, "%s: cannot launch a graph while recording one", where);
+  if (recording_dev >= 0) return mx_error_at(MX_ERR_STATE, where, "cannot launch a graph while recording one");
   mx_status st = mx_cuda_set_device(g->dev);
   if (st == MX_OK) st = mx_cuda_take_pending(where);
-  if (st != MX_OK) return mx_error_prefix(st, where);
+  if (st != MX_OK) return MX_ERR_FRAME(st, where);
   cudaError_t e = cudaGraphLaunch(g->exec, mx_cuda_stream());
   return e == cudaSuccess ? MX_OK : mx_cuda_fail(where, "cudaGraphLaunch", e);
 }

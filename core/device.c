@@ -49,15 +49,15 @@ const mx_device *mx_device_for(mx_context ctx) {
 }
 
 mx_status mx_context_check(mx_context ctx) {
-  if (!mx_device_for(ctx)) return mx_error_prefix(MX_ERR_DEVICE, "mx_context_check");
+  if (!mx_device_for(ctx)) return MX_ERR_FRAME(MX_ERR_DEVICE, "mx_context_check");
   return MX_OK;
 }
 
 mx_status mx_context_sync(mx_context ctx) {
   const mx_device *dev = mx_device_for(ctx);
-  if (!dev) return mx_error_prefix(MX_ERR_DEVICE, "mx_context_sync");
+  if (!dev) return MX_ERR_FRAME(MX_ERR_DEVICE, "mx_context_sync");
   mx_status st = dev->sync(ctx.dev_id);
-  return st == MX_OK ? st : mx_error_prefix(st, "mx_context_sync");
+  return st == MX_OK ? st : MX_ERR_FRAME(st, "mx_context_sync");
 }
 
 /* ---- the pool ----

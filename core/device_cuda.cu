@@ -51,7 +51,7 @@ void mx_cuda_set_pending(const char *what, cudaError_t e) {
 mx_status mx_cuda_fail(const char *where, const char *what, cudaError_t e) {
   cudaGetLastError();
   mx_status st = e == cudaErrorMemoryAllocation ? MX_ERR_NOMEM : MX_ERR_DEVICE;
-  return mx_error(st, "%s: %s failed: %s", where, what, cudaGetErrorString(e));
+  return mx_error_at(st, where, "%s failed: %s", what, cudaGetErrorString(e));
 }
 
 // Device-interface messages have no function prefix (device.c's convention:

@@ -26,17 +26,17 @@ static void box_resample(const float *src, int64_t n, int64_t stride, float *dst
 mx_status mx_digit_preprocess(const float *pixels, int64_t height, int64_t width, float *out,
                               int *has_ink) {
   if (!pixels || !out)
-    return mx_error(MX_ERR_ARG, "mx_digit_preprocess: pixels and out must not be NULL");
+    return mx_error_at(MX_ERR_ARG, "mx_digit_preprocess", "pixels and out must not be NULL");
   if (height < 1 || width < 1)
-    return mx_error(MX_ERR_ARG, "mx_digit_preprocess: image size must be positive (got %lldx%lld)",
+    return mx_error_at(MX_ERR_ARG, "mx_digit_preprocess", "image size must be positive (got %lldx%lld)",
                     (long long)width, (long long)height);
   int64_t x0 = width, x1 = -1, y0 = height, y1 = -1;
   for (int64_t y = 0; y < height; y++)
     for (int64_t x = 0; x < width; x++) {
       float v = pixels[y * width + x];
       if (!(v >= 0.0f && v <= 1.0f))
-        return mx_error(MX_ERR_ARG,
-                        "mx_digit_preprocess: pixel values must be in [0, 1] (got %g at row %lld, "
+        return mx_error_at(MX_ERR_ARG,
+                        "mx_digit_preprocess", "pixel values must be in [0, 1] (got %g at row %lld, "
                         "column %lld)",
                         (double)v, (long long)y, (long long)x);
       if (v > MX_DIGIT_INK_THRESHOLD) {
@@ -61,7 +61,7 @@ mx_status mx_digit_preprocess(const float *pixels, int64_t height, int64_t width
   if (!rows || !box) {
     free(rows);
     free(box);
-    return mx_error(MX_ERR_NOMEM, "mx_digit_preprocess: out of memory");
+    return mx_error_at(MX_ERR_NOMEM, "mx_digit_preprocess", "out of memory");
   }
   for (int64_t y = 0; y < bh; y++)
     box_resample(pixels + (y0 + y) * width + x0, bw, 1, rows + y * nw, nw, 1);
@@ -96,19 +96,19 @@ mx_status mx_digit_preprocess(const float *pixels, int64_t height, int64_t width
 
 mx_status mx_digit_preprocess_ndarray(const mx_ndarray *image, mx_ndarray **out) {
   if (!image || !out)
-    return mx_error(MX_ERR_ARG, "mx_digit_preprocess_ndarray: image and out must not be NULL");
+    return mx_error_at(MX_ERR_ARG, "mx_digit_preprocess_ndarray", "image and out must not be NULL");
   *out = NULL;
   int ndim = mx_ndarray_ndim(image);
   const int64_t *shape = mx_ndarray_shape(image);
   if (ndim != 2) {
     char buf[64];
-    return mx_error(MX_ERR_SHAPE,
-                    "mx_digit_preprocess_ndarray: the image must be 2-D (height,width) (got %s)",
+    return mx_error_at(MX_ERR_SHAPE,
+                    "mx_digit_preprocess_ndarray", "the image must be 2-D (height,width) (got %s)",
                     mx_shape_str(shape, ndim, buf, sizeof buf));
   }
   int64_t n = mx_ndarray_size(image);
   float *host = malloc(sizeof(float) * (size_t)n);
-  if (!host) return mx_error(MX_ERR_NOMEM, "mx_digit_preprocess_ndarray: out of memory");
+  if (!host) return mx_error_at(MX_ERR_NOMEM, "mx_digit_preprocess_ndarray", "out of memory");
   float res[MX_DIGIT_SIZE * MX_DIGIT_SIZE];
   mx_status st = mx_ndarray_to_host(image, host, n);
   if (st == MX_OK) st = mx_digit_preprocess(host, shape[0], shape[1], res, NULL);
@@ -120,9 +120,9 @@ mx_status mx_digit_preprocess_ndarray(const mx_ndarray *image, mx_ndarray **out)
 
 mx_status mx_digit_ink(const float *gray, const float *alpha, int64_t height, int64_t width,
                        float *out) {
-  if (!gray || !out) return mx_error(MX_ERR_ARG, "mx_digit_ink: gray and out must not be NULL");
+  if (!gray || !out) return mx_error_at(MX_ERR_ARG, "mx_digit_ink", "gray and out must not be NULL");
   if (height < 1 || width < 1)
-    return mx_error(MX_ERR_ARG, "mx_digit_ink: image size must be positive (got %lldx%lld)",
+    return mx_error_at(MX_ERR_ARG, "mx_digit_ink", "image size must be positive (got %lldx%lld)",
                     (long long)width, (long long)height);
   int64_t n = height * width;
   int translucent = 0;

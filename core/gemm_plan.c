@@ -338,6 +338,6 @@ mx_status mx_gemm_plan_get(int i, mx_gemm_plan_entry *out) {
   int n = plan_n;
   if (i >= 0 && i < n) *out = plan[i].e;
   pthread_mutex_unlock(&plan_lock);
-  if (i < 0 || i >= n) return mx_error(MX_ERR_ARG, "mx_gemm_plan_get: entry %d out of range (the plan has %d)", i, n);
+  if (i < 0 || i >= n) return mx_error_at(MX_ERR_ARG, "mx_gemm_plan_get", "entry %d out of range (the plan has %d)", i, n);
   return MX_OK;
 }

@@ -14,9 +14,9 @@ mx_status mx_cuda_graph_begin(mx_context ctx) {
   const char *where = "mx_cuda_graph_begin";
   char cs[32];
   const mx_device *dev = mx_device_for(ctx);
-  if (!dev) return mx_error_prefix(MX_ERR_DEVICE, where);
+  if (!dev) return MX_ERR_FRAME(MX_ERR_DEVICE, where);
   if (!dev->graph_begin)
-    return mx_error(MX_ERR_ARG, "%s: CUDA graphs record GPU work (got %s)", where, mx_context_str(ctx, cs, sizeof cs));
+    return mx_error_at(MX_ERR_ARG, where, "CUDA graphs record GPU work (got %s)", mx_context_str(ctx, cs, sizeof cs));
   return dev->graph_begin(ctx.dev_id);
 }
 
@@ -24,8 +24,8 @@ mx_status mx_cuda_graph_end(mx_context ctx, mx_cuda_graph **out) {
   const char *where = "mx_cuda_graph_end";
   *out = NULL;
   const mx_device *dev = mx_device_for(ctx);
-  if (!dev) return mx_error_prefix(MX_ERR_DEVICE, where);
-  if (!dev->graph_end) return mx_error(MX_ERR_STATE, "%s: no recording in progress on this device", where);
+  if (!dev) return MX_ERR_FRAME(MX_ERR_DEVICE, where);
+  if (!dev->graph_end) return mx_error_at(MX_ERR_STATE, where, "no recording in progress on this device");
   mx_cuda_graph *g = malloc(sizeof *g);
   void *impl = NULL;
   mx_status st = dev->graph_end(ctx.dev_id, &impl); /* ends the recording, even when g is NULL */
@@ -35,7 +35,7 @@ mx_status mx_cuda_graph_end(mx_context ctx, mx_cuda_graph **out) {
   }
   if (!g) {
     dev->graph_release(impl);
-    return mx_error(MX_ERR_NOMEM, "%s: out of host memory", where);
+    return mx_error_at(MX_ERR_NOMEM, where, "out of host memory");
   }
   g->dev = dev;
   g->impl = impl;
@@ -44,7 +44,7 @@ mx_status mx_cuda_graph_end(mx_context ctx, mx_cuda_graph **out) {
 }
 
 mx_status mx_cuda_graph_launch(mx_cuda_graph *g) {
-  if (!g) return mx_error(MX_ERR_ARG, "mx_cuda_graph_launch: no graph");
+  if (!g) return mx_error_at(MX_ERR_ARG, "mx_cuda_graph_launch", "no graph");
   return g->dev->graph_launch(g->impl);
 }
 

@@ -95,26 +95,26 @@ const mx_optim_kernels mx_optim_cpu_kernels = {cpu_sgd, cpu_adam, cpu_rmsprop, c
 static mx_status prepare(const char *where, const mx_ndarray *w, const mx_ndarray *const *others,
                          const char *const *names, int n_others, const mx_optim_param *p,
                          const mx_optim_kernels **out) {
-  if (!w || !p) return mx_error(MX_ERR_ARG, "%s: weight and parameters are required", where);
+  if (!w || !p) return mx_error_at(MX_ERR_ARG, where, "weight and parameters are required");
   char sa[64], sb[64], ca[16], cb[16];
   mx_context ctx = mx_ndarray_context(w);
   for (int i = 0; i < n_others; i++) {
     const mx_ndarray *a = others[i];
     if (!a) continue;
     if (mx_ndarray_size(a) != mx_ndarray_size(w))
-      return mx_error(MX_ERR_SHAPE, "%s: %s shape %s does not match weight shape %s", where,
+      return mx_error_at(MX_ERR_SHAPE, where, "%s shape %s does not match weight shape %s",
                       names[i],
                       mx_shape_str(mx_ndarray_shape(a), mx_ndarray_ndim(a), sa, sizeof sa),
                       mx_shape_str(mx_ndarray_shape(w), mx_ndarray_ndim(w), sb, sizeof sb));
     mx_context c = mx_ndarray_context(a);
     if (c.dev_type != ctx.dev_type || c.dev_id != ctx.dev_id)
-      return mx_error(MX_ERR_DEVICE, "%s: %s is on %s but the weight is on %s", where, names[i],
+      return mx_error_at(MX_ERR_DEVICE, where, "%s is on %s but the weight is on %s", names[i],
                       mx_context_str(c, ca, sizeof ca), mx_context_str(ctx, cb, sizeof cb));
   }
   const mx_device *dev = mx_device_for(ctx);
-  if (!dev) return mx_error_prefix(MX_ERR_DEVICE, where);
+  if (!dev) return MX_ERR_FRAME(MX_ERR_DEVICE, where);
   if (!dev->optim)
-    return mx_error(MX_ERR_DEVICE, "%s: no optimizer kernel for %s in this build", where,
+    return mx_error_at(MX_ERR_DEVICE, where, "no optimizer kernel for %s in this build",
                     mx_context_str(ctx, ca, sizeof ca));
   *out = dev->optim;
   return MX_OK;
@@ -125,7 +125,7 @@ mx_status mx_optim_sgd_update(mx_ndarray *weight, const mx_ndarray *grad, mx_nda
   const mx_optim_kernels *k = NULL;
   const mx_ndarray *others[] = {grad, mom};
   const char *names[] = {"gradient", "momentum state"};
-  if (!grad) return mx_error(MX_ERR_ARG, "mx_optim_sgd_update: no gradient given");
+  if (!grad) return mx_error_at(MX_ERR_ARG, "mx_optim_sgd_update", "no gradient given");
   mx_status st = prepare("mx_optim_sgd_update", weight, others, names, 2, p, &k);
   if (st != MX_OK) return st;
   k->sgd(mx_ndarray_data(weight), mx_ndarray_data((mx_ndarray *)grad),
@@ -139,7 +139,7 @@ mx_status mx_optim_adam_update(mx_ndarray *weight, const mx_ndarray *grad, mx_nd
   const mx_ndarray *others[] = {grad, mean, var};
   const char *names[] = {"gradient", "mean state", "variance state"};
   if (!grad || !mean || !var)
-    return mx_error(MX_ERR_ARG, "mx_optim_adam_update: gradient, mean and variance are required");
+    return mx_error_at(MX_ERR_ARG, "mx_optim_adam_update", "gradient, mean and variance are required");
   mx_status st = prepare("mx_optim_adam_update", weight, others, names, 3, p, &k);
   if (st != MX_OK) return st;
   k->adam(mx_ndarray_data(weight), mx_ndarray_data((mx_ndarray *)grad), mx_ndarray_data(mean),
@@ -153,10 +153,10 @@ mx_status mx_optim_rmsprop_update(mx_ndarray *weight, const mx_ndarray *grad, mx
   const mx_ndarray *others[] = {grad, n, g_avg, delta};
   const char *names[] = {"gradient", "n state", "g state", "delta state"};
   if (!grad || !n)
-    return mx_error(MX_ERR_ARG, "mx_optim_rmsprop_update: gradient and n state are required");
+    return mx_error_at(MX_ERR_ARG, "mx_optim_rmsprop_update", "gradient and n state are required");
   if (!g_avg != !delta)
-    return mx_error(MX_ERR_ARG,
-                    "mx_optim_rmsprop_update: the centered form needs both g and delta states");
+    return mx_error_at(MX_ERR_ARG,
+                    "mx_optim_rmsprop_update", "the centered form needs both g and delta states");
   mx_status st = prepare("mx_optim_rmsprop_update", weight, others, names, 4, p, &k);
   if (st != MX_OK) return st;
   k->rmsprop(mx_ndarray_data(weight), mx_ndarray_data((mx_ndarray *)grad), mx_ndarray_data(n),
@@ -171,7 +171,7 @@ mx_status mx_optim_adagrad_update(mx_ndarray *weight, const mx_ndarray *grad, mx
   const mx_ndarray *others[] = {grad, history};
   const char *names[] = {"gradient", "history state"};
   if (!grad || !history)
-    return mx_error(MX_ERR_ARG, "mx_optim_adagrad_update: gradient and history are required");
+    return mx_error_at(MX_ERR_ARG, "mx_optim_adagrad_update", "gradient and history are required");
   mx_status st = prepare("mx_optim_adagrad_update", weight, others, names, 2, p, &k);
   if (st != MX_OK) return st;
   k->adagrad(mx_ndarray_data(weight), mx_ndarray_data((mx_ndarray *)grad), mx_ndarray_data(history),
@@ -187,12 +187,11 @@ mx_status mx_optim_sgd_update_multi(mx_ndarray *const *weights, mx_ndarray *cons
   const char *where = "mx_optim_sgd_update_multi";
   const char *names[] = {"gradient", "momentum state"};
   if (n < 0 || (n > 0 && (!weights || !grads || !lrs || !wds)))
-    return mx_error(MX_ERR_ARG, "%s: weights, gradients, lrs and wds are required (got n %d)",
-                    where, n);
+    return mx_error_at(MX_ERR_ARG, where, "weights, gradients, lrs and wds are required (got n %d)", n);
   for (int i = 0; i < n; i++) {
     const mx_optim_kernels *k;
     const mx_ndarray *others[] = {grads[i], moms ? moms[i] : NULL};
-    if (!grads[i]) return mx_error(MX_ERR_ARG, "%s: no gradient given for parameter %d", where, i);
+    if (!grads[i]) return mx_error_at(MX_ERR_ARG, where, "no gradient given for parameter %d", i);
     mx_status st = prepare(where, weights[i], others, names, 2, p, &k);
     if (st != MX_OK) return st;
   }

@@ -66,13 +66,13 @@ void mx_plan_free(mx_plan *p) {
 }
 
 static mx_status too_large(void) {
-  return mx_error(MX_ERR_ARG, "mx_executor_bind: the arrays are too large (more than 2^48 floats in all)");
+  return mx_error_at(MX_ERR_ARG, "mx_executor_bind", "the arrays are too large (more than 2^48 floats in all)");
 }
 
 /* The error for a failed pool_take. */
 static mx_status take_failed(int code) {
   if (code == -2) return too_large();
-  return mx_error(MX_ERR_NOMEM, "mx_executor_bind: out of memory while planning");
+  return mx_error_at(MX_ERR_NOMEM, "mx_executor_bind", "out of memory while planning");
 }
 
 static int imax(int a, int b) {
@@ -107,7 +107,7 @@ mx_status mx_plan_build(const mx_graph *g, const mx_shape *shapes, const mx_grad
   if (!need || !def_g || !last_g || !last_d || !dblock || !gblock || !written ||
       !p->runs_backward || !p->data_off || !p->grad_off || !p->has_grad || !p->zero_grad ||
       !p->head_grad || !p->fwd_req || !p->bwd_req || !p->ws_off || !p->ws_size || !wblock) {
-    st = mx_error(MX_ERR_NOMEM, "mx_executor_bind: out of memory while planning");
+    st = mx_error_at(MX_ERR_NOMEM, "mx_executor_bind", "out of memory while planning");
     goto done;
   }
 
@@ -215,7 +215,7 @@ mx_status mx_plan_build(const mx_graph *g, const mx_shape *shapes, const mx_grad
     for (int b = 0; b < 1 + p->runs_backward[i]; b++) {
       int64_t w = n->op->workspace(&n->attrs, in, nin, out, n->noutputs, b);
       if (w < 0)
-        st = mx_error(MX_ERR_ARG, "mx_executor_bind: %s %s asked for a negative workspace",
+        st = mx_error_at(MX_ERR_ARG, "mx_executor_bind", "%s %s asked for a negative workspace",
                       n->op->name, n->name);
       p->ws_size[2 * i + b] = w > 0 ? w : 0;
     }

@@ -79,24 +79,24 @@ static mx_status device_fill(const char *where, mx_ndarray *out, int normal, flo
   if (n == 0) return MX_OK;
   mx_context ctx = mx_ndarray_context(out);
   const mx_device *dev = mx_device_for(ctx);
-  if (!dev) return mx_error_prefix(MX_ERR_DEVICE, where);
+  if (!dev) return MX_ERR_FRAME(MX_ERR_DEVICE, where);
   fill_fn fill = normal ? dev->random_normal : dev->random_uniform;
   /* uniform: one word per number; normal: two per pair of numbers */
   uint64_t words = normal ? ((uint64_t)n + 1) / 2 * 2 : (uint64_t)n, k, ctr;
   reserve((words + 3) / 4, &k, &ctr);
   mx_status st = fill(ctx.dev_id, mx_ndarray_data(out), n, p1, p2, k, ctr);
-  return st == MX_OK ? st : mx_error_rename(st, where);
+  return st == MX_OK ? st : MX_ERR_FRAME(st, where);
 }
 
 mx_status mx_random_uniform(float low, float high, mx_ndarray *out) {
   const char *where = "mx_random_uniform";
-  if (!(low <= high)) return mx_error(MX_ERR_ARG, "%s: low %g is above high %g", where, low, high);
+  if (!(low <= high)) return mx_error_at(MX_ERR_ARG, where, "low %g is above high %g", low, high);
   return device_fill(where, out, 0, low, high);
 }
 
 mx_status mx_random_normal(float mean, float std, mx_ndarray *out) {
   const char *where = "mx_random_normal";
-  if (!(std >= 0)) return mx_error(MX_ERR_ARG, "%s: std must be >= 0 (got %g)", where, std);
+  if (!(std >= 0)) return mx_error_at(MX_ERR_ARG, where, "std must be >= 0 (got %g)", std);
   return device_fill(where, out, 1, mean, std);
 }
 
@@ -110,25 +110,25 @@ static mx_status host_buffer_done(const char *where, mx_ndarray *out, float *buf
   if (buf == mx_ndarray_data(out)) return MX_OK;
   mx_status st = mx_ndarray_set_host(out, buf, mx_ndarray_size(out));
   free(buf);
-  if (st != MX_OK) return mx_error_rename(st, where);
+  if (st != MX_OK) return MX_ERR_FRAME(st, where);
   return MX_OK;
 }
 
 mx_status mx_random_permutation(int64_t n, mx_context ctx, mx_ndarray **out) {
   const char *where = "mx_random_permutation";
   *out = NULL;
-  if (n < 0) return mx_error(MX_ERR_ARG, "%s: n must be >= 0 (got %lld)", where, (long long)n);
+  if (n < 0) return mx_error_at(MX_ERR_ARG, where, "n must be >= 0 (got %lld)", (long long)n);
   if (n > (1LL << 24))
-    return mx_error(MX_ERR_ARG, "%s: n %lld is beyond 2^24, where float32 stops holding every integer", where,
+    return mx_error_at(MX_ERR_ARG, where, "n %lld is beyond 2^24, where float32 stops holding every integer",
                     (long long)n);
   mx_status st = mx_ndarray_create(&n, 1, ctx, out);
-  if (st != MX_OK) return mx_error_rename(st, where);
+  if (st != MX_OK) return MX_ERR_FRAME(st, where);
   if (n == 0) return MX_OK;
   float *y = host_buffer(*out);
   if (!y) {
     mx_ndarray_release(*out);
     *out = NULL;
-    return mx_error(MX_ERR_NOMEM, "%s: out of host memory", where);
+    return mx_error_at(MX_ERR_NOMEM, where, "out of host memory");
   }
   for (int64_t i = 0; i < n; i++) y[i] = (float)i;
   stream s;
