@@ -32,7 +32,7 @@ int mx_gpu_count(void) {
 /* The internal helpers here (mx_device_for, mx_pool_alloc, mx_storage_create)
  * record a message without a function prefix ("gpu(0) is not available: built
  * without CUDA"); the public function calling them adds its own name with
- * mx_error_prefix. */
+ * MX_ERR_FRAME. */
 const mx_device *mx_device_for(mx_context ctx) {
   char cs[32];
   const mx_device *dev = device_of_type(ctx.dev_type);

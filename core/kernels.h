@@ -49,7 +49,7 @@ typedef struct mx_kernels {
 extern const mx_kernels mx_kernels_cpu;
 
 /* The kernel table for ctx, or NULL with a message recorded (no function
- * prefix: the caller adds its name with mx_error_prefix). */
+ * prefix: the caller adds its name with MX_ERR_FRAME). */
 const mx_kernels *mx_kernels_for(mx_context ctx);
 /* Records "<where>: <kernel> is not available on <ctx>" and returns MX_ERR_DEVICE. */
 mx_status mx_kernel_missing(const char *where, mx_context ctx, const char *kernel);
