@@ -11,10 +11,10 @@
 #define MXB_NDARRAY_MT "mx.NDArray"
 #define MXB_CONTEXT_MT "mx.Context"
 
-/* Raises a Lua error "<where>: <message>" from mx_last_error(), dropping the
- * core's own "mx_xxx: " prefix. Never returns. Messages raised by these
- * helpers start with the Lua function's name (no "file:line: " position). Call only once no C temporary
- * is left to free. */
+/* Raises a Lua error "<where>: <node>: <what>" from the fields of the core's last
+ * failure (mx_last_error_info; the core's function names are left out). Never
+ * returns. Messages raised by these helpers start with the Lua function's name
+ * (no "file:line: " position). Call only once no C temporary is left to free. */
 int mxb_raise(lua_State *L, const char *where);
 /* `if (st != MX_OK) mxb_raise(L, where)` in one call. */
 void mxb_check(lua_State *L, mx_status st, const char *where);

@@ -10,24 +10,14 @@
 
 /* ---- errors ---- */
 
-/* Skips the core's leading "mx_xxx: " prefixes (possibly several). */
-static const char *strip_core_prefix(const char *msg) {
-  for (;;) {
-    if (strncmp(msg, "mx_", 3) != 0) return msg;
-    const char *p = msg + 3;
-    while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-           *p == '_')
-      p++;
-    if (p[0] != ':' || p[1] != ' ') return msg;
-    msg = p + 2;
-  }
-}
-
+/* "<where>: <node>: <what>" from the failure's fields: the Lua function's name
+ * stands for the core functions (which Lua users never see). */
 int mxb_raise(lua_State *L, const char *where) {
-  const char *msg = mx_last_error();
-  if (msg == NULL || msg[0] == '\0') msg = "unknown error";
-  msg = strip_core_prefix(msg);
-  lua_pushfstring(L, "%s: %s", where, msg);
+  mx_error_info e;
+  mx_last_error_info(&e);
+  const char *what = e.what[0] ? e.what : "unknown error";
+  if (e.node[0]) lua_pushfstring(L, "%s: %s: %s", where, e.node, what);
+  else lua_pushfstring(L, "%s: %s", where, what);
   return lua_error(L);
 }
 

@@ -58,7 +58,7 @@ static void load_cublas(void) {
 extern "C" mx_status mx_cuda_blas_load(void) {
   static pthread_once_t once = PTHREAD_ONCE_INIT;
   pthread_once(&once, load_cublas);
-  if (!cublas.sgemm) return mx_error(MX_ERR_DEVICE, "mx_gemm: %s", cublas_load_error);
+  if (!cublas.sgemm) return mx_error_at(MX_ERR_DEVICE, "mx_gemm", "%s", cublas_load_error);
   return MX_OK;
 }
 
@@ -79,17 +79,17 @@ static const char *cublas_error(cublasStatus_t s) {
 // The device's handle, bound to the engine's stream, TF32 tensor-core math off.
 static mx_status handle_for(int dev, cublasHandle_t *out) {
   if (dev < 0 || dev >= MX_CUDA_MAX_DEVICES)
-    return mx_error(MX_ERR_DEVICE, "mx_gemm: gpu(%d) is beyond the %d devices supported", dev, MX_CUDA_MAX_DEVICES);
+    return mx_error_at(MX_ERR_DEVICE, "mx_gemm", "gpu(%d) is beyond the %d devices supported", dev, MX_CUDA_MAX_DEVICES);
   mx_status st = mx_cuda_set_device(dev);
-  if (st != MX_OK) return mx_error_prefix(st, "mx_gemm");
+  if (st != MX_OK) return MX_ERR_FRAME(st, "mx_gemm");
   if (!handles[dev]) {
     st = mx_cuda_blas_load();
     if (st != MX_OK) return st;
     cublasHandle_t h;
     cublasStatus_t s = cublas.create(&h);
     if (s != CUBLAS_STATUS_SUCCESS)
-      return mx_error(s == CUBLAS_STATUS_ALLOC_FAILED ? MX_ERR_NOMEM : MX_ERR_DEVICE,
-                      "mx_gemm: cublasCreate on gpu(%d) failed: %s", dev, cublas_error(s));
+      return mx_error_at(s == CUBLAS_STATUS_ALLOC_FAILED ? MX_ERR_NOMEM : MX_ERR_DEVICE,
+                      "mx_gemm", "cublasCreate on gpu(%d) failed: %s", dev, cublas_error(s));
     // CUBLAS_DEFAULT_MATH: no TF32 (CUBLAS_TF32_TENSOR_OP_MATH would round inputs to 10 bits)
     s = cublas.set_math_mode(h, CUBLAS_DEFAULT_MATH);
     if (s == CUBLAS_STATUS_SUCCESS) s = cublas.set_stream(h, mx_cuda_stream());
@@ -103,7 +103,7 @@ static mx_status handle_for(int dev, cublasHandle_t *out) {
     }
     if (s != CUBLAS_STATUS_SUCCESS) {
       cublas.destroy(h);
-      return mx_error(MX_ERR_DEVICE, "mx_gemm: setting up cuBLAS on gpu(%d) failed: %s", dev, cublas_error(s));
+      return mx_error_at(MX_ERR_DEVICE, "mx_gemm", "setting up cuBLAS on gpu(%d) failed: %s", dev, cublas_error(s));
     }
     handles[dev] = h;
   }
@@ -112,8 +112,8 @@ static mx_status handle_for(int dev, cublasHandle_t *out) {
 }
 
 // Row-major C (m, n) = alpha op(A) op(B) + beta C; sizes already checked by mx_gemm.
-extern "C" mx_status mx_cuda_gemm(int dev, int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
-                                  const float *b, int ldb, float beta, float *c, int ldc) {
+mx_status mx_cuda_gemm(int dev, int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
+                       const float *b, int ldb, float beta, float *c, int ldc) {
   cublasHandle_t h = NULL;
   mx_status st = handle_for(dev, &h);
   if (st != MX_OK) return st;
@@ -125,7 +125,7 @@ extern "C" mx_status mx_cuda_gemm(int dev, int ta, int tb, int m, int n, int k, 
   cublasStatus_t s = cublas.sgemm(h, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, &alpha, b,
                                  ldb, a, lda, &beta, c, ldc);
   if (s != CUBLAS_STATUS_SUCCESS)
-    return mx_error(MX_ERR_DEVICE, "mx_gemm: cublasSgemm on gpu(%d) failed: %s (m %d, n %d, k %d)", dev,
+    return mx_error_at(MX_ERR_DEVICE, "mx_gemm", "cublasSgemm on gpu(%d) failed: %s (m %d, n %d, k %d)", dev,
                     cublas_error(s), m, n, k);
   return mx_cuda_launch_status("mx_gemm", "cublasSgemm");
 }

@@ -21,36 +21,36 @@ static mx_status load_one(mx_bytes *b, const char *path) {
   mx_status rst = mx_file_check_regular(path, "mx_bytes_load_idx");
   if (rst != MX_OK) return rst;
   gzFile f = gzopen(path, "rb");
-  if (!f) return mx_error(MX_ERR_IO, "mx_bytes_load_idx: cannot open %s", path);
+  if (!f) return mx_error_at(MX_ERR_IO, "mx_bytes_load_idx", "cannot open %s", path);
   unsigned char head[4 + 4 * MX_MAX_NDIM];
   int ndim = 0;
   if (gzread(f, head, 4) == 4) ndim = head[3];
   if (head[0] != 0 || head[1] != 0 || head[2] != 0x08 || ndim < 1 || ndim > MX_MAX_NDIM ||
       gzread(f, head + 4, (unsigned)(4 * ndim)) != 4 * ndim) {
     gzclose(f);
-    return mx_error(MX_ERR_FORMAT, "mx_bytes_load_idx: %s: not an unsigned-byte IDX file", path);
+    return mx_error_at(MX_ERR_FORMAT, "mx_bytes_load_idx", "%s: not an unsigned-byte IDX file", path);
   }
   int64_t rows = be32(head + 4), cols = 1;
   bool big = false;
   for (int i = 1; i < ndim; i++) big |= !mx_size_mul(cols, be32(head + 4 + 4 * i), &cols);
   if (big) {
     gzclose(f);
-    return mx_error(MX_ERR_FORMAT, "mx_bytes_load_idx: %s: implausible dimensions", path);
+    return mx_error_at(MX_ERR_FORMAT, "mx_bytes_load_idx", "%s: implausible dimensions", path);
   }
   if (b->rows > 0 && cols != b->cols) {
     gzclose(f);
-    return mx_error(MX_ERR_SHAPE, "mx_bytes_load_idx: %s: rows of %lld bytes (expected %lld)", path,
+    return mx_error_at(MX_ERR_SHAPE, "mx_bytes_load_idx", "%s: rows of %lld bytes (expected %lld)", path,
                     (long long)cols, (long long)b->cols);
   }
   if (rows > ((int64_t)1 << 40) / (cols ? cols : 1)) {
     gzclose(f);
-    return mx_error(MX_ERR_FORMAT, "mx_bytes_load_idx: %s: implausible dimensions", path);
+    return mx_error_at(MX_ERR_FORMAT, "mx_bytes_load_idx", "%s: implausible dimensions", path);
   }
   int64_t n = rows * cols, old = b->rows * b->cols;
   uint8_t *more = realloc(b->data, (size_t)(old + n > 0 ? old + n : 1));
   if (!more) {
     gzclose(f);
-    return mx_error(MX_ERR_NOMEM, "mx_bytes_load_idx: %s: out of memory", path);
+    return mx_error_at(MX_ERR_NOMEM, "mx_bytes_load_idx", "%s: out of memory", path);
   }
   b->data = more;
   int64_t got = 0;
@@ -61,8 +61,8 @@ static mx_status load_one(mx_bytes *b, const char *path) {
   }
   gzclose(f);
   if (got != n)
-    return mx_error(MX_ERR_FORMAT,
-                    "mx_bytes_load_idx: %s: truncated file (got %lld data bytes, expected %lld)",
+    return mx_error_at(MX_ERR_FORMAT,
+                    "mx_bytes_load_idx", "%s: truncated file (got %lld data bytes, expected %lld)",
                     path, (long long)got, (long long)n);
   b->rows += rows;
   b->cols = cols;
@@ -71,9 +71,9 @@ static mx_status load_one(mx_bytes *b, const char *path) {
 
 mx_status mx_bytes_load_idx(const char *const *paths, int n, mx_bytes **out) {
   *out = NULL;
-  if (!paths || n < 1) return mx_error(MX_ERR_ARG, "mx_bytes_load_idx: no file given");
+  if (!paths || n < 1) return mx_error_at(MX_ERR_ARG, "mx_bytes_load_idx", "no file given");
   mx_bytes *b = calloc(1, sizeof *b);
-  if (!b) return mx_error(MX_ERR_NOMEM, "mx_bytes_load_idx: out of memory");
+  if (!b) return mx_error_at(MX_ERR_NOMEM, "mx_bytes_load_idx", "out of memory");
   for (int i = 0; i < n; i++) {
     mx_status st = load_one(b, paths[i]);
     if (st != MX_OK) {
@@ -100,14 +100,14 @@ int64_t mx_bytes_cols(const mx_bytes *b) {
 
 mx_status mx_bytes_permute_rows(mx_bytes *b, const int64_t *perm, int64_t n) {
   if (n != b->rows)
-    return mx_error(MX_ERR_SHAPE, "mx_bytes_permute_rows: %lld positions for %lld rows",
+    return mx_error_at(MX_ERR_SHAPE, "mx_bytes_permute_rows", "%lld positions for %lld rows",
                     (long long)n, (long long)b->rows);
   uint8_t *seen = calloc((size_t)(n > 0 ? n : 1), 1);
   for (int64_t i = 0; seen && i < n; i++) {
     if (perm[i] < 0 || perm[i] >= n || seen[perm[i]]) {
       free(seen);
-      return mx_error(MX_ERR_ARG,
-                      "mx_bytes_permute_rows: not a permutation of 0..%lld (position %lld)",
+      return mx_error_at(MX_ERR_ARG,
+                      "mx_bytes_permute_rows", "not a permutation of 0..%lld (position %lld)",
                       (long long)n - 1, (long long)i);
     }
     seen[perm[i]] = 1;
@@ -116,7 +116,7 @@ mx_status mx_bytes_permute_rows(mx_bytes *b, const int64_t *perm, int64_t n) {
   if (!seen || !row) {
     free(seen);
     free(row);
-    return mx_error(MX_ERR_NOMEM, "mx_bytes_permute_rows: out of memory");
+    return mx_error_at(MX_ERR_NOMEM, "mx_bytes_permute_rows", "out of memory");
   }
   memset(seen, 0, (size_t)n);
   size_t c = (size_t)b->cols;
@@ -141,14 +141,14 @@ mx_status mx_bytes_permute_rows(mx_bytes *b, const int64_t *perm, int64_t n) {
 static mx_status rows_for(const char *where, const mx_bytes *b, int64_t begin, const mx_ndarray *dst,
                           int64_t *rows) {
   if (mx_ndarray_context(dst).dev_type != MX_DEV_CPU)
-    return mx_error(MX_ERR_ARG, "%s: the array must be on the CPU", where);
+    return mx_error_at(MX_ERR_ARG, where, "the array must be on the CPU");
   int64_t size = mx_ndarray_size(dst);
   if (b->cols == 0 || size % b->cols != 0)
-    return mx_error(MX_ERR_SHAPE, "%s: %lld values are not whole rows of %lld", where, (long long)size,
+    return mx_error_at(MX_ERR_SHAPE, where, "%lld values are not whole rows of %lld", (long long)size,
                     (long long)b->cols);
   *rows = size / b->cols;
   if (begin < 0 || begin >= b->rows || *rows > b->rows)
-    return mx_error(MX_ERR_ARG, "%s: %lld rows from row %lld: out of 0..%lld", where, (long long)*rows,
+    return mx_error_at(MX_ERR_ARG, where, "%lld rows from row %lld: out of 0..%lld", (long long)*rows,
                     (long long)begin, (long long)b->rows - 1);
   return MX_OK;
 }
@@ -178,13 +178,13 @@ mx_status mx_bytes_to_ndarray_crop(const mx_bytes *b, int64_t begin, float scale
   if (st != MX_OK) return st;
   int64_t plane;
   if (height < 1 || width < 1 || !mx_size_mul(height, width, &plane) || b->cols % plane != 0)
-    return mx_error(MX_ERR_SHAPE, "%s: rows of %lld values are not images of %lld x %lld", where,
+    return mx_error_at(MX_ERR_SHAPE, where, "rows of %lld values are not images of %lld x %lld",
                     (long long)b->cols, (long long)height, (long long)width);
   if (pad < 0 || pad >= height || pad >= width)
-    return mx_error(MX_ERR_ARG, "%s: pad %d must be in 0..%lld", where, pad,
+    return mx_error_at(MX_ERR_ARG, where, "pad %d must be in 0..%lld", pad,
                     (long long)(height < width ? height : width) - 1);
   if (!draws || mx_ndarray_context(draws).dev_type != MX_DEV_CPU || mx_ndarray_size(draws) != 2 * rows)
-    return mx_error(MX_ERR_SHAPE, "%s: draws must be a CPU array of %lld values (2 per row)", where,
+    return mx_error_at(MX_ERR_SHAPE, where, "draws must be a CPU array of %lld values (2 per row)",
                     (long long)(2 * rows));
   const float *u = mx_ndarray_data(draws);
   float *out = mx_ndarray_data(dst);

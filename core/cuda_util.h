@@ -27,6 +27,18 @@ cudaStream_t mx_cuda_stream(void);
  * they find it from their output pointer). */
 void mx_cuda_device_of(const void *ptr);
 
+/* The CUDA device's slots defined beside their kernels (device_cuda.cu assembles mx_device_cuda):
+ * row-major GEMM through cuBLAS (blas_cuda.cu), Philox fills (random_cuda.cu), CUDA graphs
+ * (cuda_graph.cu: begin, end, launch, release). */
+mx_status mx_cuda_gemm(int dev_id, int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
+                       const float *b, int ldb, float beta, float *c, int ldc);
+mx_status mx_cuda_random_uniform(int dev_id, float *y, int64_t n, float low, float high, uint64_t key, uint64_t ctr);
+mx_status mx_cuda_random_normal(int dev_id, float *y, int64_t n, float mean, float std, uint64_t key, uint64_t ctr);
+mx_status mx_cuda_graph_record(int dev_id);
+mx_status mx_cuda_graph_finish(int dev_id, void **out);
+mx_status mx_cuda_graph_replay(void *graph);
+void mx_cuda_graph_free(void *graph);
+
 /* Failures of functions that cannot return a status (the kernel table, the
  * optimizer kernels) are kept pending, per thread, and reported by the next
  * call that can: every copy, memset and sync of the device interface (and

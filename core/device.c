@@ -17,29 +17,30 @@ char *mx_context_str(mx_context ctx, char *buf, size_t len) {
   return buf;
 }
 
-#ifndef MX_HAVE_CUDA
-int mx_cuda_compiled(void) { return 0; }
-int mx_gpu_count(void) { return 0; }
-#endif
+/* The device serving a device type, or NULL (unknown type or not built in). */
+static const mx_device *device_of_type(int dev_type) {
+  return dev_type > 0 && dev_type < MX_DEV_SLOTS ? mx_devices[dev_type] : NULL;
+}
+
+int mx_cuda_compiled(void) { return device_of_type(MX_DEV_GPU) != NULL; }
+
+int mx_gpu_count(void) {
+  const mx_device *gpu = device_of_type(MX_DEV_GPU);
+  return gpu ? gpu->count() : 0;
+}
 
 /* The internal helpers here (mx_device_for, mx_pool_alloc, mx_storage_create)
  * record a message without a function prefix ("gpu(0) is not available: built
  * without CUDA"); the public function calling them adds its own name with
- * mx_error_prefix. */
+ * MX_ERR_FRAME. */
 const mx_device *mx_device_for(mx_context ctx) {
-  const mx_device *dev = NULL;
   char cs[32];
-  mx_context_str(ctx, cs, sizeof cs);
-  if (ctx.dev_type == MX_DEV_CPU) {
-    dev = &mx_device_cpu;
-  } else if (ctx.dev_type == MX_DEV_GPU) {
-#ifdef MX_HAVE_CUDA
-    dev = &mx_device_cuda;
-#else
-    mx_error(MX_ERR_DEVICE, "%s is not available: built without CUDA", cs);
+  const mx_device *dev = device_of_type(ctx.dev_type);
+  if (!dev && ctx.dev_type == MX_DEV_GPU) {
+    mx_error(MX_ERR_DEVICE, "%s is not available: built without CUDA", mx_context_str(ctx, cs, sizeof cs));
     return NULL;
-#endif
-  } else {
+  }
+  if (!dev) {
     mx_error(MX_ERR_DEVICE, "unknown device type %d (expected 1 for cpu or 2 for gpu)", ctx.dev_type);
     return NULL;
   }
@@ -48,15 +49,15 @@ const mx_device *mx_device_for(mx_context ctx) {
 }
 
 mx_status mx_context_check(mx_context ctx) {
-  if (!mx_device_for(ctx)) return mx_error_prefix(MX_ERR_DEVICE, "mx_context_check");
+  if (!mx_device_for(ctx)) return MX_ERR_FRAME(MX_ERR_DEVICE, "mx_context_check");
   return MX_OK;
 }
 
 mx_status mx_context_sync(mx_context ctx) {
   const mx_device *dev = mx_device_for(ctx);
-  if (!dev) return mx_error_prefix(MX_ERR_DEVICE, "mx_context_sync");
+  if (!dev) return MX_ERR_FRAME(MX_ERR_DEVICE, "mx_context_sync");
   mx_status st = dev->sync(ctx.dev_id);
-  return st == MX_OK ? st : mx_error_prefix(st, "mx_context_sync");
+  return st == MX_OK ? st : MX_ERR_FRAME(st, "mx_context_sync");
 }
 
 /* ---- the pool ----
@@ -186,10 +187,7 @@ mx_status mx_pool_alloc(mx_context ctx, size_t bytes, void **out) {
 
 void mx_pool_free(mx_context ctx, void *ptr, size_t bytes) {
   if (!ptr || bytes == 0) return;
-  const mx_device *dev = ctx.dev_type == MX_DEV_CPU ? &mx_device_cpu : NULL;
-#ifdef MX_HAVE_CUDA
-  if (ctx.dev_type == MX_DEV_GPU) dev = &mx_device_cuda;
-#endif
+  const mx_device *dev = device_of_type(ctx.dev_type);
   pool *p = pool_for(ctx);
   if (!dev || !p) return; /* cannot happen: the block came from mx_pool_alloc */
   if (gpu_exact(ctx)) {
@@ -228,11 +226,10 @@ void mx_alloc_stats_get(mx_alloc_stats *out) {
 
 void mx_alloc_trim(void) {
   pthread_mutex_lock(&pool_lock);
+  const mx_device *gpu = device_of_type(MX_DEV_GPU);
   for (int id = 0; id < POOL_MAX_DEV; id++) {
     pool_trim(&pools[0][id], &mx_device_cpu, id);
-#ifdef MX_HAVE_CUDA
-    pool_trim(&pools[1][id], &mx_device_cuda, id);
-#endif
+    if (gpu) pool_trim(&pools[1][id], gpu, id);
   }
   pthread_mutex_unlock(&pool_lock);
 }

@@ -1,7 +1,8 @@
 // device_cuda.cu: the CUDA implementation of the device interface
 // (mx_device_cuda): cudaMalloc-backed blocks for the pool (never managed
 // memory), one stream per device, copies (pinned staging for large ones),
-// memset, sync, the device check, and pending launch failures (cuda_util.h).
+// memset, sync, the device check, and pending launch failures (cuda_util.h);
+// its GEMM, random fills, graphs, kernels and optimizer kernels come from the other .cu files.
 #include <cuda_runtime.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 
 extern "C" {
 #include "kernels.h"
+#include "optimizer.h"
 }
 
 extern "C" const mx_kernels mx_kernels_cuda; // kernels_cuda.cu
@@ -34,8 +36,6 @@ static int cuda_count(void) {
   return n;
 }
 
-extern "C" int mx_cuda_compiled(void) { return 1; }
-extern "C" int mx_gpu_count(void) { return cuda_count(); }
 
 // ---- failures ----
 
@@ -51,7 +51,7 @@ void mx_cuda_set_pending(const char *what, cudaError_t e) {
 mx_status mx_cuda_fail(const char *where, const char *what, cudaError_t e) {
   cudaGetLastError();
   mx_status st = e == cudaErrorMemoryAllocation ? MX_ERR_NOMEM : MX_ERR_DEVICE;
-  return mx_error(st, "%s: %s failed: %s", where, what, cudaGetErrorString(e));
+  return mx_error_at(st, where, "%s failed: %s", what, cudaGetErrorString(e));
 }
 
 // Device-interface messages have no function prefix (device.c's convention:
@@ -326,7 +326,26 @@ static mx_status cuda_sync(int dev_id) {
   return pending(dev_id);
 }
 
+// The CUDA device, registered in devices.c. C++ has no designated initializers
+// before C++20: the slots in mx_device's order.
 extern "C" const mx_device mx_device_cuda = {
-    "gpu",          cuda_check,          cuda_raw_alloc,    cuda_raw_free, cuda_memset_zero,
-    cuda_copy_from_host, cuda_copy_to_host, cuda_copy_on_device, cuda_sync,     &mx_kernels_cuda,
+    "gpu",
+    cuda_count,
+    cuda_check,
+    cuda_raw_alloc,
+    cuda_raw_free,
+    cuda_memset_zero,
+    cuda_copy_from_host,
+    cuda_copy_to_host,
+    cuda_copy_on_device,
+    cuda_sync,
+    mx_cuda_gemm,           // blas_cuda.cu
+    mx_cuda_random_uniform, // random_cuda.cu
+    mx_cuda_random_normal,
+    mx_cuda_graph_record,   // cuda_graph.cu
+    mx_cuda_graph_finish,
+    mx_cuda_graph_replay,
+    mx_cuda_graph_free,
+    &mx_kernels_cuda,       // kernels_cuda.cu
+    &mx_optim_cuda_kernels, // optimizer_cuda.cu
 };

@@ -88,11 +88,11 @@ static mx_status build(mx_executor *e, mx_ndarray *const *args, mx_ndarray *cons
   int E = g->nentries, N = g->nnodes;
   if (p->arena_floats > 0) {
     mx_status st = mx_storage_create(e->ctx, (size_t)p->arena_floats * sizeof(float), &e->arena);
-    if (st != MX_OK) return mx_error_prefix(st, "mx_executor_bind");
+    if (st != MX_OK) return MX_ERR_FRAME(st, "mx_executor_bind");
     const mx_device *dev = mx_device_for(e->ctx);
-    if (!dev) return mx_error_prefix(MX_ERR_DEVICE, "mx_executor_bind");
+    if (!dev) return MX_ERR_FRAME(MX_ERR_DEVICE, "mx_executor_bind");
     st = dev->memset_zero(e->ctx.dev_id, e->arena->data, e->arena->bytes);
-    if (st != MX_OK) return mx_error_prefix(st, "mx_executor_bind");
+    if (st != MX_OK) return MX_ERR_FRAME(st, "mx_executor_bind");
   }
   for (int a = 0; a < g->nargs; a++) {
     int k = var_entry(g, g->arg_nodes[a]);
@@ -108,12 +108,12 @@ static mx_status build(mx_executor *e, mx_ndarray *const *args, mx_ndarray *cons
       st = mx_ndarray_view(e->arena, p->values[k].data_off, s->dim, s->ndim, &e->data[k]);
     if (st == MX_OK && !e->grad[k] && p->values[k].grad_off >= 0)
       st = mx_ndarray_view(e->arena, p->values[k].grad_off, s->dim, s->ndim, &e->grad[k]);
-    if (st != MX_OK) return mx_error_prefix(st, "mx_executor_bind");
+    if (st != MX_OK) return MX_ERR_FRAME(st, "mx_executor_bind");
     char buf[512];
     const mx_node *n = g->nodes[g->entry_node[k]];
     e->out_names[k] =
         strdup(mx_entry_name(n, k - g->entry_base[g->entry_node[k]], buf, sizeof buf));
-    if (!e->out_names[k]) return mx_error(MX_ERR_NOMEM, "mx_executor_bind: out of memory");
+    if (!e->out_names[k]) return mx_error_at(MX_ERR_NOMEM, "mx_executor_bind", "out of memory");
   }
   for (int a = 0; a < g->nargs; a++) {
     int k = var_entry(g, g->arg_nodes[a]);
@@ -128,7 +128,7 @@ static mx_status build(mx_executor *e, mx_ndarray *const *args, mx_ndarray *cons
   for (int i = 0; i < N; i++)
     total += 2 * (g->in_off[i + 1] - g->in_off[i]) + 2 * g->nodes[i]->noutputs;
   e->ptrs = calloc((size_t)total + 1, sizeof *e->ptrs);
-  if (!e->ptrs) return mx_error(MX_ERR_NOMEM, "mx_executor_bind: out of memory");
+  if (!e->ptrs) return mx_error_at(MX_ERR_NOMEM, "mx_executor_bind", "out of memory");
   mx_ndarray **q = e->ptrs;
   for (int i = 0; i < N; i++) {
     const mx_node *n = g->nodes[i];
@@ -149,7 +149,7 @@ static mx_status build(mx_executor *e, mx_ndarray *const *args, mx_ndarray *cons
         snprintf(buf, sizeof buf, "%s_backward_%s", n->name, n->in_names[j]);
         e->grad_names[g->in_off[i] + j] = strdup(buf);
         if (!e->grad_names[g->in_off[i] + j])
-          return mx_error(MX_ERR_NOMEM, "mx_executor_bind: out of memory");
+          return mx_error_at(MX_ERR_NOMEM, "mx_executor_bind", "out of memory");
       }
     }
     for (int j = 0; j < n->noutputs; j++) {
@@ -172,9 +172,9 @@ static mx_status bind_common(mx_symbol *sym, mx_context ctx, mx_ndarray *const *
                              mx_executor **out) {
   *out = NULL;
   mx_status st = mx_context_check(ctx);
-  if (st != MX_OK) return mx_error_prefix(st, "mx_executor_bind");
+  if (st != MX_OK) return MX_ERR_FRAME(st, "mx_executor_bind");
   mx_executor *e = calloc(1, sizeof *e);
-  if (!e) return mx_error(MX_ERR_NOMEM, "mx_executor_bind: out of memory");
+  if (!e) return mx_error_at(MX_ERR_NOMEM, "mx_executor_bind", "out of memory");
   e->refcount = 1;
   e->ctx = ctx;
   e->sym = mx_symbol_retain(sym);
@@ -202,7 +202,7 @@ static mx_status bind_common(mx_symbol *sym, mx_context ctx, mx_ndarray *const *
   if (!e->shapes || !e->data || !e->grad || !e->args || !e->arg_grads || !e->aux || !e->outputs ||
       !e->reqs || !e->calls || !e->states || !e->fwd_reqs || !e->out_names || !e->grad_names ||
       !external || !gext) {
-    st = mx_error(MX_ERR_NOMEM, "mx_executor_bind: out of memory");
+    st = mx_error_at(MX_ERR_NOMEM, "mx_executor_bind", "out of memory");
     goto fail;
   }
   char cs[32];
@@ -212,9 +212,9 @@ static mx_status bind_common(mx_symbol *sym, mx_context ctx, mx_ndarray *const *
       int na = a < g->nargs ? g->arg_nodes[a] : g->aux_nodes[a - g->nargs];
       int nb = b < g->nargs ? g->arg_nodes[b] : g->aux_nodes[b - g->nargs];
       if (strcmp(g->nodes[na]->name, g->nodes[nb]->name) == 0) {
-        st = mx_error(
+        st = mx_error_at(
             MX_ERR_ARG,
-            "mx_executor_bind: two different variables are named '%s' (names must be unique)",
+            "mx_executor_bind", "two different variables are named '%s' (names must be unique)",
             g->nodes[na]->name);
         goto fail;
       }
@@ -234,15 +234,15 @@ static mx_status bind_common(mx_symbol *sym, mx_context ctx, mx_ndarray *const *
       e->reqs[a] = arg_grads && !arg_grads[a] ? MX_GRAD_NULL : MX_GRAD_WRITE;
     }
     if (e->reqs[a] != MX_GRAD_NULL && e->reqs[a] != MX_GRAD_WRITE && e->reqs[a] != MX_GRAD_ADD) {
-      st = mx_error(
+      st = mx_error_at(
           MX_ERR_ARG,
-          "mx_executor_bind: bad gradient request %d for '%s' (expected 0 null, 1 write or 3 add)",
+          "mx_executor_bind", "bad gradient request %d for '%s' (expected 0 null, 1 write or 3 add)",
           (int)e->reqs[a], v->name);
       goto fail;
     }
     if (e->reqs[a] == MX_GRAD_ADD && !(arg_grads && arg_grads[a]) && !default_reqs) {
-      st = mx_error(MX_ERR_ARG,
-                    "mx_executor_bind: gradient request 'add' for '%s' needs a gradient array",
+      st = mx_error_at(MX_ERR_ARG,
+                    "mx_executor_bind", "gradient request 'add' for '%s' needs a gradient array",
                     v->name);
       goto fail;
     }
@@ -267,11 +267,11 @@ static mx_status bind_common(mx_symbol *sym, mx_context ctx, mx_ndarray *const *
   char missing[512];
   st = mx_graph_infer_shapes(g, e->shapes, &complete, missing, sizeof missing);
   if (st != MX_OK) {
-    mx_error_prefix(st, "mx_executor_bind");
+    MX_ERR_FRAME(st, "mx_executor_bind");
     goto fail;
   }
   if (!complete) {
-    st = mx_error(MX_ERR_SHAPE, "mx_executor_bind: cannot infer the shapes of %s",
+    st = mx_error_at(MX_ERR_SHAPE, "mx_executor_bind", "cannot infer the shapes of %s",
                   missing[0] ? missing : "some outputs");
     goto fail;
   }
@@ -284,7 +284,7 @@ static mx_status bind_common(mx_symbol *sym, mx_context ctx, mx_ndarray *const *
       mx_context c = mx_ndarray_context(arrs[w]);
       char b1[96], b2[96], cs2[32];
       if (c.dev_type != ctx.dev_type || c.dev_id != ctx.dev_id) {
-        st = mx_error(MX_ERR_ARG, "mx_executor_bind: %s of '%s' is on %s, the executor on %s",
+        st = mx_error_at(MX_ERR_ARG, "mx_executor_bind", "%s of '%s' is on %s, the executor on %s",
                       w ? "gradient" : "array", g->nodes[g->arg_nodes[a]]->name,
                       mx_context_str(c, cs2, sizeof cs2), cs);
         goto fail;
@@ -292,7 +292,7 @@ static mx_status bind_common(mx_symbol *sym, mx_context ctx, mx_ndarray *const *
       mx_shape s = {mx_ndarray_ndim(arrs[w]), {0}};
       memcpy(s.dim, mx_ndarray_shape(arrs[w]), (size_t)s.ndim * sizeof(int64_t));
       if (!mx_shape_eq(&s, &e->shapes[k])) {
-        st = mx_error(MX_ERR_SHAPE, "mx_executor_bind: %s of '%s' has shape %s, expected %s",
+        st = mx_error_at(MX_ERR_SHAPE, "mx_executor_bind", "%s of '%s' has shape %s, expected %s",
                       w ? "gradient" : "array", g->nodes[g->arg_nodes[a]]->name,
                       mx_shape_fmt(&s, b1, sizeof b1), mx_shape_fmt(&e->shapes[k], b2, sizeof b2));
         goto fail;
@@ -307,7 +307,7 @@ static mx_status bind_common(mx_symbol *sym, mx_context ctx, mx_ndarray *const *
     if (!n->op) continue;
     int dt = ctx.dev_type > 0 && ctx.dev_type < MX_DEV_SLOTS ? ctx.dev_type : 0;
     if (!n->op->forward[dt] || (e->plan.nodes[i].runs_backward && !n->op->backward[dt])) {
-      st = mx_error(MX_ERR_DEVICE, "mx_executor_bind: %s %s has no %s kernel for %s", n->op->name,
+      st = mx_error_at(MX_ERR_DEVICE, "mx_executor_bind", "%s %s has no %s kernel for %s", n->op->name,
                     n->name, n->op->forward[dt] ? "backward" : "forward", cs);
       goto fail;
     }
@@ -317,7 +317,7 @@ static mx_status bind_common(mx_symbol *sym, mx_context ctx, mx_ndarray *const *
       for (int j = 0; j < nin; j++) ins[j] = e->shapes[g->in_entry[g->in_off[i] + j]];
       st = n->op->create_state(&n->attrs, ctx, ins, nin, &e->states[i]);
       if (st != MX_OK) {
-        mx_error_prefix(st, "mx_executor_bind");
+        MX_ERR_FRAME(st, "mx_executor_bind");
         goto fail;
       }
     }
@@ -353,14 +353,14 @@ mx_status mx_executor_simple_bind(mx_symbol *sym, mx_context ctx, const char *co
   if (st != MX_OK) return st;
   if (!complete) {
     mx_symbol_shapes_free(&r);
-    return mx_error(MX_ERR_SHAPE,
-                    "mx_executor_simple_bind: cannot infer the shapes of %s (give their shapes)",
+    return mx_error_at(MX_ERR_SHAPE,
+                    "mx_executor_simple_bind", "cannot infer the shapes of %s (give their shapes)",
                     missing[0] ? missing : "some outputs");
   }
   mx_shape *given = calloc((size_t)r.narg + 1, sizeof *given);
   if (!given) {
     mx_symbol_shapes_free(&r);
-    return mx_error(MX_ERR_NOMEM, "mx_executor_simple_bind: out of memory");
+    return mx_error_at(MX_ERR_NOMEM, "mx_executor_simple_bind", "out of memory");
   }
   for (int a = 0; a < r.narg; a++) {
     given[a].ndim = r.arg_ndim[a];
@@ -375,7 +375,7 @@ mx_status mx_executor_simple_bind(mx_symbol *sym, mx_context ctx, const char *co
 static mx_status run_monitor(mx_executor *e, const char *name, mx_ndarray *a) {
   if (!e->monitor || !a) return MX_OK;
   mx_status st = e->monitor(name, a, e->monitor_data);
-  return st == MX_OK ? st : mx_error_prefix(st, "monitor callback");
+  return st == MX_OK ? st : mx_error_node(st, "monitor callback");
 }
 
 /* The planned scratch block of call `slot` (2 * node + backward). */
@@ -400,13 +400,12 @@ mx_status mx_executor_forward(mx_executor *e, int is_train) {
     set_workspace(e, &fc, 2 * i);
     mx_status st = n->op->forward[dt](&fc);
     if (st != MX_OK) {
-      char where[256];
-      snprintf(where, sizeof where, "mx_executor_forward: %s %s", n->op->name, n->name);
-      return mx_error_prefix(st, where);
+      mx_error_node(st, "%s %s", n->op->name, n->name);
+      return MX_ERR_FRAME(st, "mx_executor_forward");
     }
     for (int j = 0; e->monitor && j < n->nvisible; j++) {
       st = run_monitor(e, e->out_names[g->entry_base[i] + j], e->data[g->entry_base[i] + j]);
-      if (st != MX_OK) return mx_error_prefix(st, "mx_executor_forward");
+      if (st != MX_OK) return MX_ERR_FRAME(st, "mx_executor_forward");
     }
   }
   e->forwarded = 1;
@@ -417,34 +416,34 @@ mx_status mx_executor_backward(mx_executor *e, mx_ndarray *const *head_grads, in
   const mx_graph *g = &e->g;
   const mx_plan *p = &e->plan;
   int dt = e->ctx.dev_type;
-  if (!e->forwarded) return mx_error(MX_ERR_STATE, "mx_executor_backward: call forward first");
+  if (!e->forwarded) return mx_error_at(MX_ERR_STATE, "mx_executor_backward", "call forward first");
   if (n > g->nheads)
-    return mx_error(MX_ERR_ARG,
-                    "mx_executor_backward: %d head gradients given, the symbol has %d outputs", n,
+    return mx_error_at(MX_ERR_ARG,
+                    "mx_executor_backward", "%d head gradients given, the symbol has %d outputs", n,
                     g->nheads);
   for (int h = 0; h < g->nheads; h++) {
     if (!p->head_grad[h]) continue;
     int k = g->head_entry[h];
     mx_ndarray *hg = h < n ? head_grads[h] : NULL;
     if (!hg)
-      return mx_error(
+      return mx_error_at(
           MX_ERR_ARG,
-          "mx_executor_backward: output %d (%s) is not a loss and needs a gradient (out_grads)",
+          "mx_executor_backward", "output %d (%s) is not a loss and needs a gradient (out_grads)",
           h + 1, e->out_names[k]);
     if (mx_ndarray_size(hg) != mx_ndarray_size(e->grad[k])) {
       char b1[96], b2[96];
-      return mx_error(
-          MX_ERR_SHAPE, "mx_executor_backward: gradient of %s has shape %s, expected %s",
+      return mx_error_at(
+          MX_ERR_SHAPE, "mx_executor_backward", "gradient of %s has shape %s, expected %s",
           e->out_names[k], mx_shape_str(mx_ndarray_shape(hg), mx_ndarray_ndim(hg), b1, sizeof b1),
           mx_shape_fmt(&e->shapes[k], b2, sizeof b2));
     }
     mx_status st = mx_ndarray_assign(e->grad[k], hg);
-    if (st != MX_OK) return mx_error_prefix(st, "mx_executor_backward");
+    if (st != MX_OK) return MX_ERR_FRAME(st, "mx_executor_backward");
   }
   for (int k = 0; k < g->nentries; k++)
     if (p->values[k].zero_grad && e->grad[k]) {
       mx_status st = mx_ndarray_fill(e->grad[k], 0.0f);
-      if (st != MX_OK) return mx_error_prefix(st, "mx_executor_backward");
+      if (st != MX_OK) return MX_ERR_FRAME(st, "mx_executor_backward");
     }
   for (int i = g->nnodes - 1; i >= 0; i--) {
     if (!p->nodes[i].runs_backward) continue;
@@ -454,14 +453,13 @@ mx_status mx_executor_backward(mx_executor *e, mx_ndarray *const *head_grads, in
     set_workspace(e, c, 2 * i + 1);
     mx_status st = nd->op->backward[dt](c);
     if (st != MX_OK) {
-      char where[256];
-      snprintf(where, sizeof where, "mx_executor_backward: %s %s", nd->op->name, nd->name);
-      return mx_error_prefix(st, where);
+      mx_error_node(st, "%s %s", nd->op->name, nd->name);
+      return MX_ERR_FRAME(st, "mx_executor_backward");
     }
     for (int j = 0; e->monitor && j < nd->nargs; j++)
       if (c->req[j] != MX_REQ_NULL) {
         st = run_monitor(e, e->grad_names[g->in_off[i] + j], c->in_grad[j]);
-        if (st != MX_OK) return mx_error_prefix(st, "mx_executor_backward");
+        if (st != MX_OK) return MX_ERR_FRAME(st, "mx_executor_backward");
       }
   }
   return MX_OK;
@@ -501,12 +499,12 @@ void mx_executor_memory(const mx_executor *e, size_t *arena_bytes, size_t *naive
 
 mx_status mx_executor_feed(mx_executor *e, int arg, mx_ndarray *src) {
   const char *where = "mx_executor_feed";
-  if (!e) return mx_error(MX_ERR_ARG, "%s: no executor", where);
+  if (!e) return mx_error_at(MX_ERR_ARG, where, "no executor");
   if (arg < 0 || arg >= e->g.nargs)
-    return mx_error(MX_ERR_ARG, "%s: argument %d out of range (expected 0..%d)", where, arg,
+    return mx_error_at(MX_ERR_ARG, where, "argument %d out of range (expected 0..%d)", arg,
                     e->g.nargs - 1);
   mx_ndarray *a = e->args[arg];
-  if (!a) return mx_error(MX_ERR_ARG, "%s: argument %d has no array", where, arg);
+  if (!a) return mx_error_at(MX_ERR_ARG, where, "argument %d has no array", arg);
   if (!src) { /* give back its own memory */
     if (e->fed && e->fed[arg].own) {
       mx_storage *cur = a->storage;
@@ -520,16 +518,15 @@ mx_status mx_executor_feed(mx_executor *e, int arg, mx_ndarray *src) {
   char sa[64], sb[64];
   if (mx_ndarray_ndim(src) != a->ndim ||
       memcmp(mx_ndarray_shape(src), a->shape, (size_t)a->ndim * sizeof(int64_t)) != 0)
-    return mx_error(MX_ERR_SHAPE, "%s: array of shape %s fed to an argument of shape %s", where,
+    return mx_error_at(MX_ERR_SHAPE, where, "array of shape %s fed to an argument of shape %s",
                     mx_shape_str(mx_ndarray_shape(src), mx_ndarray_ndim(src), sa, sizeof sa),
                     mx_shape_str(a->shape, a->ndim, sb, sizeof sb));
   mx_context c = mx_ndarray_context(src);
   if (c.dev_type != MX_DEV_CPU || e->ctx.dev_type != MX_DEV_CPU || c.dev_id != e->ctx.dev_id)
-    return mx_error(MX_ERR_DEVICE, "%s: only CPU arrays on the executor's context can be fed",
-                    where);
+    return mx_error_at(MX_ERR_DEVICE, where, "only CPU arrays on the executor's context can be fed");
   if (!e->fed) {
     e->fed = calloc((size_t)e->g.nargs, sizeof *e->fed);
-    if (!e->fed) return mx_error(MX_ERR_NOMEM, "%s: out of memory", where);
+    if (!e->fed) return mx_error_at(MX_ERR_NOMEM, where, "out of memory");
   }
   src->storage->refcount++;
   if (e->fed[arg].own) {

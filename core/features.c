@@ -16,11 +16,6 @@
 #define MX_CUBLAS_PATH ""
 #endif
 
-#ifdef MX_HAVE_CUDA
-#define HAVE_CUDA 1
-#else
-#define HAVE_CUDA 0
-#endif
 #ifdef MX_HAVE_NCCL
 #define HAVE_NCCL 1
 #else
@@ -62,9 +57,10 @@ static void add(const char *name, int enabled, const char *detail) {
 }
 
 static void fill(void) {
-  add("CUDA", HAVE_CUDA, "");
+  int cuda = mx_cuda_compiled(); /* the GPU device is built in (devices.c) */
+  add("CUDA", cuda, "");
   /* cuBLAS comes with CUDA: blas_cuda.cu opens it on the first GPU GEMM */
-  add("CUBLAS", HAVE_CUDA, HAVE_CUDA ? MX_CUBLAS_PATH : "");
+  add("CUBLAS", cuda, cuda ? MX_CUBLAS_PATH : "");
   features[1].off_on_request = features[0].off_on_request;
   add("NCCL", HAVE_NCCL, "");
   add("MPI", HAVE_MPI, "");

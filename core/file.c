@@ -27,27 +27,27 @@ static const char *kind_of(const struct stat *st) {
 
 mx_status mx_file_check_regular(const char *path, const char *where) {
   struct stat st;
-  if (!path || !*path) return mx_error(MX_ERR_ARG, "%s: no file name given", where);
-  if (stat(path, &st) != 0) return mx_error(MX_ERR_IO, "%s: cannot open '%s' (%s)", where, path, strerror(errno));
+  if (!path || !*path) return mx_error_at(MX_ERR_ARG, where, "no file name given");
+  if (stat(path, &st) != 0) return mx_error_at(MX_ERR_IO, where, "cannot open '%s' (%s)", path, strerror(errno));
   if (!S_ISREG(st.st_mode))
-    return mx_error(MX_ERR_IO, "%s: '%s' is %s, not a regular file", where, path, kind_of(&st));
+    return mx_error_at(MX_ERR_IO, where, "'%s' is %s, not a regular file", path, kind_of(&st));
   return MX_OK;
 }
 
 mx_status mx_file_read_all(const char *path, const char *where, char **data, size_t *len) {
   *data = NULL, *len = 0;
-  if (!path || !*path) return mx_error(MX_ERR_ARG, "%s: no file name given", where);
+  if (!path || !*path) return mx_error_at(MX_ERR_ARG, where, "no file name given");
   /* O_NONBLOCK: opening a pipe with no writer must not block before fstat can refuse it */
   int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return mx_error(MX_ERR_IO, "%s: cannot open '%s' (%s)", where, path, strerror(errno));
+  if (fd < 0) return mx_error_at(MX_ERR_IO, where, "cannot open '%s' (%s)", path, strerror(errno));
   struct stat st;
   if (fstat(fd, &st) != 0) {
-    mx_status e = mx_error(MX_ERR_IO, "%s: cannot read '%s' (%s)", where, path, strerror(errno));
+    mx_status e = mx_error_at(MX_ERR_IO, where, "cannot read '%s' (%s)", path, strerror(errno));
     close(fd);
     return e;
   }
   if (!S_ISREG(st.st_mode)) {
-    mx_status e = mx_error(MX_ERR_IO, "%s: '%s' is %s, not a regular file", where, path, kind_of(&st));
+    mx_status e = mx_error_at(MX_ERR_IO, where, "'%s' is %s, not a regular file", path, kind_of(&st));
     close(fd);
     return e;
   }
@@ -55,7 +55,7 @@ mx_status mx_file_read_all(const char *path, const char *where, char **data, siz
   char *buf = malloc(size + 1);
   if (!buf) {
     close(fd);
-    return mx_error(MX_ERR_NOMEM, "%s: out of memory reading '%s' (%zu bytes)", where, path, size);
+    return mx_error_at(MX_ERR_NOMEM, where, "out of memory reading '%s' (%zu bytes)", path, size);
   }
   size_t got = 0;
   while (got < size) { /* never more than the size: a file that grows meanwhile is cut there */
@@ -68,7 +68,7 @@ mx_status mx_file_read_all(const char *path, const char *where, char **data, siz
   close(fd);
   if (got < size && err) {
     free(buf);
-    return mx_error(MX_ERR_IO, "%s: cannot read '%s' (%s)", where, path, strerror(err));
+    return mx_error_at(MX_ERR_IO, where, "cannot read '%s' (%s)", path, strerror(err));
   }
   buf[got] = 0;
   *data = buf, *len = got;
@@ -126,16 +126,16 @@ static mx_status save_target(const char *path, char **target) {
   struct stat st;
   if (lstat(path, &st) != 0) {
     if (errno == ENOENT) return MX_OK; /* a new file */
-    return mx_error(MX_ERR_IO, "mx_file_write_atomic: cannot write %s (%s)", path, strerror(errno));
+    return mx_error_at(MX_ERR_IO, "mx_file_write_atomic", "cannot write %s (%s)", path, strerror(errno));
   }
   if (S_ISLNK(st.st_mode)) {
     *target = realpath(path, NULL);
     if (!*target || stat(*target, &st) != 0)
       return free(*target), *target = NULL,
-             mx_error(MX_ERR_IO, "mx_file_write_atomic: cannot write %s: a symbolic link to nothing", path);
+             mx_error_at(MX_ERR_IO, "mx_file_write_atomic", "cannot write %s: a symbolic link to nothing", path);
   }
   if (!S_ISREG(st.st_mode)) {
-    mx_status e = mx_error(MX_ERR_IO, "mx_file_write_atomic: refusing to replace %s: it is %s, not a regular file",
+    mx_status e = mx_error_at(MX_ERR_IO, "mx_file_write_atomic", "refusing to replace %s: it is %s, not a regular file",
                            path, kind_of(&st));
     free(*target);
     *target = NULL;
@@ -145,7 +145,7 @@ static mx_status save_target(const char *path, char **target) {
 }
 
 mx_status mx_file_write_atomic(const char *path, const void *data, size_t len) {
-  if (!path || !*path) return mx_error(MX_ERR_ARG, "mx_file_write_atomic: no file name given");
+  if (!path || !*path) return mx_error_at(MX_ERR_ARG, "mx_file_write_atomic", "no file name given");
   char *target;
   mx_status st0 = save_target(path, &target);
   if (st0 != MX_OK) return st0;
@@ -153,13 +153,13 @@ mx_status mx_file_write_atomic(const char *path, const void *data, size_t len) {
   remove_stale_temps(dest);
   size_t plen = strlen(dest);
   char *tmp = malloc(plen + 40);
-  if (!tmp) return free(target), mx_error(MX_ERR_NOMEM, "mx_file_write_atomic: out of memory");
+  if (!tmp) return free(target), mx_error_at(MX_ERR_NOMEM, "mx_file_write_atomic", "out of memory");
   /* DEST.tmp.PID.XXXXXX: the pid tells a later write whether its writer still runs */
   snprintf(tmp, plen + 40, "%s.tmp.%ld.XXXXXX", dest, (long)getpid());
   int fd = mkstemp(tmp);
   if (fd < 0) {
-    mx_status st = mx_error(
-        MX_ERR_IO, "mx_file_write_atomic: cannot write %s: no temporary file beside it (%s)", path,
+    mx_status st = mx_error_at(
+        MX_ERR_IO, "mx_file_write_atomic", "cannot write %s: no temporary file beside it (%s)", path,
         strerror(errno));
     free(tmp);
     free(target);
@@ -187,7 +187,7 @@ mx_status mx_file_write_atomic(const char *path, const void *data, size_t len) {
   if (!ok) {
     unlink(tmp);
     free(tmp);
-    return mx_error(MX_ERR_IO, "mx_file_write_atomic: cannot write %s (%s)", path, strerror(err));
+    return mx_error_at(MX_ERR_IO, "mx_file_write_atomic", "cannot write %s (%s)", path, strerror(err));
   }
   free(tmp);
   return MX_OK;

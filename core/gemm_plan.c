@@ -296,8 +296,9 @@ static plan_slot *find(int ta, int tb, int m, int n, int k, int lda, int ldb, fl
   return NULL;
 }
 
-void mx_gemm_plan_run(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda, const float *b,
-                      int ldb, float beta, float *c, int ldc) {
+mx_status mx_gemm_plan_run(int dev_id, int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
+                           const float *b, int ldb, float beta, float *c, int ldc) {
+  (void)dev_id; /* every cpu(i) is the same host */
   pthread_once(&setup_once, setup);
   /* beta other than 0 and 1 keys as one class: libxsmm takes neither, the others don't care */
   float key_beta = beta == 0.0f || beta == 1.0f ? beta : 2.0f;
@@ -307,11 +308,12 @@ void mx_gemm_plan_run(int ta, int tb, int m, int n, int k, float alpha, const fl
   pthread_mutex_unlock(&plan_lock);
   if (s && (alpha == 1.0f || s->e.library != MX_GEMM_LIBXSMM)) {
     run_lib(s, s->e.library, alpha, a, b, beta, c);
-    return;
+    return MX_OK;
   }
   /* k == 0 (C = beta C), a full plan, or libxsmm's kernel asked for another alpha: OpenBLAS */
   plan_slot once = {.e = {ta, tb, m, n, k, lda, ldb, ldc, beta, team, MX_GEMM_OPENBLAS, {0}, {0}, ""}};
   run_lib(&once, MX_GEMM_OPENBLAS, alpha, a, b, beta, c);
+  return MX_OK;
 }
 
 const char *mx_gemm_plan_mode(void) {
@@ -336,6 +338,6 @@ mx_status mx_gemm_plan_get(int i, mx_gemm_plan_entry *out) {
   int n = plan_n;
   if (i >= 0 && i < n) *out = plan[i].e;
   pthread_mutex_unlock(&plan_lock);
-  if (i < 0 || i >= n) return mx_error(MX_ERR_ARG, "mx_gemm_plan_get: entry %d out of range (the plan has %d)", i, n);
+  if (i < 0 || i >= n) return mx_error_at(MX_ERR_ARG, "mx_gemm_plan_get", "entry %d out of range (the plan has %d)", i, n);
   return MX_OK;
 }

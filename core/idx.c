@@ -25,18 +25,18 @@ static uint32_t be32(const unsigned char *p) {
 mx_status mx_idx_load(const char *path, int expected_ndim, float scale, mx_context ctx,
                       mx_ndarray **out) {
   *out = NULL;
-  if (!path) return mx_error(MX_ERR_ARG, "mx_idx_load: no file name given");
+  if (!path) return mx_error_at(MX_ERR_ARG, "mx_idx_load", "no file name given");
   if (expected_ndim < 0 || expected_ndim > MX_MAX_NDIM)
-    return mx_error(MX_ERR_ARG, "mx_idx_load: expected_ndim must be 0..%d (got %d)", MX_MAX_NDIM,
+    return mx_error_at(MX_ERR_ARG, "mx_idx_load", "expected_ndim must be 0..%d (got %d)", MX_MAX_NDIM,
                     expected_ndim);
   mx_status rst = mx_file_check_regular(path, "mx_idx_load");
   if (rst != MX_OK) return rst;
   gzFile f = gzopen(path, "rb");
-  if (!f) return mx_error(MX_ERR_IO, "mx_idx_load: cannot open %s", path);
+  if (!f) return mx_error_at(MX_ERR_IO, "mx_idx_load", "cannot open %s", path);
   unsigned char head[4];
   if (read_bytes(f, head, 4) != 4) {
     gzclose(f);
-    return mx_error(MX_ERR_FORMAT, "mx_idx_load: %s: truncated file (no IDX header)", path);
+    return mx_error_at(MX_ERR_FORMAT, "mx_idx_load", "%s: truncated file (no IDX header)", path);
   }
   int ndim = head[3];
   uint32_t magic = be32(head);
@@ -44,18 +44,18 @@ mx_status mx_idx_load(const char *path, int expected_ndim, float scale, mx_conte
       (expected_ndim && ndim != expected_ndim)) {
     gzclose(f);
     if (expected_ndim)
-      return mx_error(MX_ERR_FORMAT,
-                      "mx_idx_load: %s: wrong magic number (got 0x%08x, expected 0x%08x)", path,
+      return mx_error_at(MX_ERR_FORMAT,
+                      "mx_idx_load", "%s: wrong magic number (got 0x%08x, expected 0x%08x)", path,
                       magic, 0x800u + (unsigned)expected_ndim);
-    return mx_error(
+    return mx_error_at(
         MX_ERR_FORMAT,
-        "mx_idx_load: %s: wrong magic number (got 0x%08x, expected 0x0000080N, N in 1..%d)", path,
+        "mx_idx_load", "%s: wrong magic number (got 0x%08x, expected 0x0000080N, N in 1..%d)", path,
         magic, MX_MAX_NDIM);
   }
   unsigned char dimbuf[4 * MX_MAX_NDIM];
   if (read_bytes(f, dimbuf, 4 * ndim) != 4 * ndim) {
     gzclose(f);
-    return mx_error(MX_ERR_FORMAT, "mx_idx_load: %s: truncated file (header ends early)", path);
+    return mx_error_at(MX_ERR_FORMAT, "mx_idx_load", "%s: truncated file (header ends early)", path);
   }
   int64_t shape[MX_MAX_NDIM];
   for (int i = 0; i < ndim; i++) shape[i] = be32(dimbuf + 4 * i);
@@ -64,8 +64,8 @@ mx_status mx_idx_load(const char *path, int expected_ndim, float scale, mx_conte
     if (shape[i] != 0 &&
         n > ((int64_t)1 << 40) / shape[i]) { /* a corrupt header, not a real file */
       gzclose(f);
-      return mx_error(MX_ERR_FORMAT,
-                      "mx_idx_load: %s: implausible dimensions in the header (over 2^40 values)",
+      return mx_error_at(MX_ERR_FORMAT,
+                      "mx_idx_load", "%s: implausible dimensions in the header (over 2^40 values)",
                       path);
     }
     n *= shape[i];
@@ -84,19 +84,19 @@ mx_status mx_idx_load(const char *path, int expected_ndim, float scale, mx_conte
   }
   gzclose(f);
   if (!bytes)
-    return mx_error(MX_ERR_NOMEM, "mx_idx_load: %s: out of memory for %lld values", path,
+    return mx_error_at(MX_ERR_NOMEM, "mx_idx_load", "%s: out of memory for %lld values", path,
                     (long long)n);
   if (got != n) {
     free(bytes);
-    return mx_error(MX_ERR_FORMAT,
-                    "mx_idx_load: %s: truncated file (got %lld data bytes, expected %lld)", path,
+    return mx_error_at(MX_ERR_FORMAT,
+                    "mx_idx_load", "%s: truncated file (got %lld data bytes, expected %lld)", path,
                     (long long)got, (long long)n);
   }
   if (ctx.dev_type == MX_DEV_CPU) { /* straight into the array: no second float copy */
     mx_status st = mx_ndarray_create(shape, ndim, ctx, out);
     if (st != MX_OK) {
       free(bytes);
-      return mx_error_prefix(st, "mx_idx_load");
+      return MX_ERR_FRAME(st, "mx_idx_load");
     }
     float *dst = mx_ndarray_data(*out);
     for (int64_t i = 0; i < n; i++) dst[i] = (float)bytes[i] * scale;
@@ -106,14 +106,14 @@ mx_status mx_idx_load(const char *path, int expected_ndim, float scale, mx_conte
   float *vals = malloc(n > 0 ? (size_t)n * sizeof(float) : sizeof(float));
   if (!vals) {
     free(bytes);
-    return mx_error(MX_ERR_NOMEM, "mx_idx_load: %s: out of memory for %lld values", path,
+    return mx_error_at(MX_ERR_NOMEM, "mx_idx_load", "%s: out of memory for %lld values", path,
                     (long long)n);
   }
   for (int64_t i = 0; i < n; i++) vals[i] = (float)bytes[i] * scale;
   free(bytes);
   mx_status st = mx_ndarray_from_host(shape, ndim, ctx, vals, out);
   free(vals);
-  if (st != MX_OK) return mx_error_prefix(st, "mx_idx_load");
+  if (st != MX_OK) return MX_ERR_FRAME(st, "mx_idx_load");
   return MX_OK;
 }
 
@@ -132,8 +132,8 @@ mx_status mx_idx_load_pair(const char *image_path, const char *label_path, float
   if (ni != nl) {
     mx_ndarray_release(*images), mx_ndarray_release(*labels);
     *images = *labels = NULL;
-    return mx_error(MX_ERR_FORMAT,
-                    "mx_idx_load_pair: %s holds %lld images but %s holds %lld labels", image_path,
+    return mx_error_at(MX_ERR_FORMAT,
+                    "mx_idx_load_pair", "%s holds %lld images but %s holds %lld labels", image_path,
                     (long long)ni, label_path, (long long)nl);
   }
   return MX_OK;

@@ -13,7 +13,7 @@ static mx_status check_size(const mx_shape *s, const char *op, const char *node,
   int64_t n;
   if (mx_size_of_shape(s->dim, s->ndim, &n)) return MX_OK;
   char b[128];
-  return mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: %s%s%s: %s shape %s is too large (more than 2^48 elements)",
+  return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape", "%s%s%s: %s shape %s is too large (more than 2^48 elements)",
                   op, *op ? " " : "", node, what, mx_shape_fmt(s, b, sizeof b));
 }
 
@@ -47,8 +47,8 @@ mx_status mx_graph_infer_shapes(const mx_graph *g, mx_shape *shapes, int *comple
         if (in[j].ndim && !mx_shape_eq(have, &in[j])) {
           if (have->ndim) { /* another consumer fixed it differently */
             char b1[96], b2[96];
-            return mx_error(MX_ERR_SHAPE,
-                            "mx_symbol_infer_shape: %s %s: %s has shape %s, expected %s",
+            return mx_error_at(MX_ERR_SHAPE,
+                            "mx_symbol_infer_shape", "%s %s: %s has shape %s, expected %s",
                             n->op->name, n->name, n->in_names[j], mx_shape_fmt(have, b1, sizeof b1),
                             mx_shape_fmt(&in[j], b2, sizeof b2));
           }
@@ -112,7 +112,7 @@ mx_status mx_symbol_infer_shape(mx_symbol *s, const char *const *names,
   mx_shape *sh = calloc((size_t)g.nentries + 1, sizeof *sh);
   if (!sh) {
     mx_graph_free(&g);
-    return mx_error(MX_ERR_NOMEM, "mx_symbol_infer_shape: out of memory");
+    return mx_error_at(MX_ERR_NOMEM, "mx_symbol_infer_shape", "out of memory");
   }
   for (int i = 0; i < n && st == MX_OK; i++) {
     int node = -1;
@@ -122,19 +122,19 @@ mx_status mx_symbol_infer_shape(mx_symbol *s, const char *const *names,
       for (int a = 0; a < g.naux && node < 0; a++)
         if (strcmp(g.nodes[g.aux_nodes[a]]->name, names[i]) == 0) node = g.aux_nodes[a];
       if (node < 0)
-        st = mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: the symbol has no argument named '%s'",
+        st = mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape", "the symbol has no argument named '%s'",
                       names[i]);
     } else if (i < g.nargs) {
       node = g.arg_nodes[i];
     } else {
-      st = mx_error(MX_ERR_ARG,
-                    "mx_symbol_infer_shape: %d shapes given, the symbol has %d arguments", n,
+      st = mx_error_at(MX_ERR_ARG,
+                    "mx_symbol_infer_shape", "%d shapes given, the symbol has %d arguments", n,
                     g.nargs);
     }
     if (st != MX_OK) break;
     if (ndims[i] < 1 || ndims[i] > MX_MAX_NDIM) {
-      st = mx_error(MX_ERR_ARG,
-                    "mx_symbol_infer_shape: shape of '%s' has %d axes (expected 1 to %d)",
+      st = mx_error_at(MX_ERR_ARG,
+                    "mx_symbol_infer_shape", "shape of '%s' has %d axes (expected 1 to %d)",
                     g.nodes[node]->name, ndims[i], MX_MAX_NDIM);
       break;
     }
@@ -144,7 +144,7 @@ mx_status mx_symbol_infer_shape(mx_symbol *s, const char *const *names,
     mx_shape declared = mx_node_declared_shape(g.nodes[node]);
     if (declared.ndim && !mx_shape_eq(&declared, e)) { /* refused, not overridden */
       char b1[96], b2[96];
-      st = mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: '%s' is given shape %s but declares %s", g.nodes[node]->name,
+      st = mx_error_at(MX_ERR_SHAPE, "mx_symbol_infer_shape", "'%s' is given shape %s but declares %s", g.nodes[node]->name,
                     mx_shape_fmt(e, b1, sizeof b1), mx_shape_fmt(&declared, b2, sizeof b2));
       break;
     }
@@ -162,7 +162,7 @@ mx_status mx_symbol_infer_shape(mx_symbol *s, const char *const *names,
     out->out = calloc((size_t)g.nheads + 1, sizeof *out->out);
     if (!out->arg_ndim || !out->aux_ndim || !out->out_ndim || !out->arg || !out->aux || !out->out) {
       mx_symbol_shapes_free(out);
-      st = mx_error(MX_ERR_NOMEM, "mx_symbol_infer_shape: out of memory");
+      st = mx_error_at(MX_ERR_NOMEM, "mx_symbol_infer_shape", "out of memory");
     } else {
       for (int i = 0; i < g.nargs; i++)
         put(&sh[g.entry_base[g.arg_nodes[i]]], &out->arg_ndim[i], &out->arg[i]);

@@ -24,12 +24,18 @@ struct mx_ndarray {
   int64_t size;
 };
 
-/* One device kind's primitives. Pools, NDArray functions and operators reach
- * a device only through this table (see device_cpu.c, device_cuda.cu).
- * `kernels` holds the device's math kernels (core/kernels.h). */
+/* The device interface: one table per device kind, and the only way the engine
+ * reaches a device (as ggml's backend interface). mx_device_for(ctx) finds it in
+ * the table of devices this build has (devices.c, the one place that knows which
+ * are built in); pools, NDArray functions, mx_gemm, mx.random and the optimizers
+ * call through its slots. CPU: device_cpu.c; CUDA: device_cuda.cu. `kernels`
+ * holds the NDArray math kernels (core/kernels.h), `optim` the fused optimizer
+ * updates (core/optimizer.h). */
 struct mx_kernels;
+struct mx_optim_kernels;
 typedef struct mx_device {
   const char *name;
+  int (*count)(void);                                          /* usable devices of this kind */
   mx_status (*check)(int dev_id);                              /* is dev_id usable? */
   mx_status (*raw_alloc)(int dev_id, size_t bytes, void **out); /* system allocation */
   void (*raw_free)(int dev_id, void *ptr);
@@ -38,20 +44,35 @@ typedef struct mx_device {
   mx_status (*copy_to_host)(int dev_id, void *dst, const void *src, size_t bytes);
   mx_status (*copy_on_device)(int dev_id, void *dst, const void *src, size_t bytes);
   mx_status (*sync)(int dev_id);
+  /* row-major C (m, n) = alpha op(A) op(B) + beta C, arguments checked by mx_gemm (blas.c) */
+  mx_status (*gemm)(int dev_id, int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
+                    const float *b, int ldb, float beta, float *c, int ldc);
+  /* y[0..n) from Philox key `key`, counter blocks ctr.. (random.c's stream: number i is word
+   * i % 4 of block ctr + i / 4; normals pair words 0-1 and 2-3 by Box-Muller) */
+  mx_status (*random_uniform)(int dev_id, float *y, int64_t n, float low, float high, uint64_t key, uint64_t ctr);
+  mx_status (*random_normal)(int dev_id, float *y, int64_t n, float mean, float std, uint64_t key, uint64_t ctr);
+  /* recording the device's queued work into a graph and replaying it (mx_cuda_graph_*, graph.c);
+   * NULL on a device without graphs. `end` always ends the recording, giving its graph or NULL. */
+  mx_status (*graph_begin)(int dev_id);
+  mx_status (*graph_end)(int dev_id, void **out);
+  mx_status (*graph_launch)(void *graph);
+  void (*graph_release)(void *graph);
   const struct mx_kernels *kernels;
+  const struct mx_optim_kernels *optim;
 } mx_device;
 
+#define MX_DEV_SLOTS 3 /* tables indexed by mx_device_type (1 = cpu, 2 = gpu) */
+/* devices.c: the device of each mx_device_type this build has (NULL: not built in). */
+extern const mx_device *const mx_devices[MX_DEV_SLOTS];
 extern const mx_device mx_device_cpu;
-#ifdef MX_HAVE_CUDA
-extern const mx_device mx_device_cuda;
-/* blas_cuda.cu: opens cuBLAS (once per process; no GPU needed) and finds its entry points */
-mx_status mx_cuda_blas_load(void);
-#endif
 /* blas.c: the CPU GEMMs' most threads (OpenBLAS's count at first use). */
 int mx_blas_max_threads(void);
-/* gemm_plan.c: a CPU GEMM (arguments checked by mx_gemm) through the library the plan chose. */
-void mx_gemm_plan_run(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda, const float *b,
-                      int ldb, float beta, float *c, int ldc);
+/* gemm_plan.c: the CPU device's GEMM (arguments checked by mx_gemm) through the library the plan chose. */
+mx_status mx_gemm_plan_run(int dev_id, int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
+                           const float *b, int ldb, float beta, float *c, int ldc);
+/* random.c: the CPU device's random fills (the mx_device slots) */
+mx_status mx_random_uniform_cpu(int dev_id, float *y, int64_t n, float low, float high, uint64_t key, uint64_t ctr);
+mx_status mx_random_normal_cpu(int dev_id, float *y, int64_t n, float mean, float std, uint64_t key, uint64_t ctr);
 /* blas_blis.c (MX_HAVE_BLIS): BLIS's row-major sgemm, its threads, "version arch" (returns 1
  * where its CPU detection chose the generic kernels). */
 void mx_blis_sgemm(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda, const float *b,
@@ -70,7 +91,7 @@ int mx_xsmm_kernel(mx_xsmm *out, int ta, int tb, int m, int n, int k, int lda, i
                    float beta);
 int mx_xsmm_run(const mx_xsmm *kernel, const float *a, const float *b, float *c);
 int mx_xsmm_describe(char *buf, size_t size);
-/* The device table for ctx, or NULL with an error recorded. */
+/* The device table for ctx (its id checked), or NULL with an error recorded. */
 const mx_device *mx_device_for(mx_context ctx);
 
 /* Pooled allocation on a context (device.c). Counts into mx_alloc_stats. */

@@ -27,9 +27,7 @@ void mx_json_free(mx_json *j) {
   free(j);
 }
 
-static mx_status no_memory(void) {
-  return mx_error(MX_ERR_NOMEM, "mx_json_parse: out of memory");
-}
+static mx_status no_memory(void) { return mx_error_at(MX_ERR_NOMEM, "mx_json_parse", "out of memory"); }
 
 /* Copies jansson's value v into out (zeroed by the caller); depth counts the containers above. */
 static mx_status convert(const json_t *v, mx_json *out, int depth) {
@@ -38,10 +36,10 @@ static mx_status convert(const json_t *v, mx_json *out, int depth) {
   case JSON_ARRAY: {
     int object = json_is_object(v);
     if (depth >= MAX_DEPTH)
-      return mx_error(MX_ERR_FORMAT, "mx_json_parse: nesting deeper than %d", MAX_DEPTH);
+      return mx_error_at(MX_ERR_FORMAT, "mx_json_parse", "nesting deeper than %d", MAX_DEPTH);
     size_t n = object ? json_object_size(v) : json_array_size(v);
     out->type = object ? MX_JSON_OBJECT : MX_JSON_ARRAY;
-    if (n > (size_t)INT_MAX) return mx_error(MX_ERR_FORMAT, "mx_json_parse: too many items");
+    if (n > (size_t)INT_MAX) return mx_error_at(MX_ERR_FORMAT, "mx_json_parse", "too many items");
     if (n == 0) return MX_OK;
     out->items = calloc(n, sizeof *out->items);
     if (object) out->keys = calloc(n, sizeof *out->keys);
@@ -94,7 +92,7 @@ mx_status mx_json_parse(const char *text, mx_json **out) {
   /* any value at the top; a string with an embedded NUL is refused (our strings end at NUL) */
   json_t *root = json_loads(text, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &err);
   if (!root)
-    return mx_error(MX_ERR_FORMAT, "mx_json_parse: %s at line %d, column %d", err.text, err.line,
+    return mx_error_at(MX_ERR_FORMAT, "mx_json_parse", "%s at line %d, column %d", err.text, err.line,
                     err.column);
   mx_json *j = calloc(1, sizeof *j);
   mx_status st = j ? convert(root, j, 0) : no_memory();

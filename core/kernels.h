@@ -49,14 +49,10 @@ typedef struct mx_kernels {
 extern const mx_kernels mx_kernels_cpu;
 
 /* The kernel table for ctx, or NULL with a message recorded (no function
- * prefix: the caller adds its name with mx_error_prefix). */
+ * prefix: the caller adds its name with MX_ERR_FRAME). */
 const mx_kernels *mx_kernels_for(mx_context ctx);
 /* Records "<where>: <kernel> is not available on <ctx>" and returns MX_ERR_DEVICE. */
 mx_status mx_kernel_missing(const char *where, mx_context ctx, const char *kernel);
-
-/* Replaces the "mx_xxx: " prefix of the current message with "<where>: "
- * (for a public function reporting a failure of another public one). */
-mx_status mx_error_rename(mx_status st, const char *where);
 
 /* ---- broadcasting helpers (NumPy rules, shapes aligned on the right) ---- */
 

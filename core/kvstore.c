@@ -5,19 +5,19 @@
 
 mx_status mx_kvstore_reduce_sum(mx_ndarray *dst, mx_ndarray *const *srcs, int n) {
   if (dst == NULL || srcs == NULL || n < 1)
-    return mx_error(MX_ERR_ARG,
-                    "mx_kvstore_reduce_sum: need a destination and at least one array (got %d)", n);
+    return mx_error_at(MX_ERR_ARG,
+                    "mx_kvstore_reduce_sum", "need a destination and at least one array (got %d)", n);
   const int64_t *ds = mx_ndarray_shape(dst);
   int nd = mx_ndarray_ndim(dst);
   for (int i = 0; i < n; i++) {
-    if (srcs[i] == NULL) return mx_error(MX_ERR_ARG, "mx_kvstore_reduce_sum: array %d is NULL", i);
+    if (srcs[i] == NULL) return mx_error_at(MX_ERR_ARG, "mx_kvstore_reduce_sum", "array %d is NULL", i);
     int same = mx_ndarray_ndim(srcs[i]) == nd;
     for (int d = 0; same && d < nd; d++) same = mx_ndarray_shape(srcs[i])[d] == ds[d];
     if (!same) {
       char want[96], got[96];
       mx_shape_str(ds, nd, want, sizeof want);
       mx_shape_str(mx_ndarray_shape(srcs[i]), mx_ndarray_ndim(srcs[i]), got, sizeof got);
-      return mx_error(MX_ERR_SHAPE, "mx_kvstore_reduce_sum: array %d has shape %s (expected %s)", i,
+      return mx_error_at(MX_ERR_SHAPE, "mx_kvstore_reduce_sum", "array %d has shape %s (expected %s)", i,
                       got, want);
     }
   }
@@ -45,7 +45,7 @@ mx_status mx_kvstore_reduce_sum(mx_ndarray *dst, mx_ndarray *const *srcs, int n)
   if (st == MX_OK && aliased) st = mx_ndarray_assign(dst, acc);
   mx_ndarray_release(tmp);
   mx_ndarray_release(acc);
-  return st == MX_OK ? MX_OK : mx_error_prefix(st, "mx_kvstore_reduce_sum");
+  return st == MX_OK ? MX_OK : MX_ERR_FRAME(st, "mx_kvstore_reduce_sum");
 }
 
 #ifndef MX_HAVE_NCCL
@@ -54,7 +54,7 @@ int mx_nccl_compiled(void) {
 }
 mx_status mx_nccl_allreduce(mx_ndarray *const *arrays, int n) {
   (void)arrays, (void)n;
-  return mx_error(MX_ERR_STATE, "mx_nccl_allreduce: kvstore 'nccl' is not available in this build "
+  return mx_error_at(MX_ERR_STATE, "mx_nccl_allreduce", "kvstore 'nccl' is not available in this build "
                                 "(built without CUDA or without NCCL beside it)");
 }
 #endif

@@ -25,7 +25,7 @@ static mx_status mpi_fail(const char *where, int rc) {
   char msg[MPI_MAX_ERROR_STRING];
   int len = 0;
   if (MPI_Error_string(rc, msg, &len) != MPI_SUCCESS) snprintf(msg, sizeof msg, "error %d", rc);
-  return mx_error(MX_ERR_DEVICE, "%s: MPI failed: %s", where, msg);
+  return mx_error_at(MX_ERR_DEVICE, where, "MPI failed: %s", msg);
 }
 
 /* At exit: status 0 finalizes (every rank reached the end); any other status
@@ -54,7 +54,7 @@ mx_status mx_dist_init(int *rank, int *size) {
     if (!inited) {
       int provided = 0, rc = MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided);
       if (rc != MPI_SUCCESS)
-        return mx_error(MX_ERR_DEVICE, "mx_dist_init: MPI_Init failed (error %d)", rc);
+        return mx_error_at(MX_ERR_DEVICE, "mx_dist_init", "MPI_Init failed (error %d)", rc);
       /* The hook lives in this object: keep it mapped past dlclose (lua_close
        * unloads C modules before exit runs the hook). */
       Dl_info self;
@@ -74,8 +74,7 @@ mx_status mx_dist_init(int *rank, int *size) {
 
 static mx_status need_init(const char *where) {
   if (!g_init)
-    return mx_error(MX_ERR_STATE, "%s: MPI is not initialized (create the kvstore 'mpi' first)",
-                    where);
+    return mx_error_at(MX_ERR_STATE, where, "MPI is not initialized (create the kvstore 'mpi' first)");
   return MX_OK;
 }
 
@@ -83,7 +82,7 @@ static mx_status reserve(int64_t n) {
   if (n <= g_buf_len) return MX_OK;
   float *b = realloc(g_buf, (size_t)n * sizeof(float));
   if (b == NULL)
-    return mx_error(MX_ERR_NOMEM, "mx_dist_allreduce: cannot allocate a %lld-float bucket",
+    return mx_error_at(MX_ERR_NOMEM, "mx_dist_allreduce", "cannot allocate a %lld-float bucket",
                     (long long)n);
   g_buf = b;
   g_buf_len = n;
@@ -123,7 +122,7 @@ static mx_status reduce_bucket(mx_ndarray *const *arrays, int lo, int hi, int64_
     st = mx_ndarray_to_host(arrays[i], g_buf + off, k);
     off += k;
   }
-  if (st != MX_OK) return mx_error_prefix(st, "mx_dist_allreduce");
+  if (st != MX_OK) return MX_ERR_FRAME(st, "mx_dist_allreduce");
   double t0 = MPI_Wtime();
   for (int64_t done = 0; done < total;) { /* MPI counts are ints */
     int count = (int)(total - done > (1 << 30) ? (1 << 30) : total - done);
@@ -139,16 +138,16 @@ static mx_status reduce_bucket(mx_ndarray *const *arrays, int lo, int hi, int64_
     st = mx_ndarray_set_host(arrays[i], g_buf + off, k);
     off += k;
   }
-  return st == MX_OK ? MX_OK : mx_error_prefix(st, "mx_dist_allreduce");
+  return st == MX_OK ? MX_OK : MX_ERR_FRAME(st, "mx_dist_allreduce");
 }
 
 mx_status mx_dist_allreduce(mx_ndarray *const *arrays, int n, int64_t bucket_floats) {
   mx_status st = need_init("mx_dist_allreduce");
   if (st != MX_OK) return st;
   if (n < 0 || (n > 0 && arrays == NULL))
-    return mx_error(MX_ERR_ARG, "mx_dist_allreduce: bad array list (n %d)", n);
+    return mx_error_at(MX_ERR_ARG, "mx_dist_allreduce", "bad array list (n %d)", n);
   for (int i = 0; i < n; i++)
-    if (arrays[i] == NULL) return mx_error(MX_ERR_ARG, "mx_dist_allreduce: array %d is NULL", i);
+    if (arrays[i] == NULL) return mx_error_at(MX_ERR_ARG, "mx_dist_allreduce", "array %d is NULL", i);
   if (bucket_floats <= 0) bucket_floats = (int64_t)4 << 20;
   int lo = 0;
   int64_t total = 0;
@@ -169,13 +168,13 @@ mx_status mx_dist_broadcast(mx_ndarray *const *arrays, int n, int root) {
   mx_status st = need_init("mx_dist_broadcast");
   if (st != MX_OK) return st;
   if (root < 0 || root >= g_size)
-    return mx_error(MX_ERR_ARG, "mx_dist_broadcast: root %d out of range (expected 0..%d)", root,
+    return mx_error_at(MX_ERR_ARG, "mx_dist_broadcast", "root %d out of range (expected 0..%d)", root,
                     g_size - 1);
   for (int i = 0; i < n; i++) {
     int64_t k = mx_ndarray_size(arrays[i]);
     if ((st = reserve(k)) != MX_OK) return st;
     if (g_rank == root && (st = mx_ndarray_to_host(arrays[i], g_buf, k)) != MX_OK)
-      return mx_error_prefix(st, "mx_dist_broadcast");
+      return MX_ERR_FRAME(st, "mx_dist_broadcast");
     for (int64_t done = 0; done < k;) {
       int count = (int)(k - done > (1 << 30) ? (1 << 30) : k - done);
       int rc = MPI_Bcast(g_buf + done, count, MPI_FLOAT, root, MPI_COMM_WORLD);
@@ -183,7 +182,7 @@ mx_status mx_dist_broadcast(mx_ndarray *const *arrays, int n, int root) {
       done += count;
     }
     if (g_rank != root && (st = mx_ndarray_set_host(arrays[i], g_buf, k)) != MX_OK)
-      return mx_error_prefix(st, "mx_dist_broadcast");
+      return MX_ERR_FRAME(st, "mx_dist_broadcast");
   }
   return MX_OK;
 }
@@ -255,7 +254,7 @@ static mx_status overlap_hook(const char *name, mx_ndarray *a, void *ud) {
     overlap_bucket *b = &o->b[o->bucket[i]];
     if (o->seen[i] == o->writes[i]) { /* final: pack it now, while later layers run */
       if (mx_ndarray_to_host(o->grads[i], b->buf + o->offset[i], mx_ndarray_size(a)) != MX_OK)
-        return mx_error_prefix(MX_ERR_DEVICE, "mx_dist_overlap_backward");
+        return MX_ERR_FRAME(MX_ERR_DEVICE, "mx_dist_overlap_backward");
       if (--b->missing == 0) {
         int rc = overlap_start(o, b, 0);
         if (rc != MPI_SUCCESS) o->failed = rc;
@@ -285,7 +284,7 @@ static mx_status make_buckets(mx_dist_overlap *o) {
       b->lo = lo, b->hi = j, b->len = total, b->req = MPI_REQUEST_NULL;
       b->buf = malloc((size_t)(total > 0 ? total : 1) * sizeof(float));
       if (!b->buf)
-        return mx_error(MX_ERR_NOMEM, "mx_dist_overlap: cannot allocate a %lld-float bucket",
+        return mx_error_at(MX_ERR_NOMEM, "mx_dist_overlap", "cannot allocate a %lld-float bucket",
                         (long long)total);
       o->nb++;
       lo = j;
@@ -306,8 +305,8 @@ mx_status mx_dist_overlap_create(mx_executor *e, mx_ndarray *const *grads, int n
   mx_status st = need_init("mx_dist_overlap_create");
   if (st != MX_OK) return st;
   if (e == NULL || n < 1 || grads == NULL)
-    return mx_error(MX_ERR_ARG,
-                    "mx_dist_overlap_create: need an executor and at least one gradient (got %d)",
+    return mx_error_at(MX_ERR_ARG,
+                    "mx_dist_overlap_create", "need an executor and at least one gradient (got %d)",
                     n);
   if (bucket_floats <= 0) bucket_floats = (int64_t)32 << 10; /* small: more of them overlap */
   mx_dist_overlap *o = calloc(1, sizeof *o);
@@ -324,14 +323,14 @@ mx_status mx_dist_overlap_create(mx_executor *e, mx_ndarray *const *grads, int n
   if (!o || !o->grads || !o->offset || !o->bucket || !o->writes || !o->seen || !o->order ||
       !o->last || !o->b) {
     mx_dist_overlap_release(o);
-    return mx_error(MX_ERR_NOMEM, "mx_dist_overlap_create: out of memory");
+    return mx_error_at(MX_ERR_NOMEM, "mx_dist_overlap_create", "out of memory");
   }
   o->n = n;
   /* buckets in backward order: the last parameters' gradients come first */
   for (int i = n - 1; i >= 0; i--) {
     if (grads[i] == NULL) {
       mx_dist_overlap_release(o);
-      return mx_error(MX_ERR_ARG, "mx_dist_overlap_create: gradient %d is NULL", i);
+      return mx_error_at(MX_ERR_ARG, "mx_dist_overlap_create", "gradient %d is NULL", i);
     }
     o->grads[i] = mx_ndarray_retain(grads[i]);
   }
@@ -347,7 +346,7 @@ mx_status mx_dist_overlap_create(mx_executor *e, mx_ndarray *const *grads, int n
 }
 
 mx_status mx_dist_overlap_backward(mx_dist_overlap *o) {
-  if (o == NULL) return mx_error(MX_ERR_ARG, "mx_dist_overlap_backward: NULL");
+  if (o == NULL) return mx_error_at(MX_ERR_ARG, "mx_dist_overlap_backward", "NULL");
   for (int i = 0; i < o->n; i++) o->seen[i] = 0;
   for (int k = 0; k < o->nb; k++) {
     overlap_bucket *b = &o->b[k];
@@ -402,7 +401,7 @@ mx_status mx_dist_overlap_backward(mx_dist_overlap *o) {
   for (int i = 0; i < o->n; i++) {
     overlap_bucket *b = &o->b[o->bucket[i]];
     st = mx_ndarray_set_host(o->grads[i], b->buf + o->offset[i], mx_ndarray_size(o->grads[i]));
-    if (st != MX_OK) return mx_error_prefix(st, "mx_dist_overlap_backward");
+    if (st != MX_OK) return MX_ERR_FRAME(st, "mx_dist_overlap_backward");
   }
   return MX_OK;
 }

@@ -17,7 +17,7 @@ extern "C" int mx_nccl_compiled(void) {
 }
 
 static mx_status nccl_fail(const char *what, ncclResult_t r) {
-  return mx_error(MX_ERR_DEVICE, "mx_nccl_allreduce: %s failed: %s", what, ncclGetErrorString(r));
+  return mx_error_at(MX_ERR_DEVICE, "mx_nccl_allreduce", "%s failed: %s", what, ncclGetErrorString(r));
 }
 
 static mx_status comms_for(const int *devs, int n) {
@@ -33,22 +33,22 @@ static mx_status comms_for(const int *devs, int n) {
 
 extern "C" mx_status mx_nccl_allreduce(mx_ndarray *const *arrays, int n) {
   if (n < 1 || n > MX_CUDA_MAX_DEVICES || arrays == NULL)
-    return mx_error(MX_ERR_ARG, "mx_nccl_allreduce: need 1 to %d arrays (got %d)",
+    return mx_error_at(MX_ERR_ARG, "mx_nccl_allreduce", "need 1 to %d arrays (got %d)",
                     MX_CUDA_MAX_DEVICES, n);
   int devs[MX_CUDA_MAX_DEVICES];
   int64_t size = mx_ndarray_size(arrays[0]);
   for (int i = 0; i < n; i++) {
     mx_context c = mx_ndarray_context(arrays[i]);
     if (c.dev_type != MX_DEV_GPU)
-      return mx_error(
+      return mx_error_at(
           MX_ERR_ARG,
-          "mx_nccl_allreduce: array %d is not on a GPU (kvstore 'nccl' needs gpu contexts)", i);
+          "mx_nccl_allreduce", "array %d is not on a GPU (kvstore 'nccl' needs gpu contexts)", i);
     if (mx_ndarray_size(arrays[i]) != size)
-      return mx_error(MX_ERR_SHAPE, "mx_nccl_allreduce: array %d has %lld elements (expected %lld)",
+      return mx_error_at(MX_ERR_SHAPE, "mx_nccl_allreduce", "array %d has %lld elements (expected %lld)",
                       i, (long long)mx_ndarray_size(arrays[i]), (long long)size);
     for (int j = 0; j < i; j++)
       if (devs[j] == c.dev_id)
-        return mx_error(MX_ERR_ARG, "mx_nccl_allreduce: two arrays on gpu(%d)", c.dev_id);
+        return mx_error_at(MX_ERR_ARG, "mx_nccl_allreduce", "two arrays on gpu(%d)", c.dev_id);
     devs[i] = c.dev_id;
   }
   mx_status st = comms_for(devs, n);

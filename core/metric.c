@@ -14,7 +14,7 @@ static mx_status host_view(const mx_ndarray *a, const float **out, float **owned
   }
   int64_t n = mx_ndarray_size(a);
   float *h = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
-  if (!h) return mx_error(MX_ERR_NOMEM, "mx_metric_topk_hits: out of memory");
+  if (!h) return mx_error_at(MX_ERR_NOMEM, "mx_metric_topk_hits", "out of memory");
   mx_status st = mx_ndarray_to_host(a, h, n);
   if (st != MX_OK) {
     free(h);
@@ -28,19 +28,19 @@ mx_status mx_metric_topk_hits(const mx_ndarray *pred, const mx_ndarray *label, i
                               int64_t *hits) {
   *hits = 0;
   if (!pred || !label)
-    return mx_error(MX_ERR_ARG, "mx_metric_topk_hits: prediction and label are required");
+    return mx_error_at(MX_ERR_ARG, "mx_metric_topk_hits", "prediction and label are required");
   int pnd = mx_ndarray_ndim(pred);
   const int64_t *ps = mx_ndarray_shape(pred);
   int64_t rows = ps[0], k = pnd >= 2 ? mx_ndarray_size(pred) / (rows ? rows : 1) : 1;
   char sa[64], sb[64];
   if (pnd < 1 || mx_ndarray_size(label) != rows)
-    return mx_error(
+    return mx_error_at(
         MX_ERR_SHAPE,
-        "mx_metric_topk_hits: labels %s do not match predictions %s (one label per row)",
+        "mx_metric_topk_hits", "labels %s do not match predictions %s (one label per row)",
         mx_shape_str(mx_ndarray_shape(label), mx_ndarray_ndim(label), sa, sizeof sa),
         mx_shape_str(ps, pnd, sb, sizeof sb));
   if (top_k < 1)
-    return mx_error(MX_ERR_ARG, "mx_metric_topk_hits: top_k must be at least 1 (got %d)", top_k);
+    return mx_error_at(MX_ERR_ARG, "mx_metric_topk_hits", "top_k must be at least 1 (got %d)", top_k);
   const float *p, *l;
   float *pown, *lown;
   mx_status st = host_view(pred, &p, &pown);

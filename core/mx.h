@@ -28,17 +28,43 @@ typedef enum mx_status {
   MX_ERR_INTERNAL
 } mx_status;
 
-/* The message of the last failure on this thread: "<where>: <what>". */
+/* The last failure on this thread, in fields (error.c): its status; where it happened,
+ * the public functions from the outermost (the one called) in; the operator or node it
+ * concerns ("" when none); and what happened, which names no function. */
+typedef struct mx_error_info {
+  mx_status status;
+  const char *where; /* the outermost function: "mx_executor_forward" ("" when none said) */
+  const char *node;  /* "node 3 (fc1)", "" */
+  const char *what;  /* "shape (2,3) does not match (3,2)" */
+} mx_error_info;
+void mx_last_error_info(mx_error_info *out);
+/* The same as one line, "<where>: <inner functions>: <node>: <what>", for C callers and logs. */
 const char *mx_last_error(void);
-/* Records a message (printf-style) and returns `status`, so callers can write
- * `return mx_error(MX_ERR_ARG, "mx_ndarray_reshape: ...")`. */
+/* Records a failure (what: printf-style) in the public function `where` and returns
+ * `status`: `return mx_error_at(MX_ERR_ARG, "mx_ndarray_reshape", "size %lld ...", n)`. */
+mx_status mx_error_at(mx_status status, const char *where, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* Records a failure without a function (an internal helper's: its public caller adds
+ * itself with MX_ERR_FRAME). */
 mx_status mx_error(mx_status status, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
-/* Prefixes the current message with "<where>: " (for wrapping a callee's failure). */
-mx_status mx_error_prefix(mx_status status, const char *where);
+/* The one way a caller adds context to a callee's failure: `return MX_ERR_FRAME(st, "mx_fn")`
+ * appends the function mx_fn as the new outermost frame (never replacing one; the same
+ * name twice in a row is kept once) and returns st. */
+mx_status mx_error_frame(mx_status status, const char *where);
+#define MX_ERR_FRAME(status, where) mx_error_frame((status), (where))
+/* Adds the operator or node the failure concerns (printf-style; outer context first). */
+mx_status mx_error_node(mx_status status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
 
 /* ---- contexts and devices (device.c) ---- */
 typedef enum mx_device_type { MX_DEV_CPU = 1, MX_DEV_GPU = 2 } mx_device_type;
@@ -446,7 +472,7 @@ typedef struct mx_custom_op_callbacks {
 mx_status mx_custom_op_register(const char *op_type, const mx_custom_op_callbacks *cb);
 int mx_custom_op_registered(const char *op_type);
 
-/* ---- CUDA graphs (cuda_graph.cu; without CUDA every call fails "built without CUDA") ----
+/* ---- CUDA graphs (graph.c, cuda_graph.cu; without CUDA every call fails "built without CUDA") ----
  * Between begin and end, the GPU work queued on ctx (kernels, GEMMs, device
  * copies and fills: e.g. an executor's forward and backward and the optimizer
  * updates of a training step) is recorded, not run; launch then replays all of

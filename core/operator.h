@@ -10,7 +10,6 @@
 
 #define MX_OP_MAX_PARAMS 16
 #define MX_OP_MAX_IO 64 /* inputs, outputs or aux states of one operator */
-#define MX_DEV_SLOTS 3  /* kernels are indexed by mx_device_type (1 = cpu, 2 = gpu) */
 
 typedef enum mx_param_type {
   MX_PARAM_INT,    /* "128" */

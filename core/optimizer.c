@@ -1,19 +1,11 @@
 /* optimizer.c: fused optimizer updates (SGD as MXNet, Adam, RMSProp, AdaGrad):
- * argument checks, dispatch by the weight's device, and the CPU kernels. */
+ * argument checks, dispatch through the weight's device (its `optim` slots), and
+ * the CPU device's kernels. */
 #include <math.h>
 
 #include "internal.h"
 #include "optimizer.h"
 #include "simd.h"
-
-/* A CUDA build has its table in optimizer_cuda.cu (a strong reference, so the
- * linker takes it from the static library). */
-#ifdef MX_HAVE_CUDA
-extern const mx_optim_kernels mx_optim_cuda_kernels;
-static const mx_optim_kernels *const cuda_kernels = &mx_optim_cuda_kernels;
-#else
-static const mx_optim_kernels *const cuda_kernels = NULL;
-#endif
 
 /* The parameters are copied into locals and the arrays marked restrict, so the
  * loops vectorize (a store through w could otherwise alias p->lr). `hi` is the
@@ -98,37 +90,34 @@ MX_SIMD_CLONES static void cpu_adagrad(float *restrict w, const float *restrict 
 
 const mx_optim_kernels mx_optim_cpu_kernels = {cpu_sgd, cpu_adam, cpu_rmsprop, cpu_adagrad};
 
-/* The kernel table for the weight's device, after checking that every other
+/* The weight's device's optimizer kernels, after checking that every other
  * array (NULL entries skipped) has the weight's size and context. */
 static mx_status prepare(const char *where, const mx_ndarray *w, const mx_ndarray *const *others,
                          const char *const *names, int n_others, const mx_optim_param *p,
                          const mx_optim_kernels **out) {
-  if (!w || !p) return mx_error(MX_ERR_ARG, "%s: weight and parameters are required", where);
+  if (!w || !p) return mx_error_at(MX_ERR_ARG, where, "weight and parameters are required");
   char sa[64], sb[64], ca[16], cb[16];
   mx_context ctx = mx_ndarray_context(w);
   for (int i = 0; i < n_others; i++) {
     const mx_ndarray *a = others[i];
     if (!a) continue;
     if (mx_ndarray_size(a) != mx_ndarray_size(w))
-      return mx_error(MX_ERR_SHAPE, "%s: %s shape %s does not match weight shape %s", where,
+      return mx_error_at(MX_ERR_SHAPE, where, "%s shape %s does not match weight shape %s",
                       names[i],
                       mx_shape_str(mx_ndarray_shape(a), mx_ndarray_ndim(a), sa, sizeof sa),
                       mx_shape_str(mx_ndarray_shape(w), mx_ndarray_ndim(w), sb, sizeof sb));
     mx_context c = mx_ndarray_context(a);
     if (c.dev_type != ctx.dev_type || c.dev_id != ctx.dev_id)
-      return mx_error(MX_ERR_DEVICE, "%s: %s is on %s but the weight is on %s", where, names[i],
+      return mx_error_at(MX_ERR_DEVICE, where, "%s is on %s but the weight is on %s", names[i],
                       mx_context_str(c, ca, sizeof ca), mx_context_str(ctx, cb, sizeof cb));
   }
-  if (ctx.dev_type == MX_DEV_CPU) {
-    *out = &mx_optim_cpu_kernels;
-    return MX_OK;
-  }
-  if (ctx.dev_type == MX_DEV_GPU && cuda_kernels) {
-    *out = cuda_kernels;
-    return MX_OK;
-  }
-  return mx_error(MX_ERR_DEVICE, "%s: no optimizer kernel for %s in this build", where,
-                  mx_context_str(ctx, ca, sizeof ca));
+  const mx_device *dev = mx_device_for(ctx);
+  if (!dev) return MX_ERR_FRAME(MX_ERR_DEVICE, where);
+  if (!dev->optim)
+    return mx_error_at(MX_ERR_DEVICE, where, "no optimizer kernel for %s in this build",
+                    mx_context_str(ctx, ca, sizeof ca));
+  *out = dev->optim;
+  return MX_OK;
 }
 
 mx_status mx_optim_sgd_update(mx_ndarray *weight, const mx_ndarray *grad, mx_ndarray *mom,
@@ -136,7 +125,7 @@ mx_status mx_optim_sgd_update(mx_ndarray *weight, const mx_ndarray *grad, mx_nda
   const mx_optim_kernels *k = NULL;
   const mx_ndarray *others[] = {grad, mom};
   const char *names[] = {"gradient", "momentum state"};
-  if (!grad) return mx_error(MX_ERR_ARG, "mx_optim_sgd_update: no gradient given");
+  if (!grad) return mx_error_at(MX_ERR_ARG, "mx_optim_sgd_update", "no gradient given");
   mx_status st = prepare("mx_optim_sgd_update", weight, others, names, 2, p, &k);
   if (st != MX_OK) return st;
   k->sgd(mx_ndarray_data(weight), mx_ndarray_data((mx_ndarray *)grad),
@@ -150,7 +139,7 @@ mx_status mx_optim_adam_update(mx_ndarray *weight, const mx_ndarray *grad, mx_nd
   const mx_ndarray *others[] = {grad, mean, var};
   const char *names[] = {"gradient", "mean state", "variance state"};
   if (!grad || !mean || !var)
-    return mx_error(MX_ERR_ARG, "mx_optim_adam_update: gradient, mean and variance are required");
+    return mx_error_at(MX_ERR_ARG, "mx_optim_adam_update", "gradient, mean and variance are required");
   mx_status st = prepare("mx_optim_adam_update", weight, others, names, 3, p, &k);
   if (st != MX_OK) return st;
   k->adam(mx_ndarray_data(weight), mx_ndarray_data((mx_ndarray *)grad), mx_ndarray_data(mean),
@@ -164,10 +153,10 @@ mx_status mx_optim_rmsprop_update(mx_ndarray *weight, const mx_ndarray *grad, mx
   const mx_ndarray *others[] = {grad, n, g_avg, delta};
   const char *names[] = {"gradient", "n state", "g state", "delta state"};
   if (!grad || !n)
-    return mx_error(MX_ERR_ARG, "mx_optim_rmsprop_update: gradient and n state are required");
+    return mx_error_at(MX_ERR_ARG, "mx_optim_rmsprop_update", "gradient and n state are required");
   if (!g_avg != !delta)
-    return mx_error(MX_ERR_ARG,
-                    "mx_optim_rmsprop_update: the centered form needs both g and delta states");
+    return mx_error_at(MX_ERR_ARG,
+                    "mx_optim_rmsprop_update", "the centered form needs both g and delta states");
   mx_status st = prepare("mx_optim_rmsprop_update", weight, others, names, 4, p, &k);
   if (st != MX_OK) return st;
   k->rmsprop(mx_ndarray_data(weight), mx_ndarray_data((mx_ndarray *)grad), mx_ndarray_data(n),
@@ -182,7 +171,7 @@ mx_status mx_optim_adagrad_update(mx_ndarray *weight, const mx_ndarray *grad, mx
   const mx_ndarray *others[] = {grad, history};
   const char *names[] = {"gradient", "history state"};
   if (!grad || !history)
-    return mx_error(MX_ERR_ARG, "mx_optim_adagrad_update: gradient and history are required");
+    return mx_error_at(MX_ERR_ARG, "mx_optim_adagrad_update", "gradient and history are required");
   mx_status st = prepare("mx_optim_adagrad_update", weight, others, names, 2, p, &k);
   if (st != MX_OK) return st;
   k->adagrad(mx_ndarray_data(weight), mx_ndarray_data((mx_ndarray *)grad), mx_ndarray_data(history),
@@ -198,12 +187,11 @@ mx_status mx_optim_sgd_update_multi(mx_ndarray *const *weights, mx_ndarray *cons
   const char *where = "mx_optim_sgd_update_multi";
   const char *names[] = {"gradient", "momentum state"};
   if (n < 0 || (n > 0 && (!weights || !grads || !lrs || !wds)))
-    return mx_error(MX_ERR_ARG, "%s: weights, gradients, lrs and wds are required (got n %d)",
-                    where, n);
+    return mx_error_at(MX_ERR_ARG, where, "weights, gradients, lrs and wds are required (got n %d)", n);
   for (int i = 0; i < n; i++) {
     const mx_optim_kernels *k;
     const mx_ndarray *others[] = {grads[i], moms ? moms[i] : NULL};
-    if (!grads[i]) return mx_error(MX_ERR_ARG, "%s: no gradient given for parameter %d", where, i);
+    if (!grads[i]) return mx_error_at(MX_ERR_ARG, where, "no gradient given for parameter %d", i);
     mx_status st = prepare(where, weights[i], others, names, 2, p, &k);
     if (st != MX_OK) return st;
   }

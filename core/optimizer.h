@@ -1,5 +1,5 @@
-/* optimizer.h: the per-device table of fused optimizer kernels (optimizer.c
- * holds the CPU one; a CUDA file can define mx_optim_cuda_kernels). */
+/* optimizer.h: the fused optimizer kernels of a device (its mx_device's `optim` slots;
+ * optimizer.c holds the CPU's, optimizer_cuda.cu the GPU's). */
 #ifndef MX_OPTIMIZER_H
 #define MX_OPTIMIZER_H
 
@@ -20,6 +20,7 @@ typedef struct mx_optim_kernels {
 extern "C" {
 #endif
 extern const mx_optim_kernels mx_optim_cpu_kernels;
+extern const mx_optim_kernels mx_optim_cuda_kernels;
 #ifdef __cplusplus
 }
 #endif

@@ -58,23 +58,23 @@ static int cmp_name(const void *a, const void *b) {
 }
 static mx_status check_unique(const char *where, const char *path, const char *const *names, uint64_t n) {
   const char **sorted = malloc((size_t)(n ? n : 1) * sizeof *sorted);
-  if (!sorted) return mx_error(MX_ERR_NOMEM, "%s: %s: out of memory", where, path);
+  if (!sorted) return mx_error_at(MX_ERR_NOMEM, where, "%s: out of memory", path);
   memcpy(sorted, names, (size_t)n * sizeof *sorted);
   qsort(sorted, (size_t)n, sizeof *sorted, cmp_name);
   mx_status st = MX_OK;
   for (uint64_t i = 1; i < n && st == MX_OK; i++)
     if (strcmp(sorted[i - 1], sorted[i]) == 0)
-      st = mx_error(MX_ERR_FORMAT, "%s: %s: the name '%s' is used twice", where, path, sorted[i]);
+      st = mx_error_at(MX_ERR_FORMAT, where, "%s: the name '%s' is used twice", path, sorted[i]);
   free(sorted);
   return st;
 }
 
 mx_status mx_params_save(const char *path, mx_ndarray *const *arrays, const char *const *names,
                          int n) {
-  if (n < 0) return mx_error(MX_ERR_ARG, "mx_params_save: negative array count (got %d)", n);
+  if (n < 0) return mx_error_at(MX_ERR_ARG, "mx_params_save", "negative array count (got %d)", n);
   for (int i = 0; i < n; i++) {
-    if (!arrays[i]) return mx_error(MX_ERR_ARG, "mx_params_save: array %d is NULL", i);
-    if (names && !names[i]) return mx_error(MX_ERR_ARG, "mx_params_save: name %d is NULL", i);
+    if (!arrays[i]) return mx_error_at(MX_ERR_ARG, "mx_params_save", "array %d is NULL", i);
+    if (names && !names[i]) return mx_error_at(MX_ERR_ARG, "mx_params_save", "name %d is NULL", i);
   }
   if (names) {
     mx_status st = check_unique("mx_params_save", path, names, (uint64_t)n);
@@ -107,7 +107,7 @@ mx_status mx_params_save(const char *path, mx_ndarray *const *arrays, const char
     mx_status st = mx_ndarray_to_host(a, host, size);
     if (st != MX_OK) {
       free(host), free(b.p);
-      return mx_error_prefix(st, "mx_params_save");
+      return MX_ERR_FRAME(st, "mx_params_save");
     }
     put(&b, host, (size_t)size * sizeof(float));
   }
@@ -120,11 +120,11 @@ mx_status mx_params_save(const char *path, mx_ndarray *const *arrays, const char
   }
   if (b.failed) {
     free(b.p);
-    return mx_error(MX_ERR_NOMEM, "mx_params_save: %s: out of memory", path);
+    return mx_error_at(MX_ERR_NOMEM, "mx_params_save", "%s: out of memory", path);
   }
   mx_status st = mx_file_write_atomic(path, b.p, b.len);
   free(b.p);
-  if (st != MX_OK) return mx_error_prefix(st, "mx_params_save");
+  if (st != MX_OK) return MX_ERR_FRAME(st, "mx_params_save");
   return MX_OK;
 }
 
@@ -212,8 +212,8 @@ static mx_status read_array(cursor *c, const char *path, int index, mx_context c
     int32_t stype;
     if (!get(c, &stype, 4)) goto truncated;
     if (stype != 0)
-      return mx_error(MX_ERR_FORMAT,
-                      "mx_params_load: %s: array %d is sparse (storage type %d); only dense arrays "
+      return mx_error_at(MX_ERR_FORMAT,
+                      "mx_params_load", "%s: array %d is sparse (storage type %d); only dense arrays "
                       "are supported",
                       path, index, stype);
     if (!get(c, &ndim, 4)) goto truncated;
@@ -224,12 +224,12 @@ static mx_status read_array(cursor *c, const char *path, int index, mx_context c
     wide = 0;
   }
   if (ndim == 0)
-    return mx_error(MX_ERR_FORMAT,
-                    "mx_params_load: %s: array %d is a none (empty) array, which is not supported",
+    return mx_error_at(MX_ERR_FORMAT,
+                    "mx_params_load", "%s: array %d is a none (empty) array, which is not supported",
                     path, index);
   if (ndim > MX_MAX_NDIM)
-    return mx_error(MX_ERR_FORMAT,
-                    "mx_params_load: %s: array %d has %u axes (got %u, expected at most %d)", path,
+    return mx_error_at(MX_ERR_FORMAT,
+                    "mx_params_load", "%s: array %d has %u axes (got %u, expected at most %d)", path,
                     index, ndim, ndim, MX_MAX_NDIM);
   for (uint32_t d = 0; d < ndim; d++) {
     if (wide) {
@@ -240,14 +240,14 @@ static mx_status read_array(cursor *c, const char *path, int index, mx_context c
       shape[d] = v;
     }
     if (shape[d] < 0)
-      return mx_error(MX_ERR_FORMAT, "mx_params_load: %s: array %d has a negative dimension", path,
+      return mx_error_at(MX_ERR_FORMAT, "mx_params_load", "%s: array %d has a negative dimension", path,
                       index);
   }
   int32_t dev[2], type;
   if (!get(c, dev, 8) || !get(c, &type, 4)) goto truncated;
   if (type < 0 || type > 6)
-    return mx_error(MX_ERR_FORMAT,
-                    "mx_params_load: %s: array %d has an unknown type flag (got %d, expected 0..6)",
+    return mx_error_at(MX_ERR_FORMAT,
+                    "mx_params_load", "%s: array %d has an unknown type flag (got %d, expected 0..6)",
                     path, index, type);
   /* the data must fit in what is left of the file (checked without overflow) */
   int64_t size = 1, room = (int64_t)((c->len - c->pos) / (size_t)type_size[type]);
@@ -257,15 +257,15 @@ static mx_status read_array(cursor *c, const char *path, int index, mx_context c
   }
   size_t bytes = (size_t)size * (size_t)type_size[type];
   float *vals = malloc((size_t)(size > 0 ? size : 1) * sizeof(float));
-  if (!vals) return mx_error(MX_ERR_NOMEM, "mx_params_load: %s: out of memory", path);
+  if (!vals) return mx_error_at(MX_ERR_NOMEM, "mx_params_load", "%s: out of memory", path);
   convert(type, c->p + c->pos, vals, size);
   c->pos += bytes;
   mx_status st = mx_ndarray_from_host(shape, (int)ndim, ctx, vals, out);
   free(vals);
-  if (st != MX_OK) return mx_error_prefix(st, "mx_params_load");
+  if (st != MX_OK) return MX_ERR_FRAME(st, "mx_params_load");
   return MX_OK;
 truncated:
-  return mx_error(MX_ERR_FORMAT, "mx_params_load: %s: truncated file (array %d ends early)", path,
+  return mx_error_at(MX_ERR_FORMAT, "mx_params_load", "%s: truncated file (array %d ends early)", path,
                   index);
 }
 
@@ -282,7 +282,7 @@ void mx_params_free(mx_ndarray **arrays, char **names, int n) {
 mx_status mx_params_load(const char *path, mx_context ctx, mx_ndarray ***arrays_out,
                          char ***names_out, int *n_out) {
   *arrays_out = NULL, *names_out = NULL, *n_out = 0;
-  if (!path) return mx_error(MX_ERR_ARG, "mx_params_load: no file name given");
+  if (!path) return mx_error_at(MX_ERR_ARG, "mx_params_load", "no file name given");
   char *text;
   size_t len;
   mx_status rst = mx_file_read_all(path, "mx_params_load", &text, &len);
@@ -294,23 +294,23 @@ mx_status mx_params_load(const char *path, mx_context ctx, mx_ndarray ***arrays_
   mx_ndarray **arrays = NULL;
   char **names = NULL;
   if (!get(&c, &magic, 8) || magic != LIST_MAGIC) {
-    st = mx_error(MX_ERR_FORMAT,
-                  "mx_params_load: %s: not an NDArray list file (got magic 0x%llx, expected 0x112)",
+    st = mx_error_at(MX_ERR_FORMAT,
+                  "mx_params_load", "%s: not an NDArray list file (got magic 0x%llx, expected 0x112)",
                   path, (unsigned long long)magic);
     goto done;
   }
   if (!get(&c, &reserved, 8) || !get(&c, &n, 8)) {
-    st = mx_error(MX_ERR_FORMAT, "mx_params_load: %s: truncated file (header ends early)", path);
+    st = mx_error_at(MX_ERR_FORMAT, "mx_params_load", "%s: truncated file (header ends early)", path);
     goto done;
   }
   if (n > (uint64_t)len || n > INT_MAX) { /* each record takes bytes: a count this big is garbage */
-    st = mx_error(MX_ERR_FORMAT, "mx_params_load: %s: truncated file (claims %llu arrays)", path,
+    st = mx_error_at(MX_ERR_FORMAT, "mx_params_load", "%s: truncated file (claims %llu arrays)", path,
                   (unsigned long long)n);
     goto done;
   }
   arrays = calloc(n ? n : 1, sizeof *arrays);
   if (!arrays) {
-    st = mx_error(MX_ERR_NOMEM, "mx_params_load: %s: out of memory", path);
+    st = mx_error_at(MX_ERR_NOMEM, "mx_params_load", "%s: out of memory", path);
     goto done;
   }
   for (uint64_t i = 0; i < n; i++) {
@@ -320,36 +320,36 @@ mx_status mx_params_load(const char *path, mx_context ctx, mx_ndarray ***arrays_
   uint64_t n_names = 0;
   if (c.pos < c.len && !get(&c, &n_names, 8)) {
     st =
-        mx_error(MX_ERR_FORMAT, "mx_params_load: %s: truncated file (name count ends early)", path);
+        mx_error_at(MX_ERR_FORMAT, "mx_params_load", "%s: truncated file (name count ends early)", path);
     goto done;
   }
   if (n_names != 0 && n_names != n) {
-    st = mx_error(
+    st = mx_error_at(
         MX_ERR_FORMAT,
-        "mx_params_load: %s: names and arrays differ in number (got %llu names, expected %llu)",
+        "mx_params_load", "%s: names and arrays differ in number (got %llu names, expected %llu)",
         path, (unsigned long long)n_names, (unsigned long long)n);
     goto done;
   }
   if (n_names) {
     names = calloc(n, sizeof *names);
     if (!names) {
-      st = mx_error(MX_ERR_NOMEM, "mx_params_load: %s: out of memory", path);
+      st = mx_error_at(MX_ERR_NOMEM, "mx_params_load", "%s: out of memory", path);
       goto done;
     }
     for (uint64_t i = 0; i < n; i++) {
       uint64_t l;
       if (!get(&c, &l, 8) || c.len - c.pos < l) {
-        st = mx_error(MX_ERR_FORMAT, "mx_params_load: %s: truncated file (name %llu ends early)",
+        st = mx_error_at(MX_ERR_FORMAT, "mx_params_load", "%s: truncated file (name %llu ends early)",
                       path, (unsigned long long)i);
         goto done;
       }
       if (memchr(c.p + c.pos, 0, l)) {
-        st = mx_error(MX_ERR_FORMAT, "mx_params_load: %s: name %llu holds a NUL byte", path, (unsigned long long)i);
+        st = mx_error_at(MX_ERR_FORMAT, "mx_params_load", "%s: name %llu holds a NUL byte", path, (unsigned long long)i);
         goto done;
       }
       names[i] = malloc(l + 1);
       if (!names[i]) {
-        st = mx_error(MX_ERR_NOMEM, "mx_params_load: %s: out of memory", path);
+        st = mx_error_at(MX_ERR_NOMEM, "mx_params_load", "%s: out of memory", path);
         goto done;
       }
       memcpy(names[i], c.p + c.pos, l);

@@ -8,12 +8,12 @@
 mx_status mx_ndarray_permute_rows(mx_ndarray *a, const int64_t *perm, int64_t n) {
   const char *where = "mx_ndarray_permute_rows";
   if (!a || (n > 0 && !perm))
-    return mx_error(MX_ERR_ARG, "%s: array and permutation required", where);
+    return mx_error_at(MX_ERR_ARG, where, "array and permutation required");
   if (mx_ndarray_context(a).dev_type != MX_DEV_CPU)
-    return mx_error(MX_ERR_DEVICE, "%s: CPU arrays only", where);
+    return mx_error_at(MX_ERR_DEVICE, where, "CPU arrays only");
   int64_t rows = mx_ndarray_ndim(a) > 0 ? mx_ndarray_shape(a)[0] : 0;
   if (n != rows)
-    return mx_error(MX_ERR_SHAPE, "%s: permutation of %lld positions for %lld rows", where,
+    return mx_error_at(MX_ERR_SHAPE, where, "permutation of %lld positions for %lld rows",
                     (long long)n, (long long)rows);
   if (n == 0) return MX_OK;
   size_t row = (size_t)(mx_ndarray_size(a) / n) * sizeof(float);
@@ -22,14 +22,13 @@ mx_status mx_ndarray_permute_rows(mx_ndarray *a, const int64_t *perm, int64_t n)
   if (!done || !tmp) {
     free(done);
     free(tmp);
-    return mx_error(MX_ERR_NOMEM, "%s: out of memory", where);
+    return mx_error_at(MX_ERR_NOMEM, where, "out of memory");
   }
   for (int64_t i = 0; i < n; i++) { /* a permutation of 0..n-1: each position once */
     if (perm[i] < 0 || perm[i] >= n || done[perm[i]]) {
       free(done);
       free(tmp);
-      return mx_error(MX_ERR_ARG, "%s: not a permutation of 0..%lld (position %lld holds %lld)",
-                      where, (long long)n - 1, (long long)i + 1, (long long)perm[i]);
+      return mx_error_at(MX_ERR_ARG, where, "not a permutation of 0..%lld (position %lld holds %lld)", (long long)n - 1, (long long)i + 1, (long long)perm[i]);
     }
     done[perm[i]] = 1;
   }

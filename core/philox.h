@@ -1,7 +1,7 @@
 /* philox.h: the counter-based generator behind mx.random, Philox4x32-10 (Salmon
- * et al., "Parallel random numbers: as easy as 1, 2, 3", 2011), and the words to
- * numbers conversions, written once for the CPU (random.c) and the GPU
- * (random_cuda.cu), so one seed gives the same numbers on both. */
+ * et al., "Parallel random numbers: as easy as 1, 2, 3", 2011), the words to
+ * numbers conversions and the fills' per-block bodies, written once for the CPU
+ * (random.c) and the GPU (random_cuda.cu), so one seed gives the same numbers on both. */
 #ifndef MX_PHILOX_H
 #define MX_PHILOX_H
 
@@ -44,6 +44,28 @@ MX_HOSTDEV static inline void mx_philox_normal2(uint32_t w1, uint32_t w2, float 
   double r = sqrt(-2.0 * log(u1)), t = 2.0 * 3.14159265358979323846 * u2;
   *a = (float)(mean + std * r * cos(t));
   *b = (float)(mean + std * r * sin(t));
+}
+
+/* Fills y[4b .. 4b+3] (the ones below n) from counter block ctr + b: the numbers of block b
+ * of a fill, one word each (a CPU loop or a GPU thread per block). */
+MX_HOSTDEV static inline void mx_philox_uniform_block(float *y, int64_t n, int64_t b, float low, float high,
+                                                      uint64_t key, uint64_t ctr) {
+  uint32_t w[4];
+  mx_philox4x32(ctr + (uint64_t)b, key, w);
+  for (int j = 0; j < 4 && 4 * b + j < n; j++) y[4 * b + j] = mx_philox_uniform(w[j], low, high);
+}
+
+/* The same for normal numbers: pairs (4b, 4b+1) from words 0, 1 and (4b+2, 4b+3) from words 2, 3. */
+MX_HOSTDEV static inline void mx_philox_normal_block(float *y, int64_t n, int64_t b, float mean, float std,
+                                                     uint64_t key, uint64_t ctr) {
+  uint32_t w[4];
+  mx_philox4x32(ctr + (uint64_t)b, key, w);
+  for (int j = 0; j < 4 && 4 * b + j < n; j += 2) {
+    float a, c;
+    mx_philox_normal2(w[j], w[j + 1], mean, std, &a, &c);
+    y[4 * b + j] = a;
+    if (4 * b + j + 1 < n) y[4 * b + j + 1] = c;
+  }
 }
 
 #endif

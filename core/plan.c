@@ -60,14 +60,14 @@ void mx_plan_free(mx_plan *p) {
 }
 
 static mx_status too_large(void) {
-  return mx_error(MX_ERR_ARG,
-                  "mx_executor_bind: the arrays are too large (more than 2^48 floats in all)");
+  return mx_error_at(MX_ERR_ARG, "mx_executor_bind",
+                  "the arrays are too large (more than 2^48 floats in all)");
 }
 
 /* The error for a failed pool_take. */
 static mx_status take_failed(int code) {
   if (code == -2) return too_large();
-  return mx_error(MX_ERR_NOMEM, "mx_executor_bind: out of memory while planning");
+  return mx_error_at(MX_ERR_NOMEM, "mx_executor_bind", "out of memory while planning");
 }
 
 static int imax(int a, int b) {
@@ -237,7 +237,7 @@ static mx_status workspace_sizes(planner *pn) {
     for (int b = 0; b < 1 + pn->p->nodes[i].runs_backward; b++) {
       int64_t w = n->op->workspace(&n->attrs, in, nin, out, n->noutputs, b);
       if (w < 0)
-        return mx_error(MX_ERR_ARG, "mx_executor_bind: %s %s asked for a negative workspace",
+        return mx_error_at(MX_ERR_ARG, "mx_executor_bind", "%s %s asked for a negative workspace",
                         n->op->name, n->name);
       pn->p->nodes[i].ws_size[b] = w > 0 ? w : 0;
     }
@@ -328,7 +328,7 @@ mx_status mx_plan_build(const mx_graph *g, const mx_shape *shapes, const mx_grad
   p->bwd_req = calloc((size_t)g->in_off[N] + 1, sizeof(mx_req));
   mx_status st = MX_OK;
   if (!pn.life || !pn.nl || !p->values || !p->nodes || !p->head_grad || !p->bwd_req) {
-    st = mx_error(MX_ERR_NOMEM, "mx_executor_bind: out of memory while planning");
+    st = mx_error_at(MX_ERR_NOMEM, "mx_executor_bind", "out of memory while planning");
   } else {
     for (int i = 0; i < N; i++) pn.nl[i].ws_block[0] = pn.nl[i].ws_block[1] = -1;
     mark_backward(&pn);

@@ -1,6 +1,8 @@
 /* random.c: the process-wide seedable generator (Philox4x32-10, counter
  * based: key = seed, one counter per 4 words) and uniform, normal (Box-Muller)
- * and permutation (Fisher-Yates) on top of it. */
+ * and permutation (Fisher-Yates) on top of it. Uniform and normal fills take
+ * their counter blocks here and run on the array's device (its random slots;
+ * the CPU's are below). */
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -39,12 +41,7 @@ static uint32_t next32(stream *s) {
   return s->buf[s->pos++];
 }
 
-#ifdef MX_HAVE_CUDA
-/* random_cuda.cu: the same streams, filled by GPU kernels from counter block ctr on */
-mx_status mx_cuda_random_uniform(float low, float high, mx_ndarray *out, uint64_t k, uint64_t ctr);
-mx_status mx_cuda_random_normal(float mean, float std, mx_ndarray *out, uint64_t k, uint64_t ctr);
-
-/* Takes the next `blocks` counter blocks of the stream for a device generator. */
+/* Takes the next `blocks` counter blocks of the stream for a device fill. */
 static void reserve(uint64_t blocks, uint64_t *k, uint64_t *ctr) {
   pthread_mutex_lock(&rng_lock);
   *k = key;
@@ -52,13 +49,55 @@ static void reserve(uint64_t blocks, uint64_t *k, uint64_t *ctr) {
   counter += blocks;
   pthread_mutex_unlock(&rng_lock);
 }
-#endif
 
 void mx_random_seed(uint64_t seed) {
   pthread_mutex_lock(&rng_lock);
   key = seed;
   counter = 0;
   pthread_mutex_unlock(&rng_lock);
+}
+
+/* The CPU device's random slots: the per-block bodies of philox.h, as the GPU kernels run them. */
+mx_status mx_random_uniform_cpu(int dev_id, float *y, int64_t n, float low, float high, uint64_t k, uint64_t ctr) {
+  (void)dev_id;
+  for (int64_t b = 0; b < (n + 3) / 4; b++) mx_philox_uniform_block(y, n, b, low, high, k, ctr);
+  return MX_OK;
+}
+
+mx_status mx_random_normal_cpu(int dev_id, float *y, int64_t n, float mean, float std, uint64_t k, uint64_t ctr) {
+  (void)dev_id;
+  for (int64_t b = 0; b < (n + 3) / 4; b++) mx_philox_normal_block(y, n, b, mean, std, k, ctr);
+  return MX_OK;
+}
+
+/* A device's random slot (uniform: p1, p2 = low, high; normal: mean, std). */
+typedef mx_status (*fill_fn)(int dev_id, float *y, int64_t n, float p1, float p2, uint64_t k, uint64_t ctr);
+
+/* Fills out on its device from the next counter blocks of the stream. */
+static mx_status device_fill(const char *where, mx_ndarray *out, int normal, float p1, float p2) {
+  int64_t n = mx_ndarray_size(out);
+  if (n == 0) return MX_OK;
+  mx_context ctx = mx_ndarray_context(out);
+  const mx_device *dev = mx_device_for(ctx);
+  if (!dev) return MX_ERR_FRAME(MX_ERR_DEVICE, where);
+  fill_fn fill = normal ? dev->random_normal : dev->random_uniform;
+  /* uniform: one word per number; normal: two per pair of numbers */
+  uint64_t words = normal ? ((uint64_t)n + 1) / 2 * 2 : (uint64_t)n, k, ctr;
+  reserve((words + 3) / 4, &k, &ctr);
+  mx_status st = fill(ctx.dev_id, mx_ndarray_data(out), n, p1, p2, k, ctr);
+  return st == MX_OK ? st : MX_ERR_FRAME(st, where);
+}
+
+mx_status mx_random_uniform(float low, float high, mx_ndarray *out) {
+  const char *where = "mx_random_uniform";
+  if (!(low <= high)) return mx_error_at(MX_ERR_ARG, where, "low %g is above high %g", low, high);
+  return device_fill(where, out, 0, low, high);
+}
+
+mx_status mx_random_normal(float mean, float std, mx_ndarray *out) {
+  const char *where = "mx_random_normal";
+  if (!(std >= 0)) return mx_error_at(MX_ERR_ARG, where, "std must be >= 0 (got %g)", std);
+  return device_fill(where, out, 1, mean, std);
 }
 
 /* A host buffer for out's values: out's own memory on the CPU, else malloc. */
@@ -71,75 +110,25 @@ static mx_status host_buffer_done(const char *where, mx_ndarray *out, float *buf
   if (buf == mx_ndarray_data(out)) return MX_OK;
   mx_status st = mx_ndarray_set_host(out, buf, mx_ndarray_size(out));
   free(buf);
-  if (st != MX_OK) return mx_error_rename(st, where);
+  if (st != MX_OK) return MX_ERR_FRAME(st, where);
   return MX_OK;
-}
-
-mx_status mx_random_uniform(float low, float high, mx_ndarray *out) {
-  const char *where = "mx_random_uniform";
-  if (!(low <= high)) return mx_error(MX_ERR_ARG, "%s: low %g is above high %g", where, low, high);
-  int64_t n = mx_ndarray_size(out);
-  if (n == 0) return MX_OK;
-#ifdef MX_HAVE_CUDA
-  if (mx_ndarray_context(out).dev_type == MX_DEV_GPU) { /* one word per number */
-    uint64_t k, ctr;
-    reserve(((uint64_t)n + 3) / 4, &k, &ctr);
-    mx_status st = mx_cuda_random_uniform(low, high, out, k, ctr);
-    return st == MX_OK ? st : mx_error_rename(st, where);
-  }
-#endif
-  float *y = host_buffer(out);
-  if (!y) return mx_error(MX_ERR_NOMEM, "%s: out of host memory", where);
-  stream s;
-  stream_begin(&s);
-  for (int64_t i = 0; i < n; i++) y[i] = mx_philox_uniform(next32(&s), low, high);
-  stream_end(&s);
-  return host_buffer_done(where, out, y);
-}
-
-mx_status mx_random_normal(float mean, float std, mx_ndarray *out) {
-  const char *where = "mx_random_normal";
-  if (!(std >= 0)) return mx_error(MX_ERR_ARG, "%s: std must be >= 0 (got %g)", where, std);
-  int64_t n = mx_ndarray_size(out);
-  if (n == 0) return MX_OK;
-#ifdef MX_HAVE_CUDA
-  if (mx_ndarray_context(out).dev_type == MX_DEV_GPU) { /* two words per pair of numbers */
-    uint64_t k, ctr, words = ((uint64_t)n + 1) / 2 * 2;
-    reserve((words + 3) / 4, &k, &ctr);
-    mx_status st = mx_cuda_random_normal(mean, std, out, k, ctr);
-    return st == MX_OK ? st : mx_error_rename(st, where);
-  }
-#endif
-  float *y = host_buffer(out);
-  if (!y) return mx_error(MX_ERR_NOMEM, "%s: out of host memory", where);
-  stream s;
-  stream_begin(&s);
-  for (int64_t i = 0; i < n; i += 2) {
-    uint32_t w1 = next32(&s), w2 = next32(&s);
-    float a, b;
-    mx_philox_normal2(w1, w2, mean, std, &a, &b);
-    y[i] = a;
-    if (i + 1 < n) y[i + 1] = b;
-  }
-  stream_end(&s);
-  return host_buffer_done(where, out, y);
 }
 
 mx_status mx_random_permutation(int64_t n, mx_context ctx, mx_ndarray **out) {
   const char *where = "mx_random_permutation";
   *out = NULL;
-  if (n < 0) return mx_error(MX_ERR_ARG, "%s: n must be >= 0 (got %lld)", where, (long long)n);
+  if (n < 0) return mx_error_at(MX_ERR_ARG, where, "n must be >= 0 (got %lld)", (long long)n);
   if (n > (1LL << 24))
-    return mx_error(MX_ERR_ARG, "%s: n %lld is beyond 2^24, where float32 stops holding every integer", where,
+    return mx_error_at(MX_ERR_ARG, where, "n %lld is beyond 2^24, where float32 stops holding every integer",
                     (long long)n);
   mx_status st = mx_ndarray_create(&n, 1, ctx, out);
-  if (st != MX_OK) return mx_error_rename(st, where);
+  if (st != MX_OK) return MX_ERR_FRAME(st, where);
   if (n == 0) return MX_OK;
   float *y = host_buffer(*out);
   if (!y) {
     mx_ndarray_release(*out);
     *out = NULL;
-    return mx_error(MX_ERR_NOMEM, "%s: out of host memory", where);
+    return mx_error_at(MX_ERR_NOMEM, where, "out of host memory");
   }
   for (int64_t i = 0; i < n; i++) y[i] = (float)i;
   stream s;

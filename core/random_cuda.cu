@@ -4,31 +4,16 @@
 #include "cuda_util.h"
 #include "philox.h"
 
-// numbers 4b .. 4b+3 from block ctr + b
 __global__ void uniform_kernel(float *y, int64_t n, float low, float high, uint64_t key, uint64_t ctr) {
-  MX_CUDA_LOOP(b, (n + 3) / 4) {
-    uint32_t w[4];
-    mx_philox4x32(ctr + (uint64_t)b, key, w);
-    for (int j = 0; j < 4 && 4 * b + j < n; j++) y[4 * b + j] = mx_philox_uniform(w[j], low, high);
-  }
+  MX_CUDA_LOOP(b, (n + 3) / 4) mx_philox_uniform_block(y, n, b, low, high, key, ctr);
 }
 
-// pairs (4b, 4b+1) from words 0, 1 and (4b+2, 4b+3) from words 2, 3 of block ctr + b
 __global__ void normal_kernel(float *y, int64_t n, float mean, float std, uint64_t key, uint64_t ctr) {
-  MX_CUDA_LOOP(b, (n + 3) / 4) {
-    uint32_t w[4];
-    mx_philox4x32(ctr + (uint64_t)b, key, w);
-    for (int j = 0; j < 4 && 4 * b + j < n; j += 2) {
-      float a, c;
-      mx_philox_normal2(w[j], w[j + 1], mean, std, &a, &c);
-      y[4 * b + j] = a;
-      if (4 * b + j + 1 < n) y[4 * b + j + 1] = c;
-    }
-  }
+  MX_CUDA_LOOP(b, (n + 3) / 4) mx_philox_normal_block(y, n, b, mean, std, key, ctr);
 }
 
-static mx_status prepare(mx_ndarray *out) {
-  mx_status st = mx_cuda_set_device(mx_ndarray_context(out).dev_id);
+static mx_status prepare(int dev_id) {
+  mx_status st = mx_cuda_set_device(dev_id);
   if (st != MX_OK) return st;
   cudaStreamCaptureStatus cs = cudaStreamCaptureStatusNone;
   if (cudaStreamIsCapturing(mx_cuda_stream(), &cs) != cudaSuccess) cudaGetLastError();
@@ -40,18 +25,17 @@ static mx_status prepare(mx_ndarray *out) {
   return MX_OK;
 }
 
-extern "C" mx_status mx_cuda_random_uniform(float low, float high, mx_ndarray *out, uint64_t key, uint64_t ctr) {
-  mx_status st = prepare(out);
+// The device interface's random slots (device_cuda.cu): y holds n floats on gpu(dev_id).
+mx_status mx_cuda_random_uniform(int dev_id, float *y, int64_t n, float low, float high, uint64_t key, uint64_t ctr) {
+  mx_status st = prepare(dev_id);
   if (st != MX_OK) return st;
-  int64_t n = mx_ndarray_size(out);
-  MX_CUDA_LAUNCH(uniform_kernel, (n + 3) / 4, mx_ndarray_data(out), n, low, high, key, ctr);
+  MX_CUDA_LAUNCH(uniform_kernel, (n + 3) / 4, y, n, low, high, key, ctr);
   return mx_cuda_launch_status("mx_random_uniform", "uniform_kernel");
 }
 
-extern "C" mx_status mx_cuda_random_normal(float mean, float std, mx_ndarray *out, uint64_t key, uint64_t ctr) {
-  mx_status st = prepare(out);
+mx_status mx_cuda_random_normal(int dev_id, float *y, int64_t n, float mean, float std, uint64_t key, uint64_t ctr) {
+  mx_status st = prepare(dev_id);
   if (st != MX_OK) return st;
-  int64_t n = mx_ndarray_size(out);
-  MX_CUDA_LAUNCH(normal_kernel, (n + 3) / 4, mx_ndarray_data(out), n, mean, std, key, ctr);
+  MX_CUDA_LAUNCH(normal_kernel, (n + 3) / 4, y, n, mean, std, key, ctr);
   return mx_cuda_launch_status("mx_random_normal", "normal_kernel");
 }

@@ -76,31 +76,31 @@ mx_status mx_node_set_attr(mx_node *n, const char *key, const char *value) {
     int ok = mx_shape_parse(value, d, &nd) == MX_OK;
     for (int i = 0; ok && i < nd; i++) ok = d[i] >= 0;
     if (!ok)
-      return mx_error(MX_ERR_ARG,
-                      "mx_symbol_set_attr: %s: bad shape '%s' (expected up to %d dimensions >= 0 (0: unknown), "
+      return mx_error_at(MX_ERR_ARG,
+                      "mx_symbol_set_attr", "%s: bad shape '%s' (expected up to %d dimensions >= 0 (0: unknown), "
                       "such as (2,3))",
                       n->name, value, MX_MAX_NDIM);
   }
   for (int i = 0; i < n->nattrs; i++)
     if (strcmp(n->keys[i], key) == 0) {
       char *v = dupstr(value);
-      if (!v) return mx_error(MX_ERR_NOMEM, "mx_symbol_set_attr: out of memory");
+      if (!v) return mx_error_at(MX_ERR_NOMEM, "mx_symbol_set_attr", "out of memory");
       free(n->values[i]);
       n->values[i] = v;
       return MX_OK;
     }
   char **k = realloc(n->keys, (size_t)(n->nattrs + 1) * sizeof *k);
-  if (!k) return mx_error(MX_ERR_NOMEM, "mx_symbol_set_attr: out of memory");
+  if (!k) return mx_error_at(MX_ERR_NOMEM, "mx_symbol_set_attr", "out of memory");
   n->keys = k;
   char **v = realloc(n->values, (size_t)(n->nattrs + 1) * sizeof *v);
-  if (!v) return mx_error(MX_ERR_NOMEM, "mx_symbol_set_attr: out of memory");
+  if (!v) return mx_error_at(MX_ERR_NOMEM, "mx_symbol_set_attr", "out of memory");
   n->values = v;
   k[n->nattrs] = dupstr(key);
   v[n->nattrs] = dupstr(value);
   if (!k[n->nattrs] || !v[n->nattrs]) {
     free(k[n->nattrs]);
     free(v[n->nattrs]);
-    return mx_error(MX_ERR_NOMEM, "mx_symbol_set_attr: out of memory");
+    return mx_error_at(MX_ERR_NOMEM, "mx_symbol_set_attr", "out of memory");
   }
   n->nattrs++;
   return MX_OK;
@@ -127,7 +127,7 @@ static mx_status check_list(const mx_node *n, const char *what, int count, const
                            const char **into, int room) {
   if (count < 0) return MX_ERR_ARG; /* the operator's list failed; its message is recorded */
   if (count > room)
-    return mx_error(MX_ERR_ARG, "mx_symbol_create_op: %s %s: too many %s (%d, max %d)", n->op->name,
+    return mx_error_at(MX_ERR_ARG, "mx_symbol_create_op", "%s %s: too many %s (%d, max %d)", n->op->name,
                     n->name, what, count, room);
   for (int i = 0; i < count; i++) into[i] = names[i];
   return MX_OK;
@@ -151,9 +151,9 @@ mx_status mx_node_parse_like(mx_node *n, const mx_node *like) {
   if (st == MX_OK) st = check_list(n, "outputs", nout, outs, outs, MX_OP_MAX_IO);
   if (st != MX_OK) return st;
   if (nout == 0)
-    return mx_error(MX_ERR_ARG, "mx_symbol_create_op: %s %s lists no outputs", n->op->name, n->name);
+    return mx_error_at(MX_ERR_ARG, "mx_symbol_create_op", "%s %s lists no outputs", n->op->name, n->name);
   if (n->inputs && (nargs + naux != n->nargs + n->naux || nout != n->noutputs))
-    return mx_error(MX_ERR_STATE, "mx_symbol_set_attr: %s %s: the change alters the inputs or outputs",
+    return mx_error_at(MX_ERR_STATE, "mx_symbol_set_attr", "%s %s: the change alters the inputs or outputs",
                     n->op->name, n->name);
   for (int i = 0; i < nargs; i++) n->in_names[i] = args[i];
   for (int i = 0; i < naux; i++) n->in_names[nargs + i] = aux[i];
@@ -174,11 +174,11 @@ mx_status mx_node_parse_like(mx_node *n, const mx_node *like) {
   n->nvisible = n->op->num_visible_outputs ? n->op->num_visible_outputs(&n->attrs)
                                            : n->noutputs - n->op->hidden_outputs;
   if (n->nvisible <= 0 || n->nvisible > n->noutputs)
-    return mx_error(MX_ERR_INTERNAL, "mx_symbol_create_op: %s: %d visible outputs of %d",
+    return mx_error_at(MX_ERR_INTERNAL, "mx_symbol_create_op", "%s: %d visible outputs of %d",
                     n->op->name, n->nvisible, n->noutputs);
   if (!n->inputs) {
     n->inputs = calloc((size_t)(nargs + naux) + 1, sizeof *n->inputs);
-    if (!n->inputs) return mx_error(MX_ERR_NOMEM, "mx_symbol_create_op: out of memory");
+    if (!n->inputs) return mx_error_at(MX_ERR_NOMEM, "mx_symbol_create_op", "out of memory");
   }
   return MX_OK;
 }
@@ -255,12 +255,12 @@ void mx_symbol_release(mx_symbol *s) {
 }
 
 mx_status mx_symbol_variable(const char *name, mx_symbol **out) {
-  if (!name || !*name) return mx_error(MX_ERR_ARG, "mx_symbol_variable: a variable needs a name");
+  if (!name || !*name) return mx_error_at(MX_ERR_ARG, "mx_symbol_variable", "a variable needs a name");
   mx_symbol *s = mx_symbol_new(1);
   mx_node *n = s ? mx_node_new(NULL, name) : NULL;
   if (!n) {
     mx_symbol_release(s);
-    return mx_error(MX_ERR_NOMEM, "mx_symbol_variable: out of memory");
+    return mx_error_at(MX_ERR_NOMEM, "mx_symbol_variable", "out of memory");
   }
   s->heads[0] = (mx_entry){n, 0};
   *out = s;
@@ -271,7 +271,7 @@ mx_status mx_symbol_create_op(const char *op_name, const char *name, const char 
                               const char *const *values, int n, mx_symbol **out) {
   const mx_op *op = mx_op_find(op_name);
   if (!op)
-    return mx_error(MX_ERR_ARG, "mx_symbol_create_op: unknown operator '%s'",
+    return mx_error_at(MX_ERR_ARG, "mx_symbol_create_op", "unknown operator '%s'",
                     op_name ? op_name : "(null)");
   char autoname[96];
   if (!name || !*name) {
@@ -279,7 +279,7 @@ mx_status mx_symbol_create_op(const char *op_name, const char *name, const char 
     name = autoname;
   }
   mx_node *node = mx_node_new(op, name);
-  if (!node) return mx_error(MX_ERR_NOMEM, "mx_symbol_create_op: out of memory");
+  if (!node) return mx_error_at(MX_ERR_NOMEM, "mx_symbol_create_op", "out of memory");
   mx_status st = MX_OK;
   for (int i = 0; i < n && st == MX_OK; i++) st = mx_node_set_attr(node, keys[i], values[i]);
   if (st == MX_OK) st = mx_node_parse(node);
@@ -290,7 +290,7 @@ mx_status mx_symbol_create_op(const char *op_name, const char *name, const char 
   mx_symbol *s = mx_symbol_new(node->nvisible);
   if (!s) {
     mx_node_release(node);
-    return mx_error(MX_ERR_NOMEM, "mx_symbol_create_op: out of memory");
+    return mx_error_at(MX_ERR_NOMEM, "mx_symbol_create_op", "out of memory");
   }
   for (int i = 0; i < node->nvisible; i++)
     s->heads[i] = (mx_entry){i ? mx_node_retain(node) : node, i};
@@ -389,7 +389,7 @@ nomem:
   free(stack);
   free(v->nodes);
   v->nodes = NULL;
-  return mx_error(MX_ERR_NOMEM, "mx_symbol: out of memory while walking the graph");
+  return mx_error_at(MX_ERR_NOMEM, "mx_symbol", "out of memory while walking the graph");
 }
 
 /* Is variable node `n` used in an aux-state slot? */
@@ -403,7 +403,7 @@ static mx_status keep_list(mx_symbol *s, char **names, int n, const char *const 
   s->cache = names;
   s->ncache = n;
   s->list = malloc((size_t)(n + 1) * sizeof *s->list);
-  if (!s->list) return mx_error(MX_ERR_NOMEM, "mx_symbol: out of memory");
+  if (!s->list) return mx_error_at(MX_ERR_NOMEM, "mx_symbol", "out of memory");
   for (int i = 0; i < n; i++) s->list[i] = names[i];
   s->list[n] = NULL;
   *out = s->list;
@@ -421,7 +421,7 @@ static mx_status list_vars(mx_symbol *s, int want_aux, const char *const **names
     if (!v.nodes[i]->op && is_aux_var(&v, v.nodes[i]) == want_aux)
       list[k++] = dupstr(v.nodes[i]->name);
   free(v.nodes);
-  if (!list) return mx_error(MX_ERR_NOMEM, "mx_symbol_list_arguments: out of memory");
+  if (!list) return mx_error_at(MX_ERR_NOMEM, "mx_symbol_list_arguments", "out of memory");
   return keep_list(s, list, k, names, n);
 }
 
@@ -435,7 +435,7 @@ mx_status mx_symbol_list_auxiliary_states(mx_symbol *s, const char *const **name
 
 mx_status mx_symbol_list_outputs(mx_symbol *s, const char *const **names, int *n) {
   char **list = calloc((size_t)s->nheads + 1, sizeof *list);
-  if (!list) return mx_error(MX_ERR_NOMEM, "mx_symbol_list_outputs: out of memory");
+  if (!list) return mx_error_at(MX_ERR_NOMEM, "mx_symbol_list_outputs", "out of memory");
   for (int i = 0; i < s->nheads; i++) {
     char buf[256];
     list[i] = dupstr(mx_entry_name(s->heads[i].node, s->heads[i].index, buf, sizeof buf));
@@ -447,7 +447,7 @@ mx_status mx_symbol_group(mx_symbol *const *syms, int n, mx_symbol **out) {
   int total = 0;
   for (int i = 0; i < n; i++) total += syms[i]->nheads;
   mx_symbol *s = mx_symbol_new(total);
-  if (!s) return mx_error(MX_ERR_NOMEM, "mx_symbol_group: out of memory");
+  if (!s) return mx_error_at(MX_ERR_NOMEM, "mx_symbol_group", "out of memory");
   int k = 0;
   for (int i = 0; i < n; i++)
     for (int j = 0; j < syms[i]->nheads; j++) {
@@ -460,11 +460,11 @@ mx_status mx_symbol_group(mx_symbol *const *syms, int n, mx_symbol **out) {
 
 mx_status mx_symbol_get_output(mx_symbol *s, int index, mx_symbol **out) {
   if (index < 0 || index >= s->nheads)
-    return mx_error(MX_ERR_ARG,
-                    "mx_symbol_get_output: index %d out of range (the symbol has %d outputs)",
+    return mx_error_at(MX_ERR_ARG,
+                    "mx_symbol_get_output", "index %d out of range (the symbol has %d outputs)",
                     index, s->nheads);
   mx_symbol *r = mx_symbol_new(1);
-  if (!r) return mx_error(MX_ERR_NOMEM, "mx_symbol_get_output: out of memory");
+  if (!r) return mx_error_at(MX_ERR_NOMEM, "mx_symbol_get_output", "out of memory");
   r->heads[0] = s->heads[index];
   mx_node_retain(r->heads[0].node);
   *out = r;
@@ -480,7 +480,7 @@ mx_status mx_symbol_get_internals(mx_symbol *s, mx_symbol **out) {
   mx_symbol *r = mx_symbol_new(total);
   if (!r) {
     free(v.nodes);
-    return mx_error(MX_ERR_NOMEM, "mx_symbol_get_internals: out of memory");
+    return mx_error_at(MX_ERR_NOMEM, "mx_symbol_get_internals", "out of memory");
   }
   int k = 0;
   for (int i = 0; i < v.n; i++)
@@ -499,7 +499,7 @@ mx_status mx_node_make_missing_vars(mx_node *n) {
     char name[256];
     snprintf(name, sizeof name, "%s_%s", n->name, n->in_names[i]);
     mx_node *v = mx_node_new(NULL, name);
-    if (!v) return mx_error(MX_ERR_NOMEM, "mx_symbol_compose: out of memory");
+    if (!v) return mx_error_at(MX_ERR_NOMEM, "mx_symbol_compose", "out of memory");
     n->inputs[i] = (mx_entry){v, 0};
   }
   return MX_OK;
@@ -507,7 +507,7 @@ mx_status mx_node_make_missing_vars(mx_node *n) {
 
 static mx_status one_output(mx_symbol *arg, const char *what, mx_entry *e) {
   if (arg->nheads != 1)
-    return mx_error(MX_ERR_ARG, "mx_symbol_compose: input %s has %d outputs (expected 1)", what,
+    return mx_error_at(MX_ERR_ARG, "mx_symbol_compose", "input %s has %d outputs (expected 1)", what,
                     arg->nheads);
   *e = arg->heads[0];
   return MX_OK;
@@ -522,8 +522,8 @@ static mx_status compose_atomic(mx_node *n, const char *const *keys, mx_symbol *
     if (!keys || !keys[i]) {
       slot = npos++;
       if (slot >= n->nargs + n->naux)
-        return mx_error(MX_ERR_ARG,
-                        "mx_symbol_compose: %s %s: too many inputs (got %d, expected at most %d)",
+        return mx_error_at(MX_ERR_ARG,
+                        "mx_symbol_compose", "%s %s: too many inputs (got %d, expected at most %d)",
                         n->op->name, n->name, slot + 1, n->nargs + n->naux);
     } else {
       for (int j = 0; j < n->nargs + n->naux && slot < 0; j++)
@@ -534,12 +534,12 @@ static mx_status compose_atomic(mx_node *n, const char *const *keys, mx_symbol *
         for (int j = 0; j < n->nargs + n->naux && len < sizeof valid; j++)
           len += (size_t)snprintf(valid + len, sizeof valid - len, "%s%s", j ? ", " : "",
                                   n->in_names[j]);
-        return mx_error(MX_ERR_ARG, "mx_symbol_compose: %s %s: no input named '%s' (inputs: %s)",
+        return mx_error_at(MX_ERR_ARG, "mx_symbol_compose", "%s %s: no input named '%s' (inputs: %s)",
                         n->op->name, n->name, keys[i], valid);
       }
     }
     if (given[slot].node)
-      return mx_error(MX_ERR_ARG, "mx_symbol_compose: %s %s: input '%s' given twice", n->op->name,
+      return mx_error_at(MX_ERR_ARG, "mx_symbol_compose", "%s %s: input '%s' given twice", n->op->name,
                       n->name, n->in_names[slot]);
     mx_status st = one_output(args[i], n->in_names[slot], &given[slot]);
     if (st != MX_OK) return st;
@@ -563,7 +563,7 @@ static mx_status copy_graph(mx_symbol *s, const char **names, const mx_entry *re
   if (st != MX_OK) return st;
   mx_node **to = calloc((size_t)v.n + 1, sizeof *to);
   mx_entry *vrepl = calloc((size_t)v.n + 1, sizeof *vrepl);
-  if (!to || !vrepl) st = mx_error(MX_ERR_NOMEM, "mx_symbol_compose: out of memory");
+  if (!to || !vrepl) st = mx_error_at(MX_ERR_NOMEM, "mx_symbol_compose", "out of memory");
   for (int i = 0; st == MX_OK && i < v.n; i++) {
     mx_node *n = v.nodes[i];
     if (!n->op) {
@@ -576,7 +576,7 @@ static mx_status copy_graph(mx_symbol *s, const char **names, const mx_entry *re
     }
     mx_node *c = mx_node_new(n->op, n->name);
     if (!c) {
-      st = mx_error(MX_ERR_NOMEM, "mx_symbol_compose: out of memory");
+      st = mx_error_at(MX_ERR_NOMEM, "mx_symbol_compose", "out of memory");
       break;
     }
     to[i] = c;
@@ -593,7 +593,7 @@ static mx_status copy_graph(mx_symbol *s, const char **names, const mx_entry *re
     }
   }
   mx_symbol *r = st == MX_OK ? mx_symbol_new(s->nheads) : NULL;
-  if (st == MX_OK && !r) st = mx_error(MX_ERR_NOMEM, "mx_symbol_compose: out of memory");
+  if (st == MX_OK && !r) st = mx_error_at(MX_ERR_NOMEM, "mx_symbol_compose", "out of memory");
   for (int h = 0; r && h < s->nheads; h++) {
     int k = s->heads[h].node->walk_index;
     mx_entry e = vrepl[k].node ? vrepl[k] : (mx_entry){to[k], s->heads[h].index};
@@ -620,7 +620,7 @@ mx_status mx_symbol_compose(mx_symbol *sym, const char *const *keys, mx_symbol *
   const char *names[MX_OP_MAX_IO];
   mx_entry repl[MX_OP_MAX_IO];
   int used[MX_OP_MAX_IO] = {0};
-  if (n > MX_OP_MAX_IO) return mx_error(MX_ERR_ARG, "mx_symbol_compose: too many inputs (%d)", n);
+  if (n > MX_OP_MAX_IO) return mx_error_at(MX_ERR_ARG, "mx_symbol_compose", "too many inputs (%d)", n);
   const char *const *argnames = NULL;
   int nargnames = 0;
   int positional = 0;
@@ -633,9 +633,9 @@ mx_status mx_symbol_compose(mx_symbol *sym, const char *const *keys, mx_symbol *
   for (int i = 0, pos = 0; i < n; i++) {
     if (!keys || !keys[i]) {
       if (pos >= nargnames)
-        return mx_error(
+        return mx_error_at(
             MX_ERR_ARG,
-            "mx_symbol_compose: too many positional inputs (got %d, the symbol has %d arguments)",
+            "mx_symbol_compose", "too many positional inputs (got %d, the symbol has %d arguments)",
             pos + 1, nargnames);
       names[i] = argnames[pos++];
     } else {
@@ -650,7 +650,7 @@ mx_status mx_symbol_compose(mx_symbol *sym, const char *const *keys, mx_symbol *
     if (!used[i]) {
       mx_symbol_release(*out);
       *out = NULL;
-      return mx_error(MX_ERR_ARG, "mx_symbol_compose: the symbol has no argument named '%s'",
+      return mx_error_at(MX_ERR_ARG, "mx_symbol_compose", "the symbol has no argument named '%s'",
                       names[i]);
     }
   return MX_OK;
@@ -670,7 +670,7 @@ const char *mx_symbol_get_attr(const mx_symbol *s, const char *key) {
 
 mx_status mx_symbol_set_attr(mx_symbol *s, const char *key, const char *value) {
   if (!mx_symbol_name(s))
-    return mx_error(MX_ERR_ARG, "mx_symbol_set_attr: a group has no attributes of its own");
+    return mx_error_at(MX_ERR_ARG, "mx_symbol_set_attr", "a group has no attributes of its own");
   mx_node *n = s->heads[0].node;
   mx_status st = mx_node_set_attr(n, key, value);
   if (st == MX_OK && n->op) st = mx_node_parse(n);
@@ -761,7 +761,7 @@ mx_status mx_graph_build(const mx_symbol *s, mx_graph *g) {
   int nin = 0;
   for (int i = 0; i < v.n; i++) {
     if (v.nodes[i]->op && !v.nodes[i]->composed)
-      return mx_graph_free(g), mx_error(MX_ERR_STATE, "mx_symbol: %s %s was never given its inputs",
+      return mx_graph_free(g), mx_error_at(MX_ERR_STATE, "mx_symbol", "%s %s was never given its inputs",
                                         v.nodes[i]->op->name, v.nodes[i]->name);
     g->nentries += v.nodes[i]->noutputs;
     nin += v.nodes[i]->nargs + v.nodes[i]->naux;
@@ -776,7 +776,7 @@ mx_status mx_graph_build(const mx_symbol *s, mx_graph *g) {
   if (!g->entry_base || !g->in_off || !g->in_entry || !g->arg_nodes || !g->aux_nodes ||
       !g->head_entry || !g->entry_node) {
     mx_graph_free(g);
-    return mx_error(MX_ERR_NOMEM, "mx_symbol: out of memory while indexing the graph");
+    return mx_error_at(MX_ERR_NOMEM, "mx_symbol", "out of memory while indexing the graph");
   }
   int e = 0, k = 0;
   for (int i = 0; i < v.n; i++) {

@@ -16,7 +16,7 @@
 /* ---- writing, through jansson ---- */
 
 static mx_status no_memory(void) {
-  return mx_error(MX_ERR_NOMEM, "mx_symbol_to_json: out of memory");
+  return mx_error_at(MX_ERR_NOMEM, "mx_symbol_to_json", "out of memory");
 }
 
 /* MX_OK when text is UTF-8, which jansson's reader (ours) and JSON require: a file written
@@ -27,7 +27,7 @@ static mx_status check_text(const char *text, int index, const char *name, const
     v = json_string_nocheck(text);
     if (!v) return no_memory();
     json_decref(v);
-    return mx_error(MX_ERR_ARG, "mx_symbol_to_json: node %d (%s): its %s is not UTF-8 text", index,
+    return mx_error_at(MX_ERR_ARG, "mx_symbol_to_json", "node %d (%s): its %s is not UTF-8 text", index,
                     name, what);
   }
   json_decref(v);
@@ -131,8 +131,8 @@ static int is_param(const mx_op *op, const char *key) {
 static mx_status copy_attrs(mx_node *n, const mx_json *obj, int user, int index) {
   if (!obj) return MX_OK;
   if (obj->type != MX_JSON_OBJECT)
-    return mx_error(MX_ERR_FORMAT,
-                    "mx_symbol_from_json: node %d (%s): attributes must be an object", index,
+    return mx_error_at(MX_ERR_FORMAT,
+                    "mx_symbol_from_json", "node %d (%s): attributes must be an object", index,
                     n->name);
   for (int a = 0; a < obj->n; a++) {
     const mx_json *v = &obj->items[a];
@@ -143,8 +143,8 @@ static mx_status copy_attrs(mx_node *n, const mx_json *obj, int user, int index)
     else if (v->type == MX_JSON_BOOL)
       val = v->num ? "True" : "False";
     else if (v->type != MX_JSON_STRING)
-      return mx_error(MX_ERR_FORMAT,
-                      "mx_symbol_from_json: node %d (%s): attribute '%s' is not a string", index,
+      return mx_error_at(MX_ERR_FORMAT,
+                      "mx_symbol_from_json", "node %d (%s): attribute '%s' is not a string", index,
                       n->name, obj->keys[a]);
     const char *key = obj->keys[a];
     char wrapped[256];
@@ -162,25 +162,25 @@ static mx_status read_entry(const mx_json *e, mx_node **made, int nmade, mx_entr
                             const char *what, int index) {
   if (!e || e->type != MX_JSON_ARRAY || e->n < 2 || e->items[0].type != MX_JSON_NUMBER ||
       e->items[1].type != MX_JSON_NUMBER)
-    return mx_error(MX_ERR_FORMAT,
-                    "mx_symbol_from_json: %s %d: an entry is [node, index(, version)]", what,
+    return mx_error_at(MX_ERR_FORMAT,
+                    "mx_symbol_from_json", "%s %d: an entry is [node, index(, version)]", what,
                     index);
   double node_num = e->items[0].num, idx_num = e->items[1].num;
   if (!(node_num >= 0 && node_num < nmade && node_num == (int)node_num)) /* NaN or huge: no cast */
-    return mx_error(MX_ERR_FORMAT,
-                    "mx_symbol_from_json: %s %d: node %g does not come before it (0..%d)", what,
+    return mx_error_at(MX_ERR_FORMAT,
+                    "mx_symbol_from_json", "%s %d: node %g does not come before it (0..%d)", what,
                     index, node_num, nmade - 1);
   int node = (int)node_num;
   if (!(idx_num >= 0 && idx_num < made[node]->noutputs && idx_num == (int)idx_num))
-    return mx_error(MX_ERR_FORMAT, "mx_symbol_from_json: %s %d: node %d (%s) has no output %g",
+    return mx_error_at(MX_ERR_FORMAT, "mx_symbol_from_json", "%s %d: node %d (%s) has no output %g",
                     what, index, node, made[node]->name, idx_num);
   int idx = (int)idx_num;
   if (node < 0 || node >= nmade)
-    return mx_error(MX_ERR_FORMAT,
-                    "mx_symbol_from_json: %s %d: node %d does not come before it (0..%d)", what,
+    return mx_error_at(MX_ERR_FORMAT,
+                    "mx_symbol_from_json", "%s %d: node %d does not come before it (0..%d)", what,
                     index, node, nmade - 1);
   if (idx < 0 || idx >= made[node]->noutputs)
-    return mx_error(MX_ERR_FORMAT, "mx_symbol_from_json: %s %d: node %d (%s) has no output %d",
+    return mx_error_at(MX_ERR_FORMAT, "mx_symbol_from_json", "%s %d: node %d (%s) has no output %d",
                     what, index, node, made[node]->name, idx);
   *out = (mx_entry){made[node], idx};
   return MX_OK;
@@ -190,18 +190,18 @@ mx_status mx_symbol_from_json(const char *text, mx_symbol **out) {
   *out = NULL;
   mx_json *root;
   mx_status st = mx_json_parse(text, &root);
-  if (st != MX_OK) return mx_error_prefix(st, "mx_symbol_from_json");
+  if (st != MX_OK) return MX_ERR_FRAME(st, "mx_symbol_from_json");
   const mx_json *nodes = mx_json_get(root, "nodes"), *heads = mx_json_get(root, "heads");
   if (!nodes || nodes->type != MX_JSON_ARRAY || !heads || heads->type != MX_JSON_ARRAY) {
     mx_json_free(root);
-    return mx_error(
+    return mx_error_at(
         MX_ERR_FORMAT,
-        "mx_symbol_from_json: not a symbol file (expected \"nodes\" and \"heads\" lists)");
+        "mx_symbol_from_json", "not a symbol file (expected \"nodes\" and \"heads\" lists)");
   }
   mx_node **made = calloc((size_t)nodes->n + 1, sizeof *made);
   if (!made) {
     mx_json_free(root);
-    return mx_error(MX_ERR_NOMEM, "mx_symbol_from_json: out of memory");
+    return mx_error_at(MX_ERR_NOMEM, "mx_symbol_from_json", "out of memory");
   }
   int nmade = 0;
   for (int i = 0; i < nodes->n && st == MX_OK; i++) {
@@ -209,7 +209,7 @@ mx_status mx_symbol_from_json(const char *text, mx_symbol **out) {
     const mx_json *op = mx_json_get(jn, "op"), *name = mx_json_get(jn, "name"),
                   *inputs = mx_json_get(jn, "inputs");
     if (!op || op->type != MX_JSON_STRING || !name || name->type != MX_JSON_STRING) {
-      st = mx_error(MX_ERR_FORMAT, "mx_symbol_from_json: node %d has no \"op\" or \"name\" string",
+      st = mx_error_at(MX_ERR_FORMAT, "mx_symbol_from_json", "node %d has no \"op\" or \"name\" string",
                     i);
       break;
     }
@@ -217,14 +217,14 @@ mx_status mx_symbol_from_json(const char *text, mx_symbol **out) {
     if (strcmp(op->str, "null") != 0) {
       desc = mx_op_find(op->str);
       if (!desc) {
-        st = mx_error(MX_ERR_FORMAT, "mx_symbol_from_json: node %d (%s): unknown operator '%s'", i,
+        st = mx_error_at(MX_ERR_FORMAT, "mx_symbol_from_json", "node %d (%s): unknown operator '%s'", i,
                       name->str, op->str);
         break;
       }
     }
     mx_node *n = mx_node_new(desc, name->str);
     if (!n) {
-      st = mx_error(MX_ERR_NOMEM, "mx_symbol_from_json: out of memory");
+      st = mx_error_at(MX_ERR_NOMEM, "mx_symbol_from_json", "out of memory");
       break;
     }
     made[nmade++] = n;
@@ -234,15 +234,14 @@ mx_status mx_symbol_from_json(const char *text, mx_symbol **out) {
     if (st != MX_OK || !desc) continue;
     st = mx_node_parse(n);
     if (st != MX_OK) { /* name the node: an unregistered Custom op_type says which one */
-      char why[512];
-      snprintf(why, sizeof why, "%s", mx_last_error());
-      st = mx_error(st, "mx_symbol_from_json: node %d: %s", i, why);
+      mx_error_node(st, "node %d", i);
+      st = MX_ERR_FRAME(st, "mx_symbol_from_json");
       break;
     }
     int nin = inputs && inputs->type == MX_JSON_ARRAY ? inputs->n : 0;
     if (nin > n->nargs + n->naux) {
-      st = mx_error(MX_ERR_FORMAT,
-                    "mx_symbol_from_json: node %d (%s %s) has %d inputs, expected at most %d", i,
+      st = mx_error_at(MX_ERR_FORMAT,
+                    "mx_symbol_from_json", "node %d (%s %s) has %d inputs, expected at most %d", i,
                     desc->name, n->name, nin, n->nargs + n->naux);
       break;
     }
@@ -255,7 +254,7 @@ mx_status mx_symbol_from_json(const char *text, mx_symbol **out) {
     n->composed = 1;
   }
   mx_symbol *s = st == MX_OK ? mx_symbol_new(heads->n) : NULL;
-  if (st == MX_OK && !s) st = mx_error(MX_ERR_NOMEM, "mx_symbol_from_json: out of memory");
+  if (st == MX_OK && !s) st = mx_error_at(MX_ERR_NOMEM, "mx_symbol_from_json", "out of memory");
   for (int h = 0; s && h < heads->n && st == MX_OK; h++) {
     mx_entry e;
     st = read_entry(&heads->items[h], made, nmade, &e, "head", h);
@@ -282,7 +281,7 @@ mx_status mx_symbol_save(mx_symbol *s, const char *path) {
   if (st != MX_OK) return st;
   st = mx_file_write_atomic(path, json, strlen(json));
   free(json);
-  return st == MX_OK ? st : mx_error_prefix(st, "mx_symbol_save");
+  return st == MX_OK ? st : MX_ERR_FRAME(st, "mx_symbol_save");
 }
 
 mx_status mx_symbol_load(const char *path, mx_symbol **out) {
@@ -294,9 +293,8 @@ mx_status mx_symbol_load(const char *path, mx_symbol **out) {
   mx_status st = mx_symbol_from_json(text, out);
   free(text);
   if (st != MX_OK) {
-    char where[512];
-    snprintf(where, sizeof where, "mx_symbol_load: %s", path);
-    return mx_error_prefix(st, where);
+    mx_error_node(st, "%s", path);
+    return MX_ERR_FRAME(st, "mx_symbol_load");
   }
   return MX_OK;
 }

@@ -27,16 +27,16 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
                        mx_shape *aux, int naux) {
   const char *node = a->node_name ? a->node_name : "";
   if (MX_PBOOL(a, P_OUTPUT_MEAN_VAR))
-    return mx_error(MX_ERR_ARG,
-                    "mx_symbol_infer_shape: BatchNorm %s: output_mean_var=True is not supported",
+    return mx_error_at(MX_ERR_ARG,
+                    "mx_symbol_infer_shape", "BatchNorm %s: output_mean_var=True is not supported",
                     node);
   if (in[0].ndim == 0) return MX_OK;
   int64_t axis = MX_PINT(a, P_AXIS);
   if (axis < 0) axis += in[0].ndim;
   char b[96];
   if (axis < 0 || axis >= in[0].ndim)
-    return mx_error(MX_ERR_SHAPE,
-                    "mx_symbol_infer_shape: BatchNorm %s: axis %lld out of range for data %s "
+    return mx_error_at(MX_ERR_SHAPE,
+                    "mx_symbol_infer_shape", "BatchNorm %s: axis %lld out of range for data %s "
                     "(operator axes are 0-based: expected 0 to %d, or -%d to -1)",
                     node, (long long)MX_PINT(a, P_AXIS), mx_shape_fmt(&in[0], b, sizeof b),
                     in[0].ndim - 1, in[0].ndim);

@@ -54,8 +54,8 @@ static mx_status geometry(const mx_op_attrs *a, const mx_shape *d, mx_conv_geom 
   g->w = d->dim[d->ndim - 1];
   int64_t eh = g->dh * (g->kh - 1) + 1, ew = g->dw * (g->kw - 1) + 1;
   if (g->h + 2 * g->ph < eh || g->w + 2 * g->pw < ew)
-    return mx_error(MX_ERR_SHAPE,
-                    "mx_symbol_infer_shape: Convolution %s: kernel (dilated %lldx%lld) larger than "
+    return mx_error_at(MX_ERR_SHAPE,
+                    "mx_symbol_infer_shape", "Convolution %s: kernel (dilated %lldx%lld) larger than "
                     "the padded data %s",
                     node, (long long)eh, (long long)ew, mx_shape_fmt(d, b, sizeof b));
   g->oh = (g->h + 2 * g->ph - eh) / g->sh + 1;

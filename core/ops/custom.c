@@ -45,10 +45,10 @@ int mx_custom_op_registered(const char *op_type) {
 
 mx_status mx_custom_op_register(const char *op_type, const mx_custom_op_callbacks *cb) {
   if (!op_type || !*op_type)
-    return mx_error(MX_ERR_ARG, "mx_custom_op_register: op_type must be a non-empty name");
+    return mx_error_at(MX_ERR_ARG, "mx_custom_op_register", "op_type must be a non-empty name");
   if (!cb || !cb->list || !cb->infer_shape || !cb->create_operator || !cb->forward || !cb->backward)
-    return mx_error(MX_ERR_ARG,
-                    "mx_custom_op_register: '%s': list, infer_shape, create_operator, forward and "
+    return mx_error_at(MX_ERR_ARG,
+                    "mx_custom_op_register", "'%s': list, infer_shape, create_operator, forward and "
                     "backward callbacks are required",
                     op_type);
   struct custom_type *t = find_type(op_type);
@@ -56,7 +56,7 @@ mx_status mx_custom_op_register(const char *op_type, const mx_custom_op_callback
     if (ntypes == cap_types) {
       int cap = cap_types ? 2 * cap_types : 16;
       struct custom_type **grown = realloc(types, (size_t)cap * sizeof *grown);
-      if (!grown) return mx_error(MX_ERR_NOMEM, "mx_custom_op_register: out of memory");
+      if (!grown) return mx_error_at(MX_ERR_NOMEM, "mx_custom_op_register", "out of memory");
       types = grown;
       cap_types = cap;
     }
@@ -66,7 +66,7 @@ mx_status mx_custom_op_register(const char *op_type, const mx_custom_op_callback
     if (!t || !name) {
       free(t);
       free(name);
-      return mx_error(MX_ERR_NOMEM, "mx_custom_op_register: out of memory");
+      return mx_error_at(MX_ERR_NOMEM, "mx_custom_op_register", "out of memory");
     }
     memcpy(name, op_type, len + 1);
     t->op_type = name;

@@ -52,9 +52,9 @@ static mx_status geometry(const mx_op_attrs *a, const mx_shape *d, mx_conv_geom 
   int64_t f = MX_PINT(a, P_NUM_FILTER), grp = MX_PINT(a, P_NUM_GROUP), ah, aw, th, tw;
   if (!mx_conv_pair(&a->p[P_ADJ], *nd, 0, &ah, &aw) ||
       !mx_conv_pair(&a->p[P_TARGET], *nd, 0, &th, &tw))
-    return mx_error(
+    return mx_error_at(
         MX_ERR_ARG,
-        "mx_symbol_infer_shape: Deconvolution %s: adj and target_shape must have %d axes", node,
+        "mx_symbol_infer_shape", "Deconvolution %s: adj and target_shape must have %d axes", node,
         *nd);
   st = mx_conv_check(a, f, grp, a->p[P_LAYOUT].str, *nd, d);
   if (st != MX_OK || !d || d->ndim == 0) return st;
@@ -67,8 +67,8 @@ static mx_status geometry(const mx_op_attrs *a, const mx_shape *d, mx_conv_geom 
     if (*nd == 1) th = 1;
     int64_t ph = fullh - th, pw = fullw - tw;
     if (ph < 0 || pw < 0)
-      return mx_error(MX_ERR_SHAPE,
-                      "mx_symbol_infer_shape: Deconvolution %s: target_shape (%lld,%lld) too large "
+      return mx_error_at(MX_ERR_SHAPE,
+                      "mx_symbol_infer_shape", "Deconvolution %s: target_shape (%lld,%lld) too large "
                       "(at most (%lld,%lld))",
                       node, (long long)th, (long long)tw, (long long)fullh, (long long)fullw);
     ah = ph % 2;
@@ -80,8 +80,8 @@ static mx_status geometry(const mx_op_attrs *a, const mx_shape *d, mx_conv_geom 
   g->h = fullh - 2 * g->ph + ah;
   g->w = fullw - 2 * g->pw + aw;
   if (g->h < 1 || g->w < 1 || ah >= g->sh || aw >= g->sw)
-    return mx_error(MX_ERR_SHAPE,
-                    "mx_symbol_infer_shape: Deconvolution %s: pad/adj give an output of %lldx%lld "
+    return mx_error_at(MX_ERR_SHAPE,
+                    "mx_symbol_infer_shape", "Deconvolution %s: pad/adj give an output of %lldx%lld "
                     "(adj must be < stride)",
                     node, (long long)g->h, (long long)g->w);
   return MX_OK;

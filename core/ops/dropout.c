@@ -24,11 +24,11 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
                        mx_shape *aux, int naux) {
   float p = MX_PFLOAT(a, P_P);
   if (!(p >= 0.0f && p < 1.0f))
-    return mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: Dropout %s: p must be in [0, 1) (got %g)",
+    return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape", "Dropout %s: p must be in [0, 1) (got %g)",
                     a->node_name, (double)p);
   if (a->p[P_AXES].ndim)
-    return mx_error(MX_ERR_ARG,
-                    "mx_symbol_infer_shape: Dropout %s: axes %s (a mask shared along axes) is not "
+    return mx_error_at(MX_ERR_ARG,
+                    "mx_symbol_infer_shape", "Dropout %s: axes %s (a mask shared along axes) is not "
                     "supported",
                     a->node_name, a->p[P_AXES].str);
   return mx_op_infer_same(a, in, nin, out, nout, aux, naux);

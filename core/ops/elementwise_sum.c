@@ -28,9 +28,9 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
                        mx_shape *aux, int naux) {
   int64_t n = MX_PINT(a, P_NUM_ARGS);
   if (n < 1 || n > MX_OP_MAX_IO)
-    return mx_error(
+    return mx_error_at(
         MX_ERR_ARG,
-        "mx_symbol_infer_shape: ElementWiseSum %s: num_args must be in [1, %d] (got %lld)",
+        "mx_symbol_infer_shape", "ElementWiseSum %s: num_args must be in [1, %d] (got %lld)",
         a->node_name ? a->node_name : "", MX_OP_MAX_IO, (long long)n);
   return mx_op_infer_same(a, in, nin, out, nout, aux, naux);
 }

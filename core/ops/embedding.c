@@ -17,21 +17,21 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
   int64_t vin = MX_PINT(a, P_INPUT_DIM), vout = MX_PINT(a, P_OUTPUT_DIM);
   const char *node = a->node_name ? a->node_name : "";
   if (vin < 1 || vout < 1)
-    return mx_error(MX_ERR_ARG,
-                    "mx_symbol_infer_shape: Embedding %s: input_dim and output_dim must be >= 1 "
+    return mx_error_at(MX_ERR_ARG,
+                    "mx_symbol_infer_shape", "Embedding %s: input_dim and output_dim must be >= 1 "
                     "(got %lld, %lld)",
                     node, (long long)vin, (long long)vout);
   if (strcmp(a->p[P_DTYPE].str, "float32"))
-    return mx_error(
+    return mx_error_at(
         MX_ERR_ARG,
-        "mx_symbol_infer_shape: Embedding %s: dtype %s not supported (expected float32)", node,
+        "mx_symbol_infer_shape", "Embedding %s: dtype %s not supported (expected float32)", node,
         a->p[P_DTYPE].str);
   mx_shape w = {2, {vin, vout}};
   mx_status st = mx_shape_fill(a, "weight", &in[1], &w);
   if (st != MX_OK || in[0].ndim == 0) return st;
   if (in[0].ndim == MX_MAX_NDIM)
-    return mx_error(MX_ERR_SHAPE,
-                    "mx_symbol_infer_shape: Embedding %s: data has %d axes (at most %d)", node,
+    return mx_error_at(MX_ERR_SHAPE,
+                    "mx_symbol_infer_shape", "Embedding %s: data has %d axes (at most %d)", node,
                     in[0].ndim, MX_MAX_NDIM - 1);
   mx_shape o = in[0];
   o.dim[o.ndim++] = vout;

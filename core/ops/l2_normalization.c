@@ -25,7 +25,7 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
   if (in[0].ndim == 0) return MX_OK;
   int mode = (int)MX_PINT(a, P_MODE), least = mode == MODE_SPATIAL ? 3 : 2;
   if (in[0].ndim < least)
-    return mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: L2Normalization %s: data %s needs at least %d axes in "
+    return mx_error_at(MX_ERR_SHAPE, "mx_symbol_infer_shape", "L2Normalization %s: data %s needs at least %d axes in "
                     "mode '%s'", a->node_name, mx_shape_fmt(&in[0], b, sizeof b), least, a->p[P_MODE].str);
   mx_status st = mx_shape_fill(a, "output", &out[0], &in[0]);
   if (st != MX_OK) return st;

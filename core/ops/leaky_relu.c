@@ -25,7 +25,7 @@ static int list_args(const mx_op_attrs *a, const char **names) {
 static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
                        mx_shape *aux, int naux) {
   if (MX_PINT(a, P_ACT_TYPE) >= GELU)
-    return mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: LeakyReLU %s: act_type %s is not supported",
+    return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape", "LeakyReLU %s: act_type %s is not supported",
                     a->node_name ? a->node_name : "", a->p[P_ACT_TYPE].str);
   if (in[0].ndim == 0) return MX_OK;
   mx_status st = mx_shape_fill(a, "output", &out[0], &in[0]);
@@ -33,8 +33,8 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
   if (st != MX_OK || nin < 2) return st;
   char b[96];
   if (in[0].ndim < 2)
-    return mx_error(MX_ERR_SHAPE,
-                    "mx_symbol_infer_shape: LeakyReLU %s: prelu needs a channel axis 1 (data %s)",
+    return mx_error_at(MX_ERR_SHAPE,
+                    "mx_symbol_infer_shape", "LeakyReLU %s: prelu needs a channel axis 1 (data %s)",
                     a->node_name ? a->node_name : "", mx_shape_fmt(&in[0], b, sizeof b));
   mx_shape g = {1, {in[0].dim[1]}};
   return mx_shape_fill(a, "gamma", &in[1], &g);

@@ -48,12 +48,12 @@ static mx_status check_supported(const mx_op_attrs *a, int nd) {
   const char *node = a->node_name ? a->node_name : "", *layout = a->p[P_LAYOUT].str;
   const char *want = nd == 1 ? "NCW" : "NCHW";
   if (MX_PINT(a, P_POOL_TYPE) == LP)
-    return mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: Pooling %s: pool_type lp is not supported", node);
+    return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape", "Pooling %s: pool_type lp is not supported", node);
   if (MX_PINT(a, P_CONVENTION) == SAME)
-    return mx_error(MX_ERR_ARG,
-                    "mx_symbol_infer_shape: Pooling %s: pooling_convention same is not supported", node);
+    return mx_error_at(MX_ERR_ARG,
+                    "mx_symbol_infer_shape", "Pooling %s: pooling_convention same is not supported", node);
   if (layout && strcmp(layout, "None") && strcmp(layout, want))
-    return mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: Pooling %s: layout %s not supported (expected %s)",
+    return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape", "Pooling %s: layout %s not supported (expected %s)",
                     node, layout, want);
   return MX_OK;
 }
@@ -67,8 +67,8 @@ static mx_status geometry(const mx_op_attrs *a, const mx_shape *d, mx_conv_geom 
     g->ph = g->pw = 0;
   } else {
     if (a->p[P_KERNEL].ndim == 0)
-      return mx_error(MX_ERR_ARG,
-                      "mx_symbol_infer_shape: Pooling %s: kernel is required unless global_pool",
+      return mx_error_at(MX_ERR_ARG,
+                      "mx_symbol_infer_shape", "Pooling %s: kernel is required unless global_pool",
                       node);
     /* dilate is not a Pooling parameter: read stride for it too, then reset */
     mx_status st = mx_conv_params(a, P_KERNEL, P_STRIDE, P_STRIDE, P_PAD, g, nd);
@@ -80,8 +80,8 @@ static mx_status geometry(const mx_op_attrs *a, const mx_shape *d, mx_conv_geom 
   if (!d || d->ndim == 0) return MX_OK;
   char b[96];
   if (d->ndim != *nd + 2)
-    return mx_error(MX_ERR_SHAPE,
-                    "mx_symbol_infer_shape: Pooling %s: data has shape %s, expected %d axes", node,
+    return mx_error_at(MX_ERR_SHAPE,
+                    "mx_symbol_infer_shape", "Pooling %s: data has shape %s, expected %d axes", node,
                     mx_shape_fmt(d, b, sizeof b), *nd + 2);
   g->c = d->dim[1];
   g->h = *nd == 1 ? 1 : d->dim[2];
@@ -91,9 +91,9 @@ static mx_status geometry(const mx_op_attrs *a, const mx_shape *d, mx_conv_geom 
     g->kw = g->w;
   }
   if (g->h + 2 * g->ph < g->kh || g->w + 2 * g->pw < g->kw)
-    return mx_error(
+    return mx_error_at(
         MX_ERR_SHAPE,
-        "mx_symbol_infer_shape: Pooling %s: kernel (%lld,%lld) larger than the padded data %s",
+        "mx_symbol_infer_shape", "Pooling %s: kernel (%lld,%lld) larger than the padded data %s",
         node, (long long)g->kh, (long long)g->kw, mx_shape_fmt(d, b, sizeof b));
   int full = MX_PINT(a, P_CONVENTION) == FULL;
   int64_t rh = g->h + 2 * g->ph - g->kh, rw = g->w + 2 * g->pw - g->kw;

@@ -19,21 +19,21 @@ static mx_status view(const mx_op_attrs *a, const int64_t *s, int nd, int64_t *o
   const mx_param_value *p = &a->p[P_AXIS];
   const char *op = a->op->name, *node = a->node_name;
   if (MX_PBOOL(a, P_EXCLUDE))
-    return mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: %s %s: exclude is not supported", op, node);
+    return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape", "%s %s: exclude is not supported", op, node);
   *first = 0, *last = nd - 1;
   if (p->ndim) {
     int seen[MX_MAX_NDIM] = {0}, lo = nd, hi = -1;
     for (int i = 0; i < p->ndim; i++) {
       int64_t ax = p->shape[i] < 0 ? p->shape[i] + nd : p->shape[i];
       if (ax < 0 || ax >= nd || seen[ax])
-        return mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: %s %s: axis %s out of range for %d axes", op, node,
+        return mx_error_at(MX_ERR_SHAPE, "mx_symbol_infer_shape", "%s %s: axis %s out of range for %d axes", op, node,
                         p->str, nd);
       seen[ax] = 1;
       lo = ax < lo ? (int)ax : lo;
       hi = ax > hi ? (int)ax : hi;
     }
     if (hi - lo + 1 != p->ndim)
-      return mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: %s %s: axes %s are not adjacent (not supported)", op,
+      return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape", "%s %s: axes %s are not adjacent (not supported)", op,
                       node, p->str);
     *first = lo, *last = hi;
   }

@@ -113,12 +113,12 @@ const mx_op *mx_op_find(const char *name) {
 }
 
 mx_status mx_op_register(const mx_op *op) {
-  if (!op || !op->name) return mx_error(MX_ERR_ARG, "mx_op_register: operator without a name");
+  if (!op || !op->name) return mx_error_at(MX_ERR_ARG, "mx_op_register", "operator without a name");
   for (int i = 0; i < mx_op_count(); i++)
     if (mx_op_at(i) == op) return MX_OK;
   if (mx_op_find(op->name))
-    return mx_error(MX_ERR_ARG, "mx_op_register: an operator named '%s' already exists", op->name);
-  if (nextra == MAX_EXTRA) return mx_error(MX_ERR_NOMEM, "mx_op_register: too many operators (max %d)", MAX_EXTRA);
+    return mx_error_at(MX_ERR_ARG, "mx_op_register", "an operator named '%s' already exists", op->name);
+  if (nextra == MAX_EXTRA) return mx_error_at(MX_ERR_NOMEM, "mx_op_register", "too many operators (max %d)", MAX_EXTRA);
   extra[nextra++] = op;
   return MX_OK;
 }
@@ -164,7 +164,7 @@ static int is_user_attr(const char *k) {
 
 static mx_status bad_value(const mx_op *op, const char *node, const mx_param_desc *d, const char *v,
                            const char *what) {
-  return mx_error(MX_ERR_ARG, "mx_symbol_create_op: %s %s: parameter %s: bad value '%s' (expected %s)", op->name,
+  return mx_error_at(MX_ERR_ARG, "mx_symbol_create_op", "%s %s: parameter %s: bad value '%s' (expected %s)", op->name,
                   node ? node : "", d->name, v, what);
 }
 
@@ -280,7 +280,7 @@ mx_status mx_op_parse_params(const mx_op *op, const char *node_name, int n, char
       size_t len = 0;
       for (int k = 0; k < op->nparams && len < sizeof valid; k++)
         len += (size_t)snprintf(valid + len, sizeof valid - len, "%s%s", k ? ", " : "", op->params[k].name);
-      return mx_error(MX_ERR_ARG, "mx_symbol_create_op: %s: unknown parameter '%s' (valid: %s)", op->name,
+      return mx_error_at(MX_ERR_ARG, "mx_symbol_create_op", "%s: unknown parameter '%s' (valid: %s)", op->name,
                       keys[i], op->nparams ? valid : "none");
     }
     mx_status st = parse_value(op, node_name, &op->params[j], values[i], &a->p[j]);
@@ -290,7 +290,7 @@ mx_status mx_op_parse_params(const mx_op *op, const char *node_name, int n, char
   for (int j = 0; j < op->nparams; j++) {
     if (seen[j]) continue;
     if (!op->params[j].default_value)
-      return mx_error(MX_ERR_ARG, "mx_symbol_create_op: %s: required parameter '%s' is missing", op->name,
+      return mx_error_at(MX_ERR_ARG, "mx_symbol_create_op", "%s: required parameter '%s' is missing", op->name,
                       op->params[j].name);
     mx_status st = parse_value(op, node_name, &op->params[j], op->params[j].default_value, &a->p[j]);
     if (st != MX_OK) return st;
@@ -315,7 +315,7 @@ mx_status mx_shape_fill(const mx_op_attrs *a, const char *slot, mx_shape *s, con
   }
   if (mx_shape_eq(s, want)) return MX_OK;
   char b1[96], b2[96];
-  return mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: %s %s: %s has shape %s, expected %s", a->op->name,
+  return mx_error_at(MX_ERR_SHAPE, "mx_symbol_infer_shape", "%s %s: %s has shape %s, expected %s", a->op->name,
                   a->node_name ? a->node_name : "", slot, mx_shape_fmt(s, b1, sizeof b1),
                   mx_shape_fmt(want, b2, sizeof b2));
 }
@@ -362,7 +362,7 @@ int mx_op_list_count(void) { return mx_op_count(); }
 mx_status mx_op_get_info(int i, mx_op_info *out) {
   static mx_op_param_info infos[MX_OP_MAX_PARAMS];
   const mx_op *op = mx_op_at(i);
-  if (!op) return mx_error(MX_ERR_ARG, "mx_op_get_info: no operator %d (there are %d)", i, mx_op_count());
+  if (!op) return mx_error_at(MX_ERR_ARG, "mx_op_get_info", "no operator %d (there are %d)", i, mx_op_count());
   for (int j = 0; j < op->nparams && j < MX_OP_MAX_PARAMS; j++) {
     const mx_param_desc *d = &op->params[j];
     infos[j] = (mx_op_param_info){d->name, type_name(d->type), d->default_value, d->choices, d->doc};

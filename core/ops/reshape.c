@@ -21,7 +21,7 @@ static const mx_param_desc params[] = {
 static mx_status fail(const mx_op_attrs *a, const mx_shape *in, const char *what) {
   char b[96];
   const mx_param_value *t = &a->p[a->p[P_SHAPE].ndim ? P_SHAPE : P_TARGET_SHAPE];
-  return mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: Reshape %s: cannot reshape %s with shape %s: %s",
+  return mx_error_at(MX_ERR_SHAPE, "mx_symbol_infer_shape", "Reshape %s: cannot reshape %s with shape %s: %s",
                   a->node_name, mx_shape_fmt(in, b, sizeof b), t->str ? t->str : "()", what);
 }
 

@@ -19,7 +19,7 @@ static mx_status range(const mx_op_attrs *a, const int64_t *s, int nd, int64_t *
   int axis = (int)MX_PINT(a, P_AXIS);
   if (axis < 0) axis += nd;
   if (axis < 0 || axis >= nd)
-    return mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: slice_axis %s: axis %lld out of range for %d axes",
+    return mx_error_at(MX_ERR_SHAPE, "mx_symbol_infer_shape", "slice_axis %s: axis %lld out of range for %d axes",
                     a->node_name, (long long)MX_PINT(a, P_AXIS), nd);
   *outer = mx_shape_size(s, axis);
   *len = s[axis];
@@ -30,8 +30,8 @@ static mx_status range(const mx_op_attrs *a, const int64_t *s, int nd, int64_t *
   if (*b < 0) *b += *len;
   if (*e < 0) *e += *len;
   if (*b < 0 || *e > *len || *b >= *e)
-    return mx_error(MX_ERR_SHAPE,
-                    "mx_symbol_infer_shape: slice_axis %s: [%lld, %s) is not a non-empty range of axis %d "
+    return mx_error_at(MX_ERR_SHAPE,
+                    "mx_symbol_infer_shape", "slice_axis %s: [%lld, %s) is not a non-empty range of axis %d "
                     "(length %lld)",
                     a->node_name, (long long)MX_PINT(a, P_BEGIN), end, axis, (long long)*len);
   return MX_OK;

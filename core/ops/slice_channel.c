@@ -37,19 +37,19 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
   int64_t n = MX_PINT(a, P_NUM_OUTPUTS);
   char b[96];
   if (n < 1 || n > MX_OP_MAX_IO)
-    return mx_error(MX_ERR_SHAPE,
-                    "mx_symbol_infer_shape: SliceChannel %s: num_outputs %lld out of range (1..%d)",
+    return mx_error_at(MX_ERR_SHAPE,
+                    "mx_symbol_infer_shape", "SliceChannel %s: num_outputs %lld out of range (1..%d)",
                     a->node_name, (long long)n, MX_OP_MAX_IO);
   if (in[0].ndim == 0) return MX_OK;
   int axis = (int)MX_PINT(a, P_AXIS);
   if (axis < 0) axis += in[0].ndim;
   if (axis < 0 || axis >= in[0].ndim)
-    return mx_error(MX_ERR_SHAPE,
-                    "mx_symbol_infer_shape: SliceChannel %s: axis %lld out of range for data %s",
+    return mx_error_at(MX_ERR_SHAPE,
+                    "mx_symbol_infer_shape", "SliceChannel %s: axis %lld out of range for data %s",
                     a->node_name, (long long)MX_PINT(a, P_AXIS), mx_shape_fmt(&in[0], b, sizeof b));
   if (in[0].dim[axis] % n != 0)
-    return mx_error(MX_ERR_SHAPE,
-                    "mx_symbol_infer_shape: SliceChannel %s: axis %d of data %s (%lld) does not "
+    return mx_error_at(MX_ERR_SHAPE,
+                    "mx_symbol_infer_shape", "SliceChannel %s: axis %d of data %s (%lld) does not "
                     "split into %lld equal parts",
                     a->node_name, axis, mx_shape_fmt(&in[0], b, sizeof b),
                     (long long)in[0].dim[axis], (long long)n);
@@ -57,8 +57,8 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
   o.dim[axis] /= n;
   if (MX_PBOOL(a, P_SQUEEZE_AXIS)) {
     if (o.dim[axis] != 1)
-      return mx_error(MX_ERR_SHAPE,
-                      "mx_symbol_infer_shape: SliceChannel %s: squeeze_axis needs parts one wide "
+      return mx_error_at(MX_ERR_SHAPE,
+                      "mx_symbol_infer_shape", "SliceChannel %s: squeeze_axis needs parts one wide "
                       "(data %s, axis %d, num_outputs %lld)",
                       a->node_name, mx_shape_fmt(&in[0], b, sizeof b), axis, (long long)n);
     for (int d = axis; d + 1 < o.ndim; d++) o.dim[d] = o.dim[d + 1];

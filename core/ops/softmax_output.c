@@ -54,8 +54,8 @@ static void geometry(const mx_op_attrs *a, const int64_t *shape, int ndim, int64
 static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
                        mx_shape *aux, int naux) {
   if (MX_PFLOAT(a, P_SMOOTH_ALPHA) != 0.0f)
-    return mx_error(MX_ERR_ARG,
-                    "mx_symbol_infer_shape: %s %s: smooth_alpha %s (label smoothing) is not supported",
+    return mx_error_at(MX_ERR_ARG,
+                    "mx_symbol_infer_shape", "%s %s: smooth_alpha %s (label smoothing) is not supported",
                     a->op->name, a->node_name ? a->node_name : "", a->p[P_SMOOTH_ALPHA].str);
   if (in[0].ndim == 0) return MX_OK;
   mx_shape label = {0, {0}};
@@ -273,18 +273,18 @@ static mx_status axis_infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shap
   if (a->op == &mx_op_softmax_activation) return st;
   const char *t = a->p[P_TEMPERATURE].str, *dt = a->p[P_DTYPE].str, *node = a->node_name;
   if (strcmp(t, "None") && strtod(t, NULL) != 1.0)
-    return mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: %s %s: temperature %s is not supported (only 1)",
+    return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape", "%s %s: temperature %s is not supported (only 1)",
                     a->op->name, node, t);
   if (strcmp(dt, "None") && strcmp(dt, "float32"))
-    return mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: %s %s: dtype %s is not supported (only float32)",
+    return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape", "%s %s: dtype %s is not supported (only float32)",
                     a->op->name, node, dt);
   if (MX_PBOOL(a, P_USE_LENGTH))
-    return mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: %s %s: use_length is not supported", a->op->name,
+    return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape", "%s %s: use_length is not supported", a->op->name,
                     node);
   int ndim = in[0].ndim, axis = (int)MX_PINT(a, P_AXIS);
   if (st == MX_OK && ndim && (axis < -ndim || axis >= ndim)) {
     char b[96];
-    return mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: %s %s: axis %d out of range for data %s (operator "
+    return mx_error_at(MX_ERR_SHAPE, "mx_symbol_infer_shape", "%s %s: axis %d out of range for data %s (operator "
                     "axes are 0-based: expected 0 to %d, or -%d to -1)",
                     a->op->name, a->node_name, axis, mx_shape_fmt(&in[0], b, sizeof b), ndim - 1,
                     ndim);

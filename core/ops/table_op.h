@@ -10,7 +10,7 @@
 /* The kernel table of the call's device. */
 static inline mx_status mx_table_of(const mx_op_call *c, const mx_kernels **k) {
   *k = mx_kernels_for(c->ctx);
-  return *k ? MX_OK : mx_error_prefix(MX_ERR_DEVICE, c->attrs->op->name);
+  return *k ? MX_OK : mx_error_node(MX_ERR_DEVICE, "%s", c->attrs->op->name);
 }
 
 /* Where a result for dst is computed under request r: dst itself, or (add) the workspace,

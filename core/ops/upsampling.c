@@ -20,14 +20,14 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
                        mx_shape *aux, int naux) {
   char b[96];
   if (MX_PINT(a, P_SAMPLE_TYPE) != 0)
-    return mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: UpSampling %s: sample_type 'bilinear' is not supported "
+    return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape", "UpSampling %s: sample_type 'bilinear' is not supported "
                     "(only 'nearest')", a->node_name);
   if (MX_PINT(a, P_NUM_ARGS) != 1)
-    return mx_error(MX_ERR_ARG, "mx_symbol_infer_shape: UpSampling %s: num_args %lld is not supported (only 1)",
+    return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape", "UpSampling %s: num_args %lld is not supported (only 1)",
                     a->node_name, (long long)MX_PINT(a, P_NUM_ARGS));
   if (in[0].ndim == 0) return MX_OK;
   if (in[0].ndim != 4)
-    return mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: UpSampling %s: data %s must have 4 axes (NCHW)",
+    return mx_error_at(MX_ERR_SHAPE, "mx_symbol_infer_shape", "UpSampling %s: data %s must have 4 axes (NCHW)",
                     a->node_name, mx_shape_fmt(&in[0], b, sizeof b));
   int64_t s = MX_PINT(a, P_SCALE);
   mx_shape o = in[0];

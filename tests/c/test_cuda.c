@@ -6,8 +6,11 @@
 #include "operator.h"
 #include "philox.h"
 
-#ifdef MX_HAVE_CUDA
 #include "kernels.h"
+#include "optimizer.h"
+
+#ifdef MX_HAVE_CUDA
+mx_status mx_cuda_blas_load(void); /* blas_cuda.cu */
 #endif
 
 TEST(every_operator_has_gpu_kernels_in_a_cuda_build) {
@@ -21,16 +24,27 @@ TEST(every_operator_has_gpu_kernels_in_a_cuda_build) {
   }
 }
 
-TEST(the_cuda_kernel_table_is_complete) {
+/* Every slot of each device built in is filled (devices.c registers the GPU's only in a CUDA build). */
+TEST(every_device_fills_every_slot) {
 #ifdef MX_HAVE_CUDA
-  const mx_kernels *k = mx_device_cuda.kernels;
-  CHECK(k != NULL);
-  if (!k) return;
-  CHECK(k->fill && k->arange && k->unary && k->clip && k->binary && k->binary_scalar);
-  CHECK(k->binary_strided && k->copy_strided && k->copy2d && k->reduce && k->take && k->one_hot);
+  CHECK(mx_devices[MX_DEV_GPU] != NULL);
 #else
-  CHECK(mx_cuda_compiled() == 0);
+  CHECK(mx_devices[MX_DEV_GPU] == NULL);
 #endif
+  CHECK(mx_devices[MX_DEV_CPU] == &mx_device_cpu);
+  for (int t = MX_DEV_CPU; t <= MX_DEV_GPU; t++) {
+    const mx_device *d = mx_devices[t];
+    if (!d) continue;
+    CHECK(d->name && d->count && d->check && d->raw_alloc && d->raw_free && d->memset_zero);
+    CHECK(d->copy_from_host && d->copy_to_host && d->copy_on_device && d->sync);
+    CHECK(d->gemm && d->random_uniform && d->random_normal && d->kernels && d->optim);
+    const mx_kernels *k = d->kernels;
+    if (!k) continue;
+    CHECK(k->fill && k->arange && k->unary && k->clip && k->binary && k->binary_scalar);
+    CHECK(k->binary_strided && k->copy_strided && k->copy2d && k->reduce && k->take && k->one_hot);
+    const mx_optim_kernels *o = d->optim;
+    if (o) CHECK(o->sgd && o->adam && o->rmsprop && o->adagrad);
+  }
 }
 
 /* cuBLAS is opened lazily (blas_cuda.cu); a CUDA build must find it and its
@@ -125,7 +139,7 @@ TEST(gpu_graph_replays_and_refuses_allocations) {
 
 int main(void) {
   RUN(every_operator_has_gpu_kernels_in_a_cuda_build);
-  RUN(the_cuda_kernel_table_is_complete);
+  RUN(every_device_fills_every_slot);
   RUN(cublas_opens_with_its_entry_points);
   RUN(graph_calls_fail_clearly_without_a_device);
   RUN(random_streams_are_philox_blocks);

@@ -5,11 +5,27 @@
 
 #include "ndtest.h"
 
-TEST(error_records_message) {
-  CHECK(mx_error(MX_ERR_SHAPE, "mx_x: shapes %s and %s", "(1,2)", "(3,)") == MX_ERR_SHAPE);
+/* The failure record's fields: what names no function; frames are appended outermost
+ * last (the same one twice in a row kept once), never renamed; the node is context. */
+TEST(error_records_fields) {
+  mx_error_info e;
+  CHECK(mx_error_at(MX_ERR_SHAPE, "mx_x", "shapes %s and %s", "(1,2)", "(3,)") == MX_ERR_SHAPE);
   CHECK(strcmp(mx_last_error(), "mx_x: shapes (1,2) and (3,)") == 0);
-  CHECK(mx_error_prefix(MX_ERR_IO, "outer") == MX_ERR_IO);
-  CHECK(strcmp(mx_last_error(), "outer: mx_x: shapes (1,2) and (3,)") == 0);
+  CHECK(mx_error_node(MX_ERR_SHAPE, "node %d", 3) == MX_ERR_SHAPE);
+  CHECK(MX_ERR_FRAME(MX_ERR_IO, "mx_outer") == MX_ERR_IO);
+  CHECK(MX_ERR_FRAME(MX_ERR_IO, "mx_outer") == MX_ERR_IO);
+  CHECK(mx_error_node(MX_ERR_IO, "fc1") == MX_ERR_IO);
+  CHECK(strcmp(mx_last_error(), "mx_outer: mx_x: fc1: node 3: shapes (1,2) and (3,)") == 0);
+  mx_last_error_info(&e);
+  CHECK(e.status == MX_ERR_IO);
+  CHECK(strcmp(e.where, "mx_outer") == 0 && strcmp(e.node, "fc1: node 3") == 0);
+  CHECK(strcmp(e.what, "shapes (1,2) and (3,)") == 0);
+  /* a new failure starts a new record; one recorded without a function gets its caller's */
+  mx_error(MX_ERR_DEVICE, "gpu(0) is not available");
+  mx_last_error_info(&e);
+  CHECK(strcmp(e.where, "") == 0 && strcmp(e.node, "") == 0);
+  MX_ERR_FRAME(MX_ERR_DEVICE, "mx_context_check");
+  CHECK(strcmp(mx_last_error(), "mx_context_check: gpu(0) is not available") == 0);
 }
 
 TEST(context_strings) {
@@ -56,7 +72,7 @@ TEST(context_check_gpu) {
     mx_ndarray *c = ND(NULL, 2), *g = (mx_ndarray *)1;
     CHECK_ERR(mx_ndarray_copyto(c, mx_gpu(0), &g), MX_ERR_DEVICE, "mx_ndarray_copyto: gpu(0)");
     CHECK(g == NULL);
-    CHECK_ERR(mx_random_permutation(3, mx_gpu(0), &g), MX_ERR_DEVICE, "mx_random_permutation: gpu(0)");
+    CHECK_ERR(mx_random_permutation(3, mx_gpu(0), &g), MX_ERR_DEVICE, "mx_random_permutation: ", "gpu(0) is not");
     CHECK_ERR(mx_ndarray_arange(0, 3, 1, mx_gpu(0), &g), MX_ERR_DEVICE, "mx_ndarray_arange: gpu(0)");
     CHECK_ERR(mx_context_sync(mx_gpu(0)), MX_ERR_DEVICE, "mx_context_sync: gpu(0)");
     mx_ndarray_release(c);
@@ -241,7 +257,7 @@ TEST(cpu_work_does_not_load_cublas) {
 }
 
 int main(void) {
-  RUN(error_records_message);
+  RUN(error_records_fields);
   RUN(context_strings);
   RUN(context_check_cpu);
   RUN(context_check_gpu);

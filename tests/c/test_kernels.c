@@ -96,9 +96,9 @@ TEST(reduce_kernel_shapes) {
 TEST(missing_kernel_message) {
   CHECK(mx_kernel_missing("mx_ndarray_dot", mx_gpu(0), "fill") == MX_ERR_DEVICE);
   CHECK(strcmp(mx_last_error(), "mx_ndarray_dot: the fill kernel is not available on gpu(0)") == 0);
-  mx_error(MX_ERR_SHAPE, "mx_ndarray_binary: shapes (2,) and (3,) cannot broadcast");
-  CHECK(mx_error_rename(MX_ERR_SHAPE, "mx_ndarray_full") == MX_ERR_SHAPE);
-  CHECK(strcmp(mx_last_error(), "mx_ndarray_full: shapes (2,) and (3,) cannot broadcast") == 0);
+  mx_error_at(MX_ERR_SHAPE, "mx_ndarray_binary", "shapes (2,) and (3,) cannot broadcast");
+  CHECK(MX_ERR_FRAME(MX_ERR_SHAPE, "mx_ndarray_full") == MX_ERR_SHAPE); /* appended, not renamed */
+  CHECK(strcmp(mx_last_error(), "mx_ndarray_full: mx_ndarray_binary: shapes (2,) and (3,) cannot broadcast") == 0);
 }
 
 int main(void) {
