@@ -80,6 +80,13 @@ static inline unsigned mx_cuda_blocks(int64_t n) {
     }                                                                                                              \
   } while (0)
 
+/* For a launch taking `bytes` (at most 64) of hyper-parameters at `host` (the fused
+ * optimizer updates; cuda_graph.cu). Returns 0: launch, the kernel reading *dev
+ * when it is not NULL (recording a graph: a slot of its parameter block), the
+ * values at host otherwise; 1: do not launch (refreshing a graph: the values went
+ * to its parameter block, the kernel is in the graph). */
+int mx_cuda_graph_param(const void *host, size_t bytes, const void **dev);
+
 /* A few words of device memory on the current device for small answers
  * (take's first bad index, SoftmaxOutput's valid count), made once and kept;
  * NULL (the failure pending) when it cannot be made. 8 words. One stream per
