@@ -1,7 +1,8 @@
 -- gpu_parity_spec: the GPU defects of issue 22 (found by reading the .cu code), each a
 -- test that the emulated GPU (make test-gpu-emu) or a real one runs: tanh at its edges,
 -- NaN in max/min/argmax/argmin, softmax over wide rows, arrays of two GPUs in one
--- operator, and CUDA graphs with a changing learning rate and collected arrays.
+-- operator, and an allocation while recording a CUDA graph. (The graphs' changing learning
+-- rate and collected arrays are in gpu_spec.lua's 'CUDA graphs' block.)
 local mx = require 'mx'
 
 local cpu, gpu = mx.cpu(0), mx.gpu(0)
