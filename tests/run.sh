@@ -31,7 +31,9 @@ fi
 
 run_busted() { # $@: spec files or folders
   echo "== busted $*"
-  busted -o TAP "$@" >"$log" 2>&1; rc=$?
+  # --cpath: .busted names build/lua, which busted puts ahead of LUA_CPATH (with build/ there too,
+  # the GPU suite of build-gpu-emu would load build's core.so and find no GPU)
+  busted --cpath="$PWD/${MXLUA_BUILD_DIR:-build}/lua/?.so" -o TAP "$@" >"$log" 2>&1; rc=$?
   ok=$(grep -cE '^ok ' "$log"); bad=$(grep -cE '^not ok ' "$log")
   sk=$(grep -cE '^ok .*# SKIP' "$log")
   grep -E '^not ok|^# ' "$log" | head -n 200
