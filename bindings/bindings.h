@@ -24,6 +24,11 @@ void mxb_check(lua_State *L, mx_status st, const char *where);
 void mxb_push_ndarray(lua_State *L, mx_ndarray *a);
 mx_ndarray *mxb_check_ndarray(lua_State *L, int idx, const char *where);
 mx_ndarray *mxb_test_ndarray(lua_State *L, int idx); /* NULL when not a live NDArray */
+/* While a CUDA graph is being recorded (cuda_graph.c), the graph takes a reference
+ * to every array and executor the checks below return, so that its replays never
+ * run on freed memory. Nothing outside a recording. */
+void mxb_graph_keep_ndarray(mx_ndarray *a);
+void mxb_graph_keep_executor(mx_executor *e);
 /* Borrowed arrays (custom operator callbacks): valid until mxb_invalidate_ndarray. */
 void mxb_push_borrowed_ndarray(lua_State *L, mx_ndarray *a);
 void mxb_invalidate_ndarray(lua_State *L, int idx);

@@ -224,6 +224,7 @@ void mxb_invalidate_ndarray(lua_State *L, int idx) {
 
 mx_ndarray *mxb_test_ndarray(lua_State *L, int idx) {
   mxb_ndarray_ud *ud = luaL_testudata(L, idx, MXB_NDARRAY_MT);
+  if (ud) mxb_graph_keep_ndarray(ud->a);
   return ud ? ud->a : NULL;
 }
 
@@ -241,6 +242,7 @@ mx_ndarray *mxb_check_ndarray(lua_State *L, int idx, const char *where) {
     else
       mxb_argerror(L, idx, where, "this NDArray has been closed");
   }
+  mxb_graph_keep_ndarray(ud->a);
   return ud->a;
 }
 

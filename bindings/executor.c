@@ -28,6 +28,7 @@ static exe_ud *check_exe(lua_State *L, int idx, const char *where) {
     return NULL;
   }
   if (!u->e) luaL_error(L, "%s: the Executor was closed", where);
+  mxb_graph_keep_executor(u->e);
   return u;
 }
 

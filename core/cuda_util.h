@@ -29,7 +29,8 @@ void mx_cuda_device_of(const void *ptr);
 
 /* The CUDA device's slots defined beside their kernels (device_cuda.cu assembles mx_device_cuda):
  * row-major GEMM through cuBLAS (blas_cuda.cu), Philox fills (random_cuda.cu), CUDA graphs
- * (cuda_graph.cu: begin, end, launch, release). */
+ * (cuda_graph.cu: begin, end, launch, release, and the reruns and refreshes of its
+ * hyper-parameters). */
 mx_status mx_cuda_gemm(int dev_id, int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
                        const float *b, int ldb, float beta, float *c, int ldc);
 mx_status mx_cuda_random_uniform(int dev_id, float *y, int64_t n, float low, float high, uint64_t key, uint64_t ctr);
@@ -38,6 +39,10 @@ mx_status mx_cuda_graph_record(int dev_id);
 mx_status mx_cuda_graph_finish(int dev_id, void **out);
 mx_status mx_cuda_graph_replay(void *graph);
 void mx_cuda_graph_free(void *graph);
+mx_status mx_cuda_graph_rerun_open(int *hook);
+mx_status mx_cuda_graph_rerun_close(void);
+mx_status mx_cuda_graph_refresh_open(void *graph, int hook);
+mx_status mx_cuda_graph_refresh_close(void *graph);
 
 /* Failures of functions that cannot return a status (the kernel table, the
  * optimizer kernels) are kept pending, per thread, and reported by the next
@@ -91,6 +96,13 @@ static inline unsigned mx_cuda_blocks(int64_t n) {
       mx_cuda_note_launch(#kernel);                                                                                \
     }                                                                                                              \
   } while (0)
+
+/* For a launch taking `bytes` (at most 64) of hyper-parameters at `host` (the fused
+ * optimizer updates; cuda_graph.cu). Returns 0: launch, the kernel reading *dev
+ * when it is not NULL (recording a graph: a slot of its parameter block), the
+ * values at host otherwise; 1: do not launch (refreshing a graph: the values went
+ * to its parameter block, the kernel is in the graph). */
+int mx_cuda_graph_param(const void *host, size_t bytes, const void **dev);
 
 /* A few words of device memory on the current device for small answers
  * (take's first bad index, SoftmaxOutput's valid count), made once and kept;

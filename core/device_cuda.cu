@@ -346,6 +346,10 @@ extern "C" const mx_device mx_device_cuda = {
     mx_cuda_graph_finish,
     mx_cuda_graph_replay,
     mx_cuda_graph_free,
+    mx_cuda_graph_rerun_open,
+    mx_cuda_graph_rerun_close,
+    mx_cuda_graph_refresh_open,
+    mx_cuda_graph_refresh_close,
     &mx_kernels_cuda,       // kernels_cuda.cu
     &mx_optim_cuda_kernels, // optimizer_cuda.cu
 };

@@ -57,6 +57,13 @@ typedef struct mx_device {
   mx_status (*graph_end)(int dev_id, void **out);
   mx_status (*graph_launch)(void *graph);
   void (*graph_release)(void *graph);
+  /* the optimizer updates whose hyper-parameters each launch refreshes (mx_cuda_graph_rerun_begin
+   * and _refresh_begin in mx.h): a rerun of the recording in progress on this thread, opened
+   * and closed; a graph's rerun `hook` made again before a launch, opened and closed */
+  mx_status (*graph_rerun_open)(int *hook);
+  mx_status (*graph_rerun_close)(void);
+  mx_status (*graph_refresh_open)(void *graph, int hook);
+  mx_status (*graph_refresh_close)(void *graph);
   const struct mx_kernels *kernels;
   const struct mx_optim_kernels *optim;
 } mx_device;

@@ -479,14 +479,26 @@ int mx_custom_op_registered(const char *op_type);
  * it with one call. Recording fails, naming the cause, on anything that cannot
  * be replayed: an allocation (run the step once before recording, so every
  * array and state exists), a copy from or to the host, a wait for the device.
- * Kernel arguments are fixed at recording (a new learning rate needs a new
- * graph), and every array the recorded work touches must outlive the graph. */
+ * Kernel arguments are fixed at recording, except the hyper-parameters of the
+ * fused optimizer updates, which the kernels read from the graph's parameter
+ * block (see rerun/refresh below). Every array the recorded work touches must
+ * outlive the graph (the Lua binding holds them). */
 typedef struct mx_cuda_graph mx_cuda_graph;
 mx_status mx_cuda_graph_begin(mx_context ctx);
 /* Ends the recording begun on ctx (always, also after a failure inside it). */
 mx_status mx_cuda_graph_end(mx_context ctx, mx_cuda_graph **out);
 mx_status mx_cuda_graph_launch(mx_cuda_graph *g); /* queued on the device's stream */
 void mx_cuda_graph_release(mx_cuda_graph *g);      /* NULL is fine */
+/* Hyper-parameters refreshed before each launch. While recording, the optimizer
+ * updates made between rerun_begin and rerun_end form rerun number *hook (0, 1, ...
+ * in order). Before a launch, refresh_begin(g, hook), the same updates made again
+ * (same kinds, same order: their kernels are not queued, their hyper-parameters go
+ * to the graph's parameter block), refresh_end(g): an error when they did not
+ * match the recording. Updates recorded outside any rerun keep their values. */
+mx_status mx_cuda_graph_rerun_begin(int *hook);
+mx_status mx_cuda_graph_rerun_end(void);
+mx_status mx_cuda_graph_refresh_begin(mx_cuda_graph *g, int hook);
+mx_status mx_cuda_graph_refresh_end(mx_cuda_graph *g);
 
 /* ---- scaling out (kvstore.c, kvstore_mpi.c, kvstore_nccl.cu) ----
  * The reductions behind mx.kvstore: a sum of arrays of one shape held on several

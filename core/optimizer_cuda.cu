@@ -1,5 +1,8 @@
 // optimizer_cuda.cu: the fused optimizer updates on a GPU (mx_optim_cuda_kernels),
-// one thread per element, the same arithmetic as optimizer.c's CPU loops.
+// one thread per element, the same arithmetic as optimizer.c's CPU loops. Each
+// kernel takes its hyper-parameters by value (pv), or, when recorded into a CUDA
+// graph, reads them at run time from the graph's parameter block (dp), which the
+// host refreshes before each launch (cuda_graph.cu says why and how).
 #include <math.h>
 
 #include "cuda_util.h"
@@ -14,7 +17,9 @@ __device__ static inline float clip_grad(float g, const mx_optim_param &p) {
   return g;
 }
 
-__global__ void sgd_kernel(float *w, const float *grad, float *mom, int64_t n, mx_optim_param p) {
+__global__ void sgd_kernel(float *w, const float *grad, float *mom, int64_t n, mx_optim_param pv,
+                           const mx_optim_param *dp) {
+  const mx_optim_param p = dp ? *dp : pv;
   MX_CUDA_LOOP(i, n) {
     float g = clip_grad(grad[i], p);
     if (mom) {
@@ -26,7 +31,9 @@ __global__ void sgd_kernel(float *w, const float *grad, float *mom, int64_t n, m
   }
 }
 
-__global__ void adam_kernel(float *w, const float *grad, float *mean, float *var, int64_t n, mx_optim_param p) {
+__global__ void adam_kernel(float *w, const float *grad, float *mean, float *var, int64_t n,
+                            mx_optim_param pv, const mx_optim_param *dp) {
+  const mx_optim_param p = dp ? *dp : pv;
   MX_CUDA_LOOP(i, n) {
     float g = clip_grad(grad[i], p) + p.wd * w[i];
     mean[i] = p.beta1 * mean[i] + (1.0f - p.beta1) * g;
@@ -35,8 +42,9 @@ __global__ void adam_kernel(float *w, const float *grad, float *mean, float *var
   }
 }
 
-__global__ void rmsprop_kernel(float *w, const float *grad, float *nsq, float *g_avg, float *delta, int64_t n,
-                               mx_optim_param p) {
+__global__ void rmsprop_kernel(float *w, const float *grad, float *nsq, float *g_avg, float *delta,
+                               int64_t n, mx_optim_param pv, const mx_optim_param *dp) {
+  const mx_optim_param p = dp ? *dp : pv;
   MX_CUDA_LOOP(i, n) {
     float g = clip_grad(grad[i], p) + p.wd * w[i];
     nsq[i] = (1.0f - p.gamma1) * g * g + p.gamma1 * nsq[i];
@@ -50,7 +58,9 @@ __global__ void rmsprop_kernel(float *w, const float *grad, float *nsq, float *g
   }
 }
 
-__global__ void adagrad_kernel(float *w, const float *grad, float *history, int64_t n, mx_optim_param p) {
+__global__ void adagrad_kernel(float *w, const float *grad, float *history, int64_t n,
+                               mx_optim_param pv, const mx_optim_param *dp) {
+  const mx_optim_param p = dp ? *dp : pv;
   MX_CUDA_LOOP(i, n) {
     float g = clip_grad(grad[i], p);
     history[i] += g * g;
@@ -58,23 +68,33 @@ __global__ void adagrad_kernel(float *w, const float *grad, float *history, int6
   }
 }
 
-// The parameters travel by value: p points to host memory.
+// A launch of an update kernel; nothing when a CUDA graph is being refreshed.
+#define OPTIM_LAUNCH(kernel, n, p, ...)                                                            \
+  do {                                                                                             \
+    const void *dp_ = NULL;                                                                        \
+    if (mx_cuda_graph_param(p, sizeof *(p), &dp_)) break;                                          \
+    MX_CUDA_LAUNCH(kernel, n, __VA_ARGS__, *(p), (const mx_optim_param *)dp_);                     \
+  } while (0)
+
 static void cuda_sgd(float *w, const float *grad, float *mom, int64_t n, const mx_optim_param *p) {
   mx_cuda_device_of(w);
-  MX_CUDA_LAUNCH(sgd_kernel, n, w, grad, mom, n, *p);
+  OPTIM_LAUNCH(sgd_kernel, n, p, w, grad, mom, n);
 }
-static void cuda_adam(float *w, const float *grad, float *mean, float *var, int64_t n, const mx_optim_param *p) {
+static void cuda_adam(float *w, const float *grad, float *mean, float *var, int64_t n,
+                      const mx_optim_param *p) {
   mx_cuda_device_of(w);
-  MX_CUDA_LAUNCH(adam_kernel, n, w, grad, mean, var, n, *p);
+  OPTIM_LAUNCH(adam_kernel, n, p, w, grad, mean, var, n);
 }
-static void cuda_rmsprop(float *w, const float *grad, float *nsq, float *g_avg, float *delta, int64_t n,
+static void cuda_rmsprop(float *w, const float *grad, float *nsq, float *g_avg, float *delta,
+                         int64_t n, const mx_optim_param *p) {
+  mx_cuda_device_of(w);
+  OPTIM_LAUNCH(rmsprop_kernel, n, p, w, grad, nsq, g_avg, delta, n);
+}
+static void cuda_adagrad(float *w, const float *grad, float *history, int64_t n,
                          const mx_optim_param *p) {
   mx_cuda_device_of(w);
-  MX_CUDA_LAUNCH(rmsprop_kernel, n, w, grad, nsq, g_avg, delta, n, *p);
-}
-static void cuda_adagrad(float *w, const float *grad, float *history, int64_t n, const mx_optim_param *p) {
-  mx_cuda_device_of(w);
-  MX_CUDA_LAUNCH(adagrad_kernel, n, w, grad, history, n, *p);
+  OPTIM_LAUNCH(adagrad_kernel, n, p, w, grad, history, n);
 }
 
-extern "C" const mx_optim_kernels mx_optim_cuda_kernels = {cuda_sgd, cuda_adam, cuda_rmsprop, cuda_adagrad};
+extern "C" const mx_optim_kernels mx_optim_cuda_kernels = {cuda_sgd, cuda_adam, cuda_rmsprop,
+                                                           cuda_adagrad};

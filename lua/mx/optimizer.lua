@@ -258,6 +258,18 @@ function optimizer.get_updater(opt)
   return setmetatable({optimizer = opt, states = {}}, Updater)
 end
 
+-- Inside mx.core.cuda_graph's fn, the updates of the built-in optimizers go through
+-- mx.core.cuda_graph_rerun: before each launch of the graph they run again, which
+-- advances the update counts, asks the lr_scheduler and recomputes Adam's bias
+-- correction, and their fused kernels (recorded once) read these new values. Their
+-- update functions make the fused call and nothing else on the device, so running
+-- them again queues nothing. Another optimizer's update is recorded as it ran once.
+local builtin_update = {[SGD.update] = true, [Adam.update] = true, [RMSProp.update] = true,
+                        [AdaGrad.update] = true}
+local function rerun_safe(opt)
+  return core.cuda_graph_recording() and builtin_update[opt.update] and true or false
+end
+
 Updater.__call = function(self, index, grad, weight)
   if grad == nil then return end
   local s = self.states[index]
@@ -265,18 +277,33 @@ Updater.__call = function(self, index, grad, weight)
     s = self.optimizer:create_state(index, weight) or false
     self.states[index] = s
   end
-  self.optimizer:update(index, weight, grad, s or nil)
+  local opt = self.optimizer
+  if rerun_safe(opt) then
+    core.cuda_graph_rerun(function() opt:update(index, weight, grad, s or nil) end)
+  else
+    opt:update(index, weight, grad, s or nil)
+  end
 end
 
 --- updater:update_all(grads, weights): updater(i, grads[i], weights[i]) for each i in
 -- turn (nil gradients skipped), same states and results. SGD's updates run as one fused C call
 -- over all the parameters (lists reused from step to step: no garbage); others one call each.
+local fused_sgd
 function Updater:update_all(grads, weights)
   local opt = self.optimizer
   if opt.update ~= SGD.update or opt.create_state ~= SGD.create_state then
     for i = 1, #weights do self(i, grads[i], weights[i]) end
     return
   end
+  if rerun_safe(opt) then -- the lists as they are now, for the launches to come
+    local g, w = table.move(grads, 1, #weights, 1, {}), table.move(weights, 1, #weights, 1, {})
+    core.cuda_graph_rerun(function() fused_sgd(self, g, w) end)
+  else
+    fused_sgd(self, grads, weights)
+  end
+end
+fused_sgd = function(self, grads, weights)
+  local opt = self.optimizer
   local c = self._fused
   if c == nil then
     c = {w = {}, g = {}, m = {}, lr = {}, wd = {}}
