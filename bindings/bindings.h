@@ -99,6 +99,7 @@ void mxb_open_kvstore(lua_State *L); /* kvstore.c: the reductions behind mx.kvst
 void mxb_open_bytes(lua_State *L);   /* bytes.c: IDX images kept as bytes (memory) */
 void mxb_open_features(lua_State *L); /* features.c: what this build has */
 void mxb_open_gemm_plan(lua_State *L); /* gemm_plan.c: mx.core.gemm_plan() */
+void mxb_open_eager(lua_State *L);     /* eager.c: mx.core.nd_invoke, behind mx.nd.<Op> */
 /* (scaling out) The executor behind an mx.Executor value at idx (executor.c); raises otherwise. */
 mx_executor *mxb_check_executor(lua_State *L, int idx, const char *where);
 

@@ -20,7 +20,7 @@ int luaopen_mx_core(lua_State *L) {
                                     mxb_open_io,      mxb_open_optimizer, mxb_open_custom_op,
                                     mxb_open_image, mxb_open_digit, mxb_open_monitor,
                                     mxb_open_cuda_graph, mxb_open_kvstore, mxb_open_bytes,
-                                    mxb_open_features, mxb_open_gemm_plan};
+                                    mxb_open_features, mxb_open_gemm_plan, mxb_open_eager};
   for (size_t i = 0; i < sizeof openers / sizeof openers[0]; i++)
     if (openers[i]) openers[i](L);
   lua_pushstring(L, MX_VERSION);
