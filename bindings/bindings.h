@@ -13,8 +13,8 @@
 
 /* Raises a Lua error "<where>: <message>" from mx_last_error(), dropping the
  * core's own "mx_xxx: " prefix. Never returns. Messages raised by these
- * helpers start with the Lua function's name (no "file:line: " position). Call only once no C temporary
- * is left to free. */
+ * helpers start with the Lua function's name (no "file:line: " position). Call only once no C
+ * temporary is left to free. */
 int mxb_raise(lua_State *L, const char *where);
 /* `if (st != MX_OK) mxb_raise(L, where)` in one call. */
 void mxb_check(lua_State *L, mx_status st, const char *where);
@@ -81,12 +81,19 @@ typedef struct mxb_ndarray_ud {
   mx_ndarray *a; /* NULL once closed or, for a borrowed array, invalidated */
   int borrowed;  /* 1: pushed by mxb_push_borrowed_ndarray */
 } mxb_ndarray_ud;
+/* An NDArray as text (ndarray_print.c): the __tostring of the NDArray metatable. */
+int mxb_ndarray_tostring(lua_State *L);
+/* A scratch buffer owned by the Lua GC (a userdata pushed on the stack), so an error raised
+ * while it is in use leaks nothing. */
+void *mxb_scratch(lua_State *L, size_t bytes);
 /* The module's NDArray methods table (mx.core.NDArray_methods) is kept in the
  * registry under this key; __index falls back on it. */
 #define MXB_NDARRAY_METHODS "mx.NDArray.methods"
 
 /* Each binding file registers its functions into the module table at stack top. */
 void mxb_open_ndarray(lua_State *L);
+void mxb_open_random(lua_State *L);  /* random.c: mx.core.random; after mxb_open_ndarray */
+void mxb_open_context(lua_State *L); /* context.c: mx.Context, device counts, pool statistics */
 void mxb_open_symbol(lua_State *L);
 void mxb_open_executor(lua_State *L);
 void mxb_open_io(lua_State *L);
@@ -94,10 +101,10 @@ void mxb_open_optimizer(lua_State *L);
 void mxb_open_custom_op(lua_State *L);
 void mxb_open_image(lua_State *L);
 void mxb_open_digit(lua_State *L);
-void mxb_open_monitor(lua_State *L); /* monitor.c: regular expressions for mx.mon */
-void mxb_open_kvstore(lua_State *L); /* kvstore.c: the reductions behind mx.kvstore */
-void mxb_open_bytes(lua_State *L);   /* bytes.c: IDX images kept as bytes (memory) */
-void mxb_open_features(lua_State *L); /* features.c: what this build has */
+void mxb_open_monitor(lua_State *L);   /* monitor.c: regular expressions for mx.mon */
+void mxb_open_kvstore(lua_State *L);   /* kvstore.c: the reductions behind mx.kvstore */
+void mxb_open_bytes(lua_State *L);     /* bytes.c: IDX images kept as bytes (memory) */
+void mxb_open_features(lua_State *L);  /* features.c: what this build has */
 void mxb_open_gemm_plan(lua_State *L); /* gemm_plan.c: mx.core.gemm_plan() */
 void mxb_open_eager(lua_State *L);     /* eager.c: mx.core.nd_invoke, behind mx.nd.<Op> */
 /* (scaling out) The executor behind an mx.Executor value at idx (executor.c); raises otherwise. */
