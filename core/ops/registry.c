@@ -21,6 +21,8 @@ extern const mx_op mx_op_convolution, mx_op_pooling, mx_op_deconvolution, mx_op_
 /* classic MXNet models (issue 18) */
 extern const mx_op mx_op_softmax_activation, mx_op_slice_channel, mx_op_expand_dims, mx_op_cast, mx_op_clip,
     mx_op_slice_axis, mx_op_transpose, mx_op_sum, mx_op_mean, mx_op_max;
+/* mx.nd's element-wise math (unary_math.c, broadcast_math.c): arrays of operators */
+extern const mx_op mx_op_unary_math[], mx_op_broadcast_math[];
 
 /* The operators, one line each. */
 static const mx_op *builtin[] = {
@@ -69,6 +71,32 @@ static const mx_op *builtin[] = {
     &mx_op_sum,
     &mx_op_mean,
     &mx_op_max,
+    /* element-wise math */
+    &mx_op_unary_math[0], /* negative */
+    &mx_op_unary_math[1], /* exp */
+    &mx_op_unary_math[2], /* log */
+    &mx_op_unary_math[3], /* sqrt */
+    &mx_op_unary_math[4], /* abs */
+    &mx_op_unary_math[5], /* square */
+    &mx_op_unary_math[6], /* relu */
+    &mx_op_unary_math[7], /* sigmoid */
+    &mx_op_unary_math[8], /* tanh */
+    &mx_op_unary_math[9], /* sign */
+    &mx_op_unary_math[10], /* reciprocal */
+    &mx_op_unary_math[11], /* softrelu */
+    &mx_op_broadcast_math[0], /* broadcast_add */
+    &mx_op_broadcast_math[1], /* broadcast_sub */
+    &mx_op_broadcast_math[2], /* broadcast_mul */
+    &mx_op_broadcast_math[3], /* broadcast_div */
+    &mx_op_broadcast_math[4], /* broadcast_maximum */
+    &mx_op_broadcast_math[5], /* broadcast_minimum */
+    &mx_op_broadcast_math[6], /* broadcast_power */
+    &mx_op_broadcast_math[7], /* broadcast_equal */
+    &mx_op_broadcast_math[8], /* broadcast_not_equal */
+    &mx_op_broadcast_math[9], /* broadcast_greater */
+    &mx_op_broadcast_math[10], /* broadcast_greater_equal */
+    &mx_op_broadcast_math[11], /* broadcast_lesser */
+    &mx_op_broadcast_math[12], /* broadcast_lesser_equal */
 };
 #define NBUILTIN ((int)(sizeof builtin / sizeof builtin[0]))
 

@@ -3,6 +3,7 @@
 -- the same arrays, on the CPU and (when there is one, e.g. the emulated GPU) on the GPU. An
 -- operator added to the registry without a case here fails the first test.
 local mx = require 'mx'
+local G = require 'gradcheck'
 
 local cpu, gpu = mx.cpu(0), mx.gpu(0)
 local have_gpu = mx.context.check(gpu)
@@ -75,6 +76,20 @@ local cases = {
   mean = {{{axis = 2, keepdims = true}, {{'data', {2, 3, 4}, R}}}},
   max = {{{axis = 0}, {{'data', {2, 3}, R}}}},
 }
+
+-- mx.nd's element-wise math as operators (unary_math.c, broadcast_math.c)
+local UNARY = {'negative', 'exp', 'log', 'sqrt', 'abs', 'square', 'relu', 'sigmoid', 'tanh', 'sign',
+               'reciprocal', 'softrelu'}
+local POSITIVE_ONLY = {log = true, sqrt = true, reciprocal = true}
+for _, op in ipairs(UNARY) do cases[op] = {{{}, {{'data', {2, 3}, POSITIVE_ONLY[op] and P or R}}}} end
+local BROADCAST = {'add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'power', 'equal', 'not_equal', 'greater',
+                   'greater_equal', 'lesser', 'lesser_equal'}
+for _, name in ipairs(BROADCAST) do
+  local l, r = name == 'power' and P or R, (name == 'div' or name == 'power') and P or R
+  cases['broadcast_' .. name] = {{{}, {{'lhs', {2, 3}, l}, {'rhs', {2, 3}, r}}},
+                                 {{}, {{'lhs', {2, 3}, l}, {'rhs', {3}, r}}},
+                                 {{}, {{'lhs', {2, 1, 4}, l}, {'rhs', {3, 1}, r}}}}
+end
 
 local function random_input(shape, kind)
   local a = mx.random.uniform(-1, 1, shape)
@@ -173,7 +188,7 @@ describe('mx.nd.<Op> (every registry operator run eagerly)', function()
         compare(op, ci, case, cpu)
       end)
       if have_gpu and not case.cpu_only then
-        it(('%s case %d gives what a bound symbol gives on the GPU, and the CPU result'):format(op, ci), function()
+        it(('%s case %d gives what a bound symbol gives on the GPU, and the CPU result #gpu'):format(op, ci), function()
           local host, on_gpu = compare(op, ci, case, gpu)
           local on_cpu = eager(op, case, host)
           for k = 1, #on_cpu do
@@ -239,5 +254,45 @@ describe('mx.nd.<Op> calls', function()
     local kept = mx.nd.Dropout{ones, p = 0.5, is_train = true}:sum():asscalar()
     assert.is_true(kept > 0 and kept < 2000 and kept ~= 1000)
     assert.are.equal(1000, mx.nd.Dropout{ones, p = 0.5}:sum():asscalar())
+  end)
+end)
+
+describe('element-wise registry operators: gradients by central differences', function()
+  local S = mx.sym
+  local x, l, r = S.Variable('x'), S.Variable('lhs'), S.Variable('rhs')
+  mx.random.seed(17)
+
+  for _, op in ipairs(UNARY) do
+    it(op .. "'s gradient, and its 'add' and 'null' requests", function()
+      local input = POSITIVE_ONLY[op] and G.random({3, 4}, 0.5, 1.5) or G.random({3, 4}, -2, 2, 0.05)
+      G.check_symbol(S[op]{data = x}, {x = input})
+    end)
+  end
+
+  -- lhs on a grid of tenths, rhs on odd twentieths: never within 0.05 of each other, so the
+  -- differences (eps 0.01) never cross maximum's and minimum's kink
+  local function grid(shape, offset)
+    local n, t = 1, {}
+    for _, d in ipairs(shape) do n = n * d end
+    for i = 1, n do t[i] = ((i * 7) % 20) / 10 - 1 + offset end
+    return mx.nd.array(t):reshape(shape)
+  end
+  for _, name in ipairs{'add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'greater'} do
+    for _, shapes in ipairs{{{2, 3, 4}, {3, 1}}, {{1, 3, 1}, {2, 1, 4}}, {{2, 3}, {2, 3}}} do
+      it(('broadcast_%s between %s and %s'):format(name, table.concat(shapes[1], 'x'), table.concat(shapes[2], 'x')),
+        function()
+          local b = grid(shapes[2], 0.05)
+          if name == 'div' then b = b:abs() + 0.5 end
+          G.check_symbol(S['broadcast_' .. name]{lhs = l, rhs = r}, {lhs = grid(shapes[1], 0), rhs = b})
+        end)
+    end
+  end
+
+  it('broadcast_power has no gradient yet, and says so when bound for one', function()
+    local ok, err = pcall(function()
+      return S.broadcast_power{lhs = l, rhs = r}:simple_bind{lhs = {2}, rhs = {2}}
+    end)
+    assert.is_false(ok)
+    assert.matches('broadcast_power .* has no backward kernel', err)
   end)
 end)
