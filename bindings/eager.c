@@ -78,6 +78,15 @@ static int nd_invoke(lua_State *L) {
   return 1;
 }
 
+mx_ndarray *mxb_eager(lua_State *L, const char *op, mx_ndarray *const *in, int nin, const char *where) {
+  mx_eager *e;
+  mx_ndarray *out = NULL;
+  mxb_check(L, mx_eager_get(op, NULL, NULL, 0, &e), where);
+  if (mx_eager_num_outputs(e) != 1) return (mxb_errorf(L, "%s: %s has several outputs", where, op), NULL);
+  mxb_check(L, mx_eager_run(e, in, nin, 0, &out), where);
+  return out;
+}
+
 /* Frees the cached plans (their workspaces and operator states). */
 static int nd_invoke_clear(lua_State *L) {
   (void)L;

@@ -662,13 +662,15 @@ static int nd_len(lua_State *L) {
 
 #define NO_REVERSE MX_BINARY_COUNT
 
-/* a op b where each side is an NDArray or a number (not both numbers). */
-static int binary(lua_State *L, mx_binary_op op, mx_binary_op rop, const char *where) {
+/* a op b where each side is an NDArray or a number (not both numbers): two arrays run the
+ * registry operator `name` (broadcast_add, ...); a number goes through the scalar kernels. */
+static int binary(lua_State *L, const char *name, mx_binary_op op, mx_binary_op rop, const char *where) {
   mx_ndarray *a = mxb_test_ndarray(L, 1), *b = mxb_test_ndarray(L, 2), *out;
   if (a == NULL && luaL_testudata(L, 1, MXB_NDARRAY_MT)) mxb_check_ndarray(L, 1, where);
   if (b == NULL && luaL_testudata(L, 2, MXB_NDARRAY_MT)) mxb_check_ndarray(L, 2, where);
   if (a != NULL && b != NULL) {
-    mxb_check(L, mx_ndarray_binary(op, a, b, &out), where);
+    mx_ndarray *in[2] = {a, b};
+    out = mxb_eager(L, name, in, 2, where);
   } else if (a != NULL) {
     float s = (float)mxb_check_number(L, 2, where);
     mxb_check(L, mx_ndarray_binary_scalar(op, a, s, &out), where);
@@ -683,9 +685,9 @@ static int binary(lua_State *L, mx_binary_op op, mx_binary_op rop, const char *w
           L,
           mx_ndarray_full(mx_ndarray_shape(b), mx_ndarray_ndim(b), mx_ndarray_context(b), s, &tmp),
           where);
-      mx_status st = mx_ndarray_binary(op, tmp, b, &out);
-      mx_ndarray_release(tmp);
-      mxb_check(L, st, where);
+      mxb_push_ndarray(L, tmp); /* the GC frees it if the operator raises */
+      mx_ndarray *in[2] = {tmp, b};
+      out = mxb_eager(L, name, in, 2, where);
     }
   } else {
     return mxb_typeerror(L, 1, where, "NDArray");
@@ -695,43 +697,43 @@ static int binary(lua_State *L, mx_binary_op op, mx_binary_op rop, const char *w
 }
 
 static int nd_add(lua_State *L) {
-  return binary(L, MX_BINARY_ADD, MX_BINARY_ADD, "mx.nd.add");
+  return binary(L, "broadcast_add", MX_BINARY_ADD, MX_BINARY_ADD, "mx.nd.add");
 }
 static int nd_subtract(lua_State *L) {
-  return binary(L, MX_BINARY_SUB, MX_BINARY_RSUB, "mx.nd.subtract");
+  return binary(L, "broadcast_sub", MX_BINARY_SUB, MX_BINARY_RSUB, "mx.nd.subtract");
 }
 static int nd_multiply(lua_State *L) {
-  return binary(L, MX_BINARY_MUL, MX_BINARY_MUL, "mx.nd.multiply");
+  return binary(L, "broadcast_mul", MX_BINARY_MUL, MX_BINARY_MUL, "mx.nd.multiply");
 }
 static int nd_divide(lua_State *L) {
-  return binary(L, MX_BINARY_DIV, MX_BINARY_RDIV, "mx.nd.divide");
+  return binary(L, "broadcast_div", MX_BINARY_DIV, MX_BINARY_RDIV, "mx.nd.divide");
 }
 static int nd_maximum(lua_State *L) {
-  return binary(L, MX_BINARY_MAX, MX_BINARY_MAX, "mx.nd.maximum");
+  return binary(L, "broadcast_maximum", MX_BINARY_MAX, MX_BINARY_MAX, "mx.nd.maximum");
 }
 static int nd_minimum(lua_State *L) {
-  return binary(L, MX_BINARY_MIN, MX_BINARY_MIN, "mx.nd.minimum");
+  return binary(L, "broadcast_minimum", MX_BINARY_MIN, MX_BINARY_MIN, "mx.nd.minimum");
 }
 static int nd_power(lua_State *L) {
-  return binary(L, MX_BINARY_POW, NO_REVERSE, "mx.nd.power");
+  return binary(L, "broadcast_power", MX_BINARY_POW, NO_REVERSE, "mx.nd.power");
 }
 static int nd_equal(lua_State *L) {
-  return binary(L, MX_BINARY_EQ, MX_BINARY_EQ, "mx.nd.equal");
+  return binary(L, "broadcast_equal", MX_BINARY_EQ, MX_BINARY_EQ, "mx.nd.equal");
 }
 static int nd_not_equal(lua_State *L) {
-  return binary(L, MX_BINARY_NE, MX_BINARY_NE, "mx.nd.not_equal");
+  return binary(L, "broadcast_not_equal", MX_BINARY_NE, MX_BINARY_NE, "mx.nd.not_equal");
 }
 static int nd_greater(lua_State *L) {
-  return binary(L, MX_BINARY_GT, MX_BINARY_LT, "mx.nd.greater");
+  return binary(L, "broadcast_greater", MX_BINARY_GT, MX_BINARY_LT, "mx.nd.greater");
 }
 static int nd_greater_equal(lua_State *L) {
-  return binary(L, MX_BINARY_GE, MX_BINARY_LE, "mx.nd.greater_equal");
+  return binary(L, "broadcast_greater_equal", MX_BINARY_GE, MX_BINARY_LE, "mx.nd.greater_equal");
 }
 static int nd_lesser(lua_State *L) {
-  return binary(L, MX_BINARY_LT, MX_BINARY_GT, "mx.nd.lesser");
+  return binary(L, "broadcast_lesser", MX_BINARY_LT, MX_BINARY_GT, "mx.nd.lesser");
 }
 static int nd_lesser_equal(lua_State *L) {
-  return binary(L, MX_BINARY_LE, MX_BINARY_GE, "mx.nd.lesser_equal");
+  return binary(L, "broadcast_lesser_equal", MX_BINARY_LE, MX_BINARY_GE, "mx.nd.lesser_equal");
 }
 
 static int inplace(lua_State *L, mx_binary_op op, const char *where) {
@@ -758,31 +760,31 @@ static int nd_div_(lua_State *L) {
   return inplace(L, MX_BINARY_DIV, "NDArray:div_");
 }
 
-static int unary(lua_State *L, mx_unary_op op, const char *where) {
-  mx_ndarray *a = mxb_check_ndarray(L, 1, where), *out;
-  mxb_check(L, mx_ndarray_unary(op, a, &out), where);
-  mxb_push_ndarray(L, out);
+/* f(x) for the registry operator `name` (exp, relu, ...). */
+static int unary(lua_State *L, const char *name, const char *where) {
+  mx_ndarray *a = mxb_check_ndarray(L, 1, where);
+  mxb_push_ndarray(L, mxb_eager(L, name, &a, 1, where));
   return 1;
 }
-#define UNARY(fn, op, name)                                                                        \
+#define UNARY(fn, name)                                                                            \
   static int fn(lua_State *L) {                                                                    \
-    return unary(L, op, name);                                                                     \
+    return unary(L, name, "mx.nd." name);                                                          \
   }
-UNARY(nd_exp, MX_UNARY_EXP, "mx.nd.exp")
-UNARY(nd_log, MX_UNARY_LOG, "mx.nd.log")
-UNARY(nd_sqrt, MX_UNARY_SQRT, "mx.nd.sqrt")
-UNARY(nd_abs, MX_UNARY_ABS, "mx.nd.abs")
-UNARY(nd_negative, MX_UNARY_NEG, "mx.nd.negative")
-UNARY(nd_square, MX_UNARY_SQUARE, "mx.nd.square")
-UNARY(nd_relu, MX_UNARY_RELU, "mx.nd.relu")
-UNARY(nd_sigmoid, MX_UNARY_SIGMOID, "mx.nd.sigmoid")
-UNARY(nd_tanh, MX_UNARY_TANH, "mx.nd.tanh")
-UNARY(nd_sign, MX_UNARY_SIGN, "mx.nd.sign")
-UNARY(nd_softrelu, MX_UNARY_SOFTRELU, "mx.nd.softrelu")
-UNARY(nd_reciprocal, MX_UNARY_RECIPROCAL, "mx.nd.reciprocal")
+UNARY(nd_exp, "exp")
+UNARY(nd_log, "log")
+UNARY(nd_sqrt, "sqrt")
+UNARY(nd_abs, "abs")
+UNARY(nd_negative, "negative")
+UNARY(nd_square, "square")
+UNARY(nd_relu, "relu")
+UNARY(nd_sigmoid, "sigmoid")
+UNARY(nd_tanh, "tanh")
+UNARY(nd_sign, "sign")
+UNARY(nd_softrelu, "softrelu")
+UNARY(nd_reciprocal, "reciprocal")
 
 static int nd_unm(lua_State *L) {
-  return unary(L, MX_UNARY_NEG, "NDArray.__unm");
+  return unary(L, "negative", "NDArray.__unm");
 }
 
 static int nd_clip(lua_State *L) {

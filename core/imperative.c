@@ -102,7 +102,7 @@ mx_status mx_eager_get(const char *op_name, const char *const *keys, const char 
   if (!e) return mx_error(MX_ERR_NOMEM, "%s: out of memory", where);
   e->keylen = key_of(op_name, keys, values, n, NULL);
   e->key = malloc(e->keylen);
-  e->node = mx_node_new(op, op->name);
+  e->node = mx_node_new(op, ""); /* unnamed: messages name the operator only */
   mx_status st = e->key && e->node ? MX_OK : mx_error(MX_ERR_NOMEM, "%s: out of memory", where);
   if (st == MX_OK) key_of(op_name, keys, values, n, e->key);
   for (int i = 0; st == MX_OK && i < n; i++) st = mx_node_set_attr(e->node, keys[i], values[i]);
@@ -247,9 +247,9 @@ mx_status mx_eager_run(mx_eager *e, mx_ndarray *const *in, int nin, int is_train
     mx_context c = mx_ndarray_context(in[i]);
     if (c.dev_type != ctx.dev_type || c.dev_id != ctx.dev_id)
       return mx_error(MX_ERR_ARG,
-                      "%s: %s: input '%s' is on %s, input '%s' on %s (expected one context)", where,
-                      op->name, n->in_names[0], mx_context_str(ctx, c1, sizeof c1), n->in_names[i],
-                      mx_context_str(c, c2, sizeof c2));
+                      "%s: arrays on %s and %s (expected one context; inputs '%s' and '%s' of %s)",
+                      where, mx_context_str(ctx, c1, sizeof c1), mx_context_str(c, c2, sizeof c2),
+                      n->in_names[0], n->in_names[i], op->name);
   }
   int dt = ctx.dev_type > 0 && ctx.dev_type < MX_DEV_SLOTS ? ctx.dev_type : 0;
   if (!op->forward[dt])

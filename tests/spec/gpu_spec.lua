@@ -492,6 +492,42 @@ describe('operators on the GPU against the CPU #gpu', function()
       for _, s in ipairs{x + 2, x - 2, 2 - x, x * 3, x / 3, 3 / x} do check_op(s, inputs) end
     end)
 
+  local unary_ops = {'negative', 'exp', 'log', 'sqrt', 'abs', 'square', 'relu', 'sigmoid', 'tanh', 'sign',
+                     'reciprocal', 'softrelu'}
+  op_it(unary_ops, "mx.nd's element-wise functions as operators (exp, relu, ...)", function()
+    local inputs = {x = mx.random.uniform(0.5, 2, {9, 4})}
+    for _, name in ipairs(unary_ops) do check_op(S[name]{data = x}, inputs) end
+    inputs = {x = mx.random.uniform(-2, 2, {9, 4})}
+    for _, name in ipairs{'negative', 'abs', 'relu', 'sigmoid', 'tanh', 'sign', 'softrelu'} do
+      check_op(S[name]{data = x}, inputs)
+    end
+  end)
+
+  local broadcast_ops = {}
+  for _, name in ipairs{'add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'power', 'equal', 'not_equal', 'greater',
+                        'greater_equal', 'lesser', 'lesser_equal'} do
+    broadcast_ops[#broadcast_ops + 1] = 'broadcast_' .. name
+  end
+  op_it(broadcast_ops, 'broadcast_* operators, gradients summed over the broadcast axes', function()
+    local y = S.Variable('y')
+    for _, shapes in ipairs{{{3, 4, 5}, {4, 1}}, {{1, 4, 1}, {3, 1, 5}}, {{6, 7}, {6, 7}}} do
+      local inputs = {x = mx.random.uniform(0.5, 2, shapes[1]), y = mx.random.uniform(0.5, 2, shapes[2])}
+      for _, name in ipairs(broadcast_ops) do
+        if name == 'broadcast_power' then -- no backward: forward only
+          local sym = S[name]{lhs = x, rhs = y}
+          local function fwd(ctx)
+            local exe = sym:bind(ctx, {x = inputs.x:copyto(ctx), y = inputs.y:copyto(ctx)}, nil, 'null')
+            exe:forward{is_train = false}
+            return exe.outputs[1]
+          end
+          assert_close(fwd(gpu), fwd(cpu), EW, nil, name)
+        else
+          check_op(S[name]{lhs = x, rhs = y}, inputs)
+        end
+      end
+    end
+  end)
+
   op_it({'Custom'}, 'Custom: a Lua operator on a GPU executor gets GPU arrays and runs mx.nd on the GPU', function()
     local Softmax = mx.operator.LuaOp:extend('GpuSpecSoftmax')
     function Softmax:init() mx.operator.LuaOp.init(self, {need_top_grad = false}) end

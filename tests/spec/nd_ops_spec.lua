@@ -10,11 +10,11 @@ local have_gpu = mx.context.check(gpu)
 
 -- A Lua operator for the Custom case: out = 2 * data + 1.
 local Affine = mx.operator.CustomOp:extend('NdSpecAffine')
-function Affine:forward(is_train, req, in_data, out_data)
+function Affine:forward(_, req, in_data, out_data)
   self:assign(out_data[1], req[1], in_data[1] * 2 + 1)
 end
 local AffineProp = mx.operator.CustomOpProp:extend('NdSpecAffineProp')
-function AffineProp:create_operator() return Affine() end
+function AffineProp.create_operator() return Affine() end
 mx.operator.register('nd_spec_affine', AffineProp)
 
 -- Input kinds: 'real' uniform in [-1, 1), 'positive' in [0.5, 1.5), {'index', k} integers 0..k-1.
@@ -234,8 +234,11 @@ describe('mx.nd.<Op> calls', function()
     assert.matches("'wieght' is not an input of the operator %(inputs: data, weight, bias%)",
       err(function() return mx.nd.FullyConnected{data = x, wieght = w, num_hidden = 2, no_bias = false} end))
     assert.matches('weight has shape %(3,3%), expected %(2,3%)',
-      err(function() return mx.nd.FullyConnected{data = x, weight = mx.nd.ones{3, 3}, bias = mx.nd.ones{2}, num_hidden = 2} end))
-    assert.matches("required parameter 'kernel' is missing", err(function() return mx.nd.Convolution{data = x, num_filter = 2} end))
+      err(function()
+        return mx.nd.FullyConnected{data = x, weight = mx.nd.ones{3, 3}, bias = mx.nd.ones{2}, num_hidden = 2}
+      end))
+    assert.matches("required parameter 'kernel' is missing",
+      err(function() return mx.nd.Convolution{data = x, num_filter = 2} end))
     assert.matches('positional input 2 is not an NDArray', err(function() return mx.nd.Concat{x, 3, dim = 0} end))
     assert.matches('bad argument #1', err(function() return mx.nd.Activation(7) end))
   end)
