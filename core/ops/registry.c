@@ -21,8 +21,8 @@ extern const mx_op mx_op_convolution, mx_op_pooling, mx_op_deconvolution, mx_op_
 /* classic MXNet models (issue 18) */
 extern const mx_op mx_op_softmax_activation, mx_op_slice_channel, mx_op_expand_dims, mx_op_cast, mx_op_clip,
     mx_op_slice_axis, mx_op_transpose, mx_op_sum, mx_op_mean, mx_op_max;
-/* mx.nd's element-wise math (unary_math.c, broadcast_math.c): arrays of operators */
-extern const mx_op mx_op_unary_math[], mx_op_broadcast_math[];
+/* mx.nd's element-wise math (unary_math.c, broadcast_math.c, scalar_math.c): arrays of operators */
+extern const mx_op mx_op_unary_math[], mx_op_broadcast_math[], mx_op_scalar_math[];
 
 /* The operators, one line each. */
 static const mx_op *builtin[] = {
@@ -97,6 +97,16 @@ static const mx_op *builtin[] = {
     &mx_op_broadcast_math[10], /* broadcast_greater_equal */
     &mx_op_broadcast_math[11], /* broadcast_lesser */
     &mx_op_broadcast_math[12], /* broadcast_lesser_equal */
+    &mx_op_scalar_math[0], /* _maximum_scalar */
+    &mx_op_scalar_math[1], /* _minimum_scalar */
+    &mx_op_scalar_math[2], /* _power_scalar */
+    &mx_op_scalar_math[3], /* _rpower_scalar */
+    &mx_op_scalar_math[4], /* _equal_scalar */
+    &mx_op_scalar_math[5], /* _not_equal_scalar */
+    &mx_op_scalar_math[6], /* _greater_scalar */
+    &mx_op_scalar_math[7], /* _greater_equal_scalar */
+    &mx_op_scalar_math[8], /* _lesser_scalar */
+    &mx_op_scalar_math[9], /* _lesser_equal_scalar */
 };
 #define NBUILTIN ((int)(sizeof builtin / sizeof builtin[0]))
 

@@ -528,6 +528,16 @@ describe('operators on the GPU against the CPU #gpu', function()
     end
   end)
 
+  local scalar_ops = {}
+  for _, name in ipairs{'maximum', 'minimum', 'power', 'rpower', 'equal', 'not_equal', 'greater', 'greater_equal',
+                        'lesser', 'lesser_equal'} do
+    scalar_ops[#scalar_ops + 1] = '_' .. name .. '_scalar'
+  end
+  op_it(scalar_ops, '_maximum_scalar ... _lesser_equal_scalar', function()
+    local inputs = {x = mx.random.uniform(0.5, 2, {9, 4})}
+    for _, name in ipairs(scalar_ops) do check_op(S[name]{data = x, scalar = 1.25}, inputs) end
+  end)
+
   op_it({'Custom'}, 'Custom: a Lua operator on a GPU executor gets GPU arrays and runs mx.nd on the GPU', function()
     local Softmax = mx.operator.LuaOp:extend('GpuSpecSoftmax')
     function Softmax:init() mx.operator.LuaOp.init(self, {need_top_grad = false}) end

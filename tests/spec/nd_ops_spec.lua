@@ -91,6 +91,13 @@ for _, name in ipairs(BROADCAST) do
                                  {{}, {{'lhs', {2, 1, 4}, l}, {'rhs', {3, 1}, r}}}}
 end
 
+local SCALAR = {'maximum', 'minimum', 'power', 'rpower', 'equal', 'not_equal', 'greater', 'greater_equal', 'lesser',
+                'lesser_equal'}
+for _, name in ipairs(SCALAR) do
+  cases['_' .. name .. '_scalar'] = {{{scalar = 0.25}, {{'data', {2, 3}, name == 'power' and P or R}}},
+                                    {{scalar = 2}, {{'data', {2, 3}, R}}}}
+end
+
 local function random_input(shape, kind)
   local a = mx.random.uniform(-1, 1, shape)
   if kind == P then return a:abs() + 0.5 end
@@ -289,6 +296,17 @@ describe('element-wise registry operators: gradients by central differences', fu
           G.check_symbol(S['broadcast_' .. name]{lhs = l, rhs = r}, {lhs = grid(shapes[1], 0), rhs = b})
         end)
     end
+  end
+
+  for _, case in ipairs{{'maximum', 0.05, -1, 1}, {'minimum', 0.05, -1, 1}, {'power', 2.5, 0.5, 2},
+                        {'power', -1.5, 0.5, 2}, {'rpower', 1.7, -1, 1}, {'greater', 0.05, -1, 1}} do
+    it(('_%s_scalar with scalar %g'):format(case[1], case[2]), function()
+      local input = G.random({3, 4}, case[3], case[4])
+      if case[2] == 0.05 then -- on the grid of tenths: away from the kink or step at the scalar
+        input = grid({3, 4}, 0)
+      end
+      G.check_symbol(S['_' .. case[1] .. '_scalar']{data = x, scalar = case[2]}, {x = input})
+    end)
   end
 
   it('broadcast_power has no gradient yet, and says so when bound for one', function()
