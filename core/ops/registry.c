@@ -23,6 +23,7 @@ extern const mx_op mx_op_softmax_activation, mx_op_slice_channel, mx_op_expand_d
     mx_op_slice_axis, mx_op_transpose, mx_op_sum, mx_op_mean, mx_op_max;
 /* mx.nd's element-wise math (unary_math.c, broadcast_math.c, scalar_math.c): arrays of operators */
 extern const mx_op mx_op_unary_math[], mx_op_broadcast_math[], mx_op_scalar_math[];
+extern const mx_op mx_op_min, mx_op_argmax, mx_op_argmin, mx_op_norm; /* reduce_axis.c */
 
 /* The operators, one line each. */
 static const mx_op *builtin[] = {
@@ -71,6 +72,10 @@ static const mx_op *builtin[] = {
     &mx_op_sum,
     &mx_op_mean,
     &mx_op_max,
+    &mx_op_min,
+    &mx_op_argmax,
+    &mx_op_argmin,
+    &mx_op_norm,
     /* element-wise math */
     &mx_op_unary_math[0], /* negative */
     &mx_op_unary_math[1], /* exp */

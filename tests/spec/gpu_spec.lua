@@ -624,12 +624,17 @@ describe('operators on the GPU against the CPU #gpu', function()
       check_op(S.transpose{data = x, axes = {2, 0, 1}}, {x = v})
     end)
 
-  op_it({'sum', 'mean', 'max'}, 'sum, mean, max over axes with keepdims', function()
+  op_it({'sum', 'mean', 'max', 'min', 'argmax', 'argmin', 'norm'}, 'the reductions over axes with keepdims', function()
     local v = mx.nd.random_permutation(60):reshape{3, 4, 5} / 10
     check_op(S.sum{data = x, axis = 1}, {x = v})
     check_op(S.mean{data = x, axis = {1, 2}, keepdims = true}, {x = v})
     check_op(S.max{data = x, axis = -1}, {x = v})
     check_op(S.sum{data = x}, {x = v})
+    check_op(S.min{data = x, axis = 0}, {x = v})
+    check_op(S.argmax{data = x, axis = 2, keepdims = true}, {x = v})
+    check_op(S.argmin{data = x, axis = {0, 1}}, {x = v})
+    check_op(S.norm{data = x, axis = 1}, {x = v})
+    check_op(S.norm{data = x}, {x = v})
   end)
 
   op_it({'Pooling'}, 'Pooling: avg without the padding (count_include_pad = false)', function()

@@ -75,6 +75,10 @@ local cases = {
   sum = {{{axis = 1}, {{'data', {2, 3, 4}, R}}}, {{}, {{'data', {2, 3}, R}}}},
   mean = {{{axis = 2, keepdims = true}, {{'data', {2, 3, 4}, R}}}},
   max = {{{axis = 0}, {{'data', {2, 3}, R}}}},
+  min = {{{axis = 1}, {{'data', {2, 3, 4}, R}}}, {{}, {{'data', {2, 3}, R}}}},
+  argmax = {{{axis = 1}, {{'data', {2, 3, 4}, R}}}, {{axis = {0, 1}, keepdims = true}, {{'data', {2, 3}, R}}}},
+  argmin = {{{axis = 0}, {{'data', {2, 3}, R}}}},
+  norm = {{{}, {{'data', {2, 3}, R}}}, {{axis = -1}, {{'data', {2, 3, 4}, R}}}},
 }
 
 -- mx.nd's element-wise math as operators (unary_math.c, broadcast_math.c)
@@ -308,6 +312,18 @@ describe('element-wise registry operators: gradients by central differences', fu
       G.check_symbol(S['_' .. case[1] .. '_scalar']{data = x, scalar = case[2]}, {x = input})
     end)
   end
+
+  it('min, norm and argmax over an axis: gradients (argmax: zero), values checked by hand', function()
+    local v = grid({3, 4, 2}, 0)
+    G.check_symbol(S.min{data = x, axis = 1}, {x = v})
+    G.check_symbol(S.norm{data = x, axis = {1, 2}}, {x = v})
+    G.check_symbol(S.argmax{data = x, axis = 2}, {x = v})
+    local m = mx.nd.array{{3, -4, 1}, {0, 2, 2}}
+    assert.are.same({0, 1}, mx.nd.argmax{m, axis = 1}:totable()) -- the first of equal maxima
+    assert.are.same({1, 0}, mx.nd.argmin{m, axis = 1}:totable())
+    assert.are.same({-4, 0}, mx.nd.min{m, axis = 1}:totable())
+    assert.is_true(math.abs(mx.nd.norm{m}:asscalar() - math.sqrt(34)) < 1e-5)
+  end)
 
   it('broadcast_power has no gradient yet, and says so when bound for one', function()
     local ok, err = pcall(function()
