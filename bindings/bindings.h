@@ -106,9 +106,11 @@ void mxb_open_kvstore(lua_State *L);   /* kvstore.c: the reductions behind mx.kv
 void mxb_open_bytes(lua_State *L);     /* bytes.c: IDX images kept as bytes (memory) */
 void mxb_open_features(lua_State *L);  /* features.c: what this build has */
 void mxb_open_gemm_plan(lua_State *L); /* gemm_plan.c: mx.core.gemm_plan() */
-/* Runs the registry operator `op` (no parameters, one output) on `in` through the eager cache
- * (eager.c) and returns its output (a reference the caller pushes); raises "<where>: ..." on error. */
-mx_ndarray *mxb_eager(lua_State *L, const char *op, mx_ndarray *const *in, int nin, const char *where);
+/* Runs the registry operator `op` (parameters keys/values, one output) on `in` through the eager
+ * cache (eager.c) and returns its output (a reference the caller pushes); raises "<where>: ..." on
+ * error. */
+mx_ndarray *mxb_eager(lua_State *L, const char *op, const char *const *keys, const char *const *values, int n,
+                      mx_ndarray *const *in, int nin, const char *where);
 void mxb_open_eager(lua_State *L);     /* eager.c: mx.core.nd_invoke, behind mx.nd.<Op> */
 /* (scaling out) The executor behind an mx.Executor value at idx (executor.c); raises otherwise. */
 mx_executor *mxb_check_executor(lua_State *L, int idx, const char *where);

@@ -78,10 +78,11 @@ static int nd_invoke(lua_State *L) {
   return 1;
 }
 
-mx_ndarray *mxb_eager(lua_State *L, const char *op, mx_ndarray *const *in, int nin, const char *where) {
+mx_ndarray *mxb_eager(lua_State *L, const char *op, const char *const *keys, const char *const *values, int n,
+                      mx_ndarray *const *in, int nin, const char *where) {
   mx_eager *e;
   mx_ndarray *out = NULL;
-  mxb_check(L, mx_eager_get(op, NULL, NULL, 0, &e), where);
+  mxb_check(L, mx_eager_get(op, keys, values, n, &e), where);
   if (mx_eager_num_outputs(e) != 1) return (mxb_errorf(L, "%s: %s has several outputs", where, op), NULL);
   mxb_check(L, mx_eager_run(e, in, nin, 0, &out), where);
   return out;

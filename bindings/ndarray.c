@@ -670,7 +670,7 @@ static int binary(lua_State *L, const char *name, mx_binary_op op, mx_binary_op 
   if (b == NULL && luaL_testudata(L, 2, MXB_NDARRAY_MT)) mxb_check_ndarray(L, 2, where);
   if (a != NULL && b != NULL) {
     mx_ndarray *in[2] = {a, b};
-    out = mxb_eager(L, name, in, 2, where);
+    out = mxb_eager(L, name, NULL, NULL, 0, in, 2, where);
   } else if (a != NULL) {
     float s = (float)mxb_check_number(L, 2, where);
     mxb_check(L, mx_ndarray_binary_scalar(op, a, s, &out), where);
@@ -687,7 +687,7 @@ static int binary(lua_State *L, const char *name, mx_binary_op op, mx_binary_op 
           where);
       mxb_push_ndarray(L, tmp); /* the GC frees it if the operator raises */
       mx_ndarray *in[2] = {tmp, b};
-      out = mxb_eager(L, name, in, 2, where);
+      out = mxb_eager(L, name, NULL, NULL, 0, in, 2, where);
     }
   } else {
     return mxb_typeerror(L, 1, where, "NDArray");
@@ -763,7 +763,7 @@ static int nd_div_(lua_State *L) {
 /* f(x) for the registry operator `name` (exp, relu, ...). */
 static int unary(lua_State *L, const char *name, const char *where) {
   mx_ndarray *a = mxb_check_ndarray(L, 1, where);
-  mxb_push_ndarray(L, mxb_eager(L, name, &a, 1, where));
+  mxb_push_ndarray(L, mxb_eager(L, name, NULL, NULL, 0, &a, 1, where));
   return 1;
 }
 #define UNARY(fn, name)                                                                            \
@@ -800,25 +800,28 @@ static int nd_clip(lua_State *L) {
 
 /* ---- reductions: f(x[, axis[, keepdims]]) ---- */
 
-static int reduce(lua_State *L, mx_reduce_op op, const char *where) {
-  mx_ndarray *a = mxb_check_ndarray(L, 1, where), *out;
+/* f(x[, axis[, keepdims]]): the registry reduction `name` over one 1-based axis, or all. */
+static int reduce(lua_State *L, const char *name, const char *where) {
+  mx_ndarray *a = mxb_check_ndarray(L, 1, where);
   int axis = lua_isnoneornil(L, 2) ? -1 : mxb_check_axis(L, 2, mx_ndarray_ndim(a), where);
   int keep = mxb_opt_boolean(L, 3, 0, where);
-  mxb_check(L, mx_ndarray_reduce(op, a, axis, keep, &out), where);
-  mxb_push_ndarray(L, out);
+  char axis_text[24] = "()";
+  if (axis >= 0) snprintf(axis_text, sizeof axis_text, "(%d,)", axis);
+  const char *keys[2] = {"axis", "keepdims"}, *values[2] = {axis_text, keep ? "True" : "False"};
+  mxb_push_ndarray(L, mxb_eager(L, name, keys, values, 2, &a, 1, where));
   return 1;
 }
-#define REDUCE(fn, op, name)                                                                       \
+#define REDUCE(fn, name)                                                                           \
   static int fn(lua_State *L) {                                                                    \
-    return reduce(L, op, name);                                                                    \
+    return reduce(L, name, "mx.nd." name);                                                         \
   }
-REDUCE(nd_sum, MX_REDUCE_SUM, "mx.nd.sum")
-REDUCE(nd_mean, MX_REDUCE_MEAN, "mx.nd.mean")
-REDUCE(nd_max, MX_REDUCE_MAX, "mx.nd.max")
-REDUCE(nd_min, MX_REDUCE_MIN, "mx.nd.min")
-REDUCE(nd_argmax, MX_REDUCE_ARGMAX, "mx.nd.argmax")
-REDUCE(nd_argmin, MX_REDUCE_ARGMIN, "mx.nd.argmin")
-REDUCE(nd_norm, MX_REDUCE_NORM, "mx.nd.norm")
+REDUCE(nd_sum, "sum")
+REDUCE(nd_mean, "mean")
+REDUCE(nd_max, "max")
+REDUCE(nd_min, "min")
+REDUCE(nd_argmax, "argmax")
+REDUCE(nd_argmin, "argmin")
+REDUCE(nd_norm, "norm")
 
 /* ---- products and encodings ---- */
 

@@ -1,8 +1,9 @@
 /* imperative.c: running one registry operator eagerly on NDArrays (MXNet's imperative
  * invoke, behind the generated mx.nd.<Op>). A prepared operator (its parsed node) is cached
- * per (operator, parameters); under it, a one-node plan (shapes, operator state, workspace,
- * hidden outputs) per (input shapes, context). A repeated call finds both and allocates only
- * the arrays it returns. */
+ * per (operator, parameters); under it, a one-node plan (shapes, operator state, workspace
+ * size) per (input shapes, context). A repeated call finds both and allocates only the arrays
+ * it returns and, for the call's length, the workspace and hidden outputs (Dropout's mask) it
+ * asks for, from the pools: a cached plan holds no array memory. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,9 +20,8 @@ typedef struct eager_plan {
   mx_shape in[MX_OP_MAX_IO];  /* arguments then aux states */
   mx_shape out[MX_OP_MAX_IO]; /* every output, hidden ones included */
   void *state;
-  mx_ndarray *workspace;            /* NULL when the operator asks for none */
-  mx_ndarray *hidden[MX_OP_MAX_IO]; /* hidden outputs (Dropout's mask), kept per plan */
-  unsigned long last;               /* use stamp, to replace the oldest */
+  int64_t workspace;  /* floats the forward asks for */
+  unsigned long last; /* use stamp, to replace the oldest */
 } eager_plan;
 
 struct mx_eager {
@@ -38,8 +38,6 @@ static unsigned long stamp;
 
 static void plan_clear(const mx_op *op, eager_plan *p) {
   if (p->state && op->free_state) op->free_state(p->state);
-  mx_ndarray_release(p->workspace);
-  for (int i = 0; i < MX_OP_MAX_IO; i++) mx_ndarray_release(p->hidden[i]);
   memset(p, 0, sizeof *p);
 }
 
@@ -141,7 +139,7 @@ int mx_eager_num_outputs(const mx_eager *e) {
   return e->node->nvisible;
 }
 
-/* Shapes, state, workspace and hidden outputs of a new plan for these inputs. */
+/* Shapes, state and workspace size of a new plan for these inputs. */
 static mx_status plan_make(mx_eager *e, mx_ndarray *const *in, int nin, mx_context ctx,
                            eager_plan *p) {
   const char *where = "mx_eager_run";
@@ -177,14 +175,7 @@ static mx_status plan_make(mx_eager *e, mx_ndarray *const *in, int nin, mx_conte
     int64_t w = op->workspace(&n->attrs, p->in, nin, p->out, n->noutputs, 0);
     if (w < 0)
       return mx_error(MX_ERR_ARG, "%s: %s asked for a negative workspace", where, op->name);
-    if (w > 0) {
-      st = mx_ndarray_create(&w, 1, ctx, &p->workspace);
-      if (st != MX_OK) return st;
-    }
-  }
-  for (int i = n->nvisible; i < n->noutputs; i++) {
-    st = mx_ndarray_create(p->out[i].dim, p->out[i].ndim, ctx, &p->hidden[i]);
-    if (st != MX_OK) return st;
+    p->workspace = w;
   }
   p->used = 1;
   return MX_OK;
@@ -258,17 +249,13 @@ mx_status mx_eager_run(mx_eager *e, mx_ndarray *const *in, int nin, int is_train
   eager_plan *p;
   e->busy++;
   mx_status st = plan_for(e, in, nin, ctx, &p);
-  mx_ndarray *outs[MX_OP_MAX_IO];
+  mx_ndarray *outs[MX_OP_MAX_IO] = {NULL}, *ws = NULL;
   mx_req req[MX_OP_MAX_IO];
   for (int i = 0; st == MX_OK && i < n->noutputs; i++) {
     req[i] = MX_REQ_WRITE;
-    if (i >= n->nvisible)
-      outs[i] = p->hidden[i];
-    else
-      st = mx_ndarray_create(p->out[i].dim, p->out[i].ndim, ctx, &outs[i]);
-    if (st != MX_OK)
-      for (int j = 0; j < i && j < n->nvisible; j++) mx_ndarray_release(outs[j]);
+    st = mx_ndarray_create(p->out[i].dim, p->out[i].ndim, ctx, &outs[i]);
   }
+  if (st == MX_OK && p->workspace > 0) st = mx_ndarray_create(&p->workspace, 1, ctx, &ws);
   if (st == MX_OK) {
     mx_op_call c = {.attrs = &n->attrs,
                     .ctx = ctx,
@@ -278,15 +265,16 @@ mx_status mx_eager_run(mx_eager *e, mx_ndarray *const *in, int nin, int is_train
                     .aux = in + n->nargs,
                     .out = outs,
                     .req = req,
-                    .workspace = p->workspace ? mx_ndarray_data(p->workspace) : NULL,
-                    .workspace_size = p->workspace ? mx_ndarray_size(p->workspace) : 0};
+                    .workspace = ws ? mx_ndarray_data(ws) : NULL,
+                    .workspace_size = ws ? mx_ndarray_size(ws) : 0};
     st = op->forward[dt](&c);
-    for (int i = 0; i < n->nvisible; i++) {
-      if (st == MX_OK)
-        outputs[i] = outs[i];
-      else
-        mx_ndarray_release(outs[i]);
-    }
+  }
+  mx_ndarray_release(ws);
+  for (int i = 0; i < n->noutputs; i++) {
+    if (st == MX_OK && i < n->nvisible)
+      outputs[i] = outs[i];
+    else
+      mx_ndarray_release(outs[i]);
   }
   e->busy--;
   return st;

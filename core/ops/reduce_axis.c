@@ -3,6 +3,8 @@
  * view). max's and min's gradients go to every element equal to the result, as MXNet;
  * argmax's and argmin's (0-based positions, as floats) are zero. Written over the kernel
  * table: one code for CPU and GPU. */
+#include <math.h>
+
 #include "table_op.h"
 
 enum { P_AXIS, P_KEEPDIMS, P_EXCLUDE };
@@ -82,8 +84,20 @@ static mx_status forward(const mx_op_call *c) {
   int first, last;
   st = view(c->attrs, mx_ndarray_shape(c->in[0]), mx_ndarray_ndim(c->in[0]), &outer, &len, &inner, &first, &last);
   if (st != MX_OK) return st;
+  mx_reduce_op op = reduce_op(c->attrs->op);
+  if (outer * inner == 0) return MX_OK;
   float *y = mx_op_data(c->out[0]), *t = mx_table_target(c, r, y, 0);
-  k->reduce(reduce_op(c->attrs->op), mx_op_data(c->in[0]), t, outer, len, inner);
+  if (len == 0) { /* an empty axis: sums are 0, means NaN; no maximum or position exists */
+    if (op != MX_REDUCE_SUM && op != MX_REDUCE_MEAN && op != MX_REDUCE_NORM) {
+      char b[96];
+      return mx_error(MX_ERR_SHAPE, "mx_executor_forward: cannot take the %s of an empty axis (shape %s)",
+                      c->attrs->op->name,
+                      mx_shape_str(mx_ndarray_shape(c->in[0]), mx_ndarray_ndim(c->in[0]), b, sizeof b));
+    }
+    k->fill(t, outer * inner, op == MX_REDUCE_MEAN ? NAN : 0.0f);
+  } else {
+    k->reduce(op, mx_op_data(c->in[0]), t, outer, len, inner);
+  }
   mx_table_finish(k, r, y, t, outer * inner);
   return MX_OK;
 }

@@ -36,8 +36,8 @@ end
 -- the training forward, e.g. Dropout's mask). Inputs by position (the operator's input order:
 -- arguments then aux states) or by name, parameters as for mx.sym; one output is returned as an
 -- NDArray, several as a list. Names the NDArray functions already have (sum, max, clip,
--- transpose, ...) keep their Lua form, f(x, ...); called with a keyword table they run the
--- registry operator: mx.nd.sum{x, axis = 1} (MXNet's 0-based axis).
+-- transpose, ...) keep their Lua form, f(x, ...); called with a keyword table holding an
+-- NDArray they run the registry operator: mx.nd.sum{x, axis = 1} (MXNet's 0-based axis).
 local op_params = require 'mx.op_params'
 local is_ndarray = core.nd.is_ndarray
 local invoke = core.nd_invoke
@@ -60,9 +60,13 @@ M._ops = {}
 for _, info in ipairs(core.symbol.op_list()) do
   M._ops[info.name] = info
   local fn, lua_form = eager(info), M[info.name]
-  if lua_form then -- f(x, ...) keeps today's meaning; f{...} is the operator
+  if lua_form then -- f(x, ...) keeps today's meaning; f{...} holding an NDArray is the operator
     M[info.name] = function(x, ...)
-      if type(x) == 'table' and not is_ndarray(x) then return fn(x) end
+      if type(x) == 'table' and not is_ndarray(x) then
+        for _, v in pairs(x) do
+          if is_ndarray(v) then return fn(x) end
+        end
+      end
       return lua_form(x, ...)
     end
   else

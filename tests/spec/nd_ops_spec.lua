@@ -254,13 +254,27 @@ describe('mx.nd.<Op> calls', function()
     assert.matches('bad argument #1', err(function() return mx.nd.Activation(7) end))
   end)
 
-  it('plans once per (operator, parameters, shapes): a repeated call allocates only its output', function()
+  it('plans once per (operator, parameters, shapes): a repeated call asks only for its output', function()
     local w, b = mx.nd.ones{4, 3}, mx.nd.zeros{4}
     local function call() return mx.nd.FullyConnected{data = x, weight = w, bias = b, num_hidden = 4} end
     call()
     local before = mx.core.alloc_stats().requests
     for _ = 1, 10 do call() end
     assert.are.equal(before + 10, mx.core.alloc_stats().requests)
+  end)
+
+  it('keeps no array memory between calls (workspaces and hidden outputs live for one call)', function()
+    local data, weight = mx.nd.ones{1, 2, 6, 6}, mx.nd.ones{3, 2, 3, 3}
+    collectgarbage(); collectgarbage()
+    local before = mx.core.alloc_stats().bytes_in_use
+    for _ = 1, 3 do
+      local y = mx.nd.Convolution{data = data, weight = weight, kernel = {3, 3}, num_filter = 3, no_bias = true}
+      assert.are.same({1, 3, 4, 4}, y:shape())
+      mx.nd.Dropout{data, p = 0.5, is_train = true}
+      data:sum(2)
+    end
+    collectgarbage(); collectgarbage()
+    assert.are.equal(before, mx.core.alloc_stats().bytes_in_use)
   end)
 
   it('runs the training forward when asked (Dropout drops)', function()
