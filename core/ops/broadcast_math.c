@@ -60,16 +60,12 @@ static void apply(const mx_kernels *k, mx_binary_op op, const mx_ndarray *x, con
 
 static mx_status forward(const mx_op_call *c) {
   const mx_kernels *k;
-  mx_req r = c->req[0];
-  if (r == MX_REQ_NULL) return MX_OK;
+  if (c->req[0] == MX_REQ_NULL) return MX_OK;
   mx_status st = mx_table_of(c, &k);
-  if (st != MX_OK) return st;
-  int64_t n = mx_op_size(c->out[0]);
-  if (n == 0) return MX_OK;
-  float *y = mx_op_data(c->out[0]), *t = mx_table_target(c, r, y, 0);
-  apply(k, def_of(c->attrs)->fn, c->in[0], mx_op_data(c->in[0]), c->in[1], mx_op_data(c->in[1]), t,
-        c->out[0]);
-  mx_table_finish(k, r, y, t, n);
+  if (st == MX_OK) st = mx_table_forward_req(c);
+  if (st != MX_OK || mx_op_size(c->out[0]) == 0) return st;
+  apply(k, def_of(c->attrs)->fn, c->in[0], mx_op_data(c->in[0]), c->in[1], mx_op_data(c->in[1]),
+        mx_op_data(c->out[0]), c->out[0]);
   return MX_OK;
 }
 
@@ -170,7 +166,7 @@ static mx_status backward(const mx_op_call *c) {
 static int64_t workspace(const mx_op_attrs *a, const mx_shape *in, int nin, const mx_shape *out,
                          int nout, int backward_call) {
   int64_t n = mx_shape_numel(&out[0]);
-  return backward_call ? 4 * n : n;
+  return backward_call ? 4 * n : 0; /* forward requests are write or in place (plan.c) */
 }
 
 #define BINARY(NAME, DOC, BACKWARD)                                                                \

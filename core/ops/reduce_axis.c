@@ -76,9 +76,9 @@ static mx_reduce_op reduce_op(const mx_op *op) {
 
 static mx_status forward(const mx_op_call *c) {
   const mx_kernels *k;
-  mx_req r = c->req[0];
-  if (r == MX_REQ_NULL) return MX_OK;
+  if (c->req[0] == MX_REQ_NULL) return MX_OK;
   mx_status st = mx_table_of(c, &k);
+  if (st == MX_OK) st = mx_table_forward_req(c);
   if (st != MX_OK) return st;
   int64_t outer, len, inner;
   int first, last;
@@ -86,7 +86,7 @@ static mx_status forward(const mx_op_call *c) {
   if (st != MX_OK) return st;
   mx_reduce_op op = reduce_op(c->attrs->op);
   if (outer * inner == 0) return MX_OK;
-  float *y = mx_op_data(c->out[0]), *t = mx_table_target(c, r, y, 0);
+  float *t = mx_op_data(c->out[0]);
   if (len == 0) { /* an empty axis: sums are 0, means NaN; no maximum or position exists */
     if (op != MX_REDUCE_SUM && op != MX_REDUCE_MEAN && op != MX_REDUCE_NORM) {
       char b[96];
@@ -98,7 +98,6 @@ static mx_status forward(const mx_op_call *c) {
   } else {
     k->reduce(op, mx_op_data(c->in[0]), t, outer, len, inner);
   }
-  mx_table_finish(k, r, y, t, outer * inner);
   return MX_OK;
 }
 
@@ -148,7 +147,7 @@ static unsigned needs(const mx_op_attrs *a) {
   .forward = {[MX_DEV_CPU] = forward, [MX_DEV_GPU] = MX_GPU(forward)},                                      \
   .backward = {[MX_DEV_CPU] = backward, [MX_DEV_GPU] = MX_GPU(backward)},                                   \
   .flags = MX_OP_BWD_IN_DATA | MX_OP_BWD_OUT_DATA | MX_OP_BWD_OUT_GRAD, .backward_needs = needs,            \
-  .workspace = mx_table_workspace
+  .workspace = mx_table_workspace_bwd
 
 const mx_op mx_op_sum = {.name = "sum", .doc = "Sum over axes (adjacent; default all).", REDUCE_FIELDS};
 const mx_op mx_op_mean = {.name = "mean", .doc = "Mean over axes (adjacent; default all).", REDUCE_FIELDS};

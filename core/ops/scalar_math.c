@@ -41,12 +41,12 @@ static const scalar_def *def_of(const mx_op_call *c) {
 
 static mx_status forward(const mx_op_call *c) {
   const mx_kernels *k;
-  mx_req r = c->req[0];
-  if (r == MX_REQ_NULL) return MX_OK;
+  if (c->req[0] == MX_REQ_NULL) return MX_OK;
   mx_status st = mx_table_of(c, &k);
+  if (st == MX_OK) st = mx_table_forward_req(c);
   if (st != MX_OK) return st;
   int64_t n = mx_op_size(c->out[0]);
-  float *y = mx_op_data(c->out[0]), *t = mx_table_target(c, r, y, 0), s = MX_PFLOAT(c->attrs, P_SCALAR);
+  float *t = mx_op_data(c->out[0]), s = MX_PFLOAT(c->attrs, P_SCALAR);
   const scalar_def *d = def_of(c);
   if (d->reversed) { /* a full array of the scalar, then the array kernel (y may be its first operand) */
     k->fill(t, n, s);
@@ -54,7 +54,6 @@ static mx_status forward(const mx_op_call *c) {
   } else {
     k->binary_scalar(d->fn, mx_op_data(c->in[0]), s, t, n);
   }
-  mx_table_finish(k, r, y, t, n);
   return MX_OK;
 }
 
@@ -95,7 +94,7 @@ static mx_status backward(const mx_op_call *c) {
    .forward = {[MX_DEV_CPU] = forward, [MX_DEV_GPU] = MX_GPU(forward)},                            \
    .backward = {[MX_DEV_CPU] = backward, [MX_DEV_GPU] = MX_GPU(backward)},                         \
    .flags = MX_OP_BWD_IN_DATA | MX_OP_BWD_OUT_DATA | MX_OP_BWD_OUT_GRAD,                           \
-   .workspace = mx_table_workspace}
+   .workspace = mx_table_workspace_bwd}
 
 /* In the order of defs. */
 const mx_op mx_op_scalar_math[] = {

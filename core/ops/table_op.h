@@ -35,4 +35,18 @@ static inline int64_t mx_table_workspace(const mx_op_attrs *a, const mx_shape *i
   return 2 * m;
 }
 
+/* The same for the backward only: forward requests are write or in place (plan.c), so an
+ * element-wise forward needs no scratch, and an eager call (imperative.c) allocates none. */
+static inline int64_t mx_table_workspace_bwd(const mx_op_attrs *a, const mx_shape *in, int nin,
+                                             const mx_shape *out, int nout, int backward) {
+  return backward ? mx_table_workspace(a, in, nin, out, nout, backward) : 0;
+}
+
+/* A forward's request: MX_OK for write and in place, an error for 'add' (never planned). */
+static inline mx_status mx_table_forward_req(const mx_op_call *c) {
+  return c->req[0] == MX_REQ_ADD
+             ? mx_error(MX_ERR_INTERNAL, "%s: an 'add' request for a forward output", c->attrs->op->name)
+             : MX_OK;
+}
+
 #endif

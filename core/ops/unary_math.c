@@ -48,14 +48,11 @@ static const unary_def *def_of(const mx_op_call *c) {
 
 static mx_status forward(const mx_op_call *c) {
   const mx_kernels *k;
-  mx_req r = c->req[0];
-  if (r == MX_REQ_NULL) return MX_OK;
+  if (c->req[0] == MX_REQ_NULL) return MX_OK;
   mx_status st = mx_table_of(c, &k);
+  if (st == MX_OK) st = mx_table_forward_req(c);
   if (st != MX_OK) return st;
-  int64_t n = mx_op_size(c->out[0]);
-  float *y = mx_op_data(c->out[0]), *t = mx_table_target(c, r, y, 0);
-  k->unary(def_of(c)->fn, mx_op_data(c->in[0]), t, n);
-  mx_table_finish(k, r, y, t, n);
+  k->unary(def_of(c)->fn, mx_op_data(c->in[0]), mx_op_data(c->out[0]), mx_op_size(c->out[0]));
   return MX_OK;
 }
 
@@ -130,7 +127,7 @@ static mx_status backward(const mx_op_call *c) {
     .forward = {[MX_DEV_CPU] = forward, [MX_DEV_GPU] = MX_GPU(forward)},                           \
     .backward = {[MX_DEV_CPU] = backward, [MX_DEV_GPU] = MX_GPU(backward)},                        \
     .flags = MX_OP_BWD_IN_DATA | MX_OP_BWD_OUT_DATA | MX_OP_BWD_OUT_GRAD,                          \
-    .workspace = mx_table_workspace                                                                \
+    .workspace = mx_table_workspace_bwd                                                                \
   }
 
 /* In the order of defs. */

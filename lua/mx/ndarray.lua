@@ -57,7 +57,7 @@ local function eager(info)
 end
 
 M._ops = {}
-for _, info in ipairs(core.symbol.op_list()) do
+for _, info in ipairs(op_params.op_list()) do
   M._ops[info.name] = info
   local fn, lua_form = eager(info), M[info.name]
   if lua_form then -- f(x, ...) keeps today's meaning; f{...} holding an NDArray is the operator

@@ -1,7 +1,16 @@
 -- mx.op_params: a registry operator's keyword table ({data = x, num_hidden = 128, ...}) split
 -- into inputs and MXNet's parameter text. Shared by the constructors generated for every
 -- operator: mx.sym.<Op> (inputs are Symbols) and mx.nd.<Op> (inputs are NDArrays).
+local core = require 'mx.core'
+
 local M = {}
+
+-- The registry's operators (core.symbol.op_list()), read once and shared by mx.sym and mx.nd.
+local op_list
+function M.op_list()
+  op_list = op_list or core.symbol.op_list()
+  return op_list
+end
 
 -- A Lua value as MXNet's parameter text: 128 -> "128", true -> "True", {2, 3} -> "(2,3)".
 function M.text(v, where, key)

@@ -72,7 +72,7 @@ local function constructor(info)
 end
 
 M._ops = {}
-for _, info in ipairs(core.symbol.op_list()) do
+for _, info in ipairs(op_params.op_list()) do
   M._ops[info.name] = info
   M[info.name] = constructor(info)
 end
