@@ -60,10 +60,8 @@ static void apply(const mx_kernels *k, mx_binary_op op, const mx_ndarray *x, con
 
 static mx_status forward(const mx_op_call *c) {
   const mx_kernels *k;
-  if (c->req[0] == MX_REQ_NULL) return MX_OK;
-  mx_status st = mx_table_of(c, &k);
-  if (st == MX_OK) st = mx_table_forward_req(c);
-  if (st != MX_OK || mx_op_size(c->out[0]) == 0) return st;
+  mx_status st = mx_table_forward_of(c, &k);
+  if (st != MX_OK || !k || mx_op_size(c->out[0]) == 0) return st;
   apply(k, def_of(c->attrs)->fn, c->in[0], mx_op_data(c->in[0]), c->in[1], mx_op_data(c->in[1]),
         mx_op_data(c->out[0]), c->out[0]);
   return MX_OK;

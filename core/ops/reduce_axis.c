@@ -76,10 +76,8 @@ static mx_reduce_op reduce_op(const mx_op *op) {
 
 static mx_status forward(const mx_op_call *c) {
   const mx_kernels *k;
-  if (c->req[0] == MX_REQ_NULL) return MX_OK;
-  mx_status st = mx_table_of(c, &k);
-  if (st == MX_OK) st = mx_table_forward_req(c);
-  if (st != MX_OK) return st;
+  mx_status st = mx_table_forward_of(c, &k);
+  if (st != MX_OK || !k) return st;
   int64_t outer, len, inner;
   int first, last;
   st = view(c->attrs, mx_ndarray_shape(c->in[0]), mx_ndarray_ndim(c->in[0]), &outer, &len, &inner, &first, &last);

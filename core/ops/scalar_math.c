@@ -41,10 +41,8 @@ static const scalar_def *def_of(const mx_op_call *c) {
 
 static mx_status forward(const mx_op_call *c) {
   const mx_kernels *k;
-  if (c->req[0] == MX_REQ_NULL) return MX_OK;
-  mx_status st = mx_table_of(c, &k);
-  if (st == MX_OK) st = mx_table_forward_req(c);
-  if (st != MX_OK) return st;
+  mx_status st = mx_table_forward_of(c, &k);
+  if (st != MX_OK || !k) return st;
   int64_t n = mx_op_size(c->out[0]);
   float *t = mx_op_data(c->out[0]), s = MX_PFLOAT(c->attrs, P_SCALAR);
   const scalar_def *d = def_of(c);
@@ -57,17 +55,9 @@ static mx_status forward(const mx_op_call *c) {
   return MX_OK;
 }
 
-/* workspace: the derivative d, then the 'add' target; dx = dy * d */
-static mx_status backward(const mx_op_call *c) {
-  const mx_kernels *k;
-  mx_req r = c->req[0];
-  if (r == MX_REQ_NULL) return MX_OK;
-  mx_status st = mx_table_of(c, &k);
-  if (st != MX_OK) return st;
-  int64_t n = mx_op_size(c->in[0]);
+static void deriv(const mx_kernels *k, const mx_op_call *c, const float *x, const float *y, float *d,
+                  int64_t n) {
   float s = MX_PFLOAT(c->attrs, P_SCALAR);
-  const float *x = mx_op_data(c->in[0]), *y = mx_op_data(c->out[0]);
-  float *dx = mx_op_data(c->in_grad[0]), *d = c->workspace, *t = mx_table_target(c, r, dx, n);
   switch (def_of(c)->grad) {
   case G_GE: k->binary_scalar(MX_BINARY_GE, x, s, d, n); break;
   case G_LE: k->binary_scalar(MX_BINARY_LE, x, s, d, n); break;
@@ -78,9 +68,10 @@ static mx_status backward(const mx_op_call *c) {
   case G_RPOW: k->binary_scalar(MX_BINARY_MUL, y, logf(s), d, n); break;
   case G_ZERO: k->fill(d, n, 0.0f); break;
   }
-  k->binary(MX_BINARY_MUL, mx_op_data(c->out_grad[0]), d, t, n);
-  mx_table_finish(k, r, dx, t, n);
-  return MX_OK;
+}
+
+static mx_status backward(const mx_op_call *c) {
+  return mx_table_unary_backward(c, deriv);
 }
 
 #define SCALAR(NAME, DOC)                                                                          \

@@ -5,7 +5,7 @@
  * backward builds dy/dx from the input or the output with table kernels, in the workspace. */
 #include "table_op.h"
 
-/* How the derivative is made (d: a mask of n floats in the workspace; then dx = dy * d). */
+/* How the derivative d is made (n floats in the workspace; then dx = dy * d). */
 typedef enum grad_kind {
   G_NEG,        /* -1 */
   G_Y,          /* y (exp) */
@@ -48,76 +48,44 @@ static const unary_def *def_of(const mx_op_call *c) {
 
 static mx_status forward(const mx_op_call *c) {
   const mx_kernels *k;
-  if (c->req[0] == MX_REQ_NULL) return MX_OK;
-  mx_status st = mx_table_of(c, &k);
-  if (st == MX_OK) st = mx_table_forward_req(c);
-  if (st != MX_OK) return st;
+  mx_status st = mx_table_forward_of(c, &k);
+  if (st != MX_OK || !k) return st;
   k->unary(def_of(c)->fn, mx_op_data(c->in[0]), mx_op_data(c->out[0]), mx_op_size(c->out[0]));
   return MX_OK;
 }
 
-/* workspace: the derivative d, then the 'add' target */
-static mx_status backward(const mx_op_call *c) {
-  const mx_kernels *k;
-  mx_req r = c->req[0];
-  if (r == MX_REQ_NULL) return MX_OK;
-  mx_status st = mx_table_of(c, &k);
-  if (st != MX_OK) return st;
-  int64_t n = mx_op_size(c->in[0]);
-  const float *x = mx_op_data(c->in[0]), *y = mx_op_data(c->out[0]),
-              *dy = mx_op_data(c->out_grad[0]);
-  float *dx = mx_op_data(c->in_grad[0]), *d = c->workspace, *t = mx_table_target(c, r, dx, n);
+static void deriv(const mx_kernels *k, const mx_op_call *c, const float *x, const float *y, float *d,
+                  int64_t n) {
   switch (def_of(c)->grad) {
-  case G_NEG:
-    k->binary_scalar(MX_BINARY_MUL, dy, -1.0f, t, n);
-    break;
-  case G_Y:
-    k->binary(MX_BINARY_MUL, dy, y, t, n);
-    break;
-  case G_INV_X:
-    k->binary(MX_BINARY_DIV, dy, x, t, n);
-    break;
+  case G_NEG: k->fill(d, n, -1.0f); break;
+  case G_Y: k->unary(MX_UNARY_COPY, y, d, n); break;
+  case G_INV_X: k->unary(MX_UNARY_RECIPROCAL, x, d, n); break;
   case G_HALF_INV_Y:
     k->binary_scalar(MX_BINARY_MUL, y, 2.0f, d, n);
-    k->binary(MX_BINARY_DIV, dy, d, t, n);
+    k->unary(MX_UNARY_RECIPROCAL, d, d, n);
     break;
-  case G_SIGN_X:
-    k->unary(MX_UNARY_SIGN, x, d, n);
-    k->binary(MX_BINARY_MUL, dy, d, t, n);
-    break;
-  case G_TWO_X:
-    k->binary_scalar(MX_BINARY_MUL, x, 2.0f, d, n);
-    k->binary(MX_BINARY_MUL, dy, d, t, n);
-    break;
-  case G_X_POS:
-    k->binary_scalar(MX_BINARY_GT, x, 0.0f, d, n);
-    k->binary(MX_BINARY_MUL, dy, d, t, n);
-    break;
+  case G_SIGN_X: k->unary(MX_UNARY_SIGN, x, d, n); break;
+  case G_TWO_X: k->binary_scalar(MX_BINARY_MUL, x, 2.0f, d, n); break;
+  case G_X_POS: k->binary_scalar(MX_BINARY_GT, x, 0.0f, d, n); break;
   case G_Y_1MY:
     k->binary_scalar(MX_BINARY_RSUB, y, 1.0f, d, n); /* 1 - y */
     k->binary(MX_BINARY_MUL, d, y, d, n);
-    k->binary(MX_BINARY_MUL, dy, d, t, n);
     break;
   case G_1MY2:
     k->binary(MX_BINARY_MUL, y, y, d, n);
     k->binary_scalar(MX_BINARY_RSUB, d, 1.0f, d, n);
-    k->binary(MX_BINARY_MUL, dy, d, t, n);
     break;
-  case G_SIGMOID_X:
-    k->unary(MX_UNARY_SIGMOID, x, d, n);
-    k->binary(MX_BINARY_MUL, dy, d, t, n);
-    break;
-  case G_ZERO:
-    k->fill(t, n, 0.0f);
-    break;
+  case G_SIGMOID_X: k->unary(MX_UNARY_SIGMOID, x, d, n); break;
+  case G_ZERO: k->fill(d, n, 0.0f); break;
   case G_MINUS_Y2:
     k->binary(MX_BINARY_MUL, y, y, d, n);
     k->binary_scalar(MX_BINARY_MUL, d, -1.0f, d, n);
-    k->binary(MX_BINARY_MUL, dy, d, t, n);
     break;
   }
-  mx_table_finish(k, r, dx, t, n);
-  return MX_OK;
+}
+
+static mx_status backward(const mx_op_call *c) {
+  return mx_table_unary_backward(c, deriv);
 }
 
 #define UNARY(NAME, DOC)                                                                           \
