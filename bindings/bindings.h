@@ -86,12 +86,19 @@ typedef struct mxb_ndarray_ud {
   mx_ndarray *a; /* NULL once closed or, for a borrowed array, invalidated */
   int borrowed;  /* 1: pushed by mxb_push_borrowed_ndarray */
 } mxb_ndarray_ud;
+/* An NDArray as text (ndarray_print.c): the __tostring of the NDArray metatable. */
+int mxb_ndarray_tostring(lua_State *L);
+/* A scratch buffer owned by the Lua GC (a userdata pushed on the stack), so an error raised
+ * while it is in use leaks nothing. */
+void *mxb_scratch(lua_State *L, size_t bytes);
 /* The module's NDArray methods table (mx.core.NDArray_methods) is kept in the
  * registry under this key; __index falls back on it. */
 #define MXB_NDARRAY_METHODS "mx.NDArray.methods"
 
 /* Each binding file registers its functions into the module table at stack top. */
 void mxb_open_ndarray(lua_State *L);
+void mxb_open_random(lua_State *L);  /* random.c: mx.core.random; after mxb_open_ndarray */
+void mxb_open_context(lua_State *L); /* context.c: mx.Context, device counts, pool statistics */
 void mxb_open_symbol(lua_State *L);
 void mxb_open_executor(lua_State *L);
 void mxb_open_io(lua_State *L);
@@ -104,6 +111,12 @@ void mxb_open_bytes(lua_State *L);   /* bytes.c: IDX images kept as bytes */
 void mxb_open_features(lua_State *L); /* features.c: what this build has */
 void mxb_open_gemm_plan(lua_State *L); /* gemm_plan.c: mx.core.gemm_plan() */
 void mxb_open_cuda_graph(lua_State *L); /* cuda_graph.c: mx.core.cuda_graph */
+/* Runs the registry operator `op` (parameters keys/values, one output) on `in` through the eager
+ * cache (eager.c) and returns its output (a reference the caller pushes); raises "<where>: ..." on
+ * error. */
+mx_ndarray *mxb_eager(lua_State *L, const char *op, const char *const *keys, const char *const *values, int n,
+                      mx_ndarray *const *in, int nin, const char *where);
+void mxb_open_eager(lua_State *L); /* eager.c: mx.core.nd_invoke, behind mx.nd.<Op> */
 /* The executor behind an mx.Executor value at idx (executor.c); raises otherwise. */
 mx_executor *mxb_check_executor(lua_State *L, int idx, const char *where);
 

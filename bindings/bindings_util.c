@@ -8,6 +8,10 @@
 #include "bindings.h"
 #include "checked.h"
 
+void *mxb_scratch(lua_State *L, size_t bytes) {
+  return lua_newuserdatauv(L, bytes ? bytes : 1, 0);
+}
+
 /* ---- errors ---- */
 
 /* "<where>: <node>: <what>" from the failure's fields: the Lua function's name
@@ -316,7 +320,8 @@ int mxb_check_shape(lua_State *L, int idx, int64_t shape[MX_MAX_NDIM], const cha
       mxb_argerror(L, idx, where, "shape dimension %d must be a positive integer (got %lld)", i + 1,
                    (long long)d);
     if (!mx_size_mul(total, d, &total))
-      mxb_argerror(L, idx, where, "shape is too large (dimension %d is %lld; more than 2^48 elements)", i + 1,
+      mxb_argerror(L, idx, where,
+                   "shape is too large (dimension %d is %lld; more than 2^48 elements)", i + 1,
                    (long long)d);
     shape[i] = d;
   }
@@ -327,7 +332,8 @@ int64_t *mxb_check_int64_list(lua_State *L, int idx, const char *where, int64_t 
   idx = lua_absindex(L, idx);
   if (!lua_istable(L, idx)) mxb_typeerror(L, idx, where, "table of integers");
   lua_Integer len = (lua_Integer)lua_rawlen(L, idx);
-  if (len > MX_SIZE_LIMIT / 8) mxb_argerror(L, idx, where, "list of %lld integers is too large", (long long)len);
+  if (len > MX_SIZE_LIMIT / 8)
+    mxb_argerror(L, idx, where, "list of %lld integers is too large", (long long)len);
   int64_t *list = lua_newuserdatauv(L, (size_t)(len > 0 ? len : 1) * sizeof *list, 0);
   for (lua_Integer i = 0; i < len; i++) {
     lua_rawgeti(L, idx, i + 1);

@@ -1,6 +1,6 @@
-/* ndarray.c: the mx.NDArray and mx.Context metatables (built like liolib.c)
- * and the C functions behind mx.nd, NDArray methods, mx.random and contexts.
- * Positions taken from Lua (axes, rows, elements) are 1-based here. */
+/* ndarray.c: the mx.NDArray metatable (built like liolib.c) and the C functions behind
+ * mx.nd and the NDArray methods; printing is in ndarray_print.c, contexts in context.c,
+ * random numbers in random.c. Positions taken from Lua (axes, rows, elements) are 1-based. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,13 +8,6 @@
 
 #include "bindings.h"
 #include "checked.h"
-
-/* A scratch buffer owned by the Lua GC (a userdata pushed on the stack), so an
- * error raised while it is in use leaks nothing. */
-static void *scratch(lua_State *L, size_t bytes) {
-  return lua_newuserdatauv(L, bytes ? bytes : 1, 0);
-}
-
 
 /* "(3,4)" into buf. */
 static void dims_str(const int64_t *s, int nd, char *buf, size_t len) {
@@ -126,7 +119,7 @@ static float *nested_read(lua_State *L, int idx, int64_t shape[MX_MAX_NDIM], int
     dims_str(shape, *ndim, dims, sizeof dims);
     mxb_argerror(L, idx, where, "nested table of shape %s is too large", dims);
   }
-  float *buf = scratch(L, (size_t)n * sizeof(float));
+  float *buf = mxb_scratch(L, (size_t)n * sizeof(float));
   float *p = buf;
   int64_t path[MX_MAX_NDIM];
   lua_pushvalue(L, idx);
@@ -224,56 +217,6 @@ static int nd_arange(lua_State *L) {
   return 1;
 }
 
-static int nd_random_permutation(lua_State *L) {
-  const char *where = "mx.nd.random_permutation";
-  lua_Integer n = mxb_check_integer(L, 1, where);
-  if (n < 1)
-    return mxb_argerror(L, 1, where, "n must be a positive integer (got %lld)", (long long)n);
-  mx_context ctx = mxb_opt_context(L, 2, where);
-  mx_ndarray *out;
-  mxb_check(L, mx_random_permutation(n, ctx, &out), where);
-  mxb_push_ndarray(L, out);
-  return 1;
-}
-
-/* ---- mx.random ---- */
-
-static int random_seed(lua_State *L) {
-  lua_Integer s = mxb_check_integer(L, 1, "mx.random.seed");
-  mx_random_seed((uint64_t)s);
-  return 0;
-}
-
-/* uniform(low, high, shape|out[, ctx]): a new array, or `out` filled in place. */
-static int random_fill(lua_State *L, int normal, const char *where) {
-  float p1 = (float)mxb_check_number(L, 1, where);
-  float p2 = (float)mxb_check_number(L, 2, where);
-  if (normal && !(p2 >= 0))
-    return mxb_argerror(L, 2, where, "std must be >= 0 (got %g)", (double)p2);
-  if (!normal && !(p2 >= p1))
-    return mxb_argerror(L, 2, where, "high must be >= low (got low %g, high %g)", (double)p1,
-                        (double)p2);
-  mx_ndarray *out = mxb_test_ndarray(L, 3);
-  if (out == NULL) {
-    if (luaL_testudata(L, 3, MXB_NDARRAY_MT)) mxb_check_ndarray(L, 3, where); /* closed: raises */
-    int64_t shape[MX_MAX_NDIM];
-    int ndim = mxb_check_shape(L, 3, shape, where);
-    mx_context ctx = mxb_opt_context(L, 4, where);
-    mxb_check(L, mx_ndarray_create(shape, ndim, ctx, &out), where);
-    mxb_push_ndarray(L, out);
-  } else {
-    lua_pushvalue(L, 3);
-  }
-  mxb_check(L, normal ? mx_random_normal(p1, p2, out) : mx_random_uniform(p1, p2, out), where);
-  return 1;
-}
-static int random_uniform(lua_State *L) {
-  return random_fill(L, 0, "mx.random.uniform");
-}
-static int random_normal(lua_State *L) {
-  return random_fill(L, 1, "mx.random.normal");
-}
-
 /* ---- properties ---- */
 
 static int nd_shape(lua_State *L) {
@@ -314,7 +257,7 @@ static void push_nested(lua_State *L, const float **p, const int64_t *shape, int
 static int nd_totable(lua_State *L) {
   mx_ndarray *a = mxb_check_ndarray(L, 1, "NDArray:totable");
   int64_t n = mx_ndarray_size(a);
-  float *buf = scratch(L, (size_t)n * sizeof(float));
+  float *buf = mxb_scratch(L, (size_t)n * sizeof(float));
   mxb_check(L, mx_ndarray_to_host(a, buf, n), "NDArray:totable");
   const float *p = buf;
   push_nested(L, &p, mx_ndarray_shape(a), mx_ndarray_ndim(a));
@@ -613,7 +556,7 @@ static int nd_concat(lua_State *L) {
     n = lua_gettop(L);
   }
   if (n < 1) return mxb_argerror(L, 1, where, "at least one NDArray expected");
-  mx_ndarray **arrays = scratch(L, (size_t)n * sizeof *arrays);
+  mx_ndarray **arrays = mxb_scratch(L, (size_t)n * sizeof *arrays);
   for (int i = 0; i < n; i++) {
     if (from_table) {
       lua_rawgeti(L, 1, i + 1);
@@ -755,13 +698,15 @@ static int nd_len(lua_State *L) {
 
 #define NO_REVERSE MX_BINARY_COUNT
 
-/* a op b where each side is an NDArray or a number (not both numbers). */
-static int binary(lua_State *L, mx_binary_op op, mx_binary_op rop, const char *where) {
+/* a op b where each side is an NDArray or a number (not both numbers): two arrays run the
+ * registry operator `name` (broadcast_add, ...); a number goes through the scalar kernels. */
+static int binary(lua_State *L, const char *name, mx_binary_op op, mx_binary_op rop, const char *where) {
   mx_ndarray *a = mxb_test_ndarray(L, 1), *b = mxb_test_ndarray(L, 2), *out;
   if (a == NULL && luaL_testudata(L, 1, MXB_NDARRAY_MT)) mxb_check_ndarray(L, 1, where);
   if (b == NULL && luaL_testudata(L, 2, MXB_NDARRAY_MT)) mxb_check_ndarray(L, 2, where);
   if (a != NULL && b != NULL) {
-    mxb_check(L, mx_ndarray_binary(op, a, b, &out), where);
+    mx_ndarray *in[2] = {a, b};
+    out = mxb_eager(L, name, NULL, NULL, 0, in, 2, where);
   } else if (a != NULL) {
     float s = (float)mxb_check_number(L, 2, where);
     mxb_check(L, mx_ndarray_binary_scalar(op, a, s, &out), where);
@@ -776,9 +721,9 @@ static int binary(lua_State *L, mx_binary_op op, mx_binary_op rop, const char *w
           L,
           mx_ndarray_full(mx_ndarray_shape(b), mx_ndarray_ndim(b), mx_ndarray_context(b), s, &tmp),
           where);
-      mx_status st = mx_ndarray_binary(op, tmp, b, &out);
-      mx_ndarray_release(tmp);
-      mxb_check(L, st, where);
+      mxb_push_ndarray(L, tmp); /* the GC frees it if the operator raises */
+      mx_ndarray *in[2] = {tmp, b};
+      out = mxb_eager(L, name, NULL, NULL, 0, in, 2, where);
     }
   } else {
     return mxb_typeerror(L, 1, where, "NDArray");
@@ -788,43 +733,43 @@ static int binary(lua_State *L, mx_binary_op op, mx_binary_op rop, const char *w
 }
 
 static int nd_add(lua_State *L) {
-  return binary(L, MX_BINARY_ADD, MX_BINARY_ADD, "mx.nd.add");
+  return binary(L, "broadcast_add", MX_BINARY_ADD, MX_BINARY_ADD, "mx.nd.add");
 }
 static int nd_subtract(lua_State *L) {
-  return binary(L, MX_BINARY_SUB, MX_BINARY_RSUB, "mx.nd.subtract");
+  return binary(L, "broadcast_sub", MX_BINARY_SUB, MX_BINARY_RSUB, "mx.nd.subtract");
 }
 static int nd_multiply(lua_State *L) {
-  return binary(L, MX_BINARY_MUL, MX_BINARY_MUL, "mx.nd.multiply");
+  return binary(L, "broadcast_mul", MX_BINARY_MUL, MX_BINARY_MUL, "mx.nd.multiply");
 }
 static int nd_divide(lua_State *L) {
-  return binary(L, MX_BINARY_DIV, MX_BINARY_RDIV, "mx.nd.divide");
+  return binary(L, "broadcast_div", MX_BINARY_DIV, MX_BINARY_RDIV, "mx.nd.divide");
 }
 static int nd_maximum(lua_State *L) {
-  return binary(L, MX_BINARY_MAX, MX_BINARY_MAX, "mx.nd.maximum");
+  return binary(L, "broadcast_maximum", MX_BINARY_MAX, MX_BINARY_MAX, "mx.nd.maximum");
 }
 static int nd_minimum(lua_State *L) {
-  return binary(L, MX_BINARY_MIN, MX_BINARY_MIN, "mx.nd.minimum");
+  return binary(L, "broadcast_minimum", MX_BINARY_MIN, MX_BINARY_MIN, "mx.nd.minimum");
 }
 static int nd_power(lua_State *L) {
-  return binary(L, MX_BINARY_POW, NO_REVERSE, "mx.nd.power");
+  return binary(L, "broadcast_power", MX_BINARY_POW, NO_REVERSE, "mx.nd.power");
 }
 static int nd_equal(lua_State *L) {
-  return binary(L, MX_BINARY_EQ, MX_BINARY_EQ, "mx.nd.equal");
+  return binary(L, "broadcast_equal", MX_BINARY_EQ, MX_BINARY_EQ, "mx.nd.equal");
 }
 static int nd_not_equal(lua_State *L) {
-  return binary(L, MX_BINARY_NE, MX_BINARY_NE, "mx.nd.not_equal");
+  return binary(L, "broadcast_not_equal", MX_BINARY_NE, MX_BINARY_NE, "mx.nd.not_equal");
 }
 static int nd_greater(lua_State *L) {
-  return binary(L, MX_BINARY_GT, MX_BINARY_LT, "mx.nd.greater");
+  return binary(L, "broadcast_greater", MX_BINARY_GT, MX_BINARY_LT, "mx.nd.greater");
 }
 static int nd_greater_equal(lua_State *L) {
-  return binary(L, MX_BINARY_GE, MX_BINARY_LE, "mx.nd.greater_equal");
+  return binary(L, "broadcast_greater_equal", MX_BINARY_GE, MX_BINARY_LE, "mx.nd.greater_equal");
 }
 static int nd_lesser(lua_State *L) {
-  return binary(L, MX_BINARY_LT, MX_BINARY_GT, "mx.nd.lesser");
+  return binary(L, "broadcast_lesser", MX_BINARY_LT, MX_BINARY_GT, "mx.nd.lesser");
 }
 static int nd_lesser_equal(lua_State *L) {
-  return binary(L, MX_BINARY_LE, MX_BINARY_GE, "mx.nd.lesser_equal");
+  return binary(L, "broadcast_lesser_equal", MX_BINARY_LE, MX_BINARY_GE, "mx.nd.lesser_equal");
 }
 
 static int inplace(lua_State *L, mx_binary_op op, const char *where) {
@@ -851,31 +796,31 @@ static int nd_div_(lua_State *L) {
   return inplace(L, MX_BINARY_DIV, "NDArray:div_");
 }
 
-static int unary(lua_State *L, mx_unary_op op, const char *where) {
-  mx_ndarray *a = mxb_check_ndarray(L, 1, where), *out;
-  mxb_check(L, mx_ndarray_unary(op, a, &out), where);
-  mxb_push_ndarray(L, out);
+/* f(x) for the registry operator `name` (exp, relu, ...). */
+static int unary(lua_State *L, const char *name, const char *where) {
+  mx_ndarray *a = mxb_check_ndarray(L, 1, where);
+  mxb_push_ndarray(L, mxb_eager(L, name, NULL, NULL, 0, &a, 1, where));
   return 1;
 }
-#define UNARY(fn, op, name)                                                                        \
+#define UNARY(fn, name)                                                                            \
   static int fn(lua_State *L) {                                                                    \
-    return unary(L, op, name);                                                                     \
+    return unary(L, name, "mx.nd." name);                                                          \
   }
-UNARY(nd_exp, MX_UNARY_EXP, "mx.nd.exp")
-UNARY(nd_log, MX_UNARY_LOG, "mx.nd.log")
-UNARY(nd_sqrt, MX_UNARY_SQRT, "mx.nd.sqrt")
-UNARY(nd_abs, MX_UNARY_ABS, "mx.nd.abs")
-UNARY(nd_negative, MX_UNARY_NEG, "mx.nd.negative")
-UNARY(nd_square, MX_UNARY_SQUARE, "mx.nd.square")
-UNARY(nd_relu, MX_UNARY_RELU, "mx.nd.relu")
-UNARY(nd_sigmoid, MX_UNARY_SIGMOID, "mx.nd.sigmoid")
-UNARY(nd_tanh, MX_UNARY_TANH, "mx.nd.tanh")
-UNARY(nd_sign, MX_UNARY_SIGN, "mx.nd.sign")
-UNARY(nd_softrelu, MX_UNARY_SOFTRELU, "mx.nd.softrelu")
-UNARY(nd_reciprocal, MX_UNARY_RECIPROCAL, "mx.nd.reciprocal")
+UNARY(nd_exp, "exp")
+UNARY(nd_log, "log")
+UNARY(nd_sqrt, "sqrt")
+UNARY(nd_abs, "abs")
+UNARY(nd_negative, "negative")
+UNARY(nd_square, "square")
+UNARY(nd_relu, "relu")
+UNARY(nd_sigmoid, "sigmoid")
+UNARY(nd_tanh, "tanh")
+UNARY(nd_sign, "sign")
+UNARY(nd_softrelu, "softrelu")
+UNARY(nd_reciprocal, "reciprocal")
 
 static int nd_unm(lua_State *L) {
-  return unary(L, MX_UNARY_NEG, "NDArray.__unm");
+  return unary(L, "negative", "NDArray.__unm");
 }
 
 static int nd_clip(lua_State *L) {
@@ -891,25 +836,28 @@ static int nd_clip(lua_State *L) {
 
 /* ---- reductions: f(x[, axis[, keepdims]]) ---- */
 
-static int reduce(lua_State *L, mx_reduce_op op, const char *where) {
-  mx_ndarray *a = mxb_check_ndarray(L, 1, where), *out;
+/* f(x[, axis[, keepdims]]): the registry reduction `name` over one 1-based axis, or all. */
+static int reduce(lua_State *L, const char *name, const char *where) {
+  mx_ndarray *a = mxb_check_ndarray(L, 1, where);
   int axis = lua_isnoneornil(L, 2) ? -1 : mxb_check_axis(L, 2, mx_ndarray_ndim(a), where);
   int keep = mxb_opt_boolean(L, 3, 0, where);
-  mxb_check(L, mx_ndarray_reduce(op, a, axis, keep, &out), where);
-  mxb_push_ndarray(L, out);
+  char axis_text[24] = "()";
+  if (axis >= 0) snprintf(axis_text, sizeof axis_text, "(%d,)", axis);
+  const char *keys[2] = {"axis", "keepdims"}, *values[2] = {axis_text, keep ? "True" : "False"};
+  mxb_push_ndarray(L, mxb_eager(L, name, keys, values, 2, &a, 1, where));
   return 1;
 }
-#define REDUCE(fn, op, name)                                                                       \
+#define REDUCE(fn, name)                                                                           \
   static int fn(lua_State *L) {                                                                    \
-    return reduce(L, op, name);                                                                    \
+    return reduce(L, name, "mx.nd." name);                                                         \
   }
-REDUCE(nd_sum, MX_REDUCE_SUM, "mx.nd.sum")
-REDUCE(nd_mean, MX_REDUCE_MEAN, "mx.nd.mean")
-REDUCE(nd_max, MX_REDUCE_MAX, "mx.nd.max")
-REDUCE(nd_min, MX_REDUCE_MIN, "mx.nd.min")
-REDUCE(nd_argmax, MX_REDUCE_ARGMAX, "mx.nd.argmax")
-REDUCE(nd_argmin, MX_REDUCE_ARGMIN, "mx.nd.argmin")
-REDUCE(nd_norm, MX_REDUCE_NORM, "mx.nd.norm")
+REDUCE(nd_sum, "sum")
+REDUCE(nd_mean, "mean")
+REDUCE(nd_max, "max")
+REDUCE(nd_min, "min")
+REDUCE(nd_argmax, "argmax")
+REDUCE(nd_argmin, "argmin")
+REDUCE(nd_norm, "norm")
 
 /* ---- products and encodings ---- */
 
@@ -967,250 +915,6 @@ static int nd_is_ndarray(lua_State *L) {
   return 1;
 }
 
-/* ---- printing ---- */
-
-#define PRINT_THRESHOLD 1000
-#define PRINT_EDGE 3
-
-typedef struct printer {
-  mx_ndarray *a;
-  const float *host; /* all the data, when not abbreviated */
-  int nd;
-  const int64_t *shape;
-  int64_t idx[MX_MAX_NDIM]
-             [2 * PRINT_EDGE + 1]; /* shown positions of abbreviated axes; -1 is "..." */
-  int abbrev[MX_MAX_NDIM];         /* axis d shows idx[d]; otherwise every position 0..n-1 */
-  int64_t count[MX_MAX_NDIM];
-  int width;
-} printer;
-
-static void fmt_value(char *buf, size_t len, float v) {
-  if (isnan(v))
-    snprintf(buf, len, "nan");
-  else if (isinf(v))
-    snprintf(buf, len, v > 0 ? "inf" : "-inf");
-  else
-    snprintf(buf, len, "%.6g", (double)v);
-}
-
-/* The k-th shown position along axis d (-1 for the "..." of an abbreviated axis). */
-static int64_t shown_pos(const printer *p, int d, int64_t k) {
-  return p->abbrev[d] ? p->idx[d][k] : k;
-}
-
-static mx_status value_at(printer *p, const int64_t *pos, float *v) {
-  int64_t flat = 0;
-  for (int d = 0; d < p->nd; d++) flat = flat * p->shape[d] + pos[d];
-  if (p->host) {
-    *v = p->host[flat];
-    return MX_OK;
-  }
-  return mx_ndarray_get_element(p->a, flat, v);
-}
-
-/* Visits every shown element (pass 0 measures widths, pass 1 prints). */
-static void print_rows(lua_State *L, printer *p, luaL_Buffer *B, int pass) {
-  int nd = p->nd, lead = nd > 2 ? nd - 2 : 0;
-  int64_t k[MX_MAX_NDIM] = {0}; /* odometer over the leading axes' shown positions */
-  int last_was_ellipsis = 0, first_block = 1;
-  for (;;) {
-    int64_t pos[MX_MAX_NDIM];
-    int ellipsis = 0;
-    for (int d = 0; d < lead; d++) {
-      pos[d] = shown_pos(p, d, k[d]);
-      if (pos[d] < 0) ellipsis = 1;
-    }
-    if (pass == 1 && ellipsis && !last_was_ellipsis) {
-      luaL_addstring(B,
-                     first_block ? "\n..." : "\n\n..."); /* blocks are set apart by a blank line */
-      first_block = 0;
-    }
-    if (!ellipsis) {
-      if (pass == 1 && lead > 0) {
-        char head[128];
-        size_t used = 0;
-        used += (size_t)snprintf(head, sizeof head, first_block ? "\n(" : "\n\n(");
-        for (int d = 0; d < lead; d++)
-          used += (size_t)snprintf(head + used, sizeof head - used, "%lld,", (long long)pos[d] + 1);
-        snprintf(head + used, sizeof head - used, ".,.) =");
-        luaL_addstring(B, head);
-      }
-      first_block = 0;
-      int rows_axis = nd >= 2 ? nd - 2 : -1, cols_axis = nd - 1;
-      int64_t nrows = rows_axis >= 0 ? p->count[rows_axis] : 1;
-      for (int64_t r = 0; r < nrows; r++) {
-        if (rows_axis >= 0) pos[rows_axis] = shown_pos(p, rows_axis, r);
-        if (pass == 1) luaL_addchar(B, '\n');
-        if (rows_axis >= 0 && pos[rows_axis] < 0) {
-          if (pass == 1) luaL_addstring(B, " ...");
-          continue;
-        }
-        for (int64_t c = 0; c < p->count[cols_axis]; c++) {
-          pos[cols_axis] = shown_pos(p, cols_axis, c);
-          char cell[64];
-          if (pos[cols_axis] < 0) {
-            snprintf(cell, sizeof cell, "...");
-          } else {
-            float v;
-            mxb_check(L, value_at(p, pos, &v), "NDArray.__tostring");
-            fmt_value(cell, sizeof cell, v);
-          }
-          int w = (int)strlen(cell);
-          if (pass == 0) {
-            if (pos[cols_axis] >= 0 && w > p->width) p->width = w;
-          } else {
-            luaL_addstring(B, c == 0 ? " " : "  ");
-            for (int s = w; s < p->width; s++) luaL_addchar(B, ' ');
-            luaL_addstring(B, cell);
-          }
-        }
-      }
-    }
-    last_was_ellipsis = ellipsis;
-    int d = lead - 1; /* advance the odometer */
-    while (d >= 0 && ++k[d] == p->count[d]) k[d--] = 0;
-    if (d < 0) break;
-  }
-}
-
-static int nd_tostring(lua_State *L) {
-  mxb_ndarray_ud *ud = luaL_checkudata(L, 1, MXB_NDARRAY_MT);
-  if (ud->a == NULL) {
-    lua_pushstring(L, ud->borrowed ? "[NDArray (expired)]" : "[NDArray (closed)]");
-    return 1;
-  }
-  printer p;
-  memset(&p, 0, sizeof p);
-  p.a = ud->a;
-  p.nd = mx_ndarray_ndim(ud->a);
-  p.shape = mx_ndarray_shape(ud->a);
-  int64_t size = mx_ndarray_size(ud->a);
-  int abbreviate = size > PRINT_THRESHOLD;
-  for (int d = 0; d < p.nd; d++) {
-    int64_t n = p.shape[d];
-    if (abbreviate && n > 2 * PRINT_EDGE) {
-      int c = 0;
-      for (int i = 0; i < PRINT_EDGE; i++) p.idx[d][c++] = i;
-      p.idx[d][c++] = -1;
-      for (int i = PRINT_EDGE; i > 0; i--) p.idx[d][c++] = n - i;
-      p.count[d] = c;
-      p.abbrev[d] = 1;
-    } else {
-      p.count[d] = n; /* at most PRINT_THRESHOLD positions, or 2 * PRINT_EDGE */
-    }
-  }
-  if (!abbreviate) {
-    float *buf = scratch(L, (size_t)size * sizeof(float));
-    mxb_check(L, mx_ndarray_to_host(ud->a, buf, size), "NDArray.__tostring");
-    p.host = buf;
-  }
-  char head[160], ctx[32];
-  size_t used = (size_t)snprintf(head, sizeof head, "[NDArray ");
-  for (int d = 0; d < p.nd; d++)
-    used += (size_t)snprintf(head + used, sizeof head - used, d ? "x%lld" : "%lld",
-                             (long long)p.shape[d]);
-  snprintf(head + used, sizeof head - used, " float32 @%s]",
-           mx_context_str(mx_ndarray_context(ud->a), ctx, sizeof ctx));
-  luaL_Buffer B;
-  luaL_buffinit(L, &B);
-  luaL_addstring(&B, head);
-  if (size > 0) { /* an empty array shows its header alone */
-    print_rows(L, &p, NULL, 0);
-    print_rows(L, &p, &B, 1);
-  }
-  luaL_pushresult(&B);
-  return 1;
-}
-
-/* ---- contexts ---- */
-
-static int ctx_cpu(lua_State *L) {
-  lua_Integer id = mxb_opt_integer(L, 1, 0, "mx.cpu");
-  if (id < 0 || id > 1024)
-    return mxb_argerror(L, 1, "mx.cpu", "device id must be in 0..1024 (got %lld)", (long long)id);
-  mxb_push_context(L, mx_cpu((int)id));
-  return 1;
-}
-
-static int ctx_gpu(lua_State *L) {
-  lua_Integer id = mxb_opt_integer(L, 1, 0, "mx.gpu");
-  if (id < 0 || id > 1024)
-    return mxb_argerror(L, 1, "mx.gpu", "device id must be in 0..1024 (got %lld)", (long long)id);
-  mxb_push_context(L, mx_gpu((int)id));
-  return 1;
-}
-
-static int ctx_tostring(lua_State *L) {
-  char buf[32];
-  lua_pushstring(L, mx_context_str(mxb_check_context(L, 1, "Context.__tostring"), buf, sizeof buf));
-  return 1;
-}
-
-static int ctx_eq(lua_State *L) {
-  mx_context *a = luaL_testudata(L, 1, MXB_CONTEXT_MT), *b = luaL_testudata(L, 2, MXB_CONTEXT_MT);
-  lua_pushboolean(L, a && b && a->dev_type == b->dev_type && a->dev_id == b->dev_id);
-  return 1;
-}
-
-/* ctx.device_type ("cpu"/"gpu"), ctx.device_id, ctx.device_typeid, else a method. */
-static int ctx_index(lua_State *L) {
-  mx_context c = mxb_check_context(L, 1, "Context");
-  const char *k = lua_tostring(L, 2);
-  if (k && strcmp(k, "device_type") == 0)
-    lua_pushstring(L, c.dev_type == MX_DEV_GPU ? "gpu" : "cpu");
-  else if (k && strcmp(k, "device_id") == 0)
-    lua_pushinteger(L, c.dev_id);
-  else if (k && strcmp(k, "device_typeid") == 0)
-    lua_pushinteger(L, c.dev_type);
-  else {
-    lua_pushvalue(L, 2);
-    lua_rawget(L, lua_upvalueindex(1));
-  }
-  return 1;
-}
-
-/* mx.core.check_context(ctx): true, or nil and the reason arrays cannot live there. */
-static int ctx_check(lua_State *L) {
-  mx_context c = mxb_check_context(L, 1, "mx.context.check");
-  if (mx_context_check(c) == MX_OK) {
-    lua_pushboolean(L, 1);
-    return 1;
-  }
-  lua_pushnil(L);
-  lua_pushstring(L, mx_last_error());
-  return 2;
-}
-
-static int core_gpu_count(lua_State *L) {
-  lua_pushinteger(L, mx_gpu_count());
-  return 1;
-}
-
-static int core_cuda_compiled(lua_State *L) {
-  lua_pushboolean(L, mx_cuda_compiled());
-  return 1;
-}
-
-static int core_alloc_stats(lua_State *L) {
-  mx_alloc_stats s;
-  mx_alloc_stats_get(&s);
-  lua_createtable(L, 0, 4);
-  lua_pushinteger(L, (lua_Integer)s.requests);
-  lua_setfield(L, -2, "requests");
-  lua_pushinteger(L, (lua_Integer)s.system_allocs);
-  lua_setfield(L, -2, "system_allocs");
-  lua_pushinteger(L, (lua_Integer)s.bytes_in_use);
-  lua_setfield(L, -2, "bytes_in_use");
-  lua_pushinteger(L, (lua_Integer)s.bytes_pooled);
-  lua_setfield(L, -2, "bytes_pooled");
-  return 1;
-}
-
-static int core_alloc_trim(lua_State *L) {
-  mx_alloc_trim();
-  return 0;
-}
-
 /* ---- registration ---- */
 
 /* Functions shared by mx.nd and the NDArray methods (x:exp() == mx.nd.exp(x)). */
@@ -1263,7 +967,6 @@ static const luaL_Reg nd_only_fns[] = {{"array", nd_array},
                                        {"full", nd_full},
                                        {"empty", nd_empty},
                                        {"arange", nd_arange},
-                                       {"random_permutation", nd_random_permutation},
                                        {"permute_rows", nd_permute_rows},
                                        {"concat", nd_concat},
                                        {"waitall", nd_waitall},
@@ -1290,18 +993,6 @@ static const luaL_Reg method_only_fns[] = {{"shape", nd_shape},
                                            {"close", nd_free},
                                            {NULL, NULL}};
 
-static const luaL_Reg random_fns[] = {
-    {"seed", random_seed}, {"uniform", random_uniform}, {"normal", random_normal}, {NULL, NULL}};
-
-static const luaL_Reg context_fns[] = {{"cpu", ctx_cpu},
-                                       {"gpu", ctx_gpu},
-                                       {"check_context", ctx_check},
-                                       {"gpu_count", core_gpu_count},
-                                       {"cuda_compiled", core_cuda_compiled},
-                                       {"alloc_stats", core_alloc_stats},
-                                       {"alloc_trim", core_alloc_trim},
-                                       {NULL, NULL}};
-
 void mxb_open_ndarray(lua_State *L) {
   int module = lua_gettop(L);
 
@@ -1317,7 +1008,7 @@ void mxb_open_ndarray(lua_State *L) {
 
   luaL_newmetatable(L, MXB_NDARRAY_MT);
   const luaL_Reg meta[] = {
-      {"__gc", nd_free},    {"__close", nd_free},        {"__tostring", nd_tostring},
+      {"__gc", nd_free},    {"__close", nd_free},        {"__tostring", mxb_ndarray_tostring},
       {"__add", nd_add},    {"__sub", nd_subtract},      {"__mul", nd_multiply},
       {"__div", nd_divide}, {"__pow", nd_power},         {"__unm", nd_unm},
       {"__len", nd_len},    {"__newindex", nd_newindex}, {NULL, NULL}};
@@ -1333,23 +1024,4 @@ void mxb_open_ndarray(lua_State *L) {
   luaL_setfuncs(L, shared_fns, 0);
   luaL_setfuncs(L, nd_only_fns, 0);
   lua_setfield(L, module, "nd");
-
-  lua_newtable(L);
-  luaL_setfuncs(L, random_fns, 0);
-  lua_setfield(L, module, "random");
-
-  /* contexts */
-  lua_newtable(L);
-  lua_pushvalue(L, -1);
-  lua_setfield(L, module, "Context_methods");
-  luaL_newmetatable(L, MXB_CONTEXT_MT);
-  lua_pushcfunction(L, ctx_tostring);
-  lua_setfield(L, -2, "__tostring");
-  lua_pushcfunction(L, ctx_eq);
-  lua_setfield(L, -2, "__eq");
-  lua_pushvalue(L, -2);
-  lua_pushcclosure(L, ctx_index, 1);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 2);
-  luaL_setfuncs(L, context_fns, 0);
 }

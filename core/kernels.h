@@ -4,6 +4,8 @@
 #ifndef MX_KERNELS_H
 #define MX_KERNELS_H
 
+#include <string.h>
+
 #include "internal.h"
 
 /* The CPU table is in kernels_cpu.c; a device whose table (or one entry) is
@@ -36,11 +38,13 @@ typedef struct mx_kernels {
   /* x viewed as (outer, len, inner) reduced over the middle axis into y
    * (outer, inner). ARGMAX/ARGMIN write 0-based positions as floats; MEAN
    * divides by len; NORM is the L2 norm. len >= 1. */
-  void (*reduce)(mx_reduce_op op, const float *x, float *y, int64_t outer, int64_t len, int64_t inner);
+  void (*reduce)(mx_reduce_op op, const float *x, float *y, int64_t outer, int64_t len,
+                 int64_t inner);
   /* y row i = x row idx[i] (rows of row_size floats, x has `rows` rows).
    * Returns -1, or the position in idx of the first index that is not an
    * integer in [0, rows) (y is then partly written). */
-  int64_t (*take)(const float *x, int64_t rows, int64_t row_size, const float *idx, int64_t n, float *y);
+  int64_t (*take)(const float *x, int64_t rows, int64_t row_size, const float *idx, int64_t n,
+                  float *y);
   /* y (n, depth): row i is off except y[i, idx[i]] = on; indices outside
    * [0, depth) give an all-off row (MXNet's behaviour). */
   void (*one_hot)(const float *idx, int64_t n, int64_t depth, float on, float off, float *y);
@@ -120,6 +124,27 @@ static inline void mx_collapse_axes(int64_t *shape, int *ndim, int64_t **strides
     }
   }
   *ndim = w + 1;
+}
+
+/* y (contiguous, `shape`, n axes) = a op b, with a (ashape, an axes) and b (bshape, bn axes)
+ * contiguous and broadcast to `shape`: one flat loop when the shapes are equal, else the
+ * strided kernel over as few axes as the strides allow. y may be a or b when that one has
+ * the whole shape. */
+static inline void mx_binary_broadcast(const mx_kernels *k, mx_binary_op op, const float *a,
+                                       const int64_t *ashape, int an, const float *b,
+                                       const int64_t *bshape, int bn, float *y,
+                                       const int64_t *shape, int n) {
+  if (an == bn && memcmp(ashape, bshape, (size_t)an * sizeof(int64_t)) == 0) {
+    k->binary(op, a, b, y, mx_shape_size(ashape, an));
+    return;
+  }
+  int64_t s[MX_MAX_NDIM], sa[MX_MAX_NDIM], sb[MX_MAX_NDIM];
+  memcpy(s, shape, (size_t)n * sizeof *s);
+  mx_broadcast_strides(ashape, an, shape, n, sa);
+  mx_broadcast_strides(bshape, bn, shape, n, sb);
+  int64_t *sets[2] = {sa, sb};
+  mx_collapse_axes(s, &n, sets, 2);
+  k->binary_strided(op, a, sa, b, sb, y, s, n);
 }
 
 #endif

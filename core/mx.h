@@ -390,6 +390,21 @@ typedef struct mx_op_info {
 int mx_op_list_count(void);
 mx_status mx_op_get_info(int i, mx_op_info *out);
 
+/* ---- eager operators (imperative.c): a registry operator run on NDArrays (mx.nd.<Op>) ----
+ * mx_eager_get gives the prepared operator for (name, parameters): parsed once and cached, owned
+ * by the cache (valid until the next mx_eager_get or mx_eager_clear). mx_eager_run runs it on its
+ * inputs (arguments then aux states, in mx_eager_inputs order, all on one context) and returns
+ * new arrays for its visible outputs; shapes, operator state and workspace are planned once per
+ * (input shapes, context), so a repeated call allocates only the arrays it returns. */
+typedef struct mx_eager mx_eager;
+mx_status mx_eager_get(const char *op_name, const char *const *keys, const char *const *values, int n,
+                       mx_eager **out);
+int mx_eager_inputs(const mx_eager *e, const char *const **names); /* arguments then aux states */
+int mx_eager_num_arguments(const mx_eager *e);
+int mx_eager_num_outputs(const mx_eager *e); /* visible */
+mx_status mx_eager_run(mx_eager *e, mx_ndarray *const *in, int nin, int is_train, mx_ndarray **outputs);
+void mx_eager_clear(void); /* frees the cache (plans, workspaces) */
+
 /* Gradient requests (MXNet's OpReqType values). */
 typedef enum mx_grad_req { MX_GRAD_NULL = 0, MX_GRAD_WRITE = 1, MX_GRAD_ADD = 3 } mx_grad_req;
 

@@ -71,18 +71,7 @@ static mx_status check_binary_op(const char *where, mx_binary_op op) {
  * already has the broadcast shape. */
 static void run_binary(const mx_kernels *k, mx_binary_op op, const mx_ndarray *a, const mx_ndarray *b, float *y,
                        const int64_t *bshape, int bn) {
-  if (a->ndim == b->ndim && memcmp(a->shape, b->shape, (size_t)a->ndim * sizeof(int64_t)) == 0) {
-    k->binary(op, data_of(a), data_of(b), y, a->size);
-    return;
-  }
-  int64_t shape[MX_MAX_NDIM], sa[MX_MAX_NDIM], sb[MX_MAX_NDIM];
-  int n = bn;
-  memcpy(shape, bshape, (size_t)bn * sizeof *shape);
-  mx_broadcast_strides(a->shape, a->ndim, bshape, bn, sa);
-  mx_broadcast_strides(b->shape, b->ndim, bshape, bn, sb);
-  int64_t *sets[2] = {sa, sb};
-  mx_collapse_axes(shape, &n, sets, 2);
-  k->binary_strided(op, data_of(a), sa, data_of(b), sb, y, shape, n);
+  mx_binary_broadcast(k, op, data_of(a), a->shape, a->ndim, data_of(b), b->shape, b->ndim, y, bshape, bn);
 }
 
 mx_status mx_ndarray_binary(mx_binary_op op, const mx_ndarray *a, const mx_ndarray *b, mx_ndarray **out) {

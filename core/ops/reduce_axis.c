@@ -1,7 +1,10 @@
-/* reduce_axis.c: sum, mean and max over axes (none given: all) with keepdims, as MXNet's
- * reductions; the axes must be adjacent (one (outer, len, inner) view). max's gradient goes
- * to every element equal to the maximum, as MXNet. Written over the kernel table: one code
- * for CPU and GPU. */
+/* reduce_axis.c: sum, mean, max, min, argmax, argmin and norm (L2) over axes (none given: all)
+ * with keepdims, as MXNet's reductions; the axes must be adjacent (one (outer, len, inner)
+ * view). max's and min's gradients go to every element equal to the result, as MXNet;
+ * argmax's and argmin's (0-based positions, as floats) are zero. Written over the kernel
+ * table: one code for CPU and GPU. */
+#include <math.h>
+
 #include "table_op.h"
 
 enum { P_AXIS, P_KEEPDIMS, P_EXCLUDE };
@@ -11,7 +14,7 @@ static const mx_param_desc params[] = {
     {"exclude", MX_PARAM_BOOL, "False", NULL, "reduce the other axes (not supported)"},
 };
 
-extern const mx_op mx_op_sum, mx_op_mean, mx_op_max;
+extern const mx_op mx_op_sum, mx_op_mean, mx_op_max, mx_op_min, mx_op_argmax, mx_op_argmin, mx_op_norm;
 
 /* The data (shape s, nd axes) as (outer, len, inner) around the reduced axes [*first, *last]. */
 static mx_status view(const mx_op_attrs *a, const int64_t *s, int nd, int64_t *outer, int64_t *len,
@@ -62,22 +65,37 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
 }
 
 static mx_reduce_op reduce_op(const mx_op *op) {
-  return op == &mx_op_sum ? MX_REDUCE_SUM : op == &mx_op_mean ? MX_REDUCE_MEAN : MX_REDUCE_MAX;
+  static const mx_op *const ops[MX_REDUCE_COUNT] = {
+      [MX_REDUCE_SUM] = &mx_op_sum,       [MX_REDUCE_MEAN] = &mx_op_mean,     [MX_REDUCE_MAX] = &mx_op_max,
+      [MX_REDUCE_MIN] = &mx_op_min,       [MX_REDUCE_ARGMAX] = &mx_op_argmax, [MX_REDUCE_ARGMIN] = &mx_op_argmin,
+      [MX_REDUCE_NORM] = &mx_op_norm};
+  for (int i = 0; i < MX_REDUCE_COUNT; i++)
+    if (ops[i] == op) return (mx_reduce_op)i;
+  return MX_REDUCE_SUM;
 }
 
 static mx_status forward(const mx_op_call *c) {
   const mx_kernels *k;
-  mx_req r = c->req[0];
-  if (r == MX_REQ_NULL) return MX_OK;
-  mx_status st = mx_table_of(c, &k);
-  if (st != MX_OK) return st;
+  mx_status st = mx_table_forward_of(c, &k);
+  if (st != MX_OK || !k) return st;
   int64_t outer, len, inner;
   int first, last;
   st = view(c->attrs, mx_ndarray_shape(c->in[0]), mx_ndarray_ndim(c->in[0]), &outer, &len, &inner, &first, &last);
   if (st != MX_OK) return st;
-  float *y = mx_op_data(c->out[0]), *t = mx_table_target(c, r, y, 0);
-  k->reduce(reduce_op(c->attrs->op), mx_op_data(c->in[0]), t, outer, len, inner);
-  mx_table_finish(k, r, y, t, outer * inner);
+  mx_reduce_op op = reduce_op(c->attrs->op);
+  if (outer * inner == 0) return MX_OK;
+  float *t = mx_op_data(c->out[0]);
+  if (len == 0) { /* an empty axis: sums are 0, means NaN; no maximum or position exists */
+    if (op != MX_REDUCE_SUM && op != MX_REDUCE_MEAN && op != MX_REDUCE_NORM) {
+      char b[96];
+      return mx_error(MX_ERR_SHAPE, "mx_executor_forward: cannot take the %s of an empty axis (shape %s)",
+                      c->attrs->op->name,
+                      mx_shape_str(mx_ndarray_shape(c->in[0]), mx_ndarray_ndim(c->in[0]), b, sizeof b));
+    }
+    k->fill(t, outer * inner, op == MX_REDUCE_MEAN ? NAN : 0.0f);
+  } else {
+    k->reduce(op, mx_op_data(c->in[0]), t, outer, len, inner);
+  }
   return MX_OK;
 }
 
@@ -99,10 +117,14 @@ static mx_status backward(const mx_op_call *c) {
   float *dx = mx_op_data(c->in_grad[0]), *t = mx_table_target(c, r, dx, n);
   const float *dy = mx_op_data(c->out_grad[0]);
   mx_reduce_op op = reduce_op(c->attrs->op);
-  if (op == MX_REDUCE_MAX) {
+  if (op == MX_REDUCE_MAX || op == MX_REDUCE_MIN || op == MX_REDUCE_NORM) {
+    /* max, min: dy where x equals y; norm: dy x / y */
     float *mask = c->workspace;
-    k->binary_strided(MX_BINARY_EQ, mx_op_data(c->in[0]), whole, mx_op_data(c->out[0]), spread, mask, shape, 3);
+    k->binary_strided(op == MX_REDUCE_NORM ? MX_BINARY_DIV : MX_BINARY_EQ, mx_op_data(c->in[0]), whole,
+                      mx_op_data(c->out[0]), spread, mask, shape, 3);
     k->binary_strided(MX_BINARY_MUL, mask, whole, dy, spread, t, shape, 3);
+  } else if (op == MX_REDUCE_ARGMAX || op == MX_REDUCE_ARGMIN) {
+    k->fill(t, n, 0.0f);
   } else {
     k->copy_strided(dy, spread, t, shape, 3);
     if (op == MX_REDUCE_MEAN) k->binary_scalar(MX_BINARY_DIV, t, (float)len, t, n);
@@ -112,7 +134,9 @@ static mx_status backward(const mx_op_call *c) {
 }
 
 static unsigned needs(const mx_op_attrs *a) {
-  return MX_OP_BWD_OUT_GRAD | (a->op == &mx_op_max ? MX_OP_BWD_IN_DATA | MX_OP_BWD_OUT_DATA : 0u);
+  mx_reduce_op op = reduce_op(a->op);
+  int reads = op == MX_REDUCE_MAX || op == MX_REDUCE_MIN || op == MX_REDUCE_NORM;
+  return MX_OP_BWD_OUT_GRAD | (reads ? MX_OP_BWD_IN_DATA | MX_OP_BWD_OUT_DATA : 0u);
 }
 
 #define REDUCE_FIELDS                                                                                      \
@@ -121,8 +145,16 @@ static unsigned needs(const mx_op_attrs *a) {
   .forward = {[MX_DEV_CPU] = forward, [MX_DEV_GPU] = MX_GPU(forward)},                                      \
   .backward = {[MX_DEV_CPU] = backward, [MX_DEV_GPU] = MX_GPU(backward)},                                   \
   .flags = MX_OP_BWD_IN_DATA | MX_OP_BWD_OUT_DATA | MX_OP_BWD_OUT_GRAD, .backward_needs = needs,            \
-  .workspace = mx_table_workspace
+  .workspace = mx_table_workspace_bwd
 
 const mx_op mx_op_sum = {.name = "sum", .doc = "Sum over axes (adjacent; default all).", REDUCE_FIELDS};
 const mx_op mx_op_mean = {.name = "mean", .doc = "Mean over axes (adjacent; default all).", REDUCE_FIELDS};
 const mx_op mx_op_max = {.name = "max", .doc = "Maximum over axes (adjacent; default all).", REDUCE_FIELDS};
+const mx_op mx_op_min = {.name = "min", .doc = "Minimum over axes (adjacent; default all).", REDUCE_FIELDS};
+const mx_op mx_op_argmax = {.name = "argmax",
+                            .doc = "0-based position of the maximum over axes (adjacent; default all), as a float.",
+                            REDUCE_FIELDS};
+const mx_op mx_op_argmin = {.name = "argmin",
+                            .doc = "0-based position of the minimum over axes (adjacent; default all), as a float.",
+                            REDUCE_FIELDS};
+const mx_op mx_op_norm = {.name = "norm", .doc = "L2 norm over axes (adjacent; default all).", REDUCE_FIELDS};

@@ -15,13 +15,16 @@ extern const mx_op mx_op_fully_connected, mx_op_activation, mx_op_softmax_output
     mx_op_block_grad, mx_op_plus, mx_op_minus, mx_op_mul, mx_op_div, mx_op_plus_scalar,
     mx_op_minus_scalar, mx_op_rminus_scalar, mx_op_mul_scalar, mx_op_div_scalar, mx_op_rdiv_scalar;
 extern const mx_op mx_op_custom; /* ops/custom.c: operators written in Lua */
-/* convolutional networks (engineer I) */
+/* convolutional networks */
 extern const mx_op mx_op_convolution, mx_op_pooling, mx_op_deconvolution, mx_op_batch_norm, mx_op_leaky_relu,
     mx_op_embedding, mx_op_swap_axis, mx_op_elementwise_sum;
-/* classic MXNet models (issue 18) */
+/* operators classic MXNet models use */
 extern const mx_op mx_op_softmax_activation, mx_op_slice_channel, mx_op_expand_dims, mx_op_cast, mx_op_clip,
     mx_op_slice_axis, mx_op_transpose, mx_op_sum, mx_op_mean, mx_op_max, mx_op_crop, mx_op_upsampling,
     mx_op_l2_normalization, mx_op_instance_norm, mx_op_lrn;
+/* mx.nd's element-wise math (unary_math.c, broadcast_math.c, scalar_math.c): arrays of operators */
+extern const mx_op mx_op_unary_math[], mx_op_broadcast_math[], mx_op_scalar_math[];
+extern const mx_op mx_op_min, mx_op_argmax, mx_op_argmin, mx_op_norm; /* reduce_axis.c */
 
 /* The operators, one line each. */
 static const mx_op *builtin[] = {
@@ -75,6 +78,46 @@ static const mx_op *builtin[] = {
     &mx_op_l2_normalization,
     &mx_op_instance_norm,
     &mx_op_lrn,
+    &mx_op_min,
+    &mx_op_argmax,
+    &mx_op_argmin,
+    &mx_op_norm,
+    /* element-wise math */
+    &mx_op_unary_math[0], /* negative */
+    &mx_op_unary_math[1], /* exp */
+    &mx_op_unary_math[2], /* log */
+    &mx_op_unary_math[3], /* sqrt */
+    &mx_op_unary_math[4], /* abs */
+    &mx_op_unary_math[5], /* square */
+    &mx_op_unary_math[6], /* relu */
+    &mx_op_unary_math[7], /* sigmoid */
+    &mx_op_unary_math[8], /* tanh */
+    &mx_op_unary_math[9], /* sign */
+    &mx_op_unary_math[10], /* reciprocal */
+    &mx_op_unary_math[11], /* softrelu */
+    &mx_op_broadcast_math[0], /* broadcast_add */
+    &mx_op_broadcast_math[1], /* broadcast_sub */
+    &mx_op_broadcast_math[2], /* broadcast_mul */
+    &mx_op_broadcast_math[3], /* broadcast_div */
+    &mx_op_broadcast_math[4], /* broadcast_maximum */
+    &mx_op_broadcast_math[5], /* broadcast_minimum */
+    &mx_op_broadcast_math[6], /* broadcast_power */
+    &mx_op_broadcast_math[7], /* broadcast_equal */
+    &mx_op_broadcast_math[8], /* broadcast_not_equal */
+    &mx_op_broadcast_math[9], /* broadcast_greater */
+    &mx_op_broadcast_math[10], /* broadcast_greater_equal */
+    &mx_op_broadcast_math[11], /* broadcast_lesser */
+    &mx_op_broadcast_math[12], /* broadcast_lesser_equal */
+    &mx_op_scalar_math[0], /* _maximum_scalar */
+    &mx_op_scalar_math[1], /* _minimum_scalar */
+    &mx_op_scalar_math[2], /* _power_scalar */
+    &mx_op_scalar_math[3], /* _rpower_scalar */
+    &mx_op_scalar_math[4], /* _equal_scalar */
+    &mx_op_scalar_math[5], /* _not_equal_scalar */
+    &mx_op_scalar_math[6], /* _greater_scalar */
+    &mx_op_scalar_math[7], /* _greater_equal_scalar */
+    &mx_op_scalar_math[8], /* _lesser_scalar */
+    &mx_op_scalar_math[9], /* _lesser_equal_scalar */
 };
 #define NBUILTIN ((int)(sizeof builtin / sizeof builtin[0]))
 

@@ -35,4 +35,42 @@ static inline int64_t mx_table_workspace(const mx_op_attrs *a, const mx_shape *i
   return 2 * m;
 }
 
+/* The same for the backward only: forward requests are write or in place (plan.c), so an
+ * element-wise forward needs no scratch, and an eager call (imperative.c) allocates none. */
+static inline int64_t mx_table_workspace_bwd(const mx_op_attrs *a, const mx_shape *in, int nin,
+                                             const mx_shape *out, int nout, int backward) {
+  return backward ? mx_table_workspace(a, in, nin, out, nout, backward) : 0;
+}
+
+/* The table for a forward that writes its output 0 (write or in place): *k is NULL when the
+ * request is null (nothing to do); an 'add' request (never planned) is an error. */
+static inline mx_status mx_table_forward_of(const mx_op_call *c, const mx_kernels **k) {
+  *k = NULL;
+  if (c->req[0] == MX_REQ_NULL) return MX_OK;
+  if (c->req[0] == MX_REQ_ADD)
+    return mx_error(MX_ERR_INTERNAL, "%s: an 'add' request for a forward output", c->attrs->op->name);
+  return mx_table_of(c, k);
+}
+
+/* Writes dy/dx of a one-input element-wise operator into d (n floats) from its input x and
+ * output y. */
+typedef void (*mx_table_deriv)(const mx_kernels *k, const mx_op_call *c, const float *x, const float *y,
+                               float *d, int64_t n);
+
+/* The backward of a one-input element-wise operator: dx = dy * deriv, by the request.
+ * workspace (mx_table_workspace_bwd): d, then the 'add' target. */
+static inline mx_status mx_table_unary_backward(const mx_op_call *c, mx_table_deriv deriv) {
+  const mx_kernels *k;
+  mx_req r = c->req[0];
+  if (r == MX_REQ_NULL) return MX_OK;
+  mx_status st = mx_table_of(c, &k);
+  if (st != MX_OK) return st;
+  int64_t n = mx_op_size(c->in[0]);
+  float *dx = mx_op_data(c->in_grad[0]), *d = c->workspace, *t = mx_table_target(c, r, dx, n);
+  deriv(k, c, mx_op_data(c->in[0]), mx_op_data(c->out[0]), d, n);
+  k->binary(MX_BINARY_MUL, mx_op_data(c->out_grad[0]), d, t, n);
+  mx_table_finish(k, r, dx, t, n);
+  return MX_OK;
+}
+
 #endif

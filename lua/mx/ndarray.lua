@@ -32,6 +32,50 @@ for _, name in ipairs{'slice', 'copy', 'copyto', 'totable', 'asscalar', 'as_in_c
   M[name] = methods[name]
 end
 
+-- ---- mx.nd.<Op>: every registry operator run eagerly ----
+-- mx.nd.Convolution{data = x, weight = w, bias = b, kernel = {3, 3}, num_filter = 8} gives what
+-- a bound mx.sym.Convolution's forward gives (is_train false; {is_train = true} in the table runs
+-- the training forward, e.g. Dropout's mask). Inputs by position (the operator's input order:
+-- arguments then aux states) or by name, parameters as for mx.sym; one output is returned as an
+-- NDArray, several as a list. Names the NDArray functions already have (sum, max, clip,
+-- transpose, ...) keep their Lua form, f(x, ...); called with a keyword table holding an
+-- NDArray they run the registry operator: mx.nd.sum{x, axis = 1} (MXNet's 0-based axis).
+local op_params = require 'mx.op_params'
+local is_ndarray = core.nd.is_ndarray
+local invoke = core.nd_invoke
+local special = {is_train = true}
+
+local function eager(info)
+  local where = 'mx.nd.' .. info.name
+  local num_args = op_params.has_num_args(info)
+  return function(kw, ...)
+    if is_ndarray(kw) then kw = {kw, ...} end
+    if type(kw) ~= 'table' then
+      error(string.format('%s: bad argument #1 (a table of keyword arguments expected, got %s)', where, type(kw)), 2)
+    end
+    local params, positional, named, extra = op_params.split(kw, is_ndarray, 'an NDArray', where, special, num_args)
+    return invoke(info.name, params, positional, named, where, extra.is_train)
+  end
+end
+
+M._ops = {}
+for _, info in ipairs(op_params.op_list()) do
+  M._ops[info.name] = info
+  local fn, lua_form = eager(info), M[info.name]
+  if lua_form then -- f(x, ...) keeps today's meaning; f{...} holding an NDArray is the operator
+    M[info.name] = function(x, ...)
+      if type(x) == 'table' and not is_ndarray(x) then
+        for _, v in pairs(x) do
+          if is_ndarray(v) then return fn(x) end
+        end
+      end
+      return lua_form(x, ...)
+    end
+  else
+    M[info.name] = fn
+  end
+end
+
 local function check_ndarray(x, where, arg)
   if not M.is_ndarray(x) then
     local t = type(x)

@@ -12,24 +12,8 @@ local is_symbol = core.symbol.is_symbol
 
 M.Symbol_methods = methods
 
--- A Lua value as MXNet's parameter text: 128 -> "128", true -> "True", {2, 3} -> "(2,3)".
-local function param_text(v, where, key)
-  local t = type(v)
-  if t == 'string' then return v end
-  if t == 'boolean' then return v and 'True' or 'False' end
-  if t == 'number' then
-    if math.type(v) == 'integer' or (v == math.floor(v) and math.abs(v) < 1e15) then
-      return string.format('%d', math.tointeger(v) or v)
-    end
-    return string.format('%.9g', v)
-  end
-  if t == 'table' then
-    local parts = {}
-    for i, d in ipairs(v) do parts[i] = param_text(d, where, key) end
-    return '(' .. table.concat(parts, ',') .. (#parts == 1 and ',)' or ')')
-  end
-  error(string.format('%s: parameter %s: a %s is not a valid value', where, key, t), 4)
-end
+local op_params = require 'mx.op_params'
+local param_text = op_params.text
 M._param_text = param_text
 
 -- User attributes are stored as __key__, as MXNet does.
@@ -70,26 +54,16 @@ M.var = M.Variable
 -- inputs, name and attr are special, everything else is a parameter.
 local function constructor(info)
   local where = 'mx.symbol.' .. info.name
-  local has_num_args = false
-  for _, p in ipairs(info.params) do if p.name == 'num_args' then has_num_args = true end end
+  local num_args = op_params.has_num_args(info)
+  local special = {name = true, attr = true}
   return function(kw, ...)
     if is_symbol(kw) then kw = {kw, ...} end -- mx.sym.Activation(x, {act_type = ...}) is not MXNet's form
     if kw == nil then kw = {} end
     if type(kw) ~= 'table' then
       error(string.format('%s: bad argument #1 (a table of keyword arguments expected, got %s)', where, type(kw)), 2)
     end
-    local params, inputs, positional = {}, {}, {}
-    local name, attr
-    for k, v in pairs(kw) do
-      if type(k) == 'number' then
-        if not is_symbol(v) then error(string.format('%s: positional input %d is not a Symbol', where, k), 2) end
-      elseif k == 'name' then name = v
-      elseif k == 'attr' then attr = v
-      elseif is_symbol(v) then inputs[k] = v
-      else params[k] = param_text(v, where, k) end
-    end
-    for i = 1, #kw do positional[i] = kw[i] end
-    if has_num_args and params.num_args == nil then params.num_args = tostring(#positional) end
+    local params, positional, inputs, extra = op_params.split(kw, is_symbol, 'a Symbol', where, special, num_args)
+    local name, attr = extra.name, extra.attr
     if name ~= nil and type(name) ~= 'string' then error(where .. ': name must be a string', 2) end
     local s = core.symbol.create(info.name, name, params, where)
     s = s:_compose(positional, inputs, where)
@@ -99,7 +73,7 @@ local function constructor(info)
 end
 
 M._ops = {}
-for _, info in ipairs(core.symbol.op_list()) do
+for _, info in ipairs(op_params.op_list()) do
   M._ops[info.name] = info
   M[info.name] = constructor(info)
 end

@@ -503,6 +503,52 @@ describe('operators on the GPU against the CPU #gpu', function()
       for _, s in ipairs{x + 2, x - 2, 2 - x, x * 3, x / 3, 3 / x} do check_op(s, inputs) end
     end)
 
+  local unary_ops = {'negative', 'exp', 'log', 'sqrt', 'abs', 'square', 'relu', 'sigmoid', 'tanh', 'sign',
+                     'reciprocal', 'softrelu'}
+  op_it(unary_ops, "mx.nd's element-wise functions as operators (exp, relu, ...)", function()
+    local inputs = {x = mx.random.uniform(0.5, 2, {9, 4})}
+    for _, name in ipairs(unary_ops) do check_op(S[name]{data = x}, inputs) end
+    inputs = {x = mx.random.uniform(-2, 2, {9, 4})}
+    for _, name in ipairs{'negative', 'abs', 'relu', 'sigmoid', 'tanh', 'sign', 'softrelu'} do
+      check_op(S[name]{data = x}, inputs)
+    end
+  end)
+
+  local broadcast_ops = {}
+  for _, name in ipairs{'add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'power', 'equal', 'not_equal', 'greater',
+                        'greater_equal', 'lesser', 'lesser_equal'} do
+    broadcast_ops[#broadcast_ops + 1] = 'broadcast_' .. name
+  end
+  op_it(broadcast_ops, 'broadcast_* operators, gradients summed over the broadcast axes', function()
+    local y = S.Variable('y')
+    for _, shapes in ipairs{{{3, 4, 5}, {4, 1}}, {{1, 4, 1}, {3, 1, 5}}, {{6, 7}, {6, 7}}} do
+      local inputs = {x = mx.random.uniform(0.5, 2, shapes[1]), y = mx.random.uniform(0.5, 2, shapes[2])}
+      for _, name in ipairs(broadcast_ops) do
+        if name == 'broadcast_power' then -- no backward: forward only
+          local sym = S[name]{lhs = x, rhs = y}
+          local function fwd(ctx)
+            local exe = sym:bind(ctx, {x = inputs.x:copyto(ctx), y = inputs.y:copyto(ctx)}, nil, 'null')
+            exe:forward{is_train = false}
+            return exe.outputs[1]
+          end
+          assert_close(fwd(gpu), fwd(cpu), EW, nil, name)
+        else -- a broadcast input's gradient is a sum, in another order on the GPU: GEMM's tolerance
+          check_op(S[name]{lhs = x, rhs = y}, inputs, {tol = GEMM, floor = true})
+        end
+      end
+    end
+  end)
+
+  local scalar_ops = {}
+  for _, name in ipairs{'maximum', 'minimum', 'power', 'rpower', 'equal', 'not_equal', 'greater', 'greater_equal',
+                        'lesser', 'lesser_equal'} do
+    scalar_ops[#scalar_ops + 1] = '_' .. name .. '_scalar'
+  end
+  op_it(scalar_ops, '_maximum_scalar ... _lesser_equal_scalar', function()
+    local inputs = {x = mx.random.uniform(0.5, 2, {9, 4})}
+    for _, name in ipairs(scalar_ops) do check_op(S[name]{data = x, scalar = 1.25}, inputs) end
+  end)
+
   op_it({'Custom'}, 'Custom: a Lua operator on a GPU executor gets GPU arrays and runs mx.nd on the GPU', function()
     local Softmax = mx.operator.LuaOp:extend('GpuSpecSoftmax')
     function Softmax:init() mx.operator.LuaOp.init(self, {need_top_grad = false}) end
@@ -603,12 +649,17 @@ describe('operators on the GPU against the CPU #gpu', function()
       check_op(S.LRN{data = x, alpha = 0.5, nsize = 3}, {x = v})
     end)
 
-  op_it({'sum', 'mean', 'max'}, 'sum, mean, max over axes with keepdims', function()
+  op_it({'sum', 'mean', 'max', 'min', 'argmax', 'argmin', 'norm'}, 'the reductions over axes with keepdims', function()
     local v = mx.nd.random_permutation(60):reshape{3, 4, 5} / 10
     check_op(S.sum{data = x, axis = 1}, {x = v})
     check_op(S.mean{data = x, axis = {1, 2}, keepdims = true}, {x = v})
     check_op(S.max{data = x, axis = -1}, {x = v})
     check_op(S.sum{data = x}, {x = v})
+    check_op(S.min{data = x, axis = 0}, {x = v})
+    check_op(S.argmax{data = x, axis = 2, keepdims = true}, {x = v})
+    check_op(S.argmin{data = x, axis = {0, 1}}, {x = v})
+    check_op(S.norm{data = x, axis = 1}, {x = v})
+    check_op(S.norm{data = x}, {x = v})
   end)
 
   op_it({'Pooling'}, 'Pooling: avg without the padding (count_include_pad = false)', function()
