@@ -1,8 +1,6 @@
-/* registry.c: the one list of operators, parameter parsing and validation, and
- * the small helpers operator files share (names, shape filling). */
-#include <ctype.h>
-#include <errno.h>
-#include <stdint.h>
+/* registry.c: the one list of operators, lookup by name or alias, run-time registration,
+ * the argument/output/aux names of a node, and the registry's public description.
+ * Parameter parsing is in op_params.c, the shape helpers in op_shapes.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +13,7 @@ extern const mx_op mx_op_fully_connected, mx_op_activation, mx_op_softmax_output
     mx_op_block_grad, mx_op_plus, mx_op_minus, mx_op_mul, mx_op_div, mx_op_plus_scalar,
     mx_op_minus_scalar, mx_op_rminus_scalar, mx_op_mul_scalar, mx_op_div_scalar, mx_op_rdiv_scalar;
 extern const mx_op mx_op_custom; /* ops/custom.c: operators written in Lua */
-/* convolutional networks (engineer I) */
+/* convolutional networks */
 extern const mx_op mx_op_convolution, mx_op_pooling, mx_op_deconvolution, mx_op_batch_norm, mx_op_leaky_relu,
     mx_op_embedding, mx_op_swap_axis, mx_op_elementwise_sum;
 /* classic MXNet models (issue 18) */
@@ -147,194 +145,6 @@ int mx_op_aux_states(const mx_op_attrs *a, const char **names) {
 unsigned mx_op_backward_needs(const mx_op_attrs *a) {
   if (a->listed) return a->bwd_needs;
   return a->op->backward_needs ? a->op->backward_needs(a) : a->op->flags;
-}
-
-/* ---- parameters ---- */
-
-static int is_user_attr(const char *k) {
-  size_t n = strlen(k);
-  return n > 4 && k[0] == '_' && k[1] == '_' && k[n - 1] == '_' && k[n - 2] == '_';
-}
-
-static mx_status bad_value(const mx_op *op, const char *node, const mx_param_desc *d, const char *v,
-                           const char *what) {
-  return mx_error(MX_ERR_ARG, "mx_symbol_create_op: %s %s: parameter %s: bad value '%s' (expected %s)", op->name,
-                  node ? node : "", d->name, v, what);
-}
-
-static const char *skip_space(const char *p) {
-  while (isspace((unsigned char)*p)) p++;
-  return p;
-}
-
-/* One integer at *p (an optional '-', digits, Python 2's 'L'); advances *p. */
-static int parse_dim(const char **p, int64_t *out) {
-  const char *s = *p;
-  if (!isdigit((unsigned char)s[*s == '-'])) return 0;
-  char *end;
-  errno = 0;
-  long long x = strtoll(s, &end, 10);
-  if (errno == ERANGE) return 0;
-  *out = x;
-  *p = end + (*end == 'L');
-  return 1;
-}
-
-mx_status mx_shape_parse(const char *text, int64_t *dims, int *ndim) {
-  *ndim = 0;
-  const char *p = skip_space(text);
-  char close = *p == '(' ? ')' : (*p == '[' ? ']' : 0);
-  if (!close) { /* a bare integer: a 1-D shape, as MXNet's parameters read "3" */
-    if (!parse_dim(&p, &dims[0])) return MX_ERR_ARG;
-    *ndim = 1;
-    return *skip_space(p) ? MX_ERR_ARG : MX_OK;
-  }
-  p = skip_space(p + 1);
-  while (*p != close) {
-    if (*ndim == MX_MAX_NDIM || !parse_dim(&p, &dims[*ndim])) return MX_ERR_ARG;
-    (*ndim)++;
-    p = skip_space(p);
-    if (*p == ',') p = skip_space(p + 1);
-    else if (*p != close) return MX_ERR_ARG;
-  }
-  return *skip_space(p + 1) ? MX_ERR_ARG : MX_OK;
-}
-
-static mx_status parse_shape(const char *v, mx_param_value *out) {
-  return mx_shape_parse(v, out->shape, &out->ndim);
-}
-
-static mx_status parse_value(const mx_op *op, const char *node, const mx_param_desc *d, const char *v,
-                             mx_param_value *out) {
-  char *end;
-  out->str = v;
-  switch (d->type) {
-  case MX_PARAM_INT: { /* in its range: never bent to fit (an int cast, a clamp) later */
-    long long lo = INT32_MIN, hi = INT32_MAX, x;
-    if (d->choices) sscanf(d->choices, "%lld..%lld", &lo, &hi);
-    errno = 0;
-    x = strtoll(v, &end, 10);
-    if (end == v || *end || errno == ERANGE || x < lo || x > hi) {
-      char what[96];
-      snprintf(what, sizeof what, "an integer in %lld..%lld", lo, hi);
-      return bad_value(op, node, d, v, what);
-    }
-    out->num = (double)x;
-    return MX_OK;
-  }
-  case MX_PARAM_FLOAT:
-    out->num = strtod(v, &end);
-    if (end == v || *end) return bad_value(op, node, d, v, "a number");
-    return MX_OK;
-  case MX_PARAM_BOOL:
-    if (!strcmp(v, "True") || !strcmp(v, "true") || !strcmp(v, "1")) out->num = 1;
-    else if (!strcmp(v, "False") || !strcmp(v, "false") || !strcmp(v, "0")) out->num = 0;
-    else return bad_value(op, node, d, v, "True or False");
-    return MX_OK;
-  case MX_PARAM_ENUM: {
-    const char *c = d->choices;
-    size_t n = strlen(v);
-    for (int idx = 0; c && *c; idx++) {
-      const char *bar = strchr(c, '|');
-      size_t len = bar ? (size_t)(bar - c) : strlen(c);
-      if (len == n && strncmp(c, v, n) == 0) {
-        out->num = idx;
-        return MX_OK;
-      }
-      c = bar ? bar + 1 : c + len;
-    }
-    char what[160];
-    snprintf(what, sizeof what, "one of %s", d->choices);
-    return bad_value(op, node, d, v, what);
-  }
-  case MX_PARAM_STRING: return MX_OK;
-  case MX_PARAM_SHAPE:
-    if (parse_shape(v, out) != MX_OK) return bad_value(op, node, d, v, "a shape such as (2,3)");
-    return MX_OK;
-  }
-  return MX_OK;
-}
-
-mx_status mx_op_parse_params(const mx_op *op, const char *node_name, int n, char **keys, char **values,
-                             mx_op_attrs *a) {
-  memset(a, 0, sizeof *a);
-  a->op = op;
-  a->node_name = node_name;
-  a->nattrs = n;
-  a->keys = keys;
-  a->values = values;
-  int seen[MX_OP_MAX_PARAMS] = {0};
-  for (int i = 0; i < n; i++) {
-    if (is_user_attr(keys[i])) continue;
-    int j = 0;
-    while (j < op->nparams && strcmp(op->params[j].name, keys[i]) != 0) j++;
-    if (j == op->nparams) {
-      if (op->flags & MX_OP_ANY_PARAMS) continue;
-      char valid[512] = "";
-      size_t len = 0;
-      for (int k = 0; k < op->nparams && len < sizeof valid; k++)
-        len += (size_t)snprintf(valid + len, sizeof valid - len, "%s%s", k ? ", " : "", op->params[k].name);
-      return mx_error(MX_ERR_ARG, "mx_symbol_create_op: %s: unknown parameter '%s' (valid: %s)", op->name,
-                      keys[i], op->nparams ? valid : "none");
-    }
-    mx_status st = parse_value(op, node_name, &op->params[j], values[i], &a->p[j]);
-    if (st != MX_OK) return st;
-    seen[j] = 1;
-  }
-  for (int j = 0; j < op->nparams; j++) {
-    if (seen[j]) continue;
-    if (!op->params[j].default_value)
-      return mx_error(MX_ERR_ARG, "mx_symbol_create_op: %s: required parameter '%s' is missing", op->name,
-                      op->params[j].name);
-    mx_status st = parse_value(op, node_name, &op->params[j], op->params[j].default_value, &a->p[j]);
-    if (st != MX_OK) return st;
-  }
-  return MX_OK;
-}
-
-/* ---- shapes ---- */
-
-char *mx_shape_fmt(const mx_shape *s, char *buf, size_t len) {
-  if (s->ndim == 0) {
-    snprintf(buf, len, "(unknown)");
-    return buf;
-  }
-  return mx_shape_str(s->dim, s->ndim, buf, len);
-}
-
-mx_status mx_shape_fill(const mx_op_attrs *a, const char *slot, mx_shape *s, const mx_shape *want) {
-  if (s->ndim == 0) {
-    *s = *want;
-    return MX_OK;
-  }
-  if (mx_shape_eq(s, want)) return MX_OK;
-  char b1[96], b2[96];
-  return mx_error(MX_ERR_SHAPE, "mx_symbol_infer_shape: %s %s: %s has shape %s, expected %s", a->op->name,
-                  a->node_name ? a->node_name : "", slot, mx_shape_fmt(s, b1, sizeof b1),
-                  mx_shape_fmt(want, b2, sizeof b2));
-}
-
-mx_status mx_op_infer_same(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout, mx_shape *aux,
-                           int naux) {
-  const char *names[MX_OP_MAX_IO], *onames[MX_OP_MAX_IO];
-  mx_op_arguments(a, names);
-  mx_op_outputs_all(a, onames);
-  const mx_shape *known = NULL;
-  for (int i = 0; i < nin && !known; i++)
-    if (in[i].ndim) known = &in[i];
-  for (int i = 0; i < nout && !known; i++)
-    if (out[i].ndim) known = &out[i];
-  if (!known) return MX_OK;
-  mx_shape k = *known;
-  for (int i = 0; i < nin; i++) {
-    mx_status st = mx_shape_fill(a, names[i], &in[i], &k);
-    if (st != MX_OK) return st;
-  }
-  for (int i = 0; i < nout; i++) {
-    mx_status st = mx_shape_fill(a, onames[i], &out[i], &k);
-    if (st != MX_OK) return st;
-  }
-  return MX_OK;
 }
 
 /* ---- public registry info ---- */
