@@ -2,7 +2,7 @@
  * Flatten's copy kernels) and any other type is refused naming the node. */
 #include <string.h>
 
-#include "operator.h"
+#include "table_op.h"
 
 typedef struct cast_param {
   const char *dtype;
@@ -20,10 +20,6 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
   return mx_op_infer_same(a, in, nin, out, nout, aux, naux);
 }
 
-mx_status mx_op_copy_forward(const mx_op_call *c); /* flatten.c */
-mx_status mx_op_copy_backward(const mx_op_call *c);
-mx_status mx_op_copy_forward_gpu(const mx_op_call *c); /* flatten.cu */
-mx_status mx_op_copy_backward_gpu(const mx_op_call *c);
 
 const mx_op mx_op_cast = {
     .name = "Cast",
@@ -32,7 +28,7 @@ const mx_op mx_op_cast = {
     .arguments = (const char *const[]){"data", NULL},
     .outputs = (const char *const[]){"output", NULL},
     .infer_shape = infer,
-    .forward = {[MX_DEV_CPU] = mx_op_copy_forward, [MX_DEV_GPU] = MX_GPU(mx_op_copy_forward_gpu)},
-    .backward = {[MX_DEV_CPU] = mx_op_copy_backward, [MX_DEV_GPU] = MX_GPU(mx_op_copy_backward_gpu)},
+    .forward = {[MX_DEV_CPU] = mx_op_copy_forward, [MX_DEV_GPU] = MX_GPU(mx_op_copy_forward)},
+    .backward = {[MX_DEV_CPU] = mx_op_copy_backward, [MX_DEV_GPU] = MX_GPU(mx_op_copy_backward)},
     .flags = MX_OP_BWD_OUT_GRAD | MX_OP_INPLACE,
 };

@@ -1,6 +1,6 @@
 /* expand_dims.c: expand_dims, a new axis of size 1 at `axis` (negative counts from the
  * end of the output); the data is unchanged, so it shares the copy kernels of Flatten. */
-#include "operator.h"
+#include "table_op.h"
 
 typedef struct expand_dims_param {
   int64_t axis;
@@ -24,10 +24,6 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
   return mx_shape_fill(a, "output", &out[0], &o);
 }
 
-mx_status mx_op_copy_forward(const mx_op_call *c); /* flatten.c */
-mx_status mx_op_copy_backward(const mx_op_call *c);
-mx_status mx_op_copy_forward_gpu(const mx_op_call *c); /* flatten.cu */
-mx_status mx_op_copy_backward_gpu(const mx_op_call *c);
 
 const mx_op mx_op_expand_dims = {
     .name = "expand_dims",
@@ -36,7 +32,7 @@ const mx_op mx_op_expand_dims = {
     .arguments = (const char *const[]){"data", NULL},
     .outputs = (const char *const[]){"output", NULL},
     .infer_shape = infer,
-    .forward = {[MX_DEV_CPU] = mx_op_copy_forward, [MX_DEV_GPU] = MX_GPU(mx_op_copy_forward_gpu)},
-    .backward = {[MX_DEV_CPU] = mx_op_copy_backward, [MX_DEV_GPU] = MX_GPU(mx_op_copy_backward_gpu)},
+    .forward = {[MX_DEV_CPU] = mx_op_copy_forward, [MX_DEV_GPU] = MX_GPU(mx_op_copy_forward)},
+    .backward = {[MX_DEV_CPU] = mx_op_copy_backward, [MX_DEV_GPU] = MX_GPU(mx_op_copy_backward)},
     .flags = MX_OP_BWD_OUT_GRAD | MX_OP_INPLACE,
 };

@@ -5,7 +5,7 @@
  * target_shape (0 = infer) and keep_highest are read as MXNet 0.x wrote them. */
 #include <stdio.h>
 
-#include "operator.h"
+#include "table_op.h"
 
 typedef struct reshape_param {
   mx_shape shape;
@@ -115,10 +115,6 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
   return mx_shape_fill(a, "output", &out[0], &o);
 }
 
-mx_status mx_op_copy_forward(const mx_op_call *c);
-mx_status mx_op_copy_backward(const mx_op_call *c);
-mx_status mx_op_copy_forward_gpu(const mx_op_call *c); /* flatten.cu */
-mx_status mx_op_copy_backward_gpu(const mx_op_call *c);
 
 const mx_op mx_op_reshape = {
     .name = "Reshape",
@@ -128,8 +124,8 @@ const mx_op mx_op_reshape = {
     .arguments = (const char *const[]){"data", NULL},
     .outputs = (const char *const[]){"output", NULL},
     .infer_shape = infer,
-    .forward = {[MX_DEV_CPU] = mx_op_copy_forward, [MX_DEV_GPU] = MX_GPU(mx_op_copy_forward_gpu)},
+    .forward = {[MX_DEV_CPU] = mx_op_copy_forward, [MX_DEV_GPU] = MX_GPU(mx_op_copy_forward)},
     .backward =
-        {[MX_DEV_CPU] = mx_op_copy_backward, [MX_DEV_GPU] = MX_GPU(mx_op_copy_backward_gpu)},
+        {[MX_DEV_CPU] = mx_op_copy_backward, [MX_DEV_GPU] = MX_GPU(mx_op_copy_backward)},
     .flags = MX_OP_BWD_OUT_GRAD | MX_OP_INPLACE,
 };
