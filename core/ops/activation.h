@@ -9,7 +9,15 @@
 typedef struct activation_param {
   int act_type;
 } activation_param;
-enum { ACT_RELU, ACT_SIGMOID, ACT_TANH, ACT_SOFTRELU, ACT_SOFTSIGN, ACT_LOG_SIGMOID, ACT_MISH }; /* act_type's choices */
+enum {
+  ACT_RELU,
+  ACT_SIGMOID,
+  ACT_TANH,
+  ACT_SOFTRELU,
+  ACT_SOFTSIGN,
+  ACT_LOG_SIGMOID,
+  ACT_MISH
+}; /* act_type's choices */
 /* X(type) for each act_type that runs (mish is refused at bind) */
 #define ACTIVATION_TYPES(X) X(ACT_RELU) X(ACT_SIGMOID) X(ACT_TANH) X(ACT_SOFTRELU) X(ACT_SOFTSIGN) X(ACT_LOG_SIGMOID)
 

@@ -39,12 +39,12 @@ __global__ void bn_fwd_kernel(bn_args a, mx_req r, const float *x, const float *
       s2 = block_sum(s2, part);
     }
     __shared__ float affine[2]; // thread 0 updates the statistics; all read scale and shift
-    if (threadIdx.x == 0)
-      bn_channel(&a, k, s, s2, (double)m, gamma, beta, mean, var, mm, mv, &affine[0], &affine[1]);
+    if (threadIdx.x == 0) bn_channel(&a, k, s, s2, (double)m, gamma, beta, mean, var, mm, mv, &affine[0], &affine[1]);
     __syncthreads();
     float scale = affine[0], shift = affine[1];
     __syncthreads(); // read by all before thread 0 writes the next channel's
-    for (int64_t e = threadIdx.x; e < m; e += blockDim.x) mx_cuda_store(r, &y[BN_AT(k, e)], x[BN_AT(k, e)] * scale + shift);
+    for (int64_t e = threadIdx.x; e < m; e += blockDim.x)
+      mx_cuda_store(r, &y[BN_AT(k, e)], x[BN_AT(k, e)] * scale + shift);
   }
 }
 
@@ -76,16 +76,18 @@ __global__ void bn_bwd_kernel(bn_args a, mx_req rx, mx_req rg, mx_req rb, const 
   }
 }
 
-static unsigned blocks_for(int64_t ch) { return ch < 65535 ? (unsigned)ch : 65535u; }
+static unsigned blocks_for(int64_t ch) {
+  return ch < 65535 ? (unsigned)ch : 65535u;
+}
 
 extern "C" mx_status mx_op_batch_norm_forward_gpu(const mx_op_call *c) {
   mx_status st = mx_cuda_enter(c);
   if (st != MX_OK) return st;
   bn_args a = bn_args_of(c);
   if (a.ch == 0) return MX_OK;
-  MX_CUDA_KERNEL(bn_fwd_kernel, blocks_for(a.ch), MX_CUDA_THREADS, 0, mx_cuda_stream())(
-      a, c->req[0], mx_op_data(c->in[0]), mx_op_data(c->in[1]), mx_op_data(c->in[2]), mx_op_data(c->out[0]),
-      mx_op_data(c->out[1]), mx_op_data(c->out[2]), mx_op_data(c->aux[0]), mx_op_data(c->aux[1]));
+  MX_CUDA_KERNEL(bn_fwd_kernel, blocks_for(a.ch), MX_CUDA_THREADS, 0, mx_cuda_stream())
+  (a, c->req[0], mx_op_data(c->in[0]), mx_op_data(c->in[1]), mx_op_data(c->in[2]), mx_op_data(c->out[0]),
+   mx_op_data(c->out[1]), mx_op_data(c->out[2]), mx_op_data(c->aux[0]), mx_op_data(c->aux[1]));
   return mx_cuda_launch_status("BatchNorm", "bn_fwd_kernel");
 }
 
@@ -94,10 +96,10 @@ extern "C" mx_status mx_op_batch_norm_backward_gpu(const mx_op_call *c) {
   if (st != MX_OK) return st;
   bn_args a = bn_args_of(c);
   if (a.ch == 0) return MX_OK;
-  MX_CUDA_KERNEL(bn_bwd_kernel, blocks_for(a.ch), MX_CUDA_THREADS, 0, mx_cuda_stream())(
-      a, c->req[0], c->req[1], c->req[2], mx_op_data(c->in[0]), mx_op_data(c->in[1]), mx_op_data(c->out_grad[0]),
-      mx_op_data(c->out[1]), mx_op_data(c->out[2]), c->req[0] != MX_REQ_NULL ? mx_op_data(c->in_grad[0]) : NULL,
-      c->req[1] != MX_REQ_NULL ? mx_op_data(c->in_grad[1]) : NULL,
-      c->req[2] != MX_REQ_NULL ? mx_op_data(c->in_grad[2]) : NULL);
+  MX_CUDA_KERNEL(bn_bwd_kernel, blocks_for(a.ch), MX_CUDA_THREADS, 0, mx_cuda_stream())
+  (a, c->req[0], c->req[1], c->req[2], mx_op_data(c->in[0]), mx_op_data(c->in[1]), mx_op_data(c->out_grad[0]),
+   mx_op_data(c->out[1]), mx_op_data(c->out[2]), c->req[0] != MX_REQ_NULL ? mx_op_data(c->in_grad[0]) : NULL,
+   c->req[1] != MX_REQ_NULL ? mx_op_data(c->in_grad[1]) : NULL,
+   c->req[2] != MX_REQ_NULL ? mx_op_data(c->in_grad[2]) : NULL);
   return mx_cuda_launch_status("BatchNorm", "bn_bwd_kernel");
 }

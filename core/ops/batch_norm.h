@@ -44,8 +44,8 @@ static inline bn_args bn_args_of(const mx_op_call *c) {
  * its m elements (the moving ones updated), or the moving ones; kept in mean/var for backward.
  * Then y = x * scale + shift. */
 MX_HOSTDEV static inline void bn_channel(const bn_args *a, int64_t k, double s, double s2, double m, const float *gamma,
-                                         const float *beta, float *mean, float *var, float *mm, float *mv,
-                                         float *scale, float *shift) {
+                                         const float *beta, float *mean, float *var, float *mm, float *mv, float *scale,
+                                         float *shift) {
   float mu, v;
   if (a->batch) {
     mu = (float)(s / m);

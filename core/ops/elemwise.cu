@@ -19,8 +19,7 @@ __global__ void scalar_fwd_kernel(int kind, mx_req r, const float *x, float s, f
   MX_CUDA_LOOP(i, n) mx_cuda_store(r, &y[i], elemwise_fwd(kind, x[i], s));
 }
 
-__global__ void scalar_bwd_kernel(int kind, mx_req r, const float *dy, const float *x, float s, float *g,
-                                  int64_t n) {
+__global__ void scalar_bwd_kernel(int kind, mx_req r, const float *dy, const float *x, float s, float *g, int64_t n) {
   MX_CUDA_LOOP(i, n) mx_cuda_store(r, &g[i], elemwise_scalar_bwd(kind, dy[i], x ? x[i] : 0.0f, s));
 }
 
@@ -53,8 +52,8 @@ static mx_status scalar_fwd(const mx_op_call *c, int kind) {
   mx_status st = mx_cuda_enter(c);
   if (st != MX_OK) return st;
   int64_t n = mx_op_size(c->out[0]);
-  MX_CUDA_LAUNCH(scalar_fwd_kernel, n, kind, c->req[0], mx_op_data(c->in[0]), MX_PARAMS(elemwise_scalar_param, c->attrs)->scalar,
-                 mx_op_data(c->out[0]), n);
+  MX_CUDA_LAUNCH(scalar_fwd_kernel, n, kind, c->req[0], mx_op_data(c->in[0]),
+                 MX_PARAMS(elemwise_scalar_param, c->attrs)->scalar, mx_op_data(c->out[0]), n);
   return mx_cuda_launch_status(c->attrs->op->name, "scalar_fwd_kernel");
 }
 
@@ -64,14 +63,18 @@ static mx_status scalar_bwd(const mx_op_call *c, int kind) {
   if (st != MX_OK) return st;
   int64_t n = mx_op_size(c->out_grad[0]);
   const float *x = kind == EW_RDIV ? mx_op_data(c->in[0]) : NULL;
-  MX_CUDA_LAUNCH(scalar_bwd_kernel, n, kind, c->req[0], mx_op_data(c->out_grad[0]), x, MX_PARAMS(elemwise_scalar_param, c->attrs)->scalar,
-                 mx_op_data(c->in_grad[0]), n);
+  MX_CUDA_LAUNCH(scalar_bwd_kernel, n, kind, c->req[0], mx_op_data(c->out_grad[0]), x,
+                 MX_PARAMS(elemwise_scalar_param, c->attrs)->scalar, mx_op_data(c->in_grad[0]), n);
   return mx_cuda_launch_status(c->attrs->op->name, "scalar_bwd_kernel");
 }
 
-#define GPU_OP(var, fwd, bwd, kind)                                                                                \
-  extern "C" mx_status mx_op_##var##_forward_gpu(const mx_op_call *c) { return fwd(c, kind); }                      \
-  extern "C" mx_status mx_op_##var##_backward_gpu(const mx_op_call *c) { return bwd(c, kind); }
+#define GPU_OP(var, fwd, bwd, kind)                                                                                    \
+  extern "C" mx_status mx_op_##var##_forward_gpu(const mx_op_call *c) {                                                \
+    return fwd(c, kind);                                                                                               \
+  }                                                                                                                    \
+  extern "C" mx_status mx_op_##var##_backward_gpu(const mx_op_call *c) {                                               \
+    return bwd(c, kind);                                                                                               \
+  }
 
 GPU_OP(plus, binary_fwd, binary_bwd, EW_ADD)
 GPU_OP(minus, binary_fwd, binary_bwd, EW_SUB)

@@ -3,7 +3,6 @@
 // the order of the indices (deterministic, the CPU's sums).
 #include "cuda_util.h" /* first: the CUDA runtime, then the shared bodies */
 
-
 #include "embedding.h"
 
 #define P(a) MX_PARAMS(embedding_param, a)
@@ -14,8 +13,7 @@ __global__ void embedding_fwd_kernel(mx_req r, const float *idx, const float *w,
 }
 
 // dw (rows, d) += dy (n, d) rows into the rows the indices picked
-__global__ void embedding_bwd_kernel(const float *idx, const float *dy, float *dw, int64_t rows, int64_t d,
-                                     int64_t n) {
+__global__ void embedding_bwd_kernel(const float *idx, const float *dy, float *dw, int64_t rows, int64_t d, int64_t n) {
   MX_CUDA_LOOP(j, d) {
     for (int64_t i = 0; i < n; i++) dw[embedding_row(idx[i], rows) * d + j] += dy[i * d + j];
   }
@@ -43,7 +41,7 @@ extern "C" mx_status mx_op_embedding_backward_gpu(const mx_op_call *c) {
     e = cudaMemsetAsync(mx_op_data(c->in_grad[1]), 0, (size_t)(rows * d) * sizeof(float), s);
   if (e != cudaSuccess) return mx_cuda_fail("Embedding", "cudaMemsetAsync", e);
   if (c->req[1] != MX_REQ_NULL)
-    MX_CUDA_LAUNCH(embedding_bwd_kernel, d, mx_op_data(c->in[0]), mx_op_data(c->out_grad[0]),
-                   mx_op_data(c->in_grad[1]), rows, d, n);
+    MX_CUDA_LAUNCH(embedding_bwd_kernel, d, mx_op_data(c->in[0]), mx_op_data(c->out_grad[0]), mx_op_data(c->in_grad[1]),
+                   rows, d, n);
   return mx_cuda_launch_status("Embedding", "embedding_bwd_kernel");
 }

@@ -34,8 +34,8 @@ struct grad_args {
   int64_t outer, k, inner;
   int dist, use_ignore;
   float ignore;
-  double scale;                     // grad_scale with the fixed normalisations applied
-  const unsigned long long *valid;  // NULL, or the valid count to divide by too
+  double scale;                    // grad_scale with the fixed normalisations applied
+  const unsigned long long *valid; // NULL, or the valid count to divide by too
 };
 
 // g = (p - onehot(label)) * scale [* og], one thread per element
@@ -47,8 +47,9 @@ __global__ void softmax_output_grad_kernel(mx_req r, const float *p, const float
     if (a.valid) scale /= (double)(*a.valid ? *a.valid : 1);
     float lab = a.dist ? 0.0f : label[o * a.inner + in];
     int skip = !a.dist && a.use_ignore && lab == a.ignore;
-    mx_cuda_store(r, &g[idx], softmax_output_grad(p[idx], j, lab, a.dist ? label[idx] : 0.0f, a.dist, skip, scale,
-                                                  og ? og + idx : NULL));
+    mx_cuda_store(
+        r, &g[idx],
+        softmax_output_grad(p[idx], j, lab, a.dist ? label[idx] : 0.0f, a.dist, skip, scale, og ? og + idx : NULL));
   }
 }
 
@@ -136,7 +137,15 @@ static mx_status axis_backward(const mx_op_call *c, int log_form) {
   return mx_cuda_launch_status(c->attrs->op->name, "softmax_axis_bwd_kernel");
 }
 
-extern "C" mx_status mx_op_softmax_forward_gpu(const mx_op_call *c) { return axis_forward(c, 0); }
-extern "C" mx_status mx_op_softmax_backward_gpu(const mx_op_call *c) { return axis_backward(c, 0); }
-extern "C" mx_status mx_op_log_softmax_forward_gpu(const mx_op_call *c) { return axis_forward(c, 1); }
-extern "C" mx_status mx_op_log_softmax_backward_gpu(const mx_op_call *c) { return axis_backward(c, 1); }
+extern "C" mx_status mx_op_softmax_forward_gpu(const mx_op_call *c) {
+  return axis_forward(c, 0);
+}
+extern "C" mx_status mx_op_softmax_backward_gpu(const mx_op_call *c) {
+  return axis_backward(c, 0);
+}
+extern "C" mx_status mx_op_log_softmax_forward_gpu(const mx_op_call *c) {
+  return axis_forward(c, 1);
+}
+extern "C" mx_status mx_op_log_softmax_backward_gpu(const mx_op_call *c) {
+  return axis_backward(c, 1);
+}

@@ -75,8 +75,7 @@ MX_HOSTDEV static inline float softmax_output_grad(float p, int64_t j, float lab
 
 /* grad_scale with the normalization: by the batch (outer), or by the valid labels (valid;
  * valid < 0: counted on the device and divided there); multi_output also by inner. */
-static inline double softmax_output_scale(const softmax_output_param *p, int64_t outer, int64_t inner,
-                                          int64_t valid) {
+static inline double softmax_output_scale(const softmax_output_param *p, int64_t outer, int64_t inner, int64_t valid) {
   double scale = p->grad_scale;
   if (p->normalization == NORM_BATCH) scale /= (double)outer;
   if (p->normalization == NORM_VALID && valid >= 0) scale /= (double)(valid ? valid : 1);
