@@ -49,7 +49,7 @@ static mx_status swap(const mx_op_call *c, mx_ndarray *src, mx_ndarray *dst) {
   st = mx_table_of(c, &k);
   if (st != MX_OK) return st;
   const int64_t *s = mx_ndarray_shape(src);
-  int64_t stride[MX_MAX_NDIM], shape[MX_MAX_NDIM], sx[MX_MAX_NDIM], at = 1;
+  int64_t stride[MX_MAX_NDIM] = {0}, shape[MX_MAX_NDIM], sx[MX_MAX_NDIM], at = 1;
   for (int i = nd - 1; i >= 0; i--) {
     stride[i] = at;
     at *= s[i];
