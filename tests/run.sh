@@ -31,7 +31,8 @@ fi
 
 run_busted() { # $@: spec files or folders
   echo "== busted $*"
-  busted -o TAP "$@" >"$log" 2>&1; rc=$?
+  # --cpath: the build named by MXLUA_BUILD_DIR, not .busted's build/ (which may hold a build without CUDA)
+  busted --cpath="$PWD/${MXLUA_BUILD_DIR:-build}/lua/?.so" -o TAP "$@" >"$log" 2>&1; rc=$?
   ok=$(grep -cE '^ok ' "$log"); bad=$(grep -cE '^not ok ' "$log")
   sk=$(grep -cE '^ok .*# SKIP' "$log")
   grep -E '^not ok|^# ' "$log" | head -n 200

@@ -36,7 +36,7 @@ MXLUA_BUILD_DIR=build-gpu-emu MXLUA_GPU_POOL=0 sh tests/run.sh gpu || exit 1
 # the CUDA graphs and issue 22's cases again with the GPU pool on, as a user runs them
 echo "== with the GPU pool on"
 MXLUA_BUILD_DIR=build-gpu-emu MXLUA_REQUIRE_GPU=1 LUA_PATH="$PWD/lua/?.lua;$PWD/lua/?/init.lua;$PWD/tests/spec/?.lua;;" \
-  LUA_CPATH="$PWD/build-gpu-emu/lua/?.so;;" MXLUA_ROOT="$PWD" busted -o TAP --filter='CUDA.graph' \
+  LUA_CPATH="$PWD/build-gpu-emu/lua/?.so;;" MXLUA_ROOT="$PWD" busted --cpath="$PWD/build-gpu-emu/lua/?.so" -o TAP --filter='CUDA.graph' \
   tests/spec/gpu_spec.lua tests/spec/gpu_parity_spec.lua >build-gpu-emu/pool_on.log 2>&1
 rc=$?
 grep -E '^not ok' -A3 build-gpu-emu/pool_on.log; grep -cE '^ok' build-gpu-emu/pool_on.log | sed 's/$/ passed with the pool on/'
