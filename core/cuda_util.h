@@ -110,10 +110,6 @@ int mx_cuda_graph_param(const void *host, size_t bytes, const void **dev);
  * device orders every use, so a user finishes before the next starts. */
 unsigned long long *mx_cuda_scratch(void);
 
-/* dst = src (write, inplace) or dst += src (add) over n floats; nothing for null.
- * Returns the launch status under `where` (core/ops/flatten.cu). */
-mx_status mx_cuda_req_copy(const char *where, mx_req r, float *dst, const float *src, int64_t n);
-
 /* Makes the call's device current. */
 static inline mx_status mx_cuda_enter(const mx_op_call *c) { return mx_cuda_set_device(c->ctx.dev_id); }
 

@@ -4,11 +4,13 @@
 #ifndef MX_OPERATOR_H
 #define MX_OPERATOR_H
 
+#include <stddef.h>
 #include <string.h>
 
 #include "internal.h"
 
 #define MX_OP_MAX_PARAMS 16
+#define MX_OP_PARAM_BYTES 1024 /* the largest parameter struct (see MX_OP_PARAMS) */
 #define MX_OP_MAX_IO 64 /* inputs, outputs or aux states of one operator */
 
 typedef enum mx_param_type {
@@ -26,7 +28,38 @@ typedef struct mx_param_desc {
   const char *default_value; /* NULL: required */
   const char *choices;       /* MX_PARAM_ENUM: "a|b|c"; MX_PARAM_INT: its range "lo..hi" (default: int32's) */
   const char *doc;
+  size_t offset; /* where the parsed value goes in the operator's parameter struct */
 } mx_param_desc;
+
+/* A shape during inference: ndim 0 means unknown. Also a SHAPE parameter's field. */
+typedef struct mx_shape {
+  int ndim;
+  int64_t dim[MX_MAX_NDIM];
+} mx_shape;
+
+/* Typed parameters. An operator declares a struct whose fields are its parameters, by type:
+ *   INT int64_t, FLOAT float, BOOL int (0/1), ENUM int (the choice's index),
+ *   STRING const char * (the text), SHAPE mx_shape;
+ * lists them with MX_PARAM (name = field) and names both in its descriptor with MX_OP_PARAMS:
+ *   typedef struct { int act_type; float slope; } my_param;
+ *   static const mx_param_desc params[] = {
+ *       MX_PARAM(my_param, act_type, MX_PARAM_ENUM, "leaky", "elu|leaky", "the activation"), ...};
+ *   const mx_op mx_op_my = {..., MX_OP_PARAMS(my_param, params), ...};
+ * Parsing fills the struct; kernels read it with MX_PARAMS(my_param, c->attrs). */
+#define MX_PARAM(T, field, type, def, choices, doc) {#field, type, def, choices, doc, offsetof(T, field)}
+/* A parameter whose MXNet name is not a C name (or differs from the field's). */
+#define MX_PARAM_AS(T, field, name, type, def, choices, doc) {name, type, def, choices, doc, offsetof(T, field)}
+#define MX_OP_PARAMS(T, list)                                                                                      \
+  .params = list, .nparams = (int)(sizeof list / sizeof list[0]), .param_size = sizeof(T)
+#define MX_PARAMS(T, a) ((const T *)(const void *)(a)->param.bytes)
+
+/* The parsed parameter struct's storage, aligned for any field. */
+typedef union mx_param_block {
+  int64_t align_int;
+  double align_double;
+  const void *align_ptr;
+  unsigned char bytes[MX_OP_PARAM_BYTES];
+} mx_param_block;
 
 typedef struct mx_param_value {
   double num;      /* INT, FLOAT, BOOL (0/1), ENUM (index of the choice) */
@@ -43,6 +76,7 @@ typedef struct mx_op_attrs {
   const struct mx_op *op;
   const char *node_name;
   mx_param_value p[MX_OP_MAX_PARAMS]; /* in the order of op->params */
+  mx_param_block param;               /* the typed struct (op->param_size bytes), see MX_PARAMS */
   int nattrs;
   char **keys, **values;
   /* What the operator listed when its node was parsed (mx_node_parse), kept so that
@@ -58,12 +92,6 @@ typedef struct mx_op_attrs {
 #define MX_PINT(a, i) ((int64_t)(a)->p[i].num)
 #define MX_PFLOAT(a, i) ((float)(a)->p[i].num)
 #define MX_PBOOL(a, i) ((a)->p[i].num != 0)
-
-/* A shape during inference: ndim 0 means unknown. */
-typedef struct mx_shape {
-  int ndim;
-  int64_t dim[MX_MAX_NDIM];
-} mx_shape;
 
 /* What to do with an output (MXNet's OpReqType). */
 typedef enum mx_req {
@@ -113,6 +141,7 @@ typedef struct mx_op {
   const char *doc;
   const mx_param_desc *params;
   int nparams;
+  size_t param_size; /* the typed parameter struct's size (MX_OP_PARAMS); 0: none */
   /* Fixed names (NULL-terminated lists) or, when the function is set, names that
    * depend on the parameters; functions write up to MX_OP_MAX_IO names and return
    * the count, or -1 with an error recorded (names stay valid while the operator is
@@ -153,7 +182,7 @@ const mx_op *mx_op_at(int i);
 /* Registers an operator at run time (Custom variants); the descriptor must outlive use. */
 mx_status mx_op_register(const mx_op *op);
 
-/* ---- helpers for operator files (core/ops/registry.c) ---- */
+/* ---- helpers for operator files (core/ops/registry.c, op_params.c, op_shapes.c) ---- */
 int mx_op_arguments(const mx_op_attrs *a, const char **names);
 int mx_op_outputs_all(const mx_op_attrs *a, const char **names); /* hidden included */
 int mx_op_aux_states(const mx_op_attrs *a, const char **names);
@@ -161,6 +190,8 @@ unsigned mx_op_backward_needs(const mx_op_attrs *a);
 /* Parses keys/values against op->params into `a` (which keeps pointers to the strings). */
 mx_status mx_op_parse_params(const mx_op *op, const char *node_name, int n, char **keys,
                              char **values, mx_op_attrs *a);
+/* The text a parameter was given (or its default), by name; NULL when the operator has none such. */
+const char *mx_op_param_text(const mx_op_attrs *a, const char *name);
 /* Parses a shape's text strictly: "(2,3)", "[2, 3]", "(2,)", "()", a bare "3" (Python 2 "2L" too);
  * anything else (no closing bracket, a stray character, more than MX_MAX_NDIM axes, a dimension
  * past int64) is MX_ERR_ARG, no message recorded. Dimensions are not range-checked here. */

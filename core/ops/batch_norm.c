@@ -4,41 +4,37 @@
 #include <math.h>
 
 #include "operator.h"
+#include "batch_norm.h"
 
-enum { P_EPS, P_MOMENTUM, P_FIX_GAMMA, P_GLOBAL, P_OUTPUT_MEAN_VAR, P_AXIS, P_CUDNN_OFF, P_MIN_CALIB, P_MAX_CALIB };
 static const mx_param_desc params[] = {
-    {"eps", MX_PARAM_FLOAT, "0.001", NULL, "added to the variance before the square root"},
-    {"momentum", MX_PARAM_FLOAT, "0.9", NULL,
-     "moving = momentum * moving + (1 - momentum) * batch statistic"},
-    {"fix_gamma", MX_PARAM_BOOL, "True", NULL, "use gamma = 1 (its gradient is 0)"},
-    {"use_global_stats", MX_PARAM_BOOL, "False", NULL,
-     "normalize with the moving statistics in training too"},
-    {"output_mean_var", MX_PARAM_BOOL, "False", NULL,
-     "not supported: the batch mean and var stay hidden"},
-    {"axis", MX_PARAM_INT, "1", NULL, "the channel axis (negative counts from the end)"},
-    {"cudnn_off", MX_PARAM_BOOL, "False", NULL, "accepted for MXNet compatibility"},
-    {"min_calib_range", MX_PARAM_STRING, "None", NULL,
-     "MXNet's int8 quantisation range (float32 here: accepted, no effect)"},
-    {"max_calib_range", MX_PARAM_STRING, "None", NULL,
-     "MXNet's int8 quantisation range (float32 here: accepted, no effect)"},
+    MX_PARAM(batch_norm_param, eps, MX_PARAM_FLOAT, "0.001", NULL, "added to the variance before the square root"),
+    MX_PARAM(batch_norm_param, momentum, MX_PARAM_FLOAT, "0.9", NULL, "moving = momentum * moving + (1 - momentum) * batch statistic"),
+    MX_PARAM(batch_norm_param, fix_gamma, MX_PARAM_BOOL, "True", NULL, "use gamma = 1 (its gradient is 0)"),
+    MX_PARAM(batch_norm_param, use_global_stats, MX_PARAM_BOOL, "False", NULL, "normalize with the moving statistics in training too"),
+    MX_PARAM(batch_norm_param, output_mean_var, MX_PARAM_BOOL, "False", NULL, "not supported: the batch mean and var stay hidden"),
+    MX_PARAM(batch_norm_param, axis, MX_PARAM_INT, "1", NULL, "the channel axis (negative counts from the end)"),
+    MX_PARAM(batch_norm_param, cudnn_off, MX_PARAM_BOOL, "False", NULL, "accepted for MXNet compatibility"),
+    MX_PARAM(batch_norm_param, min_calib_range, MX_PARAM_STRING, "None", NULL, "MXNet's int8 quantisation range (float32 here: accepted, no effect)"),
+    MX_PARAM(batch_norm_param, max_calib_range, MX_PARAM_STRING, "None", NULL, "MXNet's int8 quantisation range (float32 here: accepted, no effect)"),
 };
+#define P(a) MX_PARAMS(batch_norm_param, a)
 
 static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
                        mx_shape *aux, int naux) {
   const char *node = a->node_name ? a->node_name : "";
-  if (MX_PBOOL(a, P_OUTPUT_MEAN_VAR))
-    return mx_error_at(MX_ERR_ARG,
-                    "mx_symbol_infer_shape", "BatchNorm %s: output_mean_var=True is not supported",
+  if (P(a)->output_mean_var)
+    return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape",
+                    "BatchNorm %s: output_mean_var=True is not supported",
                     node);
   if (in[0].ndim == 0) return MX_OK;
-  int64_t axis = MX_PINT(a, P_AXIS);
+  int64_t axis = P(a)->axis;
   if (axis < 0) axis += in[0].ndim;
   char b[96];
   if (axis < 0 || axis >= in[0].ndim)
     return mx_error_at(MX_ERR_SHAPE,
                     "mx_symbol_infer_shape", "BatchNorm %s: axis %lld out of range for data %s "
                     "(operator axes are 0-based: expected 0 to %d, or -%d to -1)",
-                    node, (long long)MX_PINT(a, P_AXIS), mx_shape_fmt(&in[0], b, sizeof b),
+                    node, (long long)P(a)->axis, mx_shape_fmt(&in[0], b, sizeof b),
                     in[0].ndim - 1, in[0].ndim);
   mx_shape ch = {1, {in[0].dim[axis]}};
   mx_status st = mx_shape_fill(a, "gamma", &in[1], &ch);
@@ -51,95 +47,60 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
   return st;
 }
 
-/* data viewed as (outer, ch, inner) */
-static void view(const mx_op_call *c, int64_t *outer, int64_t *ch, int64_t *inner) {
-  int nd = mx_ndarray_ndim(c->in[0]);
-  const int64_t *s = mx_ndarray_shape(c->in[0]);
-  int64_t axis = MX_PINT(c->attrs, P_AXIS);
-  if (axis < 0) axis += nd;
-  *outer = *inner = 1;
-  for (int i = 0; i < axis; i++) *outer *= s[i];
-  for (int i = (int)axis + 1; i < nd; i++) *inner *= s[i];
-  *ch = s[axis];
-}
-
 static mx_status forward_cpu(const mx_op_call *c) {
-  int64_t outer, ch, inner;
-  view(c, &outer, &ch, &inner);
-  const float *x = mx_op_data(c->in[0]), *gamma = mx_op_data(c->in[1]),
-              *beta = mx_op_data(c->in[2]);
-  float *y = mx_op_data(c->out[0]), *mean = mx_op_data(c->out[1]), *var = mx_op_data(c->out[2]);
-  float *mm = mx_op_data(c->aux[0]), *mv = mx_op_data(c->aux[1]);
-  float eps = MX_PFLOAT(c->attrs, P_EPS), mom = MX_PFLOAT(c->attrs, P_MOMENTUM);
-  int fix = MX_PBOOL(c->attrs, P_FIX_GAMMA), batch = c->is_train && !MX_PBOOL(c->attrs, P_GLOBAL);
-  double m = (double)(outer * inner);
-  for (int64_t k = 0; k < ch; k++) {
-    float mu, v;
-    if (batch) {
-      double s = 0, s2 = 0;
-      for (int64_t o = 0; o < outer; o++) {
-        const float *p = x + (o * ch + k) * inner;
-        for (int64_t i = 0; i < inner; i++) s += p[i];
+  bn_args a = bn_args_of(c);
+  const float *x = mx_op_data(c->in[0]);
+  float *y = mx_op_data(c->out[0]);
+  double m = (double)(a.outer * a.inner);
+  for (int64_t k = 0; k < a.ch; k++) {
+    double s = 0, s2 = 0;
+    if (a.batch) {
+      for (int64_t o = 0; o < a.outer; o++) {
+        const float *p = x + (o * a.ch + k) * a.inner;
+        for (int64_t i = 0; i < a.inner; i++) s += p[i];
       }
       double dmu = s / m;
-      for (int64_t o = 0; o < outer; o++) {
-        const float *p = x + (o * ch + k) * inner;
-        for (int64_t i = 0; i < inner; i++) s2 += (p[i] - dmu) * (p[i] - dmu);
+      for (int64_t o = 0; o < a.outer; o++) {
+        const float *p = x + (o * a.ch + k) * a.inner;
+        for (int64_t i = 0; i < a.inner; i++) s2 += (p[i] - dmu) * (p[i] - dmu);
       }
-      mu = (float)dmu;
-      v = (float)(s2 / m);
-      mm[k] = mom * mm[k] + (1.0f - mom) * mu;
-      mv[k] = mom * mv[k] + (1.0f - mom) * v;
-    } else {
-      mu = mm[k];
-      v = mv[k];
     }
-    mean[k] = mu;
-    var[k] = v;
-    float scale = (fix ? 1.0f : gamma[k]) / sqrtf(v + eps), shift = beta[k] - mu * scale;
-    for (int64_t o = 0; o < outer; o++) {
-      const float *p = x + (o * ch + k) * inner;
-      float *q = y + (o * ch + k) * inner;
-      for (int64_t i = 0; i < inner; i++) mx_req_store(c->req[0], &q[i], p[i] * scale + shift);
+    float scale, shift;
+    bn_channel(&a, k, s, s2, m, mx_op_data(c->in[1]), mx_op_data(c->in[2]), mx_op_data(c->out[1]),
+               mx_op_data(c->out[2]), mx_op_data(c->aux[0]), mx_op_data(c->aux[1]), &scale, &shift);
+    for (int64_t o = 0; o < a.outer; o++) {
+      const float *p = x + (o * a.ch + k) * a.inner;
+      float *q = y + (o * a.ch + k) * a.inner;
+      for (int64_t i = 0; i < a.inner; i++) mx_req_store(c->req[0], &q[i], p[i] * scale + shift);
     }
   }
   return MX_OK;
 }
 
-/* With batch statistics: dx = gamma/std * (dy - mean(dy) - xhat * mean(dy * xhat));
- * with the moving ones the statistics are constants: dx = gamma/std * dy. */
 static mx_status backward_cpu(const mx_op_call *c) {
-  int64_t outer, ch, inner;
-  view(c, &outer, &ch, &inner);
-  const float *x = mx_op_data(c->in[0]), *gamma = mx_op_data(c->in[1]),
-              *dy = mx_op_data(c->out_grad[0]);
+  bn_args a = bn_args_of(c);
+  const float *x = mx_op_data(c->in[0]), *gamma = mx_op_data(c->in[1]), *dy = mx_op_data(c->out_grad[0]);
   const float *mean = mx_op_data(c->out[1]), *var = mx_op_data(c->out[2]);
-  float eps = MX_PFLOAT(c->attrs, P_EPS);
-  int fix = MX_PBOOL(c->attrs, P_FIX_GAMMA), global = MX_PBOOL(c->attrs, P_GLOBAL);
   float *dx = c->req[0] != MX_REQ_NULL ? mx_op_data(c->in_grad[0]) : NULL;
-  double m = (double)(outer * inner);
-  for (int64_t k = 0; k < ch; k++) {
-    float mu = mean[k], istd = 1.0f / sqrtf(var[k] + eps), g = fix ? 1.0f : gamma[k];
+  double m = (double)(a.outer * a.inner);
+  for (int64_t k = 0; k < a.ch; k++) {
+    float mu = mean[k], istd = 1.0f / sqrtf(var[k] + a.eps);
     double sdy = 0, sdyx = 0;
-    for (int64_t o = 0; o < outer; o++) {
-      const float *p = x + (o * ch + k) * inner, *d = dy + (o * ch + k) * inner;
-      for (int64_t i = 0; i < inner; i++) {
+    for (int64_t o = 0; o < a.outer; o++) {
+      const float *p = x + (o * a.ch + k) * a.inner, *d = dy + (o * a.ch + k) * a.inner;
+      for (int64_t i = 0; i < a.inner; i++) {
         sdy += d[i];
         sdyx += d[i] * (p[i] - mu) * istd;
       }
     }
-    if (c->req[1] != MX_REQ_NULL)
-      mx_req_store(c->req[1], &((float *)mx_op_data(c->in_grad[1]))[k], fix ? 0.0f : (float)sdyx);
-    if (c->req[2] != MX_REQ_NULL)
-      mx_req_store(c->req[2], &((float *)mx_op_data(c->in_grad[2]))[k], (float)sdy);
+    bn_grad r = bn_channel_grad(&a, a.fix ? 1.0f : gamma[k], istd, sdy, sdyx, m);
+    if (c->req[1] != MX_REQ_NULL) mx_req_store(c->req[1], &((float *)mx_op_data(c->in_grad[1]))[k], r.dgamma);
+    if (c->req[2] != MX_REQ_NULL) mx_req_store(c->req[2], &((float *)mx_op_data(c->in_grad[2]))[k], r.dbeta);
     if (!dx) continue;
-    float a = g * istd, mdy = global ? 0.0f : (float)(sdy / m),
-          mdyx = global ? 0.0f : (float)(sdyx / m);
-    for (int64_t o = 0; o < outer; o++) {
-      const float *p = x + (o * ch + k) * inner, *d = dy + (o * ch + k) * inner;
-      float *q = dx + (o * ch + k) * inner;
-      for (int64_t i = 0; i < inner; i++)
-        mx_req_store(c->req[0], &q[i], a * (d[i] - mdy - (p[i] - mu) * istd * mdyx));
+    for (int64_t o = 0; o < a.outer; o++) {
+      const float *p = x + (o * a.ch + k) * a.inner, *d = dy + (o * a.ch + k) * a.inner;
+      float *q = dx + (o * a.ch + k) * a.inner;
+      for (int64_t i = 0; i < a.inner; i++) mx_req_store(c->req[0], &q[i], bn_dx(&r, d[i], p[i], mu, istd));
     }
   }
   return MX_OK;
@@ -153,8 +114,7 @@ const mx_op mx_op_batch_norm = {
     .doc = "Batch normalization: (x - mean) / sqrt(var + eps) * gamma + beta per channel; moving "
            "statistics "
            "as auxiliary states.",
-    .params = params,
-    .nparams = 9,
+    MX_OP_PARAMS(batch_norm_param, params),
     .arguments = (const char *const[]){"data", "gamma", "beta", NULL},
     .outputs = (const char *const[]){"output", "mean", "var", NULL},
     .aux_states = (const char *const[]){"moving_mean", "moving_var", NULL},

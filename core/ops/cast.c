@@ -2,35 +2,33 @@
  * Flatten's copy kernels) and any other type is refused naming the node. */
 #include <string.h>
 
-#include "operator.h"
+#include "table_op.h"
 
-enum { P_DTYPE };
+typedef struct cast_param {
+  const char *dtype;
+} cast_param;
 static const mx_param_desc params[] = {
-    {"dtype", MX_PARAM_STRING, NULL, NULL, "the output type (only float32 is supported)"},
+    MX_PARAM(cast_param, dtype, MX_PARAM_STRING, NULL, NULL, "the output type (only float32 is supported)"),
 };
+#define P(a) MX_PARAMS(cast_param, a)
 
 static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
                        mx_shape *aux, int naux) {
-  if (strcmp(a->p[P_DTYPE].str, "float32") != 0)
+  if (strcmp(P(a)->dtype, "float32") != 0)
     return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape", "Cast %s: dtype %s is not supported (only float32)",
-                    a->node_name, a->p[P_DTYPE].str);
+                    a->node_name, P(a)->dtype);
   return mx_op_infer_same(a, in, nin, out, nout, aux, naux);
 }
 
-mx_status mx_op_copy_forward(const mx_op_call *c); /* flatten.c */
-mx_status mx_op_copy_backward(const mx_op_call *c);
-mx_status mx_op_copy_forward_gpu(const mx_op_call *c); /* flatten.cu */
-mx_status mx_op_copy_backward_gpu(const mx_op_call *c);
 
 const mx_op mx_op_cast = {
     .name = "Cast",
     .doc = "Casts to dtype (float32 only: the identity).",
-    .params = params,
-    .nparams = 1,
+    MX_OP_PARAMS(cast_param, params),
     .arguments = (const char *const[]){"data", NULL},
     .outputs = (const char *const[]){"output", NULL},
     .infer_shape = infer,
-    .forward = {[MX_DEV_CPU] = mx_op_copy_forward, [MX_DEV_GPU] = MX_GPU(mx_op_copy_forward_gpu)},
-    .backward = {[MX_DEV_CPU] = mx_op_copy_backward, [MX_DEV_GPU] = MX_GPU(mx_op_copy_backward_gpu)},
+    .forward = {[MX_DEV_CPU] = mx_op_copy_forward, [MX_DEV_GPU] = MX_GPU(mx_op_copy_forward)},
+    .backward = {[MX_DEV_CPU] = mx_op_copy_backward, [MX_DEV_GPU] = MX_GPU(mx_op_copy_backward)},
     .flags = MX_OP_BWD_OUT_GRAD | MX_OP_INPLACE,
 };

@@ -2,11 +2,15 @@
  * clip), zero elsewhere. Written over the kernel table: one code for CPU and GPU. */
 #include "table_op.h"
 
-enum { P_MIN, P_MAX };
+typedef struct clip_param {
+  float a_min;
+  float a_max;
+} clip_param;
 static const mx_param_desc params[] = {
-    {"a_min", MX_PARAM_FLOAT, NULL, NULL, "the lowest value"},
-    {"a_max", MX_PARAM_FLOAT, NULL, NULL, "the highest value"},
+    MX_PARAM(clip_param, a_min, MX_PARAM_FLOAT, NULL, NULL, "the lowest value"),
+    MX_PARAM(clip_param, a_max, MX_PARAM_FLOAT, NULL, NULL, "the highest value"),
 };
+#define P(a) MX_PARAMS(clip_param, a)
 
 static mx_status forward(const mx_op_call *c) {
   const mx_kernels *k;
@@ -16,7 +20,7 @@ static mx_status forward(const mx_op_call *c) {
   if (st != MX_OK) return st;
   int64_t n = mx_op_size(c->out[0]);
   float *y = mx_op_data(c->out[0]), *t = mx_table_target(c, r, y, 0);
-  k->clip(mx_op_data(c->in[0]), t, n, MX_PFLOAT(c->attrs, P_MIN), MX_PFLOAT(c->attrs, P_MAX));
+  k->clip(mx_op_data(c->in[0]), t, n, P(c->attrs)->a_min, P(c->attrs)->a_max);
   mx_table_finish(k, r, y, t, n);
   return MX_OK;
 }
@@ -31,8 +35,8 @@ static mx_status backward(const mx_op_call *c) {
   int64_t n = mx_op_size(c->in[0]);
   const float *x = mx_op_data(c->in[0]);
   float *dx = mx_op_data(c->in_grad[0]), *mask = c->workspace, *t = mx_table_target(c, r, dx, n);
-  k->binary_scalar(MX_BINARY_GT, x, MX_PFLOAT(c->attrs, P_MIN), mask, n);
-  k->binary_scalar(MX_BINARY_LT, x, MX_PFLOAT(c->attrs, P_MAX), t, n);
+  k->binary_scalar(MX_BINARY_GT, x, P(c->attrs)->a_min, mask, n);
+  k->binary_scalar(MX_BINARY_LT, x, P(c->attrs)->a_max, t, n);
   k->binary(MX_BINARY_MUL, mask, t, mask, n);
   k->binary(MX_BINARY_MUL, mx_op_data(c->out_grad[0]), mask, t, n);
   mx_table_finish(k, r, dx, t, n);
@@ -42,8 +46,7 @@ static mx_status backward(const mx_op_call *c) {
 const mx_op mx_op_clip = {
     .name = "clip",
     .doc = "Clips the data to [a_min, a_max].",
-    .params = params,
-    .nparams = 2,
+    MX_OP_PARAMS(clip_param, params),
     .arguments = (const char *const[]){"data", NULL},
     .outputs = (const char *const[]){"output", NULL},
     .infer_shape = mx_op_infer_same,

@@ -1,14 +1,19 @@
 /* concat.c: Concat of num_args inputs (arg0, arg1, ...) along `dim`; the other
- * axes must agree. Backward splits the gradient back. */
+ * axes must agree. Backward splits the gradient back. Written over the kernel table's
+ * block copy: one code for CPU and GPU. */
 #include <stdio.h>
 
-#include "operator.h"
+#include "table_op.h"
 
-enum { P_NUM_ARGS, P_DIM };
+typedef struct concat_param {
+  int64_t num_args, dim;
+} concat_param;
+
 static const mx_param_desc params[] = {
-    {"num_args", MX_PARAM_INT, NULL, "1..64", "the number of inputs"},
-    {"dim", MX_PARAM_INT, "1", NULL, "the axis to concatenate along (0-based)"},
+    MX_PARAM(concat_param, num_args, MX_PARAM_INT, NULL, "1..64", "the number of inputs"),
+    MX_PARAM(concat_param, dim, MX_PARAM_INT, "1", NULL, "the axis to concatenate along (0-based)"),
 };
+#define P(a) MX_PARAMS(concat_param, a)
 
 static const char *const arg_names[MX_OP_MAX_IO] = {
     "arg0",  "arg1",  "arg2",  "arg3",  "arg4",  "arg5",  "arg6",  "arg7",  "arg8",  "arg9",
@@ -20,7 +25,7 @@ static const char *const arg_names[MX_OP_MAX_IO] = {
     "arg60", "arg61", "arg62", "arg63"};
 
 static int list_args(const mx_op_attrs *a, const char **names) {
-  int n = (int)MX_PINT(a, P_NUM_ARGS);
+  int n = (int)P(a)->num_args;
   if (n < 1) n = 1;
   if (n > MX_OP_MAX_IO) n = MX_OP_MAX_IO;
   for (int i = 0; i < n; i++) names[i] = arg_names[i];
@@ -29,7 +34,7 @@ static int list_args(const mx_op_attrs *a, const char **names) {
 
 static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
                        mx_shape *aux, int naux) {
-  int dim = (int)MX_PINT(a, P_DIM);
+  int dim = (int)P(a)->dim;
   const mx_shape *ref = NULL;
   int64_t total = 0;
   int all = 1;
@@ -64,53 +69,53 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
   return mx_shape_fill(a, "output", &out[0], &o);
 }
 
-/* Each input is (outer, d_i * inner) inside the output's (outer, total * inner). */
+/* Each input is (outer, d_i * inner) inside the output's (outer, total * inner); forward
+ * computes the whole output into its target, backward each input gradient into its own. */
 static mx_status run(const mx_op_call *c, int backward) {
-  int dim = (int)MX_PINT(c->attrs, P_DIM), n = (int)MX_PINT(c->attrs, P_NUM_ARGS);
+  const mx_kernels *k;
+  if (!backward && c->req[0] == MX_REQ_NULL) return MX_OK;
+  mx_status st = mx_table_of(c, &k);
+  if (st != MX_OK) return st;
+  int dim = (int)P(c->attrs)->dim, n = (int)P(c->attrs)->num_args;
   mx_ndarray *whole = backward ? c->out_grad[0] : c->out[0];
   const int64_t *shape = mx_ndarray_shape(whole);
   int ndim = mx_ndarray_ndim(whole);
   int64_t outer = mx_shape_size(shape, dim), inner = mx_shape_size(shape + dim + 1, ndim - dim - 1);
   int64_t row = shape[dim] * inner, at = 0;
-  float *w = mx_op_data(whole);
+  float *w = mx_op_data(whole), *wt = backward ? w : mx_table_target(c, c->req[0], w, 0);
   for (int i = 0; i < n; i++) {
-    mx_ndarray *part = backward ? c->in_grad[i] : c->in[i];
     int64_t len = mx_ndarray_shape(c->in[i])[dim] * inner; /* inputs always carry their shapes */
     mx_req r = c->req[backward ? i : 0];
-    if (r != MX_REQ_NULL) {
-      float *p = mx_op_data(part);
-      for (int64_t o = 0; o < outer; o++) {
-        if (backward)
-          mx_req_copy(r, p + o * len, w + o * row + at, len);
-        else
-          mx_req_copy(r, w + o * row + at, p + o * len, len);
-      }
+    if (!backward) {
+      k->copy2d(mx_op_data(c->in[i]), len, wt + at, row, outer, len);
+    } else if (r != MX_REQ_NULL) {
+      float *dx = mx_op_data(c->in_grad[i]), *t = mx_table_target(c, r, dx, 0);
+      k->copy2d(w + at, row, t, len, outer, len);
+      mx_table_finish(k, r, dx, t, outer * len);
     }
     at += len;
   }
+  if (!backward) mx_table_finish(k, c->req[0], w, wt, outer * row);
   return MX_OK;
 }
 
-static mx_status forward_cpu(const mx_op_call *c) {
+static mx_status forward(const mx_op_call *c) {
   return run(c, 0);
 }
-static mx_status backward_cpu(const mx_op_call *c) {
+static mx_status backward(const mx_op_call *c) {
   return run(c, 1);
 }
-
-mx_status mx_op_concat_forward_gpu(const mx_op_call *c); /* concat.cu */
-mx_status mx_op_concat_backward_gpu(const mx_op_call *c);
 
 const mx_op mx_op_concat = {
     .name = "Concat",
     .doc = "Concatenates num_args inputs along axis dim.",
-    .params = params,
-    .nparams = 2,
+    MX_OP_PARAMS(concat_param, params),
     .arguments = (const char *const[]){"arg0", NULL},
     .outputs = (const char *const[]){"output", NULL},
     .list_arguments = list_args,
     .infer_shape = infer,
-    .forward = {[MX_DEV_CPU] = forward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_concat_forward_gpu)},
-    .backward = {[MX_DEV_CPU] = backward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_concat_backward_gpu)},
+    .forward = {[MX_DEV_CPU] = forward, [MX_DEV_GPU] = MX_GPU(forward)},
+    .backward = {[MX_DEV_CPU] = backward, [MX_DEV_GPU] = MX_GPU(backward)},
     .flags = MX_OP_BWD_OUT_GRAD,
+    .workspace = mx_table_workspace,
 };

@@ -1,5 +1,6 @@
-/* conv_geom.h: the geometry Convolution and Deconvolution share (NCHW, 1-D kernels as
- * height 1), their parameters' checks, and im2col / col2im over one image (CPU). */
+/* conv_geom.h: the geometry Convolution, Deconvolution and Pooling share (NCHW, 1-D kernels
+ * as height 1), on the host and (a plain struct) in CUDA kernels; the typed parameters of
+ * Convolution and Deconvolution and their checks; and im2col / col2im over one image (CPU). */
 #ifndef MX_CONV_GEOM_H
 #define MX_CONV_GEOM_H
 
@@ -16,35 +17,47 @@ typedef struct mx_conv_geom {
   int64_t kh, kw, sh, sw, dh, dw, ph, pw;
 } mx_conv_geom;
 
+/* Convolution's parameters (convolution.c), and Deconvolution's (deconvolution.c). */
+typedef struct mx_conv_param {
+  mx_shape kernel, stride, dilate, pad;
+  int64_t num_filter, num_group, workspace;
+  int no_bias, cudnn_off;
+  const char *cudnn_tune, *layout;
+} mx_conv_param;
+typedef struct mx_deconv_param {
+  mx_shape kernel, stride, dilate, pad, adj, target_shape;
+  int64_t num_filter, num_group, workspace;
+  int no_bias, cudnn_off;
+  const char *cudnn_tune, *layout;
+} mx_deconv_param;
+
 /* Reads a 1-D or 2-D tuple parameter into (h, w); 1-D is (1, x). def when empty. */
-static inline int mx_conv_pair(const mx_param_value *v, int nd, int64_t def, int64_t *h,
-                               int64_t *w) {
+static inline int mx_conv_pair(const mx_shape *v, int nd, int64_t def, int64_t *h, int64_t *w) {
   if (v->ndim == 0) {
     *h = nd == 1 ? (def == 0 ? 0 : 1) : def;
     *w = def;
     return 1;
   }
   if (v->ndim != nd) return 0;
-  *h = nd == 1 ? (def == 0 ? 0 : 1) : v->shape[0];
-  *w = v->shape[nd - 1];
+  *h = nd == 1 ? (def == 0 ? 0 : 1) : v->dim[0];
+  *w = v->dim[nd - 1];
   return 1;
 }
 
-/* Fills kernel, stride, dilate and pad from parameters (indices given) for a kernel of
- * nd (1 or 2) axes; fails with the operator's name on a bad tuple. */
-static inline mx_status mx_conv_params(const mx_op_attrs *a, int pk, int ps, int pd, int pp,
-                                       mx_conv_geom *g, int *nd_out) {
-  const mx_param_value *k = &a->p[pk];
+/* Fills kernel, stride, dilate (NULL: none) and pad from the tuple parameters for a kernel
+ * of nd (1 or 2) axes; fails with the operator's name on a bad tuple. */
+static inline mx_status mx_conv_params(const mx_op_attrs *a, const mx_shape *k, const mx_shape *stride,
+                                       const mx_shape *dilate, const mx_shape *pad, mx_conv_geom *g, int *nd_out) {
   int nd = k->ndim;
   if (nd < 1 || nd > 2)
     return mx_error_at(MX_ERR_ARG,
                     "mx_symbol_infer_shape", "%s %s: kernel must have 1 or 2 axes (got %d)",
                     a->op->name, a->node_name ? a->node_name : "", nd);
-  g->kh = nd == 1 ? 1 : k->shape[0];
-  g->kw = k->shape[nd - 1];
-  int ok = mx_conv_pair(&a->p[ps], nd, 1, &g->sh, &g->sw) &&
-           mx_conv_pair(&a->p[pd], nd, 1, &g->dh, &g->dw) &&
-           mx_conv_pair(&a->p[pp], nd, 0, &g->ph, &g->pw);
+  g->kh = nd == 1 ? 1 : k->dim[0];
+  g->kw = k->dim[nd - 1];
+  g->dh = g->dw = 1;
+  int ok = mx_conv_pair(stride, nd, 1, &g->sh, &g->sw) && (!dilate || mx_conv_pair(dilate, nd, 1, &g->dh, &g->dw)) &&
+           mx_conv_pair(pad, nd, 0, &g->ph, &g->pw);
   if (!ok)
     return mx_error_at(
         MX_ERR_ARG,
@@ -85,6 +98,30 @@ static inline mx_status mx_conv_check(const mx_op_attrs *a, int64_t f, int64_t g
                     node, (long long)d->dim[1], (long long)grp);
   return MX_OK;
 }
+/* The geometry of a kernel call, from the operator's geometry function (as at bind, where
+ * it was checked) over the shape of `data`. */
+static inline mx_conv_geom mx_conv_call_geometry(const mx_op_call *c, const mx_ndarray *data,
+                                                 mx_status (*geometry)(const mx_op_attrs *a, const mx_shape *d,
+                                                                       mx_conv_geom *g, int *nd)) {
+  mx_conv_geom g;
+  int nd;
+  mx_shape d = {mx_ndarray_ndim(data), {0}};
+  memcpy(d.dim, mx_ndarray_shape(data), (size_t)d.ndim * sizeof(int64_t));
+  geometry(c->attrs, &d, &g, &nd);
+  return g;
+}
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+/* A call's geometry, for the GPU launches (convolution.c, deconvolution.c). */
+mx_conv_geom mx_op_convolution_geometry(const mx_op_call *c);
+mx_conv_geom mx_op_deconvolution_geometry(const mx_op_call *c);
+#ifdef __cplusplus
+}
+#endif
+
+#ifndef __CUDACC__ /* ---- the CPU's im2col and col2im ---- */
 /* col (c*kh*kw, oh*ow) from one image (c, h, w), rows ld floats apart (ld >= oh*ow: several
  * images side by side); zeros where the kernel reads padding. */
 static inline void mx_im2col(const mx_conv_geom *g, const float *restrict img, float *restrict col,
@@ -143,5 +180,7 @@ static inline void mx_col2im(const mx_conv_geom *g, const float *restrict col, f
         }
       }
 }
+
+#endif /* __CUDACC__ */
 
 #endif

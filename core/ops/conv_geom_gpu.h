@@ -1,50 +1,16 @@
-/* conv_geom_gpu.h: the window geometry of Convolution, Deconvolution and Pooling
- * for their GPU kernels (convolution.cu, deconvolution.cu, pooling.cu): sizes from
- * the call's arrays, kernel, stride, dilate and pad from its 1-D or 2-D tuple
- * parameters (checked at bind by the operators' shape inference); NCHW, or NCW
- * seen as height 1. Also the im2col / col2im / bias kernels the convolutions share. */
+/* conv_geom_gpu.h: the im2col / col2im / bias kernels Convolution and Deconvolution
+ * share on a GPU (convolution.cu, deconvolution.cu), over conv_geom.h's geometry, which
+ * the operators' .c files compute for a call (mx_op_convolution_geometry & co.). */
 #ifndef MX_CONV_GEOM_GPU_H
 #define MX_CONV_GEOM_GPU_H
 
 #include "cuda_util.h"
-
-typedef struct mx_gpu_geom {
-  int64_t c, h, w;  /* image channels and size */
-  int64_t oh, ow;   /* output positions */
-  int64_t kh, kw, sh, sw, dh, dw, ph, pw;
-} mx_gpu_geom;
-
-/* (h, w) of a tuple parameter for nd spatial axes; `def` on each axis when empty
- * (a 1-D tuple's h is 1, or 0 for padding). */
-static inline void mx_gpu_geom_pair(const mx_param_value *v, int nd, int64_t def, int64_t *h, int64_t *w) {
-  *h = nd == 1 ? (def == 0 ? 0 : 1) : (v->ndim ? v->shape[0] : def);
-  *w = v->ndim ? v->shape[v->ndim - 1] : def;
-}
-
-/* Sizes of the image (n, c, [h,] w) and of the grid (n, f, [oh,] ow); the window
- * from the parameters at indices pk, ps, pd, pp (pd < 0: no dilation). */
-static inline mx_gpu_geom mx_gpu_geom_of(const mx_op_call *c, const mx_ndarray *image, const mx_ndarray *grid, int pk,
-                                         int ps, int pd, int pp) {
-  mx_gpu_geom g;
-  const int64_t *x = mx_ndarray_shape(image), *y = mx_ndarray_shape(grid);
-  int n = mx_ndarray_ndim(image), nd = n - 2;
-  g.c = x[1];
-  g.h = nd == 1 ? 1 : x[2];
-  g.w = x[n - 1];
-  g.oh = nd == 1 ? 1 : y[2];
-  g.ow = y[n - 1];
-  mx_gpu_geom_pair(&c->attrs->p[pk], nd, 1, &g.kh, &g.kw);
-  mx_gpu_geom_pair(&c->attrs->p[ps], nd, 1, &g.sh, &g.sw);
-  g.dh = g.dw = 1;
-  if (pd >= 0) mx_gpu_geom_pair(&c->attrs->p[pd], nd, 1, &g.dh, &g.dw);
-  mx_gpu_geom_pair(&c->attrs->p[pp], nd, 0, &g.ph, &g.pw);
-  return g;
-}
+#include "conv_geom.h"
 
 /* ---- kernels (static: one copy per .cu) ---- */
 
 // col (c*kh*kw, oh*ow) from one image (c, h, w), zeros where the kernel reads padding
-static __global__ void im2col_kernel(mx_gpu_geom g, const float *img, float *col) {
+static __global__ void im2col_kernel(mx_conv_geom g, const float *img, float *col) {
   int64_t p = g.oh * g.ow;
   MX_CUDA_LOOP(t, g.c * g.kh * g.kw * p) {
     int64_t row = t / p, q = t % p, y = q / g.ow, x = q % g.ow;
@@ -56,7 +22,7 @@ static __global__ void im2col_kernel(mx_gpu_geom g, const float *img, float *col
 
 // img (c, h, w) += the columns that came from each element, in convolution.c's
 // order (ki, then kj), so the sums round as the CPU's
-static __global__ void col2im_kernel(mx_gpu_geom g, const float *col, float *img) {
+static __global__ void col2im_kernel(mx_conv_geom g, const float *col, float *img) {
   int64_t p = g.oh * g.ow;
   MX_CUDA_LOOP(t, g.c * g.h * g.w) {
     int64_t ch = t / (g.h * g.w), iy = t / g.w % g.h, ix = t % g.w;

@@ -3,49 +3,35 @@
  * GEMM per group; weight (num_filter, C/num_group, kh, kw), bias (num_filter). */
 #include "conv_geom.h"
 
-enum {
-  P_KERNEL,
-  P_STRIDE,
-  P_DILATE,
-  P_PAD,
-  P_NUM_FILTER,
-  P_NUM_GROUP,
-  P_WORKSPACE,
-  P_NO_BIAS,
-  P_CUDNN_TUNE,
-  P_CUDNN_OFF,
-  P_LAYOUT
-};
 static const mx_param_desc params[] = {
-    {"kernel", MX_PARAM_SHAPE, NULL, NULL, "kernel size (h, w) or (w)"},
-    {"stride", MX_PARAM_SHAPE, "()", NULL, "stride, default 1 on each axis"},
-    {"dilate", MX_PARAM_SHAPE, "()", NULL, "dilation, default 1 on each axis"},
-    {"pad", MX_PARAM_SHAPE, "()", NULL, "zero padding on both sides, default 0"},
-    {"num_filter", MX_PARAM_INT, NULL, NULL, "number of output channels"},
-    {"num_group", MX_PARAM_INT, "1", NULL,
-     "number of groups: input and output channels split into this many"},
-    {"workspace", MX_PARAM_INT, "1024", NULL,
-     "MXNet's workspace limit in MB (accepted; the executor plans the buffer)"},
-    {"no_bias", MX_PARAM_BOOL, "False", NULL, "leave out the bias"},
-    {"cudnn_tune", MX_PARAM_STRING, "None", NULL, "accepted for MXNet compatibility"},
-    {"cudnn_off", MX_PARAM_BOOL, "False", NULL, "accepted for MXNet compatibility"},
-    {"layout", MX_PARAM_STRING, "None", NULL, "NCHW (or NCW) only"},
+    MX_PARAM(mx_conv_param, kernel, MX_PARAM_SHAPE, NULL, NULL, "kernel size (h, w) or (w)"),
+    MX_PARAM(mx_conv_param, stride, MX_PARAM_SHAPE, "()", NULL, "stride, default 1 on each axis"),
+    MX_PARAM(mx_conv_param, dilate, MX_PARAM_SHAPE, "()", NULL, "dilation, default 1 on each axis"),
+    MX_PARAM(mx_conv_param, pad, MX_PARAM_SHAPE, "()", NULL, "zero padding on both sides, default 0"),
+    MX_PARAM(mx_conv_param, num_filter, MX_PARAM_INT, NULL, NULL, "number of output channels"),
+    MX_PARAM(mx_conv_param, num_group, MX_PARAM_INT, "1", NULL, "number of groups: input and output channels split into this many"),
+    MX_PARAM(mx_conv_param, workspace, MX_PARAM_INT, "1024", NULL, "MXNet's workspace limit in MB (accepted; the executor plans the buffer)"),
+    MX_PARAM(mx_conv_param, no_bias, MX_PARAM_BOOL, "False", NULL, "leave out the bias"),
+    MX_PARAM(mx_conv_param, cudnn_tune, MX_PARAM_STRING, "None", NULL, "accepted for MXNet compatibility"),
+    MX_PARAM(mx_conv_param, cudnn_off, MX_PARAM_BOOL, "False", NULL, "accepted for MXNet compatibility"),
+    MX_PARAM(mx_conv_param, layout, MX_PARAM_STRING, "None", NULL, "NCHW (or NCW) only"),
 };
+#define P(a) MX_PARAMS(mx_conv_param, a)
 
 static int list_args(const mx_op_attrs *a, const char **names) {
   names[0] = "data";
   names[1] = "weight";
-  if (MX_PBOOL(a, P_NO_BIAS)) return 2;
+  if (P(a)->no_bias) return 2;
   names[2] = "bias";
   return 3;
 }
 
 /* The geometry for data of shape `d` (image = the input, grid = the output). */
 static mx_status geometry(const mx_op_attrs *a, const mx_shape *d, mx_conv_geom *g, int *nd) {
-  mx_status st = mx_conv_params(a, P_KERNEL, P_STRIDE, P_DILATE, P_PAD, g, nd);
+  mx_status st = mx_conv_params(a, &P(a)->kernel, &P(a)->stride, &P(a)->dilate, &P(a)->pad, g, nd);
   if (st != MX_OK) return st;
-  int64_t f = MX_PINT(a, P_NUM_FILTER), grp = MX_PINT(a, P_NUM_GROUP);
-  st = mx_conv_check(a, f, grp, a->p[P_LAYOUT].str, *nd, d);
+  int64_t f = P(a)->num_filter, grp = P(a)->num_group;
+  st = mx_conv_check(a, f, grp, P(a)->layout, *nd, d);
   if (st != MX_OK || !d || d->ndim == 0) return st;
   const char *node = a->node_name ? a->node_name : "";
   char b[96];
@@ -69,7 +55,7 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
   int nd;
   mx_status st = geometry(a, &in[0], &g, &nd);
   if (st != MX_OK || in[0].ndim == 0) return st;
-  int64_t f = MX_PINT(a, P_NUM_FILTER), grp = MX_PINT(a, P_NUM_GROUP);
+  int64_t f = P(a)->num_filter, grp = P(a)->num_group;
   mx_shape w = {nd + 2, {f, g.c / grp, g.kh, g.kw}}, b = {1, {f}},
            o = {nd + 2, {in[0].dim[0], f, g.oh, g.ow}};
   if (nd == 1) {
@@ -97,17 +83,12 @@ static int64_t workspace(const mx_op_attrs *a, const mx_shape *in, int nin, cons
   mx_conv_geom g;
   int nd;
   if (geometry(a, &in[0], &g, &nd) != MX_OK || in[0].ndim == 0) return 0;
-  int64_t f = MX_PINT(a, P_NUM_FILTER);
+  int64_t f = P(a)->num_filter;
   return chunk_images(&g, in[0].dim[0], f) * (g.c * g.kh * g.kw + f) * g.oh * g.ow;
 }
 
-static mx_conv_geom call_geometry(const mx_op_call *c) {
-  mx_conv_geom g;
-  int nd;
-  mx_shape d = {mx_ndarray_ndim(c->in[0]), {0}};
-  memcpy(d.dim, mx_ndarray_shape(c->in[0]), (size_t)d.ndim * sizeof(int64_t));
-  geometry(c->attrs, &d, &g, &nd); /* checked at bind */
-  return g;
+mx_conv_geom mx_op_convolution_geometry(const mx_op_call *c) {
+  return mx_conv_call_geometry(c, c->in[0], geometry);
 }
 
 /* For each chunk of nb images: col (C*kh*kw, nb*P) by im2col, then per group
@@ -115,13 +96,13 @@ static mx_conv_geom call_geometry(const mx_op_call *c) {
 static mx_status forward_cpu(const mx_op_call *c) {
   mx_req r = c->req[0];
   if (r == MX_REQ_NULL) return MX_OK;
-  mx_conv_geom g = call_geometry(c);
-  int64_t n = mx_ndarray_shape(c->in[0])[0], f = MX_PINT(c->attrs, P_NUM_FILTER),
-          grp = MX_PINT(c->attrs, P_NUM_GROUP);
+  mx_conv_geom g = mx_op_convolution_geometry(c);
+  int64_t n = mx_ndarray_shape(c->in[0])[0], f = P(c->attrs)->num_filter,
+          grp = P(c->attrs)->num_group;
   int64_t p = g.oh * g.ow, fg = f / grp, k = g.c / grp * g.kh * g.kw, img = g.c * g.h * g.w;
   int64_t nbmax = chunk_images(&g, n, f);
   const float *x = mx_op_data(c->in[0]), *w = mx_op_data(c->in[1]);
-  const float *b = MX_PBOOL(c->attrs, P_NO_BIAS) ? NULL : mx_op_data(c->in[2]);
+  const float *b = P(c->attrs)->no_bias ? NULL : mx_op_data(c->in[2]);
   float *y = mx_op_data(c->out[0]), *col = c->workspace, *yt = col + nbmax * g.c * g.kh * g.kw * p;
   for (int64_t i0 = 0; i0 < n; i0 += nbmax) {
     int64_t nb = n - i0 < nbmax ? n - i0 : nbmax, ld = nb * p;
@@ -148,15 +129,15 @@ static mx_status forward_cpu(const mx_op_call *c) {
  * data gradient goes image by image (dcol = W_g^T x dy_g, then col2im), whose columns stay
  * contiguous: col2im over rows nb*P apart was slower than the GEMMs it saved. */
 static mx_status backward_cpu(const mx_op_call *c) {
-  mx_conv_geom g = call_geometry(c);
-  int64_t n = mx_ndarray_shape(c->in[0])[0], f = MX_PINT(c->attrs, P_NUM_FILTER),
-          grp = MX_PINT(c->attrs, P_NUM_GROUP);
+  mx_conv_geom g = mx_op_convolution_geometry(c);
+  int64_t n = mx_ndarray_shape(c->in[0])[0], f = P(c->attrs)->num_filter,
+          grp = P(c->attrs)->num_group;
   int64_t p = g.oh * g.ow, fg = f / grp, k = g.c / grp * g.kh * g.kw, img = g.c * g.h * g.w;
   int64_t nbmax = chunk_images(&g, n, f);
   const float *x = mx_op_data(c->in[0]), *w = mx_op_data(c->in[1]),
               *dy = mx_op_data(c->out_grad[0]);
   mx_req rx = c->req[0], rw = c->req[1],
-         rb = MX_PBOOL(c->attrs, P_NO_BIAS) ? MX_REQ_NULL : c->req[2];
+         rb = P(c->attrs)->no_bias ? MX_REQ_NULL : c->req[2];
   float *col = c->workspace, *dyt = col + nbmax * g.c * g.kh * g.kw * p;
   if (rb != MX_REQ_NULL) {
     float *db = mx_op_data(c->in_grad[2]);
@@ -207,8 +188,7 @@ mx_status mx_op_convolution_backward_gpu(const mx_op_call *c);
 const mx_op mx_op_convolution = {
     .name = "Convolution",
     .doc = "2-D (or 1-D) convolution over NCHW data with stride, dilation, padding and groups.",
-    .params = params,
-    .nparams = 11,
+    MX_OP_PARAMS(mx_conv_param, params),
     .arguments = (const char *const[]){"data", "weight", "bias", NULL},
     .outputs = (const char *const[]){"output", NULL},
     .list_arguments = list_args,

@@ -3,19 +3,15 @@
 // col2im gathered (a thread per image element, no atomics) by kernels.
 #include "conv_geom_gpu.h"
 
-enum { P_KERNEL, P_STRIDE, P_DILATE, P_PAD, P_NUM_FILTER, P_NUM_GROUP, P_WORKSPACE, P_NO_BIAS }; // convolution.c's
-
-static mx_gpu_geom call_geometry(const mx_op_call *c) {
-  return mx_gpu_geom_of(c, c->in[0], c->out[0], P_KERNEL, P_STRIDE, P_DILATE, P_PAD);
-}
+#define P(a) MX_PARAMS(mx_conv_param, a)
 
 extern "C" mx_status mx_op_convolution_forward_gpu(const mx_op_call *c) {
   mx_req r = c->req[0];
   if (r == MX_REQ_NULL) return MX_OK;
   mx_status st = mx_cuda_enter(c);
   if (st != MX_OK) return st;
-  mx_gpu_geom g = call_geometry(c);
-  int64_t n = mx_ndarray_shape(c->in[0])[0], f = MX_PINT(c->attrs, P_NUM_FILTER), grp = MX_PINT(c->attrs, P_NUM_GROUP);
+  mx_conv_geom g = mx_op_convolution_geometry(c);
+  int64_t n = mx_ndarray_shape(c->in[0])[0], f = P(c->attrs)->num_filter, grp = P(c->attrs)->num_group;
   int64_t p = g.oh * g.ow, fg = f / grp, k = g.c / grp * g.kh * g.kw;
   const float *x = mx_op_data(c->in[0]), *w = mx_op_data(c->in[1]);
   float *y = mx_op_data(c->out[0]), *col = c->workspace;
@@ -26,18 +22,18 @@ extern "C" mx_status mx_op_convolution_forward_gpu(const mx_op_call *c) {
                    y + (i * f + j * fg) * p, p);
     if (st != MX_OK) return st;
   }
-  if (!MX_PBOOL(c->attrs, P_NO_BIAS)) MX_CUDA_LAUNCH(conv_bias_kernel, n * f * p, y, mx_op_data(c->in[2]), n, f, p);
+  if (!P(c->attrs)->no_bias) MX_CUDA_LAUNCH(conv_bias_kernel, n * f * p, y, mx_op_data(c->in[2]), n, f, p);
   return mx_cuda_launch_status("Convolution", "convolution forward");
 }
 
 extern "C" mx_status mx_op_convolution_backward_gpu(const mx_op_call *c) {
   mx_status st = mx_cuda_enter(c);
   if (st != MX_OK) return st;
-  mx_gpu_geom g = call_geometry(c);
-  int64_t n = mx_ndarray_shape(c->in[0])[0], f = MX_PINT(c->attrs, P_NUM_FILTER), grp = MX_PINT(c->attrs, P_NUM_GROUP);
+  mx_conv_geom g = mx_op_convolution_geometry(c);
+  int64_t n = mx_ndarray_shape(c->in[0])[0], f = P(c->attrs)->num_filter, grp = P(c->attrs)->num_group;
   int64_t p = g.oh * g.ow, fg = f / grp, k = g.c / grp * g.kh * g.kw, img = g.c * g.h * g.w;
   const float *x = mx_op_data(c->in[0]), *w = mx_op_data(c->in[1]), *dy = mx_op_data(c->out_grad[0]);
-  mx_req rx = c->req[0], rw = c->req[1], rb = MX_PBOOL(c->attrs, P_NO_BIAS) ? MX_REQ_NULL : c->req[2];
+  mx_req rx = c->req[0], rw = c->req[1], rb = P(c->attrs)->no_bias ? MX_REQ_NULL : c->req[2];
   float *col = c->workspace;
   if (rb != MX_REQ_NULL) MX_CUDA_LAUNCH(conv_bias_grad_kernel, f, rb, dy, mx_op_data(c->in_grad[2]), n, f, p);
   float *dx = rx != MX_REQ_NULL ? mx_op_data(c->in_grad[0]) : NULL;

@@ -3,17 +3,23 @@
  * (num_args = 2, its gradient zero). Written over the kernel table: one code for CPU and GPU. */
 #include "table_op.h"
 
-enum { P_NUM_ARGS, P_OFFSET, P_H_W, P_CENTER };
+typedef struct crop_param {
+  int64_t num_args;
+  mx_shape offset, h_w;
+  int center_crop;
+} crop_param;
 static const mx_param_desc params[] = {
-    {"num_args", MX_PARAM_INT, NULL, "1..2", "1: crop to h_w; 2: crop to the second input's height and width"},
-    {"offset", MX_PARAM_SHAPE, "(0,0)", NULL, "(y, x) of the window's top left corner"},
-    {"h_w", MX_PARAM_SHAPE, "(0,0)", NULL, "(height, width) of the window (num_args = 1)"},
-    {"center_crop", MX_PARAM_BOOL, "False", NULL, "take the window in the centre (offset ignored)"},
+    MX_PARAM(crop_param, num_args, MX_PARAM_INT, NULL, "1..2",
+             "1: crop to h_w; 2: crop to the second input's height and width"),
+    MX_PARAM(crop_param, offset, MX_PARAM_SHAPE, "(0,0)", NULL, "(y, x) of the window's top left corner"),
+    MX_PARAM(crop_param, h_w, MX_PARAM_SHAPE, "(0,0)", NULL, "(height, width) of the window (num_args = 1)"),
+    MX_PARAM(crop_param, center_crop, MX_PARAM_BOOL, "False", NULL, "take the window in the centre (offset ignored)"),
 };
+#define P(a) MX_PARAMS(crop_param, a)
 
 static int list_args(const mx_op_attrs *a, const char **names) {
   names[0] = "arg0";
-  if (MX_PINT(a, P_NUM_ARGS) < 2) return 1;
+  if (P(a)->num_args < 2) return 1;
   names[1] = "arg1";
   return 2;
 }
@@ -21,15 +27,15 @@ static int list_args(const mx_op_attrs *a, const char **names) {
 /* The window (h, w) and its corner (y, x) in data of shape d (4 axes), like's shape when given. */
 static mx_status window(const mx_op_attrs *a, const int64_t *d, const mx_shape *like, int64_t *h, int64_t *w,
                         int64_t *y, int64_t *x) {
-  const mx_param_value *hw = &a->p[P_H_W], *off = &a->p[P_OFFSET];
+  const mx_shape *hw = &P(a)->h_w, *off = &P(a)->offset;
   char b[96];
   if (hw->ndim != 2 || off->ndim != 2)
     return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape", "Crop %s: offset and h_w take two values (y, x)",
                     a->node_name);
-  *h = like ? like->dim[2] : hw->shape[0];
-  *w = like ? like->dim[3] : hw->shape[1];
-  *y = MX_PBOOL(a, P_CENTER) ? (d[2] - *h) / 2 : off->shape[0];
-  *x = MX_PBOOL(a, P_CENTER) ? (d[3] - *w) / 2 : off->shape[1];
+  *h = like ? like->dim[2] : hw->dim[0];
+  *w = like ? like->dim[3] : hw->dim[1];
+  *y = P(a)->center_crop ? (d[2] - *h) / 2 : off->dim[0];
+  *x = P(a)->center_crop ? (d[3] - *w) / 2 : off->dim[1];
   if (*h < 1 || *w < 1 || *y < 0 || *x < 0 || *y + *h > d[2] || *x + *w > d[3]) {
     mx_shape ds = {4, {d[0], d[1], d[2], d[3]}};
     return mx_error_at(MX_ERR_SHAPE, "mx_symbol_infer_shape",
@@ -104,8 +110,7 @@ static int64_t workspace(const mx_op_attrs *a, const mx_shape *in, int nin, cons
 const mx_op mx_op_crop = {
     .name = "Crop",
     .doc = "Crops the height and width of NCHW data to h_w (or to a second input's), at offset or in the centre.",
-    .params = params,
-    .nparams = 4,
+    MX_OP_PARAMS(crop_param, params),
     .list_arguments = list_args,
     .outputs = (const char *const[]){"output", NULL},
     .infer_shape = infer,

@@ -259,17 +259,20 @@ static mx_status backward(const mx_op_call *c) {
                               c->out, c->in_grad, s->naux, c->aux);
 }
 
+typedef struct custom_param {
+  const char *op_type;
+} custom_param;
 static const mx_param_desc params[] = {
-    {"op_type", MX_PARAM_STRING, NULL, NULL, "the name the operator was registered under"},
+    MX_PARAM(custom_param, op_type, MX_PARAM_STRING, NULL, NULL, "the name the operator was registered under"),
 };
+#define P(a) MX_PARAMS(custom_param, a)
 
 const mx_op mx_op_custom = {
     .name = "Custom",
     .doc = "An operator written outside the engine (in Lua): mx.operator.register(op_type, Prop), "
            "then "
            "mx.symbol.Custom{op_type = ..., ...}; the other parameters go to the Prop as strings.",
-    .params = params,
-    .nparams = 1,
+    MX_OP_PARAMS(custom_param, params),
     .list_arguments = list_arguments,
     .list_outputs = list_outputs,
     .list_aux_states = list_aux,

@@ -3,42 +3,27 @@
  * kh, kw); out = (in-1)*stride - 2*pad + dilate*(kernel-1) + 1 + adj, or target_shape. */
 #include "conv_geom.h"
 
-enum {
-  P_KERNEL,
-  P_STRIDE,
-  P_DILATE,
-  P_PAD,
-  P_ADJ,
-  P_TARGET,
-  P_NUM_FILTER,
-  P_NUM_GROUP,
-  P_WORKSPACE,
-  P_NO_BIAS,
-  P_CUDNN_TUNE,
-  P_CUDNN_OFF,
-  P_LAYOUT
-};
 static const mx_param_desc params[] = {
-    {"kernel", MX_PARAM_SHAPE, NULL, NULL, "kernel size (h, w) or (w)"},
-    {"stride", MX_PARAM_SHAPE, "()", NULL, "stride, default 1 on each axis"},
-    {"dilate", MX_PARAM_SHAPE, "()", NULL, "dilation, default 1 on each axis"},
-    {"pad", MX_PARAM_SHAPE, "()", NULL, "padding taken off both sides, default 0"},
-    {"adj", MX_PARAM_SHAPE, "()", NULL, "extra rows/columns added at the end, default 0"},
-    {"target_shape", MX_PARAM_SHAPE, "()", NULL, "output size (h, w): sets pad and adj"},
-    {"num_filter", MX_PARAM_INT, NULL, NULL, "number of output channels"},
-    {"num_group", MX_PARAM_INT, "1", NULL, "number of groups"},
-    {"workspace", MX_PARAM_INT, "512", NULL,
-     "MXNet's workspace limit in MB (accepted; the executor plans the buffer)"},
-    {"no_bias", MX_PARAM_BOOL, "True", NULL, "leave out the bias"},
-    {"cudnn_tune", MX_PARAM_STRING, "None", NULL, "accepted for MXNet compatibility"},
-    {"cudnn_off", MX_PARAM_BOOL, "False", NULL, "accepted for MXNet compatibility"},
-    {"layout", MX_PARAM_STRING, "None", NULL, "NCHW (or NCW) only"},
+    MX_PARAM(mx_deconv_param, kernel, MX_PARAM_SHAPE, NULL, NULL, "kernel size (h, w) or (w)"),
+    MX_PARAM(mx_deconv_param, stride, MX_PARAM_SHAPE, "()", NULL, "stride, default 1 on each axis"),
+    MX_PARAM(mx_deconv_param, dilate, MX_PARAM_SHAPE, "()", NULL, "dilation, default 1 on each axis"),
+    MX_PARAM(mx_deconv_param, pad, MX_PARAM_SHAPE, "()", NULL, "padding taken off both sides, default 0"),
+    MX_PARAM(mx_deconv_param, adj, MX_PARAM_SHAPE, "()", NULL, "extra rows/columns added at the end, default 0"),
+    MX_PARAM(mx_deconv_param, target_shape, MX_PARAM_SHAPE, "()", NULL, "output size (h, w): sets pad and adj"),
+    MX_PARAM(mx_deconv_param, num_filter, MX_PARAM_INT, NULL, NULL, "number of output channels"),
+    MX_PARAM(mx_deconv_param, num_group, MX_PARAM_INT, "1", NULL, "number of groups"),
+    MX_PARAM(mx_deconv_param, workspace, MX_PARAM_INT, "512", NULL, "MXNet's workspace limit in MB (accepted; the executor plans the buffer)"),
+    MX_PARAM(mx_deconv_param, no_bias, MX_PARAM_BOOL, "True", NULL, "leave out the bias"),
+    MX_PARAM(mx_deconv_param, cudnn_tune, MX_PARAM_STRING, "None", NULL, "accepted for MXNet compatibility"),
+    MX_PARAM(mx_deconv_param, cudnn_off, MX_PARAM_BOOL, "False", NULL, "accepted for MXNet compatibility"),
+    MX_PARAM(mx_deconv_param, layout, MX_PARAM_STRING, "None", NULL, "NCHW (or NCW) only"),
 };
+#define P(a) MX_PARAMS(mx_deconv_param, a)
 
 static int list_args(const mx_op_attrs *a, const char **names) {
   names[0] = "data";
   names[1] = "weight";
-  if (MX_PBOOL(a, P_NO_BIAS)) return 2;
+  if (P(a)->no_bias) return 2;
   names[2] = "bias";
   return 3;
 }
@@ -46,24 +31,24 @@ static int list_args(const mx_op_attrs *a, const char **names) {
 /* Geometry of the equivalent convolution: image = this op's output (num_filter channels),
  * grid = this op's input. `d` is the data shape. */
 static mx_status geometry(const mx_op_attrs *a, const mx_shape *d, mx_conv_geom *g, int *nd) {
-  mx_status st = mx_conv_params(a, P_KERNEL, P_STRIDE, P_DILATE, P_PAD, g, nd);
+  mx_status st = mx_conv_params(a, &P(a)->kernel, &P(a)->stride, &P(a)->dilate, &P(a)->pad, g, nd);
   if (st != MX_OK) return st;
   const char *node = a->node_name ? a->node_name : "";
-  int64_t f = MX_PINT(a, P_NUM_FILTER), grp = MX_PINT(a, P_NUM_GROUP), ah, aw, th, tw;
-  if (!mx_conv_pair(&a->p[P_ADJ], *nd, 0, &ah, &aw) ||
-      !mx_conv_pair(&a->p[P_TARGET], *nd, 0, &th, &tw))
+  int64_t f = P(a)->num_filter, grp = P(a)->num_group, ah, aw, th, tw;
+  if (!mx_conv_pair(&P(a)->adj, *nd, 0, &ah, &aw) ||
+      !mx_conv_pair(&P(a)->target_shape, *nd, 0, &th, &tw))
     return mx_error_at(
         MX_ERR_ARG,
         "mx_symbol_infer_shape", "Deconvolution %s: adj and target_shape must have %d axes", node,
         *nd);
-  st = mx_conv_check(a, f, grp, a->p[P_LAYOUT].str, *nd, d);
+  st = mx_conv_check(a, f, grp, P(a)->layout, *nd, d);
   if (st != MX_OK || !d || d->ndim == 0) return st;
   g->oh = *nd == 1 ? 1 : d->dim[2];
   g->ow = d->dim[d->ndim - 1];
   g->c = f;
   int64_t fullh = g->sh * (g->oh - 1) + g->dh * (g->kh - 1) + 1,
           fullw = g->sw * (g->ow - 1) + g->dw * (g->kw - 1) + 1;
-  if (a->p[P_TARGET].ndim) { /* MXNet's InferPad */
+  if (P(a)->target_shape.ndim) { /* MXNet's InferPad */
     if (*nd == 1) th = 1;
     int64_t ph = fullh - th, pw = fullw - tw;
     if (ph < 0 || pw < 0)
@@ -93,7 +78,7 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
   int nd;
   mx_status st = geometry(a, &in[0], &g, &nd);
   if (st != MX_OK || in[0].ndim == 0) return st;
-  int64_t f = MX_PINT(a, P_NUM_FILTER), grp = MX_PINT(a, P_NUM_GROUP);
+  int64_t f = P(a)->num_filter, grp = P(a)->num_group;
   mx_shape w = {nd + 2, {in[0].dim[1], f / grp, g.kh, g.kw}}, b = {1, {f}},
            o = {nd + 2, {in[0].dim[0], f, g.h, g.w}};
   if (nd == 1) {
@@ -115,24 +100,19 @@ static int64_t workspace(const mx_op_attrs *a, const mx_shape *in, int nin, cons
   return g.c * g.kh * g.kw * g.oh * g.ow;
 }
 
-static mx_conv_geom call_geometry(const mx_op_call *c) {
-  mx_conv_geom g;
-  int nd;
-  mx_shape d = {mx_ndarray_ndim(c->in[0]), {0}};
-  memcpy(d.dim, mx_ndarray_shape(c->in[0]), (size_t)d.ndim * sizeof(int64_t));
-  geometry(c->attrs, &d, &g, &nd); /* checked at bind */
-  return g;
+mx_conv_geom mx_op_deconvolution_geometry(const mx_op_call *c) {
+  return mx_conv_call_geometry(c, c->in[0], geometry);
 }
 
 static mx_status forward_cpu(const mx_op_call *c) {
   mx_req r = c->req[0];
   if (r == MX_REQ_NULL) return MX_OK;
-  mx_conv_geom g = call_geometry(c);
+  mx_conv_geom g = mx_op_deconvolution_geometry(c);
   int64_t n = mx_ndarray_shape(c->in[0])[0], cin = mx_ndarray_shape(c->in[0])[1],
-          grp = MX_PINT(c->attrs, P_NUM_GROUP);
+          grp = P(c->attrs)->num_group;
   int64_t p = g.oh * g.ow, cg = cin / grp, k = g.c / grp * g.kh * g.kw, img = g.c * g.h * g.w;
   const float *x = mx_op_data(c->in[0]), *w = mx_op_data(c->in[1]);
-  const float *b = MX_PBOOL(c->attrs, P_NO_BIAS) ? NULL : mx_op_data(c->in[2]);
+  const float *b = P(c->attrs)->no_bias ? NULL : mx_op_data(c->in[2]);
   float *y = mx_op_data(c->out[0]), *col = c->workspace;
   if (r != MX_REQ_ADD) memset(y, 0, (size_t)(n * img) * sizeof(float));
   for (int64_t i = 0; i < n; i++) {
@@ -154,14 +134,14 @@ static mx_status forward_cpu(const mx_op_call *c) {
 }
 
 static mx_status backward_cpu(const mx_op_call *c) {
-  mx_conv_geom g = call_geometry(c);
+  mx_conv_geom g = mx_op_deconvolution_geometry(c);
   int64_t n = mx_ndarray_shape(c->in[0])[0], cin = mx_ndarray_shape(c->in[0])[1],
-          grp = MX_PINT(c->attrs, P_NUM_GROUP);
+          grp = P(c->attrs)->num_group;
   int64_t p = g.oh * g.ow, cg = cin / grp, k = g.c / grp * g.kh * g.kw, img = g.c * g.h * g.w;
   const float *x = mx_op_data(c->in[0]), *w = mx_op_data(c->in[1]),
               *dy = mx_op_data(c->out_grad[0]);
   mx_req rx = c->req[0], rw = c->req[1],
-         rb = MX_PBOOL(c->attrs, P_NO_BIAS) ? MX_REQ_NULL : c->req[2];
+         rb = P(c->attrs)->no_bias ? MX_REQ_NULL : c->req[2];
   float *col = c->workspace;
   if (rb != MX_REQ_NULL) {
     float *db = mx_op_data(c->in_grad[2]);
@@ -200,8 +180,7 @@ const mx_op mx_op_deconvolution = {
     .name = "Deconvolution",
     .doc = "Transposed 2-D (or 1-D) convolution: the gradient of Convolution with respect to its "
            "data.",
-    .params = params,
-    .nparams = 13,
+    MX_OP_PARAMS(mx_deconv_param, params),
     .arguments = (const char *const[]){"data", "weight", "bias", NULL},
     .outputs = (const char *const[]){"output", NULL},
     .list_arguments = list_args,

@@ -3,28 +3,15 @@
 // group into columns then col2im, backward im2col of the gradient then cuBLAS.
 #include "conv_geom_gpu.h"
 
-enum { P_KERNEL, P_STRIDE, P_DILATE, P_PAD, P_ADJ, P_TARGET, P_NUM_FILTER, P_NUM_GROUP, P_WORKSPACE,
-       P_NO_BIAS }; // deconvolution.c's parameters
-
-// pad comes from target_shape when it is given (MXNet's InferPad): the output size
-// h = full - 2 pad + adj is known, so pad = (full - h + 1) / 2
-static mx_gpu_geom call_geometry(const mx_op_call *c) {
-  mx_gpu_geom g = mx_gpu_geom_of(c, c->out[0], c->in[0], P_KERNEL, P_STRIDE, P_DILATE, P_PAD);
-  if (c->attrs->p[P_TARGET].ndim) {
-    int64_t fullh = g.sh * (g.oh - 1) + g.dh * (g.kh - 1) + 1, fullw = g.sw * (g.ow - 1) + g.dw * (g.kw - 1) + 1;
-    g.ph = (fullh - g.h + 1) / 2;
-    g.pw = (fullw - g.w + 1) / 2;
-  }
-  return g;
-}
+#define P(a) MX_PARAMS(mx_deconv_param, a)
 
 extern "C" mx_status mx_op_deconvolution_forward_gpu(const mx_op_call *c) {
   mx_req r = c->req[0];
   if (r == MX_REQ_NULL) return MX_OK;
   mx_status st = mx_cuda_enter(c);
   if (st != MX_OK) return st;
-  mx_gpu_geom g = call_geometry(c);
-  int64_t n = mx_ndarray_shape(c->in[0])[0], cin = mx_ndarray_shape(c->in[0])[1], grp = MX_PINT(c->attrs, P_NUM_GROUP);
+  mx_conv_geom g = mx_op_deconvolution_geometry(c);
+  int64_t n = mx_ndarray_shape(c->in[0])[0], cin = mx_ndarray_shape(c->in[0])[1], grp = P(c->attrs)->num_group;
   int64_t p = g.oh * g.ow, cg = cin / grp, k = g.c / grp * g.kh * g.kw, img = g.c * g.h * g.w;
   const float *x = mx_op_data(c->in[0]), *w = mx_op_data(c->in[1]);
   float *y = mx_op_data(c->out[0]), *col = c->workspace;
@@ -39,7 +26,7 @@ extern "C" mx_status mx_op_deconvolution_forward_gpu(const mx_op_call *c) {
     if (st != MX_OK) return st;
     MX_CUDA_LAUNCH(col2im_kernel, img, g, col, y + i * img);
   }
-  if (!MX_PBOOL(c->attrs, P_NO_BIAS))
+  if (!P(c->attrs)->no_bias)
     MX_CUDA_LAUNCH(conv_bias_kernel, n * img, y, mx_op_data(c->in[2]), n, g.c, g.h * g.w);
   return mx_cuda_launch_status("Deconvolution", "deconvolution forward");
 }
@@ -47,11 +34,11 @@ extern "C" mx_status mx_op_deconvolution_forward_gpu(const mx_op_call *c) {
 extern "C" mx_status mx_op_deconvolution_backward_gpu(const mx_op_call *c) {
   mx_status st = mx_cuda_enter(c);
   if (st != MX_OK) return st;
-  mx_gpu_geom g = call_geometry(c);
-  int64_t n = mx_ndarray_shape(c->in[0])[0], cin = mx_ndarray_shape(c->in[0])[1], grp = MX_PINT(c->attrs, P_NUM_GROUP);
+  mx_conv_geom g = mx_op_deconvolution_geometry(c);
+  int64_t n = mx_ndarray_shape(c->in[0])[0], cin = mx_ndarray_shape(c->in[0])[1], grp = P(c->attrs)->num_group;
   int64_t p = g.oh * g.ow, cg = cin / grp, k = g.c / grp * g.kh * g.kw, img = g.c * g.h * g.w;
   const float *x = mx_op_data(c->in[0]), *w = mx_op_data(c->in[1]), *dy = mx_op_data(c->out_grad[0]);
-  mx_req rx = c->req[0], rw = c->req[1], rb = MX_PBOOL(c->attrs, P_NO_BIAS) ? MX_REQ_NULL : c->req[2];
+  mx_req rx = c->req[0], rw = c->req[1], rb = P(c->attrs)->no_bias ? MX_REQ_NULL : c->req[2];
   float *col = c->workspace;
   if (rb != MX_REQ_NULL)
     MX_CUDA_LAUNCH(conv_bias_grad_kernel, g.c, rb, dy, mx_op_data(c->in_grad[2]), n, g.c, g.h * g.w);

@@ -1,82 +1,92 @@
 /* dropout.c: Dropout: in training (or always, with mode 'always') each element is
  * zeroed with probability p and the rest scaled by 1/(1-p) (the mask, a hidden
- * output, keeps the factors); otherwise the identity. Shared-mask axes are refused. */
-#include "operator.h"
+ * output, keeps the factors); otherwise the identity. Shared-mask axes are refused.
+ * Written over the kernel table and the one random generator (the uniform draws are the
+ * CPU's for one seed on either device): one code for CPU and GPU. */
+#include "table_op.h"
 
-enum { P_P, P_MODE, P_AXES, P_CUDNN_OFF };
+typedef struct dropout_param {
+  float p;
+  int mode;
+  mx_shape axes;
+  int cudnn_off;
+} dropout_param;
+
 enum { MODE_TRAINING, MODE_ALWAYS };
 static const mx_param_desc params[] = {
-    {"p", MX_PARAM_FLOAT, "0.5", NULL,
-     "the fraction of the input that gets dropped out in training"},
-    {"mode", MX_PARAM_ENUM, "training", "training|always",
-     "drop in training only, or at inference too"},
-    {"axes", MX_PARAM_SHAPE, "()", NULL, "axes sharing one mask (refused when given)"},
-    {"cudnn_off", MX_PARAM_BOOL, "False", NULL, "accepted for MXNet compatibility"},
+    MX_PARAM(dropout_param, p, MX_PARAM_FLOAT, "0.5", NULL, "the fraction of the input that gets dropped out in training"),
+    MX_PARAM(dropout_param, mode, MX_PARAM_ENUM, "training", "training|always", "drop in training only, or at inference too"),
+    MX_PARAM(dropout_param, axes, MX_PARAM_SHAPE, "()", NULL, "axes sharing one mask (refused when given)"),
+    MX_PARAM(dropout_param, cudnn_off, MX_PARAM_BOOL, "False", NULL, "accepted for MXNet compatibility"),
 };
-
-/* Whether this call drops (shared with dropout.cu). */
-int mx_op_dropout_active(const mx_op_call *c) {
-  return c->is_train || MX_PINT(c->attrs, P_MODE) == MODE_ALWAYS;
-}
+#define P(a) MX_PARAMS(dropout_param, a)
 
 /* p is checked here so that a bad one is reported at bind (or infer_shape), never mid-run. */
 static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
                        mx_shape *aux, int naux) {
-  float p = MX_PFLOAT(a, P_P);
+  float p = P(a)->p;
   if (!(p >= 0.0f && p < 1.0f))
     return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape", "Dropout %s: p must be in [0, 1) (got %g)",
                     a->node_name, (double)p);
-  if (a->p[P_AXES].ndim)
-    return mx_error_at(MX_ERR_ARG,
-                    "mx_symbol_infer_shape", "Dropout %s: axes %s (a mask shared along axes) is not "
+  if (P(a)->axes.ndim)
+    return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape",
+                    "Dropout %s: axes %s (a mask shared along axes) is not "
                     "supported",
-                    a->node_name, a->p[P_AXES].str);
+                    a->node_name, mx_op_param_text(a, "axes"));
   return mx_op_infer_same(a, in, nin, out, nout, aux, naux);
 }
 
-static mx_status forward_cpu(const mx_op_call *c) {
-  float p = MX_PFLOAT(c->attrs, P_P);
+/* workspace: the 'add' target */
+static mx_status forward(const mx_op_call *c) {
+  const mx_kernels *k;
+  float p = P(c->attrs)->p;
   if (p < 0.0f || p >= 1.0f)
-    return mx_error(MX_ERR_ARG, "Dropout %s: p must be in [0, 1) (got %g)", c->attrs->node_name,
-                    (double)p);
+    return mx_error(MX_ERR_ARG, "Dropout %s: p must be in [0, 1) (got %g)", c->attrs->node_name, (double)p);
+  mx_status st = mx_table_of(c, &k);
+  if (st != MX_OK) return st;
+  mx_req r = c->req[0];
   int64_t n = mx_op_size(c->in[0]);
   const float *x = mx_op_data(c->in[0]);
-  float *y = mx_op_data(c->out[0]), *mask = mx_op_data(c->out[1]);
-  if (!mx_op_dropout_active(c) || p == 0.0f) {
-    for (int64_t i = 0; i < n; i++) mask[i] = 1.0f;
-    mx_req_copy(c->req[0], y, x, n);
-    return MX_OK;
+  float *y = mx_op_data(c->out[0]), *mask = mx_op_data(c->out[1]), *t = mx_table_target(c, r, y, 0);
+  if (!(c->is_train || P(c->attrs)->mode == MODE_ALWAYS) || p == 0.0f) {
+    k->fill(mask, n, 1.0f);
+    if (r != MX_REQ_NULL && t != x) k->unary(MX_UNARY_COPY, x, t, n);
+  } else {
+    st = mx_random_uniform(0.0f, 1.0f, c->out[1]);
+    if (st != MX_OK) return st;
+    float keep = 1.0f / (1.0f - p);
+    k->binary_scalar(MX_BINARY_GE, mask, p, mask, n); /* mask = 0 where u < p, else 1/(1-p) */
+    k->binary_scalar(MX_BINARY_MUL, mask, keep, mask, n);
+    if (r != MX_REQ_NULL) k->binary(MX_BINARY_MUL, x, mask, t, n);
   }
-  mx_status st = mx_random_uniform(0.0f, 1.0f, c->out[1]);
+  if (r != MX_REQ_NULL) mx_table_finish(k, r, y, t, n);
+  return MX_OK;
+}
+
+static mx_status backward(const mx_op_call *c) {
+  const mx_kernels *k;
+  mx_req r = c->req[0];
+  if (r == MX_REQ_NULL) return MX_OK;
+  mx_status st = mx_table_of(c, &k);
   if (st != MX_OK) return st;
-  float keep = 1.0f / (1.0f - p);
-  for (int64_t i = 0; i < n; i++) mask[i] = mask[i] < p ? 0.0f : keep;
-  for (int64_t i = 0; i < n; i++) mx_req_store(c->req[0], &y[i], x[i] * mask[i]);
+  int64_t n = mx_op_size(c->in_grad[0]);
+  float *dx = mx_op_data(c->in_grad[0]), *t = mx_table_target(c, r, dx, 0);
+  k->binary(MX_BINARY_MUL, mx_op_data(c->out_grad[0]), mx_op_data(c->out[1]), t, n);
+  mx_table_finish(k, r, dx, t, n);
   return MX_OK;
 }
-
-static mx_status backward_cpu(const mx_op_call *c) {
-  const float *dy = mx_op_data(c->out_grad[0]), *mask = mx_op_data(c->out[1]);
-  float *dx = mx_op_data(c->in_grad[0]);
-  for (int64_t i = 0, n = mx_op_size(c->in_grad[0]); i < n; i++)
-    mx_req_store(c->req[0], &dx[i], dy[i] * mask[i]);
-  return MX_OK;
-}
-
-mx_status mx_op_dropout_forward_gpu(const mx_op_call *c); /* dropout.cu */
-mx_status mx_op_dropout_backward_gpu(const mx_op_call *c);
 
 const mx_op mx_op_dropout = {
     .name = "Dropout",
     .doc = "Zeroes elements with probability p in training (scaling the rest by 1/(1-p)); identity "
            "otherwise.",
-    .params = params,
-    .nparams = 4,
+    MX_OP_PARAMS(dropout_param, params),
     .arguments = (const char *const[]){"data", NULL},
     .outputs = (const char *const[]){"output", "mask", NULL},
     .hidden_outputs = 1,
     .infer_shape = infer,
-    .forward = {[MX_DEV_CPU] = forward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_dropout_forward_gpu)},
-    .backward = {[MX_DEV_CPU] = backward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_dropout_backward_gpu)},
+    .forward = {[MX_DEV_CPU] = forward, [MX_DEV_GPU] = MX_GPU(forward)},
+    .backward = {[MX_DEV_CPU] = backward, [MX_DEV_GPU] = MX_GPU(backward)},
     .flags = MX_OP_BWD_OUT_DATA | MX_OP_BWD_OUT_GRAD | MX_OP_INPLACE,
+    .workspace = mx_table_workspace,
 };

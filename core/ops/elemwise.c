@@ -1,30 +1,21 @@
 /* elemwise.c: element-wise arithmetic between two symbols of one shape (_Plus,
  * _Minus, _Mul, _Div) and with a scalar (_PlusScalar, _MinusScalar,
  * _RMinusScalar, _MulScalar, _DivScalar, _RDivScalar), as MXNet's symbol operators. */
+#include "elemwise.h"
 #include "operator.h"
 
-enum { ADD, SUB, MUL, DIV, RSUB, RDIV };
-
+/* A loop per kind, so that each inlines its own body and vectorizes. */
+#define BINARY_FWD(k)                                                                                              \
+  case k:                                                                                                          \
+    for (int64_t i = 0; i < n; i++) mx_req_store(r, &y[i], elemwise_fwd(k, a[i], b[i]));                            \
+    break;
 static mx_status binary_fwd(const mx_op_call *c, int kind) {
   mx_req r = c->req[0];
   if (r == MX_REQ_NULL) return MX_OK;
   const float *a = mx_op_data(c->in[0]), *b = mx_op_data(c->in[1]);
   float *y = mx_op_data(c->out[0]);
   int64_t n = mx_op_size(c->out[0]);
-  switch (kind) {
-  case ADD:
-    for (int64_t i = 0; i < n; i++) mx_req_store(r, &y[i], a[i] + b[i]);
-    break;
-  case SUB:
-    for (int64_t i = 0; i < n; i++) mx_req_store(r, &y[i], a[i] - b[i]);
-    break;
-  case MUL:
-    for (int64_t i = 0; i < n; i++) mx_req_store(r, &y[i], a[i] * b[i]);
-    break;
-  default:
-    for (int64_t i = 0; i < n; i++) mx_req_store(r, &y[i], a[i] / b[i]);
-    break;
-  }
+  switch (kind) { ELEMWISE_BINARY_KINDS(BINARY_FWD) }
   return MX_OK;
 }
 
@@ -33,57 +24,40 @@ static mx_status binary_fwd(const mx_op_call *c, int kind) {
 static mx_status binary_bwd(const mx_op_call *c, int kind) {
   const float *dy = mx_op_data(c->out_grad[0]);
   int64_t n = mx_op_size(c->out_grad[0]);
-  const float *a = kind >= MUL ? mx_op_data(c->in[0]) : NULL,
-              *b = kind >= MUL ? mx_op_data(c->in[1]) : NULL;
+  const float *a = kind >= EW_MUL ? mx_op_data(c->in[0]) : NULL, *b = kind >= EW_MUL ? mx_op_data(c->in[1]) : NULL;
   for (int side = 0; side < 2; side++) {
     mx_req r = c->req[side];
     if (r == MX_REQ_NULL) continue;
     float *g = mx_op_data(c->in_grad[side]);
-    for (int64_t i = 0; i < n; i++) {
-      float v;
-      switch (kind) {
-      case ADD:
-        v = dy[i];
-        break;
-      case SUB:
-        v = side ? -dy[i] : dy[i];
-        break;
-      case MUL:
-        v = dy[i] * (side ? a[i] : b[i]);
-        break;
-      default:
-        v = side ? -dy[i] * a[i] / (b[i] * b[i]) : dy[i] / b[i];
-        break;
-      }
-      mx_req_store(r, &g[i], v);
-    }
+    for (int64_t i = 0; i < n; i++)
+      mx_req_store(r, &g[i], elemwise_bwd(kind, side, dy[i], a ? a[i] : 0.0f, b ? b[i] : 0.0f));
   }
   return MX_OK;
 }
 
 static mx_status plus_fwd(const mx_op_call *c) {
-  return binary_fwd(c, ADD);
+  return binary_fwd(c, EW_ADD);
 }
 static mx_status plus_bwd(const mx_op_call *c) {
-  return binary_bwd(c, ADD);
+  return binary_bwd(c, EW_ADD);
 }
 static mx_status minus_fwd(const mx_op_call *c) {
-  return binary_fwd(c, SUB);
+  return binary_fwd(c, EW_SUB);
 }
 static mx_status minus_bwd(const mx_op_call *c) {
-  return binary_bwd(c, SUB);
+  return binary_bwd(c, EW_SUB);
 }
 static mx_status mul_fwd(const mx_op_call *c) {
-  return binary_fwd(c, MUL);
+  return binary_fwd(c, EW_MUL);
 }
 static mx_status mul_bwd(const mx_op_call *c) {
-  return binary_bwd(c, MUL);
+  return binary_bwd(c, EW_MUL);
 }
 static mx_status div_fwd(const mx_op_call *c) {
-  return binary_fwd(c, DIV);
+  return binary_fwd(c, EW_DIV);
 }
 static mx_status div_bwd(const mx_op_call *c) {
-  return binary_bwd(c, DIV);
+  return binary_bwd(c, EW_DIV);
 }
 
 /* elemwise.cu */
@@ -129,69 +103,39 @@ const mx_op mx_op_div = {
     .flags = MX_OP_BWD_IN_DATA | MX_OP_BWD_OUT_GRAD | MX_OP_INPLACE};
 
 /* ---- with a scalar ---- */
-enum { P_SCALAR };
 static const mx_param_desc scalar_params[] = {
-    {"scalar", MX_PARAM_FLOAT, NULL, NULL, "the scalar operand"},
-    {"is_int", MX_PARAM_BOOL, "True", NULL,
-     "MXNet: the scalar is an integer for integer arrays (arrays here are float32: no effect)"},
+    MX_PARAM(elemwise_scalar_param, scalar, MX_PARAM_FLOAT, NULL, NULL, "the scalar operand"),
+    MX_PARAM(elemwise_scalar_param, is_int, MX_PARAM_BOOL, "True", NULL,
+             "MXNet: the scalar is an integer for integer arrays (arrays here are float32: no effect)"),
 };
 
+#define SCALAR_FWD(k)                                                                                              \
+  case k:                                                                                                          \
+    for (int64_t i = 0; i < n; i++) mx_req_store(r, &y[i], elemwise_fwd(k, x[i], s));                              \
+    break;
 static mx_status scalar_fwd(const mx_op_call *c, int kind) {
   mx_req r = c->req[0];
   if (r == MX_REQ_NULL) return MX_OK;
-  float s = MX_PFLOAT(c->attrs, P_SCALAR);
+  float s = MX_PARAMS(elemwise_scalar_param, c->attrs)->scalar;
   const float *x = mx_op_data(c->in[0]);
   float *y = mx_op_data(c->out[0]);
   int64_t n = mx_op_size(c->out[0]);
-  switch (kind) {
-  case ADD:
-    for (int64_t i = 0; i < n; i++) mx_req_store(r, &y[i], x[i] + s);
-    break;
-  case SUB:
-    for (int64_t i = 0; i < n; i++) mx_req_store(r, &y[i], x[i] - s);
-    break;
-  case RSUB:
-    for (int64_t i = 0; i < n; i++) mx_req_store(r, &y[i], s - x[i]);
-    break;
-  case MUL:
-    for (int64_t i = 0; i < n; i++) mx_req_store(r, &y[i], x[i] * s);
-    break;
-  case DIV:
-    for (int64_t i = 0; i < n; i++) mx_req_store(r, &y[i], x[i] / s);
-    break;
-  default:
-    for (int64_t i = 0; i < n; i++) mx_req_store(r, &y[i], s / x[i]);
-    break;
-  }
+  switch (kind) { ELEMWISE_SCALAR_KINDS(SCALAR_FWD) }
   return MX_OK;
 }
 
+#define SCALAR_BWD(k)                                                                                              \
+  case k:                                                                                                          \
+    for (int64_t i = 0; i < n; i++) mx_req_store(r, &g[i], elemwise_scalar_bwd(k, dy[i], x ? x[i] : 0.0f, s));     \
+    break;
 static mx_status scalar_bwd(const mx_op_call *c, int kind) {
   mx_req r = c->req[0];
   if (r == MX_REQ_NULL) return MX_OK;
-  float s = MX_PFLOAT(c->attrs, P_SCALAR);
-  const float *dy = mx_op_data(c->out_grad[0]);
+  float s = MX_PARAMS(elemwise_scalar_param, c->attrs)->scalar;
+  const float *dy = mx_op_data(c->out_grad[0]), *x = kind == EW_RDIV ? mx_op_data(c->in[0]) : NULL;
   float *g = mx_op_data(c->in_grad[0]);
   int64_t n = mx_op_size(c->out_grad[0]);
-  switch (kind) {
-  case ADD:
-  case SUB:
-    for (int64_t i = 0; i < n; i++) mx_req_store(r, &g[i], dy[i]);
-    break;
-  case RSUB:
-    for (int64_t i = 0; i < n; i++) mx_req_store(r, &g[i], -dy[i]);
-    break;
-  case MUL:
-    for (int64_t i = 0; i < n; i++) mx_req_store(r, &g[i], dy[i] * s);
-    break;
-  case DIV:
-    for (int64_t i = 0; i < n; i++) mx_req_store(r, &g[i], dy[i] / s);
-    break;
-  default: {
-    const float *x = mx_op_data(c->in[0]); /* d(s/x) = -s/x^2 */
-    for (int64_t i = 0; i < n; i++) mx_req_store(r, &g[i], -dy[i] * s / (x[i] * x[i]));
-  }
-  }
+  switch (kind) { ELEMWISE_SCALAR_KINDS(SCALAR_BWD) }
   return MX_OK;
 }
 
@@ -206,8 +150,7 @@ static mx_status scalar_bwd(const mx_op_call *c, int kind) {
   const mx_op mx_op_##var = {                                                                      \
       .name = opname,                                                                              \
       .doc = doc_,                                                                                 \
-      .params = scalar_params,                                                                     \
-      .nparams = 2,                                                                                \
+      MX_OP_PARAMS(elemwise_scalar_param, scalar_params),                                          \
       .arguments = (const char *const[]){"data", NULL},                                            \
       .outputs = (const char *const[]){"output", NULL},                                            \
       .infer_shape = mx_op_infer_same,                                                             \
@@ -215,9 +158,9 @@ static mx_status scalar_bwd(const mx_op_call *c, int kind) {
       .backward = {[MX_DEV_CPU] = var##_bwd, [MX_DEV_GPU] = MX_GPU(mx_op_##var##_backward_gpu)},   \
       .flags = (flags_)};
 
-SCALAR_OP(plus_scalar, "_PlusScalar", ADD, "data + scalar", MX_OP_BWD_OUT_GRAD | MX_OP_INPLACE)
-SCALAR_OP(minus_scalar, "_MinusScalar", SUB, "data - scalar", MX_OP_BWD_OUT_GRAD | MX_OP_INPLACE)
-SCALAR_OP(rminus_scalar, "_RMinusScalar", RSUB, "scalar - data", MX_OP_BWD_OUT_GRAD | MX_OP_INPLACE)
-SCALAR_OP(mul_scalar, "_MulScalar", MUL, "data * scalar", MX_OP_BWD_OUT_GRAD | MX_OP_INPLACE)
-SCALAR_OP(div_scalar, "_DivScalar", DIV, "data / scalar", MX_OP_BWD_OUT_GRAD | MX_OP_INPLACE)
-SCALAR_OP(rdiv_scalar, "_RDivScalar", RDIV, "scalar / data", MX_OP_BWD_IN_DATA | MX_OP_BWD_OUT_GRAD)
+SCALAR_OP(plus_scalar, "_PlusScalar", EW_ADD, "data + scalar", MX_OP_BWD_OUT_GRAD | MX_OP_INPLACE)
+SCALAR_OP(minus_scalar, "_MinusScalar", EW_SUB, "data - scalar", MX_OP_BWD_OUT_GRAD | MX_OP_INPLACE)
+SCALAR_OP(rminus_scalar, "_RMinusScalar", EW_RSUB, "scalar - data", MX_OP_BWD_OUT_GRAD | MX_OP_INPLACE)
+SCALAR_OP(mul_scalar, "_MulScalar", EW_MUL, "data * scalar", MX_OP_BWD_OUT_GRAD | MX_OP_INPLACE)
+SCALAR_OP(div_scalar, "_DivScalar", EW_DIV, "data / scalar", MX_OP_BWD_OUT_GRAD | MX_OP_INPLACE)
+SCALAR_OP(rdiv_scalar, "_RDivScalar", EW_RDIV, "scalar / data", MX_OP_BWD_IN_DATA | MX_OP_BWD_OUT_GRAD)

@@ -1,58 +1,26 @@
-// elemwise.cu: the element-wise symbol operators on a GPU: _Plus, _Minus, _Mul,
-// _Div between two arrays of one shape and the six scalar forms, forward and
-// backward, one thread per element, the same arithmetic as elemwise.c.
-#include "cuda_util.h"
+// elemwise.cu: the element-wise symbol operators' launches on a GPU (_Plus, _Minus, _Mul,
+// _Div between two arrays of one shape and the six scalar forms), forward and backward,
+// one thread per element; the math is elemwise.h's, as on the CPU.
+#include "cuda_util.h" /* first: the CUDA runtime, then the shared bodies */
 
-enum { ADD, SUB, MUL, DIV, RSUB, RDIV }; // elemwise.c's kinds
-enum { P_SCALAR };                       // elemwise.c's scalar parameter
-
-__device__ static inline float apply(int kind, float a, float b) {
-  switch (kind) {
-  case ADD: return a + b;
-  case SUB: return a - b;
-  case MUL: return a * b;
-  case DIV: return a / b;
-  case RSUB: return b - a;
-  default: return b / a; // RDIV
-  }
-}
+#include "elemwise.h"
 
 __global__ void binary_fwd_kernel(int kind, mx_req r, const float *a, const float *b, float *y, int64_t n) {
-  MX_CUDA_LOOP(i, n) mx_cuda_store(r, &y[i], apply(kind, a[i], b[i]));
+  MX_CUDA_LOOP(i, n) mx_cuda_store(r, &y[i], elemwise_fwd(kind, a[i], b[i]));
 }
 
 // the gradient of one side (0: lhs, 1: rhs) times dy
 __global__ void binary_bwd_kernel(int kind, int side, mx_req r, const float *dy, const float *a, const float *b,
                                   float *g, int64_t n) {
-  MX_CUDA_LOOP(i, n) {
-    float v;
-    switch (kind) {
-    case ADD: v = dy[i]; break;
-    case SUB: v = side ? -dy[i] : dy[i]; break;
-    case MUL: v = dy[i] * (side ? a[i] : b[i]); break;
-    default: v = side ? -dy[i] * a[i] / (b[i] * b[i]) : dy[i] / b[i]; break;
-    }
-    mx_cuda_store(r, &g[i], v);
-  }
+  MX_CUDA_LOOP(i, n) mx_cuda_store(r, &g[i], elemwise_bwd(kind, side, dy[i], a ? a[i] : 0.0f, b ? b[i] : 0.0f));
 }
 
 __global__ void scalar_fwd_kernel(int kind, mx_req r, const float *x, float s, float *y, int64_t n) {
-  MX_CUDA_LOOP(i, n) mx_cuda_store(r, &y[i], apply(kind, x[i], s));
+  MX_CUDA_LOOP(i, n) mx_cuda_store(r, &y[i], elemwise_fwd(kind, x[i], s));
 }
 
-__global__ void scalar_bwd_kernel(int kind, mx_req r, const float *dy, const float *x, float s, float *g,
-                                  int64_t n) {
-  MX_CUDA_LOOP(i, n) {
-    float v;
-    switch (kind) {
-    case ADD: case SUB: v = dy[i]; break;
-    case RSUB: v = -dy[i]; break;
-    case MUL: v = dy[i] * s; break;
-    case DIV: v = dy[i] / s; break;
-    default: v = -dy[i] * s / (x[i] * x[i]); break; // d(s/x) = -s/x^2
-    }
-    mx_cuda_store(r, &g[i], v);
-  }
+__global__ void scalar_bwd_kernel(int kind, mx_req r, const float *dy, const float *x, float s, float *g, int64_t n) {
+  MX_CUDA_LOOP(i, n) mx_cuda_store(r, &g[i], elemwise_scalar_bwd(kind, dy[i], x ? x[i] : 0.0f, s));
 }
 
 static mx_status binary_fwd(const mx_op_call *c, int kind) {
@@ -70,7 +38,7 @@ static mx_status binary_bwd(const mx_op_call *c, int kind) {
   mx_status st = mx_cuda_enter(c);
   if (st != MX_OK) return st;
   int64_t n = mx_op_size(c->out_grad[0]);
-  const float *a = kind >= MUL ? mx_op_data(c->in[0]) : NULL, *b = kind >= MUL ? mx_op_data(c->in[1]) : NULL;
+  const float *a = kind >= EW_MUL ? mx_op_data(c->in[0]) : NULL, *b = kind >= EW_MUL ? mx_op_data(c->in[1]) : NULL;
   for (int side = 0; side < 2; side++) {
     if (c->req[side] == MX_REQ_NULL) continue;
     MX_CUDA_LAUNCH(binary_bwd_kernel, n, kind, side, c->req[side], mx_op_data(c->out_grad[0]), a, b,
@@ -84,8 +52,8 @@ static mx_status scalar_fwd(const mx_op_call *c, int kind) {
   mx_status st = mx_cuda_enter(c);
   if (st != MX_OK) return st;
   int64_t n = mx_op_size(c->out[0]);
-  MX_CUDA_LAUNCH(scalar_fwd_kernel, n, kind, c->req[0], mx_op_data(c->in[0]), MX_PFLOAT(c->attrs, P_SCALAR),
-                 mx_op_data(c->out[0]), n);
+  MX_CUDA_LAUNCH(scalar_fwd_kernel, n, kind, c->req[0], mx_op_data(c->in[0]),
+                 MX_PARAMS(elemwise_scalar_param, c->attrs)->scalar, mx_op_data(c->out[0]), n);
   return mx_cuda_launch_status(c->attrs->op->name, "scalar_fwd_kernel");
 }
 
@@ -94,23 +62,27 @@ static mx_status scalar_bwd(const mx_op_call *c, int kind) {
   mx_status st = mx_cuda_enter(c);
   if (st != MX_OK) return st;
   int64_t n = mx_op_size(c->out_grad[0]);
-  const float *x = kind == RDIV ? mx_op_data(c->in[0]) : NULL;
-  MX_CUDA_LAUNCH(scalar_bwd_kernel, n, kind, c->req[0], mx_op_data(c->out_grad[0]), x, MX_PFLOAT(c->attrs, P_SCALAR),
-                 mx_op_data(c->in_grad[0]), n);
+  const float *x = kind == EW_RDIV ? mx_op_data(c->in[0]) : NULL;
+  MX_CUDA_LAUNCH(scalar_bwd_kernel, n, kind, c->req[0], mx_op_data(c->out_grad[0]), x,
+                 MX_PARAMS(elemwise_scalar_param, c->attrs)->scalar, mx_op_data(c->in_grad[0]), n);
   return mx_cuda_launch_status(c->attrs->op->name, "scalar_bwd_kernel");
 }
 
-#define GPU_OP(var, fwd, bwd, kind)                                                                                \
-  extern "C" mx_status mx_op_##var##_forward_gpu(const mx_op_call *c) { return fwd(c, kind); }                      \
-  extern "C" mx_status mx_op_##var##_backward_gpu(const mx_op_call *c) { return bwd(c, kind); }
+#define GPU_OP(var, fwd, bwd, kind)                                                                                    \
+  extern "C" mx_status mx_op_##var##_forward_gpu(const mx_op_call *c) {                                                \
+    return fwd(c, kind);                                                                                               \
+  }                                                                                                                    \
+  extern "C" mx_status mx_op_##var##_backward_gpu(const mx_op_call *c) {                                               \
+    return bwd(c, kind);                                                                                               \
+  }
 
-GPU_OP(plus, binary_fwd, binary_bwd, ADD)
-GPU_OP(minus, binary_fwd, binary_bwd, SUB)
-GPU_OP(mul, binary_fwd, binary_bwd, MUL)
-GPU_OP(div, binary_fwd, binary_bwd, DIV)
-GPU_OP(plus_scalar, scalar_fwd, scalar_bwd, ADD)
-GPU_OP(minus_scalar, scalar_fwd, scalar_bwd, SUB)
-GPU_OP(rminus_scalar, scalar_fwd, scalar_bwd, RSUB)
-GPU_OP(mul_scalar, scalar_fwd, scalar_bwd, MUL)
-GPU_OP(div_scalar, scalar_fwd, scalar_bwd, DIV)
-GPU_OP(rdiv_scalar, scalar_fwd, scalar_bwd, RDIV)
+GPU_OP(plus, binary_fwd, binary_bwd, EW_ADD)
+GPU_OP(minus, binary_fwd, binary_bwd, EW_SUB)
+GPU_OP(mul, binary_fwd, binary_bwd, EW_MUL)
+GPU_OP(div, binary_fwd, binary_bwd, EW_DIV)
+GPU_OP(plus_scalar, scalar_fwd, scalar_bwd, EW_ADD)
+GPU_OP(minus_scalar, scalar_fwd, scalar_bwd, EW_SUB)
+GPU_OP(rminus_scalar, scalar_fwd, scalar_bwd, EW_RSUB)
+GPU_OP(mul_scalar, scalar_fwd, scalar_bwd, EW_MUL)
+GPU_OP(div_scalar, scalar_fwd, scalar_bwd, EW_DIV)
+GPU_OP(rdiv_scalar, scalar_fwd, scalar_bwd, EW_RDIV)

@@ -1,40 +1,38 @@
 /* expand_dims.c: expand_dims, a new axis of size 1 at `axis` (negative counts from the
  * end of the output); the data is unchanged, so it shares the copy kernels of Flatten. */
-#include "operator.h"
+#include "table_op.h"
 
-enum { P_AXIS };
+typedef struct expand_dims_param {
+  int64_t axis;
+} expand_dims_param;
 static const mx_param_desc params[] = {
-    {"axis", MX_PARAM_INT, NULL, NULL, "where the new axis goes (0-based; negative from the end)"},
+    MX_PARAM(expand_dims_param, axis, MX_PARAM_INT, NULL, NULL, "where the new axis goes (0-based; negative from the end)"),
 };
+#define P(a) MX_PARAMS(expand_dims_param, a)
 
 static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
                        mx_shape *aux, int naux) {
   if (in[0].ndim == 0) return MX_OK;
-  int nd = in[0].ndim, axis = (int)MX_PINT(a, P_AXIS);
+  int nd = in[0].ndim, axis = (int)P(a)->axis;
   char b[96];
   if (axis < 0) axis += nd + 1;
   if (axis < 0 || axis > nd || nd == MX_MAX_NDIM)
     return mx_error_at(MX_ERR_SHAPE, "mx_symbol_infer_shape", "expand_dims %s: axis %lld out of range for data %s",
-                    a->node_name, (long long)MX_PINT(a, P_AXIS), mx_shape_fmt(&in[0], b, sizeof b));
+                    a->node_name, (long long)P(a)->axis, mx_shape_fmt(&in[0], b, sizeof b));
   mx_shape o = {nd + 1, {0}};
   for (int i = 0, j = 0; i <= nd; i++) o.dim[i] = i == axis ? 1 : in[0].dim[j++];
   return mx_shape_fill(a, "output", &out[0], &o);
 }
 
-mx_status mx_op_copy_forward(const mx_op_call *c); /* flatten.c */
-mx_status mx_op_copy_backward(const mx_op_call *c);
-mx_status mx_op_copy_forward_gpu(const mx_op_call *c); /* flatten.cu */
-mx_status mx_op_copy_backward_gpu(const mx_op_call *c);
 
 const mx_op mx_op_expand_dims = {
     .name = "expand_dims",
     .doc = "Inserts an axis of size 1 at axis.",
-    .params = params,
-    .nparams = 1,
+    MX_OP_PARAMS(expand_dims_param, params),
     .arguments = (const char *const[]){"data", NULL},
     .outputs = (const char *const[]){"output", NULL},
     .infer_shape = infer,
-    .forward = {[MX_DEV_CPU] = mx_op_copy_forward, [MX_DEV_GPU] = MX_GPU(mx_op_copy_forward_gpu)},
-    .backward = {[MX_DEV_CPU] = mx_op_copy_backward, [MX_DEV_GPU] = MX_GPU(mx_op_copy_backward_gpu)},
+    .forward = {[MX_DEV_CPU] = mx_op_copy_forward, [MX_DEV_GPU] = MX_GPU(mx_op_copy_forward)},
+    .backward = {[MX_DEV_CPU] = mx_op_copy_backward, [MX_DEV_GPU] = MX_GPU(mx_op_copy_backward)},
     .flags = MX_OP_BWD_OUT_GRAD | MX_OP_INPLACE,
 };

@@ -3,10 +3,13 @@
  * hidden outputs, read by backward. Written over the kernel table: one code for CPU and GPU. */
 #include "table_op.h"
 
-enum { P_EPS };
+typedef struct instance_norm_param {
+  float eps;
+} instance_norm_param;
 static const mx_param_desc params[] = {
-    {"eps", MX_PARAM_FLOAT, "0.001", NULL, "added to the variance"},
+    MX_PARAM(instance_norm_param, eps, MX_PARAM_FLOAT, "0.001", NULL, "added to the variance"),
 };
+#define P(a) MX_PARAMS(instance_norm_param, a)
 enum { IN_DATA, IN_GAMMA, IN_BETA };
 
 static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
@@ -58,7 +61,7 @@ static mx_status forward(const mx_op_call *c) {
   k->reduce(MX_REDUCE_MEAN, xhat, var, nc, s, 1);
   mx_req r = c->req[0];
   if (r == MX_REQ_NULL) return MX_OK;
-  normalise(k, x, mean, var, MX_PFLOAT(c->attrs, P_EPS), nc, s, inv, xhat);
+  normalise(k, x, mean, var, P(c->attrs)->eps, nc, s, inv, xhat);
   float *y = mx_op_data(c->out[0]), *t = mx_table_target(c, r, y, size + nc);
   int64_t shape[3] = {n, ch, s}, sx[3] = {ch * s, s, 1}, sc[3] = {0, 1, 0};
   k->binary_strided(MX_BINARY_MUL, xhat, sx, mx_op_data(c->in[IN_GAMMA]), sc, t, shape, 3);
@@ -78,7 +81,7 @@ static mx_status backward(const mx_op_call *c) {
   int64_t size = n * ch * s, nc = n * ch;
   const float *dy = mx_op_data(c->out_grad[0]), *gamma = mx_op_data(c->in[IN_GAMMA]);
   float *xhat = c->workspace, *u = xhat + size, *inv = u + size, *m1 = inv + nc, *m2 = m1 + nc, *t = m2 + nc;
-  normalise(k, mx_op_data(c->in[IN_DATA]), mx_op_data(c->out[1]), mx_op_data(c->out[2]), MX_PFLOAT(c->attrs, P_EPS),
+  normalise(k, mx_op_data(c->in[IN_DATA]), mx_op_data(c->out[1]), mx_op_data(c->out[2]), P(c->attrs)->eps,
             nc, s, inv, xhat);
   k->binary(MX_BINARY_MUL, dy, xhat, u, size);
   k->reduce(MX_REDUCE_MEAN, dy, m1, nc, s, 1);
@@ -115,8 +118,7 @@ static int64_t workspace(const mx_op_attrs *a, const mx_shape *in, int nin, cons
 const mx_op mx_op_instance_norm = {
     .name = "InstanceNorm",
     .doc = "Normalises each channel of each sample over its positions, then scales by gamma and shifts by beta.",
-    .params = params,
-    .nparams = 1,
+    MX_OP_PARAMS(instance_norm_param, params),
     .arguments = (const char *const[]){"data", "gamma", "beta", NULL},
     .outputs = (const char *const[]){"output", "mean", "var", NULL},
     .hidden_outputs = 2,

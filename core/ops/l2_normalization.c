@@ -4,12 +4,17 @@
  * backward: dx = (dy - y * sum(dy * y)) / norm. Written over the kernel table. */
 #include "table_op.h"
 
-enum { P_EPS, P_MODE };
+typedef struct l2_param {
+  float eps;
+  int mode;
+} l2_param;
 enum { MODE_INSTANCE, MODE_CHANNEL, MODE_SPATIAL };
+static const char *const mode_names[] = {"instance", "channel", "spatial"};
 static const mx_param_desc params[] = {
-    {"eps", MX_PARAM_FLOAT, "1e-10", NULL, "added to the sum of squares"},
-    {"mode", MX_PARAM_ENUM, "instance", "instance|channel|spatial", "the groups that are normalised"},
+    MX_PARAM(l2_param, eps, MX_PARAM_FLOAT, "1e-10", NULL, "added to the sum of squares"),
+    MX_PARAM(l2_param, mode, MX_PARAM_ENUM, "instance", "instance|channel|spatial", "the groups that are normalised"),
 };
+#define P(a) MX_PARAMS(l2_param, a)
 
 /* The data (shape d, nd axes) as (outer, len, inner): each group is `len` values `inner` apart. */
 static void groups(int mode, const int64_t *d, int nd, int64_t *outer, int64_t *len, int64_t *inner) {
@@ -23,10 +28,10 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
                        mx_shape *aux, int naux) {
   char b[96];
   if (in[0].ndim == 0) return MX_OK;
-  int mode = (int)MX_PINT(a, P_MODE), least = mode == MODE_SPATIAL ? 3 : 2;
+  int mode = P(a)->mode, least = mode == MODE_SPATIAL ? 3 : 2;
   if (in[0].ndim < least)
     return mx_error_at(MX_ERR_SHAPE, "mx_symbol_infer_shape", "L2Normalization %s: data %s needs at least %d axes in "
-                    "mode '%s'", a->node_name, mx_shape_fmt(&in[0], b, sizeof b), least, a->p[P_MODE].str);
+                    "mode '%s'", a->node_name, mx_shape_fmt(&in[0], b, sizeof b), least, mode_names[mode]);
   mx_status st = mx_shape_fill(a, "output", &out[0], &in[0]);
   if (st != MX_OK) return st;
   mx_shape norm = {1, {in[0].dim[0]}}; /* instance: (N,); channel: (N, spatial...); spatial: (N, C) */
@@ -45,13 +50,13 @@ static mx_status forward(const mx_op_call *c) {
   mx_status st = mx_table_of(c, &k);
   if (st != MX_OK) return st;
   int64_t outer, len, inner, n = mx_op_size(c->in[0]);
-  groups((int)MX_PINT(c->attrs, P_MODE), mx_ndarray_shape(c->in[0]), mx_ndarray_ndim(c->in[0]), &outer, &len,
+  groups(P(c->attrs)->mode, mx_ndarray_shape(c->in[0]), mx_ndarray_ndim(c->in[0]), &outer, &len,
          &inner);
   const float *x = mx_op_data(c->in[0]);
   float *norm = mx_op_data(c->out[1]), *sq = c->workspace;
   k->binary(MX_BINARY_MUL, x, x, sq, n);
   k->reduce(MX_REDUCE_SUM, sq, norm, outer, len, inner);
-  k->binary_scalar(MX_BINARY_ADD, norm, MX_PFLOAT(c->attrs, P_EPS), norm, outer * inner);
+  k->binary_scalar(MX_BINARY_ADD, norm, P(c->attrs)->eps, norm, outer * inner);
   k->unary(MX_UNARY_SQRT, norm, norm, outer * inner);
   if (r == MX_REQ_NULL) return MX_OK;
   float *y = mx_op_data(c->out[0]), *t = mx_table_target(c, r, y, n);
@@ -68,7 +73,7 @@ static mx_status backward(const mx_op_call *c) {
   mx_status st = mx_table_of(c, &k);
   if (st != MX_OK) return st;
   int64_t outer, len, inner, n = mx_op_size(c->in_grad[0]);
-  groups((int)MX_PINT(c->attrs, P_MODE), mx_ndarray_shape(c->in_grad[0]), mx_ndarray_ndim(c->in_grad[0]), &outer,
+  groups(P(c->attrs)->mode, mx_ndarray_shape(c->in_grad[0]), mx_ndarray_ndim(c->in_grad[0]), &outer,
          &len, &inner);
   const float *y = mx_op_data(c->out[0]), *norm = mx_op_data(c->out[1]), *dy = mx_op_data(c->out_grad[0]);
   float *dx = mx_op_data(c->in_grad[0]), *u = c->workspace, *g = u + n, *t = mx_table_target(c, r, dx, n + outer * inner);
@@ -92,8 +97,7 @@ static int64_t workspace(const mx_op_attrs *a, const mx_shape *in, int nin, cons
 const mx_op mx_op_l2_normalization = {
     .name = "L2Normalization",
     .doc = "Divides the data by the L2 norm of each instance, channel vector or channel (mode).",
-    .params = params,
-    .nparams = 2,
+    MX_OP_PARAMS(l2_param, params),
     .arguments = (const char *const[]){"data", NULL},
     .outputs = (const char *const[]){"output", "norm", NULL},
     .hidden_outputs = 1,

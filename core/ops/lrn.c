@@ -5,20 +5,24 @@
  * Written over the kernel table: one code for CPU and GPU. */
 #include "table_op.h"
 
-enum { P_ALPHA, P_BETA, P_KNORM, P_NSIZE };
+typedef struct lrn_param {
+  float alpha, beta, knorm;
+  int64_t nsize;
+} lrn_param;
 static const mx_param_desc params[] = {
-    {"alpha", MX_PARAM_FLOAT, "0.0001", NULL, "the scale of the sum of squares"},
-    {"beta", MX_PARAM_FLOAT, "0.75", NULL, "the exponent"},
-    {"knorm", MX_PARAM_FLOAT, "2", NULL, "the constant added"},
-    {"nsize", MX_PARAM_INT, NULL, "1..1024", "the number of channels summed (odd)"},
+    MX_PARAM(lrn_param, alpha, MX_PARAM_FLOAT, "0.0001", NULL, "the scale of the sum of squares"),
+    MX_PARAM(lrn_param, beta, MX_PARAM_FLOAT, "0.75", NULL, "the exponent"),
+    MX_PARAM(lrn_param, knorm, MX_PARAM_FLOAT, "2", NULL, "the constant added"),
+    MX_PARAM(lrn_param, nsize, MX_PARAM_INT, NULL, "1..1024", "the number of channels summed (odd)"),
 };
+#define P(a) MX_PARAMS(lrn_param, a)
 
 static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
                        mx_shape *aux, int naux) {
   char b[96];
-  if (MX_PINT(a, P_NSIZE) % 2 == 0)
+  if (P(a)->nsize % 2 == 0)
     return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape", "LRN %s: nsize %lld must be odd (a window centred on "
-                    "each channel)", a->node_name, (long long)MX_PINT(a, P_NSIZE));
+                    "each channel)", a->node_name, (long long)P(a)->nsize);
   if (in[0].ndim == 0) return MX_OK;
   if (in[0].ndim < 2)
     return mx_error_at(MX_ERR_SHAPE, "mx_symbol_infer_shape", "LRN %s: data %s needs a channel axis (axis 1)",
@@ -52,19 +56,19 @@ static mx_status forward(const mx_op_call *c) {
   mx_status st = mx_table_of(c, &k);
   if (st != MX_OK) return st;
   const mx_op_attrs *a = c->attrs;
-  int64_t n, ch, s, nsize = MX_PINT(a, P_NSIZE);
+  int64_t n, ch, s, nsize = P(a)->nsize;
   dims(c->in[0], &n, &ch, &s);
   int64_t size = n * ch * s;
   const float *x = mx_op_data(c->in[0]);
   float *norm = mx_op_data(c->out[1]), *sq = c->workspace;
   k->binary(MX_BINARY_MUL, x, x, sq, size);
   window_sum(k, sq, norm, n, ch, s, nsize);
-  k->binary_scalar(MX_BINARY_MUL, norm, MX_PFLOAT(a, P_ALPHA) / (float)nsize, norm, size);
-  k->binary_scalar(MX_BINARY_ADD, norm, MX_PFLOAT(a, P_KNORM), norm, size);
+  k->binary_scalar(MX_BINARY_MUL, norm, P(a)->alpha / (float)nsize, norm, size);
+  k->binary_scalar(MX_BINARY_ADD, norm, P(a)->knorm, norm, size);
   mx_req r = c->req[0];
   if (r == MX_REQ_NULL) return MX_OK;
   float *y = mx_op_data(c->out[0]), *t = mx_table_target(c, r, y, size);
-  k->binary_scalar(MX_BINARY_POW, norm, -MX_PFLOAT(a, P_BETA), sq, size);
+  k->binary_scalar(MX_BINARY_POW, norm, -P(a)->beta, sq, size);
   k->binary(MX_BINARY_MUL, x, sq, t, size);
   mx_table_finish(k, r, y, t, size);
   return MX_OK;
@@ -77,10 +81,10 @@ static mx_status backward(const mx_op_call *c) {
   mx_status st = mx_table_of(c, &k);
   if (st != MX_OK) return st;
   const mx_op_attrs *a = c->attrs;
-  int64_t n, ch, s, nsize = MX_PINT(a, P_NSIZE);
+  int64_t n, ch, s, nsize = P(a)->nsize;
   dims(c->in[0], &n, &ch, &s);
   int64_t size = n * ch * s;
-  float alpha = MX_PFLOAT(a, P_ALPHA), beta = MX_PFLOAT(a, P_BETA);
+  float alpha = P(a)->alpha, beta = P(a)->beta;
   const float *x = mx_op_data(c->in[0]), *norm = mx_op_data(c->out[1]), *dy = mx_op_data(c->out_grad[0]);
   float *dx = mx_op_data(c->in_grad[0]), *u = c->workspace, *w = u + size, *t = mx_table_target(c, r, dx, 2 * size);
   k->binary_scalar(MX_BINARY_POW, norm, -beta - 1.0f, u, size);
@@ -105,8 +109,7 @@ static int64_t workspace(const mx_op_attrs *a, const mx_shape *in, int nin, cons
 const mx_op mx_op_lrn = {
     .name = "LRN",
     .doc = "Local response normalisation across channels: x * (knorm + alpha / nsize * window sum of x^2)^-beta.",
-    .params = params,
-    .nparams = 4,
+    MX_OP_PARAMS(lrn_param, params),
     .arguments = (const char *const[]){"data", NULL},
     .outputs = (const char *const[]){"output", "tmp_norm", NULL},
     .hidden_outputs = 1,

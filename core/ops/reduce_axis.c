@@ -7,37 +7,43 @@
 
 #include "table_op.h"
 
-enum { P_AXIS, P_KEEPDIMS, P_EXCLUDE };
+typedef struct reduce_axis_param {
+  mx_shape axis;
+  int keepdims;
+  int exclude;
+} reduce_axis_param;
 static const mx_param_desc params[] = {
-    {"axis", MX_PARAM_SHAPE, "()", NULL, "the axes to reduce (adjacent, 0-based); empty: all"},
-    {"keepdims", MX_PARAM_BOOL, "False", NULL, "keep the reduced axes with size 1"},
-    {"exclude", MX_PARAM_BOOL, "False", NULL, "reduce the other axes (not supported)"},
+    MX_PARAM(reduce_axis_param, axis, MX_PARAM_SHAPE, "()", NULL, "the axes to reduce (adjacent, 0-based); empty: all"),
+    MX_PARAM(reduce_axis_param, keepdims, MX_PARAM_BOOL, "False", NULL, "keep the reduced axes with size 1"),
+    MX_PARAM(reduce_axis_param, exclude, MX_PARAM_BOOL, "False", NULL, "reduce the other axes (not supported)"),
 };
+#define P(a) MX_PARAMS(reduce_axis_param, a)
 
 extern const mx_op mx_op_sum, mx_op_mean, mx_op_max, mx_op_min, mx_op_argmax, mx_op_argmin, mx_op_norm;
 
 /* The data (shape s, nd axes) as (outer, len, inner) around the reduced axes [*first, *last]. */
 static mx_status view(const mx_op_attrs *a, const int64_t *s, int nd, int64_t *outer, int64_t *len,
                       int64_t *inner, int *first, int *last) {
-  const mx_param_value *p = &a->p[P_AXIS];
+  const mx_shape *p = &P(a)->axis;
+  const char *text = mx_op_param_text(a, "axis");
   const char *op = a->op->name, *node = a->node_name;
-  if (MX_PBOOL(a, P_EXCLUDE))
+  if (P(a)->exclude)
     return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape", "%s %s: exclude is not supported", op, node);
   *first = 0, *last = nd - 1;
   if (p->ndim) {
     int seen[MX_MAX_NDIM] = {0}, lo = nd, hi = -1;
     for (int i = 0; i < p->ndim; i++) {
-      int64_t ax = p->shape[i] < 0 ? p->shape[i] + nd : p->shape[i];
+      int64_t ax = p->dim[i] < 0 ? p->dim[i] + nd : p->dim[i];
       if (ax < 0 || ax >= nd || seen[ax])
         return mx_error_at(MX_ERR_SHAPE, "mx_symbol_infer_shape", "%s %s: axis %s out of range for %d axes", op, node,
-                        p->str, nd);
+                        text, nd);
       seen[ax] = 1;
       lo = ax < lo ? (int)ax : lo;
       hi = ax > hi ? (int)ax : hi;
     }
     if (hi - lo + 1 != p->ndim)
       return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape", "%s %s: axes %s are not adjacent (not supported)", op,
-                      node, p->str);
+                      node, text);
     *first = lo, *last = hi;
   }
   *outer = mx_shape_size(s, *first);
@@ -57,7 +63,7 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
   for (int i = 0; i < in[0].ndim; i++) {
     if (i < first || i > last)
       o.dim[o.ndim++] = in[0].dim[i];
-    else if (MX_PBOOL(a, P_KEEPDIMS))
+    else if (P(a)->keepdims)
       o.dim[o.ndim++] = 1;
   }
   if (o.ndim == 0) o = (mx_shape){1, {1}};
@@ -88,7 +94,7 @@ static mx_status forward(const mx_op_call *c) {
   if (len == 0) { /* an empty axis: sums are 0, means NaN; no maximum or position exists */
     if (op != MX_REDUCE_SUM && op != MX_REDUCE_MEAN && op != MX_REDUCE_NORM) {
       char b[96];
-      return mx_error(MX_ERR_SHAPE, "mx_executor_forward: cannot take the %s of an empty axis (shape %s)",
+      return mx_error_at(MX_ERR_SHAPE, "mx_executor_forward", "cannot take the %s of an empty axis (shape %s)",
                       c->attrs->op->name,
                       mx_shape_str(mx_ndarray_shape(c->in[0]), mx_ndarray_ndim(c->in[0]), b, sizeof b));
     }
@@ -140,7 +146,7 @@ static unsigned needs(const mx_op_attrs *a) {
 }
 
 #define REDUCE_FIELDS                                                                                      \
-  .params = params, .nparams = 3, .arguments = (const char *const[]){"data", NULL},                         \
+  MX_OP_PARAMS(reduce_axis_param, params), .arguments = (const char *const[]){"data", NULL},                \
   .outputs = (const char *const[]){"output", NULL}, .infer_shape = infer,                                   \
   .forward = {[MX_DEV_CPU] = forward, [MX_DEV_GPU] = MX_GPU(forward)},                                      \
   .backward = {[MX_DEV_CPU] = backward, [MX_DEV_GPU] = MX_GPU(backward)},                                   \

@@ -5,24 +5,27 @@
  * target_shape (0 = infer) and keep_highest are read as MXNet 0.x wrote them. */
 #include <stdio.h>
 
-#include "operator.h"
+#include "table_op.h"
 
-enum { P_SHAPE, P_REVERSE, P_TARGET_SHAPE, P_KEEP_HIGHEST };
+typedef struct reshape_param {
+  mx_shape shape;
+  int reverse;
+  mx_shape target_shape;
+  int keep_highest;
+} reshape_param;
 static const mx_param_desc params[] = {
-    {"shape", MX_PARAM_SHAPE, "()", NULL,
-     "the target shape; 0 keeps a dimension, -1 infers one, -2 keeps the rest, -3 merges two, "
-     "-4 splits one"},
-    {"reverse", MX_PARAM_BOOL, "False", NULL, "match the special values from the right"},
-    {"target_shape", MX_PARAM_SHAPE, "()", NULL, "deprecated: the shape, with 0 to infer"},
-    {"keep_highest", MX_PARAM_BOOL, "False", NULL,
-     "deprecated: with target_shape, keep the input's first dimension"},
+    MX_PARAM(reshape_param, shape, MX_PARAM_SHAPE, "()", NULL, "the target shape; 0 keeps a dimension, -1 infers one, -2 keeps the rest, -3 merges two, " "-4 splits one"),
+    MX_PARAM(reshape_param, reverse, MX_PARAM_BOOL, "False", NULL, "match the special values from the right"),
+    MX_PARAM(reshape_param, target_shape, MX_PARAM_SHAPE, "()", NULL, "deprecated: the shape, with 0 to infer"),
+    MX_PARAM(reshape_param, keep_highest, MX_PARAM_BOOL, "False", NULL, "deprecated: with target_shape, keep the input's first dimension"),
 };
+#define P(a) MX_PARAMS(reshape_param, a)
 
 static mx_status fail(const mx_op_attrs *a, const mx_shape *in, const char *what) {
   char b[96];
-  const mx_param_value *t = &a->p[a->p[P_SHAPE].ndim ? P_SHAPE : P_TARGET_SHAPE];
+  const char *t = mx_op_param_text(a, P(a)->shape.ndim ? "shape" : "target_shape");
   return mx_error_at(MX_ERR_SHAPE, "mx_symbol_infer_shape", "Reshape %s: cannot reshape %s with shape %s: %s",
-                  a->node_name, mx_shape_fmt(in, b, sizeof b), t->str ? t->str : "()", what);
+                  a->node_name, mx_shape_fmt(in, b, sizeof b), t ? t : "()", what);
 }
 
 /* The codes as written, or (reverse) both the codes and the input mirrored. */
@@ -92,10 +95,10 @@ static mx_status apply_codes(const mx_op_attrs *a, const mx_shape *in, int64_t *
 
 static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
                        mx_shape *aux, int naux) {
-  const mx_param_value *sp = &a->p[P_SHAPE], *tp = &a->p[P_TARGET_SHAPE];
+  const mx_shape *sp = &P(a)->shape, *tp = &P(a)->target_shape;
   int64_t codes[MX_MAX_NDIM + 2];
   int ncodes = sp->ndim ? sp->ndim : tp->ndim;
-  for (int i = 0; i < ncodes; i++) codes[i] = sp->ndim ? sp->shape[i] : tp->shape[i];
+  for (int i = 0; i < ncodes; i++) codes[i] = sp->ndim ? sp->dim[i] : tp->dim[i];
   if (!sp->ndim) /* target_shape: 0 means infer */
     for (int i = 0; i < ncodes; i++) codes[i] = codes[i] == 0 ? -1 : codes[i];
   if (in[0].ndim == 0) {
@@ -105,29 +108,24 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
     return MX_OK;
   }
   if (ncodes == 0) return fail(a, &in[0], "no shape given");
-  if (!sp->ndim && MX_PBOOL(a, P_KEEP_HIGHEST)) codes[0] = in[0].dim[0];
+  if (!sp->ndim && P(a)->keep_highest) codes[0] = in[0].dim[0];
   mx_shape o;
-  mx_status st = apply_codes(a, &in[0], codes, ncodes, MX_PBOOL(a, P_REVERSE), &o);
+  mx_status st = apply_codes(a, &in[0], codes, ncodes, P(a)->reverse, &o);
   if (st != MX_OK) return st;
   return mx_shape_fill(a, "output", &out[0], &o);
 }
 
-mx_status mx_op_copy_forward(const mx_op_call *c);
-mx_status mx_op_copy_backward(const mx_op_call *c);
-mx_status mx_op_copy_forward_gpu(const mx_op_call *c); /* flatten.cu */
-mx_status mx_op_copy_backward_gpu(const mx_op_call *c);
 
 const mx_op mx_op_reshape = {
     .name = "Reshape",
     .doc = "Reshapes the input (0 keeps a dimension, -1 infers one, -2 keeps the rest, -3 merges "
            "two, -4 splits one; reverse matches from the right).",
-    .params = params,
-    .nparams = 4,
+    MX_OP_PARAMS(reshape_param, params),
     .arguments = (const char *const[]){"data", NULL},
     .outputs = (const char *const[]){"output", NULL},
     .infer_shape = infer,
-    .forward = {[MX_DEV_CPU] = mx_op_copy_forward, [MX_DEV_GPU] = MX_GPU(mx_op_copy_forward_gpu)},
+    .forward = {[MX_DEV_CPU] = mx_op_copy_forward, [MX_DEV_GPU] = MX_GPU(mx_op_copy_forward)},
     .backward =
-        {[MX_DEV_CPU] = mx_op_copy_backward, [MX_DEV_GPU] = MX_GPU(mx_op_copy_backward_gpu)},
+        {[MX_DEV_CPU] = mx_op_copy_backward, [MX_DEV_GPU] = MX_GPU(mx_op_copy_backward)},
     .flags = MX_OP_BWD_OUT_GRAD | MX_OP_INPLACE,
 };

@@ -28,12 +28,16 @@ static const scalar_def defs[] = {
     {MX_BINARY_LT, G_ZERO, 0}, {MX_BINARY_LE, G_ZERO, 0},
 };
 
-enum { P_SCALAR };
+typedef struct scalar_param {
+  float scalar;
+  int is_int;
+} scalar_param;
 static const mx_param_desc params[] = {
-    {"scalar", MX_PARAM_FLOAT, NULL, NULL, "the scalar operand"},
-    {"is_int", MX_PARAM_BOOL, "True", NULL,
-     "MXNet: the scalar is an integer for integer arrays (arrays here are float32: no effect)"},
+    MX_PARAM(scalar_param, scalar, MX_PARAM_FLOAT, NULL, NULL, "the scalar operand"),
+    MX_PARAM(scalar_param, is_int, MX_PARAM_BOOL, "True", NULL,
+             "MXNet: the scalar is an integer for integer arrays (arrays here are float32: no effect)"),
 };
+#define P(a) MX_PARAMS(scalar_param, a)
 
 static const scalar_def *def_of(const mx_op_call *c) {
   return &defs[c->attrs->op - mx_op_scalar_math];
@@ -44,7 +48,7 @@ static mx_status forward(const mx_op_call *c) {
   mx_status st = mx_table_forward_of(c, &k);
   if (st != MX_OK || !k) return st;
   int64_t n = mx_op_size(c->out[0]);
-  float *t = mx_op_data(c->out[0]), s = MX_PFLOAT(c->attrs, P_SCALAR);
+  float *t = mx_op_data(c->out[0]), s = P(c->attrs)->scalar;
   const scalar_def *d = def_of(c);
   if (d->reversed) { /* a full array of the scalar, then the array kernel (y may be its first operand) */
     k->fill(t, n, s);
@@ -57,7 +61,7 @@ static mx_status forward(const mx_op_call *c) {
 
 static void deriv(const mx_kernels *k, const mx_op_call *c, const float *x, const float *y, float *d,
                   int64_t n) {
-  float s = MX_PFLOAT(c->attrs, P_SCALAR);
+  float s = P(c->attrs)->scalar;
   switch (def_of(c)->grad) {
   case G_GE: k->binary_scalar(MX_BINARY_GE, x, s, d, n); break;
   case G_LE: k->binary_scalar(MX_BINARY_LE, x, s, d, n); break;
@@ -77,8 +81,7 @@ static mx_status backward(const mx_op_call *c) {
 #define SCALAR(NAME, DOC)                                                                          \
   {.name = NAME,                                                                                   \
    .doc = DOC,                                                                                     \
-   .params = params,                                                                               \
-   .nparams = 2,                                                                                   \
+   MX_OP_PARAMS(scalar_param, params),                                                             \
    .arguments = (const char *const[]){"data", NULL},                                               \
    .outputs = (const char *const[]){"output", NULL},                                               \
    .infer_shape = mx_op_infer_same,                                                                \

@@ -6,26 +6,31 @@
 
 #include "table_op.h"
 
-enum { P_AXIS, P_BEGIN, P_END };
+typedef struct slice_axis_param {
+  int64_t axis;
+  int64_t begin;
+  const char *end;
+} slice_axis_param;
 static const mx_param_desc params[] = {
-    {"axis", MX_PARAM_INT, NULL, NULL, "the axis (0-based; negative counts from the end)"},
-    {"begin", MX_PARAM_INT, NULL, NULL, "the first position (negative counts from the end)"},
-    {"end", MX_PARAM_STRING, "None", NULL, "one past the last position, or None for the end"},
+    MX_PARAM(slice_axis_param, axis, MX_PARAM_INT, NULL, NULL, "the axis (0-based; negative counts from the end)"),
+    MX_PARAM(slice_axis_param, begin, MX_PARAM_INT, NULL, NULL, "the first position (negative counts from the end)"),
+    MX_PARAM(slice_axis_param, end, MX_PARAM_STRING, "None", NULL, "one past the last position, or None for the end"),
 };
+#define P(a) MX_PARAMS(slice_axis_param, a)
 
 /* The data (shape s, nd axes) as (outer, len, inner) and the kept range [*b, *e) of len. */
 static mx_status range(const mx_op_attrs *a, const int64_t *s, int nd, int64_t *outer, int64_t *len,
                        int64_t *inner, int64_t *b, int64_t *e) {
-  int axis = (int)MX_PINT(a, P_AXIS);
+  int axis = (int)P(a)->axis;
   if (axis < 0) axis += nd;
   if (axis < 0 || axis >= nd)
     return mx_error_at(MX_ERR_SHAPE, "mx_symbol_infer_shape", "slice_axis %s: axis %lld out of range for %d axes",
-                    a->node_name, (long long)MX_PINT(a, P_AXIS), nd);
+                    a->node_name, (long long)P(a)->axis, nd);
   *outer = mx_shape_size(s, axis);
   *len = s[axis];
   *inner = mx_shape_size(s + axis + 1, nd - axis - 1);
-  const char *end = a->p[P_END].str;
-  *b = MX_PINT(a, P_BEGIN);
+  const char *end = P(a)->end;
+  *b = P(a)->begin;
   *e = strcmp(end, "None") ? strtoll(end, NULL, 10) : *len;
   if (*b < 0) *b += *len;
   if (*e < 0) *e += *len;
@@ -33,7 +38,7 @@ static mx_status range(const mx_op_attrs *a, const int64_t *s, int nd, int64_t *
     return mx_error_at(MX_ERR_SHAPE,
                     "mx_symbol_infer_shape", "slice_axis %s: [%lld, %s) is not a non-empty range of axis %d "
                     "(length %lld)",
-                    a->node_name, (long long)MX_PINT(a, P_BEGIN), end, axis, (long long)*len);
+                    a->node_name, (long long)P(a)->begin, end, axis, (long long)*len);
   return MX_OK;
 }
 
@@ -44,7 +49,7 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
   mx_status st = range(a, in[0].dim, in[0].ndim, &outer, &len, &inner, &b, &e);
   if (st != MX_OK) return st;
   mx_shape o = in[0];
-  int axis = (int)MX_PINT(a, P_AXIS);
+  int axis = (int)P(a)->axis;
   o.dim[axis < 0 ? axis + o.ndim : axis] = e - b;
   return mx_shape_fill(a, "output", &out[0], &o);
 }
@@ -83,8 +88,7 @@ static mx_status backward(const mx_op_call *c) {
 const mx_op mx_op_slice_axis = {
     .name = "slice_axis",
     .doc = "The positions [begin, end) of one axis.",
-    .params = params,
-    .nparams = 3,
+    MX_OP_PARAMS(slice_axis_param, params),
     .arguments = (const char *const[]){"data", NULL},
     .outputs = (const char *const[]){"output", NULL},
     .infer_shape = infer,

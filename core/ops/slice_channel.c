@@ -5,13 +5,17 @@
 
 #include "table_op.h"
 
-enum { P_NUM_OUTPUTS, P_AXIS, P_SQUEEZE_AXIS };
+typedef struct slice_channel_param {
+  int64_t num_outputs;
+  int64_t axis;
+  int squeeze_axis;
+} slice_channel_param;
 static const mx_param_desc params[] = {
-    {"num_outputs", MX_PARAM_INT, NULL, NULL, "the number of equal parts"},
-    {"axis", MX_PARAM_INT, "1", NULL, "the axis to cut (0-based; negative counts from the end)"},
-    {"squeeze_axis", MX_PARAM_BOOL, "False", NULL,
-     "drop the cut axis from the outputs (each part must then be one wide)"},
+    MX_PARAM(slice_channel_param, num_outputs, MX_PARAM_INT, NULL, NULL, "the number of equal parts"),
+    MX_PARAM(slice_channel_param, axis, MX_PARAM_INT, "1", NULL, "the axis to cut (0-based; negative counts from the end)"),
+    MX_PARAM(slice_channel_param, squeeze_axis, MX_PARAM_BOOL, "False", NULL, "drop the cut axis from the outputs (each part must then be one wide)"),
 };
+#define P(a) MX_PARAMS(slice_channel_param, a)
 
 static const char *const out_names[MX_OP_MAX_IO] = {
     "output0",  "output1",  "output2",  "output3",  "output4",  "output5",  "output6",  "output7",
@@ -25,7 +29,7 @@ static const char *const out_names[MX_OP_MAX_IO] = {
 
 /* num_outputs is checked at inference; names stay within the table. */
 static int list_outputs(const mx_op_attrs *a, const char **names) {
-  int64_t n = MX_PINT(a, P_NUM_OUTPUTS);
+  int64_t n = P(a)->num_outputs;
   if (n < 1) n = 1;
   if (n > MX_OP_MAX_IO) n = MX_OP_MAX_IO;
   for (int i = 0; i < n; i++) names[i] = out_names[i];
@@ -34,19 +38,19 @@ static int list_outputs(const mx_op_attrs *a, const char **names) {
 
 static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
                        mx_shape *aux, int naux) {
-  int64_t n = MX_PINT(a, P_NUM_OUTPUTS);
+  int64_t n = P(a)->num_outputs;
   char b[96];
   if (n < 1 || n > MX_OP_MAX_IO)
     return mx_error_at(MX_ERR_SHAPE,
                     "mx_symbol_infer_shape", "SliceChannel %s: num_outputs %lld out of range (1..%d)",
                     a->node_name, (long long)n, MX_OP_MAX_IO);
   if (in[0].ndim == 0) return MX_OK;
-  int axis = (int)MX_PINT(a, P_AXIS);
+  int axis = (int)P(a)->axis;
   if (axis < 0) axis += in[0].ndim;
   if (axis < 0 || axis >= in[0].ndim)
-    return mx_error_at(MX_ERR_SHAPE,
-                    "mx_symbol_infer_shape", "SliceChannel %s: axis %lld out of range for data %s",
-                    a->node_name, (long long)MX_PINT(a, P_AXIS), mx_shape_fmt(&in[0], b, sizeof b));
+    return mx_error_at(MX_ERR_SHAPE, "mx_symbol_infer_shape",
+                    "SliceChannel %s: axis %lld out of range for data %s",
+                    a->node_name, (long long)P(a)->axis, mx_shape_fmt(&in[0], b, sizeof b));
   if (in[0].dim[axis] % n != 0)
     return mx_error_at(MX_ERR_SHAPE,
                     "mx_symbol_infer_shape", "SliceChannel %s: axis %d of data %s (%lld) does not "
@@ -55,7 +59,7 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
                     (long long)in[0].dim[axis], (long long)n);
   mx_shape o = in[0];
   o.dim[axis] /= n;
-  if (MX_PBOOL(a, P_SQUEEZE_AXIS)) {
+  if (P(a)->squeeze_axis) {
     if (o.dim[axis] != 1)
       return mx_error_at(MX_ERR_SHAPE,
                       "mx_symbol_infer_shape", "SliceChannel %s: squeeze_axis needs parts one wide "
@@ -80,8 +84,8 @@ static mx_status run(const mx_op_call *c, int backward) {
   const mx_ndarray *data = backward ? c->in_grad[0] : c->in[0];
   if (backward && c->req[0] == MX_REQ_NULL) return MX_OK;
   const int64_t *shape = mx_ndarray_shape(data);
-  int ndim = mx_ndarray_ndim(data), axis = (int)MX_PINT(c->attrs, P_AXIS),
-      n = (int)MX_PINT(c->attrs, P_NUM_OUTPUTS);
+  int ndim = mx_ndarray_ndim(data), axis = (int)P(c->attrs)->axis,
+      n = (int)P(c->attrs)->num_outputs;
   if (axis < 0) axis += ndim;
   int64_t outer = mx_shape_size(shape, axis), len = mx_shape_size(shape + axis, ndim - axis) / n;
   float *whole = mx_op_data(backward ? c->in_grad[0] : c->in[0]);
@@ -111,8 +115,7 @@ static mx_status backward(const mx_op_call *c) {
 const mx_op mx_op_slice_channel = {
     .name = "SliceChannel",
     .doc = "Splits the input into num_outputs equal parts along axis (squeeze_axis drops it).",
-    .params = params,
-    .nparams = 3,
+    MX_OP_PARAMS(slice_channel_param, params),
     .arguments = (const char *const[]){"data", NULL},
     .outputs = (const char *const[]){"output0", NULL},
     .list_outputs = list_outputs,

@@ -7,41 +7,28 @@
 #include <string.h>
 
 #include "operator.h"
+#include "softmax_output.h"
 
-enum {
-  P_GRAD_SCALE,
-  P_IGNORE_LABEL,
-  P_MULTI_OUTPUT,
-  P_USE_IGNORE,
-  P_PRESERVE_SHAPE,
-  P_NORMALIZATION,
-  P_OUT_GRAD,
-  P_SMOOTH_ALPHA
-};
-enum { NORM_NULL, NORM_BATCH, NORM_VALID };
 static const mx_param_desc params[] = {
-    {"grad_scale", MX_PARAM_FLOAT, "1", NULL, "scales the gradient"},
-    {"ignore_label", MX_PARAM_FLOAT, "-1", NULL, "the label to ignore when use_ignore is set"},
-    {"multi_output", MX_PARAM_BOOL, "False", NULL,
-     "softmax over axis 1 of (n, k, rest...), labels (n, rest...)"},
-    {"use_ignore", MX_PARAM_BOOL, "False", NULL,
-     "zero the gradient of rows whose label is ignore_label"},
-    {"preserve_shape", MX_PARAM_BOOL, "False", NULL,
-     "softmax over the last axis, keeping the shape"},
-    {"normalization", MX_PARAM_ENUM, "null", "null|batch|valid",
-     "divide the gradient by 1, the batch size, or the count of valid labels"},
-    {"out_grad", MX_PARAM_BOOL, "False", NULL, "multiply the gradient by the gradient from above"},
-    {"smooth_alpha", MX_PARAM_FLOAT, "0", NULL, "label smoothing (only 0 is supported)"},
+    MX_PARAM(softmax_output_param, grad_scale, MX_PARAM_FLOAT, "1", NULL, "scales the gradient"),
+    MX_PARAM(softmax_output_param, ignore_label, MX_PARAM_FLOAT, "-1", NULL, "the label to ignore when use_ignore is set"),
+    MX_PARAM(softmax_output_param, multi_output, MX_PARAM_BOOL, "False", NULL, "softmax over axis 1 of (n, k, rest...), labels (n, rest...)"),
+    MX_PARAM(softmax_output_param, use_ignore, MX_PARAM_BOOL, "False", NULL, "zero the gradient of rows whose label is ignore_label"),
+    MX_PARAM(softmax_output_param, preserve_shape, MX_PARAM_BOOL, "False", NULL, "softmax over the last axis, keeping the shape"),
+    MX_PARAM(softmax_output_param, normalization, MX_PARAM_ENUM, "null", "null|batch|valid", "divide the gradient by 1, the batch size, or the count of valid labels"),
+    MX_PARAM(softmax_output_param, out_grad, MX_PARAM_BOOL, "False", NULL, "multiply the gradient by the gradient from above"),
+    MX_PARAM(softmax_output_param, smooth_alpha, MX_PARAM_FLOAT, "0", NULL, "label smoothing (only 0 is supported)"),
 };
+#define P(a) MX_PARAMS(softmax_output_param, a)
 
 /* The data seen as (outer, k, inner): softmax over k. */
 static void geometry(const mx_op_attrs *a, const int64_t *shape, int ndim, int64_t *outer,
                      int64_t *k, int64_t *inner) {
   int64_t size = mx_shape_size(shape, ndim);
-  if (MX_PBOOL(a, P_PRESERVE_SHAPE)) {
+  if (P(a)->preserve_shape) {
     *k = shape[ndim - 1];
     *inner = 1;
-  } else if (MX_PBOOL(a, P_MULTI_OUTPUT)) {
+  } else if (P(a)->multi_output) {
     *k = ndim > 1 ? shape[1] : 1;
     *inner = size / (shape[0] * *k);
   } else {
@@ -53,16 +40,16 @@ static void geometry(const mx_op_attrs *a, const int64_t *shape, int ndim, int64
 
 static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
                        mx_shape *aux, int naux) {
-  if (MX_PFLOAT(a, P_SMOOTH_ALPHA) != 0.0f)
-    return mx_error_at(MX_ERR_ARG,
-                    "mx_symbol_infer_shape", "%s %s: smooth_alpha %s (label smoothing) is not supported",
-                    a->op->name, a->node_name ? a->node_name : "", a->p[P_SMOOTH_ALPHA].str);
+  if (P(a)->smooth_alpha != 0.0f)
+    return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape",
+                    "%s %s: smooth_alpha %s (label smoothing) is not supported",
+                    a->op->name, a->node_name ? a->node_name : "", mx_op_param_text(a, "smooth_alpha"));
   if (in[0].ndim == 0) return MX_OK;
   mx_shape label = {0, {0}};
-  if (MX_PBOOL(a, P_PRESERVE_SHAPE)) {
+  if (P(a)->preserve_shape) {
     label = in[0];
     label.ndim--;
-  } else if (MX_PBOOL(a, P_MULTI_OUTPUT)) {
+  } else if (P(a)->multi_output) {
     label.ndim = in[0].ndim - 1;
     label.dim[0] = in[0].dim[0];
     for (int i = 2; i < in[0].ndim; i++) label.dim[i - 1] = in[0].dim[i];
@@ -79,29 +66,9 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
 }
 
 /* y = softmax(x) over k, with (outer, k, inner) strides; x may equal y. */
-static void softmax_rows(const float *x, float *y, int64_t outer, int64_t k, int64_t inner,
-                         int log_form) {
+static void softmax_rows(const float *x, float *y, int64_t outer, int64_t k, int64_t inner, int log_form) {
   for (int64_t o = 0; o < outer; o++)
-    for (int64_t in = 0; in < inner; in++) {
-      const float *xr = x + o * k * inner + in;
-      float *yr = y + o * k * inner + in;
-      float mx = xr[0];
-      for (int64_t j = 1; j < k; j++) mx = xr[j * inner] > mx ? xr[j * inner] : mx;
-      /* each exponential once (kept in y for softmax), summed in double; the max's own
-       * term is 1, so sum >= 1 */
-      double sum = 0;
-      for (int64_t j = 0; j < k; j++) {
-        float e = expf(xr[j * inner] - mx);
-        if (!log_form) yr[j * inner] = e;
-        sum += e;
-      }
-      if (log_form) {
-        float lse = mx + (float)log(sum > 1.0 ? sum : 1.0);
-        for (int64_t j = 0; j < k; j++) yr[j * inner] = xr[j * inner] - lse;
-      } else {
-        for (int64_t j = 0; j < k; j++) yr[j * inner] = (float)(yr[j * inner] / sum);
-      }
-    }
+    for (int64_t in = 0; in < inner; in++) softmax_row(x + o * k * inner + in, y + o * k * inner + in, k, inner, log_form);
 }
 
 static mx_status forward_cpu(const mx_op_call *c) {
@@ -125,8 +92,8 @@ static mx_status backward_cpu(const mx_op_call *c) {
   const float *og = c->out_grad ? (c->out_grad[0] ? mx_op_data(c->out_grad[0]) : NULL) : NULL;
   float *g = mx_op_data(c->in_grad[0]);
   int64_t n = outer * k * inner;
-  float ignore = MX_PFLOAT(a, P_IGNORE_LABEL);
-  int use_ignore = MX_PBOOL(a, P_USE_IGNORE);
+  float ignore = P(a)->ignore_label;
+  int use_ignore = P(a)->use_ignore;
   int dist = mx_op_size(c->in[1]) == n; /* label is a distribution */
   int64_t nlabels = dist ? outer * inner : mx_op_size(c->in[1]), valid = 0;
   for (int64_t i = 0; i < nlabels; i++) valid += dist || label[i] != ignore;
@@ -138,17 +105,7 @@ static mx_status backward_cpu(const mx_op_call *c) {
                     "in 0..%lld)",
                     l, (long long)i, (long long)k, (long long)k - 1);
   }
-  double scale = MX_PFLOAT(a, P_GRAD_SCALE);
-  switch ((int)MX_PINT(a, P_NORMALIZATION)) {
-  case NORM_BATCH:
-    scale /= (double)outer;
-    break;
-  case NORM_VALID:
-    scale /= (double)(valid ? valid : 1);
-    break;
-  }
-  if (MX_PBOOL(a, P_MULTI_OUTPUT) && MX_PINT(a, P_NORMALIZATION) != NORM_VALID)
-    scale /= (double)inner;
+  double scale = softmax_output_scale(P(a), outer, inner, valid);
   for (int64_t o = 0; o < outer; o++)
     for (int64_t in = 0; in < inner; in++) {
       int64_t base = o * k * inner + in;
@@ -156,16 +113,8 @@ static mx_status backward_cpu(const mx_op_call *c) {
       int skip = !dist && use_ignore && lab == ignore;
       for (int64_t j = 0; j < k; j++) {
         int64_t idx = base + j * inner;
-        float v;
-        if (skip)
-          v = 0.0f;
-        else if (dist)
-          v = p[idx] - label[idx];
-        else
-          v = p[idx] - ((int64_t)lab == j ? 1.0f : 0.0f);
-        v = (float)(v * scale);
-        if (og) v *= og[idx];
-        mx_req_store(r, &g[idx], v);
+        mx_req_store(r, &g[idx], softmax_output_grad(p[idx], j, lab, dist ? label[idx] : 0.0f, dist, skip, scale,
+                                                     og ? og + idx : NULL));
       }
     }
   return MX_OK;
@@ -173,7 +122,7 @@ static mx_status backward_cpu(const mx_op_call *c) {
 
 static unsigned softmax_output_needs(const mx_op_attrs *a) {
   return MX_OP_BWD_IN_DATA | MX_OP_BWD_OUT_DATA |
-         (MX_PBOOL(a, P_OUT_GRAD) ? MX_OP_BWD_OUT_GRAD : 0u);
+         (P(a)->out_grad ? MX_OP_BWD_OUT_GRAD : 0u);
 }
 
 /* softmax_output.cu, which shares the geometry below */
@@ -193,7 +142,7 @@ mx_status mx_op_log_softmax_forward_gpu(const mx_op_call *c);
 mx_status mx_op_log_softmax_backward_gpu(const mx_op_call *c);
 
 #define SOFTMAX_OUTPUT_FIELDS                                                                      \
-  .params = params, .nparams = 8, .arguments = (const char *const[]){"data", "label", NULL},       \
+  MX_OP_PARAMS(softmax_output_param, params), .arguments = (const char *const[]){"data", "label", NULL},       \
   .outputs = (const char *const[]){"output", NULL}, .infer_shape = infer,                          \
   .forward =                                                                                       \
       {[MX_DEV_CPU] = forward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_softmax_output_forward_gpu)},       \
@@ -216,19 +165,18 @@ const mx_op mx_op_softmax_legacy = {
 };
 
 /* ---- softmax / log_softmax over one axis (no loss) ---- */
-enum { P_AXIS, P_TEMPERATURE, P_DTYPE, P_USE_LENGTH };
 static const mx_param_desc axis_params[] = {
-    {"axis", MX_PARAM_INT, "-1", NULL, "the axis (0-based; negative counts from the end)"},
-    {"temperature", MX_PARAM_STRING, "None", NULL, "divides the input (only None or 1 supported)"},
-    {"dtype", MX_PARAM_STRING, "None", NULL, "the output type (only None or float32 supported)"},
-    {"use_length", MX_PARAM_BOOL, "False", NULL, "a length input masks each row (not supported)"},
+    MX_PARAM(softmax_axis_param, axis, MX_PARAM_INT, "-1", NULL, "the axis (0-based; negative counts from the end)"),
+    MX_PARAM(softmax_axis_param, temperature, MX_PARAM_STRING, "None", NULL, "divides the input (only None or 1 supported)"),
+    MX_PARAM(softmax_axis_param, dtype, MX_PARAM_STRING, "None", NULL, "the output type (only None or float32 supported)"),
+    MX_PARAM(softmax_axis_param, use_length, MX_PARAM_BOOL, "False", NULL, "a length input masks each row (not supported)"),
 };
+#define PA(a) MX_PARAMS(softmax_axis_param, a)
 
 extern const mx_op mx_op_softmax_activation;
-enum { MODE_INSTANCE, MODE_CHANNEL };
 static const mx_param_desc activation_params[] = {
-    {"mode", MX_PARAM_ENUM, "instance", "instance|channel",
-     "instance: over all axes but the first; channel: over axis 1 at each position"},
+    MX_PARAM(softmax_activation_param, mode, MX_PARAM_ENUM, "instance", "instance|channel",
+             "instance: over all axes but the first; channel: over axis 1 at each position"),
 };
 
 /* SoftmaxActivation as a softmax over one axis: instance mode sees (n, rest) as one row per
@@ -236,7 +184,7 @@ static const mx_param_desc activation_params[] = {
 static void activation_geometry(const mx_op_attrs *a, const int64_t *shape, int ndim,
                                 int64_t *outer, int64_t *k, int64_t *inner) {
   *outer = shape[0];
-  if (MX_PINT(a, 0) == MODE_CHANNEL) {
+  if (MX_PARAMS(softmax_activation_param, a)->mode == MODE_CHANNEL) {
     *k = ndim > 1 ? shape[1] : 1;
     *inner = mx_shape_size(shape + 2, ndim > 2 ? ndim - 2 : 0);
   } else {
@@ -253,12 +201,12 @@ static mx_status axis_geometry(const mx_op_call *c, const mx_ndarray *arr, int64
     activation_geometry(c->attrs, shape, ndim, outer, k, inner);
     return MX_OK;
   }
-  int axis = (int)MX_PINT(c->attrs, P_AXIS);
+  int axis = (int)PA(c->attrs)->axis;
   if (axis < 0) axis += ndim;
   if (axis < 0 || axis >= ndim)
     return mx_error(MX_ERR_ARG, "%s %s: axis %d out of range for %d axes (operator axes are 0-based: "
                     "expected 0 to %d, or -%d to -1)",
-                    c->attrs->op->name, c->attrs->node_name, (int)MX_PINT(c->attrs, P_AXIS), ndim,
+                    c->attrs->op->name, c->attrs->node_name, (int)PA(c->attrs)->axis, ndim,
                     ndim - 1, ndim);
   *outer = mx_shape_size(shape, axis);
   *k = shape[axis];
@@ -271,17 +219,17 @@ static mx_status axis_infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shap
                             mx_shape *aux, int naux) {
   mx_status st = mx_op_infer_same(a, in, nin, out, nout, aux, naux);
   if (a->op == &mx_op_softmax_activation) return st;
-  const char *t = a->p[P_TEMPERATURE].str, *dt = a->p[P_DTYPE].str, *node = a->node_name;
+  const char *t = PA(a)->temperature, *dt = PA(a)->dtype, *node = a->node_name;
   if (strcmp(t, "None") && strtod(t, NULL) != 1.0)
     return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape", "%s %s: temperature %s is not supported (only 1)",
                     a->op->name, node, t);
   if (strcmp(dt, "None") && strcmp(dt, "float32"))
     return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape", "%s %s: dtype %s is not supported (only float32)",
                     a->op->name, node, dt);
-  if (MX_PBOOL(a, P_USE_LENGTH))
+  if (PA(a)->use_length)
     return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape", "%s %s: use_length is not supported", a->op->name,
                     node);
-  int ndim = in[0].ndim, axis = (int)MX_PINT(a, P_AXIS);
+  int ndim = in[0].ndim, axis = (int)PA(a)->axis;
   if (st == MX_OK && ndim && (axis < -ndim || axis >= ndim)) {
     char b[96];
     return mx_error_at(MX_ERR_SHAPE, "mx_symbol_infer_shape", "%s %s: axis %d out of range for data %s (operator "
@@ -315,13 +263,10 @@ static mx_status axis_backward(const mx_op_call *c, int log_form) {
   for (int64_t o = 0; o < outer; o++)
     for (int64_t in = 0; in < inner; in++) {
       int64_t base = o * k * inner + in;
-      double s = 0;
-      for (int64_t j = 0; j < k; j++)
-        s += log_form ? dy[base + j * inner] : dy[base + j * inner] * y[base + j * inner];
+      double s = softmax_row_grad_sum(y + base, dy + base, k, inner, log_form);
       for (int64_t j = 0; j < k; j++) {
         int64_t i = base + j * inner;
-        float v = log_form ? dy[i] - expf(y[i]) * (float)s : y[i] * (dy[i] - (float)s);
-        mx_req_store(r, &dx[i], v);
+        mx_req_store(r, &dx[i], softmax_grad(y[i], dy[i], s, log_form));
       }
     }
   return MX_OK;
@@ -348,8 +293,7 @@ static mx_status log_softmax_bwd(const mx_op_call *c) {
 const mx_op mx_op_softmax = {
     .name = "softmax",
     .doc = "Softmax over one axis (default the last); no loss.",
-    .params = axis_params,
-    .nparams = 4,
+    MX_OP_PARAMS(softmax_axis_param, axis_params),
     .arguments = (const char *const[]){"data", NULL},
     .outputs = (const char *const[]){"output", NULL},
     .infer_shape = axis_infer,
@@ -361,8 +305,7 @@ const mx_op mx_op_softmax = {
 const mx_op mx_op_log_softmax = {
     .name = "log_softmax",
     .doc = "Log of the softmax over one axis (default the last); no loss.",
-    .params = axis_params,
-    .nparams = 4,
+    MX_OP_PARAMS(softmax_axis_param, axis_params),
     .arguments = (const char *const[]){"data", NULL},
     .outputs = (const char *const[]){"output", NULL},
     .infer_shape = axis_infer,
@@ -377,8 +320,7 @@ const mx_op mx_op_softmax_activation = {
     .name = "SoftmaxActivation",
     .doc = "Softmax without a loss (MXNet 0.x): mode instance over each sample's values, "
            "channel over axis 1 at each position.",
-    .params = activation_params,
-    .nparams = 1,
+    MX_OP_PARAMS(softmax_activation_param, activation_params),
     .arguments = (const char *const[]){"data", NULL},
     .outputs = (const char *const[]){"output", NULL},
     .infer_shape = axis_infer,

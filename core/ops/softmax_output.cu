@@ -1,36 +1,18 @@
-// softmax_output.cu: SoftmaxOutput (and Softmax), softmax and log_softmax on a
-// GPU: one thread per softmax row (the data seen as (outer, k, inner)), sums in
-// double as softmax_output.c; the valid-label count is a one-block reduction.
+// softmax_output.cu: the launches of SoftmaxOutput (and Softmax), softmax and log_softmax
+// on a GPU: one thread per softmax row (the data seen as (outer, k, inner)) or per
+// element; the valid-label count is a one-block reduction. The math is softmax_output.h's,
+// as on the CPU.
 #include <math.h>
 
-#include "cuda_util.h"
+#include "cuda_util.h" /* first: the CUDA runtime, then the shared bodies */
 
-// softmax_output.c's parameters, in order
-enum { P_GRAD_SCALE, P_IGNORE_LABEL, P_MULTI_OUTPUT, P_USE_IGNORE, P_PRESERVE_SHAPE, P_NORMALIZATION, P_OUT_GRAD };
-enum { NORM_NULL, NORM_BATCH, NORM_VALID };
-
-// softmax_output.c's (outer, k, inner) views of the data, for both devices
-extern "C" void mx_op_softmax_geometry(const mx_op_attrs *a, const int64_t *shape, int ndim, int64_t *outer,
-                                       int64_t *k, int64_t *inner);
-extern "C" mx_status mx_op_softmax_axis_geometry(const mx_op_call *c, const mx_ndarray *arr, int64_t *outer,
-                                                 int64_t *k, int64_t *inner);
+#include "softmax_output.h"
 
 // y = softmax(x) (or its log) over k for each of the outer * inner rows; x may be y
 __global__ void softmax_rows_kernel(const float *x, float *y, int64_t outer, int64_t k, int64_t inner, int log_form) {
   MX_CUDA_LOOP(r, outer * inner) {
-    int64_t o = r / inner, in = r % inner;
-    const float *xr = x + o * k * inner + in;
-    float *yr = y + o * k * inner + in;
-    float mx = xr[0];
-    for (int64_t j = 1; j < k; j++) mx = xr[j * inner] > mx ? xr[j * inner] : mx;
-    double sum = 0;
-    for (int64_t j = 0; j < k; j++) sum += exp((double)(xr[j * inner] - mx));
-    if (log_form) {
-      float lse = mx + (float)log(sum);
-      for (int64_t j = 0; j < k; j++) yr[j * inner] = xr[j * inner] - lse;
-    } else {
-      for (int64_t j = 0; j < k; j++) yr[j * inner] = (float)(exp((double)(xr[j * inner] - mx)) / sum);
-    }
+    int64_t base = r / inner * k * inner + r % inner;
+    softmax_row(x + base, y + base, k, inner, log_form);
   }
 }
 
@@ -52,8 +34,8 @@ struct grad_args {
   int64_t outer, k, inner;
   int dist, use_ignore;
   float ignore;
-  double scale;                     // grad_scale with the fixed normalisations applied
-  const unsigned long long *valid;  // NULL, or the valid count to divide by too
+  double scale;                    // grad_scale with the fixed normalisations applied
+  const unsigned long long *valid; // NULL, or the valid count to divide by too
 };
 
 // g = (p - onehot(label)) * scale [* og], one thread per element
@@ -65,13 +47,9 @@ __global__ void softmax_output_grad_kernel(mx_req r, const float *p, const float
     if (a.valid) scale /= (double)(*a.valid ? *a.valid : 1);
     float lab = a.dist ? 0.0f : label[o * a.inner + in];
     int skip = !a.dist && a.use_ignore && lab == a.ignore;
-    float v;
-    if (skip) v = 0.0f;
-    else if (a.dist) v = p[idx] - label[idx];
-    else v = p[idx] - ((int64_t)lab == j ? 1.0f : 0.0f);
-    v = (float)(v * scale);
-    if (og) v *= og[idx];
-    mx_cuda_store(r, &g[idx], v);
+    mx_cuda_store(
+        r, &g[idx],
+        softmax_output_grad(p[idx], j, lab, a.dist ? label[idx] : 0.0f, a.dist, skip, scale, og ? og + idx : NULL));
   }
 }
 
@@ -102,27 +80,19 @@ extern "C" mx_status mx_op_softmax_output_backward_gpu(const mx_op_call *c) {
   int64_t n = g.outer * g.k * g.inner;
   const float *label = mx_op_data(c->in[1]);
   const float *og = c->out_grad ? (c->out_grad[0] ? mx_op_data(c->out_grad[0]) : NULL) : NULL;
-  g.ignore = MX_PFLOAT(a, P_IGNORE_LABEL);
-  g.use_ignore = MX_PBOOL(a, P_USE_IGNORE);
-  g.dist = mx_op_size(c->in[1]) == n; /* label is a distribution */
+  const softmax_output_param *prm = MX_PARAMS(softmax_output_param, a);
+  g.ignore = prm->ignore_label;
+  g.use_ignore = prm->use_ignore;
+  g.dist = mx_op_size(c->in[1]) == n; /* label is a distribution: every row counts */
   g.valid = NULL;
-  g.scale = MX_PFLOAT(a, P_GRAD_SCALE);
-  switch ((int)MX_PINT(a, P_NORMALIZATION)) {
-  case NORM_BATCH: g.scale /= (double)g.outer; break;
-  case NORM_VALID:
-    if (g.dist) { /* every row of a distribution counts */
-      int64_t rows = g.outer * g.inner;
-      g.scale /= (double)(rows > 0 ? rows : 1);
-    } else {
-      unsigned long long *count = mx_cuda_scratch();
-      if (!count) return mx_cuda_take_pending(a->op->name);
-      MX_CUDA_KERNEL(count_valid_kernel, 1, MX_CUDA_THREADS, 0, stream)(label, mx_op_size(c->in[1]), g.ignore, count);
-      mx_cuda_note_launch("count_valid_kernel");
-      g.valid = count;
-    }
-    break;
+  g.scale = softmax_output_scale(prm, g.outer, g.inner, g.dist ? g.outer * g.inner : -1);
+  if (prm->normalization == NORM_VALID && !g.dist) { /* the valid labels are counted on the device */
+    unsigned long long *count = mx_cuda_scratch();
+    if (!count) return mx_cuda_take_pending(a->op->name);
+    MX_CUDA_KERNEL(count_valid_kernel, 1, MX_CUDA_THREADS, 0, stream)(label, mx_op_size(c->in[1]), g.ignore, count);
+    mx_cuda_note_launch("count_valid_kernel");
+    g.valid = count;
   }
-  if (MX_PBOOL(a, P_MULTI_OUTPUT) && MX_PINT(a, P_NORMALIZATION) != NORM_VALID) g.scale /= (double)g.inner;
   MX_CUDA_LAUNCH(softmax_output_grad_kernel, n, r, mx_op_data(c->out[0]), label, og, mx_op_data(c->in_grad[0]), g);
   return mx_cuda_launch_status(a->op->name, "softmax_output_grad_kernel");
 }
@@ -134,12 +104,10 @@ __global__ void softmax_axis_bwd_kernel(mx_req r, const float *y, const float *d
                                         int64_t inner, int log_form) {
   MX_CUDA_LOOP(row, outer * inner) {
     int64_t base = row / inner * k * inner + row % inner;
-    double s = 0;
-    for (int64_t j = 0; j < k; j++) s += log_form ? dy[base + j * inner] : dy[base + j * inner] * y[base + j * inner];
+    double s = softmax_row_grad_sum(y + base, dy + base, k, inner, log_form);
     for (int64_t j = 0; j < k; j++) {
       int64_t i = base + j * inner;
-      float v = log_form ? dy[i] - expf(y[i]) * (float)s : y[i] * (dy[i] - (float)s);
-      mx_cuda_store(r, &dx[i], v);
+      mx_cuda_store(r, &dx[i], softmax_grad(y[i], dy[i], s, log_form));
     }
   }
 }
@@ -169,7 +137,15 @@ static mx_status axis_backward(const mx_op_call *c, int log_form) {
   return mx_cuda_launch_status(c->attrs->op->name, "softmax_axis_bwd_kernel");
 }
 
-extern "C" mx_status mx_op_softmax_forward_gpu(const mx_op_call *c) { return axis_forward(c, 0); }
-extern "C" mx_status mx_op_softmax_backward_gpu(const mx_op_call *c) { return axis_backward(c, 0); }
-extern "C" mx_status mx_op_log_softmax_forward_gpu(const mx_op_call *c) { return axis_forward(c, 1); }
-extern "C" mx_status mx_op_log_softmax_backward_gpu(const mx_op_call *c) { return axis_backward(c, 1); }
+extern "C" mx_status mx_op_softmax_forward_gpu(const mx_op_call *c) {
+  return axis_forward(c, 0);
+}
+extern "C" mx_status mx_op_softmax_backward_gpu(const mx_op_call *c) {
+  return axis_backward(c, 0);
+}
+extern "C" mx_status mx_op_log_softmax_forward_gpu(const mx_op_call *c) {
+  return axis_forward(c, 1);
+}
+extern "C" mx_status mx_op_log_softmax_backward_gpu(const mx_op_call *c) {
+  return axis_backward(c, 1);
+}

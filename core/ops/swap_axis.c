@@ -1,15 +1,20 @@
-/* swap_axis.c: SwapAxis: exchanges axes dim1 and dim2 (0-based, as in MXNet); the data is
- * copied as (a, d1, b, d2, c) -> (a, d2, b, d1, c), and the gradient swaps back. */
-#include "operator.h"
+/* swap_axis.c: SwapAxis: exchanges axes dim1 and dim2 (0-based, as in MXNet); the gradient
+ * swaps back. Written over the kernel table's strided copy (as transpose): one code for CPU
+ * and GPU. */
+#include "table_op.h"
 
-enum { P_DIM1, P_DIM2 };
+typedef struct swap_axis_param {
+  int64_t dim1, dim2;
+} swap_axis_param;
+
 static const mx_param_desc params[] = {
-    {"dim1", MX_PARAM_INT, "0", NULL, "the first axis (0-based)"},
-    {"dim2", MX_PARAM_INT, "0", NULL, "the second axis (0-based)"},
+    MX_PARAM(swap_axis_param, dim1, MX_PARAM_INT, "0", NULL, "the first axis (0-based)"),
+    MX_PARAM(swap_axis_param, dim2, MX_PARAM_INT, "0", NULL, "the second axis (0-based)"),
 };
+#define P(a) MX_PARAMS(swap_axis_param, a)
 
 static mx_status axes(const mx_op_attrs *a, int nd, int *d1, int *d2) {
-  int64_t x = MX_PINT(a, P_DIM1), y = MX_PINT(a, P_DIM2);
+  int64_t x = P(a)->dim1, y = P(a)->dim2;
   if (x < 0 || y < 0 || x >= nd || y >= nd)
     return mx_error_at(
         MX_ERR_SHAPE,
@@ -33,57 +38,50 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
   return mx_shape_fill(a, "output", &out[0], &o);
 }
 
-/* dst (a, n2, b, n1, c) from src (a, n1, b, n2, c), by request. */
-static void swap(mx_req r, const float *src, float *dst, const int64_t *s, int nd, int d1, int d2) {
-  if (d1 == d2) {
-    mx_req_copy(r, dst, src, mx_shape_size(s, nd));
-    return;
+/* dst = src (shape s) with axes d1 and d2 exchanged, by request: dst's axis i reads src with
+ * src's stride of axis perm(i). Swapping is its own inverse, so backward runs it on the gradient. */
+static mx_status swap(const mx_op_call *c, mx_ndarray *src, mx_ndarray *dst) {
+  const mx_kernels *k;
+  mx_req r = c->req[0];
+  int nd = mx_ndarray_ndim(src), d1, d2;
+  mx_status st = axes(c->attrs, nd, &d1, &d2);
+  if (st != MX_OK || r == MX_REQ_NULL) return st;
+  st = mx_table_of(c, &k);
+  if (st != MX_OK) return st;
+  const int64_t *s = mx_ndarray_shape(src);
+  int64_t stride[MX_MAX_NDIM] = {0}, shape[MX_MAX_NDIM], sx[MX_MAX_NDIM], at = 1;
+  for (int i = nd - 1; i >= 0; i--) {
+    stride[i] = at;
+    at *= s[i];
   }
-  int64_t a = 1, b = 1, c = 1;
-  for (int i = 0; i < d1; i++) a *= s[i];
-  for (int i = d1 + 1; i < d2; i++) b *= s[i];
-  for (int i = d2 + 1; i < nd; i++) c *= s[i];
-  int64_t n1 = s[d1], n2 = s[d2];
-  for (int64_t i = 0; i < a; i++)
-    for (int64_t j = 0; j < n1; j++)
-      for (int64_t k = 0; k < b; k++)
-        for (int64_t l = 0; l < n2; l++) {
-          const float *from = src + (((i * n1 + j) * b + k) * n2 + l) * c;
-          float *to = dst + (((i * n2 + l) * b + k) * n1 + j) * c;
-          mx_req_copy(r, to, from, c);
-        }
+  for (int i = 0; i < nd; i++) {
+    int from = i == d1 ? d2 : i == d2 ? d1 : i;
+    shape[i] = s[from];
+    sx[i] = stride[from];
+  }
+  int64_t n = mx_op_size(dst);
+  float *y = mx_op_data(dst), *t = mx_table_target(c, r, y, 0);
+  if (nd > 0) k->copy_strided(mx_op_data(src), sx, t, shape, nd);
+  mx_table_finish(k, r, y, t, n);
+  return MX_OK;
 }
 
-static mx_status forward_cpu(const mx_op_call *c) {
-  int nd = mx_ndarray_ndim(c->in[0]), d1, d2;
-  mx_status st = axes(c->attrs, nd, &d1, &d2);
-  if (st == MX_OK && c->req[0] != MX_REQ_NULL)
-    swap(c->req[0], mx_op_data(c->in[0]), mx_op_data(c->out[0]), mx_ndarray_shape(c->in[0]), nd, d1,
-         d2);
-  return st;
+static mx_status forward(const mx_op_call *c) {
+  return swap(c, c->in[0], c->out[0]);
 }
-
-static mx_status backward_cpu(const mx_op_call *c) {
-  int nd = mx_ndarray_ndim(c->out_grad[0]), d1, d2;
-  mx_status st = axes(c->attrs, nd, &d1, &d2);
-  if (st == MX_OK && c->req[0] != MX_REQ_NULL)
-    swap(c->req[0], mx_op_data(c->out_grad[0]), mx_op_data(c->in_grad[0]),
-         mx_ndarray_shape(c->out_grad[0]), nd, d1, d2);
-  return st;
+static mx_status backward(const mx_op_call *c) {
+  return swap(c, c->out_grad[0], c->in_grad[0]);
 }
-
-mx_status mx_op_swap_axis_forward_gpu(const mx_op_call *c); /* swap_axis.cu */
-mx_status mx_op_swap_axis_backward_gpu(const mx_op_call *c);
 
 const mx_op mx_op_swap_axis = {
     .name = "SwapAxis",
     .doc = "Swaps two axes of the data (dim1, dim2: 0-based).",
-    .params = params,
-    .nparams = 2,
+    MX_OP_PARAMS(swap_axis_param, params),
     .arguments = (const char *const[]){"data", NULL},
     .outputs = (const char *const[]){"output", NULL},
     .infer_shape = infer,
-    .forward = {[MX_DEV_CPU] = forward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_swap_axis_forward_gpu)},
-    .backward = {[MX_DEV_CPU] = backward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_swap_axis_backward_gpu)},
+    .forward = {[MX_DEV_CPU] = forward, [MX_DEV_GPU] = MX_GPU(forward)},
+    .backward = {[MX_DEV_CPU] = backward, [MX_DEV_GPU] = MX_GPU(backward)},
     .flags = MX_OP_BWD_OUT_GRAD,
+    .workspace = mx_table_workspace,
 };

@@ -24,6 +24,23 @@ static inline void mx_table_finish(const mx_kernels *k, mx_req r, float *dst, co
   if (r == MX_REQ_ADD && n > 0) k->binary(MX_BINARY_ADD, dst, t, dst, n);
 }
 
+/* dst = src (write, inplace) or dst += src (add) over n floats; nothing for null. */
+static inline mx_status mx_table_copy(const mx_op_call *c, mx_req r, float *dst, const float *src, int64_t n) {
+  const mx_kernels *k;
+  if (r == MX_REQ_NULL || n == 0) return MX_OK;
+  mx_status st = mx_table_of(c, &k);
+  if (st != MX_OK) return st;
+  if (r == MX_REQ_ADD)
+    k->binary(MX_BINARY_ADD, dst, src, dst, n);
+  else if (dst != src)
+    k->unary(MX_UNARY_COPY, src, dst, n);
+  return MX_OK;
+}
+
+/* The shape-only operators' kernels (flatten.c): the output is the input's data. */
+mx_status mx_op_copy_forward(const mx_op_call *c);
+mx_status mx_op_copy_backward(const mx_op_call *c);
+
 /* Workspace of twice the largest input or output (a mask and an 'add' target). */
 static inline int64_t mx_table_workspace(const mx_op_attrs *a, const mx_shape *in, int nin,
                                          const mx_shape *out, int nout, int backward) {

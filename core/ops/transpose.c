@@ -2,24 +2,28 @@
  * reverses them). Written over the kernel table's strided copy: one code for CPU and GPU. */
 #include "table_op.h"
 
-enum { P_AXES };
+typedef struct transpose_param {
+  mx_shape axes;
+} transpose_param;
 static const mx_param_desc params[] = {
-    {"axes", MX_PARAM_SHAPE, "()", NULL, "the permutation (0-based); empty reverses the axes"},
+    MX_PARAM(transpose_param, axes, MX_PARAM_SHAPE, "()", NULL, "the permutation (0-based); empty reverses the axes"),
 };
+#define P(a) MX_PARAMS(transpose_param, a)
 
 /* perm[i] = the input axis of output axis i; fails unless a permutation of 0..nd-1. */
 static mx_status perm_of(const mx_op_attrs *a, int nd, int *perm) {
-  const mx_param_value *p = &a->p[P_AXES];
+  const mx_shape *p = &P(a)->axes;
+  const char *text = mx_op_param_text(a, "axes");
   int seen[MX_MAX_NDIM] = {0};
   if (p->ndim && p->ndim != nd)
     return mx_error_at(MX_ERR_SHAPE, "mx_symbol_infer_shape", "transpose %s: axes %s for %d axes", a->node_name,
-                    p->str, nd);
+                    text, nd);
   for (int i = 0; i < nd; i++) {
-    int64_t ax = p->ndim ? p->shape[i] : nd - 1 - i;
+    int64_t ax = p->ndim ? p->dim[i] : nd - 1 - i;
     if (ax < 0) ax += nd;
     if (ax < 0 || ax >= nd || seen[ax])
       return mx_error_at(MX_ERR_SHAPE, "mx_symbol_infer_shape", "transpose %s: axes %s is not a permutation of %d axes",
-                      a->node_name, p->str, nd);
+                      a->node_name, text, nd);
     seen[ax] = 1;
     perm[i] = (int)ax;
   }
@@ -87,8 +91,7 @@ static mx_status backward(const mx_op_call *c) {
 const mx_op mx_op_transpose = {
     .name = "transpose",
     .doc = "Permutes the axes (output axis i is input axis axes[i]; default reversed).",
-    .params = params,
-    .nparams = 1,
+    MX_OP_PARAMS(transpose_param, params),
     .arguments = (const char *const[]){"data", NULL},
     .outputs = (const char *const[]){"output", NULL},
     .infer_shape = infer,

@@ -4,32 +4,36 @@
  * Written over the kernel table: one code for CPU and GPU. */
 #include "table_op.h"
 
-enum { P_SCALE, P_NUM_FILTER, P_SAMPLE_TYPE, P_MULTI_INPUT_MODE, P_NUM_ARGS, P_WORKSPACE };
+typedef struct upsampling_param {
+  int64_t scale, num_filter, num_args, workspace;
+  int sample_type, multi_input_mode;
+} upsampling_param;
 static const mx_param_desc params[] = {
-    {"scale", MX_PARAM_INT, NULL, "1..4096", "the factor of height and width"},
-    {"num_filter", MX_PARAM_INT, "0", NULL, "(bilinear only)"},
-    {"sample_type", MX_PARAM_ENUM, NULL, "nearest|bilinear", "how to sample ('nearest' only)"},
-    {"multi_input_mode", MX_PARAM_ENUM, "concat", "concat|sum", "(several inputs only)"},
-    {"num_args", MX_PARAM_INT, NULL, "1..64", "the number of inputs (1 only)"},
-    {"workspace", MX_PARAM_INT, "512", NULL, "tunes MXNet's own kernels; ignored"},
+    MX_PARAM(upsampling_param, scale, MX_PARAM_INT, NULL, "1..4096", "the factor of height and width"),
+    MX_PARAM(upsampling_param, num_filter, MX_PARAM_INT, "0", NULL, "(bilinear only)"),
+    MX_PARAM(upsampling_param, sample_type, MX_PARAM_ENUM, NULL, "nearest|bilinear", "how to sample ('nearest' only)"),
+    MX_PARAM(upsampling_param, multi_input_mode, MX_PARAM_ENUM, "concat", "concat|sum", "(several inputs only)"),
+    MX_PARAM(upsampling_param, num_args, MX_PARAM_INT, NULL, "1..64", "the number of inputs (1 only)"),
+    MX_PARAM(upsampling_param, workspace, MX_PARAM_INT, "512", NULL, "tunes MXNet's own kernels; ignored"),
 };
+#define P(a) MX_PARAMS(upsampling_param, a)
 
 static const char *const arg_names[] = {"arg0", NULL};
 
 static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
                        mx_shape *aux, int naux) {
   char b[96];
-  if (MX_PINT(a, P_SAMPLE_TYPE) != 0)
+  if (P(a)->sample_type != 0)
     return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape", "UpSampling %s: sample_type 'bilinear' is not supported "
                     "(only 'nearest')", a->node_name);
-  if (MX_PINT(a, P_NUM_ARGS) != 1)
+  if (P(a)->num_args != 1)
     return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape", "UpSampling %s: num_args %lld is not supported (only 1)",
-                    a->node_name, (long long)MX_PINT(a, P_NUM_ARGS));
+                    a->node_name, (long long)P(a)->num_args);
   if (in[0].ndim == 0) return MX_OK;
   if (in[0].ndim != 4)
     return mx_error_at(MX_ERR_SHAPE, "mx_symbol_infer_shape", "UpSampling %s: data %s must have 4 axes (NCHW)",
                     a->node_name, mx_shape_fmt(&in[0], b, sizeof b));
-  int64_t s = MX_PINT(a, P_SCALE);
+  int64_t s = P(a)->scale;
   mx_shape o = in[0];
   o.dim[2] *= s, o.dim[3] *= s;
   return mx_shape_fill(a, "output", &out[0], &o);
@@ -42,7 +46,7 @@ static mx_status forward(const mx_op_call *c) {
   if (r == MX_REQ_NULL) return MX_OK;
   mx_status st = mx_table_of(c, &k);
   if (st != MX_OK) return st;
-  const int64_t *d = mx_ndarray_shape(c->in[0]), s = MX_PINT(c->attrs, P_SCALE);
+  const int64_t *d = mx_ndarray_shape(c->in[0]), s = P(c->attrs)->scale;
   float *y = mx_op_data(c->out[0]), *t = mx_table_target(c, r, y, 0);
   int64_t sx[4] = {d[3], 0, 1, 0}, shape[4] = {d[0] * d[1] * d[2], s, d[3], s};
   k->copy_strided(mx_op_data(c->in[0]), sx, t, shape, 4);
@@ -57,7 +61,7 @@ static mx_status backward(const mx_op_call *c) {
   if (r == MX_REQ_NULL) return MX_OK;
   mx_status st = mx_table_of(c, &k);
   if (st != MX_OK) return st;
-  const int64_t *d = mx_ndarray_shape(c->in_grad[0]), s = MX_PINT(c->attrs, P_SCALE);
+  const int64_t *d = mx_ndarray_shape(c->in_grad[0]), s = P(c->attrs)->scale;
   int64_t rows = d[0] * d[1] * d[2], n = mx_op_size(c->in_grad[0]);
   float *dx = mx_op_data(c->in_grad[0]), *half = c->workspace, *t = mx_table_target(c, r, dx, rows * s * d[3]);
   k->reduce(MX_REDUCE_SUM, mx_op_data(c->out_grad[0]), half, rows * s * d[3], s, 1);
@@ -70,14 +74,13 @@ static mx_status backward(const mx_op_call *c) {
 static int64_t workspace(const mx_op_attrs *a, const mx_shape *in, int nin, const mx_shape *out, int nout,
                          int bwd) {
   int64_t n = mx_shape_numel(&in[0]);
-  return bwd ? n * MX_PINT(a, P_SCALE) + n : n * MX_PINT(a, P_SCALE) * MX_PINT(a, P_SCALE);
+  return bwd ? n * P(a)->scale + n : n * P(a)->scale * P(a)->scale;
 }
 
 const mx_op mx_op_upsampling = {
     .name = "UpSampling",
     .doc = "Repeats each pixel of NCHW data scale x scale times (sample_type 'nearest').",
-    .params = params,
-    .nparams = 6,
+    MX_OP_PARAMS(upsampling_param, params),
     .arguments = arg_names,
     .outputs = (const char *const[]){"output", NULL},
     .infer_shape = infer,

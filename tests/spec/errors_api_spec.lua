@@ -93,7 +93,7 @@ describe('bind, forward and backward errors', function()
     fails(function() return net:simple_bind{ctx = mx.cpu()} end, 'Symbol:simple_bind', 'cannot infer the shapes of data')
     fails(function() return net:simple_bind{ctx = 'cpu', data = {2, 3}} end, 'Symbol:simple_bind', 'Context')
     fails(function() return net:simple_bind{ctx = mx.cpu(), data = {1e9, 1e9}} end, 'Symbol:simple_bind', 'too large')
-    fails(function() return net:simple_bind{ctx = mx.cpu(), data = {1e7, 1e7}} end, 'Symbol:simple_bind', 'cannot allocate')
+    fails(function() return net:simple_bind{ctx = mx.cpu(), data = {1e6, 1e7}} end, 'Symbol:simple_bind', 'cannot allocate')
     fails(function() return net:simple_bind{ctx = mx.cpu(), data = {2, 3}, grad_req = 'foo'} end,
       'Symbol:simple_bind', "bad grad_req 'foo'")
     fails(function() return net:bind{ctx = mx.cpu(), args = {}} end, 'Symbol:bind', "no array for argument 'data'")

@@ -416,11 +416,10 @@ describe('operators on the GPU against the CPU #gpu', function()
       check_op(S.SoftmaxOutput{data = x, name = 'softmax', use_ignore = true, ignore_label = -1,
         normalization = norm}, inputs, {loss = true, no_grad = {softmax_label = true}})
     end
-    -- 'valid' without use_ignore counts every label. (A label out of range, such as -1 here
-    -- without use_ignore, is refused on the CPU since issue 19; the GPU does not check, for a
-    -- check would wait for the device in every backward and could not be in a CUDA graph.)
-    inputs.softmax_label = mx.nd.array({0, 3, 2, 4, 1, 1, 3, 0})
-    check_op(S.SoftmaxOutput{data = x, name = 'softmax', normalization = 'valid'}, inputs,
+    -- 'valid' also counts labels equal to ignore_label when use_ignore is off (a real class here:
+    -- labels out of range are refused)
+    inputs.softmax_label = mx.nd.array({0, 4, 2, 4, 1, 1, 3, 0})
+    check_op(S.SoftmaxOutput{data = x, name = 'softmax', ignore_label = 4, normalization = 'valid'}, inputs,
       {loss = true, no_grad = {softmax_label = true}})
   end)
 
