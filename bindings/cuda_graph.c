@@ -99,7 +99,7 @@ static int l_cuda_graph(lua_State *L) {
   }
   if (st == MX_OK && ud->out_of_memory) {
     mx_cuda_graph_release(g);
-    st = mx_error(MX_ERR_NOMEM, "%s: out of host memory for the arrays the graph holds", where);
+    st = mx_error_at(MX_ERR_NOMEM, where, "out of host memory for the arrays the graph holds");
   }
   if (st != MX_OK) release_held(ud);
   mxb_check(L, st, where);

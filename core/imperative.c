@@ -95,13 +95,13 @@ mx_status mx_eager_get(const char *op_name, const char *const *keys, const char 
       return MX_OK;
     }
   const mx_op *op = mx_op_find(op_name);
-  if (!op) return mx_error(MX_ERR_ARG, "%s: unknown operator '%s'", where, op_name);
+  if (!op) return mx_error_at(MX_ERR_ARG, where, "unknown operator '%s'", op_name);
   mx_eager *e = calloc(1, sizeof *e);
-  if (!e) return mx_error(MX_ERR_NOMEM, "%s: out of memory", where);
+  if (!e) return mx_error_at(MX_ERR_NOMEM, where, "out of memory");
   e->keylen = key_of(op_name, keys, values, n, NULL);
   e->key = malloc(e->keylen);
   e->node = mx_node_new(op, ""); /* unnamed: messages name the operator only */
-  mx_status st = e->key && e->node ? MX_OK : mx_error(MX_ERR_NOMEM, "%s: out of memory", where);
+  mx_status st = e->key && e->node ? MX_OK : mx_error_at(MX_ERR_NOMEM, where, "out of memory");
   if (st == MX_OK) key_of(op_name, keys, values, n, e->key);
   for (int i = 0; st == MX_OK && i < n; i++) st = mx_node_set_attr(e->node, keys[i], values[i]);
   if (st == MX_OK) st = mx_node_parse(e->node);
@@ -117,7 +117,7 @@ mx_status mx_eager_get(const char *op_name, const char *const *keys, const char 
     if (!cache[i]->busy && (slot < 0 || cache[i]->last < cache[slot]->last)) slot = i;
   if (slot < 0) {
     eager_free(e);
-    return mx_error(MX_ERR_STATE, "%s: %d nested eager calls in progress", where, PREPARED);
+    return mx_error_at(MX_ERR_STATE, where, "%d nested eager calls in progress", PREPARED);
   }
   eager_free(cache[slot]);
   cache[slot] = e;
@@ -155,17 +155,17 @@ static mx_status plan_make(mx_eager *e, mx_ndarray *const *in, int nin, mx_conte
   }
   mx_status st = op->infer_shape ? op->infer_shape(&n->attrs, ins, n->nargs, p->out, n->noutputs,
                                                    ins + n->nargs, n->naux)
-                                 : mx_error(MX_ERR_ARG, "%s: %s infers no shapes", where, op->name);
+                                 : mx_error_at(MX_ERR_ARG, where, "%s infers no shapes", op->name);
   if (st != MX_OK) return st;
   char b1[96], b2[96];
   for (int i = 0; i < nin; i++)
     if (!mx_shape_eq(&ins[i], &p->in[i]))
-      return mx_error(MX_ERR_SHAPE, "%s: %s: input '%s' has shape %s, expected %s", where, op->name,
+      return mx_error_at(MX_ERR_SHAPE, where, "%s: input '%s' has shape %s, expected %s", op->name,
                       n->in_names[i], mx_shape_fmt(&p->in[i], b1, sizeof b1),
                       mx_shape_fmt(&ins[i], b2, sizeof b2));
   for (int i = 0; i < n->noutputs; i++)
     if (p->out[i].ndim == 0)
-      return mx_error(MX_ERR_SHAPE, "%s: %s: cannot infer the shape of output '%s'", where,
+      return mx_error_at(MX_ERR_SHAPE, where, "%s: cannot infer the shape of output '%s'",
                       op->name, n->out_names[i]);
   if (op->create_state) {
     st = op->create_state(&n->attrs, ctx, p->in, nin, &p->state);
@@ -174,7 +174,7 @@ static mx_status plan_make(mx_eager *e, mx_ndarray *const *in, int nin, mx_conte
   if (op->workspace) {
     int64_t w = op->workspace(&n->attrs, p->in, nin, p->out, n->noutputs, 0);
     if (w < 0)
-      return mx_error(MX_ERR_ARG, "%s: %s asked for a negative workspace", where, op->name);
+      return mx_error_at(MX_ERR_ARG, where, "%s asked for a negative workspace", op->name);
     p->workspace = w;
   }
   p->used = 1;
@@ -225,26 +225,25 @@ mx_status mx_eager_run(mx_eager *e, mx_ndarray *const *in, int nin, int is_train
   char c1[32], c2[32];
   for (int i = 0; i < n->nvisible; i++) outputs[i] = NULL;
   if (nin != n->nargs + n->naux)
-    return mx_error(MX_ERR_ARG, "%s: %s takes %d inputs, got %d", where, op->name,
+    return mx_error_at(MX_ERR_ARG, where, "%s takes %d inputs, got %d", op->name,
                     n->nargs + n->naux, nin);
   if (nin == 0)
-    return mx_error(MX_ERR_ARG, "%s: %s takes no inputs: nothing gives it a context", where,
+    return mx_error_at(MX_ERR_ARG, where, "%s takes no inputs: nothing gives it a context",
                     op->name);
   for (int i = 0; i < nin; i++)
     if (!in[i])
-      return mx_error(MX_ERR_ARG, "%s: %s: input '%s' is missing", where, op->name, n->in_names[i]);
+      return mx_error_at(MX_ERR_ARG, where, "%s: input '%s' is missing", op->name, n->in_names[i]);
   mx_context ctx = mx_ndarray_context(in[0]);
   for (int i = 1; i < nin; i++) {
     mx_context c = mx_ndarray_context(in[i]);
     if (c.dev_type != ctx.dev_type || c.dev_id != ctx.dev_id)
-      return mx_error(MX_ERR_ARG,
-                      "%s: arrays on %s and %s (expected one context; inputs '%s' and '%s' of %s)",
-                      where, mx_context_str(ctx, c1, sizeof c1), mx_context_str(c, c2, sizeof c2),
+      return mx_error_at(MX_ERR_ARG, where,
+                      "arrays on %s and %s (expected one context; inputs '%s' and '%s' of %s)", mx_context_str(ctx, c1, sizeof c1), mx_context_str(c, c2, sizeof c2),
                       n->in_names[0], n->in_names[i], op->name);
   }
   int dt = ctx.dev_type > 0 && ctx.dev_type < MX_DEV_SLOTS ? ctx.dev_type : 0;
   if (!op->forward[dt])
-    return mx_error(MX_ERR_DEVICE, "%s: %s has no forward kernel for %s", where, op->name,
+    return mx_error_at(MX_ERR_DEVICE, where, "%s has no forward kernel for %s", op->name,
                     mx_context_str(ctx, c1, sizeof c1));
   eager_plan *p;
   e->busy++;

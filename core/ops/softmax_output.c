@@ -246,7 +246,7 @@ static mx_status axis_forward(const mx_op_call *c, int log_form) {
   mx_status st = axis_geometry(c, c->in[0], &outer, &k, &inner);
   if (st != MX_OK) return st;
   if (c->req[0] == MX_REQ_ADD)
-    return mx_error(MX_ERR_ARG, "%s: request 'add' is not supported", c->attrs->op->name);
+    return mx_error_at(MX_ERR_ARG, c->attrs->op->name, "request 'add' is not supported");
   softmax_rows(mx_op_data(c->in[0]), mx_op_data(c->out[0]), outer, k, inner, log_form);
   return MX_OK;
 }

@@ -117,7 +117,7 @@ static mx_status axis_forward(const mx_op_call *c, int log_form) {
   int64_t outer, k, inner;
   mx_status st = mx_op_softmax_axis_geometry(c, c->in[0], &outer, &k, &inner);
   if (st != MX_OK) return st;
-  if (c->req[0] == MX_REQ_ADD) return mx_error(MX_ERR_ARG, "%s: request 'add' is not supported", c->attrs->op->name);
+  if (c->req[0] == MX_REQ_ADD) return mx_error_at(MX_ERR_ARG, c->attrs->op->name, "request 'add' is not supported");
   st = mx_cuda_enter(c);
   if (st != MX_OK) return st;
   MX_CUDA_LAUNCH(softmax_rows_kernel, outer * inner, mx_op_data(c->in[0]), mx_op_data(c->out[0]), outer, k, inner,

@@ -65,7 +65,7 @@ static inline mx_status mx_table_forward_of(const mx_op_call *c, const mx_kernel
   *k = NULL;
   if (c->req[0] == MX_REQ_NULL) return MX_OK;
   if (c->req[0] == MX_REQ_ADD)
-    return mx_error(MX_ERR_INTERNAL, "%s: an 'add' request for a forward output", c->attrs->op->name);
+    return mx_error_at(MX_ERR_INTERNAL, c->attrs->op->name, "an 'add' request for a forward output");
   return mx_table_of(c, k);
 }
 

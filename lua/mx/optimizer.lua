@@ -285,10 +285,11 @@ Updater.__call = function(self, index, grad, weight)
   end
 end
 
+local fused_sgd
+
 --- updater:update_all(grads, weights): updater(i, grads[i], weights[i]) for each i in
 -- turn (nil gradients skipped), same states and results. SGD's updates run as one fused C call
 -- over all the parameters (lists reused from step to step: no garbage); others one call each.
-local fused_sgd
 function Updater:update_all(grads, weights)
   local opt = self.optimizer
   if opt.update ~= SGD.update or opt.create_state ~= SGD.create_state then
