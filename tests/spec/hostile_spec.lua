@@ -51,6 +51,11 @@ describe('size arithmetic', function()
     for _, hw in ipairs{{math.maxinteger, 2}, {1 << 32, 1 << 32}, {1 << 62, 4}, {math.mininteger, -1}} do
       fails(function() return b:fill_crop(d, 1, 1, hw[1], hw[2], 0, u) end, 'mx.Bytes:fill_crop', 'not images')
     end
+    -- crop corners come from draws in [0, 1]: NaN or +-inf would make them any integer
+    for _, v in ipairs{0 / 0, math.huge, -math.huge, -0.5, 1.5, 1e30} do
+      fails(function() return b:fill_crop(d, 1, 1, 2, 2, 1, mx.nd.array{v, 0.5}) end, 'mx.Bytes:fill_crop',
+            'is not in [0, 1]')
+    end
     assert.are.same({1, 2, 3, 4}, b:fill(d, 3):totable())
   end)
 end)
@@ -66,6 +71,17 @@ describe('Lua code while C holds a pointer', function()
     fails(function() return mx.nd.zeros(hostile) end, 'mx.nd.zeros')
     assert.is_false(ran)
     assert.are.same({9, 1}, a:reshape(setmetatable({9, 1}, {__index = function() a:close() end})):shape())
+  end)
+end)
+
+describe('argument lists', function()
+  it('bind refuses lists of arrays that are not tables instead of reading them', function()
+    local net = mx.sym.FullyConnected{data = mx.sym.Variable('data'), num_hidden = 2}
+    for _, v in ipairs{1, 'x', true, mx.nd.ones{2}} do
+      fails(function() return net:_bind(mx.cpu(), v) end, 'Symbol:bind', 'args must be a list of NDArrays')
+      fails(function() return net:_bind(mx.cpu(), {}, v) end, 'Symbol:bind', 'args_grad must be a list')
+      fails(function() return net:_bind(mx.cpu(), {}, nil, nil, v) end, 'Symbol:bind', 'aux_states must be a list')
+    end
   end)
 end)
 
@@ -252,7 +268,8 @@ describe('the REPL', function()
     f:write([[
 t = setmetatable({}, {__index = function() while true do end end, __pairs = function() while true do end end})
 u = setmetatable({}, {__index = {alpha = 1, beta = {gamma = 1}}})
-for _, h in pairs(debug.getregistry()) do if type(h) == 'table' and rawget(h, 'complete') then print('got', #h.complete('t.foo.'), #h.complete('t.'), table.concat(h.complete('u.beta.g'), ',')) end end
+function show(h) local c = h.complete; print('got', #c('t.foo.'), #c('t.'), table.concat(c('u.beta.g'), ',')) end
+for _, h in pairs(debug.getregistry()) do if type(h) == 'table' and rawget(h, 'complete') then show(h) end end
 ]])
     f:close()
     local p = io.popen('timeout 20 ' .. bin .. ' < ' .. script .. ' 2>&1; echo "exit=$?"')
