@@ -103,6 +103,7 @@ mx_status mx_plan_build(const mx_graph *g, const mx_shape *shapes, const mx_grad
   p->ws_size = calloc((size_t)(2 * N + 1), sizeof(int64_t));
   int *wblock = malloc((size_t)(2 * N + 1) * sizeof(int));
   pool pl = {0};
+  int *by_def = NULL, *def_start = NULL;
   mx_status st = MX_OK;
   if (!need || !def_g || !last_g || !last_d || !dblock || !gblock || !written ||
       !p->runs_backward || !p->data_off || !p->grad_off || !p->has_grad || !p->zero_grad ||
@@ -221,6 +222,20 @@ mx_status mx_plan_build(const mx_graph *g, const mx_shape *shapes, const mx_grad
     }
   }
 
+  /* Gradient entries grouped by the step that first writes them (a counting sort), so the walk
+   * visits each once: a scan of all entries at every step was quadratic in the graph's size. */
+  by_def = malloc((size_t)(E + 1) * sizeof(int));
+  def_start = calloc((size_t)(2 * N + 3), sizeof(int));
+  if (!by_def || !def_start) {
+    st = mx_error(MX_ERR_NOMEM, "mx_executor_bind: out of memory while planning");
+    goto done;
+  }
+  for (int e = 0; e < E; e++)
+    if (def_g[e] <= 2 * N && g->nodes[g->entry_node[e]]->op) def_start[def_g[e] + 2]++;
+  for (int s = 0; s <= 2 * N; s++) def_start[s + 2] += def_start[s + 1];
+  for (int e = 0; e < E; e++)
+    if (def_g[e] <= 2 * N && g->nodes[g->entry_node[e]]->op) by_def[def_start[def_g[e] + 1]++] = e;
+
   /* Walk the schedule: take blocks when arrays are born, return them after their last use. */
   for (int s = 0; s <= 2 * N && st == MX_OK; s++) {
     if (s < N) {
@@ -249,8 +264,8 @@ mx_status mx_plan_build(const mx_graph *g, const mx_shape *shapes, const mx_grad
       wblock[wi] = pool_take(&pl, p->ws_size[wi], s);
       if (wblock[wi] < 0) st = take_failed(wblock[wi]);
     }
-    for (int e = 0; e < E && st == MX_OK; e++) {
-      if (def_g[e] != s || !g->nodes[g->entry_node[e]]->op) continue;
+    for (int k = def_start[s]; k < def_start[s + 1] && st == MX_OK; k++) {
+      int e = by_def[k];
       gblock[e] = pool_take(&pl, mx_shape_numel(&shapes[e]), last_g[e]);
       if (gblock[e] < 0) st = take_failed(gblock[e]);
     }
@@ -274,6 +289,8 @@ done:
   free(gblock);
   free(written);
   free(wblock);
+  free(by_def);
+  free(def_start);
   if (st != MX_OK) mx_plan_free(p);
   return st;
 }
