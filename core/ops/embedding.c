@@ -38,9 +38,12 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
   return mx_shape_fill(a, "output", &out[0], &o);
 }
 
+/* Clipped in float before the conversion, which is undefined for NaN and values past int64
+ * (NaN and -inf give row 0, +inf the last, as the GPU kernel's saturating conversion does). */
 static inline int64_t row_of(float v, int64_t rows) {
-  int64_t i = (int64_t)v;
-  return i < 0 ? 0 : i >= rows ? rows - 1 : i;
+  if (!(v >= 1.0f)) return 0;
+  if (v >= (float)rows) return rows - 1;
+  return (int64_t)v;
 }
 
 static mx_status forward_cpu(const mx_op_call *c) {

@@ -195,6 +195,31 @@ describe('index data', function()
     os.remove(dir .. 'i'); os.remove(dir .. 'l'); os.remove(dir)
     assert.is_string(err)
   end)
+
+  it('Accuracy, TopKAccuracy and CrossEntropy refuse labels out of range, NaN or fractional', function()
+    local pred = mx.nd.array{{0.2, 0.3, 0.5}, {0.3, 0.3, 0.4}}
+    for _, bad in ipairs{3, -1, 0 / 0, math.huge, 1.5, 1e30} do
+      local label = mx.nd.array{2, bad}
+      fails(function() return mx.metric.Accuracy():update({label}, {pred}) end, 'out of range for 3 classes',
+            'position 1')
+      fails(function() return mx.metric.TopKAccuracy{top_k = 2}:update({label}, {pred}) end,
+            'out of range for 3 classes', 'position 1')
+      fails(function() return mx.metric.CrossEntropy():update({label}, {pred}) end, 'CrossEntropy',
+            'out of range for 3 classes', 'position 1')
+    end
+    local acc = mx.metric.Accuracy()
+    acc:update({mx.nd.array{2, 0}}, {pred})
+    assert.are.same({'accuracy', 0.5}, {acc:get()})
+  end)
+
+  it('Embedding clips ids to its rows, NaN and values past int64 included, as the GPU kernel does', function()
+    local s = mx.sym.Embedding{data = mx.sym.Variable('data'), input_dim = 3, output_dim = 1, name = 'emb'}
+    local e = s:simple_bind{data = {6}}
+    e.arg_dict.emb_weight:set(mx.nd.array{{10}, {20}, {30}})
+    e:forward{data = mx.nd.array{0 / 0, 1e30, -1e30, math.huge, 1.5, 2}}
+    assert.are.same({10, 30, 10, 30, 20, 30}, e.outputs[1]:reshape{6}:totable())
+    e:close()
+  end)
 end)
 
 describe('NaN', function()
