@@ -5,6 +5,7 @@
 #include <float.h>
 
 #include "conv_geom.h"
+#include "elementwise.h" /* mx_ew_max: NaN kept */
 
 enum {
   P_KERNEL,
@@ -156,7 +157,7 @@ static mx_status forward_cpu(const mx_op_call *c) {
         if (type == MAX) {
           v = -FLT_MAX;
           for (int64_t i = y0; i < y1; i++)
-            for (int64_t j = x0; j < x1; j++) v = src[i * g.w + j] > v ? src[i * g.w + j] : v;
+            for (int64_t j = x0; j < x1; j++) v = mx_ew_max(src[i * g.w + j], v);
         } else {
           v = 0.0f;
           for (int64_t i = y0; i < y1; i++)
@@ -170,8 +171,8 @@ static mx_status forward_cpu(const mx_op_call *c) {
   return MX_OK;
 }
 
-/* max routes each gradient to the first largest element of its window (read again from
- * the input); avg and sum spread it evenly. */
+/* max (NaN kept, as max()) routes each gradient to the first largest element of its window, or
+ * its first NaN (read again from the input); avg and sum spread it evenly. */
 static mx_status backward_cpu(const mx_op_call *c) {
   mx_req r = c->req[0];
   if (r == MX_REQ_NULL) return MX_OK;
@@ -193,7 +194,7 @@ static mx_status backward_cpu(const mx_op_call *c) {
           float v = -FLT_MAX;
           for (int64_t i = y0; i < y1; i++)
             for (int64_t j = x0; j < x1; j++)
-              if (best < 0 || src[i * g.w + j] > v) {
+              if (best < 0 || (v == v && mx_ew_max(src[i * g.w + j], v) != v)) { /* or the first NaN */
                 v = src[i * g.w + j];
                 best = i * g.w + j;
               }

@@ -4,6 +4,7 @@
 #include <float.h>
 
 #include "conv_geom_gpu.h"
+#include "elementwise.h" // mx_ew_max: NaN kept
 
 enum { P_KERNEL, P_POOL_TYPE, P_STRIDE, P_PAD, P_GLOBAL }; // pooling.c's parameters
 enum { MAX, AVG, SUM, LP, AVG_VALID }; // pooling.c's kinds
@@ -44,7 +45,7 @@ __global__ void pool_fwd_kernel(mx_gpu_geom g, int type, mx_req r, const float *
     if (type == MAX) {
       v = -FLT_MAX;
       for (int64_t i = y0; i < y1; i++)
-        for (int64_t j = x0; j < x1; j++) v = src[i * g.w + j] > v ? src[i * g.w + j] : v;
+        for (int64_t j = x0; j < x1; j++) v = mx_ew_max(src[i * g.w + j], v);
     } else {
       v = 0.0f;
       for (int64_t i = y0; i < y1; i++)
@@ -76,7 +77,7 @@ __global__ void pool_bwd_kernel(mx_gpu_geom g, int type, mx_req r, const float *
           float m = -FLT_MAX;
           for (int64_t i = y0; i < y1; i++)
             for (int64_t j = x0; j < x1; j++)
-              if (best < 0 || src[i * g.w + j] > m) {
+              if (best < 0 || (m == m && mx_ew_max(src[i * g.w + j], m) != m)) { /* or the first NaN */
                 m = src[i * g.w + j];
                 best = i * g.w + j;
               }

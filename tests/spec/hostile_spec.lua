@@ -237,6 +237,24 @@ describe('NaN', function()
     assert.are.same({-1, 0, 1}, {s[2], s[3], s[4]})
     assert.are.same({3, 1}, mx.nd.maximum(mx.nd.array{3, 1}, mx.nd.array{1, 0}):totable())
   end)
+
+  it('relu (max(x, 0)) and max pooling keep NaN as maximum does; pooling routes its gradient to the NaN', function()
+    local r = mx.nd.relu(mx.nd.array{nan, -1, 2}):totable()
+    assert.is_true(isnan(r[1]))
+    assert.are.same({0, 2}, {r[2], r[3]})
+    local d = mx.sym.Variable('data')
+    local net = mx.sym.Group{mx.sym.Activation{data = d, act_type = 'relu'},
+                             mx.sym.Pooling{data = d, pool_type = 'max', kernel = {1, 2}, stride = {1, 2}}}
+    local e = net:simple_bind{data = {1, 1, 1, 6}, grad_req = {data = 'write'}}
+    e:forward{is_train = true, data = mx.nd.array{{{{1, nan, nan, 5, 3, 2}}}}}
+    local relu, pool = e.outputs[1]:reshape{6}:totable(), e.outputs[2]:reshape{3}:totable()
+    assert.is_true(isnan(relu[2]) and isnan(pool[1]) and isnan(pool[2]))
+    assert.are.equal(3, pool[3])
+    e:backward{mx.nd.zeros{1, 1, 1, 6}, mx.nd.array{{{{10, 20, 30}}}}}
+    local g = e.grad_dict.data:reshape{6}:totable()
+    assert.are.same({0, 10, 20, 0, 30, 0}, g) -- the first NaN of each window, else the first largest
+    e:close()
+  end)
 end)
 
 describe('misspelled options', function()
