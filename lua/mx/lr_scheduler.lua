@@ -2,6 +2,7 @@
 -- MultiFactorScheduler. A scheduler is called with num_update and returns the
 -- rate; the optimizer sets its base_lr from learning_rate.
 local log = require 'mx.log'
+local options = require 'mx.options'
 
 local sched = {}
 
@@ -22,7 +23,10 @@ end
 local FactorScheduler = class('mx.lr_scheduler.FactorScheduler')
 sched.FactorScheduler = FactorScheduler
 function FactorScheduler:init(step, factor, stop_factor_lr)
-  if type(step) == 'table' then step, factor, stop_factor_lr = step.step, step.factor, step.stop_factor_lr end
+  if type(step) == 'table' then
+    options.check(step, {'step', 'factor', 'stop_factor_lr'}, 'mx.lr_scheduler.FactorScheduler', 3)
+    step, factor, stop_factor_lr = step.step, step.factor, step.stop_factor_lr
+  end
   if type(step) ~= 'number' or step < 1 then
     error('mx.lr_scheduler.FactorScheduler: schedule step must be greater or equal than 1 round (got '
           .. tostring(step) .. ')', 3)
@@ -55,7 +59,10 @@ function FactorScheduler:set_state(s) self.base_lr, self.count = s[1], math.toin
 local MultiFactorScheduler = class('mx.lr_scheduler.MultiFactorScheduler')
 sched.MultiFactorScheduler = MultiFactorScheduler
 function MultiFactorScheduler:init(step, factor)
-  if type(step) == 'table' and step.step then step, factor = step.step, step.factor end
+  if type(step) == 'table' and rawget(step, 1) == nil then -- options, not the list of steps
+    options.check(step, {'step', 'factor'}, 'mx.lr_scheduler.MultiFactorScheduler', 3)
+    step, factor = step.step, step.factor
+  end
   if type(step) ~= 'table' or #step == 0 then
     error('mx.lr_scheduler.MultiFactorScheduler: step must be a non-empty list of update counts', 3)
   end

@@ -274,11 +274,23 @@ describe('misspelled options', function()
       {function() return mx.viz.print_summary(x, {x = {1}}, {line_lenght = 3}) end, 'line_length'},
       {function() return mx.log.config{levle = 'info'} end, 'level'},
       {function() return mx.callback.ProgressBar(10, {forse = true}) end, 'force'},
+      {function() return mx.init.Uniform{scal = 2} end, 'scale'},
+      {function() return mx.init.Normal{sigm = 2} end, 'sigma'},
+      {function() return mx.init.Constant{valeu = 2} end, 'value'},
+      {function() return mx.lr_scheduler.FactorScheduler{stepp = 10} end, 'step'},
+      {function() return mx.lr_scheduler.MultiFactorScheduler{step = {2, 3}, factr = 0.5} end, 'factor'},
     }
     for _, c in ipairs(cases) do
       fails(c[1], 'unknown option', ("closest valid option: '%s'"):format(c[2]))
     end
     mx.model.FeedForward{symbol = x, learning_rate = 0.1, momentum = 0.9} -- valid: the optimizer's
+  end)
+
+  it('an option inside a shape table is refused, not dropped (mx.nd.zeros{2, 2, ctx = mx.gpu()})', function()
+    fails(function() return mx.nd.zeros{2, 2, ctx = mx.cpu()} end, 'mx.nd.zeros', "shape has a key 'ctx'")
+    fails(function() return mx.nd.ones{2, [4] = 1} end, 'mx.nd.ones', "shape has a key '4' beyond its 1 sizes")
+    fails(function() return mx.nd.ones{3}:reshape{3, dtype = 'int32'} end, 'reshape', "shape has a key 'dtype'")
+    assert.are.same({2, 2}, mx.nd.zeros{2, 2}:shape())
   end)
 end)
 
