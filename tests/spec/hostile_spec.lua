@@ -313,6 +313,16 @@ describe('symbol attributes', function()
     end
   end)
 
+  it('SliceChannel num_outputs past 64 is refused, not cut to 64 (or to 1 from JSON)', function()
+    fails(function() return mx.sym.SliceChannel{data = mx.sym.Variable('x'), num_outputs = 1000000} end,
+          'num_outputs', "bad value '1000000'")
+    fails(function()
+      return mx.sym.load_json('{"nodes":[{"op":"null","name":"a","inputs":[]},{"op":"SliceChannel","name":"n",'
+        .. '"attrs":{"num_outputs":"65"},"inputs":[[0,0,0]]}],"arg_nodes":[0],"heads":[[1,0,0]]}')
+    end, 'num_outputs', "bad value '65'")
+    assert.are.equal(64, #mx.sym.SliceChannel{data = mx.sym.Variable('x'), num_outputs = 64}:list_outputs())
+  end)
+
   it('.params files with a name twice or a NUL in a name are refused', function()
     local path = os.tmpname()
     mx.nd.save(path, {a = mx.nd.ones{1}, b = mx.nd.zeros{1}})
