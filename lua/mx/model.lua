@@ -663,11 +663,9 @@ function FeedForward.load(prefix, epoch, opts)
   kw.symbol, kw.arg_params, kw.aux_params, kw.begin_epoch = sym, arg_params, aux_params, epoch
   local m = FeedForward.new(kw)
   local sf = states_file(prefix, epoch)
-  local f = io.open(sf, 'rb')
-  if f then
-    f:close()
-    m._resume_states = sf
-  end
+  -- stat, not open: opening a FIFO there would wait for a writer forever (the loader refuses
+  -- anything but a regular file, naming it)
+  if require('lfs').attributes(sf, 'mode') then m._resume_states = sf end
   return m
 end
 

@@ -152,6 +152,23 @@ describe('files', function()
     fails(function() return mx.nd.load(dir) end, 'mx.nd.load', 'folder')
     fails(function() return mx.io.MNISTIter{image = '/dev/zero', label = '/dev/zero'} end, 'character device')
   end)
+
+  it('no existence check opens a FIFO (which waits for a writer): checkpoint states, the MNIST files', function()
+    local net = mx.sym.FullyConnected{data = mx.sym.Variable('data'), num_hidden = 2, name = 'fc'}
+    mx.model.save_checkpoint(dir .. '/m', 1, net, {fc_weight = mx.nd.ones{2, 2}, fc_bias = mx.nd.zeros{2}}, {})
+    local fifo, fifo2 = dir .. '/m-0001.states', dir .. '/train-images-idx3-ubyte'
+    assert.is_true(os.execute('mkfifo ' .. fifo .. ' ' .. fifo2))
+    -- writers after 3 s end the waits, should a check open a FIFO after all (then it took > 3 s)
+    for _, f in ipairs{fifo, fifo2} do
+      os.execute('(sleep 3; timeout 5 sh -c ": > ' .. f .. '") >/dev/null 2>&1 &')
+    end
+    local t0 = os.time()
+    local m = mx.model.FeedForward.load(dir .. '/m', 1)
+    assert.are.equal(fifo, m._resume_states) -- found; the states loader then refuses the pipe, naming it:
+    fails(function() return mx.core.params_load(fifo) end, 'is a pipe')
+    fails(function() return mx.test_utils.get_mnist(dir) end, 'get_mnist')
+    assert.is_true(os.time() - t0 < 3, 'an existence check opened the FIFO')
+  end)
 end)
 
 describe('index data', function()
