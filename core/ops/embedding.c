@@ -39,7 +39,7 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
 }
 
 /* Clipped in float before the conversion, which is undefined for NaN and values past int64
- * (NaN and -inf give row 0, +inf the last, as the GPU kernel's saturating conversion does). */
+ * (NaN and -inf give row 0, +inf the last; embedding.cu clips the same way). */
 static inline int64_t row_of(float v, int64_t rows) {
   if (!(v >= 1.0f)) return 0;
   if (v >= (float)rows) return rows - 1;

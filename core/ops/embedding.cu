@@ -5,9 +5,11 @@
 
 enum { P_INPUT_DIM, P_OUTPUT_DIM }; // embedding.c's parameters
 
+// clipped in float first, as embedding.c's (a conversion of NaN or 1e30 is not portable)
 __device__ static inline int64_t row_of(float v, int64_t rows) {
-  int64_t i = (int64_t)v;
-  return i < 0 ? 0 : i >= rows ? rows - 1 : i;
+  if (!(v >= 1.0f)) return 0;
+  if (v >= (float)rows) return rows - 1;
+  return (int64_t)v;
 }
 
 __global__ void embedding_fwd_kernel(mx_req r, const float *idx, const float *w, float *y, int64_t rows, int64_t d,
