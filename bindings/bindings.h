@@ -46,6 +46,8 @@ mx_context mxb_opt_context(lua_State *L, int idx, const char *where); /* nil/non
 
 /* A shape from a Lua sequence of positive integers ({2, 3}); returns ndim. */
 int mxb_check_shape(lua_State *L, int idx, int64_t shape[MX_MAX_NDIM], const char *where);
+/* refuses a key of the list at idx beyond its n entries (an option in a shape table) */
+void mxb_check_list_only(lua_State *L, int idx, int n, const char *where);
 void mxb_push_shape(lua_State *L, const int64_t *shape, int ndim);
 /* A Lua sequence of integers (index data such as a permutation) as int64 values in a buffer
  * that Lua owns (pushed on the stack, so an error raised later frees it); *n gets the count. */

@@ -291,6 +291,26 @@ mx_context mxb_opt_context(lua_State *L, int idx, const char *where) {
 
 /* ---- shapes ---- */
 
+/* A key of the list at idx beyond its n entries (mx.nd.zeros{2, 2, ctx = mx.gpu()}) is an option
+ * given in the wrong place: refused, not ignored. Raw (lua_next): no metamethod runs. */
+void mxb_check_list_only(lua_State *L, int idx, int n, const char *where) {
+  idx = lua_absindex(L, idx);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) == LUA_TNUMBER && lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 1 &&
+        lua_tointeger(L, -1) <= n)
+      continue;
+    int t = lua_type(L, -1);
+    if (t == LUA_TNUMBER) lua_pushvalue(L, -1); /* a copy to turn into text: the key stays intact */
+    const char *key =
+        t == LUA_TSTRING || t == LUA_TNUMBER ? lua_tostring(L, -1) : luaL_typename(L, -1);
+    mxb_argerror(L, idx, where,
+                 "shape has a key '%s' beyond its %d sizes (a shape is a list of sizes only)", key,
+                 n);
+  }
+}
+
 int mxb_check_shape(lua_State *L, int idx, int64_t shape[MX_MAX_NDIM], const char *where) {
   if (lua_type(L, idx) == LUA_TNUMBER) { /* a bare size: a 1-D shape */
     lua_Integer n = mxb_check_integer(L, idx, where);
@@ -325,6 +345,7 @@ int mxb_check_shape(lua_State *L, int idx, int64_t shape[MX_MAX_NDIM], const cha
                    (long long)d);
     shape[i] = d;
   }
+  mxb_check_list_only(L, idx, (int)ndim, where);
   return (int)ndim;
 }
 

@@ -184,9 +184,12 @@ static int l_simple_bind(lua_State *L) {
 /* arrays list at idx (false/nil holes) of n entries into out */
 static void read_arrays(lua_State *L, int idx, mx_ndarray **out, int n, const char *where,
                         const char *what) {
+  int given = !lua_isnoneornil(L, idx);
+  if (given && lua_type(L, idx) != LUA_TTABLE)
+    luaL_error(L, "%s: %s must be a list of NDArrays (got %s)", where, what, luaL_typename(L, idx));
   for (int i = 0; i < n; i++) {
     out[i] = NULL;
-    if (lua_isnoneornil(L, idx)) continue;
+    if (!given) continue;
     lua_rawgeti(L, idx, i + 1);
     if (lua_toboolean(L, -1)) {
       out[i] = mxb_test_ndarray(L, -1);

@@ -453,6 +453,7 @@ static int nd_reshape(lua_State *L) {
   if (count < 1 || count > MX_MAX_NDIM)
     return mxb_argerror(L, 2, where, "shape must have 1 to %d dimensions (got %d)", MX_MAX_NDIM,
                         count);
+  if (is_table) mxb_check_list_only(L, 2, count, where);
   for (int i = 0; i < count; i++) {
     if (is_table)
       lua_rawgeti(L, 2, i + 1);

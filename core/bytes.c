@@ -187,6 +187,10 @@ mx_status mx_bytes_to_ndarray_crop(const mx_bytes *b, int64_t begin, float scale
     return mx_error_at(MX_ERR_SHAPE, where, "draws must be a CPU array of %lld values (2 per row)",
                     (long long)(2 * rows));
   const float *u = mx_ndarray_data(draws);
+  for (int64_t i = 0; i < 2 * rows; i++)
+    if (!(u[i] >= 0.0f && u[i] <= 1.0f)) /* NaN too: a corner out of the padded image */
+      return mx_error_at(MX_ERR_ARG, where, "draws[%lld] = %g is not in [0, 1]", (long long)i,
+                      (double)u[i]);
   float *out = mx_ndarray_data(dst);
   int64_t planes = b->cols / plane;
   for (int64_t r = 0; r < rows; r++) {

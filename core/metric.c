@@ -1,5 +1,6 @@
 /* metric.c: counting helpers for the evaluation metrics (top-k hits of class
  * scores against 0-based labels), without allocating NDArrays. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,15 +51,28 @@ mx_status mx_metric_topk_hits(const mx_ndarray *pred, const mx_ndarray *label, i
     free(pown);
     return st;
   }
+  for (int64_t r = 0; r < rows; r++) /* class ids: refused out of range, as take (NaN too) */
+    if (!(l[r] >= 0.0f && l[r] == floorf(l[r]) && (k == 1 || l[r] < (float)k))) {
+      float bad = l[r];
+      free(pown), free(lown);
+      if (k == 1)
+        return mx_error_at(MX_ERR_ARG, "mx_metric_topk_hits",
+                        "label %g (at position %lld) is not a class id (a "
+                        "non-negative integer)",
+                        bad, (long long)r);
+      return mx_error_at(MX_ERR_ARG, "mx_metric_topk_hits",
+                      "label %g (at position %lld) out of range for %lld "
+                      "classes (expected an integer in 0..%lld)",
+                      bad, (long long)r, (long long)k, (long long)k - 1);
+    }
   int64_t count = 0;
   for (int64_t r = 0; r < rows; r++) {
     const float *row = p + r * k;
-    if (k == 1) { /* a single column: the prediction is the class id itself */
-      count += (int64_t)row[0] == (int64_t)l[r];
+    if (k == 1) { /* a single column: the prediction is the class id itself (truncated) */
+      count += truncf(row[0]) == l[r];
       continue;
     }
     int64_t y = (int64_t)l[r];
-    if (y < 0 || y >= k) continue;
     /* rank of the label's score: entries strictly greater, or equal but earlier
      * (so a tie is broken towards the first index, as argmax does) */
     int64_t better = 0;

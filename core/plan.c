@@ -274,29 +274,42 @@ static mx_status take_outputs(planner *pn, int s) {
 
 /* Walk the schedule: take blocks when arrays are born, return them after their last use. */
 static mx_status walk(planner *pn) {
-  int N = pn->N;
+  int N = pn->N, E = pn->E;
   pool *pl = &pn->pl;
-  for (int s = 0; s <= 2 * N; s++) {
-    mx_status st = s < N ? take_outputs(pn, s) : MX_OK;
-    if (st != MX_OK) return st;
-    if (s != N) { /* the workspace of the call at step s: node s forward, or node 2N - s backward */
+  /* Gradient entries grouped by the step that first writes them (a counting sort), so the walk
+   * visits each once: a scan of all entries at every step was quadratic in the graph's size. */
+  int *by_def = malloc((size_t)(E + 1) * sizeof(int)), *start = calloc((size_t)(2 * N + 3), sizeof(int));
+  if (!by_def || !start) {
+    free(by_def), free(start);
+    return mx_error_at(MX_ERR_NOMEM, "mx_executor_bind", "out of memory while planning");
+  }
+  for (int e = 0; e < E; e++)
+    if (pn->life[e].grad_def <= 2 * N && is_op_entry(pn, e)) start[pn->life[e].grad_def + 2]++;
+  for (int s = 0; s <= 2 * N; s++) start[s + 2] += start[s + 1];
+  for (int e = 0; e < E; e++)
+    if (pn->life[e].grad_def <= 2 * N && is_op_entry(pn, e)) by_def[start[pn->life[e].grad_def + 1]++] = e;
+  mx_status st = MX_OK;
+  for (int s = 0; s <= 2 * N && st == MX_OK; s++) {
+    st = s < N ? take_outputs(pn, s) : MX_OK;
+    if (st == MX_OK && s != N) { /* the workspace of the call at step s: node s forward, or node 2N - s backward */
       int i = s < N ? s : 2 * N - s, b = s > N;
       if (pn->p->nodes[i].ws_size[b] > 0) {
         int k = pool_take(pl, pn->p->nodes[i].ws_size[b], s);
-        if (k < 0) return take_failed(k);
-        pn->nl[i].ws_block[b] = k;
+        if (k < 0) st = take_failed(k);
+        else pn->nl[i].ws_block[b] = k;
       }
     }
-    for (int e = 0; e < pn->E; e++) {
-      value_life *l = &pn->life[e];
-      if (l->grad_def != s || !is_op_entry(pn, e)) continue;
-      l->grad_block = pool_take(pl, numel_of(pn, e), l->grad_last);
-      if (l->grad_block < 0) return take_failed(l->grad_block);
+    for (int k = start[s]; k < start[s + 1] && st == MX_OK; k++) {
+      value_life *l = &pn->life[by_def[k]];
+      l->grad_block = pool_take(pl, numel_of(pn, by_def[k]), l->grad_last);
+      if (l->grad_block < 0) st = take_failed(l->grad_block);
     }
     for (int b = 0; b < pl->n; b++)
       if (!pl->b[b].free && pl->b[b].last == s) pl->b[b].free = 1;
   }
-  return MX_OK;
+  free(by_def);
+  free(start);
+  return st;
 }
 
 /* The blocks' offsets into the plan. */

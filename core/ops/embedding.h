@@ -11,10 +11,13 @@ typedef struct embedding_param {
   int sparse_grad;
 } embedding_param;
 
-/* The row of weight that id v (a float) picks: clipped to [0, rows - 1]. */
+/* The row of weight that id v (a float) picks: clipped to [0, rows - 1] in float before the
+ * conversion, which is undefined for NaN and values past int64 (NaN and -inf give row 0, +inf
+ * the last), so both devices pick the same row. */
 MX_HOSTDEV static inline int64_t embedding_row(float v, int64_t rows) {
-  int64_t i = (int64_t)v;
-  return i < 0 ? 0 : i >= rows ? rows - 1 : i;
+  if (!(v >= 1.0f)) return 0;
+  if (v >= (float)rows) return rows - 1;
+  return (int64_t)v;
 }
 
 #endif

@@ -54,7 +54,7 @@ MX_HOSTDEV static inline float pool_forward(const mx_conv_geom *g, int kind, con
   if (kind == POOL_MAX) {
     float v = -FLT_MAX;
     for (int64_t i = y0; i < y1; i++)
-      for (int64_t j = x0; j < x1; j++) v = src[i * g->w + j] > v ? src[i * g->w + j] : v;
+      for (int64_t j = x0; j < x1; j++) v = mx_ew_max(src[i * g->w + j], v); /* NaN kept, as max() */
     return v;
   }
   float v = 0.0f;
@@ -63,15 +63,15 @@ MX_HOSTDEV static inline float pool_forward(const mx_conv_geom *g, int kind, con
   return v / pool_divisor(kind, area, y0, y1, x0, x1);
 }
 
-/* max: the element of the window (oy, ox) its gradient goes to, the first largest (i * w + j
- * in the plane), -1 for an empty window. */
+/* max: the element of the window (oy, ox) its gradient goes to, the first largest or the first
+ * NaN (i * w + j in the plane), -1 for an empty window. */
 MX_HOSTDEV static inline int64_t pool_argmax(const mx_conv_geom *g, const float *src, int64_t oy, int64_t ox) {
   int64_t y0, y1, x0, x1, best = -1;
   pool_window(g, oy, ox, &y0, &y1, &x0, &x1);
   float v = -FLT_MAX;
   for (int64_t i = y0; i < y1; i++)
     for (int64_t j = x0; j < x1; j++)
-      if (best < 0 || src[i * g->w + j] > v) {
+      if (best < 0 || (v == v && mx_ew_max(src[i * g->w + j], v) != v)) {
         v = src[i * g->w + j];
         best = i * g->w + j;
       }

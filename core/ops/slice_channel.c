@@ -11,7 +11,7 @@ typedef struct slice_channel_param {
   int squeeze_axis;
 } slice_channel_param;
 static const mx_param_desc params[] = {
-    MX_PARAM(slice_channel_param, num_outputs, MX_PARAM_INT, NULL, NULL, "the number of equal parts"),
+    MX_PARAM(slice_channel_param, num_outputs, MX_PARAM_INT, NULL, "1..64", "the number of equal parts"),
     MX_PARAM(slice_channel_param, axis, MX_PARAM_INT, "1", NULL, "the axis to cut (0-based; negative counts from the end)"),
     MX_PARAM(slice_channel_param, squeeze_axis, MX_PARAM_BOOL, "False", NULL, "drop the cut axis from the outputs (each part must then be one wide)"),
 };
@@ -27,7 +27,7 @@ static const char *const out_names[MX_OP_MAX_IO] = {
     "output48", "output49", "output50", "output51", "output52", "output53", "output54", "output55",
     "output56", "output57", "output58", "output59", "output60", "output61", "output62", "output63"};
 
-/* num_outputs is checked at inference; names stay within the table. */
+/* num_outputs is range-checked at creation (1..64); the clamps only keep names within the table. */
 static int list_outputs(const mx_op_attrs *a, const char **names) {
   int64_t n = P(a)->num_outputs;
   if (n < 1) n = 1;

@@ -73,7 +73,7 @@ end
 local Uniform = class('mx.init.Uniform', Initializer)
 init.Uniform = Uniform
 function Uniform:init(scale)
-  if type(scale) == 'table' then scale = scale.scale end
+  if type(scale) == 'table' then scale = options.check(scale, {'scale'}, 'mx.init.Uniform', 3).scale end
   self.scale = scale or 0.07
 end
 function Uniform:_init_weight(_, arr) core.random.uniform(-self.scale, self.scale, arr) end
@@ -82,7 +82,7 @@ function Uniform:_init_weight(_, arr) core.random.uniform(-self.scale, self.scal
 local Normal = class('mx.init.Normal', Initializer)
 init.Normal = Normal
 function Normal:init(sigma)
-  if type(sigma) == 'table' then sigma = sigma.sigma end
+  if type(sigma) == 'table' then sigma = options.check(sigma, {'sigma'}, 'mx.init.Normal', 3).sigma end
   self.sigma = sigma or 0.01
 end
 function Normal:_init_weight(_, arr) core.random.normal(0, self.sigma, arr) end
@@ -91,7 +91,7 @@ function Normal:_init_weight(_, arr) core.random.normal(0, self.sigma, arr) end
 local Constant = class('mx.init.Constant', Initializer)
 init.Constant = Constant
 function Constant:init(value)
-  if type(value) == 'table' then value = value.value end
+  if type(value) == 'table' then value = options.check(value, {'value'}, 'mx.init.Constant', 3).value end
   if type(value) ~= 'number' then error('mx.init.Constant: value must be a number (got ' .. type(value) .. ')', 3) end
   self.value = value
 end

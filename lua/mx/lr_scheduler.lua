@@ -4,6 +4,7 @@
 -- @module mx.lr_scheduler
 local log = require 'mx.log'
 local class = require 'mx.class'
+local options = require 'mx.options'
 
 local sched = {}
 
@@ -25,7 +26,10 @@ function LRScheduler:call() error(self.__name .. ':call: not implemented', 2) en
 local FactorScheduler = class('mx.lr_scheduler.FactorScheduler', LRScheduler)
 sched.FactorScheduler = FactorScheduler
 function FactorScheduler:init(step, factor, stop_factor_lr)
-  if type(step) == 'table' then step, factor, stop_factor_lr = step.step, step.factor, step.stop_factor_lr end
+  if type(step) == 'table' then
+    options.check(step, {'step', 'factor', 'stop_factor_lr'}, 'mx.lr_scheduler.FactorScheduler', 3)
+    step, factor, stop_factor_lr = step.step, step.factor, step.stop_factor_lr
+  end
   if type(step) ~= 'number' or step < 1 then
     error('mx.lr_scheduler.FactorScheduler: schedule step must be greater or equal than 1 round (got '
           .. tostring(step) .. ')', 3)
@@ -58,7 +62,10 @@ function FactorScheduler:set_state(s) self.base_lr, self.count = s[1], math.toin
 local MultiFactorScheduler = class('mx.lr_scheduler.MultiFactorScheduler', LRScheduler)
 sched.MultiFactorScheduler = MultiFactorScheduler
 function MultiFactorScheduler:init(step, factor)
-  if type(step) == 'table' and step.step then step, factor = step.step, step.factor end
+  if type(step) == 'table' and rawget(step, 1) == nil then -- options, not the list of steps
+    options.check(step, {'step', 'factor'}, 'mx.lr_scheduler.MultiFactorScheduler', 3)
+    step, factor = step.step, step.factor
+  end
   if type(step) ~= 'table' or #step == 0 then
     error('mx.lr_scheduler.MultiFactorScheduler: step must be a non-empty list of update counts', 3)
   end

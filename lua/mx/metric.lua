@@ -119,7 +119,12 @@ function CrossEntropy:update(labels, preds)
       error(('mx.metric.CrossEntropy:update: %d labels for %d predicted values'):format(n, #p), 2)
     end
     for r = 1, n do
-      local prob = p[(r - 1) * k + math.tointeger(l[r]) + 1]
+      local y = math.tointeger(l[r])
+      if not y or y < 0 or y >= k then -- class ids: refused out of range, as take
+        error(('mx.metric.CrossEntropy:update: label %s (at position %d) out of range for %d classes '
+          .. '(expected an integer in 0..%d)'):format(tostring(l[r]), r - 1, k, k - 1), 2)
+      end
+      local prob = p[(r - 1) * k + y + 1]
       self.sum_metric = self.sum_metric - math.log(math.max(prob, self.eps))
     end
     self.num_inst = self.num_inst + n

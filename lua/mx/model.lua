@@ -683,7 +683,10 @@ function FeedForward.load(prefix, epoch, opts)
   kw.symbol, kw.arg_params, kw.aux_params, kw.begin_epoch = sym, arg_params, aux_params, epoch
   local m = FeedForward.new(kw)
   local sf = states_file(prefix, epoch)
-  if require('lfs').attributes(sf, 'mode') == 'file' then m._resume_states = sf end
+  -- stat, not open: opening a FIFO there would wait for a writer forever; anything but a folder
+  -- goes to the loader, which refuses what is not a regular file, naming it
+  local mode = require('lfs').attributes(sf, 'mode')
+  if mode and mode ~= 'directory' then m._resume_states = sf end
   return m
 end
 

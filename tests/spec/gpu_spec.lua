@@ -1053,3 +1053,38 @@ describe('Lua operators on the GPU #gpu', function()
     mx.test_utils.assert_almost_equal(results[2][2], results[1][2], 1e-4, 1e-5, { 'gpu', 'cpu' })
   end)
 end)
+
+describe('NaN and extreme ids on the GPU as on the CPU #gpu (issue 19)', function()
+  gpu_it('relu and max pooling keep NaN, pooling routes to the first NaN, Embedding clips 1e30 and NaN', function()
+    local nan = 0 / 0
+    local function run(ctx)
+      local d = mx.sym.Variable('data')
+      local net = mx.sym.Group{mx.sym.Activation{data = d, act_type = 'relu'},
+                               mx.sym.Pooling{data = d, pool_type = 'max', kernel = {1, 2}, stride = {1, 2}},
+                               mx.sym.Embedding{data = mx.sym.Reshape{data = d, shape = {6}}, input_dim = 3,
+                                                output_dim = 1, name = 'emb'}}
+      local e = net:simple_bind{ctx = ctx, data = {1, 1, 1, 6}, grad_req = {data = 'write'}}
+      e.arg_dict.emb_weight:set(mx.nd.array{{10}, {20}, {30}})
+      e:forward{is_train = true, data = mx.nd.array{{{{1, nan, nan, 5, 1e30, -1e30}}}}}
+      e:backward{mx.nd.zeros{1, 1, 1, 6}, mx.nd.array{{{{10, 20, 30}}}}, mx.nd.zeros{6, 1}}
+      local out = {}
+      for i = 1, 3 do out[i] = e.outputs[i]:reshape{-1}:totable() end
+      out[4] = e.grad_dict.data:reshape{-1}:totable()
+      e:close()
+      return out
+    end
+    local function text(t) -- NaN compares unequal: compare the printed values
+      local s = {}
+      for i, row in ipairs(t) do
+        local r = {}
+        for j, v in ipairs(row) do r[j] = v ~= v and 'nan' or ('%.9g'):format(v) end
+        s[i] = table.concat(r, ',')
+      end
+      return table.concat(s, ' | ')
+    end
+    local c = run(cpu)
+    assert.are.equal('1,nan,nan,5,1.00000002e+30,0 | nan,nan,1.00000002e+30 | 20,10,10,30,30,10 | 0,10,20,0,30,0',
+                     text(c))
+    assert.are.equal(text(c), text(run(gpu)))
+  end)
+end)

@@ -51,6 +51,11 @@ describe('size arithmetic', function()
     for _, hw in ipairs{{math.maxinteger, 2}, {1 << 32, 1 << 32}, {1 << 62, 4}, {math.mininteger, -1}} do
       fails(function() return b:fill_crop(d, 1, 1, hw[1], hw[2], 0, u) end, 'mx.Bytes:fill_crop', 'not images')
     end
+    -- crop corners come from draws in [0, 1]: NaN or +-inf would make them any integer
+    for _, v in ipairs{0 / 0, math.huge, -math.huge, -0.5, 1.5, 1e30} do
+      fails(function() return b:fill_crop(d, 1, 1, 2, 2, 1, mx.nd.array{v, 0.5}) end, 'mx.Bytes:fill_crop',
+            'is not in [0, 1]')
+    end
     assert.are.same({1, 2, 3, 4}, b:fill(d, 3):totable())
   end)
 end)
@@ -69,6 +74,17 @@ describe('Lua code while C holds a pointer', function()
   end)
 end)
 
+describe('argument lists', function()
+  it('bind refuses lists of arrays that are not tables instead of reading them', function()
+    local net = mx.sym.FullyConnected{data = mx.sym.Variable('data'), num_hidden = 2}
+    for _, v in ipairs{1, 'x', true, mx.nd.ones{2}} do
+      fails(function() return net:_bind(mx.cpu(), v) end, 'Symbol:bind', 'args must be a list of NDArrays')
+      fails(function() return net:_bind(mx.cpu(), {}, v) end, 'Symbol:bind', 'args_grad must be a list')
+      fails(function() return net:_bind(mx.cpu(), {}, nil, nil, v) end, 'Symbol:bind', 'aux_states must be a list')
+    end
+  end)
+end)
+
 describe('deep graphs', function()
   it('frees a 300,000-node chain and walks a 40,000-node one', function()
     local x = mx.sym.Variable('x')
@@ -79,6 +95,24 @@ describe('deep graphs', function()
     for _ = 1, 40000 do y = mx.sym.BlockGrad{data = y} end
     assert.are.same({'y'}, y:list_arguments())
     assert.are.equal(40000, #y:get_internals():list_outputs() - 1)
+  end)
+
+  it('binds a chain in time linear in its length (planning scanned every entry at every step)', function()
+    local function bind_time(n)
+      local x = mx.sym.Variable('x')
+      for _ = 1, n do x = mx.sym.BlockGrad{data = x} end
+      x = mx.sym.load_json(x:tojson()) -- a loaded graph as well as a built one
+      local t0 = os.clock()
+      local e = x:simple_bind{x = {2}}
+      local dt = os.clock() - t0
+      e:forward{x = mx.nd.array{1, 2}}
+      assert.are.same({1, 2}, e.outputs[1]:totable())
+      e:close()
+      return dt
+    end
+    local t10, t40 = bind_time(10000), bind_time(40000)
+    -- linear: about 4x; the quadratic planner took 13x (0.13 s, then 1.67 s)
+    assert.is_true(t40 < 8 * t10 + 0.05, ('10,000 nodes: %.3f s, 40,000: %.3f s'):format(t10, t40))
   end)
 end)
 
@@ -117,6 +151,23 @@ describe('files', function()
     fails(function() return mx.sym.load('/dev/zero') end, 'character device')
     fails(function() return mx.nd.load(dir) end, 'mx.nd.load', 'folder')
     fails(function() return mx.io.MNISTIter{image = '/dev/zero', label = '/dev/zero'} end, 'character device')
+  end)
+
+  it('no existence check opens a FIFO (which waits for a writer): checkpoint states, the MNIST files', function()
+    local net = mx.sym.FullyConnected{data = mx.sym.Variable('data'), num_hidden = 2, name = 'fc'}
+    mx.model.save_checkpoint(dir .. '/m', 1, net, {fc_weight = mx.nd.ones{2, 2}, fc_bias = mx.nd.zeros{2}}, {})
+    local fifo, fifo2 = dir .. '/m-0001.states', dir .. '/train-images-idx3-ubyte'
+    assert.is_true(os.execute('mkfifo ' .. fifo .. ' ' .. fifo2))
+    -- writers after 3 s end the waits, should a check open a FIFO after all (then it took > 3 s)
+    for _, f in ipairs{fifo, fifo2} do
+      os.execute('(sleep 3; timeout 5 sh -c ": > ' .. f .. '") >/dev/null 2>&1 &')
+    end
+    local t0 = os.time()
+    local m = mx.model.FeedForward.load(dir .. '/m', 1)
+    assert.are.equal(fifo, m._resume_states) -- found; the states loader then refuses the pipe, naming it:
+    fails(function() return mx.core.params_load(fifo) end, 'is a pipe')
+    fails(function() return mx.test_utils.get_mnist(dir) end, 'get_mnist')
+    assert.is_true(os.time() - t0 < 3, 'an existence check opened the FIFO')
   end)
 end)
 
@@ -161,6 +212,31 @@ describe('index data', function()
     os.remove(dir .. 'i'); os.remove(dir .. 'l'); os.remove(dir)
     assert.is_string(err)
   end)
+
+  it('Accuracy, TopKAccuracy and CrossEntropy refuse labels out of range, NaN or fractional', function()
+    local pred = mx.nd.array{{0.2, 0.3, 0.5}, {0.3, 0.3, 0.4}}
+    for _, bad in ipairs{3, -1, 0 / 0, math.huge, 1.5, 1e30} do
+      local label = mx.nd.array{2, bad}
+      fails(function() return mx.metric.Accuracy():update({label}, {pred}) end, 'out of range for 3 classes',
+            'position 1')
+      fails(function() return mx.metric.TopKAccuracy{top_k = 2}:update({label}, {pred}) end,
+            'out of range for 3 classes', 'position 1')
+      fails(function() return mx.metric.CrossEntropy():update({label}, {pred}) end, 'CrossEntropy',
+            'out of range for 3 classes', 'position 1')
+    end
+    local acc = mx.metric.Accuracy()
+    acc:update({mx.nd.array{2, 0}}, {pred})
+    assert.are.same({'accuracy', 0.5}, {acc:get()})
+  end)
+
+  it('Embedding clips ids to its rows, NaN and values past int64 included, the same on every device', function()
+    local s = mx.sym.Embedding{data = mx.sym.Variable('data'), input_dim = 3, output_dim = 1, name = 'emb'}
+    local e = s:simple_bind{data = {6}}
+    e.arg_dict.emb_weight:set(mx.nd.array{{10}, {20}, {30}})
+    e:forward{data = mx.nd.array{0 / 0, 1e30, -1e30, math.huge, 1.5, 2}}
+    assert.are.same({10, 30, 10, 30, 20, 30}, e.outputs[1]:reshape{6}:totable())
+    e:close()
+  end)
 end)
 
 describe('NaN', function()
@@ -177,6 +253,24 @@ describe('NaN', function()
     assert.is_true(isnan(s[1]))
     assert.are.same({-1, 0, 1}, {s[2], s[3], s[4]})
     assert.are.same({3, 1}, mx.nd.maximum(mx.nd.array{3, 1}, mx.nd.array{1, 0}):totable())
+  end)
+
+  it('relu (max(x, 0)) and max pooling keep NaN as maximum does; pooling routes its gradient to the NaN', function()
+    local r = mx.nd.relu(mx.nd.array{nan, -1, 2}):totable()
+    assert.is_true(isnan(r[1]))
+    assert.are.same({0, 2}, {r[2], r[3]})
+    local d = mx.sym.Variable('data')
+    local net = mx.sym.Group{mx.sym.Activation{data = d, act_type = 'relu'},
+                             mx.sym.Pooling{data = d, pool_type = 'max', kernel = {1, 2}, stride = {1, 2}}}
+    local e = net:simple_bind{data = {1, 1, 1, 6}, grad_req = {data = 'write'}}
+    e:forward{is_train = true, data = mx.nd.array{{{{1, nan, nan, 5, 3, 2}}}}}
+    local relu, pool = e.outputs[1]:reshape{6}:totable(), e.outputs[2]:reshape{3}:totable()
+    assert.is_true(isnan(relu[2]) and isnan(pool[1]) and isnan(pool[2]))
+    assert.are.equal(3, pool[3])
+    e:backward{mx.nd.zeros{1, 1, 1, 6}, mx.nd.array{{{{10, 20, 30}}}}}
+    local g = e.grad_dict.data:reshape{6}:totable()
+    assert.are.same({0, 10, 20, 0, 30, 0}, g) -- the first NaN of each window, else the first largest
+    e:close()
   end)
 end)
 
@@ -197,11 +291,23 @@ describe('misspelled options', function()
       {function() return mx.viz.print_summary(x, {x = {1}}, {line_lenght = 3}) end, 'line_length'},
       {function() return mx.log.config{levle = 'info'} end, 'level'},
       {function() return mx.callback.ProgressBar(10, {forse = true}) end, 'force'},
+      {function() return mx.init.Uniform{scal = 2} end, 'scale'},
+      {function() return mx.init.Normal{sigm = 2} end, 'sigma'},
+      {function() return mx.init.Constant{valeu = 2} end, 'value'},
+      {function() return mx.lr_scheduler.FactorScheduler{stepp = 10} end, 'step'},
+      {function() return mx.lr_scheduler.MultiFactorScheduler{step = {2, 3}, factr = 0.5} end, 'factor'},
     }
     for _, c in ipairs(cases) do
       fails(c[1], 'unknown option', ("closest valid option: '%s'"):format(c[2]))
     end
     mx.model.FeedForward{symbol = x, learning_rate = 0.1, momentum = 0.9} -- valid: the optimizer's
+  end)
+
+  it('an option inside a shape table is refused, not dropped (mx.nd.zeros{2, 2, ctx = mx.gpu()})', function()
+    fails(function() return mx.nd.zeros{2, 2, ctx = mx.cpu()} end, 'mx.nd.zeros', "shape has a key 'ctx'")
+    fails(function() return mx.nd.ones{2, [4] = 1} end, 'mx.nd.ones', "shape has a key '4' beyond its 1 sizes")
+    fails(function() return mx.nd.ones{3}:reshape{3, dtype = 'int32'} end, 'reshape', "shape has a key 'dtype'")
+    assert.are.same({2, 2}, mx.nd.zeros{2, 2}:shape())
   end)
 end)
 
@@ -222,6 +328,16 @@ describe('symbol attributes', function()
           .. '"param":{"num_args":"%s"},"inputs":[[0,0]]}],"arg_nodes":[0],"heads":[[1,0]]}'):format(n))
       end, 'num_args', 'expected an integer in 1..64')
     end
+  end)
+
+  it('SliceChannel num_outputs past 64 is refused, not cut to 64 (or to 1 from JSON)', function()
+    fails(function() return mx.sym.SliceChannel{data = mx.sym.Variable('x'), num_outputs = 1000000} end,
+          'num_outputs', "bad value '1000000'")
+    fails(function()
+      return mx.sym.load_json('{"nodes":[{"op":"null","name":"a","inputs":[]},{"op":"SliceChannel","name":"n",'
+        .. '"attrs":{"num_outputs":"65"},"inputs":[[0,0,0]]}],"arg_nodes":[0],"heads":[[1,0,0]]}')
+    end, 'num_outputs', "bad value '65'")
+    assert.are.equal(64, #mx.sym.SliceChannel{data = mx.sym.Variable('x'), num_outputs = 64}:list_outputs())
   end)
 
   it('.params files with a name twice or a NUL in a name are refused', function()

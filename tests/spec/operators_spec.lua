@@ -192,6 +192,14 @@ describe('SoftmaxOutput', function()
     end
   end)
 
+  it('a label out of range without use_ignore is refused', function()
+    -- (issue 19: class ids out of range are refused, as take and PyTorch's "Target out of bounds")
+    local x, l = G.random({3, 3}), mx.nd.array{1, -1, 0}
+    local ok, err = pcall(grad_of, {ignore_label = -1}, x, l)
+    assert.is_false(ok)
+    assert.matches('label %-1 %(at position 1%) out of range for 3 classes', err)
+  end)
+
   it('multi_output: softmax over axis 2 of (n, k, m), labels (n, m)', function()
     local n, k, m = 2, 3, 4
     local x = G.random({n, k, m})
