@@ -1,7 +1,10 @@
 -- draw_digit.handler: the routes of the draw-a-digit server (`/`, `/api/classify`,
 -- `/api/model`) as a pure function from a request table to a response table,
 -- so that specs can test them without sockets.
-local cjson = require 'cjson.safe'
+-- strict JSON: NaN, Infinity and hexadecimal numbers, which lua-cjson accepts by default, are
+-- malformed input here (a width of 0x10 or a pixel of NaN is no number a browser sends)
+local cjson = require('cjson.safe').new()
+cjson.decode_invalid_numbers(false)
 local mx = require 'mx' -- the NDArray methods (totable) as well as the core
 local digit = require 'draw_digit.digit'
 local core = mx.core

@@ -182,6 +182,10 @@ describe('draw_digit.handler', function()
   it('answers 4xx JSON errors to every bad request', function()
     assert_error(post('{"pixels": [1, 2'), 400, 'malformed JSON')
     assert_error(post(''), 400, 'malformed JSON')
+    for _, number in ipairs{'NaN', 'Infinity', '-inf', '0x10'} do -- not JSON numbers
+      assert_error(post('{"pixels": [0, 1], "width": ' .. number .. ', "height": 1}'), 400, 'malformed JSON')
+      assert_error(post('{"pixels": [' .. number .. ', 1], "width": 2, "height": 1}'), 400, 'malformed JSON')
+    end
     assert_error(post('[1, 2, 3]'), 400, 'JSON object')
     assert_error(post('{}'), 400, '"pixels"')
     assert_error(post('{"pixels": 5, "width": 1, "height": 1}'), 400, 'array of numbers')
