@@ -3,8 +3,7 @@
  * broadcast_minimum, broadcast_power, broadcast_equal, ..., broadcast_lesser_equal), so mx.nd's
  * arithmetic and mx.sym's are one operator. Written over the kernel table: one forward and one
  * backward for the CPU and the GPU. A gradient is formed at the output's shape and summed over
- * the axes its input was broadcast along. broadcast_power has no backward (yet); the
- * comparisons' gradients are zero, as MXNet's. */
+ * the axes its input was broadcast along. The comparisons' gradients are zero, as MXNet's. */
 #include "table_op.h"
 
 typedef enum grad_kind {
@@ -13,8 +12,8 @@ typedef enum grad_kind {
   G_MUL,  /* dy b, dy a */
   G_DIV,  /* dy / b, -dy y / b */
   G_PICK, /* dy (a == y), dy (a != y): maximum and minimum */
-  G_ZERO, /* comparisons */
-  G_NONE  /* no backward */
+  G_POW,  /* dy b a^(b-1), dy y log(a) */
+  G_ZERO  /* comparisons */
 } grad_kind;
 
 typedef struct binary_def {
@@ -26,7 +25,7 @@ extern const mx_op mx_op_broadcast_math[];
 static const binary_def defs[] = {
     {MX_BINARY_ADD, G_ADD},  {MX_BINARY_SUB, G_SUB},  {MX_BINARY_MUL, G_MUL},
     {MX_BINARY_DIV, G_DIV},  {MX_BINARY_MAX, G_PICK}, {MX_BINARY_MIN, G_PICK},
-    {MX_BINARY_POW, G_NONE}, {MX_BINARY_EQ, G_ZERO},  {MX_BINARY_NE, G_ZERO},
+    {MX_BINARY_POW, G_POW}, {MX_BINARY_EQ, G_ZERO},  {MX_BINARY_NE, G_ZERO},
     {MX_BINARY_GT, G_ZERO},  {MX_BINARY_GE, G_ZERO},  {MX_BINARY_LT, G_ZERO},
     {MX_BINARY_LE, G_ZERO},
 };
@@ -147,8 +146,18 @@ static mx_status backward(const mx_op_call *c) {
       apply(k, side ? MX_BINARY_NE : MX_BINARY_EQ, a, ad, out, y, full, out);
       k->binary(MX_BINARY_MUL, full, dy, full, N);
       break;
+    case G_POW: /* p1 holds an input-sized operand, p2 a product (both free until reduce_to) */
+      if (!side) {
+        k->binary_scalar(MX_BINARY_SUB, bd, 1.0f, p1, mx_op_size(b));
+        apply(k, MX_BINARY_POW, a, ad, b, p1, full, out); /* a^(b-1) */
+        apply(k, MX_BINARY_MUL, out, full, b, bd, p2, out);
+      } else {
+        k->unary(MX_UNARY_LOG, ad, p1, mx_op_size(a));
+        apply(k, MX_BINARY_MUL, out, y, a, p1, p2, out); /* y log(a) */
+      }
+      k->binary(MX_BINARY_MUL, p2, dy, full, N);
+      break;
     case G_ZERO:
-    case G_NONE:
       k->fill(full, N, 0.0f);
       break;
     }
@@ -184,7 +193,7 @@ const mx_op mx_op_broadcast_math[] = {
     BINARY("broadcast_div", "lhs / rhs, broadcast.", backward),
     BINARY("broadcast_maximum", "max(lhs, rhs), broadcast (NaN kept).", backward),
     BINARY("broadcast_minimum", "min(lhs, rhs), broadcast (NaN kept).", backward),
-    BINARY("broadcast_power", "lhs ^ rhs, broadcast (no gradient yet).", NULL),
+    BINARY("broadcast_power", "lhs ^ rhs, broadcast.", backward),
     BINARY("broadcast_equal", "1 where lhs == rhs, else 0, broadcast.", backward),
     BINARY("broadcast_not_equal", "1 where lhs != rhs, else 0, broadcast.", backward),
     BINARY("broadcast_greater", "1 where lhs > rhs, else 0, broadcast.", backward),

@@ -18,7 +18,7 @@ TEST(every_operator_has_gpu_kernels_in_a_cuda_build) {
   if (!mx_cuda_compiled()) SKIP("built without CUDA");
   for (int i = 0; i < mx_op_count(); i++) {
     const mx_op *op = mx_op_at(i);
-    /* a GPU kernel wherever the CPU has one (broadcast_power has no backward on either yet) */
+    /* a GPU kernel wherever the CPU has one */
     int fwd = op->forward[MX_DEV_GPU] != NULL || !op->forward[MX_DEV_CPU],
         bwd = op->backward[MX_DEV_GPU] != NULL || !op->backward[MX_DEV_CPU];
     if (!fwd || !bwd) printf("# %s: GPU forward %d, backward %d\n", op->name, fwd, bwd);

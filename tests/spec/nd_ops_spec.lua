@@ -347,11 +347,11 @@ describe('element-wise registry operators: gradients by central differences', fu
     assert.is_true(math.abs(mx.nd.norm{m}:asscalar() - math.sqrt(34)) < 1e-5)
   end)
 
-  it('broadcast_power has no gradient yet, and says so when bound for one', function()
-    local ok, err = pcall(function()
-      return S.broadcast_power{lhs = l, rhs = r}:simple_bind{lhs = {2}, rhs = {2}}
+  for _, shapes in ipairs{{{2, 3, 4}, {3, 1}}, {{1, 3, 1}, {2, 1, 4}}, {{2, 3}, {2, 3}}} do
+    it(('broadcast_power between %s and %s (positive bases)'):format(table.concat(shapes[1], 'x'),
+      table.concat(shapes[2], 'x')), function()
+      G.check_symbol(S.broadcast_power{lhs = l, rhs = r}, {lhs = grid(shapes[1], 0):abs() + 0.5,
+        rhs = grid(shapes[2], 0.05)})
     end)
-    assert.is_false(ok)
-    assert.matches('broadcast_power .* has no backward kernel', err)
-  end)
+  end
 end)
