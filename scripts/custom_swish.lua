@@ -23,14 +23,24 @@ function Swish:init(beta)
   mx.operator.LuaOp.init(self)
   self.beta = beta
 end
+-- forward keeps s = sigmoid(beta * x) for backward, as the symbol-built Swish reuses its
+-- sigmoid's output (an array the op made itself: lent arrays expire with the call). The
+-- results are computed in place in the output arrays (set, mul_, add_): no temporaries.
 function Swish:forward(in_data, out_data)
   local x, y = in_data[1], out_data[1]
-  y:set(x * mx.nd.sigmoid(x * self.beta))
+  self.s = mx.nd.sigmoid(x * self.beta)
+  y:set(x)
+  y:mul_(self.s)
 end
 function Swish:backward(out_grad, in_data, out_data, in_grad)
-  -- dy/dx = s + beta * y * (1 - s), s = sigmoid(beta * x)
-  local s = mx.nd.sigmoid(in_data[1] * self.beta)
-  in_grad[1]:set(out_grad[1] * (s + out_data[1] * (1 - s) * self.beta))
+  -- dx = dy * (s + beta * y * (1 - s))
+  local s, dx = self.s or mx.nd.sigmoid(in_data[1] * self.beta), in_grad[1]
+  dx:set(s)
+  dx:mul_(-self.beta)
+  dx:add_(self.beta) -- beta (1 - s)
+  dx:mul_(out_data[1])
+  dx:add_(s)
+  dx:mul_(out_grad[1])
 end
 
 local beta = opts.beta + 0.0

@@ -408,9 +408,12 @@ local function luaop_handler(op_type, cls)
   function h.backward_needs(attrs)
     return { in_data = true, out_data = true, out_grad = instance(attrs).need_top_grad_ ~= false }
   end
+  -- each bound node gets its own view of the instance: what forward stores on self (a value
+  -- its backward reuses) is that node's, while reads fall through to the shared instance
   function h.create_operator(attrs)
     local inst = instance(attrs)
-    return { inst = inst, fwd = {}, bwd = {}, outputs = inst:list_outputs(), arguments = inst:list_arguments() }
+    local own = setmetatable({}, { __index = inst })
+    return { inst = own, fwd = {}, bwd = {}, outputs = inst:list_outputs(), arguments = inst:list_arguments() }
   end
   -- a LuaOp writes every array it is given, scratch ones included: checked as 'write'
   local function as_written(node, req, n)

@@ -75,6 +75,28 @@ describe('a LuaOp class', function()
     end
   end)
 
+  it('gives each bound node its own self for values forward keeps for backward', function()
+    local Keep = mx.operator.LuaOp:extend('SpecKeep')
+    function Keep:forward(in_data, out_data)
+      self.kept = in_data[1] * 2 -- an array of this node's shape
+      out_data[1]:set(self.kept)
+    end
+    function Keep:backward(out_grad, _, _, in_grad)
+      -- kept must be this node's (shared, k2's (3, 2) array would meet k1's (3, 5) gradient)
+      in_grad[1]:set(out_grad[1] * 2 + self.kept * 0)
+    end
+    -- one instance (same class and arguments) at two nodes of different shapes
+    local data = mx.sym.Variable('data')
+    local a = Keep() { data = data, name = 'k1' }
+    local net = Keep() { data = mx.sym.FullyConnected { data = a, num_hidden = 2, name = 'fc' }, name = 'k2' }
+    local exe = net:simple_bind { data = { 3, 5 }, grad_req = { data = 'write' } }
+    exe.arg_dict.data:set(mx.nd.ones { 3, 5 })
+    exe:forward { is_train = true }
+    exe:backward { mx.nd.ones { 3, 2 } }
+    assert.are.same({ 3, 5 }, exe.grad_dict.data:shape())
+    assert.is_nil(rawget(Keep(), 'kept')) -- the shared instance holds none of it
+  end)
+
   it('has no limit on instances (one registration per class)', function()
     local sym = mx.sym.Variable('data')
     for i = 1, 300 do sym = Swish(1 + i / 1000) { data = sym, name = 'a' .. i } end
