@@ -15,11 +15,89 @@ typedef struct block {
   int free;
 } block;
 
+/* The free blocks of one size, a stack of block indices. */
+typedef struct size_class {
+  int64_t size;
+  int *ids, n, cap;
+} size_class;
+
+/* A block to release at a step (a list per step; an entry whose block has since been given a
+ * later last step is stale and skipped). */
+typedef struct release {
+  int block, next;
+} release;
+
+/* The blocks, and two indexes that keep planning linear in the graph's size: the free blocks by
+ * size (classes sorted by size: best fit by binary search) and, per step, the blocks whose last
+ * use it is. */
 typedef struct pool {
   block *b;
   int n, cap;
   int64_t end, naive;
+  size_class *cls;
+  int ncls, cap_cls;
+  int *head; /* per step: the first release entry, -1 none */
+  int nsteps;
+  release *rel;
+  int nrel, cap_rel;
 } pool;
+
+/* Doubles *cap (from `first`) until it exceeds n, reallocating *p of `size`-byte items. */
+static int grow(void **p, int *cap, int n, int first, size_t size) {
+  if (n < *cap) return 1;
+  int c = *cap ? *cap * 2 : first;
+  void *q = realloc(*p, (size_t)c * size);
+  if (!q) return 0;
+  *p = q;
+  *cap = c;
+  return 1;
+}
+
+/* The first class of size >= size (ncls when none). */
+static int class_at(const pool *p, int64_t size) {
+  int lo = 0, hi = p->ncls;
+  while (lo < hi) {
+    int mid = (lo + hi) / 2;
+    if (p->cls[mid].size < size) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/* Block i becomes free: onto its size's stack. 0: out of host memory. */
+static int pool_release(pool *p, int i) {
+  int c = class_at(p, p->b[i].size);
+  if (c == p->ncls || p->cls[c].size != p->b[i].size) {
+    if (!grow((void **)&p->cls, &p->cap_cls, p->ncls, 16, sizeof *p->cls)) return 0;
+    memmove(&p->cls[c + 1], &p->cls[c], (size_t)(p->ncls - c) * sizeof *p->cls);
+    p->cls[c] = (size_class){p->b[i].size, NULL, 0, 0};
+    p->ncls++;
+  }
+  size_class *k = &p->cls[c];
+  if (!grow((void **)&k->ids, &k->cap, k->n, 8, sizeof *k->ids)) return 0;
+  k->ids[k->n++] = i;
+  p->b[i].free = 1;
+  return 1;
+}
+
+/* Block i is used until step `last`: listed for release then (steps past nsteps: never). */
+static int pool_set_last(pool *p, int i, int last) {
+  p->b[i].last = last;
+  if (last < 0 || last >= p->nsteps) return 1;
+  if (!grow((void **)&p->rel, &p->cap_rel, p->nrel, 64, sizeof *p->rel)) return 0;
+  p->rel[p->nrel] = (release){i, p->head[last]};
+  p->head[last] = p->nrel++;
+  return 1;
+}
+
+/* Releases the blocks whose last use is step s. 0: out of host memory. */
+static int pool_release_step(pool *p, int s) {
+  for (int r = p->head[s]; r >= 0; r = p->rel[r].next) {
+    int i = p->rel[r].block;
+    if (!p->b[i].free && p->b[i].last == s && !pool_release(p, i)) return 0;
+  }
+  return 1;
+}
 
 /* A block for `need` floats used until step `last`: the smallest free one that fits, else a new
  * one. -1: out of host memory; -2: the arena would pass MX_SIZE_LIMIT. */
@@ -28,27 +106,38 @@ static int pool_take(pool *p, int64_t need, int last) {
   need = need / ALIGN_FLOATS * ALIGN_FLOATS;
   if (need == 0) need = ALIGN_FLOATS;
   if (!mx_size_add(p->naive, need, &p->naive)) return -2;
-  int best = -1;
-  for (int i = 0; i < p->n; i++)
-    if (p->b[i].free && p->b[i].size >= need && (best < 0 || p->b[i].size < p->b[best].size))
-      best = i;
-  if (best >= 0) {
+  for (int c = class_at(p, need); c < p->ncls; c++) {
+    size_class *k = &p->cls[c];
+    if (k->n == 0) continue;
+    int best = k->ids[--k->n];
     p->b[best].free = 0;
-    p->b[best].last = last;
-    return best;
+    return pool_set_last(p, best, last) ? best : -1;
   }
-  if (p->n == p->cap) {
-    int cap = p->cap ? p->cap * 2 : 32;
-    block *nb = realloc(p->b, (size_t)cap * sizeof *nb);
-    if (!nb) return -1;
-    p->b = nb;
-    p->cap = cap;
-  }
+  if (!grow((void **)&p->b, &p->cap, p->n, 32, sizeof *p->b)) return -1;
   int64_t end;
   if (!mx_size_add(p->end, need, &end)) return -2;
   p->b[p->n] = (block){p->end, need, last, 0};
   p->end = end;
-  return p->n++;
+  int i = p->n++;
+  return pool_set_last(p, i, last) ? i : -1;
+}
+
+/* The pool for a schedule of nsteps steps. 0: out of host memory. */
+static int pool_init(pool *p, int nsteps) {
+  memset(p, 0, sizeof *p);
+  p->nsteps = nsteps;
+  p->head = malloc((size_t)(nsteps + 1) * sizeof *p->head);
+  if (!p->head) return 0;
+  for (int s = 0; s < nsteps; s++) p->head[s] = -1;
+  return 1;
+}
+
+static void pool_free(pool *p) {
+  for (int c = 0; c < p->ncls; c++) free(p->cls[c].ids);
+  free(p->cls);
+  free(p->head);
+  free(p->rel);
+  free(p->b);
 }
 
 void mx_plan_free(mx_plan *p) {
@@ -260,7 +349,7 @@ static mx_status take_outputs(planner *pn, int s) {
       int in = g->in_entry[g->in_off[s]], b = pn->life[in].data_block;
       if (b >= 0 && is_op_entry(pn, in) && pl->b[b].last == s && numel_of(pn, in) == numel) {
         l->data_block = b;
-        pl->b[b].last = l->data_last;
+        if (!pool_set_last(pl, b, l->data_last)) return take_failed(-1);
         pn->p->values[e].fwd_req = MX_REQ_INPLACE;
         if (!mx_size_add(pl->naive, numel, &pl->naive)) return too_large();
         continue;
@@ -304,8 +393,7 @@ static mx_status walk(planner *pn) {
       l->grad_block = pool_take(pl, numel_of(pn, by_def[k]), l->grad_last);
       if (l->grad_block < 0) st = take_failed(l->grad_block);
     }
-    for (int b = 0; b < pl->n; b++)
-      if (!pl->b[b].free && pl->b[b].last == s) pl->b[b].free = 1;
+    if (st == MX_OK && !pool_release_step(pl, s)) st = take_failed(-1);
   }
   free(by_def);
   free(start);
@@ -339,8 +427,9 @@ mx_status mx_plan_build(const mx_graph *g, const mx_shape *shapes, const mx_grad
   p->nodes = calloc((size_t)N + 1, sizeof *p->nodes);
   p->head_grad = calloc((size_t)g->nheads + 1, 1);
   p->bwd_req = calloc((size_t)g->in_off[N] + 1, sizeof(mx_req));
+  int pool_ok = pool_init(&pn.pl, 2 * N + 1); /* steps 0..2N */
   mx_status st = MX_OK;
-  if (!pn.life || !pn.nl || !p->values || !p->nodes || !p->head_grad || !p->bwd_req) {
+  if (!pool_ok || !pn.life || !pn.nl || !p->values || !p->nodes || !p->head_grad || !p->bwd_req) {
     st = mx_error_at(MX_ERR_NOMEM, "mx_executor_bind", "out of memory while planning");
   } else {
     for (int i = 0; i < N; i++) pn.nl[i].ws_block[0] = pn.nl[i].ws_block[1] = -1;
@@ -352,7 +441,7 @@ mx_status mx_plan_build(const mx_graph *g, const mx_shape *shapes, const mx_grad
     if (st == MX_OK) st = walk(&pn);
     if (st == MX_OK) set_offsets(&pn);
   }
-  free(pn.pl.b);
+  pool_free(&pn.pl);
   free(pn.life);
   free(pn.nl);
   if (st != MX_OK) mx_plan_free(p);
