@@ -85,8 +85,8 @@ static void transpose(const float *b, int n, int k, int ld, float *bt) {
   if (avx2 < 0) avx2 = __builtin_cpu_supports("avx2");
   if (avx2) {
     n8 = n & ~7, k8 = k & ~7;
-    for (int i = 0; i < n8; i += 8)
-      for (int j = 0; j < k8; j += 8) tile8(b + (size_t)i * ld + j, (size_t)ld, bt + (size_t)j * n + i, (size_t)n);
+    for (int j = 0; j < k8; j += 8)
+      for (int i = 0; i < n8; i += 8) tile8(b + (size_t)i * ld + j, (size_t)ld, bt + (size_t)j * n + i, (size_t)n);
   }
 #endif
   for (int i = 0; i < n; i++)
