@@ -18,6 +18,8 @@ static int l_gemm_plan(lua_State *L) {
   lua_newtable(L);
   lua_pushstring(L, mx_gemm_plan_mode());
   lua_setfield(L, -2, "mode");
+  lua_pushnumber(L, MX_GEMM_TEAM_MARGIN);
+  lua_setfield(L, -2, "team_margin");
   lua_newtable(L); /* libraries: name -> {built, generic, detail} */
   for (int i = 0; i < MX_GEMM_LIBS; i++) {
     mx_gemm_lib_info info;

@@ -62,6 +62,18 @@ __attribute__((target("avx2"))) static void tile8(const float *src, size_t ls, f
     _mm256_storeu_ps(dst + (i + 4) * ld, _mm256_permute2f128_ps(u[i], u[i + 4], 0x31));
   }
 }
+/* libxsmm's AVX-512 kernels return with the vector registers' upper halves dirty (no vzeroupper):
+ * every SSE instruction after them (glibc's expf call path, the baseline-compiled operator loops)
+ * then pays a transition penalty. Here that made SoftmaxOutput's 1,000 expf per batch a quarter of
+ * a training step (perf, Xeon family 6 model 167). vzeroupper after each kernel costs a cycle. */
+__attribute__((target("avx"))) static void zero_upper(void) { _mm256_zeroupper(); }
+static void clean_upper(void) {
+  static int avx = -1;
+  if (avx < 0) avx = __builtin_cpu_supports("avx");
+  if (avx) zero_upper();
+}
+#else
+static void clean_upper(void) {}
 #endif
 
 /* row-major (n, k) with leading dimension ld -> (k, n) contiguous: 8x8 tiles in AVX where the
@@ -73,8 +85,8 @@ static void transpose(const float *b, int n, int k, int ld, float *bt) {
   if (avx2 < 0) avx2 = __builtin_cpu_supports("avx2");
   if (avx2) {
     n8 = n & ~7, k8 = k & ~7;
-    for (int i = 0; i < n8; i += 8)
-      for (int j = 0; j < k8; j += 8) tile8(b + (size_t)i * ld + j, (size_t)ld, bt + (size_t)j * n + i, (size_t)n);
+    for (int j = 0; j < k8; j += 8)
+      for (int i = 0; i < n8; i += 8) tile8(b + (size_t)i * ld + j, (size_t)ld, bt + (size_t)j * n + i, (size_t)n);
   }
 #endif
   for (int i = 0; i < n; i++)
@@ -97,6 +109,7 @@ int mx_xsmm_run(const mx_xsmm *kernel, const float *a, const float *b, float *c)
     b = buf;
   }
   f(b, a, c);
+  clean_upper();
   return 1;
 }
 

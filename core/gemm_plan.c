@@ -150,16 +150,33 @@ static int agrees(const float *c, const float *ref, const mx_gemm_plan_entry *e)
   return 1;
 }
 
-/* The choice from the measured times: the fastest candidate; one whose CPU detection fell back
- * to a generic kernel only where it measured faster than every other. */
-static int choose(const mx_gemm_plan_entry *e) {
+/* The fastest candidate among those with team == (they ran on more than one thread), or -1; one
+ * whose CPU detection fell back to a generic kernel only where it measured faster than every other. */
+static int fastest_of(const mx_gemm_plan_entry *e, int team_ones) {
   int best = -1;
   for (int pass = 0; pass < 2 && best < 0; pass++) /* pass 0: the non-generic ones */
     for (int i = 0; i < MX_GEMM_LIBS; i++)
-      if (e->us[i] >= 0 && (pass || !infos[i].generic) && (best < 0 || e->us[i] < e->us[best])) best = i;
+      if (e->us[i] >= 0 && (e->lib_threads[i] > 1) == team_ones && (pass || !infos[i].generic) &&
+          (best < 0 || e->us[i] < e->us[best]))
+        best = i;
   for (int i = 0; i < MX_GEMM_LIBS; i++) /* a generic one that beat them all */
-    if (e->us[i] >= 0 && infos[i].generic && e->us[i] < e->us[best]) best = i;
-  return best < 0 ? MX_GEMM_OPENBLAS : best;
+    if (best >= 0 && e->us[i] >= 0 && (e->lib_threads[i] > 1) == team_ones && infos[i].generic &&
+        e->us[i] < e->us[best])
+      best = i;
+  return best;
+}
+
+/* The choice from the measured times: the fastest one-thread candidate unless a team's beats it
+ * by MX_GEMM_TEAM_MARGIN. A team's median is its best case: on a shared machine its spin barriers
+ * stall whenever the scheduler takes one of its threads (single calls of 10 ms where the median
+ * was 0.14 ms, a whole training step 20 times slower), and its threads spin on after each call,
+ * taking the core the calling thread's other work needs (Xeon family 6 model 167, 2 cores: the
+ * MLP step on one thread 460 us wall and 460 us CPU; with BLIS's team on its largest GEMM, 140 us
+ * faster there, 500-750 us wall and 850-990 us CPU). */
+static int choose(const mx_gemm_plan_entry *e) {
+  int one = fastest_of(e, 0), many = fastest_of(e, 1);
+  if (many >= 0 && (one < 0 || e->us[many] * MX_GEMM_TEAM_MARGIN < e->us[one])) return many;
+  return one < 0 ? MX_GEMM_OPENBLAS : one;
 }
 
 /* Times each candidate on scratch matrices of the shape (so the caller's C, which beta may
@@ -272,6 +289,7 @@ static plan_slot *plan_shape(int ta, int tb, int m, int n, int k, float alpha, i
   } else {
     contest = pool_owner < 0 && team > 1 && (double)m * n * k >= POOL_FROM_MNK;
     for (int i = 0; i < MX_GEMM_LIBS; i++) e->lib_threads[i] = threads_of(i);
+    if ((double)m * n * k < POOL_FROM_MNK) e->lib_threads[MX_GEMM_OPENBLAS] = 1; /* its own small-GEMM rule */
     measure(s, alpha, beta);
   }
   if (contest) {

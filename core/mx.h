@@ -208,6 +208,9 @@ typedef struct mx_gemm_plan_entry {
   int lib_threads[MX_GEMM_LIBS]; /* threads each candidate ran on */
   char why[96];                /* "measured", "forced by MXLUA_GEMM_PLAN", ... */
 } mx_gemm_plan_entry;
+/* A candidate that ran on a thread team is chosen only where its median beats the fastest
+ * one-thread candidate's by this factor (gemm_plan.c, choose, says why). */
+#define MX_GEMM_TEAM_MARGIN 1.5
 const char *mx_gemm_plan_mode(void); /* "measure" or the forced library's name */
 void mx_gemm_lib_describe(mx_gemm_lib lib, mx_gemm_lib_info *out);
 int mx_gemm_plan_size(void);

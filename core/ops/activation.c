@@ -43,6 +43,33 @@ MX_SIMD_CLONES static mx_status forward_cpu(const mx_op_call *c) {
   return MX_OK;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__CUDACC__)
+#include <immintrin.h>
+/* ReLU's gradient 8 floats at a time, as activation_bwd computes it: (float)(o > 0) * dy (NaN
+ * and -0 as there). The build's -O2 leaves that loop scalar, with a branch per element that
+ * mispredicts on half of them: a tenth of an MLP training step (perf, Xeon family 6 model 167).
+ * Returns the elements done; the caller finishes the rest. */
+__attribute__((target("avx2"))) static int64_t relu_bwd_avx2(const float *o, const float *dy, float *y, int64_t n,
+                                                             int add) {
+  const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 mask = _mm256_and_ps(_mm256_cmp_ps(_mm256_loadu_ps(o + i), zero, _CMP_GT_OQ), one);
+    __m256 g = _mm256_mul_ps(mask, _mm256_loadu_ps(dy + i));
+    _mm256_storeu_ps(y + i, add ? _mm256_add_ps(_mm256_loadu_ps(y + i), g) : g);
+  }
+  _mm256_zeroupper();
+  return i;
+}
+static int64_t relu_bwd_wide(const float *o, const float *dy, float *y, int64_t n, int add) {
+  static int avx2 = -1;
+  if (avx2 < 0) avx2 = __builtin_cpu_supports("avx2");
+  return avx2 ? relu_bwd_avx2(o, dy, y, n, add) : 0;
+}
+#else
+static int64_t relu_bwd_wide(const float *o, const float *dy, float *y, int64_t n, int add) { return 0; }
+#endif
+
 /* Gradients never share memory with the outputs they are computed from, hence restrict. */
 MX_SIMD_CLONES static mx_status backward_cpu(const mx_op_call *c) {
   if (c->req[0] == MX_REQ_NULL) return MX_OK;
@@ -50,6 +77,10 @@ MX_SIMD_CLONES static mx_status backward_cpu(const mx_op_call *c) {
   int64_t n = mx_op_size(c->out[0]);
   const float *restrict o = mx_op_data(c->out[0]), *restrict dy = mx_op_data(c->out_grad[0]);
   float *restrict y = mx_op_data(c->in_grad[0]);
+  if (P(c->attrs)->act_type == ACT_RELU) { /* the wide part, then the rest below */
+    int64_t done = relu_bwd_wide(o, dy, y, n, add);
+    o += done, dy += done, y += done, n -= done;
+  }
   switch (P(c->attrs)->act_type) { ACTIVATION_TYPES(BACKWARD) }
   return MX_OK;
 }

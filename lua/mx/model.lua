@@ -596,17 +596,16 @@ function FeedForward:predict(X, opts)
   local iter = self:_init_iter(X, nil, false)
   if opts.reset ~= false then iter:reset() end
   local exe = self:_init_predictor(data_shapes(iter))
-  local arg_dict = exe.arg_dict
-  local data_arrs = {}
-  for i, d in ipairs(iter.provide_data) do data_arrs[i] = arg_dict[d.name or d[1]] end
+  -- the inputs as fit feeds them: read in place where they can be, else copied (no labels)
+  local load = loader(exe, {provide_data = iter.provide_data})
   local outputs = exe.outputs
   local parts, datas, labels = {}, {}, {}
   for i = 1, #outputs do parts[i] = {} end
   local nb = 0
   for batch in iter do
     if opts.num_batch and nb >= opts.num_batch then break end
-    for i, a in ipairs(data_arrs) do a:set(batch.data[i]) end
-    exe:forward{is_train = false}
+    load(batch)
+    exe:forward(false)
     local keep = iter.batch_size - (batch.pad or 0)
     for i, out in ipairs(outputs) do parts[i][#parts[i] + 1] = out:slice(1, keep):copy() end
     if opts.return_data then

@@ -36,6 +36,16 @@ function common.load_mnist(dir, prefix)
   return images:reshape{images:shape()[1], 784}, labels
 end
 
+-- This process's GEMM plan in one line (each runner measures its own): "mxk..: library/threads; ...".
+function common.plan_summary()
+  local parts = {}
+  for _, e in ipairs(mx.core.gemm_plan().shapes) do
+    parts[#parts + 1] = string.format('%dx%dx%d %s%s: %s/%d', e.m, e.n, e.k, e.transpose_a and 'T' or 'N',
+                                      e.transpose_b and 'T' or 'N', e.library, e.lib_threads[e.library] or 1)
+  end
+  return table.concat(parts, '; ')
+end
+
 -- The tutorial's MLP 784-128-64-10.
 function common.mlp()
   local data = mx.symbol.Variable('data')

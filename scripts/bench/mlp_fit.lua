@@ -67,6 +67,6 @@ end
 print(string.format('{"runner": "mxlua-fit", "train_samples_per_s": %.1f, "infer_samples_per_s": %.1f, '
   .. '"test_accuracy": %.4f, "version": "%s", "train_cpu_us_per_batch": %.1f, '
   .. '"setting": "FeedForward:fit, NDArrayIter, metric acc, Speedometer(100, 50), one epoch timed by fit, '
-  .. 'OPENBLAS_NUM_THREADS=%s"}',
+  .. 'OPENBLAS_NUM_THREADS=%s", "gemm_plan": "%s"}',
   nbatch * BATCH / epoch_s, ntest / infer_s, correct / ntest, tostring(mx.__version__), cpu_s / nbatch * 1e6,
-  os.getenv('OPENBLAS_NUM_THREADS') or 'unset'))
+  os.getenv('OPENBLAS_NUM_THREADS') or 'unset', common.plan_summary()))

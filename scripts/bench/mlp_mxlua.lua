@@ -126,7 +126,7 @@ print(string.format('{"runner": "mxlua", "train_samples_per_s": %.1f, "infer_sam
   .. '"test_accuracy": %.4f, "first_batch_loss": %.6f, "version": "%s", "train_cpu_us_per_batch": %.1f, '
   .. '"alloc_requests_per_step": %.2f, "system_allocs_per_step": %.2f, '
   .. '"setting": "raw executor loop (simple_bind, batches fed in place, forward, backward, fused SGD updater), '
-  .. 'OPENBLAS_NUM_THREADS=%s"}',
+  .. 'OPENBLAS_NUM_THREADS=%s", "gemm_plan": "%s"}',
   TIMED * BATCH / train_s, ntest / infer_s, correct / ntest, first_loss, tostring(mx.__version__),
   train_cpu_s / TIMED * 1e6,
-  allocs, sys_allocs, os.getenv('OPENBLAS_NUM_THREADS') or 'unset'))
+  allocs, sys_allocs, os.getenv('OPENBLAS_NUM_THREADS') or 'unset', common.plan_summary()))

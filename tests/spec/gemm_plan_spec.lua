@@ -1,6 +1,7 @@
 -- gemm_plan_spec.lua: the CPU GEMM plan (mx.core.gemm_plan()): one record per shape, the choice
--- never a library that measured slower there than another candidate, products through it equal
--- to a plain Lua computation, the executor's GEMMs planned, and MXLUA_GEMM_PLAN's forced choices.
+-- never a library that measured slower there than another candidate (a thread team only where it beat the
+-- one-thread candidates by the plan's team_margin), products through it equal to a plain Lua computation, the
+-- executor's GEMMs planned, and MXLUA_GEMM_PLAN's forced choices.
 local mx = require 'mx'
 
 local MODES = {measure = true, openblas = true, blis = true, libxsmm = true}
@@ -103,12 +104,22 @@ describe('the GEMM plan', function()
       if plan.mode == 'measure' then
         assert.are.equal('measured', s.why)
         assert.is_true(s.us.openblas > 0)
+        -- a one-thread choice may give way only to a team (lib_threads > 1) that was not
+        -- team_margin times faster; a team's choice beat every one-thread candidate by that margin
+        local chosen_team = s.lib_threads[s.library] > 1
         for other, us in pairs(s.us) do
           assert.is_true(plan.libraries[other].built)
-          assert.is_true(s.us[s.library] <= us,
-            string.format('%dx%dx%d: %s (%.1f us) chosen over %s (%.1f us)', s.m, s.n, s.k, s.library,
-                          s.us[s.library], other, us))
-          if lib.generic and other ~= s.library then assert.is_true(s.us[s.library] < us) end
+          local other_team = s.lib_threads[other] > 1
+          local bound = us
+          if other_team and not chosen_team then bound = us * plan.team_margin end
+          if chosen_team and not other_team then bound = us / plan.team_margin end
+          assert.is_true(s.us[s.library] <= bound,
+            string.format('%dx%dx%d: %s (%.1f us, %d threads) chosen over %s (%.1f us, %d threads)', s.m, s.n,
+                          s.k, s.library, s.us[s.library], s.lib_threads[s.library], other, us,
+                          s.lib_threads[other]))
+          if lib.generic and other ~= s.library and other_team == chosen_team then
+            assert.is_true(s.us[s.library] < us)
+          end
         end
       elseif plan.mode == 'libxsmm' and s.library == 'openblas' then
         assert.matches('no kernel', s.why)
