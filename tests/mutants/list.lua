@@ -251,12 +251,11 @@ return {
    specs = {'tests/spec/symbol_spec.lua'}, c = {'test_symbol'}},
   -- ---- executor memory planning ----
   {id = 'plan-reuse-too-small', file = 'core/plan.c',
-   find = 'if (p->b[i].free && p->b[i].size >= need && (best < 0 || p->b[i].size < p->b[best].size))',
-   replace = 'if (p->b[i].free && (best < 0 || p->b[i].size < p->b[best].size))',
+   find = 'for (int c = class_at(p, need); c < p->ncls; c++) {', replace = 'for (int c = 0; c < p->ncls; c++) {',
    why = 'the memory planner hands out a free block smaller than the array: arrays overlap and corrupt each other.',
    specs = {'tests/spec/executor_spec.lua'}, c = {'test_executor'}},
-  {id = 'plan-free-early', file = 'core/plan.c', find = 'if (!pl->b[b].free && pl->b[b].last == s) pl->b[b].free = 1;',
-   replace = 'if (!pl->b[b].free && pl->b[b].last <= s + 1) pl->b[b].free = 1;',
+  {id = 'plan-free-early', file = 'core/plan.c', find = 'if (st == MX_OK && !pool_release_step(pl, s)) st = take_failed(-1);',
+   replace = 'if (st == MX_OK && !pool_release_step(pl, s < 2 * pn->N ? s + 1 : s)) st = take_failed(-1);',
    why = 'the planner frees a block one step before its last reader.', specs = {'tests/spec/executor_spec.lua'}, c = {'test_executor'}},
   -- ---- bindings' argument checks ----
   {id = 'slice-begin-zero', file = 'bindings/ndarray.c',
