@@ -72,7 +72,7 @@ static int key_eq(const mx_eager *e, const char *op_name, const char *const *key
                   const char *const *values, int n) {
   const char *p = e->key, *end = e->key + e->keylen;
   size_t l = strlen(op_name) + 1;
-  if (memcmp(p, op_name, l) != 0) return 0;
+  if (l > e->keylen || memcmp(p, op_name, l) != 0) return 0; /* never read past the key */
   p += l;
   for (int i = 0; i < n; i++)
     for (int w = 0; w < 2; w++) {
