@@ -28,12 +28,6 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
   return st;
 }
 
-/* The data as (N, C, S) with S its positions. */
-static void dims(const mx_ndarray *x, int64_t *n, int64_t *ch, int64_t *s) {
-  const int64_t *d = mx_ndarray_shape(x);
-  *n = d[0], *ch = d[1], *s = mx_shape_size(d + 2, mx_ndarray_ndim(x) - 2);
-}
-
 /* xhat = (x - mean) / sqrt(var + eps) into xhat, and 1 / sqrt(var + eps) into inv (N*C) */
 static void normalise(const mx_kernels *k, const float *x, const float *mean, const float *var, float eps,
                       int64_t nc, int64_t s, float *inv, float *xhat) {
@@ -50,7 +44,7 @@ static mx_status forward(const mx_op_call *c) {
   mx_status st = mx_table_of(c, &k);
   if (st != MX_OK) return st;
   int64_t n, ch, s;
-  dims(c->in[IN_DATA], &n, &ch, &s);
+  mx_table_ncs(c->in[IN_DATA], &n, &ch, &s);
   int64_t size = n * ch * s, nc = n * ch;
   const float *x = mx_op_data(c->in[IN_DATA]);
   float *mean = mx_op_data(c->out[1]), *var = mx_op_data(c->out[2]), *xhat = c->workspace, *inv = xhat + size;
@@ -77,7 +71,7 @@ static mx_status backward(const mx_op_call *c) {
   mx_status st = mx_table_of(c, &k);
   if (st != MX_OK) return st;
   int64_t n, ch, s;
-  dims(c->in[IN_DATA], &n, &ch, &s);
+  mx_table_ncs(c->in[IN_DATA], &n, &ch, &s);
   int64_t size = n * ch * s, nc = n * ch;
   const float *dy = mx_op_data(c->out_grad[0]), *gamma = mx_op_data(c->in[IN_GAMMA]);
   float *xhat = c->workspace, *u = xhat + size, *inv = u + size, *m1 = inv + nc, *m2 = m1 + nc, *t = m2 + nc;

@@ -46,18 +46,13 @@ static void window_sum(const mx_kernels *k, const float *v, float *acc, int64_t 
   }
 }
 
-static void dims(const mx_ndarray *x, int64_t *n, int64_t *ch, int64_t *s) {
-  const int64_t *d = mx_ndarray_shape(x);
-  *n = d[0], *ch = d[1], *s = mx_shape_size(d + 2, mx_ndarray_ndim(x) - 2);
-}
-
 static mx_status forward(const mx_op_call *c) {
   const mx_kernels *k;
   mx_status st = mx_table_of(c, &k);
   if (st != MX_OK) return st;
   const mx_op_attrs *a = c->attrs;
   int64_t n, ch, s, nsize = P(a)->nsize;
-  dims(c->in[0], &n, &ch, &s);
+  mx_table_ncs(c->in[0], &n, &ch, &s);
   int64_t size = n * ch * s;
   const float *x = mx_op_data(c->in[0]);
   float *norm = mx_op_data(c->out[1]), *sq = c->workspace;
@@ -82,7 +77,7 @@ static mx_status backward(const mx_op_call *c) {
   if (st != MX_OK) return st;
   const mx_op_attrs *a = c->attrs;
   int64_t n, ch, s, nsize = P(a)->nsize;
-  dims(c->in[0], &n, &ch, &s);
+  mx_table_ncs(c->in[0], &n, &ch, &s);
   int64_t size = n * ch * s;
   float alpha = P(a)->alpha, beta = P(a)->beta;
   const float *x = mx_op_data(c->in[0]), *norm = mx_op_data(c->out[1]), *dy = mx_op_data(c->out_grad[0]);

@@ -41,6 +41,12 @@ static inline mx_status mx_table_copy(const mx_op_call *c, mx_req r, float *dst,
 mx_status mx_op_copy_forward(const mx_op_call *c);
 mx_status mx_op_copy_backward(const mx_op_call *c);
 
+
+/* Data (N, C, positions...) as (n, ch, s): samples, channels, positions per channel. */
+static inline void mx_table_ncs(const mx_ndarray *x, int64_t *n, int64_t *ch, int64_t *s) {
+  const int64_t *d = mx_ndarray_shape(x);
+  *n = d[0], *ch = d[1], *s = mx_shape_size(d + 2, mx_ndarray_ndim(x) - 2);
+}
 /* Workspace of twice the largest input or output (a mask and an 'add' target). */
 static inline int64_t mx_table_workspace(const mx_op_attrs *a, const mx_shape *in, int nin,
                                          const mx_shape *out, int nout, int backward) {
