@@ -1,5 +1,6 @@
 /* fuzz_params.c: libFuzzer target for the .params reader (mx_params_load). A bad file must fail
- * with a message; a good one must hold no more data than the file. (No save round trip: the
+ * with a message; a good one must hold no more elements than the file has bytes (the smallest
+ * type, uint8/int8, takes one byte an element; they load as float32, so not size*4). (No save round trip: the
  * atomic writer's fsync would bring it down to a few runs a second.) */
 #include "fuzz_util.h"
 #include "mx.h"
@@ -15,9 +16,9 @@ static int fuzz_params_one(const uint8_t *data, size_t size) {
   if (st != MX_OK) {
     bad = arrays != NULL || names != NULL || n != 0 || mx_last_error()[0] == '\0';
   } else {
-    int64_t total = 0;
-    for (int i = 0; i < n; i++) total += mx_ndarray_size(arrays[i]) * 4;
-    if (n < 0 || total > (int64_t)size) bad = 1; /* more data than the file holds */
+    int64_t elements = 0;
+    for (int i = 0; i < n; i++) elements += mx_ndarray_size(arrays[i]);
+    if (n < 0 || elements > (int64_t)size) bad = 1; /* more elements than the file has bytes */
     mx_params_free(arrays, names, n);
   }
   unlink(path);

@@ -2,8 +2,8 @@
 # tests/fuzz/run.sh BUILD SECONDS TARGET...: runs each libFuzzer target for SECONDS from its seeds
 # (tests/fuzz/corpus/T and tests/fuzz/regressions/T), prints the executions per target, and fails
 # when a target found a crash (its input is left in BUILD/crashes/: fix it, keep it in regressions/T).
-# With FUZZ_RUNS=N set, each target instead runs N inputs from seed 1: the same inputs on every
-# machine, so CI's short run is reproducible.
+# With FUZZ_RUNS=N set, each target instead runs N inputs from seed 1: a bounded run for CI. (Not
+# quite the same inputs on every machine: coverage feedback varies a little with the build.)
 cd "$(dirname "$0")/../.." || exit 2
 build=$1 seconds=$2; shift 2
 mkdir -p "$build/crashes"
