@@ -242,6 +242,12 @@ $(BUILD)/bench/mlp_step: scripts/bench/mlp_step.c $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB_A) $(LDLIBS)
 
+# This machine's float32 peak (FMA chains in registers, one thread and all): its own flags, as the
+# widest vectors the CPU has are the point (run.sh runs it; LeNet's share of it is printed).
+$(BUILD)/bench/peak: scripts/bench/peak.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -Wextra -march=native -pthread -o $@ $<
+
 # The benchmark's comparison runners: Debian's numpy and PyTorch (for /usr/bin/python3), and
 # BLIS and libxsmm for the GEMM ceilings measured beside OpenBLAS's (the build never needs them).
 BENCH_PACKAGES := python3-numpy python3-torch python3-threadpoolctl libblis-dev libxsmm-dev

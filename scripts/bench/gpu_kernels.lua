@@ -12,7 +12,7 @@ local cli = require 'mx.cli'
 
 local parser = cli.parser('bench/gpu_kernels',
                           'Milliseconds per call of GPU kernels expected to be slow, beside a copy.')
-parser:argument('scale', 'shrinks the shapes (0.001 for the emulated GPU)', '1', cli.number('SCALE')):args('?')
+parser:argument('scale', 'shrinks the shapes (0.001 for the emulated GPU)', '1', cli.number('SCALE'))
       :argname('SCALE')
 local scale = cli.parse(parser).scale
 local gpu = mx.gpu(0)

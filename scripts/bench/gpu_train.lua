@@ -9,8 +9,8 @@ local mx = rawget(_G, 'mx') or require 'mx'
 local BATCH, WARMUP = 100, 20
 local cli = require 'mx.cli'
 local parser = cli.parser('bench/gpu_train', 'GPU training speed of the MLP, without and with a CUDA graph.')
-parser:argument('steps', 'timed steps', '3000', cli.integer('STEPS')):args('?'):argname('STEPS')
-parser:argument('data_dir', 'the MNIST folder', 'data/mnist'):args('?'):argname('DATA_DIR')
+parser:argument('steps', 'timed steps', '3000', cli.integer('STEPS')):argname('STEPS')
+parser:argument('data_dir', 'the MNIST folder', 'data/mnist'):argname('DATA_DIR')
 local opts = cli.parse(parser)
 local STEPS, data_dir = opts.steps, opts.data_dir
 local gpu = mx.gpu(0)

@@ -1,14 +1,18 @@
 -- mxlua runner of the LeNet benchmark: MXNet's LeNet (conv 5x5x20, tanh, max-pool, conv 5x5x50,
 -- tanh, max-pool, fc 500, tanh, fc 10, softmax) trained with simple_bind, forward, backward and
--- the SGD updater on MNIST. Usage: mxlua scripts/bench/lenet_mxlua.lua [DATA_DIR]; one JSON line.
+-- the SGD updater on MNIST. Usage: mxlua scripts/bench/lenet_mxlua.lua [--peak GFLOPS] [DATA_DIR];
+-- one JSON line, with the GFLOP/s the layers' multiply-adds reach (and their share of a measured
+-- float32 peak, scripts/bench/peak.c, when --peak gives it).
 local mx = rawget(_G, 'mx') or require 'mx'
 
 local BATCH, WARMUP = 100, 5
 local TIMED = math.tointeger(tonumber(os.getenv('BENCH_TIMED') or '100'))
 local cli = require 'mx.cli'
 local parser = cli.parser('bench/lenet_mxlua', "The mxlua runner of the LeNet benchmark.")
-parser:argument('data_dir', 'the MNIST folder', 'data/mnist'):args('?'):argname('DATA_DIR')
-local data_dir = cli.parse(parser).data_dir
+parser:argument('data_dir', 'the MNIST folder', 'data/mnist'):argname('DATA_DIR')
+parser:option('--peak', "this machine's float32 peak in GFLOP/s, for the share of it reached"):convert(tonumber)
+local args = cli.parse(parser)
+local data_dir = args.data_dir
 local now = mx.core.now
 
 local images = mx.core.idx_load(data_dir .. '/train-images-idx3-ubyte', 3, 1 / 255)
@@ -57,5 +61,14 @@ for i = 0, WARMUP - 1 do step(i) end
 local t0, c0 = now(), os.clock()
 for i = WARMUP, WARMUP + TIMED - 1 do step(i) end
 local s, cpu = now() - t0, os.clock() - c0
+
+-- Multiply-adds per sample of the layers with weights (the rest is a few percent): forward, then
+-- backward's weight gradients (as many) and input gradients (all but conv1's: data gets none).
+local macs = {conv1 = 20 * 24 * 24 * (1 * 5 * 5), conv2 = 50 * 8 * 8 * (20 * 5 * 5), fc1 = 800 * 500, fc2 = 500 * 10}
+local forward = macs.conv1 + macs.conv2 + macs.fc1 + macs.fc2
+local flops_per_sample = 2 * (forward + forward + (forward - macs.conv1))
+local gflops = TIMED * BATCH / s * flops_per_sample * 1e-9
+local share = args.peak and string.format(', "of_peak_1_thread": %.3f', gflops / args.peak) or ''
 print(string.format('{"runner": "mxlua", "network": "lenet", "batch": %d, "steps": %d, "train_samples_per_s": %.1f, '
-  .. '"train_samples_per_cpu_s": %.1f}', BATCH, TIMED, TIMED * BATCH / s, TIMED * BATCH / cpu))
+  .. '"train_samples_per_cpu_s": %.1f, "mflop_per_sample": %.2f, "train_gflops_per_s": %.1f%s}', BATCH, TIMED,
+  TIMED * BATCH / s, TIMED * BATCH / cpu, flops_per_sample * 1e-6, gflops, share))

@@ -12,7 +12,7 @@ local BATCH, WARMUP, INFER_PASSES = common.BATCH, 20, 5
 local cli = require 'mx.cli'
 local parser = cli.parser('bench/mlp_fit', 'The mxlua FeedForward:fit runner of the training benchmark.')
 parser:argument('weights_dir', "the initial weights' folder (training.py writes it)"):argname('WEIGHTS_DIR')
-parser:argument('data_dir', 'the MNIST folder', 'data/mnist'):args('?'):argname('DATA_DIR')
+parser:argument('data_dir', 'the MNIST folder', 'data/mnist'):argname('DATA_DIR')
 local opts = cli.parse(parser)
 local weights_dir, data_dir = opts.weights_dir, opts.data_dir
 local train_x, train_y = common.load_mnist(data_dir, 'train')

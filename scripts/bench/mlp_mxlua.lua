@@ -13,7 +13,7 @@ local SHAPES = common.SHAPES
 local cli = require 'mx.cli'
 local parser = cli.parser('bench/mlp_mxlua', 'The mxlua hand-written-loop runner of the training benchmark.')
 parser:argument('weights_dir', "the initial weights' folder (training.py writes it)"):argname('WEIGHTS_DIR')
-parser:argument('data_dir', 'the MNIST folder', 'data/mnist'):args('?'):argname('DATA_DIR')
+parser:argument('data_dir', 'the MNIST folder', 'data/mnist'):argname('DATA_DIR')
 local opts = cli.parse(parser)
 local weights_dir, data_dir = opts.weights_dir, opts.data_dir
 local now = common.now

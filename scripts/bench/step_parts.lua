@@ -35,7 +35,7 @@ local updater = mx.optimizer.get_updater(mx.optimizer.SGD{learning_rate = 0.1, m
                                                           rescale_grad = 1 / B})
 local cli = require 'mx.cli'
 local parser = cli.parser('bench/step_parts', "Where one training step of the MLP spends its CPU time, phase by phase.")
-parser:argument('steps', 'steps timed', '1000', cli.integer('STEPS')):args('?'):argname('STEPS')
+parser:argument('steps', 'steps timed', '1000', cli.integer('STEPS')):argname('STEPS')
 local steps = cli.parse(parser).steps
 local t = {input = 0, forward = 0, backward = 0, sgd = 0}
 local clock = os.clock

@@ -49,6 +49,18 @@ describe('mx.cli', function()
     assert.are.equal(10, cli.parse(p, {}).epochs)
   end)
 
+  it('a positional argument with a default is optional and gets its default, converted', function()
+    local p = cli.parser('probe', 'a probe')
+    p:argument('steps', 'steps', '3000', cli.integer('STEPS'))
+    p:argument('data_dir', 'the MNIST folder', 'data/mnist')
+    local o = cli.parse(p, {})
+    assert.are.equal(3000, o.steps)
+    assert.are.equal('integer', math.type(o.steps))
+    assert.are.equal('data/mnist', o.data_dir)
+    o = cli.parse(p, {'5', 'elsewhere'})
+    assert.are.same({5, 'elsewhere'}, {o.steps, o.data_dir})
+  end)
+
   it('the converters name the flag and the value refused', function()
     assert.are.same({nil, '--epochs expects an integer (got 2.5)'}, {cli.integer('--epochs')('2.5')})
     assert.are.same({nil, '--lr expects a number (got fast)'}, {cli.number('--lr')('fast')})
@@ -69,6 +81,9 @@ describe('scripts/ flags', function()
       -- arg[0] (the script's own path) is no flag
       assert.is_nil(text:match('arg%s*%[%s*[^0%s]'), path)
       assert.is_nil(text:find('#arg%f[^%w_]'), path)
+      -- lua-argparse 0.7 drops the default of an argument declared :args('?') (it arrives nil):
+      -- a default alone makes an argument optional
+      assert.is_nil(text:find(":args('?')", 1, true), path)
     end
   end)
 
