@@ -414,12 +414,8 @@ describe('errors in Lua operators', function()
 end)
 
 describe('Lua operators on the GPU #gpu', function()
-  it('work on the executor\'s own GPU arrays and match the CPU', function()
-    if mx.core.gpu_count() == 0 then
-      assert.is_nil(os.getenv('MXLUA_REQUIRE_GPU'), 'MXLUA_REQUIRE_GPU is set but no GPU is present')
-      pending('no GPU present')
-      return
-    end
+  local gpu_it = require('gpu_it')()
+  gpu_it('work on the executor\'s own GPU arrays and match the CPU', function()
     local contexts = {}
     local Probe = NumpySoftmax:extend('GpuProbe')
     function Probe:forward(in_data, out_data)

@@ -6,13 +6,7 @@
 local mx = require 'mx'
 
 local cpu, gpu = mx.cpu(0), mx.gpu(0)
-local have_gpu, why = mx.context.check(gpu)
-local function gpu_it(name, fn)
-  if have_gpu then it(name, fn)
-  elseif os.getenv('MXLUA_REQUIRE_GPU') == '1' then
-    it(name, function() error('no CUDA device: ' .. tostring(why), 0) end)
-  else pending('skipped: no CUDA device') end
-end
+local gpu_it = require('gpu_it')()
 
 local function flat(x)
   local h = x:copyto(cpu)

@@ -9,22 +9,10 @@
 local mx = require 'mx'
 
 local on_cpu = os.getenv('MXLUA_GPU_SPEC_ON_CPU') == '1'
-local require_gpu = os.getenv('MXLUA_REQUIRE_GPU') == '1'
 local cpu = mx.cpu(0)
 local gpu = on_cpu and mx.cpu(1) or mx.gpu(0)
-local have_gpu, no_gpu_reason = true, nil
-if not on_cpu then have_gpu, no_gpu_reason = mx.context.check(gpu) end
-
--- it() where the device is there; else a visible skip, or a failure under make test-gpu.
-local function gpu_it(name, fn)
-  if have_gpu then
-    it(name, fn)
-  elseif require_gpu then
-    it(name, function() error('no CUDA device: ' .. tostring(no_gpu_reason), 0) end)
-  else
-    pending('skipped: no CUDA device')
-  end
-end
+-- it() where the device is there (or cpu(1) stands in); else a visible skip, or a failure under make test-gpu
+local gpu_it = require('gpu_it')(on_cpu or nil)
 
 ---- helpers ----
 

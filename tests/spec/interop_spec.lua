@@ -377,17 +377,9 @@ describe('what mxlua writes, in the byte layout MXNet reads', function()
 end)
 
 describe('MXNet files on the GPU #gpu', function()
-  local ok, why = mx.context.check(mx.gpu(0))
-  if not ok then
-    if os.getenv('MXLUA_REQUIRE_GPU') == '1' then
-      it('needs a CUDA device', function() error('no CUDA device: ' .. tostring(why), 0) end)
-    else
-      pending('skipped: no CUDA device')
-    end
-    return
-  end
+  local gpu_it = require('gpu_it')()
 
-  it('each model predicts on gpu(0) as on the CPU', function()
+  gpu_it('each model predicts on gpu(0) as on the CPU', function()
     local cases = {
       {'mtcnn-pangyupo/det1', 1, {2, 3, 30, 40}}, {'mtcnn-pangyupo/det2', 1, {3, 3, 24, 24}},
       {'mtcnn-pangyupo/det3', 1, {2, 3, 48, 48}}, {'mtcnn-pangyupo/det4', 1, {2, 15, 24, 24}},
@@ -408,7 +400,7 @@ describe('MXNet files on the GPU #gpu', function()
     end
   end)
 
-  it('mx.nd.save of a gpu(0) array records device type 2, id 0, as MXNet does', function()
+  gpu_it('mx.nd.save of a gpu(0) array records device type 2, id 0, as MXNet does', function()
     local path = os.tmpname()
     mx.nd.save(path, {mx.nd.array({1, 2, 3}):copyto(mx.gpu(0))})
     local f = read_ndarray_file(path)

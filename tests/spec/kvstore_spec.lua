@@ -284,12 +284,7 @@ for _, kind in ipairs{'nccl', 'device'} do
   describe(("kvstore '%s' #gpu"):format(kind), function()
     local ngpu = mx.context.num_gpus()
     local usable = ngpu > 0 and (kind ~= 'nccl' or mx.core.nccl_compiled())
-    local function gpu_it(name, fn)
-      if usable then it(name, fn)
-      elseif os.getenv('MXLUA_REQUIRE_GPU') == '1' then
-        it(name, function() error('no CUDA device or no NCCL in this build', 0) end)
-      else pending('skipped: no CUDA device') end
-    end
+    local gpu_it = require('gpu_it')(usable, 'none, or no NCCL in this build')
 
     gpu_it('push sums the values of the GPUs; pull copies the sum to each, on its own device', function()
       local kv = mx.kvstore.create(kind)
