@@ -162,6 +162,7 @@ TEST(gpu_graph_replays_and_refuses_allocations) {
 
 int main(void) {
   RUN(every_operator_has_gpu_kernels_in_a_cuda_build);
+  RUN(operator_kernels_come_from_one_place);
   RUN(every_device_fills_every_slot);
   RUN(cublas_opens_with_its_entry_points);
   RUN(graph_calls_fail_clearly_without_a_device);
