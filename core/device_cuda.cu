@@ -16,6 +16,7 @@ extern "C" {
 }
 
 extern "C" const mx_kernels mx_kernels_cuda; // kernels_cuda.cu
+extern "C" mx_op_kernel mx_cuda_op_kernel(const mx_op *op, int backward); // ops/cuda_ops.cu
 
 // Device count, asked once: any CUDA error means "no usable GPU".
 static int cached_count = -1;
@@ -352,4 +353,5 @@ extern "C" const mx_device mx_device_cuda = {
     mx_cuda_graph_refresh_close,
     &mx_kernels_cuda,       // kernels_cuda.cu
     &mx_optim_cuda_kernels, // optimizer_cuda.cu
+    mx_cuda_op_kernel,      // ops/cuda_ops.cu
 };

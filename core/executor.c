@@ -26,6 +26,7 @@ struct mx_executor {
   mx_ndarray **args, **arg_grads, **aux, **outputs;
   mx_grad_req *reqs; /* per argument */
   mx_op_call *calls; /* per node */
+  mx_op_kernel (*kernels)[2]; /* per node: forward, backward on ctx (mx_op_kernel_for) */
   void **states;     /* per node */
   mx_ndarray **ptrs; /* storage of the calls' array lists */
   mx_req *fwd_reqs;  /* per entry, grouped by node */
@@ -67,6 +68,7 @@ void mx_executor_release(mx_executor *e) {
   free(e->outputs);
   free(e->reqs);
   free(e->calls);
+  free(e->kernels);
   free(e->states);
   free(e->ptrs);
   free(e->fwd_reqs);
@@ -194,13 +196,14 @@ static mx_status bind_common(mx_symbol *sym, mx_context ctx, mx_ndarray *const *
   e->outputs = calloc((size_t)g->nheads + 1, sizeof *e->outputs);
   e->reqs = calloc((size_t)g->nargs + 1, sizeof *e->reqs);
   e->calls = calloc((size_t)N + 1, sizeof *e->calls);
+  e->kernels = calloc((size_t)N + 1, sizeof *e->kernels);
   e->states = calloc((size_t)N + 1, sizeof *e->states);
   e->fwd_reqs = calloc((size_t)E + 1, sizeof *e->fwd_reqs);
   e->out_names = calloc((size_t)E + 1, sizeof *e->out_names);
   e->grad_names = calloc((size_t)NIN + 1, sizeof *e->grad_names);
   unsigned char *external = calloc((size_t)E + 1, 1), *gext = calloc((size_t)E + 1, 1);
   if (!e->shapes || !e->data || !e->grad || !e->args || !e->arg_grads || !e->aux || !e->outputs ||
-      !e->reqs || !e->calls || !e->states || !e->fwd_reqs || !e->out_names || !e->grad_names ||
+      !e->reqs || !e->calls || !e->kernels || !e->states || !e->fwd_reqs || !e->out_names || !e->grad_names ||
       !external || !gext) {
     st = mx_error_at(MX_ERR_NOMEM, "mx_executor_bind", "out of memory");
     goto fail;
@@ -305,10 +308,11 @@ static mx_status bind_common(mx_symbol *sym, mx_context ctx, mx_ndarray *const *
   for (int i = 0; i < N; i++) {
     const mx_node *n = g->nodes[i];
     if (!n->op) continue;
-    int dt = ctx.dev_type > 0 && ctx.dev_type < MX_DEV_SLOTS ? ctx.dev_type : 0;
-    if (!n->op->forward[dt] || (e->plan.nodes[i].runs_backward && !n->op->backward[dt])) {
+    mx_op_kernel fwd = mx_op_kernel_for(n->op, ctx.dev_type, 0), bwd = mx_op_kernel_for(n->op, ctx.dev_type, 1);
+    e->kernels[i][0] = fwd, e->kernels[i][1] = bwd;
+    if (!fwd || (e->plan.nodes[i].runs_backward && !bwd)) {
       st = mx_error_at(MX_ERR_DEVICE, "mx_executor_bind", "%s %s has no %s kernel for %s", n->op->name,
-                    n->name, n->op->forward[dt] ? "backward" : "forward", cs);
+                    n->name, fwd ? "backward" : "forward", cs);
       goto fail;
     }
     if (n->op->create_state) {
@@ -388,7 +392,6 @@ static void set_workspace(const mx_executor *e, mx_op_call *c, int slot) {
 
 mx_status mx_executor_forward(mx_executor *e, int is_train) {
   const mx_graph *g = &e->g;
-  int dt = e->ctx.dev_type;
   for (int i = 0; i < g->nnodes; i++) {
     const mx_node *n = g->nodes[i];
     if (!n->op) continue;
@@ -398,7 +401,7 @@ mx_status mx_executor_forward(mx_executor *e, int is_train) {
     mx_op_call fc = *c;
     fc.out_grad = fc.in_grad = NULL;
     set_workspace(e, &fc, 2 * i);
-    mx_status st = n->op->forward[dt](&fc);
+    mx_status st = e->kernels[i][0](&fc);
     if (st != MX_OK) {
       mx_error_node(st, "%s %s", n->op->name, n->name);
       return MX_ERR_FRAME(st, "mx_executor_forward");
@@ -415,7 +418,6 @@ mx_status mx_executor_forward(mx_executor *e, int is_train) {
 mx_status mx_executor_backward(mx_executor *e, mx_ndarray *const *head_grads, int n) {
   const mx_graph *g = &e->g;
   const mx_plan *p = &e->plan;
-  int dt = e->ctx.dev_type;
   if (!e->forwarded) return mx_error_at(MX_ERR_STATE, "mx_executor_backward", "call forward first");
   if (n > g->nheads)
     return mx_error_at(MX_ERR_ARG,
@@ -451,7 +453,7 @@ mx_status mx_executor_backward(mx_executor *e, mx_ndarray *const *head_grads, in
     mx_op_call *c = &e->calls[i];
     c->req = p->bwd_req + g->in_off[i];
     set_workspace(e, c, 2 * i + 1);
-    mx_status st = nd->op->backward[dt](c);
+    mx_status st = e->kernels[i][1](c);
     if (st != MX_OK) {
       mx_error_node(st, "%s %s", nd->op->name, nd->name);
       return MX_ERR_FRAME(st, "mx_executor_backward");

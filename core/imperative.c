@@ -241,8 +241,8 @@ mx_status mx_eager_run(mx_eager *e, mx_ndarray *const *in, int nin, int is_train
                       "arrays on %s and %s (expected one context; inputs '%s' and '%s' of %s)", mx_context_str(ctx, c1, sizeof c1), mx_context_str(c, c2, sizeof c2),
                       n->in_names[0], n->in_names[i], op->name);
   }
-  int dt = ctx.dev_type > 0 && ctx.dev_type < MX_DEV_SLOTS ? ctx.dev_type : 0;
-  if (!op->forward[dt])
+  mx_op_kernel forward = mx_op_kernel_for(op, ctx.dev_type, 0);
+  if (!forward)
     return mx_error_at(MX_ERR_DEVICE, where, "%s has no forward kernel for %s", op->name,
                     mx_context_str(ctx, c1, sizeof c1));
   eager_plan *p;
@@ -266,7 +266,7 @@ mx_status mx_eager_run(mx_eager *e, mx_ndarray *const *in, int nin, int is_train
                     .req = req,
                     .workspace = ws ? mx_ndarray_data(ws) : NULL,
                     .workspace_size = ws ? mx_ndarray_size(ws) : 0};
-    st = op->forward[dt](&c);
+    st = forward(&c);
   }
   mx_ndarray_release(ws);
   for (int i = 0; i < n->noutputs; i++) {

@@ -33,6 +33,10 @@ struct mx_ndarray {
  * updates (core/optimizer.h). */
 struct mx_kernels;
 struct mx_optim_kernels;
+struct mx_op;
+struct mx_op_call;
+/* An operator's forward or backward on one device (core/operator.h). */
+typedef mx_status (*mx_op_kernel)(const struct mx_op_call *c);
 typedef struct mx_device {
   const char *name;
   int (*count)(void);                                          /* usable devices of this kind */
@@ -66,6 +70,10 @@ typedef struct mx_device {
   mx_status (*graph_refresh_close)(void *graph);
   const struct mx_kernels *kernels;
   const struct mx_optim_kernels *optim;
+  /* the kernels of operators whose code for this device is the device's own (the CUDA device:
+   * the operators with a .cu file, core/ops/cuda_ops.cu), NULL for any other operator; NULL
+   * slot: none. Operators written over `kernels` (core/ops/table_op.h) name theirs themselves. */
+  mx_op_kernel (*op_kernel)(const struct mx_op *op, int backward);
 } mx_device;
 
 #define MX_DEV_SLOTS 3 /* tables indexed by mx_device_type (1 = cpu, 2 = gpu) */

@@ -119,14 +119,7 @@ typedef struct mx_op_call {
   int64_t workspace_size;      /* in floats */
 } mx_op_call;
 
-typedef mx_status (*mx_op_kernel)(const mx_op_call *c);
-/* A GPU kernel (defined in the operator's .cu) in a CUDA build, NULL otherwise:
- * `.forward = {[MX_DEV_CPU] = forward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_x_forward_gpu)}`. */
-#ifdef MX_HAVE_CUDA
-#define MX_GPU(kernel) kernel
-#else
-#define MX_GPU(kernel) NULL
-#endif
+/* (mx_op_kernel, an operator's forward or backward on one device: internal.h) */
 
 /* flags */
 #define MX_OP_BWD_IN_DATA 1u  /* backward reads the inputs */
@@ -159,6 +152,10 @@ typedef struct mx_op {
    * parameters. Fails only on shapes that contradict each other. */
   mx_status (*infer_shape)(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
                            mx_shape *aux, int naux);
+  /* The kernels per device type. An operator written once over the device kernel table
+   * (table_op.h) gives the same function to both slots; one with CUDA code of its own (a .cu
+   * file) leaves the GPU's empty, and the CUDA device supplies it (core/ops/cuda_ops.cu).
+   * Callers ask mx_op_kernel_for, never these slots. */
   mx_op_kernel forward[MX_DEV_SLOTS];
   mx_op_kernel backward[MX_DEV_SLOTS];
   unsigned flags;
@@ -174,6 +171,11 @@ typedef struct mx_op {
   int64_t (*workspace)(const mx_op_attrs *a, const mx_shape *in, int nin, const mx_shape *out,
                        int nout, int backward);
 } mx_op;
+
+/* The forward (backward = 0) or backward kernel of `op` on device type dev_type: the
+ * descriptor's own, else the one that device supplies (mx_device.op_kernel); NULL when this
+ * build has no such device or the operator no such kernel on it (devices.c). */
+mx_op_kernel mx_op_kernel_for(const mx_op *op, int dev_type, int backward);
 
 /* ---- registry (core/ops/registry.c) ---- */
 const mx_op *mx_op_find(const char *name); /* exact name, NULL when unknown */

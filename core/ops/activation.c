@@ -85,9 +85,6 @@ MX_SIMD_CLONES static mx_status backward_cpu(const mx_op_call *c) {
   return MX_OK;
 }
 
-mx_status mx_op_activation_forward_gpu(const mx_op_call *c); /* activation.cu */
-mx_status mx_op_activation_backward_gpu(const mx_op_call *c);
-
 const mx_op mx_op_activation = {
     .name = "Activation",
     .doc = "Element-wise activation: relu max(0,x), sigmoid, tanh, softrelu log(1+e^x), softsign "
@@ -96,7 +93,7 @@ const mx_op mx_op_activation = {
     .arguments = (const char *const[]){"data", NULL},
     .outputs = (const char *const[]){"output", NULL},
     .infer_shape = infer,
-    .forward = {[MX_DEV_CPU] = forward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_activation_forward_gpu)},
-    .backward = {[MX_DEV_CPU] = backward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_activation_backward_gpu)},
+    .forward = {[MX_DEV_CPU] = forward_cpu},
+    .backward = {[MX_DEV_CPU] = backward_cpu},
     .flags = MX_OP_BWD_OUT_DATA | MX_OP_BWD_OUT_GRAD | MX_OP_INPLACE,
 };

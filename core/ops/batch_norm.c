@@ -106,9 +106,6 @@ static mx_status backward_cpu(const mx_op_call *c) {
   return MX_OK;
 }
 
-mx_status mx_op_batch_norm_forward_gpu(const mx_op_call *c); /* batch_norm.cu */
-mx_status mx_op_batch_norm_backward_gpu(const mx_op_call *c);
-
 const mx_op mx_op_batch_norm = {
     .name = "BatchNorm",
     .doc = "Batch normalization: (x - mean) / sqrt(var + eps) * gamma + beta per channel; moving "
@@ -120,7 +117,7 @@ const mx_op mx_op_batch_norm = {
     .aux_states = (const char *const[]){"moving_mean", "moving_var", NULL},
     .hidden_outputs = 2,
     .infer_shape = infer,
-    .forward = {[MX_DEV_CPU] = forward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_batch_norm_forward_gpu)},
-    .backward = {[MX_DEV_CPU] = backward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_batch_norm_backward_gpu)},
+    .forward = {[MX_DEV_CPU] = forward_cpu},
+    .backward = {[MX_DEV_CPU] = backward_cpu},
     .flags = MX_OP_BWD_IN_DATA | MX_OP_BWD_OUT_DATA | MX_OP_BWD_OUT_GRAD,
 };

@@ -20,7 +20,7 @@ const mx_op mx_op_block_grad = {
     .arguments = (const char *const[]){"data", NULL},
     .outputs = (const char *const[]){"output", NULL},
     .infer_shape = mx_op_infer_same,
-    .forward = {[MX_DEV_CPU] = mx_op_copy_forward, [MX_DEV_GPU] = MX_GPU(mx_op_copy_forward)},
-    .backward = {[MX_DEV_CPU] = backward, [MX_DEV_GPU] = MX_GPU(backward)},
+    .forward = {[MX_DEV_CPU] = mx_op_copy_forward, [MX_DEV_GPU] = mx_op_copy_forward},
+    .backward = {[MX_DEV_CPU] = backward, [MX_DEV_GPU] = backward},
     .flags = MX_OP_INPLACE,
 };

@@ -180,8 +180,8 @@ static int64_t workspace(const mx_op_attrs *a, const mx_shape *in, int nin, cons
   {                                                                                                \
     .name = NAME, .doc = DOC, .arguments = (const char *const[]){"lhs", "rhs", NULL},              \
     .outputs = (const char *const[]){"output", NULL}, .infer_shape = infer,                        \
-    .forward = {[MX_DEV_CPU] = forward, [MX_DEV_GPU] = MX_GPU(forward)},                           \
-    .backward = {[MX_DEV_CPU] = BACKWARD, [MX_DEV_GPU] = MX_GPU(BACKWARD)},                        \
+    .forward = {[MX_DEV_CPU] = forward, [MX_DEV_GPU] = forward},                           \
+    .backward = {[MX_DEV_CPU] = BACKWARD, [MX_DEV_GPU] = BACKWARD},                        \
     .flags = MX_OP_BWD_IN_DATA | MX_OP_BWD_OUT_DATA | MX_OP_BWD_OUT_GRAD, .workspace = workspace   \
   }
 

@@ -182,9 +182,6 @@ static mx_status backward_cpu(const mx_op_call *c) {
   return MX_OK;
 }
 
-mx_status mx_op_convolution_forward_gpu(const mx_op_call *c); /* convolution.cu */
-mx_status mx_op_convolution_backward_gpu(const mx_op_call *c);
-
 const mx_op mx_op_convolution = {
     .name = "Convolution",
     .doc = "2-D (or 1-D) convolution over NCHW data with stride, dilation, padding and groups.",
@@ -193,9 +190,9 @@ const mx_op mx_op_convolution = {
     .outputs = (const char *const[]){"output", NULL},
     .list_arguments = list_args,
     .infer_shape = infer,
-    .forward = {[MX_DEV_CPU] = forward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_convolution_forward_gpu)},
+    .forward = {[MX_DEV_CPU] = forward_cpu},
     .backward =
-        {[MX_DEV_CPU] = backward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_convolution_backward_gpu)},
+        {[MX_DEV_CPU] = backward_cpu},
     .flags = MX_OP_BWD_IN_DATA | MX_OP_BWD_OUT_GRAD,
     .workspace = workspace,
 };

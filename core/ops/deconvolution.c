@@ -173,9 +173,6 @@ static mx_status backward_cpu(const mx_op_call *c) {
   return MX_OK;
 }
 
-mx_status mx_op_deconvolution_forward_gpu(const mx_op_call *c); /* deconvolution.cu */
-mx_status mx_op_deconvolution_backward_gpu(const mx_op_call *c);
-
 const mx_op mx_op_deconvolution = {
     .name = "Deconvolution",
     .doc = "Transposed 2-D (or 1-D) convolution: the gradient of Convolution with respect to its "
@@ -185,9 +182,9 @@ const mx_op mx_op_deconvolution = {
     .outputs = (const char *const[]){"output", NULL},
     .list_arguments = list_args,
     .infer_shape = infer,
-    .forward = {[MX_DEV_CPU] = forward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_deconvolution_forward_gpu)},
+    .forward = {[MX_DEV_CPU] = forward_cpu},
     .backward =
-        {[MX_DEV_CPU] = backward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_deconvolution_backward_gpu)},
+        {[MX_DEV_CPU] = backward_cpu},
     .flags = MX_OP_BWD_IN_DATA | MX_OP_BWD_OUT_GRAD,
     .workspace = workspace,
 };

@@ -85,8 +85,8 @@ const mx_op mx_op_dropout = {
     .outputs = (const char *const[]){"output", "mask", NULL},
     .hidden_outputs = 1,
     .infer_shape = infer,
-    .forward = {[MX_DEV_CPU] = forward, [MX_DEV_GPU] = MX_GPU(forward)},
-    .backward = {[MX_DEV_CPU] = backward, [MX_DEV_GPU] = MX_GPU(backward)},
+    .forward = {[MX_DEV_CPU] = forward, [MX_DEV_GPU] = forward},
+    .backward = {[MX_DEV_CPU] = backward, [MX_DEV_GPU] = backward},
     .flags = MX_OP_BWD_OUT_DATA | MX_OP_BWD_OUT_GRAD | MX_OP_INPLACE,
     .workspace = mx_table_workspace,
 };

@@ -60,15 +60,6 @@ static mx_status div_bwd(const mx_op_call *c) {
   return binary_bwd(c, EW_DIV);
 }
 
-/* elemwise.cu */
-#define GPU_DECL(var)                                                                              \
-  mx_status mx_op_##var##_forward_gpu(const mx_op_call *c);                                        \
-  mx_status mx_op_##var##_backward_gpu(const mx_op_call *c);
-GPU_DECL(plus)
-GPU_DECL(minus)
-GPU_DECL(mul)
-GPU_DECL(div)
-
 #define BINARY_FIELDS                                                                              \
   .arguments = (const char *const[]){"lhs", "rhs", NULL},                                          \
   .outputs = (const char *const[]){"output", NULL}, .infer_shape = mx_op_infer_same
@@ -77,29 +68,29 @@ const mx_op mx_op_plus = {
     .name = "_Plus",
     .doc = "lhs + rhs (same shapes)",
     BINARY_FIELDS,
-    .forward = {[MX_DEV_CPU] = plus_fwd, [MX_DEV_GPU] = MX_GPU(mx_op_plus_forward_gpu)},
-    .backward = {[MX_DEV_CPU] = plus_bwd, [MX_DEV_GPU] = MX_GPU(mx_op_plus_backward_gpu)},
+    .forward = {[MX_DEV_CPU] = plus_fwd},
+    .backward = {[MX_DEV_CPU] = plus_bwd},
     .flags = MX_OP_BWD_OUT_GRAD | MX_OP_INPLACE};
 const mx_op mx_op_minus = {
     .name = "_Minus",
     .doc = "lhs - rhs (same shapes)",
     BINARY_FIELDS,
-    .forward = {[MX_DEV_CPU] = minus_fwd, [MX_DEV_GPU] = MX_GPU(mx_op_minus_forward_gpu)},
-    .backward = {[MX_DEV_CPU] = minus_bwd, [MX_DEV_GPU] = MX_GPU(mx_op_minus_backward_gpu)},
+    .forward = {[MX_DEV_CPU] = minus_fwd},
+    .backward = {[MX_DEV_CPU] = minus_bwd},
     .flags = MX_OP_BWD_OUT_GRAD | MX_OP_INPLACE};
 const mx_op mx_op_mul = {
     .name = "_Mul",
     .doc = "lhs * rhs (same shapes)",
     BINARY_FIELDS,
-    .forward = {[MX_DEV_CPU] = mul_fwd, [MX_DEV_GPU] = MX_GPU(mx_op_mul_forward_gpu)},
-    .backward = {[MX_DEV_CPU] = mul_bwd, [MX_DEV_GPU] = MX_GPU(mx_op_mul_backward_gpu)},
+    .forward = {[MX_DEV_CPU] = mul_fwd},
+    .backward = {[MX_DEV_CPU] = mul_bwd},
     .flags = MX_OP_BWD_IN_DATA | MX_OP_BWD_OUT_GRAD | MX_OP_INPLACE};
 const mx_op mx_op_div = {
     .name = "_Div",
     .doc = "lhs / rhs (same shapes)",
     BINARY_FIELDS,
-    .forward = {[MX_DEV_CPU] = div_fwd, [MX_DEV_GPU] = MX_GPU(mx_op_div_forward_gpu)},
-    .backward = {[MX_DEV_CPU] = div_bwd, [MX_DEV_GPU] = MX_GPU(mx_op_div_backward_gpu)},
+    .forward = {[MX_DEV_CPU] = div_fwd},
+    .backward = {[MX_DEV_CPU] = div_bwd},
     .flags = MX_OP_BWD_IN_DATA | MX_OP_BWD_OUT_GRAD | MX_OP_INPLACE};
 
 /* ---- with a scalar ---- */
@@ -140,7 +131,6 @@ static mx_status scalar_bwd(const mx_op_call *c, int kind) {
 }
 
 #define SCALAR_OP(var, opname, kind, doc_, flags_)                                                 \
-  GPU_DECL(var)                                                                                    \
   static mx_status var##_fwd(const mx_op_call *c) {                                                \
     return scalar_fwd(c, kind);                                                                    \
   }                                                                                                \
@@ -154,8 +144,8 @@ static mx_status scalar_bwd(const mx_op_call *c, int kind) {
       .arguments = (const char *const[]){"data", NULL},                                            \
       .outputs = (const char *const[]){"output", NULL},                                            \
       .infer_shape = mx_op_infer_same,                                                             \
-      .forward = {[MX_DEV_CPU] = var##_fwd, [MX_DEV_GPU] = MX_GPU(mx_op_##var##_forward_gpu)},     \
-      .backward = {[MX_DEV_CPU] = var##_bwd, [MX_DEV_GPU] = MX_GPU(mx_op_##var##_backward_gpu)},   \
+      .forward = {[MX_DEV_CPU] = var##_fwd},                                                       \
+      .backward = {[MX_DEV_CPU] = var##_bwd},                                                      \
       .flags = (flags_)};
 
 SCALAR_OP(plus_scalar, "_PlusScalar", EW_ADD, "data + scalar", MX_OP_BWD_OUT_GRAD | MX_OP_INPLACE)

@@ -66,9 +66,6 @@ static mx_status backward_cpu(const mx_op_call *c) {
   return MX_OK;
 }
 
-mx_status mx_op_embedding_forward_gpu(const mx_op_call *c); /* embedding.cu */
-mx_status mx_op_embedding_backward_gpu(const mx_op_call *c);
-
 const mx_op mx_op_embedding = {
     .name = "Embedding",
     .doc =
@@ -77,7 +74,7 @@ const mx_op mx_op_embedding = {
     .arguments = (const char *const[]){"data", "weight", NULL},
     .outputs = (const char *const[]){"output", NULL},
     .infer_shape = infer,
-    .forward = {[MX_DEV_CPU] = forward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_embedding_forward_gpu)},
-    .backward = {[MX_DEV_CPU] = backward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_embedding_backward_gpu)},
+    .forward = {[MX_DEV_CPU] = forward_cpu},
+    .backward = {[MX_DEV_CPU] = backward_cpu},
     .flags = MX_OP_BWD_IN_DATA | MX_OP_BWD_OUT_GRAD,
 };

@@ -102,8 +102,8 @@ const mx_op mx_op_fully_connected = {
     .outputs = (const char *const[]){"output", NULL},
     .list_arguments = list_args,
     .infer_shape = infer,
-    .forward = {[MX_DEV_CPU] = forward, [MX_DEV_GPU] = MX_GPU(forward)},
-    .backward = {[MX_DEV_CPU] = backward, [MX_DEV_GPU] = MX_GPU(backward)},
+    .forward = {[MX_DEV_CPU] = forward, [MX_DEV_GPU] = forward},
+    .backward = {[MX_DEV_CPU] = backward, [MX_DEV_GPU] = backward},
     .flags = MX_OP_BWD_IN_DATA | MX_OP_BWD_OUT_GRAD,
     .workspace = workspace,
 };

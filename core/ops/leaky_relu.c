@@ -76,9 +76,6 @@ static mx_status backward_cpu(const mx_op_call *c) {
   return MX_OK;
 }
 
-mx_status mx_op_leaky_relu_forward_gpu(const mx_op_call *c); /* leaky_relu.cu */
-mx_status mx_op_leaky_relu_backward_gpu(const mx_op_call *c);
-
 const mx_op mx_op_leaky_relu = {
     .name = "LeakyReLU",
     .doc = "Leaky rectifiers: leaky, elu, prelu (learnt slope per channel), rrelu (random slope in "
@@ -89,7 +86,7 @@ const mx_op mx_op_leaky_relu = {
     .hidden_outputs = 1,
     .list_arguments = list_args,
     .infer_shape = infer,
-    .forward = {[MX_DEV_CPU] = forward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_leaky_relu_forward_gpu)},
-    .backward = {[MX_DEV_CPU] = backward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_leaky_relu_backward_gpu)},
+    .forward = {[MX_DEV_CPU] = forward_cpu},
+    .backward = {[MX_DEV_CPU] = backward_cpu},
     .flags = MX_OP_BWD_IN_DATA | MX_OP_BWD_OUT_DATA | MX_OP_BWD_OUT_GRAD,
 };

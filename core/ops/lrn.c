@@ -109,8 +109,8 @@ const mx_op mx_op_lrn = {
     .outputs = (const char *const[]){"output", "tmp_norm", NULL},
     .hidden_outputs = 1,
     .infer_shape = infer,
-    .forward = {[MX_DEV_CPU] = forward, [MX_DEV_GPU] = MX_GPU(forward)},
-    .backward = {[MX_DEV_CPU] = backward, [MX_DEV_GPU] = MX_GPU(backward)},
+    .forward = {[MX_DEV_CPU] = forward, [MX_DEV_GPU] = forward},
+    .backward = {[MX_DEV_CPU] = backward, [MX_DEV_GPU] = backward},
     .flags = MX_OP_BWD_IN_DATA | MX_OP_BWD_OUT_DATA | MX_OP_BWD_OUT_GRAD,
     .workspace = workspace,
 };

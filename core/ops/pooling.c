@@ -136,9 +136,6 @@ static mx_status backward_cpu(const mx_op_call *c) {
   return MX_OK;
 }
 
-mx_status mx_op_pooling_forward_gpu(const mx_op_call *c); /* pooling.cu */
-mx_status mx_op_pooling_backward_gpu(const mx_op_call *c);
-
 const mx_op mx_op_pooling = {
     .name = "Pooling",
     .doc = "Max, average or sum pooling over NCHW (or NCW) data.",
@@ -146,7 +143,7 @@ const mx_op mx_op_pooling = {
     .arguments = (const char *const[]){"data", NULL},
     .outputs = (const char *const[]){"output", NULL},
     .infer_shape = infer,
-    .forward = {[MX_DEV_CPU] = forward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_pooling_forward_gpu)},
-    .backward = {[MX_DEV_CPU] = backward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_pooling_backward_gpu)},
+    .forward = {[MX_DEV_CPU] = forward_cpu},
+    .backward = {[MX_DEV_CPU] = backward_cpu},
     .flags = MX_OP_BWD_IN_DATA | MX_OP_BWD_OUT_GRAD,
 };

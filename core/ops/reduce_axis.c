@@ -148,8 +148,8 @@ static unsigned needs(const mx_op_attrs *a) {
 #define REDUCE_FIELDS                                                                                      \
   MX_OP_PARAMS(reduce_axis_param, params), .arguments = (const char *const[]){"data", NULL},                \
   .outputs = (const char *const[]){"output", NULL}, .infer_shape = infer,                                   \
-  .forward = {[MX_DEV_CPU] = forward, [MX_DEV_GPU] = MX_GPU(forward)},                                      \
-  .backward = {[MX_DEV_CPU] = backward, [MX_DEV_GPU] = MX_GPU(backward)},                                   \
+  .forward = {[MX_DEV_CPU] = forward, [MX_DEV_GPU] = forward},                                      \
+  .backward = {[MX_DEV_CPU] = backward, [MX_DEV_GPU] = backward},                                   \
   .flags = MX_OP_BWD_IN_DATA | MX_OP_BWD_OUT_DATA | MX_OP_BWD_OUT_GRAD, .backward_needs = needs,            \
   .workspace = mx_table_workspace_bwd
 

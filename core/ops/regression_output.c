@@ -84,23 +84,23 @@ const mx_op mx_op_linear_regression_output = {
     .name = "LinearRegressionOutput",
     .doc = "Identity forward; gradient (out - label) * grad_scale / outputs per example (squared "
            "loss).",
-    .forward = {[MX_DEV_CPU] = linear_fwd, [MX_DEV_GPU] = MX_GPU(linear_fwd)},
-    .backward = {[MX_DEV_CPU] = linear_bwd, [MX_DEV_GPU] = MX_GPU(linear_bwd)},
+    .forward = {[MX_DEV_CPU] = linear_fwd, [MX_DEV_GPU] = linear_fwd},
+    .backward = {[MX_DEV_CPU] = linear_bwd, [MX_DEV_GPU] = linear_bwd},
     REGRESSION_FIELDS,
 };
 const mx_op mx_op_logistic_regression_output = {
     .name = "LogisticRegressionOutput",
     .doc = "Sigmoid forward; gradient (out - label) * grad_scale / outputs per example (logistic "
            "loss).",
-    .forward = {[MX_DEV_CPU] = logistic_fwd, [MX_DEV_GPU] = MX_GPU(logistic_fwd)},
-    .backward = {[MX_DEV_CPU] = logistic_bwd, [MX_DEV_GPU] = MX_GPU(logistic_bwd)},
+    .forward = {[MX_DEV_CPU] = logistic_fwd, [MX_DEV_GPU] = logistic_fwd},
+    .backward = {[MX_DEV_CPU] = logistic_bwd, [MX_DEV_GPU] = logistic_bwd},
     REGRESSION_FIELDS,
 };
 const mx_op mx_op_mae_regression_output = {
     .name = "MAERegressionOutput",
     .doc = "Identity forward; gradient sign(out - label) * grad_scale / outputs per example "
            "(absolute loss).",
-    .forward = {[MX_DEV_CPU] = mae_fwd, [MX_DEV_GPU] = MX_GPU(mae_fwd)},
-    .backward = {[MX_DEV_CPU] = mae_bwd, [MX_DEV_GPU] = MX_GPU(mae_bwd)},
+    .forward = {[MX_DEV_CPU] = mae_fwd, [MX_DEV_GPU] = mae_fwd},
+    .backward = {[MX_DEV_CPU] = mae_bwd, [MX_DEV_GPU] = mae_bwd},
     REGRESSION_FIELDS,
 };

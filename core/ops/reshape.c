@@ -124,8 +124,8 @@ const mx_op mx_op_reshape = {
     .arguments = (const char *const[]){"data", NULL},
     .outputs = (const char *const[]){"output", NULL},
     .infer_shape = infer,
-    .forward = {[MX_DEV_CPU] = mx_op_copy_forward, [MX_DEV_GPU] = MX_GPU(mx_op_copy_forward)},
+    .forward = {[MX_DEV_CPU] = mx_op_copy_forward, [MX_DEV_GPU] = mx_op_copy_forward},
     .backward =
-        {[MX_DEV_CPU] = mx_op_copy_backward, [MX_DEV_GPU] = MX_GPU(mx_op_copy_backward)},
+        {[MX_DEV_CPU] = mx_op_copy_backward, [MX_DEV_GPU] = mx_op_copy_backward},
     .flags = MX_OP_BWD_OUT_GRAD | MX_OP_INPLACE,
 };

@@ -120,8 +120,8 @@ const mx_op mx_op_slice_channel = {
     .outputs = (const char *const[]){"output0", NULL},
     .list_outputs = list_outputs,
     .infer_shape = infer,
-    .forward = {[MX_DEV_CPU] = forward, [MX_DEV_GPU] = MX_GPU(forward)},
-    .backward = {[MX_DEV_CPU] = backward, [MX_DEV_GPU] = MX_GPU(backward)},
+    .forward = {[MX_DEV_CPU] = forward, [MX_DEV_GPU] = forward},
+    .backward = {[MX_DEV_CPU] = backward, [MX_DEV_GPU] = backward},
     .flags = MX_OP_BWD_OUT_GRAD,
     .workspace = mx_table_workspace,
 };

@@ -134,20 +134,13 @@ void mx_op_softmax_geometry(const mx_op_attrs *a, const int64_t *shape, int ndim
                             int64_t *k, int64_t *inner) {
   geometry(a, shape, ndim, outer, k, inner);
 }
-mx_status mx_op_softmax_output_forward_gpu(const mx_op_call *c);
-mx_status mx_op_softmax_output_backward_gpu(const mx_op_call *c);
-mx_status mx_op_softmax_forward_gpu(const mx_op_call *c);
-mx_status mx_op_softmax_backward_gpu(const mx_op_call *c);
-mx_status mx_op_log_softmax_forward_gpu(const mx_op_call *c);
-mx_status mx_op_log_softmax_backward_gpu(const mx_op_call *c);
-
 #define SOFTMAX_OUTPUT_FIELDS                                                                      \
   MX_OP_PARAMS(softmax_output_param, params), .arguments = (const char *const[]){"data", "label", NULL},       \
   .outputs = (const char *const[]){"output", NULL}, .infer_shape = infer,                          \
   .forward =                                                                                       \
-      {[MX_DEV_CPU] = forward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_softmax_output_forward_gpu)},       \
+      {[MX_DEV_CPU] = forward_cpu},       \
   .backward =                                                                                      \
-      {[MX_DEV_CPU] = backward_cpu, [MX_DEV_GPU] = MX_GPU(mx_op_softmax_output_backward_gpu)},     \
+      {[MX_DEV_CPU] = backward_cpu},     \
   .flags = MX_OP_BWD_IN_DATA | MX_OP_BWD_OUT_DATA | MX_OP_LOSS | MX_OP_INPLACE,                    \
   .backward_needs = softmax_output_needs
 
@@ -297,8 +290,8 @@ const mx_op mx_op_softmax = {
     .arguments = (const char *const[]){"data", NULL},
     .outputs = (const char *const[]){"output", NULL},
     .infer_shape = axis_infer,
-    .forward = {[MX_DEV_CPU] = softmax_fwd, [MX_DEV_GPU] = MX_GPU(mx_op_softmax_forward_gpu)},
-    .backward = {[MX_DEV_CPU] = softmax_bwd, [MX_DEV_GPU] = MX_GPU(mx_op_softmax_backward_gpu)},
+    .forward = {[MX_DEV_CPU] = softmax_fwd},
+    .backward = {[MX_DEV_CPU] = softmax_bwd},
     .flags = MX_OP_BWD_OUT_DATA | MX_OP_BWD_OUT_GRAD,
 };
 
@@ -310,9 +303,9 @@ const mx_op mx_op_log_softmax = {
     .outputs = (const char *const[]){"output", NULL},
     .infer_shape = axis_infer,
     .forward =
-        {[MX_DEV_CPU] = log_softmax_fwd, [MX_DEV_GPU] = MX_GPU(mx_op_log_softmax_forward_gpu)},
+        {[MX_DEV_CPU] = log_softmax_fwd},
     .backward =
-        {[MX_DEV_CPU] = log_softmax_bwd, [MX_DEV_GPU] = MX_GPU(mx_op_log_softmax_backward_gpu)},
+        {[MX_DEV_CPU] = log_softmax_bwd},
     .flags = MX_OP_BWD_OUT_DATA | MX_OP_BWD_OUT_GRAD,
 };
 
@@ -324,7 +317,7 @@ const mx_op mx_op_softmax_activation = {
     .arguments = (const char *const[]){"data", NULL},
     .outputs = (const char *const[]){"output", NULL},
     .infer_shape = axis_infer,
-    .forward = {[MX_DEV_CPU] = softmax_fwd, [MX_DEV_GPU] = MX_GPU(mx_op_softmax_forward_gpu)},
-    .backward = {[MX_DEV_CPU] = softmax_bwd, [MX_DEV_GPU] = MX_GPU(mx_op_softmax_backward_gpu)},
+    .forward = {[MX_DEV_CPU] = softmax_fwd},
+    .backward = {[MX_DEV_CPU] = softmax_bwd},
     .flags = MX_OP_BWD_OUT_DATA | MX_OP_BWD_OUT_GRAD,
 };

@@ -19,10 +19,31 @@ TEST(every_operator_has_gpu_kernels_in_a_cuda_build) {
   for (int i = 0; i < mx_op_count(); i++) {
     const mx_op *op = mx_op_at(i);
     /* a GPU kernel wherever the CPU has one */
-    int fwd = op->forward[MX_DEV_GPU] != NULL || !op->forward[MX_DEV_CPU],
-        bwd = op->backward[MX_DEV_GPU] != NULL || !op->backward[MX_DEV_CPU];
+    int fwd = mx_op_kernel_for(op, MX_DEV_GPU, 0) != NULL || !mx_op_kernel_for(op, MX_DEV_CPU, 0),
+        bwd = mx_op_kernel_for(op, MX_DEV_GPU, 1) != NULL || !mx_op_kernel_for(op, MX_DEV_CPU, 1);
     if (!fwd || !bwd) printf("# %s: GPU forward %d, backward %d\n", op->name, fwd, bwd);
     CHECK(fwd && bwd);
+  }
+}
+
+/* One source per kernel: an operator names its GPU kernel in its descriptor (written once over
+ * the kernel table) or the CUDA device supplies it (its own .cu code), never both; the CPU's is
+ * always the descriptor's; and without a GPU device in the build no operator has a GPU kernel. */
+TEST(operator_kernels_come_from_one_place) {
+  const mx_device *gpu = mx_devices[MX_DEV_GPU];
+  for (int i = 0; i < mx_op_count(); i++) {
+    const mx_op *op = mx_op_at(i);
+    CHECK(mx_op_kernel_for(op, MX_DEV_CPU, 0) == op->forward[MX_DEV_CPU]);
+    CHECK(mx_op_kernel_for(op, MX_DEV_CPU, 1) == op->backward[MX_DEV_CPU]);
+    CHECK(mx_op_kernel_for(op, 0, 0) == NULL && mx_op_kernel_for(op, MX_DEV_SLOTS, 0) == NULL);
+    for (int b = 0; b < 2; b++) {
+      mx_op_kernel own = b ? op->backward[MX_DEV_GPU] : op->forward[MX_DEV_GPU];
+      mx_op_kernel supplied = gpu && gpu->op_kernel ? gpu->op_kernel(op, b) : NULL;
+      if (own && supplied) printf("# %s: a GPU %s in its descriptor and in the CUDA device's table\n", op->name,
+                                  b ? "backward" : "forward");
+      CHECK(!(own && supplied));
+      CHECK(mx_op_kernel_for(op, MX_DEV_GPU, b) == (gpu ? (own ? own : supplied) : NULL));
+    }
   }
 }
 
@@ -141,6 +162,7 @@ TEST(gpu_graph_replays_and_refuses_allocations) {
 
 int main(void) {
   RUN(every_operator_has_gpu_kernels_in_a_cuda_build);
+  RUN(operator_kernels_come_from_one_place);
   RUN(every_device_fills_every_slot);
   RUN(cublas_opens_with_its_entry_points);
   RUN(graph_calls_fail_clearly_without_a_device);
