@@ -7,15 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kernels.h"
 #include "operator.h"
-
-/* One side is the "image" (channels c, size h x w), the other the column grid
- * (oh x ow positions), as in a convolution from image to grid. */
-typedef struct mx_conv_geom {
-  int64_t c, h, w; /* image channels and size */
-  int64_t oh, ow;  /* grid of kernel positions */
-  int64_t kh, kw, sh, sw, dh, dw, ph, pw;
-} mx_conv_geom;
 
 /* Convolution's parameters (convolution.c), and Deconvolution's (deconvolution.c). */
 typedef struct mx_conv_param {
