@@ -8,6 +8,20 @@
 
 #include "internal.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The geometry of an im2col (Convolution, Deconvolution; Pooling's windows too): one side is
+ * the "image" (channels c, size h x w), the other the column grid (oh x ow positions), as in
+ * a convolution from image to grid; 1-D kernels as height 1. A plain struct, passed by value
+ * to CUDA kernels. */
+typedef struct mx_conv_geom {
+  int64_t c, h, w; /* image channels and size */
+  int64_t oh, ow;  /* grid of kernel positions */
+  int64_t kh, kw, sh, sw, dh, dw, ph, pw;
+} mx_conv_geom;
+
 /* The CPU table is in kernels_cpu.c; a device whose table (or one entry) is
  * NULL reports "not available on <device>" instead of running. All pointers
  * are device pointers; arrays are contiguous row-major float32; n counts
@@ -48,6 +62,12 @@ typedef struct mx_kernels {
   /* y (n, depth): row i is off except y[i, idx[i]] = on; indices outside
    * [0, depth) give an all-off row (MXNet's behaviour). */
   void (*one_hot)(const float *idx, int64_t n, int64_t depth, float on, float off, float *y);
+  /* col (c*kh*kw, oh*ow) from one image (c, h, w), rows ld floats apart (ld >= oh*ow: several
+   * images side by side); zeros where the kernel reads padding. */
+  void (*im2col)(const mx_conv_geom *g, const float *img, float *col, int64_t ld);
+  /* img (c, h, w) += the columns of col (c*kh*kw, oh*ow; rows ld floats apart) put back where
+   * they came from; each element's sum in the order (ki, then kj) on every device. */
+  void (*col2im)(const mx_conv_geom *g, const float *col, float *img, int64_t ld);
 } mx_kernels;
 
 extern const mx_kernels mx_kernels_cpu;
@@ -146,5 +166,9 @@ static inline void mx_binary_broadcast(const mx_kernels *k, mx_binary_op op, con
   mx_collapse_axes(s, &n, sets, 2);
   k->binary_strided(op, a, sa, b, sb, y, s, n);
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

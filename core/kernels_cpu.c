@@ -339,6 +339,59 @@ static void cpu_one_hot(const float *idx, int64_t n, int64_t depth, float on, fl
   }
 }
 
+/* ---- im2col, col2im (Convolution, Deconvolution) ---- */
+
+static void cpu_im2col(const mx_conv_geom *g, const float *restrict img, float *restrict col, int64_t ld) {
+  for (int64_t ch = 0; ch < g->c; ch++)
+    for (int64_t ki = 0; ki < g->kh; ki++)
+      for (int64_t kj = 0; kj < g->kw; kj++) {
+        float *row = col + ((ch * g->kh + ki) * g->kw + kj) * ld;
+        const float *plane = img + ch * g->h * g->w;
+        for (int64_t y = 0; y < g->oh; y++) {
+          int64_t iy = y * g->sh - g->ph + ki * g->dh;
+          float *r = row + y * g->ow;
+          if (iy < 0 || iy >= g->h) {
+            for (int64_t x = 0; x < g->ow; x++) r[x] = 0.0f;
+            continue;
+          }
+          const float *src = plane + iy * g->w;
+          int64_t off = kj * g->dw - g->pw;
+          if (g->sw == 1 && off >= 0 && off + g->ow <= g->w) {
+            /* rows are short (LeNet: 24 and 8): fixed 8-float copies, inlined, instead of a memcpy
+             * call */
+            int64_t x = 0;
+            for (; x + 8 <= g->ow; x += 8) memcpy(r + x, src + off + x, 8 * sizeof(float));
+            for (; x < g->ow; x++) r[x] = src[off + x];
+            continue;
+          }
+          for (int64_t x = 0; x < g->ow; x++) {
+            int64_t ix = x * g->sw + off;
+            r[x] = (ix >= 0 && ix < g->w) ? src[ix] : 0.0f;
+          }
+        }
+      }
+}
+
+static void cpu_col2im(const mx_conv_geom *g, const float *restrict col, float *restrict img, int64_t ld) {
+  for (int64_t ch = 0; ch < g->c; ch++)
+    for (int64_t ki = 0; ki < g->kh; ki++)
+      for (int64_t kj = 0; kj < g->kw; kj++) {
+        const float *row = col + ((ch * g->kh + ki) * g->kw + kj) * ld;
+        float *plane = img + ch * g->h * g->w;
+        for (int64_t y = 0; y < g->oh; y++) {
+          int64_t iy = y * g->sh - g->ph + ki * g->dh;
+          if (iy < 0 || iy >= g->h) continue;
+          const float *r = row + y * g->ow;
+          float *dst = plane + iy * g->w;
+          int64_t off = kj * g->dw - g->pw;
+          for (int64_t x = 0; x < g->ow; x++) {
+            int64_t ix = x * g->sw + off;
+            if (ix >= 0 && ix < g->w) dst[ix] += r[x];
+          }
+        }
+      }
+}
+
 const mx_kernels mx_kernels_cpu = {
     .fill = cpu_fill,
     .arange = cpu_arange,
@@ -352,4 +405,6 @@ const mx_kernels mx_kernels_cpu = {
     .reduce = cpu_reduce,
     .take = cpu_take,
     .one_hot = cpu_one_hot,
+    .im2col = cpu_im2col,
+    .col2im = cpu_col2im,
 };

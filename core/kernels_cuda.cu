@@ -228,6 +228,42 @@ __global__ void one_hot_kernel(const float *idx, int64_t n, int64_t depth, float
   }
 }
 
+// ---- im2col, col2im ----
+
+// col (c*kh*kw, oh*ow; rows ld apart) from one image (c, h, w), zeros where the kernel reads padding
+__global__ void im2col_kernel(mx_conv_geom g, const float *img, float *col, int64_t ld) {
+  int64_t p = g.oh * g.ow;
+  MX_CUDA_LOOP(t, g.c * g.kh * g.kw * p) {
+    int64_t row = t / p, q = t % p, y = q / g.ow, x = q % g.ow;
+    int64_t ch = row / (g.kh * g.kw), ki = row / g.kw % g.kh, kj = row % g.kw;
+    int64_t iy = y * g.sh - g.ph + ki * g.dh, ix = x * g.sw - g.pw + kj * g.dw;
+    col[row * ld + q] = (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w) ? img[(ch * g.h + iy) * g.w + ix] : 0.0f;
+  }
+}
+
+// img (c, h, w) += the columns that came from each element, a thread per element (no
+// atomics), in the CPU's order (ki, then kj) so the sums round alike
+__global__ void col2im_kernel(mx_conv_geom g, const float *col, float *img, int64_t ld) {
+  MX_CUDA_LOOP(t, g.c * g.h * g.w) {
+    int64_t ch = t / (g.h * g.w), iy = t / g.w % g.h, ix = t % g.w;
+    float v = img[t];
+    for (int64_t ki = 0; ki < g.kh; ki++) {
+      int64_t ty = iy + g.ph - ki * g.dh; // = y * sh
+      if (ty < 0 || ty % g.sh) continue;
+      int64_t y = ty / g.sh;
+      if (y >= g.oh) continue;
+      for (int64_t kj = 0; kj < g.kw; kj++) {
+        int64_t tx = ix + g.pw - kj * g.dw;
+        if (tx < 0 || tx % g.sw) continue;
+        int64_t x = tx / g.sw;
+        if (x >= g.ow) continue;
+        v += col[((ch * g.kh + ki) * g.kw + kj) * ld + y * g.ow + x];
+      }
+    }
+    img[t] = v;
+  }
+}
+
 // ---- the table's entries ----
 
 static void cuda_fill(float *y, int64_t n, float v) {
@@ -326,8 +362,19 @@ static void cuda_one_hot(const float *idx, int64_t n, int64_t depth, float on, f
   MX_CUDA_LAUNCH(one_hot_kernel, n * depth, idx, n, depth, on, off, y);
 }
 
+static void cuda_im2col(const mx_conv_geom *g, const float *img, float *col, int64_t ld) {
+  mx_cuda_device_of(col);
+  MX_CUDA_LAUNCH(im2col_kernel, g->c * g->kh * g->kw * g->oh * g->ow, *g, img, col, ld);
+}
+
+static void cuda_col2im(const mx_conv_geom *g, const float *col, float *img, int64_t ld) {
+  mx_cuda_device_of(img);
+  MX_CUDA_LAUNCH(col2im_kernel, g->c * g->h * g->w, *g, col, img, ld);
+}
+
 // in the order of struct mx_kernels (kernels.h)
 extern "C" const mx_kernels mx_kernels_cuda = {
     cuda_fill,          cuda_arange,       cuda_unary,  cuda_clip, cuda_binary, cuda_binary_scalar,
     cuda_binary_strided, cuda_copy_strided, cuda_copy2d, cuda_reduce, cuda_take, cuda_one_hot,
+    cuda_im2col,        cuda_col2im,
 };

@@ -1,21 +1,15 @@
-/* conv_geom.h: the geometry Convolution, Deconvolution and Pooling share (NCHW, 1-D kernels
- * as height 1), on the host and (a plain struct) in CUDA kernels; the typed parameters of
- * Convolution and Deconvolution and their checks; and im2col / col2im over one image (CPU). */
+/* conv_geom.h: what Convolution, Deconvolution and Pooling share about their geometry
+ * (mx_conv_geom, kernels.h: NCHW, 1-D kernels as height 1): the typed parameters of
+ * Convolution and Deconvolution and their checks, a call's geometry, and (host only) the
+ * bias gradient of the two convolutions. */
 #ifndef MX_CONV_GEOM_H
 #define MX_CONV_GEOM_H
 
 #include <stdio.h>
 #include <string.h>
 
+#include "kernels.h"
 #include "operator.h"
-
-/* One side is the "image" (channels c, size h x w), the other the column grid
- * (oh x ow positions), as in a convolution from image to grid. */
-typedef struct mx_conv_geom {
-  int64_t c, h, w; /* image channels and size */
-  int64_t oh, ow;  /* grid of kernel positions */
-  int64_t kh, kw, sh, sw, dh, dw, ph, pw;
-} mx_conv_geom;
 
 /* Convolution's parameters (convolution.c), and Deconvolution's (deconvolution.c). */
 typedef struct mx_conv_param {
@@ -111,76 +105,25 @@ static inline mx_conv_geom mx_conv_call_geometry(const mx_op_call *c, const mx_n
   return g;
 }
 
-#ifdef __cplusplus
-extern "C" {
-#endif
-/* A call's geometry, for the GPU launches (convolution.c, deconvolution.c). */
-mx_conv_geom mx_op_convolution_geometry(const mx_op_call *c);
-mx_conv_geom mx_op_deconvolution_geometry(const mx_op_call *c);
-#ifdef __cplusplus
-}
-#endif
+#ifndef __CUDACC__ /* ---- what the operators' one (device-generic) body shares ---- */
+#include "table_op.h"
 
-#ifndef __CUDACC__ /* ---- the CPU's im2col and col2im ---- */
-/* col (c*kh*kw, oh*ow) from one image (c, h, w), rows ld floats apart (ld >= oh*ow: several
- * images side by side); zeros where the kernel reads padding. */
-static inline void mx_im2col(const mx_conv_geom *g, const float *restrict img, float *restrict col,
-                             int64_t ld) {
-  int64_t p = ld;
-  for (int64_t ch = 0; ch < g->c; ch++)
-    for (int64_t ki = 0; ki < g->kh; ki++)
-      for (int64_t kj = 0; kj < g->kw; kj++) {
-        float *row = col + ((ch * g->kh + ki) * g->kw + kj) * p;
-        const float *plane = img + ch * g->h * g->w;
-        for (int64_t y = 0; y < g->oh; y++) {
-          int64_t iy = y * g->sh - g->ph + ki * g->dh;
-          float *r = row + y * g->ow;
-          if (iy < 0 || iy >= g->h) {
-            for (int64_t x = 0; x < g->ow; x++) r[x] = 0.0f;
-            continue;
-          }
-          const float *src = plane + iy * g->w;
-          int64_t off = kj * g->dw - g->pw;
-          if (g->sw == 1 && off >= 0 && off + g->ow <= g->w) {
-            /* rows are short (LeNet: 24 and 8): fixed 8-float copies, inlined, instead of a memcpy
-             * call */
-            int64_t x = 0;
-            for (; x + 8 <= g->ow; x += 8) memcpy(r + x, src + off + x, 8 * sizeof(float));
-            for (; x < g->ow; x++) r[x] = src[off + x];
-            continue;
-          }
-          for (int64_t x = 0; x < g->ow; x++) {
-            int64_t ix = x * g->sw + off;
-            r[x] = (ix >= 0 && ix < g->w) ? src[ix] : 0.0f;
-          }
-        }
-      }
+/* db (f) = (or +=, by r) the sums of dy (n, f, p) over the samples and positions: per
+ * (sample, channel) row, then down the samples. ws: n*f + f floats. */
+static inline void mx_conv_bias_grad(const mx_kernels *k, mx_req r, const float *dy, float *db, int64_t n,
+                                     int64_t f, int64_t p, float *ws) {
+  float *t = r == MX_REQ_ADD ? ws + n * f : db;
+  k->reduce(MX_REDUCE_SUM, dy, ws, n * f, p, 1);
+  k->reduce(MX_REDUCE_SUM, ws, t, 1, n, f);
+  mx_table_finish(k, r, db, t, f);
 }
 
-/* img (c, h, w) += the columns of col (c*kh*kw, oh*ow; rows ld floats apart) put back where
- * they came from. */
-static inline void mx_col2im(const mx_conv_geom *g, const float *restrict col, float *restrict img,
-                             int64_t ld) {
-  int64_t p = ld;
-  for (int64_t ch = 0; ch < g->c; ch++)
-    for (int64_t ki = 0; ki < g->kh; ki++)
-      for (int64_t kj = 0; kj < g->kw; kj++) {
-        const float *row = col + ((ch * g->kh + ki) * g->kw + kj) * p;
-        float *plane = img + ch * g->h * g->w;
-        for (int64_t y = 0; y < g->oh; y++) {
-          int64_t iy = y * g->sh - g->ph + ki * g->dh;
-          if (iy < 0 || iy >= g->h) continue;
-          const float *r = row + y * g->ow;
-          float *dst = plane + iy * g->w;
-          int64_t off = kj * g->dw - g->pw;
-          for (int64_t x = 0; x < g->ow; x++) {
-            int64_t ix = x * g->sw + off;
-            if (ix >= 0 && ix < g->w) dst[ix] += r[x];
-          }
-        }
-      }
+/* A workspace of `cols` floats (the columns), for a backward at least mx_conv_bias_grad's
+ * over data of shape d (n samples) with f channels out. */
+static inline int64_t mx_conv_workspace(const mx_shape *d, int64_t f, int64_t cols, int backward) {
+  int64_t bias = backward ? (d->dim[0] + 1) * f : 0;
+  return cols > bias ? cols : bias;
 }
-
 #endif /* __CUDACC__ */
 
 #endif

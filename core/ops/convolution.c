@@ -1,6 +1,7 @@
 /* convolution.c: Convolution (NCHW, or NCW for 1-D kernels) with stride, dilation, padding
  * and groups: im2col of a chunk of images into the executor's planned workspace, then one
- * GEMM per group; weight (num_filter, C/num_group, kh, kw), bias (num_filter). */
+ * GEMM per group; weight (num_filter, C/num_group, kh, kw), bias (num_filter). Written once
+ * over the kernel table (kernels.h) and mx_gemm, for the CPU and the GPU alike. */
 #include "conv_geom.h"
 
 static const mx_param_desc params[] = {
@@ -78,25 +79,26 @@ static int64_t chunk_images(const mx_conv_geom *g, int64_t n, int64_t f) {
   return nb < 1 ? 1 : nb > n ? n : nb;
 }
 
+/* A chunk's columns and its output (or gathered output gradient); backward: also the bias
+ * gradient's sums (mx_conv_bias_grad), made before the chunks. */
 static int64_t workspace(const mx_op_attrs *a, const mx_shape *in, int nin, const mx_shape *out,
                          int nout, int backward) {
   mx_conv_geom g;
   int nd;
   if (geometry(a, &in[0], &g, &nd) != MX_OK || in[0].ndim == 0) return 0;
   int64_t f = P(a)->num_filter;
-  return chunk_images(&g, in[0].dim[0], f) * (g.c * g.kh * g.kw + f) * g.oh * g.ow;
+  return mx_conv_workspace(&in[0], f, chunk_images(&g, in[0].dim[0], f) * (g.c * g.kh * g.kw + f) * g.oh * g.ow,
+                           backward);
 }
 
-mx_conv_geom mx_op_convolution_geometry(const mx_op_call *c) {
-  return mx_conv_call_geometry(c, c->in[0], geometry);
-}
-
-/* For each chunk of nb images: col (C*kh*kw, nb*P) by im2col, then per group
- * (F/G, K) x (K, nb*P) -> yt (F/G, nb*P), and yt scattered to (nb, F, P) with the bias. */
-static mx_status forward_cpu(const mx_op_call *c) {
-  mx_req r = c->req[0];
-  if (r == MX_REQ_NULL) return MX_OK;
-  mx_conv_geom g = mx_op_convolution_geometry(c);
+/* One body for every device (the kernel table and mx_gemm). For each chunk of nb images:
+ * col (C*kh*kw, nb*P) by im2col, then per group (F/G, K) x (K, nb*P) -> yt (F/G, nb*P), and
+ * yt (F, nb, P) read into y (nb, F, P) with the bias added. */
+static mx_status forward(const mx_op_call *c) {
+  const mx_kernels *kt;
+  mx_status st = mx_table_forward_of(c, &kt);
+  if (st != MX_OK || !kt) return st;
+  mx_conv_geom g = mx_conv_call_geometry(c, c->in[0], geometry);
   int64_t n = mx_ndarray_shape(c->in[0])[0], f = P(c->attrs)->num_filter,
           grp = P(c->attrs)->num_group;
   int64_t p = g.oh * g.ow, fg = f / grp, k = g.c / grp * g.kh * g.kw, img = g.c * g.h * g.w;
@@ -106,21 +108,17 @@ static mx_status forward_cpu(const mx_op_call *c) {
   float *y = mx_op_data(c->out[0]), *col = c->workspace, *yt = col + nbmax * g.c * g.kh * g.kw * p;
   for (int64_t i0 = 0; i0 < n; i0 += nbmax) {
     int64_t nb = n - i0 < nbmax ? n - i0 : nbmax, ld = nb * p;
-    for (int64_t i = 0; i < nb; i++) mx_im2col(&g, x + (i0 + i) * img, col + i * p, ld);
+    for (int64_t i = 0; i < nb; i++) kt->im2col(&g, x + (i0 + i) * img, col + i * p, ld);
     for (int64_t j = 0; j < grp; j++) {
-      mx_status st = mx_gemm(c->ctx, 0, 0, fg, ld, k, 1.0f, w + j * fg * k, k, col + j * k * ld, ld,
-                             0.0f, yt + j * fg * ld, ld);
+      st = mx_gemm(c->ctx, 0, 0, fg, ld, k, 1.0f, w + j * fg * k, k, col + j * k * ld, ld, 0.0f,
+                   yt + j * fg * ld, ld);
       if (st != MX_OK) return st;
     }
-    for (int64_t i = 0; i < nb; i++)
-      for (int64_t o = 0; o < f; o++) {
-        const float *src = yt + o * ld + i * p;
-        float *dst = y + ((i0 + i) * f + o) * p, bo = b ? b[o] : 0.0f;
-        if (r == MX_REQ_ADD)
-          for (int64_t q = 0; q < p; q++) dst[q] += src[q] + bo;
-        else
-          for (int64_t q = 0; q < p; q++) dst[q] = src[q] + bo;
-      }
+    int64_t shape[3] = {nb, f, p}, syt[3] = {p, ld, 1}, sb[3] = {0, 1, 0};
+    if (b)
+      kt->binary_strided(MX_BINARY_ADD, yt, syt, b, sb, y + i0 * f * p, shape, 3);
+    else
+      kt->copy_strided(yt, syt, y + i0 * f * p, shape, 3);
   }
   return MX_OK;
 }
@@ -128,8 +126,11 @@ static mx_status forward_cpu(const mx_op_call *c) {
 /* Per chunk: dyt (F, nb*P) gathered from dy, then dW_g += dyt_g (F/G, nb*P) x col_g^T. The
  * data gradient goes image by image (dcol = W_g^T x dy_g, then col2im), whose columns stay
  * contiguous: col2im over rows nb*P apart was slower than the GEMMs it saved. */
-static mx_status backward_cpu(const mx_op_call *c) {
-  mx_conv_geom g = mx_op_convolution_geometry(c);
+static mx_status backward(const mx_op_call *c) {
+  const mx_kernels *kt;
+  mx_status st = mx_table_of(c, &kt);
+  if (st != MX_OK) return st;
+  mx_conv_geom g = mx_conv_call_geometry(c, c->in[0], geometry);
   int64_t n = mx_ndarray_shape(c->in[0])[0], f = P(c->attrs)->num_filter,
           grp = P(c->attrs)->num_group;
   int64_t p = g.oh * g.ow, fg = f / grp, k = g.c / grp * g.kh * g.kw, img = g.c * g.h * g.w;
@@ -139,45 +140,32 @@ static mx_status backward_cpu(const mx_op_call *c) {
   mx_req rx = c->req[0], rw = c->req[1],
          rb = P(c->attrs)->no_bias ? MX_REQ_NULL : c->req[2];
   float *col = c->workspace, *dyt = col + nbmax * g.c * g.kh * g.kw * p;
-  if (rb != MX_REQ_NULL) {
-    float *db = mx_op_data(c->in_grad[2]);
-    for (int64_t o = 0; o < f; o++) {
-      double s = 0;
-      for (int64_t i = 0; i < n; i++) {
-        const float *row = dy + (i * f + o) * p;
-        for (int64_t q = 0; q < p; q++) s += row[q];
-      }
-      mx_req_store(rb, &db[o], (float)s);
-    }
-  }
+  if (rb != MX_REQ_NULL) mx_conv_bias_grad(kt, rb, dy, mx_op_data(c->in_grad[2]), n, f, p, c->workspace);
   if (rw != MX_REQ_NULL) {
     float *dw = mx_op_data(c->in_grad[1]);
     for (int64_t i0 = 0; i0 < n; i0 += nbmax) {
       int64_t nb = n - i0 < nbmax ? n - i0 : nbmax, ld = nb * p;
-      for (int64_t i = 0; i < nb; i++) {
-        mx_im2col(&g, x + (i0 + i) * img, col + i * p, ld);
-        for (int64_t o = 0; o < f; o++)
-          memcpy(dyt + o * ld + i * p, dy + ((i0 + i) * f + o) * p, (size_t)p * sizeof(float));
-      }
+      int64_t shape[3] = {f, nb, p}, sdy[3] = {p, f * p, 1};
+      for (int64_t i = 0; i < nb; i++) kt->im2col(&g, x + (i0 + i) * img, col + i * p, ld);
+      kt->copy_strided(dy + i0 * f * p, sdy, dyt, shape, 3);
       for (int64_t j = 0; j < grp;
            j++) { /* (F/G, nb*P) x (K, nb*P)^T -> (F/G, K), summed over the chunks */
-        mx_status st =
-            mx_gemm(c->ctx, 0, 1, fg, k, ld, 1.0f, dyt + j * fg * ld, ld, col + j * k * ld, ld,
-                    (i0 == 0 && rw != MX_REQ_ADD) ? 0.0f : 1.0f, dw + j * fg * k, k);
+        st = mx_gemm(c->ctx, 0, 1, fg, k, ld, 1.0f, dyt + j * fg * ld, ld, col + j * k * ld, ld,
+                     (i0 == 0 && rw != MX_REQ_ADD) ? 0.0f : 1.0f, dw + j * fg * k, k);
         if (st != MX_OK) return st;
       }
     }
   }
   if (rx == MX_REQ_NULL) return MX_OK;
   float *dx = mx_op_data(c->in_grad[0]);
-  if (rx != MX_REQ_ADD) memset(dx, 0, (size_t)(n * img) * sizeof(float));
+  if (rx != MX_REQ_ADD) kt->fill(dx, n * img, 0.0f);
   for (int64_t i = 0; i < n; i++) {
     for (int64_t j = 0; j < grp; j++) { /* (F/G, K)^T x (F/G, P) -> (K, P) */
-      mx_status st = mx_gemm(c->ctx, 1, 0, k, p, fg, 1.0f, w + j * fg * k, k,
-                             dy + (i * f + j * fg) * p, p, 0.0f, col + j * k * p, p);
+      st = mx_gemm(c->ctx, 1, 0, k, p, fg, 1.0f, w + j * fg * k, k,
+                   dy + (i * f + j * fg) * p, p, 0.0f, col + j * k * p, p);
       if (st != MX_OK) return st;
     }
-    mx_col2im(&g, col, dx + i * img, p);
+    kt->col2im(&g, col, dx + i * img, p);
   }
   return MX_OK;
 }
@@ -190,9 +178,8 @@ const mx_op mx_op_convolution = {
     .outputs = (const char *const[]){"output", NULL},
     .list_arguments = list_args,
     .infer_shape = infer,
-    .forward = {[MX_DEV_CPU] = forward_cpu},
-    .backward =
-        {[MX_DEV_CPU] = backward_cpu},
+    .forward = {[MX_DEV_CPU] = forward, [MX_DEV_GPU] = forward},
+    .backward = {[MX_DEV_CPU] = backward, [MX_DEV_GPU] = backward},
     .flags = MX_OP_BWD_IN_DATA | MX_OP_BWD_OUT_GRAD,
     .workspace = workspace,
 };

@@ -10,8 +10,6 @@
 extern "C" {
 GPU_KERNELS(activation)
 GPU_KERNELS(batch_norm)
-GPU_KERNELS(convolution)
-GPU_KERNELS(deconvolution)
 GPU_KERNELS(embedding)
 GPU_KERNELS(leaky_relu)
 GPU_KERNELS(pooling)
@@ -28,11 +26,10 @@ GPU_KERNELS(rminus_scalar)
 GPU_KERNELS(mul_scalar)
 GPU_KERNELS(div_scalar)
 GPU_KERNELS(rdiv_scalar)
-extern const mx_op mx_op_activation, mx_op_batch_norm, mx_op_convolution, mx_op_deconvolution,
-    mx_op_embedding, mx_op_leaky_relu, mx_op_pooling, mx_op_softmax_output, mx_op_softmax_legacy,
-    mx_op_softmax, mx_op_log_softmax, mx_op_softmax_activation, mx_op_plus, mx_op_minus, mx_op_mul,
-    mx_op_div, mx_op_plus_scalar, mx_op_minus_scalar, mx_op_rminus_scalar, mx_op_mul_scalar,
-    mx_op_div_scalar, mx_op_rdiv_scalar;
+extern const mx_op mx_op_activation, mx_op_batch_norm, mx_op_embedding, mx_op_leaky_relu, mx_op_pooling,
+    mx_op_softmax_output, mx_op_softmax_legacy, mx_op_softmax, mx_op_log_softmax, mx_op_softmax_activation,
+    mx_op_plus, mx_op_minus, mx_op_mul, mx_op_div, mx_op_plus_scalar, mx_op_minus_scalar,
+    mx_op_rminus_scalar, mx_op_mul_scalar, mx_op_div_scalar, mx_op_rdiv_scalar;
 }
 
 // an operator's descriptor, and the kernels of the .cu file that holds its GPU code
@@ -43,8 +40,6 @@ static const struct {
 } cuda_ops[] = {
     ENTRY(activation, activation),
     ENTRY(batch_norm, batch_norm),
-    ENTRY(convolution, convolution),
-    ENTRY(deconvolution, deconvolution),
     ENTRY(embedding, embedding),
     ENTRY(leaky_relu, leaky_relu),
     ENTRY(pooling, pooling),

@@ -1,6 +1,7 @@
 /* deconvolution.c: Deconvolution (transposed convolution, NCHW or NCW): the data gradient
  * of a Convolution from the output back to the input; weight (C, num_filter/num_group,
- * kh, kw); out = (in-1)*stride - 2*pad + dilate*(kernel-1) + 1 + adj, or target_shape. */
+ * kh, kw); out = (in-1)*stride - 2*pad + dilate*(kernel-1) + 1 + adj, or target_shape.
+ * Written once over the kernel table (kernels.h) and mx_gemm, for the CPU and the GPU alike. */
 #include "conv_geom.h"
 
 static const mx_param_desc params[] = {
@@ -91,50 +92,50 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
   return st;
 }
 
-/* The columns of one image: (num_filter*kh*kw, in_h*in_w). */
+/* The columns of one image: (num_filter*kh*kw, in_h*in_w); backward: also the bias
+ * gradient's sums (mx_conv_bias_grad), made before the columns. */
 static int64_t workspace(const mx_op_attrs *a, const mx_shape *in, int nin, const mx_shape *out,
                          int nout, int backward) {
   mx_conv_geom g;
   int nd;
-  if (geometry(a, &in[0], &g, &nd) != MX_OK) return 0;
-  return g.c * g.kh * g.kw * g.oh * g.ow;
+  if (geometry(a, &in[0], &g, &nd) != MX_OK || in[0].ndim == 0) return 0;
+  return mx_conv_workspace(&in[0], g.c, g.c * g.kh * g.kw * g.oh * g.ow, backward);
 }
 
-mx_conv_geom mx_op_deconvolution_geometry(const mx_op_call *c) {
-  return mx_conv_call_geometry(c, c->in[0], geometry);
-}
-
-static mx_status forward_cpu(const mx_op_call *c) {
-  mx_req r = c->req[0];
-  if (r == MX_REQ_NULL) return MX_OK;
-  mx_conv_geom g = mx_op_deconvolution_geometry(c);
+/* One body for every device (the kernel table and mx_gemm): per image, the columns
+ * W_g^T x_g, put back into the output by col2im; then the bias on every position. */
+static mx_status forward(const mx_op_call *c) {
+  const mx_kernels *kt;
+  mx_status st = mx_table_forward_of(c, &kt);
+  if (st != MX_OK || !kt) return st;
+  mx_conv_geom g = mx_conv_call_geometry(c, c->in[0], geometry);
   int64_t n = mx_ndarray_shape(c->in[0])[0], cin = mx_ndarray_shape(c->in[0])[1],
           grp = P(c->attrs)->num_group;
-  int64_t p = g.oh * g.ow, cg = cin / grp, k = g.c / grp * g.kh * g.kw, img = g.c * g.h * g.w;
+  int64_t p = g.oh * g.ow, cg = cin / grp, k = g.c / grp * g.kh * g.kw, hw = g.h * g.w, img = g.c * hw;
   const float *x = mx_op_data(c->in[0]), *w = mx_op_data(c->in[1]);
-  const float *b = P(c->attrs)->no_bias ? NULL : mx_op_data(c->in[2]);
   float *y = mx_op_data(c->out[0]), *col = c->workspace;
-  if (r != MX_REQ_ADD) memset(y, 0, (size_t)(n * img) * sizeof(float));
+  kt->fill(y, n * img, 0.0f);
   for (int64_t i = 0; i < n; i++) {
     const float *xi = x + i * cin * p;
     for (int64_t j = 0; j < grp; j++) { /* (C/G, K)^T x (C/G, P) -> (K, P) */
-      mx_status st = mx_gemm(c->ctx, 1, 0, k, p, cg, 1.0f, w + j * cg * k, k, xi + j * cg * p, p,
-                             0.0f, col + j * k * p, p);
+      st = mx_gemm(c->ctx, 1, 0, k, p, cg, 1.0f, w + j * cg * k, k, xi + j * cg * p, p, 0.0f, col + j * k * p, p);
       if (st != MX_OK) return st;
     }
-    float *yi = y + i * img;
-    mx_col2im(&g, col, yi, p);
-    if (b)
-      for (int64_t o = 0; o < g.c; o++) {
-        float *row = yi + o * g.h * g.w, bo = b[o];
-        for (int64_t q = 0; q < g.h * g.w; q++) row[q] += bo;
-      }
+    kt->col2im(&g, col, y + i * img, p);
+  }
+  if (!P(c->attrs)->no_bias) {
+    int64_t shape[3] = {n, g.c, hw}, sy[3] = {img, hw, 1}, sb[3] = {0, 1, 0};
+    kt->binary_strided(MX_BINARY_ADD, y, sy, mx_op_data(c->in[2]), sb, y, shape, 3);
   }
   return MX_OK;
 }
 
-static mx_status backward_cpu(const mx_op_call *c) {
-  mx_conv_geom g = mx_op_deconvolution_geometry(c);
+/* Per image: the columns of dy, then dx_g = W_g x col_g and dW_g += x_g x col_g^T. */
+static mx_status backward(const mx_op_call *c) {
+  const mx_kernels *kt;
+  mx_status st = mx_table_of(c, &kt);
+  if (st != MX_OK) return st;
+  mx_conv_geom g = mx_conv_call_geometry(c, c->in[0], geometry);
   int64_t n = mx_ndarray_shape(c->in[0])[0], cin = mx_ndarray_shape(c->in[0])[1],
           grp = P(c->attrs)->num_group;
   int64_t p = g.oh * g.ow, cg = cin / grp, k = g.c / grp * g.kh * g.kw, img = g.c * g.h * g.w;
@@ -143,24 +144,13 @@ static mx_status backward_cpu(const mx_op_call *c) {
   mx_req rx = c->req[0], rw = c->req[1],
          rb = P(c->attrs)->no_bias ? MX_REQ_NULL : c->req[2];
   float *col = c->workspace;
-  if (rb != MX_REQ_NULL) {
-    float *db = mx_op_data(c->in_grad[2]);
-    for (int64_t o = 0; o < g.c; o++) {
-      double s = 0;
-      for (int64_t i = 0; i < n; i++) {
-        const float *row = dy + i * img + o * g.h * g.w;
-        for (int64_t q = 0; q < g.h * g.w; q++) s += row[q];
-      }
-      mx_req_store(rb, &db[o], (float)s);
-    }
-  }
+  if (rb != MX_REQ_NULL) mx_conv_bias_grad(kt, rb, dy, mx_op_data(c->in_grad[2]), n, g.c, g.h * g.w, c->workspace);
   float *dx = rx != MX_REQ_NULL ? mx_op_data(c->in_grad[0]) : NULL;
   float *dw = rw != MX_REQ_NULL ? mx_op_data(c->in_grad[1]) : NULL;
   if (!dx && !dw) return MX_OK;
   for (int64_t i = 0; i < n; i++) {
-    mx_im2col(&g, dy + i * img, col, p);
+    kt->im2col(&g, dy + i * img, col, p);
     for (int64_t j = 0; j < grp; j++) {
-      mx_status st = MX_OK;
       if (dx) /* (C/G, K) x (K, P) -> (C/G, P) */
         st = mx_gemm(c->ctx, 0, 0, cg, p, k, 1.0f, w + j * cg * k, k, col + j * k * p, p,
                      rx == MX_REQ_ADD ? 1.0f : 0.0f, dx + (i * cin + j * cg) * p, p);
@@ -182,9 +172,8 @@ const mx_op mx_op_deconvolution = {
     .outputs = (const char *const[]){"output", NULL},
     .list_arguments = list_args,
     .infer_shape = infer,
-    .forward = {[MX_DEV_CPU] = forward_cpu},
-    .backward =
-        {[MX_DEV_CPU] = backward_cpu},
+    .forward = {[MX_DEV_CPU] = forward, [MX_DEV_GPU] = forward},
+    .backward = {[MX_DEV_CPU] = backward, [MX_DEV_GPU] = backward},
     .flags = MX_OP_BWD_IN_DATA | MX_OP_BWD_OUT_GRAD,
     .workspace = workspace,
 };

@@ -65,6 +65,7 @@ TEST(every_device_fills_every_slot) {
     if (!k) continue;
     CHECK(k->fill && k->arange && k->unary && k->clip && k->binary && k->binary_scalar);
     CHECK(k->binary_strided && k->copy_strided && k->copy2d && k->reduce && k->take && k->one_hot);
+    CHECK(k->im2col && k->col2im);
     const mx_optim_kernels *o = d->optim;
     if (o) CHECK(o->sgd && o->adam && o->rmsprop && o->adagrad);
   }

@@ -72,6 +72,45 @@ TEST(strided_kernels_with_any_strides) {
     for (int c = 0; c < 5; c++) CHECK(dst[r * 5 + c] == (c < 3 ? x[1 + r * 8 + c] : -1));
 }
 
+/* im2col against the definition (stride, pad, dilation; columns ld apart, beside another
+ * image's), and col2im as its adjoint: <col2im(c), img> == <c, im2col(img)>. */
+TEST(im2col_and_col2im) {
+  const mx_kernels *k = &mx_kernels_cpu;
+  mx_conv_geom g = {.c = 2, .h = 5, .w = 6, .kh = 2, .kw = 3, .sh = 2, .sw = 1, .dh = 2, .dw = 1, .ph = 1, .pw = 2};
+  g.oh = (g.h + 2 * g.ph - g.dh * (g.kh - 1) - 1) / g.sh + 1;
+  g.ow = (g.w + 2 * g.pw - g.dw * (g.kw - 1) - 1) / g.sw + 1;
+  enum { ROWS = 2 * 2 * 3, IMG = 2 * 5 * 6 };
+  int64_t p = g.oh * g.ow, ld = 2 * p;
+  float img[IMG], col[ROWS * 2 * 32], back[IMG], c2[ROWS * 2 * 32];
+  CHECK(p == 3 * 8); /* 3 rows of 8 positions */
+  nd_fill_lcg(img, IMG, 6);
+  for (int64_t i = 0; i < ROWS * ld; i++) col[i] = -7.0f;
+  k->im2col(&g, img, col + p, ld); /* the second image's place */
+  for (int64_t ch = 0; ch < g.c; ch++)
+    for (int64_t ki = 0; ki < g.kh; ki++)
+      for (int64_t kj = 0; kj < g.kw; kj++)
+        for (int64_t y = 0; y < g.oh; y++)
+          for (int64_t x = 0; x < g.ow; x++) {
+            int64_t row = (ch * g.kh + ki) * g.kw + kj, iy = y * g.sh - g.ph + ki * g.dh,
+                    ix = x * g.sw - g.pw + kj * g.dw;
+            float want = iy >= 0 && iy < g.h && ix >= 0 && ix < g.w ? img[(ch * g.h + iy) * g.w + ix] : 0.0f;
+            CHECK(col[row * ld + p + y * g.ow + x] == want);
+            CHECK(col[row * ld + y * g.ow + x] == -7.0f); /* the first image's place untouched */
+          }
+  nd_fill_lcg(c2, ROWS * ld, 7);
+  for (int i = 0; i < IMG; i++) back[i] = 0.0f;
+  k->col2im(&g, c2 + p, back, ld);
+  double lhs = 0, rhs = 0;
+  for (int i = 0; i < IMG; i++) lhs += (double)back[i] * img[i];
+  for (int64_t r = 0; r < ROWS; r++)
+    for (int64_t q = 0; q < p; q++) rhs += (double)c2[r * ld + p + q] * col[r * ld + p + q];
+  CHECK(fabs(lhs - rhs) <= 1e-4 * (fabs(rhs) + 1));
+  /* col2im adds to what the image holds */
+  for (int i = 0; i < IMG; i++) img[i] = back[i];
+  k->col2im(&g, c2 + p, back, ld);
+  for (int i = 0; i < IMG; i++) CHECK(fabsf(back[i] - 2 * img[i]) <= 1e-5f * (fabsf(img[i]) + 1));
+}
+
 TEST(reduce_kernel_shapes) {
   const mx_kernels *k = &mx_kernels_cpu;
   float x[2 * 5 * 3], y[6];
@@ -105,6 +144,7 @@ int main(void) {
   RUN(broadcast_shape_rules);
   RUN(broadcast_strides_and_collapse);
   RUN(strided_kernels_with_any_strides);
+  RUN(im2col_and_col2im);
   RUN(reduce_kernel_shapes);
   RUN(missing_kernel_message);
   return ctest_summary();
