@@ -21,9 +21,10 @@ build/mxlua scripts/bench/gpu_kernels.lua || status=1
 peak=$(make -s build/bench/peak && build/bench/peak) || status=1
 echo "$peak"
 peak1=$(echo "$peak" | sed -n 's/.*"peak_gflops_1_thread": \([0-9.]*\).*/\1/p')
-# LeNet training samples/s, mxlua and PyTorch 1.13 side by side, both on one thread (scripts/bench/lenet_*)
+# LeNet training samples/s, mxlua and PyTorch 1.13 side by side, both on one thread (scripts/bench/lenet_*):
+# torch.set_num_threads(1) leaves the OpenBLAS under PyTorch's GEMMs on every core, so both get OPENBLAS_NUM_THREADS=1
 OPENBLAS_NUM_THREADS=1 build/mxlua scripts/bench/lenet_mxlua.lua ${peak1:+--peak "$peak1"} || status=1
-/usr/bin/python3 scripts/bench/lenet_torch.py --threads 1 || status=1
+OPENBLAS_NUM_THREADS=1 /usr/bin/python3 scripts/bench/lenet_torch.py --threads 1 || status=1
 # 1 vs 2 MPI processes (kvstore 'mpi'), MLP at batch 100 and 1000 per process, all-reduce ms/step
 sh scripts/bench/kvstore_mpi.sh || status=1
 exit $status
