@@ -23,7 +23,7 @@ extern "C" mx_status mx_op_convolution_forward_gpu(const mx_op_call *c) {
     if (st != MX_OK) return st;
   }
   if (!P(c->attrs)->no_bias) MX_CUDA_LAUNCH(conv_bias_kernel, n * f * p, y, mx_op_data(c->in[2]), n, f, p);
-  return mx_cuda_launch_status("Convolution", "convolution forward");
+  return mx_cuda_op_status(c, "convolution forward");
 }
 
 extern "C" mx_status mx_op_convolution_backward_gpu(const mx_op_call *c) {
@@ -40,7 +40,7 @@ extern "C" mx_status mx_op_convolution_backward_gpu(const mx_op_call *c) {
   float *dw = rw != MX_REQ_NULL ? mx_op_data(c->in_grad[1]) : NULL;
   if (dx && rx != MX_REQ_ADD && n * img > 0) {
     cudaError_t e = cudaMemsetAsync(dx, 0, (size_t)(n * img) * sizeof(float), mx_cuda_stream());
-    if (e != cudaSuccess) return mx_cuda_fail("Convolution", "cudaMemsetAsync", e);
+    if (e != cudaSuccess) return mx_cuda_op_fail(c, "cudaMemsetAsync", e);
   }
   for (int64_t i = 0; i < n; i++) {
     const float *dyi = dy + i * f * p;
@@ -55,5 +55,5 @@ extern "C" mx_status mx_op_convolution_backward_gpu(const mx_op_call *c) {
     if (st != MX_OK) return st;
     if (dx) MX_CUDA_LAUNCH(col2im_kernel, img, g, col, dx + i * img);
   }
-  return mx_cuda_launch_status("Convolution", "convolution backward");
+  return mx_cuda_op_status(c, "convolution backward");
 }

@@ -17,7 +17,7 @@ extern "C" mx_status mx_op_deconvolution_forward_gpu(const mx_op_call *c) {
   float *y = mx_op_data(c->out[0]), *col = c->workspace;
   if (r != MX_REQ_ADD && n * img > 0) {
     cudaError_t e = cudaMemsetAsync(y, 0, (size_t)(n * img) * sizeof(float), mx_cuda_stream());
-    if (e != cudaSuccess) return mx_cuda_fail("Deconvolution", "cudaMemsetAsync", e);
+    if (e != cudaSuccess) return mx_cuda_op_fail(c, "cudaMemsetAsync", e);
   }
   for (int64_t i = 0; i < n; i++) {
     for (int64_t j = 0; j < grp && st == MX_OK; j++) /* (C/G, K)^T x (C/G, P) -> (K, P) */
@@ -28,7 +28,7 @@ extern "C" mx_status mx_op_deconvolution_forward_gpu(const mx_op_call *c) {
   }
   if (!P(c->attrs)->no_bias)
     MX_CUDA_LAUNCH(conv_bias_kernel, n * img, y, mx_op_data(c->in[2]), n, g.c, g.h * g.w);
-  return mx_cuda_launch_status("Deconvolution", "deconvolution forward");
+  return mx_cuda_op_status(c, "deconvolution forward");
 }
 
 extern "C" mx_status mx_op_deconvolution_backward_gpu(const mx_op_call *c) {
@@ -56,5 +56,5 @@ extern "C" mx_status mx_op_deconvolution_backward_gpu(const mx_op_call *c) {
     }
     if (st != MX_OK) return st;
   }
-  return mx_cuda_launch_status("Deconvolution", "deconvolution backward");
+  return mx_cuda_op_status(c, "deconvolution backward");
 }
