@@ -67,6 +67,17 @@ static inline mx_status mx_cuda_launch_status(const char *where, const char *ker
 }
 /* A failed CUDA call as a status: "<where>: <what> failed: <CUDA error>". */
 mx_status mx_cuda_fail(const char *where, const char *what, cudaError_t e);
+/* mx_cuda_launch_status and mx_cuda_fail in an operator's kernel, which does not know its
+ * caller: the failure names the operator and node (mx_op_error_node) and no function ("" records
+ * none); the executor or the eager call adds its own. */
+static inline mx_status mx_cuda_op_status(const mx_op_call *c, const char *kernel) {
+  mx_cuda_note_launch(kernel);
+  mx_status st = mx_cuda_take_pending("");
+  return st == MX_OK ? st : mx_op_error_node(c->attrs, st);
+}
+static inline mx_status mx_cuda_op_fail(const mx_op_call *c, const char *what, cudaError_t e) {
+  return mx_op_error_node(c->attrs, mx_cuda_fail("", what, e));
+}
 
 /* ---- launch geometry: grid-stride loops over int64 counts ---- */
 #define MX_CUDA_THREADS 256

@@ -1,6 +1,7 @@
 /* error.c: the thread-local failure record behind mx_status: status, the function
  * frames (innermost first), the operator or node, and what happened (mx_error,
- * mx_error_at, mx_error_frame, mx_error_node); mx_last_error joins them in one line. */
+ * mx_error_v, mx_error_at, mx_error_frame, mx_error_node); mx_last_error joins them
+ * in one line. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,6 +38,11 @@ mx_status mx_error(mx_status status, const char *fmt, ...) {
   return status;
 }
 
+mx_status mx_error_v(mx_status status, const char *fmt, va_list ap) {
+  record(status, NULL, fmt, ap);
+  return status;
+}
+
 mx_status mx_error_at(mx_status status, const char *where, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -61,6 +67,11 @@ mx_status mx_error_node(mx_status status, const char *fmt, ...) {
   int n = vsnprintf(joined, NODE_LEN, fmt, ap); /* the new, outer context first */
   va_end(ap);
   size_t used = n < 0 ? 0 : (size_t)n < NODE_LEN ? (size_t)n : NODE_LEN - 1;
+  err.status = status;
+  size_t old = strlen(err.node); /* none, or the same context twice in a row: kept once */
+  if (used == 0 || (used <= old && strncmp(err.node, joined, used) == 0 &&
+                    (err.node[used] == '\0' || strncmp(err.node + used, ": ", 2) == 0)))
+    return status;
   if (err.node[0]) {
     memcpy(joined + used, ": ", 2);
     memcpy(joined + used + 2, err.node, strlen(err.node) + 1);
@@ -69,7 +80,6 @@ mx_status mx_error_node(mx_status status, const char *fmt, ...) {
   if (len >= NODE_LEN) len = NODE_LEN - 1;
   memcpy(err.node, joined, len);
   err.node[len] = '\0';
-  err.status = status;
   return status;
 }
 

@@ -303,7 +303,10 @@ static mx_status bind_common(mx_symbol *sym, mx_context ctx, mx_ndarray *const *
     }
   }
   st = mx_plan_build(g, e->shapes, e->reqs, external, gext, &e->plan);
-  if (st != MX_OK) goto fail;
+  if (st != MX_OK) {
+    MX_ERR_FRAME(st, "mx_executor_bind");
+    goto fail;
+  }
   /* every kernel this executor will call exists for its device */
   for (int i = 0; i < N; i++) {
     const mx_node *n = g->nodes[i];
@@ -321,6 +324,7 @@ static mx_status bind_common(mx_symbol *sym, mx_context ctx, mx_ndarray *const *
       for (int j = 0; j < nin; j++) ins[j] = e->shapes[g->in_entry[g->in_off[i] + j]];
       st = n->op->create_state(&n->attrs, ctx, ins, nin, &e->states[i]);
       if (st != MX_OK) {
+        mx_op_error_node(&n->attrs, st);
         MX_ERR_FRAME(st, "mx_executor_bind");
         goto fail;
       }
@@ -354,7 +358,7 @@ mx_status mx_executor_simple_bind(mx_symbol *sym, mx_context ctx, const char *co
   char missing[512];
   mx_status st =
       mx_symbol_infer_shape(sym, names, shapes, ndims, n, &r, &complete, missing, sizeof missing);
-  if (st != MX_OK) return st;
+  if (st != MX_OK) return MX_ERR_FRAME(st, "mx_executor_simple_bind");
   if (!complete) {
     mx_symbol_shapes_free(&r);
     return mx_error_at(MX_ERR_SHAPE,
@@ -403,7 +407,7 @@ mx_status mx_executor_forward(mx_executor *e, int is_train) {
     set_workspace(e, &fc, 2 * i);
     mx_status st = e->kernels[i][0](&fc);
     if (st != MX_OK) {
-      mx_error_node(st, "%s %s", n->op->name, n->name);
+      mx_op_error_node(&n->attrs, st);
       return MX_ERR_FRAME(st, "mx_executor_forward");
     }
     for (int j = 0; e->monitor && j < n->nvisible; j++) {
@@ -455,7 +459,7 @@ mx_status mx_executor_backward(mx_executor *e, mx_ndarray *const *head_grads, in
     set_workspace(e, c, 2 * i + 1);
     mx_status st = e->kernels[i][1](c);
     if (st != MX_OK) {
-      mx_error_node(st, "%s %s", nd->op->name, nd->name);
+      mx_op_error_node(&nd->attrs, st);
       return MX_ERR_FRAME(st, "mx_executor_backward");
     }
     for (int j = 0; e->monitor && j < nd->nargs; j++)

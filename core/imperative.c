@@ -107,7 +107,7 @@ mx_status mx_eager_get(const char *op_name, const char *const *keys, const char 
   if (st == MX_OK) st = mx_node_parse(e->node);
   if (st != MX_OK) {
     eager_free(e);
-    return st;
+    return MX_ERR_FRAME(st, where);
   }
   /* a free slot, else the least recently used one not running */
   int slot = -1;
@@ -139,10 +139,10 @@ int mx_eager_num_outputs(const mx_eager *e) {
   return e->node->nvisible;
 }
 
-/* Shapes, state and workspace size of a new plan for these inputs. */
+/* Shapes, state and workspace size of a new plan for these inputs (a failure names no
+ * function: mx_eager_run adds itself and the operator). */
 static mx_status plan_make(mx_eager *e, mx_ndarray *const *in, int nin, mx_context ctx,
                            eager_plan *p) {
-  const char *where = "mx_eager_run";
   const mx_node *n = e->node;
   const mx_op *op = n->op;
   p->ctx = ctx;
@@ -155,26 +155,25 @@ static mx_status plan_make(mx_eager *e, mx_ndarray *const *in, int nin, mx_conte
   }
   mx_status st = op->infer_shape ? op->infer_shape(&n->attrs, ins, n->nargs, p->out, n->noutputs,
                                                    ins + n->nargs, n->naux)
-                                 : mx_error_at(MX_ERR_ARG, where, "%s infers no shapes", op->name);
+                                 : mx_op_error(&n->attrs, MX_ERR_ARG, "infers no shapes");
   if (st != MX_OK) return st;
   char b1[96], b2[96];
   for (int i = 0; i < nin; i++)
     if (!mx_shape_eq(&ins[i], &p->in[i]))
-      return mx_error_at(MX_ERR_SHAPE, where, "%s: input '%s' has shape %s, expected %s", op->name,
-                      n->in_names[i], mx_shape_fmt(&p->in[i], b1, sizeof b1),
-                      mx_shape_fmt(&ins[i], b2, sizeof b2));
+      return mx_op_error(&n->attrs, MX_ERR_SHAPE, "input '%s' has shape %s, expected %s",
+                         n->in_names[i], mx_shape_fmt(&p->in[i], b1, sizeof b1),
+                         mx_shape_fmt(&ins[i], b2, sizeof b2));
   for (int i = 0; i < n->noutputs; i++)
     if (p->out[i].ndim == 0)
-      return mx_error_at(MX_ERR_SHAPE, where, "%s: cannot infer the shape of output '%s'",
-                      op->name, n->out_names[i]);
+      return mx_op_error(&n->attrs, MX_ERR_SHAPE, "cannot infer the shape of output '%s'",
+                         n->out_names[i]);
   if (op->create_state) {
     st = op->create_state(&n->attrs, ctx, p->in, nin, &p->state);
     if (st != MX_OK) return st;
   }
   if (op->workspace) {
     int64_t w = op->workspace(&n->attrs, p->in, nin, p->out, n->noutputs, 0);
-    if (w < 0)
-      return mx_error_at(MX_ERR_ARG, where, "%s asked for a negative workspace", op->name);
+    if (w < 0) return mx_op_error(&n->attrs, MX_ERR_ARG, "asked for a negative workspace");
     p->workspace = w;
   }
   p->used = 1;
@@ -276,7 +275,8 @@ mx_status mx_eager_run(mx_eager *e, mx_ndarray *const *in, int nin, int is_train
       mx_ndarray_release(outs[i]);
   }
   e->busy--;
-  return st;
+  if (st != MX_OK) mx_op_error_node(&n->attrs, st); /* the operator, kept once if it said so */
+  return st == MX_OK ? st : MX_ERR_FRAME(st, where);
 }
 
 void mx_eager_clear(void) {

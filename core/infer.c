@@ -41,16 +41,18 @@ mx_status mx_graph_infer_shapes(const mx_graph *g, mx_shape *shapes, int *comple
       for (int j = 0; j < n->noutputs; j++) out[j] = shapes[g->entry_base[i] + j];
       mx_status st =
           n->op->infer_shape(&n->attrs, in, n->nargs, out, n->noutputs, in + n->nargs, n->naux);
-      if (st != MX_OK) return st;
+      if (st != MX_OK) { /* the operator names itself and its node; kept once */
+        mx_op_error_node(&n->attrs, st);
+        return MX_ERR_FRAME(st, "mx_symbol_infer_shape");
+      }
       for (int j = 0; j < nin; j++) {
         mx_shape *have = &shapes[ie[j]];
         if (in[j].ndim && !mx_shape_eq(have, &in[j])) {
           if (have->ndim) { /* another consumer fixed it differently */
             char b1[96], b2[96];
-            return mx_error_at(MX_ERR_SHAPE,
-                            "mx_symbol_infer_shape", "%s %s: %s has shape %s, expected %s",
-                            n->op->name, n->name, n->in_names[j], mx_shape_fmt(have, b1, sizeof b1),
-                            mx_shape_fmt(&in[j], b2, sizeof b2));
+            mx_op_error(&n->attrs, MX_ERR_SHAPE, "%s has shape %s, expected %s", n->in_names[j],
+                        mx_shape_fmt(have, b1, sizeof b1), mx_shape_fmt(&in[j], b2, sizeof b2));
+            return MX_ERR_FRAME(MX_ERR_SHAPE, "mx_symbol_infer_shape");
           }
           st = check_size(&in[j], n->op->name, n->name, n->in_names[j]);
           if (st != MX_OK) return st;

@@ -5,6 +5,7 @@
 
 #include "mx.h"
 
+#include <stdarg.h>
 #include <stdbool.h>
 
 /* Refcounted device memory, taken from the device's pool. */
@@ -126,5 +127,9 @@ static inline int64_t mx_shape_size(const int64_t *shape, int ndim) {
 }
 /* "(3,4)" into buf; returns buf. */
 char *mx_shape_str(const int64_t *shape, int ndim, char *buf, size_t len);
+
+/* mx_error with a va_list (error.c), for helpers that record through their own printf-style
+ * front (mx_op_error). */
+mx_status mx_error_v(mx_status status, const char *fmt, va_list ap);
 
 #endif

@@ -59,7 +59,9 @@ mx_status mx_error(mx_status status, const char *fmt, ...)
  * name twice in a row is kept once) and returns st. */
 mx_status mx_error_frame(mx_status status, const char *where);
 #define MX_ERR_FRAME(status, where) mx_error_frame((status), (where))
-/* Adds the operator or node the failure concerns (printf-style; outer context first). */
+/* Adds the operator or node the failure concerns (printf-style; outer context first; the
+ * same context as the current outermost one is kept once, so that an operator and its
+ * caller may both name it). */
 mx_status mx_error_node(mx_status status, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))

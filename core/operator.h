@@ -184,7 +184,20 @@ const mx_op *mx_op_at(int i);
 /* Registers an operator at run time (Custom variants); the descriptor must outlive use. */
 mx_status mx_op_register(const mx_op *op);
 
-/* ---- helpers for operator files (core/ops/registry.c, op_params.c, op_shapes.c) ---- */
+/* ---- helpers for operator files (ops/registry.c, op_params.c, op_shapes.c, op_error.c) ---- */
+/* An operator's failure (op_error.c): records `what` (printf-style) with no function frame,
+ * since an operator does not know who called it (its caller adds itself with MX_ERR_FRAME),
+ * and the operator and node as the failure's node context, "<Op> <node>" ("<Op>" for an
+ * unnamed node, as in eager calls): `return mx_op_error(a, MX_ERR_SHAPE, "data %s ...", b)`. */
+mx_status mx_op_error(const mx_op_attrs *a, mx_status st, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* Adds "<Op> <node>" as above to a failure of (or under) that operator and returns st; the
+ * callers of operators (inference, executor, eager runs) name the node with it, kept once when
+ * the operator named it already. */
+mx_status mx_op_error_node(const mx_op_attrs *a, mx_status st);
 int mx_op_arguments(const mx_op_attrs *a, const char **names);
 int mx_op_outputs_all(const mx_op_attrs *a, const char **names); /* hidden included */
 int mx_op_aux_states(const mx_op_attrs *a, const char **names);

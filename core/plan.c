@@ -325,9 +325,7 @@ static mx_status workspace_sizes(planner *pn) {
     for (int j = 0; j < n->noutputs; j++) out[j] = pn->shapes[g->entry_base[i] + j];
     for (int b = 0; b < 1 + pn->p->nodes[i].runs_backward; b++) {
       int64_t w = n->op->workspace(&n->attrs, in, nin, out, n->noutputs, b);
-      if (w < 0)
-        return mx_error_at(MX_ERR_ARG, "mx_executor_bind", "%s %s asked for a negative workspace",
-                        n->op->name, n->name);
+      if (w < 0) return mx_op_error(&n->attrs, MX_ERR_ARG, "asked for a negative workspace");
       pn->p->nodes[i].ws_size[b] = w > 0 ? w : 0;
     }
   }

@@ -127,8 +127,7 @@ static mx_status check_list(const mx_node *n, const char *what, int count, const
                            const char **into, int room) {
   if (count < 0) return MX_ERR_ARG; /* the operator's list failed; its message is recorded */
   if (count > room)
-    return mx_error_at(MX_ERR_ARG, "mx_symbol_create_op", "%s %s: too many %s (%d, max %d)", n->op->name,
-                    n->name, what, count, room);
+    return mx_op_error(&n->attrs, MX_ERR_ARG, "too many %s (%d, max %d)", what, count, room);
   for (int i = 0; i < count; i++) into[i] = names[i];
   return MX_OK;
 }
@@ -150,11 +149,9 @@ mx_status mx_node_parse_like(mx_node *n, const mx_node *like) {
   int nout = st == MX_OK ? mx_op_outputs_all(src ? src : &n->attrs, outs) : 0;
   if (st == MX_OK) st = check_list(n, "outputs", nout, outs, outs, MX_OP_MAX_IO);
   if (st != MX_OK) return st;
-  if (nout == 0)
-    return mx_error_at(MX_ERR_ARG, "mx_symbol_create_op", "%s %s lists no outputs", n->op->name, n->name);
+  if (nout == 0) return mx_op_error(&n->attrs, MX_ERR_ARG, "lists no outputs");
   if (n->inputs && (nargs + naux != n->nargs + n->naux || nout != n->noutputs))
-    return mx_error_at(MX_ERR_STATE, "mx_symbol_set_attr", "%s %s: the change alters the inputs or outputs",
-                    n->op->name, n->name);
+    return mx_op_error(&n->attrs, MX_ERR_STATE, "the change alters the inputs or outputs");
   for (int i = 0; i < nargs; i++) n->in_names[i] = args[i];
   for (int i = 0; i < naux; i++) n->in_names[nargs + i] = aux[i];
   for (int i = 0; i < nout; i++) n->out_names[i] = outs[i];
@@ -174,11 +171,11 @@ mx_status mx_node_parse_like(mx_node *n, const mx_node *like) {
   n->nvisible = n->op->num_visible_outputs ? n->op->num_visible_outputs(&n->attrs)
                                            : n->noutputs - n->op->hidden_outputs;
   if (n->nvisible <= 0 || n->nvisible > n->noutputs)
-    return mx_error_at(MX_ERR_INTERNAL, "mx_symbol_create_op", "%s: %d visible outputs of %d",
-                    n->op->name, n->nvisible, n->noutputs);
+    return mx_op_error(&n->attrs, MX_ERR_INTERNAL, "%d visible outputs of %d", n->nvisible,
+                       n->noutputs);
   if (!n->inputs) {
     n->inputs = calloc((size_t)(nargs + naux) + 1, sizeof *n->inputs);
-    if (!n->inputs) return mx_error_at(MX_ERR_NOMEM, "mx_symbol_create_op", "out of memory");
+    if (!n->inputs) return mx_error(MX_ERR_NOMEM, "out of memory");
   }
   return MX_OK;
 }
@@ -285,7 +282,7 @@ mx_status mx_symbol_create_op(const char *op_name, const char *name, const char 
   if (st == MX_OK) st = mx_node_parse(node);
   if (st != MX_OK) {
     mx_node_release(node);
-    return st;
+    return MX_ERR_FRAME(st, "mx_symbol_create_op");
   }
   mx_symbol *s = mx_symbol_new(node->nvisible);
   if (!s) {
@@ -583,7 +580,10 @@ static mx_status copy_graph(mx_symbol *s, const char **names, const mx_entry *re
     for (int a = 0; st == MX_OK && a < n->nattrs; a++)
       st = mx_node_set_attr(c, n->keys[a], n->values[a]);
     if (st == MX_OK && n->op) st = mx_node_parse_like(c, n);
-    if (st != MX_OK) break;
+    if (st != MX_OK) {
+      MX_ERR_FRAME(st, "mx_symbol_compose");
+      break;
+    }
     c->composed = 1;
     for (int j = 0; j < n->nargs + n->naux; j++) {
       mx_node *src = n->inputs[j].node;
@@ -674,7 +674,7 @@ mx_status mx_symbol_set_attr(mx_symbol *s, const char *key, const char *value) {
   mx_node *n = s->heads[0].node;
   mx_status st = mx_node_set_attr(n, key, value);
   if (st == MX_OK && n->op) st = mx_node_parse(n);
-  return st;
+  return st == MX_OK ? st : MX_ERR_FRAME(st, "mx_symbol_set_attr");
 }
 
 int mx_symbol_list_attr(const mx_symbol *s, const char *const **keys, const char *const **values) {

@@ -14,8 +14,7 @@ static const mx_param_desc params[] = {
 static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
                        mx_shape *aux, int naux) {
   if (P(a)->act_type == ACT_MISH)
-    return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape", "Activation %s: act_type mish is not supported",
-                    a->node_name ? a->node_name : "");
+    return mx_op_error(a, MX_ERR_ARG, "act_type mish is not supported");
   return mx_op_infer_same(a, in, nin, out, nout, aux, naux);
 }
 

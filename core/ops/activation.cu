@@ -19,7 +19,7 @@ extern "C" mx_status mx_op_activation_forward_gpu(const mx_op_call *c) {
   int64_t n = mx_op_size(c->in[0]);
   MX_CUDA_LAUNCH(activation_fwd_kernel, n, MX_PARAMS(activation_param, c->attrs)->act_type, c->req[0],
                  mx_op_data(c->in[0]), mx_op_data(c->out[0]), n);
-  return mx_cuda_launch_status("Activation", "activation_fwd_kernel");
+  return mx_cuda_op_status(c, "activation_fwd_kernel");
 }
 
 extern "C" mx_status mx_op_activation_backward_gpu(const mx_op_call *c) {
@@ -29,5 +29,5 @@ extern "C" mx_status mx_op_activation_backward_gpu(const mx_op_call *c) {
   int64_t n = mx_op_size(c->out[0]);
   MX_CUDA_LAUNCH(activation_bwd_kernel, n, MX_PARAMS(activation_param, c->attrs)->act_type, c->req[0],
                  mx_op_data(c->out[0]), mx_op_data(c->out_grad[0]), mx_op_data(c->in_grad[0]), n);
-  return mx_cuda_launch_status("Activation", "activation_bwd_kernel");
+  return mx_cuda_op_status(c, "activation_bwd_kernel");
 }

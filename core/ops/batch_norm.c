@@ -21,21 +21,18 @@ static const mx_param_desc params[] = {
 
 static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
                        mx_shape *aux, int naux) {
-  const char *node = a->node_name ? a->node_name : "";
   if (P(a)->output_mean_var)
-    return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape",
-                    "BatchNorm %s: output_mean_var=True is not supported",
-                    node);
+    return mx_op_error(a, MX_ERR_ARG, "output_mean_var=True is not supported");
   if (in[0].ndim == 0) return MX_OK;
   int64_t axis = P(a)->axis;
   if (axis < 0) axis += in[0].ndim;
   char b[96];
   if (axis < 0 || axis >= in[0].ndim)
-    return mx_error_at(MX_ERR_SHAPE,
-                    "mx_symbol_infer_shape", "BatchNorm %s: axis %lld out of range for data %s "
-                    "(operator axes are 0-based: expected 0 to %d, or -%d to -1)",
-                    node, (long long)P(a)->axis, mx_shape_fmt(&in[0], b, sizeof b),
-                    in[0].ndim - 1, in[0].ndim);
+    return mx_op_error(a, MX_ERR_SHAPE,
+                       "axis %lld out of range for data %s "
+                       "(operator axes are 0-based: expected 0 to %d, or -%d to -1)",
+                       (long long)P(a)->axis, mx_shape_fmt(&in[0], b, sizeof b), in[0].ndim - 1,
+                       in[0].ndim);
   mx_shape ch = {1, {in[0].dim[axis]}};
   mx_status st = mx_shape_fill(a, "gamma", &in[1], &ch);
   if (st == MX_OK) st = mx_shape_fill(a, "beta", &in[2], &ch);

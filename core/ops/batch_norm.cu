@@ -88,7 +88,7 @@ extern "C" mx_status mx_op_batch_norm_forward_gpu(const mx_op_call *c) {
   MX_CUDA_KERNEL(bn_fwd_kernel, blocks_for(a.ch), MX_CUDA_THREADS, 0, mx_cuda_stream())
   (a, c->req[0], mx_op_data(c->in[0]), mx_op_data(c->in[1]), mx_op_data(c->in[2]), mx_op_data(c->out[0]),
    mx_op_data(c->out[1]), mx_op_data(c->out[2]), mx_op_data(c->aux[0]), mx_op_data(c->aux[1]));
-  return mx_cuda_launch_status("BatchNorm", "bn_fwd_kernel");
+  return mx_cuda_op_status(c, "bn_fwd_kernel");
 }
 
 extern "C" mx_status mx_op_batch_norm_backward_gpu(const mx_op_call *c) {
@@ -101,5 +101,5 @@ extern "C" mx_status mx_op_batch_norm_backward_gpu(const mx_op_call *c) {
    mx_op_data(c->out[1]), mx_op_data(c->out[2]), c->req[0] != MX_REQ_NULL ? mx_op_data(c->in_grad[0]) : NULL,
    c->req[1] != MX_REQ_NULL ? mx_op_data(c->in_grad[1]) : NULL,
    c->req[2] != MX_REQ_NULL ? mx_op_data(c->in_grad[2]) : NULL);
-  return mx_cuda_launch_status("BatchNorm", "bn_bwd_kernel");
+  return mx_cuda_op_status(c, "bn_bwd_kernel");
 }

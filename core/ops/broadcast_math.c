@@ -42,10 +42,7 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
     char b1[96], b2[96];
     mx_shape_fmt(&in[0], b1, sizeof b1);
     mx_shape_fmt(&in[1], b2, sizeof b2);
-    if (!a->node_name || !a->node_name[0]) /* run eagerly: the caller names the operator */
-      return mx_error_at(MX_ERR_SHAPE, "mx_symbol_infer_shape", "shapes %s and %s cannot broadcast", b1, b2);
-    return mx_error_at(MX_ERR_SHAPE, "mx_symbol_infer_shape", "%s %s: shapes %s and %s cannot broadcast",
-                    a->op->name, a->node_name, b1, b2);
+    return mx_op_error(a, MX_ERR_SHAPE, "shapes %s and %s cannot broadcast", b1, b2);
   }
   return mx_shape_fill(a, "output", &out[0], &o);
 }

@@ -15,8 +15,7 @@ static const mx_param_desc params[] = {
 static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
                        mx_shape *aux, int naux) {
   if (strcmp(P(a)->dtype, "float32") != 0)
-    return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape", "Cast %s: dtype %s is not supported (only float32)",
-                    a->node_name, P(a)->dtype);
+    return mx_op_error(a, MX_ERR_ARG, "dtype %s is not supported (only float32)", P(a)->dtype);
   return mx_op_infer_same(a, in, nin, out, nout, aux, naux);
 }
 

@@ -45,20 +45,17 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
       continue;
     }
     if (dim < 0 || dim >= in[i].ndim)
-      return mx_error_at(MX_ERR_SHAPE,
-                      "mx_symbol_infer_shape", "Concat %s: dim %d out of range for %s input %s "
-                      "(operator axes are 0-based: expected 0 to %d)",
-                      a->node_name, dim, arg_names[i], mx_shape_fmt(&in[i], b1, sizeof b1),
-                      in[i].ndim - 1);
+      return mx_op_error(a, MX_ERR_SHAPE,
+                         "dim %d out of range for %s input %s "
+                         "(operator axes are 0-based: expected 0 to %d)",
+                         dim, arg_names[i], mx_shape_fmt(&in[i], b1, sizeof b1), in[i].ndim - 1);
     if (ref) {
       int ok = ref->ndim == in[i].ndim;
       for (int j = 0; ok && j < ref->ndim; j++) ok = j == dim || ref->dim[j] == in[i].dim[j];
       if (!ok)
-        return mx_error_at(
-            MX_ERR_SHAPE,
-            "mx_symbol_infer_shape", "Concat %s: %s %s does not fit %s (all axes but %d must agree)",
-            a->node_name, arg_names[i], mx_shape_fmt(&in[i], b1, sizeof b1),
-            mx_shape_fmt(ref, b2, sizeof b2), dim);
+        return mx_op_error(a, MX_ERR_SHAPE, "%s %s does not fit %s (all axes but %d must agree)",
+                           arg_names[i], mx_shape_fmt(&in[i], b1, sizeof b1),
+                           mx_shape_fmt(ref, b2, sizeof b2), dim);
     }
     ref = &in[i];
     total += in[i].dim[dim];

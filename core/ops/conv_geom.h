@@ -44,25 +44,17 @@ static inline mx_status mx_conv_params(const mx_op_attrs *a, const mx_shape *k, 
                                        const mx_shape *dilate, const mx_shape *pad, mx_conv_geom *g, int *nd_out) {
   int nd = k->ndim;
   if (nd < 1 || nd > 2)
-    return mx_error_at(MX_ERR_ARG,
-                    "mx_symbol_infer_shape", "%s %s: kernel must have 1 or 2 axes (got %d)",
-                    a->op->name, a->node_name ? a->node_name : "", nd);
+    return mx_op_error(a, MX_ERR_ARG, "kernel must have 1 or 2 axes (got %d)", nd);
   g->kh = nd == 1 ? 1 : k->dim[0];
   g->kw = k->dim[nd - 1];
   g->dh = g->dw = 1;
   int ok = mx_conv_pair(stride, nd, 1, &g->sh, &g->sw) && (!dilate || mx_conv_pair(dilate, nd, 1, &g->dh, &g->dw)) &&
            mx_conv_pair(pad, nd, 0, &g->ph, &g->pw);
   if (!ok)
-    return mx_error_at(
-        MX_ERR_ARG,
-        "mx_symbol_infer_shape", "%s %s: stride, dilate and pad must have %d axes like kernel",
-        a->op->name, a->node_name ? a->node_name : "", nd);
+    return mx_op_error(a, MX_ERR_ARG, "stride, dilate and pad must have %d axes like kernel", nd);
   if (g->kh < 1 || g->kw < 1 || g->sh < 1 || g->sw < 1 || g->dh < 1 || g->dw < 1 || g->ph < 0 ||
       g->pw < 0)
-    return mx_error_at(
-        MX_ERR_ARG,
-        "mx_symbol_infer_shape", "%s %s: kernel, stride and dilate must be >= 1 and pad >= 0",
-        a->op->name, a->node_name ? a->node_name : "");
+    return mx_op_error(a, MX_ERR_ARG, "kernel, stride and dilate must be >= 1 and pad >= 0");
   *nd_out = nd;
   return MX_OK;
 }
@@ -73,23 +65,22 @@ static inline mx_status mx_conv_params(const mx_op_attrs *a, const mx_shape *k, 
  * nd + 2 axes whose channels split into the groups. */
 static inline mx_status mx_conv_check(const mx_op_attrs *a, int64_t f, int64_t grp, const char *layout, int nd,
                                       const mx_shape *d) {
-  const char *op = a->op->name, *node = a->node_name ? a->node_name : "", *want = nd == 1 ? "NCW" : "NCHW";
+  const char *want = nd == 1 ? "NCW" : "NCHW";
   if (f < 1 || grp < 1 || f % grp)
-    return mx_error_at(MX_ERR_ARG,
-                    "mx_symbol_infer_shape", "%s %s: num_filter (%lld) must be >= 1 and a multiple of num_group (%lld)",
-                    op, node, (long long)f, (long long)grp);
+    return mx_op_error(a, MX_ERR_ARG,
+                       "num_filter (%lld) must be >= 1 and a multiple of num_group (%lld)",
+                       (long long)f, (long long)grp);
   if (layout && strcmp(layout, "None") && strcmp(layout, want))
-    return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape", "%s %s: layout %s not supported (expected %s)", op, node,
-                    layout, want);
+    return mx_op_error(a, MX_ERR_ARG, "layout %s not supported (expected %s)", layout, want);
   if (!d || d->ndim == 0) return MX_OK;
   char b[96];
   if (d->ndim != nd + 2)
-    return mx_error_at(MX_ERR_SHAPE, "mx_symbol_infer_shape", "%s %s: data has shape %s, expected %d axes (batch, channel, %s)",
-                    op, node, mx_shape_fmt(d, b, sizeof b), nd + 2, nd == 1 ? "width" : "height, width");
+    return mx_op_error(a, MX_ERR_SHAPE, "data has shape %s, expected %d axes (batch, channel, %s)",
+                       mx_shape_fmt(d, b, sizeof b), nd + 2, nd == 1 ? "width" : "height, width");
   if (d->dim[1] % grp)
-    return mx_error_at(MX_ERR_SHAPE,
-                    "mx_symbol_infer_shape", "%s %s: %lld input channels do not split into num_group=%lld groups", op,
-                    node, (long long)d->dim[1], (long long)grp);
+    return mx_op_error(a, MX_ERR_SHAPE,
+                       "%lld input channels do not split into num_group=%lld groups",
+                       (long long)d->dim[1], (long long)grp);
   return MX_OK;
 }
 /* The geometry of a kernel call, from the operator's geometry function (as at bind, where

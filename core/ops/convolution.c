@@ -34,17 +34,16 @@ static mx_status geometry(const mx_op_attrs *a, const mx_shape *d, mx_conv_geom 
   int64_t f = P(a)->num_filter, grp = P(a)->num_group;
   st = mx_conv_check(a, f, grp, P(a)->layout, *nd, d);
   if (st != MX_OK || !d || d->ndim == 0) return st;
-  const char *node = a->node_name ? a->node_name : "";
   char b[96];
   g->c = d->dim[1];
   g->h = *nd == 1 ? 1 : d->dim[2];
   g->w = d->dim[d->ndim - 1];
   int64_t eh = g->dh * (g->kh - 1) + 1, ew = g->dw * (g->kw - 1) + 1;
   if (g->h + 2 * g->ph < eh || g->w + 2 * g->pw < ew)
-    return mx_error_at(MX_ERR_SHAPE,
-                    "mx_symbol_infer_shape", "Convolution %s: kernel (dilated %lldx%lld) larger than "
-                    "the padded data %s",
-                    node, (long long)eh, (long long)ew, mx_shape_fmt(d, b, sizeof b));
+    return mx_op_error(a, MX_ERR_SHAPE,
+                       "kernel (dilated %lldx%lld) larger than "
+                       "the padded data %s",
+                       (long long)eh, (long long)ew, mx_shape_fmt(d, b, sizeof b));
   g->oh = (g->h + 2 * g->ph - eh) / g->sh + 1;
   g->ow = (g->w + 2 * g->pw - ew) / g->sw + 1;
   return MX_OK;

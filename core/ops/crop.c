@@ -30,18 +30,16 @@ static mx_status window(const mx_op_attrs *a, const int64_t *d, const mx_shape *
   const mx_shape *hw = &P(a)->h_w, *off = &P(a)->offset;
   char b[96];
   if (hw->ndim != 2 || off->ndim != 2)
-    return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape", "Crop %s: offset and h_w take two values (y, x)",
-                    a->node_name);
+    return mx_op_error(a, MX_ERR_ARG, "offset and h_w take two values (y, x)");
   *h = like ? like->dim[2] : hw->dim[0];
   *w = like ? like->dim[3] : hw->dim[1];
   *y = P(a)->center_crop ? (d[2] - *h) / 2 : off->dim[0];
   *x = P(a)->center_crop ? (d[3] - *w) / 2 : off->dim[1];
   if (*h < 1 || *w < 1 || *y < 0 || *x < 0 || *y + *h > d[2] || *x + *w > d[3]) {
     mx_shape ds = {4, {d[0], d[1], d[2], d[3]}};
-    return mx_error_at(MX_ERR_SHAPE, "mx_symbol_infer_shape",
-                    "Crop %s: a %lld x %lld window at (%lld, %lld) does not fit data %s",
-                    a->node_name, (long long)*h, (long long)*w, (long long)*y, (long long)*x,
-                    mx_shape_fmt(&ds, b, sizeof b));
+    return mx_op_error(a, MX_ERR_SHAPE, "a %lld x %lld window at (%lld, %lld) does not fit data %s",
+                       (long long)*h, (long long)*w, (long long)*y, (long long)*x,
+                       mx_shape_fmt(&ds, b, sizeof b));
   }
   return MX_OK;
 }
@@ -51,8 +49,8 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
   char b[96];
   for (int i = 0; i < nin; i++)
     if (in[i].ndim != 0 && in[i].ndim != 4)
-      return mx_error_at(MX_ERR_SHAPE, "mx_symbol_infer_shape", "Crop %s: arg%d %s must have 4 axes (NCHW)",
-                      a->node_name, i, mx_shape_fmt(&in[i], b, sizeof b));
+      return mx_op_error(a, MX_ERR_SHAPE, "arg%d %s must have 4 axes (NCHW)", i,
+                         mx_shape_fmt(&in[i], b, sizeof b));
   if (in[0].ndim == 0 || (nin > 1 && in[1].ndim == 0)) return MX_OK;
   int64_t h, w, y, x;
   mx_status st = window(a, in[0].dim, nin > 1 ? &in[1] : NULL, &h, &w, &y, &x);

@@ -87,10 +87,9 @@ static mx_status lookup(const mx_op_attrs *a, struct custom_type **out) {
   const char *op_type = op_type_of(a);
   *out = find_type(op_type);
   if (!*out)
-    return mx_error(MX_ERR_ARG,
-                    "Custom %s: operator type '%s' is not registered (define or require it before "
-                    "loading)",
-                    a->node_name ? a->node_name : "", op_type ? op_type : "");
+    return mx_op_error(a, MX_ERR_ARG,
+                       "operator type '%s' is not registered (define or require it before loading)",
+                       op_type ? op_type : "");
   return MX_OK;
 }
 
@@ -109,27 +108,25 @@ static int list_names(const mx_op_attrs *a, int which, const char **names) {
   const char *tmp[MX_OP_MAX_IO];
   int n = 0;
   if (t->cb.list(t->cb.self, &ua, which, &n, tmp) != MX_OK) return -1;
-  const char *node = a->node_name ? a->node_name : "";
   if (n < 0 || n > MX_OP_MAX_IO) {
-    mx_error(MX_ERR_CALLBACK, "Custom %s ('%s'): %s gave %d names (expected 0 to %d)", node,
-             t->op_type, what[which], n, MX_OP_MAX_IO);
+    mx_op_error(a, MX_ERR_CALLBACK, "'%s': %s gave %d names (expected 0 to %d)", t->op_type,
+                what[which], n, MX_OP_MAX_IO);
     return -1;
   }
   for (int i = 0; i < n; i++) {
     if (!tmp[i] || !*tmp[i]) {
-      mx_error(MX_ERR_CALLBACK, "Custom %s ('%s'): %s: name %d is empty", node, t->op_type,
-               what[which], i + 1);
+      mx_op_error(a, MX_ERR_CALLBACK, "'%s': %s: name %d is empty", t->op_type, what[which], i + 1);
       return -1;
     }
     for (int j = 0; j < i; j++)
       if (!strcmp(tmp[i], tmp[j])) {
-        mx_error(MX_ERR_CALLBACK, "Custom %s ('%s'): %s names '%s' twice", node, t->op_type,
-                 what[which], tmp[i]);
+        mx_op_error(a, MX_ERR_CALLBACK, "'%s': %s names '%s' twice", t->op_type, what[which],
+                    tmp[i]);
         return -1;
       }
     names[i] = intern(tmp[i]);
     if (!names[i]) {
-      mx_error(MX_ERR_NOMEM, "Custom %s: out of memory", node);
+      mx_op_error(a, MX_ERR_NOMEM, "out of memory");
       return -1;
     }
   }
@@ -178,8 +175,8 @@ static mx_status infer_shape(const mx_op_attrs *a, mx_shape *in, int nin, mx_sha
     for (int i = 0; i < groups[g].n; i++) {
       if (groups[g].c[i].ndim <= 0) continue; /* still unknown */
       if (groups[g].c[i].ndim > MX_MAX_NDIM)
-        return mx_error(MX_ERR_SHAPE, "Custom %s: infer_shape gave %d axes (max %d)", a->node_name,
-                        groups[g].c[i].ndim, MX_MAX_NDIM);
+        return mx_op_error(a, MX_ERR_SHAPE, "infer_shape gave %d axes (max %d)",
+                           groups[g].c[i].ndim, MX_MAX_NDIM);
       mx_shape want = {.ndim = groups[g].c[i].ndim};
       memcpy(want.dim, groups[g].c[i].dim, sizeof want.dim);
       st = mx_shape_fill(a, i < nn ? names[i] : "?", &groups[g].s[i], &want);
@@ -213,7 +210,7 @@ static mx_status create_state(const mx_op_attrs *a, mx_context ctx, const mx_sha
   mx_status st = lookup(a, &t);
   if (st != MX_OK) return st;
   custom_state *s = calloc(1, sizeof *s);
-  if (!s) return mx_error(MX_ERR_NOMEM, "Custom %s: out of memory", a->node_name);
+  if (!s) return mx_op_error(a, MX_ERR_NOMEM, "out of memory");
   s->type = t;
   s->nin = nin; /* the node's counts, as the executor sized its arrays: never asked again */
   s->nout = a->noutputs;
@@ -240,8 +237,8 @@ static void free_state(void *state) {
 static mx_status forward(const mx_op_call *c) {
   custom_state *s = c->state;
   if (!s)
-    return mx_error(MX_ERR_STATE, "Custom %s: no operator instance (create_operator was not run)",
-                    c->attrs->node_name);
+    return mx_op_error(c->attrs, MX_ERR_STATE,
+                       "no operator instance (create_operator was not run)");
   int req[MX_OP_MAX_IO];
   for (int i = 0; i < s->nout; i++) req[i] = (int)c->req[i];
   return s->type->cb.forward(s->type->cb.self, s->op, c->is_train, req, s->nin, c->in, s->nout,
@@ -251,8 +248,8 @@ static mx_status forward(const mx_op_call *c) {
 static mx_status backward(const mx_op_call *c) {
   custom_state *s = c->state;
   if (!s)
-    return mx_error(MX_ERR_STATE, "Custom %s: no operator instance (create_operator was not run)",
-                    c->attrs->node_name);
+    return mx_op_error(c->attrs, MX_ERR_STATE,
+                       "no operator instance (create_operator was not run)");
   int req[MX_OP_MAX_IO];
   for (int i = 0; i < s->nin; i++) req[i] = (int)c->req[i];
   return s->type->cb.backward(s->type->cb.self, s->op, req, s->nout, c->out_grad, s->nin, c->in,

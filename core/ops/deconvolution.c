@@ -34,14 +34,10 @@ static int list_args(const mx_op_attrs *a, const char **names) {
 static mx_status geometry(const mx_op_attrs *a, const mx_shape *d, mx_conv_geom *g, int *nd) {
   mx_status st = mx_conv_params(a, &P(a)->kernel, &P(a)->stride, &P(a)->dilate, &P(a)->pad, g, nd);
   if (st != MX_OK) return st;
-  const char *node = a->node_name ? a->node_name : "";
   int64_t f = P(a)->num_filter, grp = P(a)->num_group, ah, aw, th, tw;
   if (!mx_conv_pair(&P(a)->adj, *nd, 0, &ah, &aw) ||
       !mx_conv_pair(&P(a)->target_shape, *nd, 0, &th, &tw))
-    return mx_error_at(
-        MX_ERR_ARG,
-        "mx_symbol_infer_shape", "Deconvolution %s: adj and target_shape must have %d axes", node,
-        *nd);
+    return mx_op_error(a, MX_ERR_ARG, "adj and target_shape must have %d axes", *nd);
   st = mx_conv_check(a, f, grp, P(a)->layout, *nd, d);
   if (st != MX_OK || !d || d->ndim == 0) return st;
   g->oh = *nd == 1 ? 1 : d->dim[2];
@@ -53,10 +49,10 @@ static mx_status geometry(const mx_op_attrs *a, const mx_shape *d, mx_conv_geom 
     if (*nd == 1) th = 1;
     int64_t ph = fullh - th, pw = fullw - tw;
     if (ph < 0 || pw < 0)
-      return mx_error_at(MX_ERR_SHAPE,
-                      "mx_symbol_infer_shape", "Deconvolution %s: target_shape (%lld,%lld) too large "
-                      "(at most (%lld,%lld))",
-                      node, (long long)th, (long long)tw, (long long)fullh, (long long)fullw);
+      return mx_op_error(a, MX_ERR_SHAPE,
+                         "target_shape (%lld,%lld) too large "
+                         "(at most (%lld,%lld))",
+                         (long long)th, (long long)tw, (long long)fullh, (long long)fullw);
     ah = ph % 2;
     aw = pw % 2;
     g->ph = (ph + 1) / 2;
@@ -66,10 +62,10 @@ static mx_status geometry(const mx_op_attrs *a, const mx_shape *d, mx_conv_geom 
   g->h = fullh - 2 * g->ph + ah;
   g->w = fullw - 2 * g->pw + aw;
   if (g->h < 1 || g->w < 1 || ah >= g->sh || aw >= g->sw)
-    return mx_error_at(MX_ERR_SHAPE,
-                    "mx_symbol_infer_shape", "Deconvolution %s: pad/adj give an output of %lldx%lld "
-                    "(adj must be < stride)",
-                    node, (long long)g->h, (long long)g->w);
+    return mx_op_error(a, MX_ERR_SHAPE,
+                       "pad/adj give an output of %lldx%lld "
+                       "(adj must be < stride)",
+                       (long long)g->h, (long long)g->w);
   return MX_OK;
 }
 

@@ -26,13 +26,12 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
                        mx_shape *aux, int naux) {
   float p = P(a)->p;
   if (!(p >= 0.0f && p < 1.0f))
-    return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape", "Dropout %s: p must be in [0, 1) (got %g)",
-                    a->node_name, (double)p);
+    return mx_op_error(a, MX_ERR_ARG, "p must be in [0, 1) (got %g)", (double)p);
   if (P(a)->axes.ndim)
-    return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape",
-                    "Dropout %s: axes %s (a mask shared along axes) is not "
-                    "supported",
-                    a->node_name, mx_op_param_text(a, "axes"));
+    return mx_op_error(a, MX_ERR_ARG,
+                       "axes %s (a mask shared along axes) is not "
+                       "supported",
+                       mx_op_param_text(a, "axes"));
   return mx_op_infer_same(a, in, nin, out, nout, aux, naux);
 }
 
@@ -41,7 +40,7 @@ static mx_status forward(const mx_op_call *c) {
   const mx_kernels *k;
   float p = P(c->attrs)->p;
   if (p < 0.0f || p >= 1.0f)
-    return mx_error(MX_ERR_ARG, "Dropout %s: p must be in [0, 1) (got %g)", c->attrs->node_name, (double)p);
+    return mx_op_error(c->attrs, MX_ERR_ARG, "p must be in [0, 1) (got %g)", (double)p);
   mx_status st = mx_table_of(c, &k);
   if (st != MX_OK) return st;
   mx_req r = c->req[0];

@@ -32,10 +32,8 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
                        mx_shape *aux, int naux) {
   int64_t n = P(a)->num_args;
   if (n < 1 || n > MX_OP_MAX_IO)
-    return mx_error_at(
-        MX_ERR_ARG,
-        "mx_symbol_infer_shape", "ElementWiseSum %s: num_args must be in [1, %d] (got %lld)",
-        a->node_name ? a->node_name : "", MX_OP_MAX_IO, (long long)n);
+    return mx_op_error(a, MX_ERR_ARG, "num_args must be in [1, %d] (got %lld)", MX_OP_MAX_IO,
+                       (long long)n);
   return mx_op_infer_same(a, in, nin, out, nout, aux, naux);
 }
 

@@ -30,7 +30,7 @@ static mx_status binary_fwd(const mx_op_call *c, int kind) {
   int64_t n = mx_op_size(c->out[0]);
   MX_CUDA_LAUNCH(binary_fwd_kernel, n, kind, c->req[0], mx_op_data(c->in[0]), mx_op_data(c->in[1]),
                  mx_op_data(c->out[0]), n);
-  return mx_cuda_launch_status(c->attrs->op->name, "binary_fwd_kernel");
+  return mx_cuda_op_status(c, "binary_fwd_kernel");
 }
 
 // the two gradients may be one buffer (a + a): one side's kernel runs after the other's
@@ -44,7 +44,7 @@ static mx_status binary_bwd(const mx_op_call *c, int kind) {
     MX_CUDA_LAUNCH(binary_bwd_kernel, n, kind, side, c->req[side], mx_op_data(c->out_grad[0]), a, b,
                    mx_op_data(c->in_grad[side]), n);
   }
-  return mx_cuda_launch_status(c->attrs->op->name, "binary_bwd_kernel");
+  return mx_cuda_op_status(c, "binary_bwd_kernel");
 }
 
 static mx_status scalar_fwd(const mx_op_call *c, int kind) {
@@ -54,7 +54,7 @@ static mx_status scalar_fwd(const mx_op_call *c, int kind) {
   int64_t n = mx_op_size(c->out[0]);
   MX_CUDA_LAUNCH(scalar_fwd_kernel, n, kind, c->req[0], mx_op_data(c->in[0]),
                  MX_PARAMS(elemwise_scalar_param, c->attrs)->scalar, mx_op_data(c->out[0]), n);
-  return mx_cuda_launch_status(c->attrs->op->name, "scalar_fwd_kernel");
+  return mx_cuda_op_status(c, "scalar_fwd_kernel");
 }
 
 static mx_status scalar_bwd(const mx_op_call *c, int kind) {
@@ -65,7 +65,7 @@ static mx_status scalar_bwd(const mx_op_call *c, int kind) {
   const float *x = kind == EW_RDIV ? mx_op_data(c->in[0]) : NULL;
   MX_CUDA_LAUNCH(scalar_bwd_kernel, n, kind, c->req[0], mx_op_data(c->out_grad[0]), x,
                  MX_PARAMS(elemwise_scalar_param, c->attrs)->scalar, mx_op_data(c->in_grad[0]), n);
-  return mx_cuda_launch_status(c->attrs->op->name, "scalar_bwd_kernel");
+  return mx_cuda_op_status(c, "scalar_bwd_kernel");
 }
 
 #define GPU_OP(var, fwd, bwd, kind)                                                                                    \

@@ -15,24 +15,19 @@ static const mx_param_desc params[] = {
 static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
                        mx_shape *aux, int naux) {
   int64_t vin = P(a)->input_dim, vout = P(a)->output_dim;
-  const char *node = a->node_name ? a->node_name : "";
   if (vin < 1 || vout < 1)
-    return mx_error_at(MX_ERR_ARG,
-                    "mx_symbol_infer_shape", "Embedding %s: input_dim and output_dim must be >= 1 "
-                    "(got %lld, %lld)",
-                    node, (long long)vin, (long long)vout);
+    return mx_op_error(a, MX_ERR_ARG,
+                       "input_dim and output_dim must be >= 1 "
+                       "(got %lld, %lld)",
+                       (long long)vin, (long long)vout);
   if (strcmp(P(a)->dtype, "float32"))
-    return mx_error_at(
-        MX_ERR_ARG, "mx_symbol_infer_shape",
-        "Embedding %s: dtype %s not supported (expected float32)", node,
-        P(a)->dtype);
+    return mx_op_error(a, MX_ERR_ARG, "dtype %s not supported (expected float32)", P(a)->dtype);
   mx_shape w = {2, {vin, vout}};
   mx_status st = mx_shape_fill(a, "weight", &in[1], &w);
   if (st != MX_OK || in[0].ndim == 0) return st;
   if (in[0].ndim == MX_MAX_NDIM)
-    return mx_error_at(MX_ERR_SHAPE,
-                    "mx_symbol_infer_shape", "Embedding %s: data has %d axes (at most %d)", node,
-                    in[0].ndim, MX_MAX_NDIM - 1);
+    return mx_op_error(a, MX_ERR_SHAPE, "data has %d axes (at most %d)", in[0].ndim,
+                       MX_MAX_NDIM - 1);
   mx_shape o = in[0];
   o.dim[o.ndim++] = vout;
   return mx_shape_fill(a, "output", &out[0], &o);

@@ -26,7 +26,7 @@ extern "C" mx_status mx_op_embedding_forward_gpu(const mx_op_call *c) {
   int64_t rows = P(c->attrs)->input_dim, d = P(c->attrs)->output_dim, n = mx_op_size(c->in[0]);
   MX_CUDA_LAUNCH(embedding_fwd_kernel, n * d, c->req[0], mx_op_data(c->in[0]), mx_op_data(c->in[1]),
                  mx_op_data(c->out[0]), rows, d, n);
-  return mx_cuda_launch_status("Embedding", "embedding_fwd_kernel");
+  return mx_cuda_op_status(c, "embedding_fwd_kernel");
 }
 
 extern "C" mx_status mx_op_embedding_backward_gpu(const mx_op_call *c) {
@@ -39,9 +39,9 @@ extern "C" mx_status mx_op_embedding_backward_gpu(const mx_op_call *c) {
     e = cudaMemsetAsync(mx_op_data(c->in_grad[0]), 0, (size_t)n * sizeof(float), s);
   if (e == cudaSuccess && c->req[1] != MX_REQ_NULL && c->req[1] != MX_REQ_ADD)
     e = cudaMemsetAsync(mx_op_data(c->in_grad[1]), 0, (size_t)(rows * d) * sizeof(float), s);
-  if (e != cudaSuccess) return mx_cuda_fail("Embedding", "cudaMemsetAsync", e);
+  if (e != cudaSuccess) return mx_cuda_op_fail(c, "cudaMemsetAsync", e);
   if (c->req[1] != MX_REQ_NULL)
     MX_CUDA_LAUNCH(embedding_bwd_kernel, d, mx_op_data(c->in[0]), mx_op_data(c->out_grad[0]), mx_op_data(c->in_grad[1]),
                    rows, d, n);
-  return mx_cuda_launch_status("Embedding", "embedding_bwd_kernel");
+  return mx_cuda_op_status(c, "embedding_bwd_kernel");
 }

@@ -17,8 +17,8 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
   char b[96];
   if (axis < 0) axis += nd + 1;
   if (axis < 0 || axis > nd || nd == MX_MAX_NDIM)
-    return mx_error_at(MX_ERR_SHAPE, "mx_symbol_infer_shape", "expand_dims %s: axis %lld out of range for data %s",
-                    a->node_name, (long long)P(a)->axis, mx_shape_fmt(&in[0], b, sizeof b));
+    return mx_op_error(a, MX_ERR_SHAPE, "axis %lld out of range for data %s", (long long)P(a)->axis,
+                       mx_shape_fmt(&in[0], b, sizeof b));
   mx_shape o = {nd + 1, {0}};
   for (int i = 0, j = 0; i <= nd; i++) o.dim[i] = i == axis ? 1 : in[0].dim[j++];
   return mx_shape_fill(a, "output", &out[0], &o);

@@ -28,9 +28,7 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
                        mx_shape *aux, int naux) {
   int64_t nh = P(a)->num_hidden;
   if (nh < 1)
-    return mx_error_at(MX_ERR_ARG,
-                    "mx_symbol_infer_shape", "FullyConnected %s: num_hidden must be >= 1 (got %lld)",
-                    a->node_name, (long long)nh);
+    return mx_op_error(a, MX_ERR_ARG, "num_hidden must be >= 1 (got %lld)", (long long)nh);
   if (in[0].ndim == 0) return MX_OK;
   mx_shape o = in[0], w = {2, {nh, 0}}, b = {1, {nh}};
   if (P(a)->flatten) {

@@ -17,8 +17,10 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
   char b[96];
   if (in[IN_DATA].ndim == 0) return MX_OK;
   if (in[IN_DATA].ndim < 3)
-    return mx_error_at(MX_ERR_SHAPE, "mx_symbol_infer_shape", "InstanceNorm %s: data %s needs at least 3 axes "
-                    "(batch, channel, positions...)", a->node_name, mx_shape_fmt(&in[IN_DATA], b, sizeof b));
+    return mx_op_error(a, MX_ERR_SHAPE,
+                       "data %s needs at least 3 axes "
+                       "(batch, channel, positions...)",
+                       mx_shape_fmt(&in[IN_DATA], b, sizeof b));
   mx_shape ch = {1, {in[IN_DATA].dim[1]}}, nc = {2, {in[IN_DATA].dim[0], in[IN_DATA].dim[1]}};
   mx_status st = mx_shape_fill(a, "gamma", &in[IN_GAMMA], &ch);
   if (st == MX_OK) st = mx_shape_fill(a, "beta", &in[IN_BETA], &ch);

@@ -30,8 +30,10 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
   if (in[0].ndim == 0) return MX_OK;
   int mode = P(a)->mode, least = mode == MODE_SPATIAL ? 3 : 2;
   if (in[0].ndim < least)
-    return mx_error_at(MX_ERR_SHAPE, "mx_symbol_infer_shape", "L2Normalization %s: data %s needs at least %d axes in "
-                    "mode '%s'", a->node_name, mx_shape_fmt(&in[0], b, sizeof b), least, mode_names[mode]);
+    return mx_op_error(a, MX_ERR_SHAPE,
+                       "data %s needs at least %d axes in "
+                       "mode '%s'",
+                       mx_shape_fmt(&in[0], b, sizeof b), least, mode_names[mode]);
   mx_status st = mx_shape_fill(a, "output", &out[0], &in[0]);
   if (st != MX_OK) return st;
   mx_shape norm = {1, {in[0].dim[0]}}; /* instance: (N,); channel: (N, spatial...); spatial: (N, C) */

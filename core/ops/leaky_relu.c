@@ -22,16 +22,16 @@ static int list_args(const mx_op_attrs *a, const char **names) {
 
 static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout, mx_shape *aux, int naux) {
   if (P(a)->act_type >= LEAKY_GELU)
-    return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape", "LeakyReLU %s: act_type %s is not supported",
-                    a->node_name ? a->node_name : "", mx_op_param_text(a, "act_type"));
+    return mx_op_error(a, MX_ERR_ARG, "act_type %s is not supported",
+                       mx_op_param_text(a, "act_type"));
   if (in[0].ndim == 0) return MX_OK;
   mx_status st = mx_shape_fill(a, "output", &out[0], &in[0]);
   if (st == MX_OK) st = mx_shape_fill(a, "mask", &out[1], &in[0]);
   if (st != MX_OK || nin < 2) return st;
   char b[96];
   if (in[0].ndim < 2)
-    return mx_error_at(MX_ERR_SHAPE, "mx_symbol_infer_shape", "LeakyReLU %s: prelu needs a channel axis 1 (data %s)",
-                    a->node_name ? a->node_name : "", mx_shape_fmt(&in[0], b, sizeof b));
+    return mx_op_error(a, MX_ERR_SHAPE, "prelu needs a channel axis 1 (data %s)",
+                       mx_shape_fmt(&in[0], b, sizeof b));
   mx_shape g = {1, {in[0].dim[1]}};
   return mx_shape_fill(a, "gamma", &in[1], &g);
 }

@@ -47,7 +47,7 @@ extern "C" mx_status mx_op_leaky_relu_forward_gpu(const mx_op_call *c) {
   }
   MX_CUDA_LAUNCH(leaky_fwd_kernel, n, *p, c->req[0], x, mx_op_data(c->out[0]), mask,
                  p->act_type == LEAKY_PRELU ? mx_op_data(c->in[1]) : NULL, ch, inner, n);
-  return mx_cuda_launch_status("LeakyReLU", "leaky_fwd_kernel");
+  return mx_cuda_op_status(c, "leaky_fwd_kernel");
 }
 
 extern "C" mx_status mx_op_leaky_relu_backward_gpu(const mx_op_call *c) {
@@ -63,5 +63,5 @@ extern "C" mx_status mx_op_leaky_relu_backward_gpu(const mx_op_call *c) {
   if (c->req[0] != MX_REQ_NULL)
     MX_CUDA_LAUNCH(leaky_bwd_kernel, n, *p, c->req[0], x, dy, mx_op_data(c->out[1]), gamma, ch, inner,
                    mx_op_data(c->in_grad[0]), n);
-  return mx_cuda_launch_status("LeakyReLU", "leaky_bwd_kernel");
+  return mx_cuda_op_status(c, "leaky_bwd_kernel");
 }

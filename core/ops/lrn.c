@@ -21,12 +21,14 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
                        mx_shape *aux, int naux) {
   char b[96];
   if (P(a)->nsize % 2 == 0)
-    return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape", "LRN %s: nsize %lld must be odd (a window centred on "
-                    "each channel)", a->node_name, (long long)P(a)->nsize);
+    return mx_op_error(a, MX_ERR_ARG,
+                       "nsize %lld must be odd (a window centred on "
+                       "each channel)",
+                       (long long)P(a)->nsize);
   if (in[0].ndim == 0) return MX_OK;
   if (in[0].ndim < 2)
-    return mx_error_at(MX_ERR_SHAPE, "mx_symbol_infer_shape", "LRN %s: data %s needs a channel axis (axis 1)",
-                    a->node_name, mx_shape_fmt(&in[0], b, sizeof b));
+    return mx_op_error(a, MX_ERR_SHAPE, "data %s needs a channel axis (axis 1)",
+                       mx_shape_fmt(&in[0], b, sizeof b));
   mx_status st = mx_shape_fill(a, "output", &out[0], &in[0]);
   return st == MX_OK ? mx_shape_fill(a, "tmp_norm", &out[1], &in[0]) : st;
 }

@@ -15,9 +15,9 @@ static int is_user_attr(const char *k) {
   return n > 4 && k[0] == '_' && k[1] == '_' && k[n - 1] == '_' && k[n - 2] == '_';
 }
 
-static mx_status bad_value(const mx_op *op, const char *node, const mx_param_desc *d, const char *v, const char *what) {
-  return mx_error_at(MX_ERR_ARG, "mx_symbol_create_op", "%s %s: parameter %s: bad value '%s' (expected %s)", op->name,
-                  node ? node : "", d->name, v, what);
+static mx_status bad_value(const mx_op_attrs *a, const mx_param_desc *d, const char *v,
+                           const char *what) {
+  return mx_op_error(a, MX_ERR_ARG, "parameter %s: bad value '%s' (expected %s)", d->name, v, what);
 }
 
 static const char *skip_space(const char *p) {
@@ -64,7 +64,7 @@ static mx_status parse_shape(const char *v, mx_param_value *out) {
   return mx_shape_parse(v, out->shape, &out->ndim);
 }
 
-static mx_status parse_value(const mx_op *op, const char *node, const mx_param_desc *d, const char *v,
+static mx_status parse_value(const mx_op_attrs *a, const mx_param_desc *d, const char *v,
                              mx_param_value *out) {
   char *end;
   out->str = v;
@@ -77,14 +77,14 @@ static mx_status parse_value(const mx_op *op, const char *node, const mx_param_d
     if (end == v || *end || errno == ERANGE || x < lo || x > hi) {
       char what[96];
       snprintf(what, sizeof what, "an integer in %lld..%lld", lo, hi);
-      return bad_value(op, node, d, v, what);
+      return bad_value(a, d, v, what);
     }
     out->num = (double)x;
     return MX_OK;
   }
   case MX_PARAM_FLOAT:
     out->num = strtod(v, &end);
-    if (end == v || *end) return bad_value(op, node, d, v, "a number");
+    if (end == v || *end) return bad_value(a, d, v, "a number");
     return MX_OK;
   case MX_PARAM_BOOL:
     if (!strcmp(v, "True") || !strcmp(v, "true") || !strcmp(v, "1"))
@@ -92,7 +92,7 @@ static mx_status parse_value(const mx_op *op, const char *node, const mx_param_d
     else if (!strcmp(v, "False") || !strcmp(v, "false") || !strcmp(v, "0"))
       out->num = 0;
     else
-      return bad_value(op, node, d, v, "True or False");
+      return bad_value(a, d, v, "True or False");
     return MX_OK;
   case MX_PARAM_ENUM: {
     const char *c = d->choices;
@@ -108,11 +108,11 @@ static mx_status parse_value(const mx_op *op, const char *node, const mx_param_d
     }
     char what[160];
     snprintf(what, sizeof what, "one of %s", d->choices);
-    return bad_value(op, node, d, v, what);
+    return bad_value(a, d, v, what);
   }
   case MX_PARAM_STRING: return MX_OK;
   case MX_PARAM_SHAPE:
-    if (parse_shape(v, out) != MX_OK) return bad_value(op, node, d, v, "a shape such as (2,3)");
+    if (parse_shape(v, out) != MX_OK) return bad_value(a, d, v, "a shape such as (2,3)");
     return MX_OK;
   }
   return MX_OK;
@@ -158,8 +158,8 @@ mx_status mx_op_parse_params(const mx_op *op, const char *node_name, int n, char
   a->values = values;
   int seen[MX_OP_MAX_PARAMS] = {0};
   if (op->param_size > sizeof a->param || op->nparams > MX_OP_MAX_PARAMS)
-    return mx_error_at(MX_ERR_ARG, "mx_symbol_create_op", "%s: %d parameters in a %zu-byte struct (at most %d in %zu)",
-                    op->name, op->nparams, op->param_size, MX_OP_MAX_PARAMS, sizeof a->param);
+    return mx_op_error(a, MX_ERR_ARG, "%d parameters in a %zu-byte struct (at most %d in %zu)",
+                       op->nparams, op->param_size, MX_OP_MAX_PARAMS, sizeof a->param);
   for (int i = 0; i < n; i++) {
     if (is_user_attr(keys[i])) continue;
     int j = 0;
@@ -170,19 +170,18 @@ mx_status mx_op_parse_params(const mx_op *op, const char *node_name, int n, char
       size_t len = 0;
       for (int k = 0; k < op->nparams && len < sizeof valid; k++)
         len += (size_t)snprintf(valid + len, sizeof valid - len, "%s%s", k ? ", " : "", op->params[k].name);
-      return mx_error_at(MX_ERR_ARG, "mx_symbol_create_op", "%s: unknown parameter '%s' (valid: %s)", op->name, keys[i],
-                      op->nparams ? valid : "none");
+      return mx_op_error(a, MX_ERR_ARG, "unknown parameter '%s' (valid: %s)", keys[i],
+                         op->nparams ? valid : "none");
     }
-    mx_status st = parse_value(op, node_name, &op->params[j], values[i], &a->p[j]);
+    mx_status st = parse_value(a, &op->params[j], values[i], &a->p[j]);
     if (st != MX_OK) return st;
     seen[j] = 1;
   }
   for (int j = 0; j < op->nparams; j++) {
     if (seen[j]) continue;
     if (!op->params[j].default_value)
-      return mx_error_at(MX_ERR_ARG, "mx_symbol_create_op", "%s: required parameter '%s' is missing", op->name,
-                      op->params[j].name);
-    mx_status st = parse_value(op, node_name, &op->params[j], op->params[j].default_value, &a->p[j]);
+      return mx_op_error(a, MX_ERR_ARG, "required parameter '%s' is missing", op->params[j].name);
+    mx_status st = parse_value(a, &op->params[j], op->params[j].default_value, &a->p[j]);
     if (st != MX_OK) return st;
   }
   if (op->param_size)

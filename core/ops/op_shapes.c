@@ -19,9 +19,8 @@ mx_status mx_shape_fill(const mx_op_attrs *a, const char *slot, mx_shape *s, con
   }
   if (mx_shape_eq(s, want)) return MX_OK;
   char b1[96], b2[96];
-  return mx_error_at(MX_ERR_SHAPE, "mx_symbol_infer_shape", "%s %s: %s has shape %s, expected %s", a->op->name,
-                  a->node_name ? a->node_name : "", slot, mx_shape_fmt(s, b1, sizeof b1),
-                  mx_shape_fmt(want, b2, sizeof b2));
+  return mx_op_error(a, MX_ERR_SHAPE, "%s has shape %s, expected %s", slot,
+                     mx_shape_fmt(s, b1, sizeof b1), mx_shape_fmt(want, b2, sizeof b2));
 }
 
 mx_status mx_op_infer_same(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout, mx_shape *aux,

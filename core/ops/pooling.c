@@ -24,20 +24,18 @@ static const mx_param_desc params[] = {
 
 /* What mxlua cannot honour, refused naming the node. */
 static mx_status check_supported(const mx_op_attrs *a, int nd) {
-  const char *node = a->node_name ? a->node_name : "", *layout = P(a)->layout;
+  const char *layout = P(a)->layout;
   const char *want = nd == 1 ? "NCW" : "NCHW";
   if (P(a)->pool_type == POOL_LP)
-    return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape", "Pooling %s: pool_type lp is not supported", node);
+    return mx_op_error(a, MX_ERR_ARG, "pool_type lp is not supported");
   if (P(a)->pooling_convention == POOL_SAME)
-    return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape", "Pooling %s: pooling_convention same is not supported", node);
+    return mx_op_error(a, MX_ERR_ARG, "pooling_convention same is not supported");
   if (layout && strcmp(layout, "None") && strcmp(layout, want))
-    return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape", "Pooling %s: layout %s not supported (expected %s)", node,
-                    layout, want);
+    return mx_op_error(a, MX_ERR_ARG, "layout %s not supported (expected %s)", layout, want);
   return MX_OK;
 }
 
 static mx_status geometry(const mx_op_attrs *a, const mx_shape *d, mx_conv_geom *g, int *nd) {
-  const char *node = a->node_name ? a->node_name : "";
   int global = P(a)->global_pool;
   if (global) {
     *nd = d && d->ndim == 3 ? 1 : 2;
@@ -45,7 +43,7 @@ static mx_status geometry(const mx_op_attrs *a, const mx_shape *d, mx_conv_geom 
     g->ph = g->pw = 0;
   } else {
     if (P(a)->kernel.ndim == 0)
-      return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape", "Pooling %s: kernel is required unless global_pool", node);
+      return mx_op_error(a, MX_ERR_ARG, "kernel is required unless global_pool");
     mx_status st = mx_conv_params(a, &P(a)->kernel, &P(a)->stride, NULL, &P(a)->pad, g, nd);
     if (st != MX_OK) return st;
   }
@@ -54,8 +52,8 @@ static mx_status geometry(const mx_op_attrs *a, const mx_shape *d, mx_conv_geom 
   if (!d || d->ndim == 0) return MX_OK;
   char b[96];
   if (d->ndim != *nd + 2)
-    return mx_error_at(MX_ERR_SHAPE, "mx_symbol_infer_shape", "Pooling %s: data has shape %s, expected %d axes", node,
-                    mx_shape_fmt(d, b, sizeof b), *nd + 2);
+    return mx_op_error(a, MX_ERR_SHAPE, "data has shape %s, expected %d axes",
+                       mx_shape_fmt(d, b, sizeof b), *nd + 2);
   g->c = d->dim[1];
   g->h = *nd == 1 ? 1 : d->dim[2];
   g->w = d->dim[d->ndim - 1];
@@ -64,9 +62,8 @@ static mx_status geometry(const mx_op_attrs *a, const mx_shape *d, mx_conv_geom 
     g->kw = g->w;
   }
   if (g->h + 2 * g->ph < g->kh || g->w + 2 * g->pw < g->kw)
-    return mx_error_at(MX_ERR_SHAPE, "mx_symbol_infer_shape",
-                    "Pooling %s: kernel (%lld,%lld) larger than the padded data %s", node,
-                    (long long)g->kh, (long long)g->kw, mx_shape_fmt(d, b, sizeof b));
+    return mx_op_error(a, MX_ERR_SHAPE, "kernel (%lld,%lld) larger than the padded data %s",
+                       (long long)g->kh, (long long)g->kw, mx_shape_fmt(d, b, sizeof b));
   int full = P(a)->pooling_convention == POOL_FULL;
   int64_t rh = g->h + 2 * g->ph - g->kh, rw = g->w + 2 * g->pw - g->kw;
   g->oh = (full ? (rh + g->sh - 1) / g->sh : rh / g->sh) + 1;

@@ -43,7 +43,7 @@ extern "C" mx_status mx_op_pooling_forward_gpu(const mx_op_call *c) {
   int64_t planes = mx_ndarray_shape(c->in[0])[0] * g.c;
   MX_CUDA_LAUNCH(pool_fwd_kernel, planes * g.oh * g.ow, g, pooling_kind(MX_PARAMS(pooling_param, c->attrs)), r,
                  mx_op_data(c->in[0]), mx_op_data(c->out[0]), planes);
-  return mx_cuda_launch_status("Pooling", "pool_fwd_kernel");
+  return mx_cuda_op_status(c, "pool_fwd_kernel");
 }
 
 extern "C" mx_status mx_op_pooling_backward_gpu(const mx_op_call *c) {
@@ -55,5 +55,5 @@ extern "C" mx_status mx_op_pooling_backward_gpu(const mx_op_call *c) {
   int64_t planes = mx_ndarray_shape(c->in[0])[0] * g.c;
   MX_CUDA_LAUNCH(pool_bwd_kernel, planes * g.h * g.w, g, pooling_kind(MX_PARAMS(pooling_param, c->attrs)), r,
                  mx_op_data(c->in[0]), mx_op_data(c->out_grad[0]), mx_op_data(c->in_grad[0]), planes);
-  return mx_cuda_launch_status("Pooling", "pool_bwd_kernel");
+  return mx_cuda_op_status(c, "pool_bwd_kernel");
 }

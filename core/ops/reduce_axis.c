@@ -26,24 +26,20 @@ static mx_status view(const mx_op_attrs *a, const int64_t *s, int nd, int64_t *o
                       int64_t *inner, int *first, int *last) {
   const mx_shape *p = &P(a)->axis;
   const char *text = mx_op_param_text(a, "axis");
-  const char *op = a->op->name, *node = a->node_name;
-  if (P(a)->exclude)
-    return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape", "%s %s: exclude is not supported", op, node);
+  if (P(a)->exclude) return mx_op_error(a, MX_ERR_ARG, "exclude is not supported");
   *first = 0, *last = nd - 1;
   if (p->ndim) {
     int seen[MX_MAX_NDIM] = {0}, lo = nd, hi = -1;
     for (int i = 0; i < p->ndim; i++) {
       int64_t ax = p->dim[i] < 0 ? p->dim[i] + nd : p->dim[i];
       if (ax < 0 || ax >= nd || seen[ax])
-        return mx_error_at(MX_ERR_SHAPE, "mx_symbol_infer_shape", "%s %s: axis %s out of range for %d axes", op, node,
-                        text, nd);
+        return mx_op_error(a, MX_ERR_SHAPE, "axis %s out of range for %d axes", text, nd);
       seen[ax] = 1;
       lo = ax < lo ? (int)ax : lo;
       hi = ax > hi ? (int)ax : hi;
     }
     if (hi - lo + 1 != p->ndim)
-      return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape", "%s %s: axes %s are not adjacent (not supported)", op,
-                      node, text);
+      return mx_op_error(a, MX_ERR_ARG, "axes %s are not adjacent (not supported)", text);
     *first = lo, *last = hi;
   }
   *outer = mx_shape_size(s, *first);
@@ -94,9 +90,10 @@ static mx_status forward(const mx_op_call *c) {
   if (len == 0) { /* an empty axis: sums are 0, means NaN; no maximum or position exists */
     if (op != MX_REDUCE_SUM && op != MX_REDUCE_MEAN && op != MX_REDUCE_NORM) {
       char b[96];
-      return mx_error_at(MX_ERR_SHAPE, "mx_executor_forward", "cannot take the %s of an empty axis (shape %s)",
-                      c->attrs->op->name,
-                      mx_shape_str(mx_ndarray_shape(c->in[0]), mx_ndarray_ndim(c->in[0]), b, sizeof b));
+      return mx_op_error(
+          c->attrs, MX_ERR_SHAPE, "cannot take the %s of an empty axis (shape %s)",
+          c->attrs->op->name,
+          mx_shape_str(mx_ndarray_shape(c->in[0]), mx_ndarray_ndim(c->in[0]), b, sizeof b));
     }
     k->fill(t, outer * inner, op == MX_REDUCE_MEAN ? NAN : 0.0f);
   } else {

@@ -24,8 +24,8 @@ static const mx_param_desc params[] = {
 static mx_status fail(const mx_op_attrs *a, const mx_shape *in, const char *what) {
   char b[96];
   const char *t = mx_op_param_text(a, P(a)->shape.ndim ? "shape" : "target_shape");
-  return mx_error_at(MX_ERR_SHAPE, "mx_symbol_infer_shape", "Reshape %s: cannot reshape %s with shape %s: %s",
-                  a->node_name, mx_shape_fmt(in, b, sizeof b), t ? t : "()", what);
+  return mx_op_error(a, MX_ERR_SHAPE, "cannot reshape %s with shape %s: %s",
+                     mx_shape_fmt(in, b, sizeof b), t ? t : "()", what);
 }
 
 /* The codes as written, or (reverse) both the codes and the input mirrored. */

@@ -24,8 +24,8 @@ static mx_status range(const mx_op_attrs *a, const int64_t *s, int nd, int64_t *
   int axis = (int)P(a)->axis;
   if (axis < 0) axis += nd;
   if (axis < 0 || axis >= nd)
-    return mx_error_at(MX_ERR_SHAPE, "mx_symbol_infer_shape", "slice_axis %s: axis %lld out of range for %d axes",
-                    a->node_name, (long long)P(a)->axis, nd);
+    return mx_op_error(a, MX_ERR_SHAPE, "axis %lld out of range for %d axes", (long long)P(a)->axis,
+                       nd);
   *outer = mx_shape_size(s, axis);
   *len = s[axis];
   *inner = mx_shape_size(s + axis + 1, nd - axis - 1);
@@ -35,10 +35,10 @@ static mx_status range(const mx_op_attrs *a, const int64_t *s, int nd, int64_t *
   if (*b < 0) *b += *len;
   if (*e < 0) *e += *len;
   if (*b < 0 || *e > *len || *b >= *e)
-    return mx_error_at(MX_ERR_SHAPE,
-                    "mx_symbol_infer_shape", "slice_axis %s: [%lld, %s) is not a non-empty range of axis %d "
-                    "(length %lld)",
-                    a->node_name, (long long)P(a)->begin, end, axis, (long long)*len);
+    return mx_op_error(a, MX_ERR_SHAPE,
+                       "[%lld, %s) is not a non-empty range of axis %d "
+                       "(length %lld)",
+                       (long long)P(a)->begin, end, axis, (long long)*len);
   return MX_OK;
 }
 

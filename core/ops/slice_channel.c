@@ -41,30 +41,28 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
   int64_t n = P(a)->num_outputs;
   char b[96];
   if (n < 1 || n > MX_OP_MAX_IO)
-    return mx_error_at(MX_ERR_SHAPE,
-                    "mx_symbol_infer_shape", "SliceChannel %s: num_outputs %lld out of range (1..%d)",
-                    a->node_name, (long long)n, MX_OP_MAX_IO);
+    return mx_op_error(a, MX_ERR_SHAPE, "num_outputs %lld out of range (1..%d)", (long long)n,
+                       MX_OP_MAX_IO);
   if (in[0].ndim == 0) return MX_OK;
   int axis = (int)P(a)->axis;
   if (axis < 0) axis += in[0].ndim;
   if (axis < 0 || axis >= in[0].ndim)
-    return mx_error_at(MX_ERR_SHAPE, "mx_symbol_infer_shape",
-                    "SliceChannel %s: axis %lld out of range for data %s",
-                    a->node_name, (long long)P(a)->axis, mx_shape_fmt(&in[0], b, sizeof b));
+    return mx_op_error(a, MX_ERR_SHAPE, "axis %lld out of range for data %s", (long long)P(a)->axis,
+                       mx_shape_fmt(&in[0], b, sizeof b));
   if (in[0].dim[axis] % n != 0)
-    return mx_error_at(MX_ERR_SHAPE,
-                    "mx_symbol_infer_shape", "SliceChannel %s: axis %d of data %s (%lld) does not "
-                    "split into %lld equal parts",
-                    a->node_name, axis, mx_shape_fmt(&in[0], b, sizeof b),
-                    (long long)in[0].dim[axis], (long long)n);
+    return mx_op_error(a, MX_ERR_SHAPE,
+                       "axis %d of data %s (%lld) does not "
+                       "split into %lld equal parts",
+                       axis, mx_shape_fmt(&in[0], b, sizeof b), (long long)in[0].dim[axis],
+                       (long long)n);
   mx_shape o = in[0];
   o.dim[axis] /= n;
   if (P(a)->squeeze_axis) {
     if (o.dim[axis] != 1)
-      return mx_error_at(MX_ERR_SHAPE,
-                      "mx_symbol_infer_shape", "SliceChannel %s: squeeze_axis needs parts one wide "
-                      "(data %s, axis %d, num_outputs %lld)",
-                      a->node_name, mx_shape_fmt(&in[0], b, sizeof b), axis, (long long)n);
+      return mx_op_error(a, MX_ERR_SHAPE,
+                         "squeeze_axis needs parts one wide "
+                         "(data %s, axis %d, num_outputs %lld)",
+                         mx_shape_fmt(&in[0], b, sizeof b), axis, (long long)n);
     for (int d = axis; d + 1 < o.ndim; d++) o.dim[d] = o.dim[d + 1];
     if (--o.ndim == 0) o = (mx_shape){1, {1}};
   }

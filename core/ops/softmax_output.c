@@ -41,9 +41,8 @@ static void geometry(const mx_op_attrs *a, const int64_t *shape, int ndim, int64
 static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *out, int nout,
                        mx_shape *aux, int naux) {
   if (P(a)->smooth_alpha != 0.0f)
-    return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape",
-                    "%s %s: smooth_alpha %s (label smoothing) is not supported",
-                    a->op->name, a->node_name ? a->node_name : "", mx_op_param_text(a, "smooth_alpha"));
+    return mx_op_error(a, MX_ERR_ARG, "smooth_alpha %s (label smoothing) is not supported",
+                       mx_op_param_text(a, "smooth_alpha"));
   if (in[0].ndim == 0) return MX_OK;
   mx_shape label = {0, {0}};
   if (P(a)->preserve_shape) {
@@ -100,10 +99,11 @@ static mx_status backward_cpu(const mx_op_call *c) {
   for (int64_t i = 0; !dist && i < nlabels; i++) { /* class ids: refused out of range, as take */
     float l = label[i];
     if ((use_ignore && l == ignore) || (l >= 0.0f && l < (float)k && l == floorf(l))) continue;
-    return mx_error(MX_ERR_ARG,
-                    "label %g (at position %lld) out of range for %lld classes (expected an integer "
-                    "in 0..%lld)",
-                    l, (long long)i, (long long)k, (long long)k - 1);
+    return mx_op_error(
+        a, MX_ERR_ARG,
+        "label %g (at position %lld) out of range for %lld classes (expected an integer "
+        "in 0..%lld)",
+        l, (long long)i, (long long)k, (long long)k - 1);
   }
   double scale = softmax_output_scale(P(a), outer, inner, valid);
   for (int64_t o = 0; o < outer; o++)
@@ -197,10 +197,10 @@ static mx_status axis_geometry(const mx_op_call *c, const mx_ndarray *arr, int64
   int axis = (int)PA(c->attrs)->axis;
   if (axis < 0) axis += ndim;
   if (axis < 0 || axis >= ndim)
-    return mx_error(MX_ERR_ARG, "%s %s: axis %d out of range for %d axes (operator axes are 0-based: "
-                    "expected 0 to %d, or -%d to -1)",
-                    c->attrs->op->name, c->attrs->node_name, (int)PA(c->attrs)->axis, ndim,
-                    ndim - 1, ndim);
+    return mx_op_error(c->attrs, MX_ERR_ARG,
+                       "axis %d out of range for %d axes (operator axes are 0-based: expected 0 "
+                       "to %d, or -%d to -1)",
+                       (int)PA(c->attrs)->axis, ndim, ndim - 1, ndim);
   *outer = mx_shape_size(shape, axis);
   *k = shape[axis];
   *inner = mx_shape_size(shape + axis + 1, ndim - axis - 1);
@@ -212,23 +212,19 @@ static mx_status axis_infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shap
                             mx_shape *aux, int naux) {
   mx_status st = mx_op_infer_same(a, in, nin, out, nout, aux, naux);
   if (a->op == &mx_op_softmax_activation) return st;
-  const char *t = PA(a)->temperature, *dt = PA(a)->dtype, *node = a->node_name;
+  const char *t = PA(a)->temperature, *dt = PA(a)->dtype;
   if (strcmp(t, "None") && strtod(t, NULL) != 1.0)
-    return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape", "%s %s: temperature %s is not supported (only 1)",
-                    a->op->name, node, t);
+    return mx_op_error(a, MX_ERR_ARG, "temperature %s is not supported (only 1)", t);
   if (strcmp(dt, "None") && strcmp(dt, "float32"))
-    return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape", "%s %s: dtype %s is not supported (only float32)",
-                    a->op->name, node, dt);
-  if (PA(a)->use_length)
-    return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape", "%s %s: use_length is not supported", a->op->name,
-                    node);
+    return mx_op_error(a, MX_ERR_ARG, "dtype %s is not supported (only float32)", dt);
+  if (PA(a)->use_length) return mx_op_error(a, MX_ERR_ARG, "use_length is not supported");
   int ndim = in[0].ndim, axis = (int)PA(a)->axis;
   if (st == MX_OK && ndim && (axis < -ndim || axis >= ndim)) {
     char b[96];
-    return mx_error_at(MX_ERR_SHAPE, "mx_symbol_infer_shape", "%s %s: axis %d out of range for data %s (operator "
-                    "axes are 0-based: expected 0 to %d, or -%d to -1)",
-                    a->op->name, a->node_name, axis, mx_shape_fmt(&in[0], b, sizeof b), ndim - 1,
-                    ndim);
+    return mx_op_error(a, MX_ERR_SHAPE,
+                       "axis %d out of range for data %s (operator "
+                       "axes are 0-based: expected 0 to %d, or -%d to -1)",
+                       axis, mx_shape_fmt(&in[0], b, sizeof b), ndim - 1, ndim);
   }
   return st;
 }
@@ -239,7 +235,7 @@ static mx_status axis_forward(const mx_op_call *c, int log_form) {
   mx_status st = axis_geometry(c, c->in[0], &outer, &k, &inner);
   if (st != MX_OK) return st;
   if (c->req[0] == MX_REQ_ADD)
-    return mx_error_at(MX_ERR_ARG, c->attrs->op->name, "request 'add' is not supported");
+    return mx_op_error(c->attrs, MX_ERR_ARG, "request 'add' is not supported");
   softmax_rows(mx_op_data(c->in[0]), mx_op_data(c->out[0]), outer, k, inner, log_form);
   return MX_OK;
 }

@@ -60,7 +60,7 @@ extern "C" mx_status mx_op_softmax_output_forward_gpu(const mx_op_call *c) {
   int64_t outer, k, inner;
   mx_op_softmax_geometry(c->attrs, mx_ndarray_shape(c->in[0]), mx_ndarray_ndim(c->in[0]), &outer, &k, &inner);
   MX_CUDA_LAUNCH(softmax_rows_kernel, outer * inner, mx_op_data(c->in[0]), mx_op_data(c->out[0]), outer, k, inner, 0);
-  return mx_cuda_launch_status(c->attrs->op->name, "softmax_rows_kernel");
+  return mx_cuda_op_status(c, "softmax_rows_kernel");
 }
 
 extern "C" mx_status mx_op_softmax_output_backward_gpu(const mx_op_call *c) {
@@ -71,7 +71,7 @@ extern "C" mx_status mx_op_softmax_output_backward_gpu(const mx_op_call *c) {
   if (c->req[1] != MX_REQ_NULL && c->req[1] != MX_REQ_ADD) { /* the label gets no gradient */
     size_t bytes = (size_t)mx_op_size(c->in_grad[1]) * sizeof(float);
     cudaError_t e = bytes ? cudaMemsetAsync(mx_op_data(c->in_grad[1]), 0, bytes, stream) : cudaSuccess;
-    if (e != cudaSuccess) return mx_cuda_fail(a->op->name, "cudaMemsetAsync", e);
+    if (e != cudaSuccess) return mx_cuda_op_fail(c, "cudaMemsetAsync", e);
   }
   mx_req r = c->req[0];
   if (r == MX_REQ_NULL) return MX_OK;
@@ -88,13 +88,13 @@ extern "C" mx_status mx_op_softmax_output_backward_gpu(const mx_op_call *c) {
   g.scale = softmax_output_scale(prm, g.outer, g.inner, g.dist ? g.outer * g.inner : -1);
   if (prm->normalization == NORM_VALID && !g.dist) { /* the valid labels are counted on the device */
     unsigned long long *count = mx_cuda_scratch();
-    if (!count) return mx_cuda_take_pending(a->op->name);
+    if (!count) return mx_cuda_op_status(c, "mx_cuda_scratch"); /* its failure is pending */
     MX_CUDA_KERNEL(count_valid_kernel, 1, MX_CUDA_THREADS, 0, stream)(label, mx_op_size(c->in[1]), g.ignore, count);
     mx_cuda_note_launch("count_valid_kernel");
     g.valid = count;
   }
   MX_CUDA_LAUNCH(softmax_output_grad_kernel, n, r, mx_op_data(c->out[0]), label, og, mx_op_data(c->in_grad[0]), g);
-  return mx_cuda_launch_status(a->op->name, "softmax_output_grad_kernel");
+  return mx_cuda_op_status(c, "softmax_output_grad_kernel");
 }
 
 /* ---- softmax / log_softmax over one axis ---- */
@@ -117,12 +117,13 @@ static mx_status axis_forward(const mx_op_call *c, int log_form) {
   int64_t outer, k, inner;
   mx_status st = mx_op_softmax_axis_geometry(c, c->in[0], &outer, &k, &inner);
   if (st != MX_OK) return st;
-  if (c->req[0] == MX_REQ_ADD) return mx_error_at(MX_ERR_ARG, c->attrs->op->name, "request 'add' is not supported");
+  if (c->req[0] == MX_REQ_ADD)
+    return mx_op_error(c->attrs, MX_ERR_ARG, "request 'add' is not supported");
   st = mx_cuda_enter(c);
   if (st != MX_OK) return st;
   MX_CUDA_LAUNCH(softmax_rows_kernel, outer * inner, mx_op_data(c->in[0]), mx_op_data(c->out[0]), outer, k, inner,
                  log_form);
-  return mx_cuda_launch_status(c->attrs->op->name, "softmax_rows_kernel");
+  return mx_cuda_op_status(c, "softmax_rows_kernel");
 }
 
 static mx_status axis_backward(const mx_op_call *c, int log_form) {
@@ -134,7 +135,7 @@ static mx_status axis_backward(const mx_op_call *c, int log_form) {
   if (st != MX_OK) return st;
   MX_CUDA_LAUNCH(softmax_axis_bwd_kernel, outer * inner, c->req[0], mx_op_data(c->out[0]), mx_op_data(c->out_grad[0]),
                  mx_op_data(c->in_grad[0]), outer, k, inner, log_form);
-  return mx_cuda_launch_status(c->attrs->op->name, "softmax_axis_bwd_kernel");
+  return mx_cuda_op_status(c, "softmax_axis_bwd_kernel");
 }
 
 extern "C" mx_status mx_op_softmax_forward_gpu(const mx_op_call *c) {

@@ -16,11 +16,10 @@ static const mx_param_desc params[] = {
 static mx_status axes(const mx_op_attrs *a, int nd, int *d1, int *d2) {
   int64_t x = P(a)->dim1, y = P(a)->dim2;
   if (x < 0 || y < 0 || x >= nd || y >= nd)
-    return mx_error_at(
-        MX_ERR_SHAPE,
-        "mx_symbol_infer_shape", "SwapAxis %s: dim1=%lld and dim2=%lld must be in [0, %d) "
-        "(operator axes are 0-based)",
-        a->node_name ? a->node_name : "", (long long)x, (long long)y, nd);
+    return mx_op_error(a, MX_ERR_SHAPE,
+                       "dim1=%lld and dim2=%lld must be in [0, %d) "
+                       "(operator axes are 0-based)",
+                       (long long)x, (long long)y, nd);
   *d1 = (int)(x < y ? x : y);
   *d2 = (int)(x < y ? y : x);
   return MX_OK;

@@ -10,7 +10,7 @@
 /* The kernel table of the call's device. */
 static inline mx_status mx_table_of(const mx_op_call *c, const mx_kernels **k) {
   *k = mx_kernels_for(c->ctx);
-  return *k ? MX_OK : mx_error_node(MX_ERR_DEVICE, "%s", c->attrs->op->name);
+  return *k ? MX_OK : mx_op_error_node(c->attrs, MX_ERR_DEVICE);
 }
 
 /* Where a result for dst is computed under request r: dst itself, or (add) the workspace,
@@ -71,7 +71,7 @@ static inline mx_status mx_table_forward_of(const mx_op_call *c, const mx_kernel
   *k = NULL;
   if (c->req[0] == MX_REQ_NULL) return MX_OK;
   if (c->req[0] == MX_REQ_ADD)
-    return mx_error_at(MX_ERR_INTERNAL, c->attrs->op->name, "an 'add' request for a forward output");
+    return mx_op_error(c->attrs, MX_ERR_INTERNAL, "an 'add' request for a forward output");
   return mx_table_of(c, k);
 }
 

@@ -16,14 +16,12 @@ static mx_status perm_of(const mx_op_attrs *a, int nd, int *perm) {
   const char *text = mx_op_param_text(a, "axes");
   int seen[MX_MAX_NDIM] = {0};
   if (p->ndim && p->ndim != nd)
-    return mx_error_at(MX_ERR_SHAPE, "mx_symbol_infer_shape", "transpose %s: axes %s for %d axes", a->node_name,
-                    text, nd);
+    return mx_op_error(a, MX_ERR_SHAPE, "axes %s for %d axes", text, nd);
   for (int i = 0; i < nd; i++) {
     int64_t ax = p->ndim ? p->dim[i] : nd - 1 - i;
     if (ax < 0) ax += nd;
     if (ax < 0 || ax >= nd || seen[ax])
-      return mx_error_at(MX_ERR_SHAPE, "mx_symbol_infer_shape", "transpose %s: axes %s is not a permutation of %d axes",
-                      a->node_name, text, nd);
+      return mx_op_error(a, MX_ERR_SHAPE, "axes %s is not a permutation of %d axes", text, nd);
     seen[ax] = 1;
     perm[i] = (int)ax;
   }

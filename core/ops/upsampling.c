@@ -24,15 +24,16 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
                        mx_shape *aux, int naux) {
   char b[96];
   if (P(a)->sample_type != 0)
-    return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape", "UpSampling %s: sample_type 'bilinear' is not supported "
-                    "(only 'nearest')", a->node_name);
+    return mx_op_error(a, MX_ERR_ARG,
+                       "sample_type 'bilinear' is not supported "
+                       "(only 'nearest')");
   if (P(a)->num_args != 1)
-    return mx_error_at(MX_ERR_ARG, "mx_symbol_infer_shape", "UpSampling %s: num_args %lld is not supported (only 1)",
-                    a->node_name, (long long)P(a)->num_args);
+    return mx_op_error(a, MX_ERR_ARG, "num_args %lld is not supported (only 1)",
+                       (long long)P(a)->num_args);
   if (in[0].ndim == 0) return MX_OK;
   if (in[0].ndim != 4)
-    return mx_error_at(MX_ERR_SHAPE, "mx_symbol_infer_shape", "UpSampling %s: data %s must have 4 axes (NCHW)",
-                    a->node_name, mx_shape_fmt(&in[0], b, sizeof b));
+    return mx_op_error(a, MX_ERR_SHAPE, "data %s must have 4 axes (NCHW)",
+                       mx_shape_fmt(&in[0], b, sizeof b));
   int64_t s = P(a)->scale;
   mx_shape o = in[0];
   o.dim[2] *= s, o.dim[3] *= s;

@@ -160,6 +160,47 @@ describe('NDArray errors', function()
   end)
 end)
 
+-- An operator names itself and its node, never its caller: the same shape error reads the same
+-- through a symbol and through an eager call, each under its own Lua function.
+describe('operator errors through each caller', function()
+  local conv = {kernel = {5, 5}, num_filter = 2}
+  local what = 'kernel (dilated 5x5) larger than the padded data (1,1,3,3)'
+
+  local function message(f)
+    local ok, err = pcall(f)
+    assert.is_false(ok)
+    return tostring(err)
+  end
+
+  it('a symbolic shape error names the inference, the operator and the node', function()
+    local c = mx.sym.Convolution{data = mx.sym.Variable('data'), kernel = conv.kernel,
+                                 num_filter = conv.num_filter, name = 'conv1'}
+    assert.are.equal('Symbol:infer_shape: Convolution conv1: ' .. what,
+                     message(function() return c:infer_shape{data = {1, 1, 3, 3}} end))
+    assert.are.equal('Symbol:simple_bind: Convolution conv1: ' .. what,
+                     message(function() return c:simple_bind{ctx = mx.cpu(), data = {1, 1, 3, 3}} end))
+  end)
+
+  it('the same error from an eager call names the call and the operator, not the inference', function()
+    local err = message(function()
+      return mx.nd.Convolution{data = mx.nd.zeros{1, 1, 3, 3}, weight = mx.nd.zeros{2, 1, 5, 5},
+                               bias = mx.nd.zeros{2}, kernel = conv.kernel, num_filter = conv.num_filter}
+    end)
+    assert.are.equal('mx.nd.Convolution: Convolution: ' .. what, err)
+    assert.is_nil(err:find('infer_shape', 1, true))
+    assert.are.equal('mx.nd.Dropout: Dropout: p must be in [0, 1) (got 1.5)',
+                     message(function() return mx.nd.Dropout{data = mx.nd.ones{2}, p = 1.5} end))
+  end)
+
+  it('a bad parameter names the operator, and the node where there is one', function()
+    local bad = "parameter act_type: bad value 'relux' (expected one of "
+    fails(function() return mx.sym.Activation{data = mx.sym.Variable('x'), act_type = 'relux', name = 'act1'} end,
+          'mx.symbol.Activation', 'Activation act1: ' .. bad)
+    fails(function() return mx.nd.Activation{data = mx.nd.ones{2}, act_type = 'relux'} end,
+          'mx.nd.Activation', 'mx.nd.Activation: Activation: ' .. bad)
+  end)
+end)
+
 describe('NDArray entry points under random arguments', function()
   it('raise or succeed, never crash, and leak nothing (5000 calls, fixed seed)', function()
     local vals = {
