@@ -82,8 +82,17 @@ MX_HOSTDEV static inline float mx_ew_sub(float a, float b) { return a - b; }
 MX_HOSTDEV static inline float mx_ew_mul(float a, float b) { return a * b; }
 MX_HOSTDEV static inline float mx_ew_div(float a, float b) { return a / b; }
 /* max and min (element-wise and the reductions): NaN wherever either side is NaN, whatever the order */
-MX_HOSTDEV static inline float mx_ew_max(float a, float b) { return (a > b || a != a) ? a : b; }
-MX_HOSTDEV static inline float mx_ew_min(float a, float b) { return (a < b || a != a) ? a : b; }
+/* max and min keep a NaN of `a` (NumPy's rule); written as two selects rather than one `||`,
+ * which the compiler turns into a branch: on unordered data that branch mispredicts half the
+ * time (max pooling ran 3-4x slower). Same results: a when a > b or a is NaN, else b. */
+MX_HOSTDEV static inline float mx_ew_max(float a, float b) {
+  float m = a > b ? a : b;
+  return a != a ? a : m;
+}
+MX_HOSTDEV static inline float mx_ew_min(float a, float b) {
+  float m = a < b ? a : b;
+  return a != a ? a : m;
+}
 MX_HOSTDEV static inline float mx_ew_pow(float a, float b) { return powf(a, b); }
 MX_HOSTDEV static inline float mx_ew_rsub(float a, float b) { return b - a; }
 MX_HOSTDEV static inline float mx_ew_rdiv(float a, float b) { return b / a; }
