@@ -82,9 +82,10 @@ MX_HOSTDEV static inline float mx_ew_sub(float a, float b) { return a - b; }
 MX_HOSTDEV static inline float mx_ew_mul(float a, float b) { return a * b; }
 MX_HOSTDEV static inline float mx_ew_div(float a, float b) { return a / b; }
 /* max and min (element-wise and the reductions): NaN wherever either side is NaN, whatever the
- * order (a's first), else the larger (smaller). Written as a NaN test and then a compare, not as one `(a > b || a != a)`: GCC compiled that
- * `||` to a branch in scalar loops (max pooling), which unordered data mispredicts half the
- * time (3.5x slower); this form is branch-free there and still vectorizes in the reductions. */
+ * order (a's first), else the larger (smaller). Written as a NaN test and then a compare, not as
+ * one `(a > b || a != a)`: GCC compiled that `||` to a branch in scalar loops (max pooling),
+ * which unordered data mispredicts half the time (3.5x slower); this form is branch-free there
+ * and still vectorizes in the reductions. */
 MX_HOSTDEV static inline float mx_ew_max(float a, float b) { return a != a ? a : (a > b ? a : b); }
 MX_HOSTDEV static inline float mx_ew_min(float a, float b) { return a != a ? a : (a < b ? a : b); }
 MX_HOSTDEV static inline float mx_ew_pow(float a, float b) { return powf(a, b); }
