@@ -118,6 +118,11 @@ void mxb_open_cuda_graph(lua_State *L); /* cuda_graph.c: mx.core.cuda_graph */
  * error. */
 mx_ndarray *mxb_eager(lua_State *L, const char *op, const char *const *keys, const char *const *values, int n,
                       mx_ndarray *const *in, int nin, const char *where);
+/* The same for the arithmetic operators: with `scalar`, the operator's `scalar` parameter set for
+ * this call (one cache entry per operator, whatever the value); with `into`, output 0 written into
+ * that array (the in-place methods; NULL returned). */
+mx_ndarray *mxb_eager_into(lua_State *L, const char *op, mx_ndarray *const *in, int nin, mx_ndarray *into,
+                           const float *scalar, const char *where);
 void mxb_open_eager(lua_State *L); /* eager.c: mx.core.nd_invoke, behind mx.nd.<Op> */
 /* The executor behind an mx.Executor value at idx (executor.c); raises otherwise. */
 mx_executor *mxb_check_executor(lua_State *L, int idx, const char *where);

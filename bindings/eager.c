@@ -88,6 +88,21 @@ mx_ndarray *mxb_eager(lua_State *L, const char *op, const char *const *keys, con
   return out;
 }
 
+mx_ndarray *mxb_eager_into(lua_State *L, const char *op, mx_ndarray *const *in, int nin, mx_ndarray *into,
+                           const float *scalar, const char *where) {
+  static const char *const keys[] = {"scalar"}, *const values[] = {"0"};
+  mx_eager *e;
+  mx_ndarray *out = NULL;
+  mxb_check(L, mx_eager_get(op, scalar ? keys : NULL, scalar ? values : NULL, scalar ? 1 : 0, &e), where);
+  if (mx_eager_num_outputs(e) != 1) return (mxb_errorf(L, "%s: %s has several outputs", where, op), NULL);
+  if (scalar) mxb_check(L, mx_eager_set_float(e, "scalar", *scalar), where);
+  if (into)
+    mxb_check(L, mx_eager_run_into(e, in, nin, into), where);
+  else
+    mxb_check(L, mx_eager_run(e, in, nin, 0, &out), where);
+  return out;
+}
+
 /* Frees the cached plans (their workspaces and operator states). */
 static int nd_invoke_clear(lua_State *L) {
   (void)L;

@@ -697,11 +697,11 @@ static int nd_len(lua_State *L) {
 
 /* ---- arithmetic ---- */
 
-#define NO_REVERSE MX_BINARY_COUNT
-
-/* a op b where each side is an NDArray or a number (not both numbers): two arrays run the
- * registry operator `name` (broadcast_add, ...); a number goes through the scalar kernels. */
-static int binary(lua_State *L, const char *name, mx_binary_op op, mx_binary_op rop, const char *where) {
+/* a op b where each side is an NDArray or a number (not both numbers), every form through a
+ * registry operator run eagerly: two arrays `name` (broadcast_add, ...), array op number
+ * `scalar_op` (_plus_scalar, ...), number op array `rscalar_op` (_rminus_scalar, ...). */
+static int binary(lua_State *L, const char *name, const char *scalar_op, const char *rscalar_op,
+                  const char *where) {
   mx_ndarray *a = mxb_test_ndarray(L, 1), *b = mxb_test_ndarray(L, 2), *out;
   if (a == NULL && luaL_testudata(L, 1, MXB_NDARRAY_MT)) mxb_check_ndarray(L, 1, where);
   if (b == NULL && luaL_testudata(L, 2, MXB_NDARRAY_MT)) mxb_check_ndarray(L, 2, where);
@@ -710,22 +710,11 @@ static int binary(lua_State *L, const char *name, mx_binary_op op, mx_binary_op 
     out = mxb_eager(L, name, NULL, NULL, 0, in, 2, where);
   } else if (a != NULL) {
     float s = (float)mxb_check_number(L, 2, where);
-    mxb_check(L, mx_ndarray_binary_scalar(op, a, s, &out), where);
+    out = mxb_eager_into(L, scalar_op, &a, 1, NULL, &s, where);
   } else if (b != NULL) {
     if (lua_type(L, 1) != LUA_TNUMBER) return mxb_typeerror(L, 1, where, "NDArray or number");
     float s = (float)lua_tonumber(L, 1);
-    if (rop != NO_REVERSE) {
-      mxb_check(L, mx_ndarray_binary_scalar(rop, b, s, &out), where);
-    } else { /* number op array: through a full array of b's shape */
-      mx_ndarray *tmp;
-      mxb_check(
-          L,
-          mx_ndarray_full(mx_ndarray_shape(b), mx_ndarray_ndim(b), mx_ndarray_context(b), s, &tmp),
-          where);
-      mxb_push_ndarray(L, tmp); /* the GC frees it if the operator raises */
-      mx_ndarray *in[2] = {tmp, b};
-      out = mxb_eager(L, name, NULL, NULL, 0, in, 2, where);
-    }
+    out = mxb_eager_into(L, rscalar_op, &b, 1, NULL, &s, where);
   } else {
     return mxb_typeerror(L, 1, where, "NDArray");
   }
@@ -734,67 +723,73 @@ static int binary(lua_State *L, const char *name, mx_binary_op op, mx_binary_op 
 }
 
 static int nd_add(lua_State *L) {
-  return binary(L, "broadcast_add", MX_BINARY_ADD, MX_BINARY_ADD, "mx.nd.add");
+  return binary(L, "broadcast_add", "_plus_scalar", "_plus_scalar", "mx.nd.add");
 }
 static int nd_subtract(lua_State *L) {
-  return binary(L, "broadcast_sub", MX_BINARY_SUB, MX_BINARY_RSUB, "mx.nd.subtract");
+  return binary(L, "broadcast_sub", "_minus_scalar", "_rminus_scalar", "mx.nd.subtract");
 }
 static int nd_multiply(lua_State *L) {
-  return binary(L, "broadcast_mul", MX_BINARY_MUL, MX_BINARY_MUL, "mx.nd.multiply");
+  return binary(L, "broadcast_mul", "_mul_scalar", "_mul_scalar", "mx.nd.multiply");
 }
 static int nd_divide(lua_State *L) {
-  return binary(L, "broadcast_div", MX_BINARY_DIV, MX_BINARY_RDIV, "mx.nd.divide");
+  return binary(L, "broadcast_div", "_div_scalar", "_rdiv_scalar", "mx.nd.divide");
 }
 static int nd_maximum(lua_State *L) {
-  return binary(L, "broadcast_maximum", MX_BINARY_MAX, MX_BINARY_MAX, "mx.nd.maximum");
+  return binary(L, "broadcast_maximum", "_maximum_scalar", "_maximum_scalar", "mx.nd.maximum");
 }
 static int nd_minimum(lua_State *L) {
-  return binary(L, "broadcast_minimum", MX_BINARY_MIN, MX_BINARY_MIN, "mx.nd.minimum");
+  return binary(L, "broadcast_minimum", "_minimum_scalar", "_minimum_scalar", "mx.nd.minimum");
 }
 static int nd_power(lua_State *L) {
-  return binary(L, "broadcast_power", MX_BINARY_POW, NO_REVERSE, "mx.nd.power");
+  return binary(L, "broadcast_power", "_power_scalar", "_rpower_scalar", "mx.nd.power");
 }
 static int nd_equal(lua_State *L) {
-  return binary(L, "broadcast_equal", MX_BINARY_EQ, MX_BINARY_EQ, "mx.nd.equal");
+  return binary(L, "broadcast_equal", "_equal_scalar", "_equal_scalar", "mx.nd.equal");
 }
 static int nd_not_equal(lua_State *L) {
-  return binary(L, "broadcast_not_equal", MX_BINARY_NE, MX_BINARY_NE, "mx.nd.not_equal");
+  return binary(L, "broadcast_not_equal", "_not_equal_scalar", "_not_equal_scalar", "mx.nd.not_equal");
 }
 static int nd_greater(lua_State *L) {
-  return binary(L, "broadcast_greater", MX_BINARY_GT, MX_BINARY_LT, "mx.nd.greater");
+  return binary(L, "broadcast_greater", "_greater_scalar", "_lesser_scalar", "mx.nd.greater");
 }
 static int nd_greater_equal(lua_State *L) {
-  return binary(L, "broadcast_greater_equal", MX_BINARY_GE, MX_BINARY_LE, "mx.nd.greater_equal");
+  return binary(L, "broadcast_greater_equal", "_greater_equal_scalar", "_lesser_equal_scalar",
+                "mx.nd.greater_equal");
 }
 static int nd_lesser(lua_State *L) {
-  return binary(L, "broadcast_lesser", MX_BINARY_LT, MX_BINARY_GT, "mx.nd.lesser");
+  return binary(L, "broadcast_lesser", "_lesser_scalar", "_greater_scalar", "mx.nd.lesser");
 }
 static int nd_lesser_equal(lua_State *L) {
-  return binary(L, "broadcast_lesser_equal", MX_BINARY_LE, MX_BINARY_GE, "mx.nd.lesser_equal");
+  return binary(L, "broadcast_lesser_equal", "_lesser_equal_scalar", "_greater_equal_scalar",
+                "mx.nd.lesser_equal");
 }
 
-static int inplace(lua_State *L, mx_binary_op op, const char *where) {
+/* a op= b (b an NDArray broadcast to a's shape, or a number): the operator run into a. */
+static int inplace(lua_State *L, const char *name, const char *scalar_op, const char *where) {
   mx_ndarray *a = mxb_check_ndarray(L, 1, where);
-  if (lua_type(L, 2) == LUA_TNUMBER)
-    mxb_check(L, mx_ndarray_binary_scalar_inplace(op, a, (float)lua_tonumber(L, 2)), where);
-  else if (luaL_testudata(L, 2, MXB_NDARRAY_MT))
-    mxb_check(L, mx_ndarray_binary_inplace(op, a, mxb_check_ndarray(L, 2, where)), where);
-  else
+  if (lua_type(L, 2) == LUA_TNUMBER) {
+    float s = (float)lua_tonumber(L, 2);
+    mxb_eager_into(L, scalar_op, &a, 1, a, &s, where);
+  } else if (luaL_testudata(L, 2, MXB_NDARRAY_MT)) {
+    mx_ndarray *in[2] = {a, mxb_check_ndarray(L, 2, where)};
+    mxb_eager_into(L, name, in, 2, a, NULL, where);
+  } else {
     return mxb_typeerror(L, 2, where, "NDArray or number");
+  }
   lua_settop(L, 1);
   return 1;
 }
 static int nd_add_(lua_State *L) {
-  return inplace(L, MX_BINARY_ADD, "NDArray:add_");
+  return inplace(L, "broadcast_add", "_plus_scalar", "NDArray:add_");
 }
 static int nd_sub_(lua_State *L) {
-  return inplace(L, MX_BINARY_SUB, "NDArray:sub_");
+  return inplace(L, "broadcast_sub", "_minus_scalar", "NDArray:sub_");
 }
 static int nd_mul_(lua_State *L) {
-  return inplace(L, MX_BINARY_MUL, "NDArray:mul_");
+  return inplace(L, "broadcast_mul", "_mul_scalar", "NDArray:mul_");
 }
 static int nd_div_(lua_State *L) {
-  return inplace(L, MX_BINARY_DIV, "NDArray:div_");
+  return inplace(L, "broadcast_div", "_div_scalar", "NDArray:div_");
 }
 
 /* f(x) for the registry operator `name` (exp, relu, ...). */

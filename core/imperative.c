@@ -216,13 +216,15 @@ static mx_status plan_for(mx_eager *e, mx_ndarray *const *in, int nin, mx_contex
   return MX_OK;
 }
 
-mx_status mx_eager_run(mx_eager *e, mx_ndarray *const *in, int nin, int is_train,
-                       mx_ndarray **outputs) {
+/* Runs e on in: its visible outputs into `outputs` (new arrays), or, with `into` set, output 0
+ * written into that array (the operator's one visible output; in place when it is in[0]). */
+static mx_status run(mx_eager *e, mx_ndarray *const *in, int nin, int is_train, mx_ndarray **outputs,
+                     mx_ndarray *into) {
   const char *where = "mx_eager_run";
   const mx_node *n = e->node;
   const mx_op *op = n->op;
   char c1[32], c2[32];
-  for (int i = 0; i < n->nvisible; i++) outputs[i] = NULL;
+  for (int i = 0; outputs && i < n->nvisible; i++) outputs[i] = NULL;
   if (nin != n->nargs + n->naux)
     return mx_error_at(MX_ERR_ARG, where, "%s takes %d inputs, got %d", op->name,
                     n->nargs + n->naux, nin);
@@ -244,12 +246,29 @@ mx_status mx_eager_run(mx_eager *e, mx_ndarray *const *in, int nin, int is_train
   if (!forward)
     return mx_error_at(MX_ERR_DEVICE, where, "%s has no forward kernel for %s", op->name,
                     mx_context_str(ctx, c1, sizeof c1));
+  if (into && n->noutputs != 1)
+    return mx_error_at(MX_ERR_ARG, where, "%s has %d outputs: it cannot write into one array", op->name,
+                    n->noutputs);
   eager_plan *p;
   e->busy++;
   mx_status st = plan_for(e, in, nin, ctx, &p);
   mx_ndarray *outs[MX_OP_MAX_IO] = {NULL}, *ws = NULL;
   mx_req req[MX_OP_MAX_IO];
-  for (int i = 0; st == MX_OK && i < n->noutputs; i++) {
+  if (st == MX_OK && into) {
+    char s1[96], s2[96];
+    mx_context ic = mx_ndarray_context(into);
+    mx_shape have = {mx_ndarray_ndim(into), {0}};
+    memcpy(have.dim, mx_ndarray_shape(into), (size_t)have.ndim * sizeof(int64_t));
+    if (ic.dev_type != ctx.dev_type || ic.dev_id != ctx.dev_id)
+      st = mx_error_at(MX_ERR_ARG, where, "the output is on %s, the inputs on %s",
+                    mx_context_str(ic, c1, sizeof c1), mx_context_str(ctx, c2, sizeof c2));
+    else if (!mx_shape_eq(&have, &p->out[0]))
+      st = mx_error_at(MX_ERR_SHAPE, where, "the result has shape %s, the output array %s",
+                    mx_shape_fmt(&p->out[0], s1, sizeof s1), mx_shape_fmt(&have, s2, sizeof s2));
+    req[0] = MX_REQ_WRITE;
+    outs[0] = mx_ndarray_retain(into);
+  }
+  for (int i = 0; st == MX_OK && !into && i < n->noutputs; i++) {
     req[i] = MX_REQ_WRITE;
     st = mx_ndarray_create(p->out[i].dim, p->out[i].ndim, ctx, &outs[i]);
   }
@@ -269,7 +288,7 @@ mx_status mx_eager_run(mx_eager *e, mx_ndarray *const *in, int nin, int is_train
   }
   mx_ndarray_release(ws);
   for (int i = 0; i < n->noutputs; i++) {
-    if (st == MX_OK && i < n->nvisible)
+    if (st == MX_OK && outputs && i < n->nvisible)
       outputs[i] = outs[i];
     else
       mx_ndarray_release(outs[i]);
@@ -277,6 +296,31 @@ mx_status mx_eager_run(mx_eager *e, mx_ndarray *const *in, int nin, int is_train
   e->busy--;
   if (st != MX_OK) mx_op_error_node(&n->attrs, st); /* the operator, kept once if it said so */
   return st == MX_OK ? st : MX_ERR_FRAME(st, where);
+}
+
+mx_status mx_eager_run(mx_eager *e, mx_ndarray *const *in, int nin, int is_train,
+                       mx_ndarray **outputs) {
+  return run(e, in, nin, is_train, outputs, NULL);
+}
+
+mx_status mx_eager_run_into(mx_eager *e, mx_ndarray *const *in, int nin, mx_ndarray *out) {
+  if (!out) return mx_error_at(MX_ERR_ARG, "mx_eager_run_into", "no output array given");
+  return run(e, in, nin, 0, NULL, out);
+}
+
+mx_status mx_eager_set_float(mx_eager *e, const char *name, float value) {
+  mx_op_attrs *a = &e->node->attrs;
+  for (int i = 0; i < a->op->nparams; i++) {
+    const mx_param_desc *d = &a->op->params[i];
+    if (strcmp(d->name, name) != 0) continue;
+    if (d->type != MX_PARAM_FLOAT)
+      return mx_error_at(MX_ERR_ARG, "mx_eager_set_float", "%s: parameter '%s' is not a float", a->op->name,
+                      name);
+    a->p[i].num = value;
+    memcpy((char *)&a->param + d->offset, &value, sizeof value);
+    return MX_OK;
+  }
+  return mx_error_at(MX_ERR_ARG, "mx_eager_set_float", "%s has no parameter '%s'", a->op->name, name);
 }
 
 void mx_eager_clear(void) {

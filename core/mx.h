@@ -408,6 +408,12 @@ int mx_eager_inputs(const mx_eager *e, const char *const **names); /* arguments 
 int mx_eager_num_arguments(const mx_eager *e);
 int mx_eager_num_outputs(const mx_eager *e); /* visible */
 mx_status mx_eager_run(mx_eager *e, mx_ndarray *const *in, int nin, int is_train, mx_ndarray **outputs);
+/* The same with output 0 written into `out` (same context, the result's shape; may be in[0]):
+ * the in-place NDArray methods (a:add_(b)). */
+mx_status mx_eager_run_into(mx_eager *e, mx_ndarray *const *in, int nin, mx_ndarray *out);
+/* Sets a float parameter of the prepared operator for the runs that follow, without preparing
+ * another (a + 2 and a + 3 share `_plus_scalar`'s entry; the cached text keeps its first value). */
+mx_status mx_eager_set_float(mx_eager *e, const char *name, float value);
 void mx_eager_clear(void); /* frees the cache (plans, workspaces) */
 
 /* Gradient requests (MXNet's OpReqType values). */

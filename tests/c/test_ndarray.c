@@ -373,6 +373,31 @@ TEST(transpose_matches_loop) {
   mx_ndarray_release(b);
 }
 
+/* The arithmetic's eager path: one prepared `_mul_scalar` serves every scalar (set per call), and
+ * a run into a given array writes there (in place when it is the input) or refuses a shape that
+ * is not the result's. Expected values computed here, not by the library. */
+TEST(eager_scalar_per_call_and_run_into) {
+  mx_ndarray *x = ND(((float[]){1, -2, 3, 0.5f}), 4), *y = NULL, *z = NULL;
+  mx_eager *e, *again;
+  const char *keys[] = {"scalar"}, *values[] = {"0"};
+  CHECK_OK(mx_eager_get("_mul_scalar", keys, values, 1, &e));
+  CHECK_OK(mx_eager_set_float(e, "scalar", 3.0f));
+  CHECK_OK(mx_eager_run(e, &x, 1, 0, &y));
+  CHECK_VALUES(y, ((float[]){3, -6, 9, 1.5f}), 4, 0);
+  CHECK_OK(mx_eager_get("_mul_scalar", keys, values, 1, &again));
+  CHECK(again == e); /* the same entry: a new scalar prepares nothing */
+  CHECK_OK(mx_eager_set_float(e, "scalar", -0.5f));
+  CHECK_OK(mx_eager_run_into(e, &x, 1, x)); /* in place */
+  CHECK_VALUES(x, ((float[]){-0.5f, 1, -1.5f, -0.25f}), 4, 0);
+  CHECK_ERR(mx_eager_set_float(e, "nope", 1.0f), MX_ERR_ARG, "_MulScalar has no parameter 'nope'");
+  z = ND(((float[]){0, 0}), 2);
+  CHECK_ERR(mx_eager_run_into(e, &x, 1, z), MX_ERR_SHAPE, "the result has shape (4,), the output array (2,)");
+  CHECK_VALUES(z, ((float[]){0, 0}), 2, 0); /* untouched */
+  mx_ndarray_release(x);
+  mx_ndarray_release(y);
+  mx_ndarray_release(z);
+}
+
 int main(void) {
   RUN(create_and_accessors);
   RUN(arange_values);
@@ -387,5 +412,6 @@ int main(void) {
   RUN(take_rows);
   RUN(concat_matches_loop);
   RUN(transpose_matches_loop);
+  RUN(eager_scalar_per_call_and_run_into);
   return ctest_summary();
 }

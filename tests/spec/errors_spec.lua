@@ -60,7 +60,10 @@ describe('NDArray errors', function()
     fails(function() return {} / x end, 'mx.nd.divide', 'NDArray or number expected, got table')
     fails(function() return mx.nd.add(nil, x) end, 'mx.nd.add', 'got nil')
     fails(function() return mx.nd.maximum(x, true) end, 'mx.nd.maximum', 'got boolean')
-    fails(function() return x:add_(mx.nd.ones{5}) end, 'NDArray:add_', 'does not broadcast')
+    fails(function() return x:add_(mx.nd.ones{5}) end, 'NDArray:add_', 'shapes (3,4) and (5,) cannot broadcast')
+    -- b broadcasts with x, but the result is larger than x: nothing to write it into
+    fails(function() return x:add_(mx.nd.ones{2, 3, 4}) end, 'NDArray:add_',
+      'the result has shape (2,3,4), the output array (3,4)')
     fails(function() return x:mul_('a') end, 'NDArray:mul_', 'NDArray or number expected')
     fails(function() return mx.nd.exp(nil) end, 'mx.nd.exp', 'NDArray expected, got nil')
     fails(function() return mx.nd.sqrt(4) end, 'mx.nd.sqrt', 'NDArray expected, got number')

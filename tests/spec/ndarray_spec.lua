@@ -298,6 +298,18 @@ describe('NDArray arithmetic', function()
     return out
   end
 
+  it('a changing scalar gives each call its own value (one prepared operator, set per call)', function()
+    -- more values than the eager cache holds (128), interleaved with other scalar operators
+    for k = 1, 300 do
+      local s = k / 8
+      assert.are.same(each(function(x) return x * s end), (a * s):totable())
+      assert.are.same(each(function(x) return s - x end), (s - a):totable())
+      local c = a:copy()
+      c:add_(s)
+      assert.are.same(each(function(x) return x + s end), c:totable())
+    end
+  end)
+
   it('+ - * / between arrays', function()
     assert_near(each(function(x, y) return x + y end), (a + b):totable())
     assert_near(each(function(x, y) return x - y end), (a - b):totable())
