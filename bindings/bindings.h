@@ -118,6 +118,10 @@ void mxb_open_cuda_graph(lua_State *L); /* cuda_graph.c: mx.core.cuda_graph */
  * error. */
 mx_ndarray *mxb_eager(lua_State *L, const char *op, const char *const *keys, const char *const *values, int n,
                       mx_ndarray *const *in, int nin, const char *where);
+/* A user attribute on the eager entries whose float parameters are set per call (mx_eager_set_float),
+ * so that no call naming the parameter itself (mx.nd.clip{data = x, a_min = 0, a_max = 0}) shares
+ * their cache entry and meets the last call's value. */
+#define MXB_PER_CALL "__per_call__"
 /* The same for the arithmetic operators: with `scalar`, the operator's `scalar` parameter set for
  * this call (one cache entry per operator, whatever the value); with `into`, output 0 written into
  * that array (the in-place methods; NULL returned). */

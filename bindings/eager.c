@@ -90,10 +90,10 @@ mx_ndarray *mxb_eager(lua_State *L, const char *op, const char *const *keys, con
 
 mx_ndarray *mxb_eager_into(lua_State *L, const char *op, mx_ndarray *const *in, int nin, mx_ndarray *into,
                            const float *scalar, const char *where) {
-  static const char *const keys[] = {"scalar"}, *const values[] = {"0"};
+  static const char *const keys[] = {"scalar", MXB_PER_CALL}, *const values[] = {"0", "1"};
   mx_eager *e;
   mx_ndarray *out = NULL;
-  mxb_check(L, mx_eager_get(op, scalar ? keys : NULL, scalar ? values : NULL, scalar ? 1 : 0, &e), where);
+  mxb_check(L, mx_eager_get(op, scalar ? keys : NULL, scalar ? values : NULL, scalar ? 2 : 0, &e), where);
   if (mx_eager_num_outputs(e) != 1) return (mxb_errorf(L, "%s: %s has several outputs", where, op), NULL);
   if (scalar) mxb_check(L, mx_eager_set_float(e, "scalar", *scalar), where);
   if (into)

@@ -825,7 +825,13 @@ static int nd_clip(lua_State *L) {
   float lo = (float)mxb_check_number(L, 2, where), hi = (float)mxb_check_number(L, 3, where);
   if (!(lo <= hi))
     return mxb_argerror(L, 3, where, "hi must be >= lo (got lo %g, hi %g)", (double)lo, (double)hi);
-  mxb_check(L, mx_ndarray_clip(a, lo, hi, &out), where);
+  /* the registry's clip, its bounds set for this call on an entry of its own (MXB_PER_CALL) */
+  static const char *const keys[] = {"a_min", "a_max", MXB_PER_CALL}, *const values[] = {"0", "0", "1"};
+  mx_eager *e;
+  mxb_check(L, mx_eager_get("clip", keys, values, 3, &e), where);
+  mxb_check(L, mx_eager_set_float(e, "a_min", lo), where);
+  mxb_check(L, mx_eager_set_float(e, "a_max", hi), where);
+  mxb_check(L, mx_eager_run(e, &a, 1, 0, &out), where);
   mxb_push_ndarray(L, out);
   return 1;
 }

@@ -310,6 +310,15 @@ describe('NDArray arithmetic', function()
     end
   end)
 
+  it('a keyword call with its own parameters never meets a value set for another call', function()
+    local x = mx.nd.array{-2, 1, 2}
+    local _ = x * 5
+    assert.are.same({0, 0, 0}, mx.nd._MulScalar{data = x, scalar = 0}:totable())
+    assert.are.same({1.5, 1.5, 1.5}, mx.nd.clip(x, 1.5, 1.5):totable())
+    assert.are.same({0, 0, 0}, mx.nd.clip{data = x, a_min = 0, a_max = 0}:totable())
+    assert.are.same({-1, 1, 1}, mx.nd.clip(x, -1, 1):totable())
+  end)
+
   it('+ - * / between arrays', function()
     assert_near(each(function(x, y) return x + y end), (a + b):totable())
     assert_near(each(function(x, y) return x - y end), (a - b):totable())
