@@ -711,6 +711,23 @@ describe('operators on the GPU against the CPU #gpu', function()
     check_op(S.ElementWiseSum{x, x, num_args = 2}, {x = mx.random.uniform(-1, 1, shape)})
   end)
 
+  op_it({'dot', 'one_hot'}, 'dot with each transpose and 1-D sides (cuBLAS); one_hot with its values', function()
+    local y = S.Variable('y')
+    local m, k, n = 7, 13, 5
+    for _, t in ipairs{{false, false}, {true, false}, {false, true}, {true, true}} do
+      check_op(S.dot{lhs = x, rhs = y, transpose_a = t[1], transpose_b = t[2]},
+        {x = mx.random.uniform(-1, 1, t[1] and {k, m} or {m, k}),
+         y = mx.random.uniform(-1, 1, t[2] and {n, k} or {k, n})},
+        {tol = GEMM})
+    end
+    local v, w = mx.random.uniform(-1, 1, {k}), mx.random.uniform(-1, 1, {k, n})
+    check_op(S.dot{lhs = x, rhs = y}, {x = v, y = w}, {tol = GEMM})
+    check_op(S.dot{lhs = x, rhs = y, transpose_a = true}, {x = w, y = v}, {tol = GEMM})
+    check_op(S.dot{lhs = x, rhs = y}, {x = v, y = mx.random.uniform(-1, 1, {k})}, {tol = GEMM})
+    check_op(S.one_hot{indices = x, depth = 6, on_value = 0.9, off_value = 0.01},
+      {x = mx.nd.array({{0, 5, 2}, {3, 3, 1}})})
+  end)
+
   gpu_it('every registered operator is covered here', function()
     local missing = {}
     for name in pairs(S._ops) do

@@ -87,6 +87,11 @@ local cases = {
                      {{mode = 'spatial'}, {{'data', {2, 3, 2}, R}}}},
   InstanceNorm = {{{}, {{'data', {2, 3, 4}, R}, {'gamma', {3}, R}, {'beta', {3}, R}}}},
   LRN = {{{nsize = 3, alpha = 0.5}, {{'data', {2, 4, 2, 2}, R}}}},
+  dot = {{{}, {{'lhs', {2, 3}, R}, {'rhs', {3, 4}, R}}},
+         {{transpose_a = true, transpose_b = true}, {{'lhs', {3, 2}, R}, {'rhs', {4, 3}, R}}},
+         {{}, {{'lhs', {3}, R}, {'rhs', {3, 2}, R}}}, {{}, {{'lhs', {3}, R}, {'rhs', {3}, R}}}},
+  one_hot = {{{depth = 4}, {{'indices', {2, 3}, I(4)}}}, {{depth = 3, on_value = 2, off_value = -1},
+                                                          {{'indices', {5}, I(3)}}}},
 }
 
 -- mx.nd's element-wise math as operators (unary_math.c, broadcast_math.c)
@@ -117,14 +122,14 @@ local function random_input(shape, kind)
   return a
 end
 
--- Rounds index inputs to whole numbers (done on the CPU copy).
+-- Rounds index inputs to whole numbers 0..k-1 (done on the CPU copy).
 local function host_inputs(case)
   local arrays = {}
   for i, inp in ipairs(case[2]) do
     local a = random_input(inp[2], inp[3])
     if type(inp[3]) == 'table' then
       local t = a:reshape{a:size()}:totable()
-      for j = 1, #t do t[j] = math.floor(t[j] + 1) end
+      for j = 1, #t do t[j] = math.floor(t[j] + 0.5) end -- 0..k-1
       a = mx.nd.array(t):reshape(inp[2])
     end
     arrays[i] = a

@@ -522,3 +522,95 @@ describe('BlockGrad', function()
     end
   end)
 end)
+
+describe('dot and one_hot', function()
+  local a, b = sym.Variable('a'), sym.Variable('b')
+
+  -- op(x) (rows, cols) element (i, j), 0-based, of a flat row-major 2-D x of `cols0` columns
+  local function at(f, cols0, t, i, j) if t then return f[j * cols0 + i + 1] end return f[i * cols0 + j + 1] end
+
+  it('dot: 2-D with each transpose, matrix-vector, vector-matrix and vectors, against loops; gradients', function()
+    local m, k, n = 3, 5, 4
+    for _, t in ipairs{{false, false}, {true, false}, {false, true}, {true, true}} do
+      local ta, tb = t[1], t[2]
+      local x = G.random(ta and {k, m} or {m, k})
+      local y = G.random(tb and {n, k} or {k, n})
+      local s = sym.dot{lhs = a, rhs = b, transpose_a = ta, transpose_b = tb}
+      local out = run(s, {a = x, b = y})
+      assert.are.same({m, n}, out:shape())
+      local xf, yf, want = G.flat(x), G.flat(y), {}
+      for i = 0, m - 1 do
+        for j = 0, n - 1 do
+          local acc = 0
+          for p = 0, k - 1 do acc = acc + at(xf, ta and m or k, ta, i, p) * at(yf, tb and k or n, tb, p, j) end
+          want[#want + 1] = acc
+        end
+      end
+      assert_all_near(G.flat(out), want, 1e-5)
+      G.check_symbol(s, {a = x, b = y})
+    end
+    local v, w, mat = G.random({k}), G.random({k}), G.random({k, n})
+    local vf, wf, matf = G.flat(v), G.flat(w), G.flat(mat)
+    local inner = 0
+    for p = 1, k do inner = inner + vf[p] * wf[p] end
+    local vv = run(sym.dot{lhs = a, rhs = b}, {a = v, b = w})
+    assert.are.same({1}, vv:shape())
+    assert.is_true(near(G.flat(vv)[1], inner))
+    local vm, want = run(sym.dot{lhs = a, rhs = b}, {a = v, b = mat}), {}
+    assert.are.same({n}, vm:shape())
+    for j = 0, n - 1 do
+      local acc = 0
+      for p = 0, k - 1 do acc = acc + vf[p + 1] * matf[p * n + j + 1] end
+      want[j + 1] = acc
+    end
+    assert_all_near(G.flat(vm), want)
+    assert.are.same({n}, run(sym.dot{lhs = a, rhs = b, transpose_a = true}, {a = mat, b = v}):shape())
+    G.check_symbol(sym.dot{lhs = a, rhs = b}, {a = v, b = w})
+    G.check_symbol(sym.dot{lhs = a, rhs = b}, {a = v, b = mat})
+    G.check_symbol(sym.dot{lhs = a, rhs = b, transpose_a = true}, {a = mat, b = v})
+    G.check_symbol(sym.dot{lhs = a, rhs = b, transpose_b = true}, {a = G.random({2, k}), b = mat:T()})
+  end)
+
+  it('dot: shapes that do not fit, or of more than 2 axes, are refused naming the node', function()
+    local fails = function(f, ...)
+      local ok, err = pcall(f)
+      assert.is_false(ok)
+      for _, p in ipairs{...} do assert.matches(p, err, 1, true) end
+    end
+    fails(function() sym.dot{lhs = a, rhs = b, name = 'd'}:infer_shape{a = {2, 3}, b = {4, 5}} end, 'dot d',
+      'shapes (2,3) and (4,5) do not fit (inner sizes 3 and 4)')
+    fails(function() sym.dot{lhs = a, rhs = b, transpose_b = true, name = 'd'}:infer_shape{a = {2, 3}, b = {3, 5}} end,
+      'dot d', '(3,5)^T')
+    fails(function() sym.dot{lhs = a, rhs = b, name = 'd'}:infer_shape{a = {2, 3, 4}, b = {4}} end, 'dot d',
+      'only 1-D and 2-D')
+  end)
+
+  it("one_hot: indices' shape + (depth,), on and off values, against loops; no gradient to the indices", function()
+    local ids = {2, 0, 3, 1, 3, 0}
+    local idx = mx.nd.array(ids):reshape{2, 3}
+    local s = sym.one_hot{indices = a, depth = 4, on_value = 2.5, off_value = -1}
+    local out = run(s, {a = idx})
+    assert.are.same({2, 3, 4}, out:shape())
+    local want = {}
+    for i = 1, 6 do for c = 0, 3 do want[#want + 1] = c == ids[i] and 2.5 or -1 end end
+    assert.are.same(want, G.flat(out))
+    assert.are.same({{0, 1}, {1, 0}}, run(sym.one_hot{indices = a, depth = 2}, {a = mx.nd.array{1, 0}}):totable())
+    for _, req in ipairs{'write', 'add'} do
+      local g = mx.nd.full({2, 3}, 7)
+      local exe = s:bind{ctx = mx.cpu(), args = {a = idx}, args_grad = {a = g}, grad_req = req}
+      exe:forward{is_train = true}
+      exe:backward{mx.nd.ones{2, 3, 4}}
+      for _, v in ipairs(G.flat(g)) do assert.are.equal(req == 'write' and 0 or 7, v, req) end
+    end
+    local ok, err = pcall(run, sym.one_hot{indices = a, depth = 3, name = 'oh'}, {a = mx.nd.array{0, 1.5}})
+    assert.is_false(ok)
+    assert.matches('one_hot oh: index 1.5 (at position 1) out of range for depth 3', err, 1, true)
+    ok, err = pcall(function() sym.one_hot{indices = a, depth = 0, name = 'oh'}:infer_shape{a = {2}} end)
+    assert.is_false(ok)
+    assert.matches('one_hot oh: depth must be at least 1', err, 1, true)
+    local int32 = sym.one_hot{indices = a, depth = 2, dtype = 'int32', name = 'oh'}
+    ok, err = pcall(function() int32:infer_shape{a = {2}} end)
+    assert.is_false(ok)
+    assert.matches('dtype int32 not supported', err, 1, true)
+  end)
+end)
