@@ -863,10 +863,10 @@ REDUCE(nd_norm, "norm")
 
 /* ---- products and encodings ---- */
 
-/* dot(a, b[, {transpose_a = bool, transpose_b = bool}]) */
+/* dot(a, b[, {transpose_a = bool, transpose_b = bool}]): the registry's dot */
 static int nd_dot(lua_State *L) {
   const char *where = "mx.nd.dot";
-  mx_ndarray *a = mxb_check_ndarray(L, 1, where), *b = mxb_check_ndarray(L, 2, where), *out;
+  mx_ndarray *in[2] = {mxb_check_ndarray(L, 1, where), mxb_check_ndarray(L, 2, where)};
   int ta = 0, tb = 0;
   if (!lua_isnoneornil(L, 3)) {
     if (!lua_istable(L, 3))
@@ -877,12 +877,13 @@ static int nd_dot(lua_State *L) {
     tb = lua_toboolean(L, -1);
     lua_pop(L, 2);
   }
-  mxb_check(L, mx_ndarray_dot(a, b, ta, tb, &out), where);
-  mxb_push_ndarray(L, out);
+  const char *keys[2] = {"transpose_a", "transpose_b"}, *values[2] = {ta ? "True" : "False", tb ? "True" : "False"};
+  mxb_push_ndarray(L, mxb_eager(L, "dot", keys, values, 2, in, 2, where));
   return 1;
 }
 
-/* one_hot(labels, depth[, on_value[, off_value]]): labels hold 0-based class ids. */
+/* one_hot(labels, depth[, on_value[, off_value]]): labels hold 0-based class ids; the registry's
+ * one_hot, one entry per depth, its values set per call (MXB_PER_CALL, as nd_clip) */
 static int nd_one_hot(lua_State *L) {
   const char *where = "mx.nd.one_hot";
   mx_ndarray *a = mxb_check_ndarray(L, 1, where), *out;
@@ -891,7 +892,14 @@ static int nd_one_hot(lua_State *L) {
     return mxb_argerror(L, 2, where, "depth must be a positive integer (got %lld)",
                         (long long)depth);
   float on = (float)mxb_opt_number(L, 3, 1, where), off = (float)mxb_opt_number(L, 4, 0, where);
-  mxb_check(L, mx_ndarray_one_hot(a, depth, on, off, &out), where);
+  char depth_text[24];
+  snprintf(depth_text, sizeof depth_text, "%lld", (long long)depth);
+  const char *keys[] = {"depth", "on_value", "off_value", MXB_PER_CALL}, *values[] = {depth_text, "1", "0", "1"};
+  mx_eager *e;
+  mxb_check(L, mx_eager_get("one_hot", keys, values, 4, &e), where);
+  mxb_check(L, mx_eager_set_float(e, "on_value", on), where);
+  mxb_check(L, mx_eager_set_float(e, "off_value", off), where);
+  mxb_check(L, mx_eager_run(e, &a, 1, 0, &out), where);
   mxb_push_ndarray(L, out);
   return 1;
 }

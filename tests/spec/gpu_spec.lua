@@ -228,7 +228,7 @@ describe('NDArray functions on the GPU against the CPU #gpu', function()
       for _, ctx in ipairs{cpu, gpu} do
         local ok, err = pcall(mx.nd.one_hot, mx.nd.array({0, bad}):copyto(ctx), 10)
         assert.is_false(ok)
-        local want = ('mx.nd.one_hot: index %g (at position 1) out of range for depth 10'):format(bad)
+        local want = ('mx.nd.one_hot: one_hot: index %g (at position 1) out of range for depth 10'):format(bad)
         assert.is_truthy(tostring(err):find(want, 1, true), tostring(err))
       end
     end

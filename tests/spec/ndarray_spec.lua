@@ -487,6 +487,17 @@ describe('mx.nd.dot and one_hot', function()
     mx.nd.onehot_encode(mx.nd.array{3, 1}, out)
     assert.are.same({{0, 0, 0, 1}, {0, 1, 0, 0}}, out:totable())
   end)
+
+  it("one_hot's values are set per call and never leak into a keyword call (the registry's one_hot)", function()
+    local ids = mx.nd.array{1, 0}
+    for i = 1, 5 do assert.are.same({{-i, i}, {i, -i}}, mx.nd.one_hot(ids, 2, i, -i):totable()) end
+    assert.are.same({{0, 1}, {1, 0}}, mx.nd.one_hot{ids, depth = 2}:totable())
+    assert.are.same({{3, 9}, {9, 3}}, mx.nd.one_hot{indices = ids, depth = 2, on_value = 9, off_value = 3}:totable())
+    assert.are.same({{0, 1, 0}, {1, 0, 0}}, mx.nd.one_hot(ids, 3):totable())
+    -- (2,1)^T x (1,2)^T: the inner product 1*1 + 0*0
+    local inner = mx.nd.dot{ids:reshape{2, 1}, ids:reshape{1, 2}, transpose_a = true, transpose_b = true}
+    assert.are.same({{1}}, inner:totable())
+  end)
 end)
 
 describe('NDArray printing', function()
