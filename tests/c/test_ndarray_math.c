@@ -1,6 +1,7 @@
 /* test_ndarray_math.c: element-wise math (every unary and binary op, scalar
  * and in-place forms, broadcasting), clip, reductions, dot and mx_gemm, and
- * one_hot, each against a plain loop written here, with their errors. */
+ * one_hot, each against a plain loop written here, with their errors; the registry's dot and
+ * one_hot at empty sizes. */
 #include "ndtest.h"
 
 /* reference element functions, written independently of elementwise.h */
@@ -522,6 +523,41 @@ TEST(context_mismatch_and_axis_limits) {
   mx_ndarray_release(b);
 }
 
+/* The registry's dot and one_hot (mx.nd.dot, mx.sym.dot) at the sizes the Lua side cannot make:
+ * an empty inner dimension writes zeros, an empty output or no index is no work. */
+TEST(dot_and_one_hot_operators_at_empty_sizes) {
+  static const char *const keys[] = {"transpose_a", "transpose_b"}, *const no[] = {"False", "False"},
+                           *const tb[] = {"False", "True"};
+  mx_eager *e;
+  mx_ndarray *in[2] = {ND(NULL, 3, 0), ND(NULL, 0, 2)}, *out = NULL;
+  CHECK_OK(mx_eager_get("dot", keys, no, 2, &e));
+  CHECK_OK(mx_eager_run(e, in, 2, 0, &out));
+  float z[6] = {0};
+  CHECK(SHAPE_IS(out, 3, 2));
+  CHECK_VALUES(out, z, 6, 0);
+  mx_ndarray_release(out);
+  mx_ndarray_release(in[1]);
+  in[1] = ND(NULL, 4, 0); /* (3,0) x (4,0)^T */
+  CHECK_OK(mx_eager_get("dot", keys, tb, 2, &e));
+  CHECK_OK(mx_eager_run(e, in, 2, 0, &out));
+  CHECK(SHAPE_IS(out, 3, 4));
+  mx_ndarray_release(out);
+  mx_ndarray_release(in[0]);
+  in[0] = ND(NULL, 0, 0); /* (0,0) x (4,0)^T: an empty output */
+  CHECK_OK(mx_eager_run(e, in, 2, 0, &out));
+  CHECK(SHAPE_IS(out, 0, 4));
+  mx_ndarray_release(out);
+  mx_ndarray_release(in[0]);
+  mx_ndarray_release(in[1]);
+  static const char *const ok[] = {"depth"}, *const three[] = {"3"};
+  mx_ndarray *ids = ND(NULL, 2, 0);
+  CHECK_OK(mx_eager_get("one_hot", ok, three, 1, &e));
+  CHECK_OK(mx_eager_run(e, &ids, 1, 0, &out));
+  CHECK(SHAPE_IS(out, 2, 0, 3));
+  mx_ndarray_release(out);
+  mx_ndarray_release(ids);
+}
+
 int main(void) {
   RUN(unary_every_op);
   RUN(softrelu_and_sigmoid_extremes);
@@ -537,6 +573,7 @@ int main(void) {
   RUN(gemm_alpha_beta_and_strides);
   RUN(large_gemms_match_triple_loop);
   RUN(one_hot_values);
+  RUN(dot_and_one_hot_operators_at_empty_sizes);
   RUN(context_mismatch_and_axis_limits);
   return ctest_summary();
 }
