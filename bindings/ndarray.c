@@ -406,7 +406,8 @@ static int nd_slice_axis(lua_State *L) {
   return 1;
 }
 
-/* take(x, idx): rows of x gathered by idx (an NDArray or a table of 0-based row ids). */
+/* take(x, idx): rows of x gathered by idx (an NDArray or a table of 0-based row ids); the
+ * registry's take */
 static int nd_take(lua_State *L) {
   const char *where = "mx.nd.take";
   mx_ndarray *a = mxb_check_ndarray(L, 1, where);
@@ -420,9 +421,8 @@ static int nd_take(lua_State *L) {
   } else {
     idx = mxb_check_ndarray(L, 2, where);
   }
-  mx_ndarray *out;
-  mxb_check(L, mx_ndarray_take(a, idx, &out), where);
-  mxb_push_ndarray(L, out);
+  mx_ndarray *in[2] = {a, idx};
+  mxb_push_ndarray(L, mxb_eager(L, "take", NULL, NULL, 0, in, 2, where));
   return 1;
 }
 

@@ -57,26 +57,10 @@ static void geom_of(const mx_op_call *c, dot_geom *g) {
        mx_ndarray_ndim(c->in[1]), g);
 }
 
-/* y (m, n; rows ldy apart) = op(x) op(w) under request r (beta 1 for 'add'); an empty inner
- * size writes zeros */
-static mx_status gemm_req(const mx_op_call *c, mx_req r, int tx, int tw, int64_t m, int64_t n, int64_t k,
-                          const float *x, int64_t ldx, const float *w, int64_t ldw, float *y, int64_t ldy) {
-  if (r == MX_REQ_NULL || m == 0 || n == 0) return MX_OK;
-  if (k == 0) {
-    if (r == MX_REQ_ADD) return MX_OK;
-    const mx_kernels *kt;
-    mx_status st = mx_table_of(c, &kt);
-    if (st == MX_OK) kt->fill(y, m * n, 0.0f);
-    return st;
-  }
-  mx_status st = mx_gemm(c->ctx, tx, tw, m, n, k, 1.0f, x, ldx, w, ldw, r == MX_REQ_ADD ? 1.0f : 0.0f, y, ldy);
-  return st == MX_OK ? MX_OK : mx_op_error_node(c->attrs, st);
-}
-
 static mx_status forward(const mx_op_call *c) {
   dot_geom g;
   geom_of(c, &g);
-  return gemm_req(c, c->req[0], g.ta, g.tb, g.m, g.n, g.ka, mx_op_data(c->in[0]), g.lda, mx_op_data(c->in[1]),
+  return mx_table_gemm(c, c->req[0], g.ta, g.tb, g.m, g.n, g.ka, mx_op_data(c->in[0]), g.lda, mx_op_data(c->in[1]),
                   g.ldb, mx_op_data(c->out[0]), g.n);
 }
 
@@ -89,12 +73,12 @@ static mx_status backward(const mx_op_call *c) {
   float *dB = c->req[1] == MX_REQ_NULL ? NULL : mx_op_data(c->in_grad[1]);
   int64_t m = g.m, n = g.n, k = g.ka;
   /* d op(A) (m, k) = dC op(B)^T; stored transposed when ta: op(B) dC^T (k, m) */
-  mx_status st = g.ta ? gemm_req(c, c->req[0], g.tb, 1, k, m, n, B, g.ldb, dC, n, dA, m)
-                      : gemm_req(c, c->req[0], 0, !g.tb, m, k, n, dC, n, B, g.ldb, dA, k);
+  mx_status st = g.ta ? mx_table_gemm(c, c->req[0], g.tb, 1, k, m, n, B, g.ldb, dC, n, dA, m)
+                      : mx_table_gemm(c, c->req[0], 0, !g.tb, m, k, n, dC, n, B, g.ldb, dA, k);
   if (st != MX_OK) return st;
   /* d op(B) (k, n) = op(A)^T dC; stored transposed when tb: dC^T op(A) (n, k) */
-  return g.tb ? gemm_req(c, c->req[1], 1, g.ta, n, k, m, dC, n, A, g.lda, dB, k)
-              : gemm_req(c, c->req[1], !g.ta, 0, k, n, m, A, g.lda, dC, n, dB, n);
+  return g.tb ? mx_table_gemm(c, c->req[1], 1, g.ta, n, k, m, dC, n, A, g.lda, dB, k)
+              : mx_table_gemm(c, c->req[1], !g.ta, 0, k, n, m, A, g.lda, dC, n, dB, n);
 }
 
 const mx_op mx_op_dot = {

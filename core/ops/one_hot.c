@@ -57,17 +57,7 @@ static mx_status forward(const mx_op_call *c) {
 }
 
 /* no gradient to the indices: zeros written, nothing added */
-static mx_status backward(const mx_op_call *c) {
-  const mx_kernels *k;
-  mx_req r = c->req[0];
-  if (r == MX_REQ_NULL || r == MX_REQ_ADD) return MX_OK;
-  int64_t n = mx_op_size(c->in_grad[0]);
-  if (n == 0) return MX_OK;
-  mx_status st = mx_table_of(c, &k);
-  if (st != MX_OK) return st;
-  k->fill(mx_op_data(c->in_grad[0]), n, 0.0f);
-  return MX_OK;
-}
+static mx_status backward(const mx_op_call *c) { return mx_table_zero_grad(c, 0); }
 
 const mx_op mx_op_one_hot = {
     .name = "one_hot",

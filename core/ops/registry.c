@@ -23,7 +23,7 @@ extern const mx_op mx_op_softmax_activation, mx_op_slice_channel, mx_op_expand_d
 /* mx.nd's element-wise math (unary_math.c, broadcast_math.c, scalar_math.c): arrays of operators */
 extern const mx_op mx_op_unary_math[], mx_op_broadcast_math[], mx_op_scalar_math[];
 extern const mx_op mx_op_min, mx_op_argmax, mx_op_argmin, mx_op_norm; /* reduce_axis.c */
-extern const mx_op mx_op_dot, mx_op_one_hot; /* dot.c, one_hot.c */
+extern const mx_op mx_op_dot, mx_op_one_hot, mx_op_take; /* dot.c, one_hot.c, take.c */
 
 /* The operators, one line each. */
 static const mx_op *builtin[] = {
@@ -83,6 +83,7 @@ static const mx_op *builtin[] = {
     &mx_op_norm,
     &mx_op_dot,
     &mx_op_one_hot,
+    &mx_op_take,
     /* element-wise math */
     &mx_op_unary_math[0], /* negative */
     &mx_op_unary_math[1], /* exp */

@@ -96,4 +96,33 @@ static inline mx_status mx_table_unary_backward(const mx_op_call *c, mx_table_de
   return MX_OK;
 }
 
+/* y (m, n; rows ldy apart) = op(x) op(w) through mx_gemm on the call's device, under request r
+ * (beta 1 for 'add'); an empty inner size k writes zeros (dot, take). */
+static inline mx_status mx_table_gemm(const mx_op_call *c, mx_req r, int tx, int tw, int64_t m, int64_t n, int64_t k,
+                          const float *x, int64_t ldx, const float *w, int64_t ldw, float *y, int64_t ldy) {
+  if (r == MX_REQ_NULL || m == 0 || n == 0) return MX_OK;
+  if (k == 0) {
+    if (r == MX_REQ_ADD) return MX_OK;
+    const mx_kernels *kt;
+    mx_status st = mx_table_of(c, &kt);
+    if (st == MX_OK) kt->fill(y, m * n, 0.0f);
+    return st;
+  }
+  mx_status st = mx_gemm(c->ctx, tx, tw, m, n, k, 1.0f, x, ldx, w, ldw, r == MX_REQ_ADD ? 1.0f : 0.0f, y, ldy);
+  return st == MX_OK ? MX_OK : mx_op_error_node(c->attrs, st);
+}
+
+/* No gradient to input i (indices: one_hot, take): zeros for 'write', nothing for 'add'. */
+static inline mx_status mx_table_zero_grad(const mx_op_call *c, int i) {
+  const mx_kernels *k;
+  mx_req r = c->req[i];
+  if (r == MX_REQ_NULL || r == MX_REQ_ADD) return MX_OK;
+  int64_t n = mx_op_size(c->in_grad[i]);
+  if (n == 0) return MX_OK;
+  mx_status st = mx_table_of(c, &k);
+  if (st != MX_OK) return st;
+  k->fill(mx_op_data(c->in_grad[i]), n, 0.0f);
+  return MX_OK;
+}
+
 #endif

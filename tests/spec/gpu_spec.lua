@@ -255,7 +255,7 @@ describe('NDArray functions on the GPU against the CPU #gpu', function()
     both(mx.nd.take, {x, idx}, 0, nil, 'take')
     local bad = mx.nd.array({1, 2, 10, 4, -1}, gpu)
     assert.has_error(function() mx.nd.take(x:copyto(gpu), bad) end,
-      'mx.nd.take: index 10 (at position 2) out of range for axis 0 of shape (10,3,2) (expected an integer in 0..9)')
+      'mx.nd.take: take: index 10 (at position 2) out of range for axis 0 of shape (10,3,2) (expected an integer in 0..9)')
     -- the device goes on working after the error
     both(mx.nd.take, {x, idx}, 0, nil, 'take after an error')
   end)
@@ -726,6 +726,14 @@ describe('operators on the GPU against the CPU #gpu', function()
     check_op(S.dot{lhs = x, rhs = y}, {x = v, y = mx.random.uniform(-1, 1, {k})}, {tol = GEMM})
     check_op(S.one_hot{indices = x, depth = 6, on_value = 0.9, off_value = 0.01},
       {x = mx.nd.array({{0, 5, 2}, {3, 3, 1}})})
+  end)
+
+  op_it({'take'}, 'take of rows and of elements, repeated ids (the gradient scatter-adds, a GEMM)', function()
+    local y = S.Variable('y')
+    check_op(S.take{a = x, indices = y},
+      {x = mx.random.uniform(-1, 1, {9, 4, 3}), y = mx.nd.array({{8, 0, 8}, {3, 8, 1}})}, {tol = GEMM})
+    check_op(S.take{a = x, indices = y}, {x = mx.random.uniform(-1, 1, {6}), y = mx.nd.array({5, 5, 0, 2})},
+      {tol = GEMM})
   end)
 
   gpu_it('every registered operator is covered here', function()

@@ -614,3 +614,56 @@ describe('dot and one_hot', function()
     assert.matches('dtype int32 not supported', err, 1, true)
   end)
 end)
+
+describe('take', function()
+  local a, b = sym.Variable('a'), sym.Variable('b')
+
+  it("gathers rows: indices' shape + a's shape past axis 0, against loops; the gradient scatter-adds", function()
+    local x = G.random({5, 2, 3})
+    local ids = {4, 0, 4, 2, 4, 1} -- 4 three times: its gradient is the sum of three rows
+    local idx = mx.nd.array(ids):reshape{3, 2}
+    local s = sym.take{a = a, indices = b}
+    local out = run(s, {a = x, b = idx})
+    assert.are.same({3, 2, 2, 3}, out:shape())
+    local xf, want = G.flat(x), {}
+    for i = 1, #ids do for j = 1, 6 do want[#want + 1] = xf[ids[i] * 6 + j] end end
+    assert.are.same(want, G.flat(out))
+    G.check_symbol(s, {a = x, b = idx}, {skip = {'b'}})
+    -- the scatter against loops, under 'write' and 'add'; no gradient to the indices
+    local dy = G.random({3, 2, 2, 3})
+    local dyf = G.flat(dy)
+    for _, req in ipairs{'write', 'add'} do
+      local ga, gb = mx.nd.full({5, 2, 3}, 7), mx.nd.full({3, 2}, 7)
+      local exe = s:bind{ctx = mx.cpu(), args = {a = x, b = idx}, args_grad = {a = ga, b = gb}, grad_req = req}
+      exe:forward{is_train = true}
+      exe:backward{dy}
+      local wa = {}
+      for r = 0, 4 do for j = 1, 6 do wa[r * 6 + j] = req == 'add' and 7 or 0 end end
+      for i = 1, #ids do for j = 1, 6 do wa[ids[i] * 6 + j] = wa[ids[i] * 6 + j] + dyf[(i - 1) * 6 + j] end end
+      assert_all_near(G.flat(ga), wa)
+      for _, v in ipairs(G.flat(gb)) do assert.are.equal(req == 'write' and 0 or 7, v, req) end
+    end
+    -- 1-D a: a gather of elements
+    local v = G.random({4})
+    assert.are.same({G.flat(v)[3], G.flat(v)[1]}, G.flat(run(sym.take{a = a, indices = b}, {a = v, b = mx.nd.array{2, 0}})))
+    G.check_symbol(sym.take{a = a, indices = b}, {a = v, b = mx.nd.array{3, 3, 1}}, {skip = {'b'}})
+  end)
+
+  it('refuses ids out of range, another axis and the modes clip and wrap, naming the node', function()
+    local fails = function(f, ...)
+      local ok, err = pcall(f)
+      assert.is_false(ok)
+      for _, p in ipairs{...} do assert.matches(p, err, 1, true) end
+    end
+    for _, bad in ipairs{5, -1, 1.5} do
+      fails(function() run(sym.take{a = a, indices = b, name = 't'}, {a = G.random({5, 2}), b = mx.nd.array{0, bad}}) end,
+        ('take t: index %g (at position 1) out of range for axis 0 of shape (5,2) (expected an integer in 0..4)'):format(bad))
+    end
+    fails(function() sym.take{a = a, indices = b, axis = 1, name = 't'}:infer_shape{a = {5, 2}, b = {3}} end,
+      'take t: axis 1 not supported')
+    for _, mode in ipairs{'clip', 'wrap'} do
+      fails(function() sym.take{a = a, indices = b, mode = mode, name = 't'}:infer_shape{a = {5, 2}, b = {3}} end,
+        'take t: mode ' .. mode .. ' not supported')
+    end
+  end)
+end)
