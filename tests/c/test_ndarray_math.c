@@ -1,7 +1,7 @@
 /* test_ndarray_math.c: element-wise math (every unary and binary op, scalar
  * and in-place forms, broadcasting), clip, reductions, dot and mx_gemm, and
- * one_hot, each against a plain loop written here, with their errors; the registry's dot and
- * one_hot at empty sizes. */
+ * one_hot, each against a plain loop written here, with their errors; the registry's dot,
+ * one_hot and take at empty sizes. */
 #include "ndtest.h"
 
 /* reference element functions, written independently of elementwise.h */
@@ -558,6 +558,31 @@ TEST(dot_and_one_hot_operators_at_empty_sizes) {
   mx_ndarray_release(ids);
 }
 
+/* The registry's take (mx.nd.take) with no ids, or rows of no values: an empty output, no work;
+ * an empty a still refuses an id (nothing is in range). */
+TEST(take_operator_at_empty_sizes) {
+  float x[6] = {1, 2, 3, 4, 5, 6};
+  mx_eager *e;
+  mx_ndarray *in[2] = {ND(x, 3, 2), ND(NULL, 0)}, *out = NULL;
+  CHECK_OK(mx_eager_get("take", NULL, NULL, 0, &e));
+  CHECK_OK(mx_eager_run(e, in, 2, 0, &out));
+  CHECK(SHAPE_IS(out, 0, 2));
+  mx_ndarray_release(out);
+  mx_ndarray_release(in[1]);
+  in[1] = ND(NULL, 2, 0);
+  CHECK_OK(mx_eager_run(e, in, 2, 0, &out));
+  CHECK(SHAPE_IS(out, 2, 0, 2));
+  mx_ndarray_release(out);
+  mx_ndarray_release(in[0]);
+  float one = 0;
+  mx_ndarray_release(in[1]);
+  in[0] = ND(NULL, 0, 2);
+  in[1] = ND(&one, 1);
+  CHECK_ERR(mx_eager_run(e, in, 2, 0, &out), MX_ERR_ARG, "take", "index 0 (at position 0)", "(0,2)");
+  mx_ndarray_release(in[0]);
+  mx_ndarray_release(in[1]);
+}
+
 int main(void) {
   RUN(unary_every_op);
   RUN(softrelu_and_sigmoid_extremes);
@@ -574,6 +599,7 @@ int main(void) {
   RUN(large_gemms_match_triple_loop);
   RUN(one_hot_values);
   RUN(dot_and_one_hot_operators_at_empty_sizes);
+  RUN(take_operator_at_empty_sizes);
   RUN(context_mismatch_and_axis_limits);
   return ctest_summary();
 }

@@ -26,7 +26,7 @@ expect launch_1025 'invalid configuration argument' fails
 expect bad_barrier 'wait at __syncthreads() while 1 have returned' fails
 # a GPU check that cannot run is an error, not a pass (take's index check)
 out=$(MXLUA_GPU_POOL=0 MXLUA_EMU_GPU_BYTES=4020 build-gpu-emu/mxlua tests/cuda_emu/take_check_failed.lua 2>&1)
-if [ $? -eq 0 ] && printf '%s' "$out" | grep -q 'mx.nd.take: cudaMalloc (scratch) on gpu(0) failed: out of memory'; then
+if [ $? -eq 0 ] && printf '%s' "$out" | grep -q 'mx.nd.take: take: cudaMalloc (scratch) on gpu(0) failed: out of memory'; then
   echo "ok - a take whose index check cannot run fails: $out"
 else
   echo "not ok - a take whose index check cannot run: $out"; bad=$((bad + 1))
