@@ -254,8 +254,8 @@ describe('NDArray functions on the GPU against the CPU #gpu', function()
     local idx = mx.nd.array({{9, 0}, {3, 3}, {5, 1}})
     both(mx.nd.take, {x, idx}, 0, nil, 'take')
     local bad = mx.nd.array({1, 2, 10, 4, -1}, gpu)
-    assert.has_error(function() mx.nd.take(x:copyto(gpu), bad) end,
-      'mx.nd.take: take: index 10 (at position 2) out of range for axis 0 of shape (10,3,2) (expected an integer in 0..9)')
+    assert.has_error(function() mx.nd.take(x:copyto(gpu), bad) end, 'mx.nd.take: take: index 10 (at position 2) '
+      .. 'out of range for axis 0 of shape (10,3,2) (expected an integer in 0..9)')
     -- the device goes on working after the error
     both(mx.nd.take, {x, idx}, 0, nil, 'take after an error')
   end)

@@ -92,7 +92,8 @@ local cases = {
          {{}, {{'lhs', {3}, R}, {'rhs', {3, 2}, R}}}, {{}, {{'lhs', {3}, R}, {'rhs', {3}, R}}}},
   one_hot = {{{depth = 4}, {{'indices', {2, 3}, I(4)}}}, {{depth = 3, on_value = 2, off_value = -1},
                                                           {{'indices', {5}, I(3)}}}},
-  take = {{{}, {{'a', {4, 3}, R}, {'indices', {2, 3}, I(4)}}}, {{mode = 'raise'}, {{'a', {5}, R}, {'indices', {3}, I(5)}}}},
+  take = {{{}, {{'a', {4, 3}, R}, {'indices', {2, 3}, I(4)}}},
+          {{mode = 'raise'}, {{'a', {5}, R}, {'indices', {3}, I(5)}}}},
 }
 
 -- mx.nd's element-wise math as operators (unary_math.c, broadcast_math.c)
