@@ -82,9 +82,9 @@ mx_status mx_ndarray_take(const mx_ndarray *a, const mx_ndarray *indices, mx_nda
   if (st != MX_OK) return MX_ERR_FRAME(st, where);
   int64_t row = prod(a->shape, 1, a->ndim);
   int64_t bad = k->take(data_of(a), a->shape[0], row, data_of(indices), indices->size, mx_ndarray_data(*out));
-  if (bad < 0 && ctx.dev_type == MX_DEV_GPU) {
-    /* -1 is also what a GPU check that could not run returns (its failure left pending):
-     * the failure, not "no bad index" */
+  if (bad < 0) {
+    /* -1 is also what a device's check that could not run returns (its failure left pending):
+     * the failure, not "no bad index" (a sync is a no-op on the CPU) */
     st = mx_context_sync(ctx);
     if (st != MX_OK) {
       mx_ndarray_release(*out);

@@ -44,7 +44,9 @@ static mx_status forward(const mx_op_call *c) {
   const float *idx = mx_op_data(c->in[0]);
   float *y = mx_op_data(c->out[0]);
   /* the ids checked as take checks them (rows of 0 values: it only checks) */
-  int64_t bad = k->take(idx, depth, 0, idx, n, y);
+  int64_t bad;
+  st = mx_table_take_checked(c, k, idx, depth, 0, idx, n, y, &bad);
+  if (st != MX_OK) return st;
   if (bad >= 0) {
     float v = 0;
     mx_ndarray_get_element(c->in[0], bad, &v);

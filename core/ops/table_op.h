@@ -112,6 +112,18 @@ static inline mx_status mx_table_gemm(const mx_op_call *c, mx_req r, int tx, int
   return st == MX_OK ? MX_OK : mx_op_error_node(c->attrs, st);
 }
 
+/* The table's take (rows of x gathered by idx, each id checked) into *bad: the first bad
+ * position, or -1. A device's check that could not run also gives -1 with its failure left
+ * pending, so -1 is confirmed by a sync of the call's device (a no-op on the CPU). */
+static inline mx_status mx_table_take_checked(const mx_op_call *c, const mx_kernels *k, const float *x,
+                                              int64_t rows, int64_t row, const float *idx, int64_t n, float *y,
+                                              int64_t *bad) {
+  *bad = k->take(x, rows, row, idx, n, y);
+  if (*bad >= 0) return MX_OK;
+  mx_status st = mx_context_sync(c->ctx);
+  return st == MX_OK ? st : mx_op_error_node(c->attrs, st);
+}
+
 /* No gradient to input i (indices: one_hot, take): zeros for 'write', nothing for 'add'. */
 static inline mx_status mx_table_zero_grad(const mx_op_call *c, int i) {
   const mx_kernels *k;

@@ -51,13 +51,10 @@ static mx_status forward(const mx_op_call *c) {
   int64_t n = mx_op_size(c->in[1]), rows, row;
   rows_of(c->in[0], &rows, &row);
   if (n == 0) return MX_OK;
-  int64_t bad = k->take(mx_op_data(c->in[0]), rows, row, mx_op_data(c->in[1]), n, mx_op_data(c->out[0]));
-  /* -1 is also what a GPU check that could not run returns (its failure left pending): the
-   * failure, not "no bad index" */
-  if (bad < 0 && c->ctx.dev_type == MX_DEV_GPU) {
-    st = mx_context_sync(c->ctx);
-    if (st != MX_OK) return mx_op_error_node(c->attrs, st);
-  }
+  int64_t bad;
+  st = mx_table_take_checked(c, k, mx_op_data(c->in[0]), rows, row, mx_op_data(c->in[1]), n, mx_op_data(c->out[0]),
+                             &bad);
+  if (st != MX_OK) return st;
   if (bad >= 0) {
     char b[128];
     float v = 0;

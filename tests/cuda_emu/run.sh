@@ -24,12 +24,13 @@ expect host_read 'the host dereferenced device pointer' fails
 expect missing_sync 'wrong result (stale?)' fails
 expect launch_1025 'invalid configuration argument' fails
 expect bad_barrier 'wait at __syncthreads() while 1 have returned' fails
-# a GPU check that cannot run is an error, not a pass (take's index check)
-out=$(MXLUA_GPU_POOL=0 MXLUA_EMU_GPU_BYTES=4020 build-gpu-emu/mxlua tests/cuda_emu/take_check_failed.lua 2>&1)
-if [ $? -eq 0 ] && printf '%s' "$out" | grep -q 'mx.nd.take: take: cudaMalloc (scratch) on gpu(0) failed: out of memory'; then
-  echo "ok - a take whose index check cannot run fails: $out"
+# a GPU check that cannot run is an error, not a pass (the index checks of take and one_hot)
+out=$(MXLUA_GPU_POOL=0 MXLUA_EMU_GPU_BYTES=4020 build-gpu-emu/mxlua tests/cuda_emu/index_check_failed.lua 2>&1)
+if [ $? -eq 0 ] && printf '%s' "$out" | grep -q 'mx.nd.take: take: cudaMalloc (scratch) on gpu(0) failed: out of memory' &&
+   printf '%s' "$out" | grep -q 'mx.nd.one_hot: one_hot: cudaMalloc (scratch) on gpu(0) failed: out of memory'; then
+  echo "ok - a take and a one_hot whose index check cannot run fail: $(printf '%s' "$out" | tr '\n' ' ')"
 else
-  echo "not ok - a take whose index check cannot run: $out"; bad=$((bad + 1))
+  echo "not ok - a take or a one_hot whose index check cannot run: $out"; bad=$((bad + 1))
 fi
 [ $bad -eq 0 ] || { echo "$bad emulator self-tests failed"; exit 1; }
 MXLUA_BUILD_DIR=build-gpu-emu MXLUA_GPU_POOL=0 sh tests/run.sh gpu || exit 1
