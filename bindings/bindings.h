@@ -122,6 +122,12 @@ mx_ndarray *mxb_eager(lua_State *L, const char *op, const char *const *keys, con
  * so that no call naming the parameter itself (mx.nd.clip{data = x, a_min = 0, a_max = 0}) shares
  * their cache entry and meets the last call's value. */
 #define MXB_PER_CALL "__per_call__"
+/* The general form: fixed parameters keys/values (n); float parameters `floats` set for this call
+ * only (nf of them: one cache entry whatever their values, marked MXB_PER_CALL); the result new,
+ * or written into `into` (NULL returned). */
+mx_ndarray *mxb_eager_call(lua_State *L, const char *op, const char *const *keys, const char *const *values, int n,
+                           const char *const *floats, const float *float_values, int nf, mx_ndarray *const *in,
+                           int nin, mx_ndarray *into, const char *where);
 /* The same for the arithmetic operators: with `scalar`, the operator's `scalar` parameter set for
  * this call (one cache entry per operator, whatever the value); with `into`, output 0 written into
  * that array (the in-place methods; NULL returned). */

@@ -78,29 +78,39 @@ static int nd_invoke(lua_State *L) {
   return 1;
 }
 
-mx_ndarray *mxb_eager(lua_State *L, const char *op, const char *const *keys, const char *const *values, int n,
-                      mx_ndarray *const *in, int nin, const char *where) {
+mx_ndarray *mxb_eager_call(lua_State *L, const char *op, const char *const *keys, const char *const *values, int n,
+                           const char *const *floats, const float *float_values, int nf, mx_ndarray *const *in,
+                           int nin, mx_ndarray *into, const char *where) {
+  /* the entry's key: the fixed parameters, then each per-call float at "0" and MXB_PER_CALL */
+  enum { MAX_KEYS = 32 }; /* more than any operator's parameters */
+  const char *k[MAX_KEYS], *v[MAX_KEYS];
+  if (n + nf + 1 > MAX_KEYS)
+    return (mxb_errorf(L, "%s: %s: too many parameters", where, op), NULL);
+  int m = 0;
+  for (int i = 0; i < n; i++) k[m] = keys[i], v[m++] = values[i];
+  for (int i = 0; i < nf; i++) k[m] = floats[i], v[m++] = "0";
+  if (nf > 0) k[m] = MXB_PER_CALL, v[m++] = "1";
   mx_eager *e;
   mx_ndarray *out = NULL;
-  mxb_check(L, mx_eager_get(op, keys, values, n, &e), where);
+  mxb_check(L, mx_eager_get(op, k, v, m, &e), where);
   if (mx_eager_num_outputs(e) != 1) return (mxb_errorf(L, "%s: %s has several outputs", where, op), NULL);
-  mxb_check(L, mx_eager_run(e, in, nin, 0, &out), where);
-  return out;
-}
-
-mx_ndarray *mxb_eager_into(lua_State *L, const char *op, mx_ndarray *const *in, int nin, mx_ndarray *into,
-                           const float *scalar, const char *where) {
-  static const char *const keys[] = {"scalar", MXB_PER_CALL}, *const values[] = {"0", "1"};
-  mx_eager *e;
-  mx_ndarray *out = NULL;
-  mxb_check(L, mx_eager_get(op, scalar ? keys : NULL, scalar ? values : NULL, scalar ? 2 : 0, &e), where);
-  if (mx_eager_num_outputs(e) != 1) return (mxb_errorf(L, "%s: %s has several outputs", where, op), NULL);
-  if (scalar) mxb_check(L, mx_eager_set_float(e, "scalar", *scalar), where);
+  for (int i = 0; i < nf; i++) mxb_check(L, mx_eager_set_float(e, floats[i], float_values[i]), where);
   if (into)
     mxb_check(L, mx_eager_run_into(e, in, nin, into), where);
   else
     mxb_check(L, mx_eager_run(e, in, nin, 0, &out), where);
   return out;
+}
+
+mx_ndarray *mxb_eager(lua_State *L, const char *op, const char *const *keys, const char *const *values, int n,
+                      mx_ndarray *const *in, int nin, const char *where) {
+  return mxb_eager_call(L, op, keys, values, n, NULL, NULL, 0, in, nin, NULL, where);
+}
+
+mx_ndarray *mxb_eager_into(lua_State *L, const char *op, mx_ndarray *const *in, int nin, mx_ndarray *into,
+                           const float *scalar, const char *where) {
+  static const char *const name[] = {"scalar"};
+  return mxb_eager_call(L, op, NULL, NULL, 0, name, scalar, scalar ? 1 : 0, in, nin, into, where);
 }
 
 /* Frees the cached plans (their workspaces and operator states). */

@@ -825,13 +825,9 @@ static int nd_clip(lua_State *L) {
   float lo = (float)mxb_check_number(L, 2, where), hi = (float)mxb_check_number(L, 3, where);
   if (!(lo <= hi))
     return mxb_argerror(L, 3, where, "hi must be >= lo (got lo %g, hi %g)", (double)lo, (double)hi);
-  /* the registry's clip, its bounds set for this call on an entry of its own (MXB_PER_CALL) */
-  static const char *const keys[] = {"a_min", "a_max", MXB_PER_CALL}, *const values[] = {"0", "0", "1"};
-  mx_eager *e;
-  mxb_check(L, mx_eager_get("clip", keys, values, 3, &e), where);
-  mxb_check(L, mx_eager_set_float(e, "a_min", lo), where);
-  mxb_check(L, mx_eager_set_float(e, "a_max", hi), where);
-  mxb_check(L, mx_eager_run(e, &a, 1, 0, &out), where);
+  /* the registry's clip, its bounds set for this call */
+  static const char *const bounds[] = {"a_min", "a_max"};
+  out = mxb_eager_call(L, "clip", NULL, NULL, 0, bounds, (const float[]){lo, hi}, 2, &a, 1, NULL, where);
   mxb_push_ndarray(L, out);
   return 1;
 }
@@ -894,12 +890,9 @@ static int nd_one_hot(lua_State *L) {
   float on = (float)mxb_opt_number(L, 3, 1, where), off = (float)mxb_opt_number(L, 4, 0, where);
   char depth_text[24];
   snprintf(depth_text, sizeof depth_text, "%lld", (long long)depth);
-  const char *keys[] = {"depth", "on_value", "off_value", MXB_PER_CALL}, *values[] = {depth_text, "1", "0", "1"};
-  mx_eager *e;
-  mxb_check(L, mx_eager_get("one_hot", keys, values, 4, &e), where);
-  mxb_check(L, mx_eager_set_float(e, "on_value", on), where);
-  mxb_check(L, mx_eager_set_float(e, "off_value", off), where);
-  mxb_check(L, mx_eager_run(e, &a, 1, 0, &out), where);
+  static const char *const key[] = {"depth"}, *const floats[] = {"on_value", "off_value"};
+  const char *depth_value[] = {depth_text};
+  out = mxb_eager_call(L, "one_hot", key, depth_value, 1, floats, (const float[]){on, off}, 2, &a, 1, NULL, where);
   mxb_push_ndarray(L, out);
   return 1;
 }
