@@ -20,8 +20,12 @@ enum { ROUNDS = 5, SAMPLES_MAX = 200 };  /* rounds of timed calls per candidate,
 
 typedef struct {
   mx_gemm_plan_entry e;
-  mx_xsmm xsmm; /* libxsmm's kernel for the shape, where it has one (xsmm.fn) */
+  mx_xsmm xsmm;  /* libxsmm's kernel for the shape, where it has one (xsmm.fn) */
+  int xsmm_team; /* libxsmm runs split over the engine's team (team.c) */
 } plan_slot;
+/* What measure() times: each library as it runs under the pool rule, and libxsmm once more split
+ * over the engine's own team where the shape splits (libxsmm has no threads of its own). */
+enum { XSMM_TEAM = MX_GEMM_LIBS, VARIANTS };
 
 static const char *lib_names[MX_GEMM_LIBS] = {"openblas", "blis", "libxsmm"};
 static plan_slot plan[PLAN_MAX];
@@ -35,7 +39,9 @@ static int team;        /* the engine's CPU GEMM threads */
  * busy 2-core machine single BLIS calls then took 200 ms). So one of them owns the team: without
  * BLIS, OpenBLAS; with it, the faster of the two on the first shape big enough to share out (the
  * contest, both timed on the whole team). Until then, and after it for the loser, BLIS runs on one
- * thread; the loser OpenBLAS likewise. libxsmm runs on the calling thread. -1: not decided. */
+ * thread; the loser OpenBLAS likewise. libxsmm runs on the calling thread or, where the plan
+ * measured that faster, split over the engine's own team (team.c), whose threads sleep soon after
+ * a job and which OpenBLAS's yielding threads leave room for. -1: not decided. */
 static int pool_owner = -1;
 static int contest; /* a contest shape is being measured */
 static mx_gemm_lib_info infos[MX_GEMM_LIBS];
@@ -75,9 +81,13 @@ static void setup(void) {
   team = mx_blas_max_threads();
   describe_all();
   const char *env = getenv("MXLUA_GEMM_PLAN");
-  /* no contest for a BLIS on generic kernels against an OpenBLAS that knows the CPU: BLIS is
-   * still timed on every shape, on one thread (its two-thread team stalled 0.5 s here) */
-  if (!built(MX_GEMM_BLIS) || (infos[MX_GEMM_BLIS].generic && !infos[MX_GEMM_OPENBLAS].generic))
+  /* No contest for a BLIS on generic kernels against an OpenBLAS that knows the CPU: BLIS is
+   * still timed on every shape, on one thread (its two-thread team stalled 0.5 s here). Nor where
+   * libxsmm can run split over the engine's team (team.c): BLIS's OpenMP threads spin without
+   * yielding after each call, and a team job of 40 us then took 290 us; OpenBLAS's threads yield,
+   * and beside them it took 42-47 us (Xeon family 6 model 167, 2 cores). */
+  if (!built(MX_GEMM_BLIS) || (infos[MX_GEMM_BLIS].generic && !infos[MX_GEMM_OPENBLAS].generic) ||
+      (built(MX_GEMM_LIBXSMM) && team > 1))
     pool_owner = MX_GEMM_OPENBLAS;
   if (!env || !*env || !strcmp(env, "measure")) return;
   for (int i = 0; i < MX_GEMM_LIBS; i++)
@@ -102,6 +112,10 @@ static int threads_of(int lib) {
 static void run_lib(const plan_slot *s, int lib, float alpha, const float *a, const float *b, float beta, float *c) {
   const mx_gemm_plan_entry *e = &s->e;
 #ifdef MX_HAVE_LIBXSMM
+  if (lib == XSMM_TEAM || (lib == MX_GEMM_LIBXSMM && s->xsmm_team)) {
+    mx_xsmm_run_team(&s->xsmm, a, b, c);
+    return;
+  }
   if (lib == MX_GEMM_LIBXSMM && mx_xsmm_run(&s->xsmm, a, b, c)) return; /* else no memory: OpenBLAS */
 #endif
 #ifdef MX_HAVE_BLIS
@@ -183,6 +197,21 @@ static int choose(const mx_gemm_plan_entry *e) {
   return one < 0 ? MX_GEMM_OPENBLAS : one;
 }
 
+/* libxsmm on one thread or split over the team: the split where it beats one thread by
+ * MX_GEMM_TEAM_MARGIN (as choose() asks of any team); e->us keeps the variant taken. */
+static void take_xsmm_variant(plan_slot *s, const double *us) {
+  mx_gemm_plan_entry *e = &s->e;
+  if (us[XSMM_TEAM] < 0) return;
+  char one[24];
+  snprintf(one, sizeof one, us[MX_GEMM_LIBXSMM] < 0 ? "-" : "%.1f", us[MX_GEMM_LIBXSMM]);
+  snprintf(e->why + strlen(e->why), sizeof e->why - strlen(e->why), "; libxsmm %s us on 1 thread, %.1f on %d",
+           one, us[XSMM_TEAM], s->xsmm.parts);
+  if (us[MX_GEMM_LIBXSMM] >= 0 && !(us[XSMM_TEAM] * MX_GEMM_TEAM_MARGIN < us[MX_GEMM_LIBXSMM])) return;
+  s->xsmm_team = 1;
+  e->us[MX_GEMM_LIBXSMM] = us[XSMM_TEAM];
+  e->lib_threads[MX_GEMM_LIBXSMM] = s->xsmm.parts;
+}
+
 /* Times each candidate on scratch matrices of the shape (so the caller's C, which beta may
  * accumulate into, is untouched) and records the choice in s->e. */
 static void measure(plan_slot *s, float alpha, float beta) {
@@ -192,19 +221,22 @@ static void measure(plan_slot *s, float alpha, float beta) {
   unsigned seed = 12345;
   float *a = scratch(na, &seed), *b = scratch(nb, &seed), *c0 = scratch(nc, &seed), *c = malloc((nc + SCRATCH_PAD) * sizeof *c),
         *ref = malloc(nc * sizeof *ref);
-  double *samples = malloc((size_t)MX_GEMM_LIBS * SAMPLES_MAX * sizeof *samples);
-  int cand[MX_GEMM_LIBS], n_cand = 0, got[MX_GEMM_LIBS] = {0};
+  double *samples = malloc((size_t)VARIANTS * SAMPLES_MAX * sizeof *samples);
+  double us[VARIANTS]; /* 0: a candidate, < 0: not one, then the median */
+  int cand[VARIANTS], n_cand = 0, got[VARIANTS] = {0};
   if (!a || !b || !c0 || !c || !ref || !samples) {
     snprintf(e->why, sizeof e->why, "out of memory to measure: openblas");
     goto done;
   }
-  static const int order[MX_GEMM_LIBS] = {MX_GEMM_LIBXSMM, MX_GEMM_OPENBLAS, MX_GEMM_BLIS}; /* no team first */
-  for (int i = 0; i < MX_GEMM_LIBS; i++)
-    if (e->us[order[i]] == 0) cand[n_cand++] = order[i]; /* 0: a candidate, < 0: not one */
+  for (int i = 0; i < MX_GEMM_LIBS; i++) us[i] = e->us[i];
+  us[XSMM_TEAM] = e->us[MX_GEMM_LIBXSMM] == 0 && s->xsmm.parts > 1 ? 0 : -1;
+  static const int order[VARIANTS] = {MX_GEMM_LIBXSMM, MX_GEMM_OPENBLAS, MX_GEMM_BLIS, XSMM_TEAM}; /* no team first */
+  for (int i = 0; i < VARIANTS; i++)
+    if (us[order[i]] == 0) cand[n_cand++] = order[i];
   /* two calls each before timing (JIT, packing buffers, starting threads), the second timed unless
    * the first was already 8 times the fastest so far; the first's result from the same C:
    * libxsmm's must be OpenBLAS's */
-  double warm[MX_GEMM_LIBS] = {0}, fastest = 1e30;
+  double warm[VARIANTS] = {0}, fastest = 1e30;
   for (int j = 0; j < n_cand; j++) {
     int lib = cand[j];
     memcpy(c, c0, nc * sizeof *c);
@@ -219,12 +251,15 @@ static void measure(plan_slot *s, float alpha, float beta) {
     }
     if (warm[lib] < fastest) fastest = warm[lib];
   }
-  if (s->xsmm.fn) {
+  static const int xsmm_variants[2] = {MX_GEMM_LIBXSMM, XSMM_TEAM};
+  for (int j = 0; j < 2; j++) {
+    int v = xsmm_variants[j];
+    if (!s->xsmm.fn || us[v] < 0) continue;
     memcpy(c, c0, nc * sizeof *c);
-    run_lib(s, MX_GEMM_LIBXSMM, alpha, a, b, beta, c);
+    run_lib(s, v, alpha, a, b, beta, c);
     if (!agrees(c, ref, e)) {
       s->xsmm.fn = NULL;
-      e->us[MX_GEMM_LIBXSMM] = -1;
+      us[MX_GEMM_LIBXSMM] = us[XSMM_TEAM] = -1;
     }
   }
   /* Each call timed alone and the median kept, rounds alternated: on a shared machine a batch's
@@ -234,15 +269,15 @@ static void measure(plan_slot *s, float alpha, float beta) {
    * to time). */
   int calls = fastest > 0 ? (int)(BATCH_US / fastest) : SAMPLES_MAX;
   calls = calls < 3 ? 3 : calls > SAMPLES_MAX / ROUNDS ? SAMPLES_MAX / ROUNDS : calls;
-  int timing[MX_GEMM_LIBS];
-  for (int i = 0; i < MX_GEMM_LIBS; i++) {
-    timing[i] = e->us[i] == 0;
+  int timing[VARIANTS];
+  for (int i = 0; i < VARIANTS; i++) {
+    timing[i] = us[i] == 0;
     if (timing[i] && warm[i] > 8 * fastest) { /* once more: one slow call may be a preemption */
       double t0 = now_us();
       run_lib(s, i, alpha, a, b, beta, c);
       double t = now_us() - t0;
       if (t < warm[i]) warm[i] = t;
-      if (warm[i] > 8 * fastest) e->us[i] = warm[i], timing[i] = 0;
+      if (warm[i] > 8 * fastest) us[i] = warm[i], timing[i] = 0;
     }
   }
   double start = now_us();
@@ -256,14 +291,16 @@ static void measure(plan_slot *s, float alpha, float beta) {
         run_lib(s, lib, alpha, a, b, beta, c);
         samples[lib * SAMPLES_MAX + got[lib]++] = now_us() - t0;
       }
-      e->us[lib] = median(samples + lib * SAMPLES_MAX, got[lib]);
-      if (e->us[lib] < best) best = e->us[lib];
+      us[lib] = median(samples + lib * SAMPLES_MAX, got[lib]);
+      if (us[lib] < best) best = us[lib];
     }
-    for (int i = 0; i < MX_GEMM_LIBS; i++)
-      if (timing[i] && e->us[i] > 8 * best) timing[i] = 0;
+    for (int i = 0; i < VARIANTS; i++)
+      if (timing[i] && us[i] > 8 * best) timing[i] = 0;
   }
-  e->library = (mx_gemm_lib)choose(e);
+  for (int i = 0; i < MX_GEMM_LIBS; i++) e->us[i] = us[i];
   snprintf(e->why, sizeof e->why, "measured");
+  take_xsmm_variant(s, us);
+  e->library = (mx_gemm_lib)choose(e);
 done:
   free(a);
   free(b);
@@ -278,6 +315,7 @@ static plan_slot *plan_shape(int ta, int tb, int m, int n, int k, float alpha, i
   mx_gemm_plan_entry *e = &s->e;
   *e = (mx_gemm_plan_entry){ta, tb, m, n, k, lda, ldb, ldc, beta, team, MX_GEMM_OPENBLAS, {0}, {0}, ""};
   s->xsmm.fn = NULL;
+  s->xsmm_team = 0;
 #ifdef MX_HAVE_LIBXSMM
   mx_xsmm_kernel(&s->xsmm, ta, tb, m, n, k, lda, ldb, ldc, alpha, beta);
 #endif

@@ -83,6 +83,12 @@ extern const mx_device *const mx_devices[MX_DEV_SLOTS];
 extern const mx_device mx_device_cpu;
 /* blas.c: the CPU GEMMs' most threads (OpenBLAS's count at first use). */
 int mx_blas_max_threads(void);
+/* team.c: the engine's CPU thread team. mx_team_run calls job(ctx, part, parts) for part 0 ..
+ * parts-1 (at most mx_team_size()), part 0 on the caller, and returns when all are done; a
+ * second caller while the team is busy runs its parts itself. */
+typedef void (*mx_team_job)(void *ctx, int part, int parts);
+int mx_team_size(void);
+void mx_team_run(mx_team_job job, void *ctx, int parts);
 /* gemm_plan.c: the CPU device's GEMM (arguments checked by mx_gemm) through the library the plan chose. */
 mx_status mx_gemm_plan_run(int dev_id, int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
                            const float *b, int ldb, float beta, float *c, int ldc);
@@ -101,11 +107,18 @@ int mx_blis_describe(char *buf, size_t size);
  * back to its generic code). */
 typedef struct mx_xsmm {
   void *fn;
-  int copy_b, n, k, ldb; /* B transposed into a buffer first (libxsmm cannot transpose it) */
+  int ta, m, n, k, lda, ldb, ldc;
+  int copy_b; /* B transposed into a buffer first (libxsmm cannot transpose it) */
+  float beta;
+  /* mx_xsmm_run_team: C's columns in `parts` parts of part_n (the last: the rest), run by the
+   * team; parts 0: no split */
+  void *part_fn, *last_fn;
+  int parts, part_n;
 } mx_xsmm;
 int mx_xsmm_kernel(mx_xsmm *out, int ta, int tb, int m, int n, int k, int lda, int ldb, int ldc, float alpha,
                    float beta);
 int mx_xsmm_run(const mx_xsmm *kernel, const float *a, const float *b, float *c);
+void mx_xsmm_run_team(const mx_xsmm *kernel, const float *a, const float *b, float *c);
 int mx_xsmm_describe(char *buf, size_t size);
 /* The device table for ctx (its id checked), or NULL with an error recorded. */
 const mx_device *mx_device_for(mx_context ctx);
