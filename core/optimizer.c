@@ -20,8 +20,8 @@ static inline float clip_grad(float g, float rescale, float hi) {
   return g > hi ? hi : (g < -hi ? -hi : g);
 }
 
-MX_SIMD_CLONES static void cpu_sgd(float *restrict w, const float *restrict grad, float *restrict mom, int64_t n,
-                    const mx_optim_param *p) {
+MX_SIMD_CLONES static void sgd_span(float *restrict w, const float *restrict grad, float *restrict mom, int64_t n,
+                                    const mx_optim_param *p) {
   LOAD_PARAMS(p);
   const float momentum = p->momentum;
   if (mom) {
@@ -37,6 +37,31 @@ MX_SIMD_CLONES static void cpu_sgd(float *restrict w, const float *restrict grad
       w[i] += -lr * (g + wd * w[i]);
     }
   }
+}
+
+/* A weight this large is updated by the engine's team (team.c), in parts of whole cache lines:
+ * the GEMMs before it left its gradient half in each core's cache. */
+enum { SGD_TEAM_FROM = 32768 };
+typedef struct {
+  float *w;
+  const float *grad;
+  float *mom;
+  int64_t n;
+  const mx_optim_param *p;
+} sgd_job;
+
+static void sgd_part(void *ctx, int part, int parts) {
+  const sgd_job *j = ctx;
+  int64_t per = (j->n + parts - 1) / parts;
+  per = (per + 15) / 16 * 16;
+  int64_t lo = per * part, hi = lo + per < j->n ? lo + per : j->n;
+  if (lo < hi) sgd_span(j->w + lo, j->grad + lo, j->mom ? j->mom + lo : NULL, hi - lo, j->p);
+}
+
+static void cpu_sgd(float *w, const float *grad, float *mom, int64_t n, const mx_optim_param *p) {
+  sgd_job j = {w, grad, mom, n, p};
+  if (n < SGD_TEAM_FROM) sgd_span(w, grad, mom, n, p);
+  else mx_team_run(sgd_part, &j, mx_team_size());
 }
 
 MX_SIMD_CLONES static void cpu_adam(float *restrict w, const float *restrict grad, float *restrict mean,
