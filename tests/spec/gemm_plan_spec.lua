@@ -102,7 +102,17 @@ describe('the GEMM plan', function()
       local lib = plan.libraries[s.library]
       assert.is_true(lib.built, s.library .. ' chosen but not built in')
       if plan.mode == 'measure' then
-        assert.are.equal('measured', s.why)
+        assert.is_truthy(s.why:match('^measured'), s.why)
+        -- where libxsmm could run split over the engine's team, both timings are given, and
+        -- the split is what the plan keeps only where it beat one thread by team_margin
+        local one, split, parts = s.why:match('libxsmm ([%d.-]+) us on 1 thread, ([%d.]+) on (%d+)')
+        if split then
+          one, split, parts = tonumber(one), tonumber(split), tonumber(parts)
+          local want_split = not one or split * plan.team_margin < one
+          assert.are.equal(want_split and parts or 1, s.lib_threads.libxsmm, s.why)
+          -- the why's figures are rounded to 0.1 us
+          assert.is_true(math.abs(s.us.libxsmm - (want_split and split or one)) < 0.051, s.why)
+        end
         assert.is_true(s.us.openblas > 0)
         -- a one-thread choice may give way only to a team (lib_threads > 1) that was not
         -- team_margin times faster; a team's choice beat every one-thread candidate by that margin
