@@ -170,6 +170,20 @@ describe('Pooling', function()
     assert.are.same({{{{5, 0, 0, 7}, {0, 0, 0, 0}}}}, g:totable())
   end)
 
+  it('max 2x2 routes the gradient to the first NaN of a window, else to its first largest', function()
+    local nan = 0 / 0
+    local x = mx.nd.array{{{{1, 3, 2, 2, 0, nan}, {nan, 3, 2, 2, nan, 1}}}}
+    local g = mx.nd.zeros{1, 1, 2, 6}
+    local s = sym.Pooling{data = sym.Variable('x'), pool_type = 'max', kernel = {2, 2}, stride = {2, 2}}
+    local exe = s:bind{ctx = mx.cpu(), args = {x = x}, args_grad = {x = g}}
+    exe:forward{is_train = true}
+    local out = exe.outputs[1]:reshape{3}:totable()
+    assert.is_true(out[1] ~= out[1] and out[3] ~= out[3])
+    assert.are.equal(2, out[2])
+    exe:backward{mx.nd.array{{{{5, 7, 9}}}}}
+    assert.are.same({{{{0, 0, 7, 0, 0, 9}, {5, 0, 0, 0, 0, 0}}}}, g:totable())
+  end)
+
   local function reference(x, xs, p)
     local kh, kw, sh, sw, ph, pw = p.kernel[1], p.kernel[2], p.stride[1], p.stride[2], p.pad[1], p.pad[2]
     local round = p.full and math.ceil or math.floor
@@ -201,8 +215,12 @@ describe('Pooling', function()
     return out, {xs[1], xs[2], oh, ow}
   end
 
+  -- (2x2 stride 2 without padding runs its own CPU loops: an odd size leaves a row and a column
+  -- out, and 'full' takes them in partial windows, on the general path)
   local cases = {
     {data = {2, 3, 6, 6}, kernel = {2, 2}, stride = {2, 2}},
+    {data = {1, 2, 7, 5}, kernel = {2, 2}, stride = {2, 2}},
+    {data = {1, 2, 5, 7}, kernel = {2, 2}, stride = {2, 2}, full = true},
     {data = {1, 2, 7, 5}, kernel = {3, 2}, stride = {2, 1}},
     {data = {2, 2, 5, 5}, kernel = {3, 3}, stride = {2, 2}, pad = {1, 1}},
     {data = {1, 2, 7, 6}, kernel = {3, 3}, stride = {2, 2}, full = true},
