@@ -108,10 +108,14 @@ describe('the GEMM plan', function()
         local one, split, parts = s.why:match('libxsmm ([%d.-]+) us on 1 thread, ([%d.]+) on (%d+)')
         if split then
           one, split, parts = tonumber(one), tonumber(split), tonumber(parts)
-          local want_split = not one or split * plan.team_margin < one
-          assert.are.equal(want_split and parts or 1, s.lib_threads.libxsmm, s.why)
-          -- the why's figures are rounded to 0.1 us
-          assert.is_true(math.abs(s.us.libxsmm - (want_split and split or one)) < 0.051, s.why)
+          -- the why's figures are rounded to 0.1 us: a choice that close to the margin is not judged
+          local edge = one and math.abs(split * plan.team_margin - one) < 0.1 * (1 + plan.team_margin)
+          if not edge then
+            local want_split = not one or split * plan.team_margin < one
+            assert.are.equal(want_split and parts or 1, s.lib_threads.libxsmm, s.why)
+          end
+          local taken = s.lib_threads.libxsmm > 1 and split or one
+          assert.is_true(math.abs(s.us.libxsmm - taken) < 0.051, s.why)
         end
         assert.is_true(s.us.openblas > 0)
         -- a one-thread choice may give way only to a team (lib_threads > 1) that was not
