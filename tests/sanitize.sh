@@ -29,6 +29,17 @@ asan)
       failed=$((failed + 1))
     fi
   done
+  # the engine's thread team (core/team.c) and the GEMMs split over it, with two threads
+  for t in "$build"/tests/test_team "$build"/tests/test_gemm_plan; do
+    [ -x "$t" ] || continue
+    ran=$((ran + 1))
+    if OPENBLAS_NUM_THREADS=2 "$t" >"$log" 2>&1 && ! grep -qE '^not ok|ERROR: (Address|Leak)Sanitizer|runtime error' "$log"; then
+      echo "ok   $t, two threads ($(grep -E '^[0-9]+ passed' "$log" | tail -n 1))"
+    else
+      echo "FAIL $t, two threads"; grep -E '^not ok|^# |ERROR|SUMMARY|runtime error|^    #[0-4] ' "$log" | head -n 30
+      failed=$((failed + 1))
+    fi
+  done
   cc=${CC:-cc}
   preload="$($cc -print-file-name=libasan.so) $($cc -print-file-name=libubsan.so)"
   ran=$((ran + 1))
