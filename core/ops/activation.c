@@ -83,6 +83,20 @@ __attribute__((target("avx2"))) static int64_t tanh_fwd_avx2(const float *x, flo
   _mm256_zeroupper();
   return i;
 }
+/* mx_ew_relu 8 floats at a time: x where x > 0 or x is NaN, else +0 (what the scalar select
+ * gives). GCC at -O2 leaves that loop scalar (a tenth of the executor's one-thread MLP step). */
+__attribute__((target("avx2"))) static int64_t relu_fwd_avx2(const float *x, float *y, int64_t n, int add) {
+  const __m256 zero = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_loadu_ps(x + i);
+    __m256 keep = _mm256_or_ps(_mm256_cmp_ps(v, zero, _CMP_GT_OQ), _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+    __m256 r = _mm256_and_ps(v, keep);
+    _mm256_storeu_ps(y + i, add ? _mm256_add_ps(_mm256_loadu_ps(y + i), r) : r);
+  }
+  _mm256_zeroupper();
+  return i;
+}
 static int have_avx2(void) {
   static _Atomic int avx2 = -1; /* atomic: operators may run on more than one thread */
   if (avx2 < 0) avx2 = __builtin_cpu_supports("avx2");
@@ -94,9 +108,13 @@ static int64_t relu_bwd_wide(const float *o, const float *dy, float *y, int64_t 
 static int64_t tanh_fwd_wide(const float *x, float *y, int64_t n, int add) {
   return have_avx2() ? tanh_fwd_avx2(x, y, n, add) : 0;
 }
+static int64_t relu_fwd_wide(const float *x, float *y, int64_t n, int add) {
+  return have_avx2() ? relu_fwd_avx2(x, y, n, add) : 0;
+}
 #else
 static int64_t relu_bwd_wide(const float *o, const float *dy, float *y, int64_t n, int add) { return 0; }
 static int64_t tanh_fwd_wide(const float *x, float *y, int64_t n, int add) { return 0; }
+static int64_t relu_fwd_wide(const float *x, float *y, int64_t n, int add) { return 0; }
 #endif
 
 MX_SIMD_CLONES static mx_status forward_cpu(const mx_op_call *c) {
@@ -105,8 +123,9 @@ MX_SIMD_CLONES static mx_status forward_cpu(const mx_op_call *c) {
   int64_t n = mx_op_size(c->in[0]);
   const float *x = mx_op_data(c->in[0]);
   float *y = mx_op_data(c->out[0]);
-  if (P(c->attrs)->act_type == ACT_TANH) { /* the wide part, then the rest below */
-    int64_t done = tanh_fwd_wide(x, y, n, add);
+  int act = P(c->attrs)->act_type;
+  if (act == ACT_TANH || act == ACT_RELU) { /* the wide part, then the rest below */
+    int64_t done = act == ACT_TANH ? tanh_fwd_wide(x, y, n, add) : relu_fwd_wide(x, y, n, add);
     x += done, y += done, n -= done;
   }
   switch (P(c->attrs)->act_type) { ACTIVATION_TYPES(FORWARD) }

@@ -80,33 +80,44 @@ describe('FullyConnected', function()
 end)
 
 describe('Activation', function()
-  -- The CPU runs tanh 8 floats at a time and the rest one by one: a value in a group of 8 and
-  -- alone (an array of one) must give the same bits, within 4e-7 of tanh, its ends exact.
-  it('tanh gives the same bits 8 at a time as one by one, close to tanh over its range', function()
-    local values = {0, -0.0, 1e-5, -3e-4, 0.0004, 0.01, -0.5, 1, -2.5, 5, 7.9, -7.91, 8.5, 9, 9.5, -20, 1e30,
-                    0 / 0, math.huge, -math.huge}
-    local seed = 12345
-    for _ = 1, 400 do -- and values spread over (-10, 10)
-      seed = (seed * 1103515245 + 12345) % 2147483648
-      values[#values + 1] = seed / 2147483648 * 20 - 10
-    end
-    local x = {}
-    for _, v in ipairs(values) do
-      for _ = 1, 8 do x[#x + 1] = v end
-    end
-    local groups = mx.nd.Activation{data = mx.nd.array(x), act_type = 'tanh'}:totable()
-    for k, v in ipairs(values) do
-      local grouped = groups[(k - 1) * 8 + 1]
-      local alone = mx.nd.Activation{data = mx.nd.array{v}, act_type = 'tanh'}:totable()[1]
-      if v ~= v then
-        assert.is_true(grouped ~= grouped and alone ~= alone, 'NaN stays NaN')
-      else
-        assert.are.equal(string.pack('f', alone), string.pack('f', grouped), 'bits differ at ' .. v)
-        local want = v > 20 and 1 or v < -20 and -1 or (math.exp(v) - math.exp(-v)) / (math.exp(v) + math.exp(-v))
-        assert.is_true(math.abs(grouped - want) <= 4e-7, ('tanh(%g) = %.9g, want %.9g'):format(v, grouped, want))
+  -- The CPU runs tanh and relu 8 floats at a time and the rest one by one: a value in a group
+  -- of 8 and alone (an array of one) must give the same bits, and the function's value (tanh
+  -- within 4e-7, its ends exact; relu exact, NaN kept, -0 and negatives to +0).
+  local wide = {
+    tanh = function(v)
+      return v > 20 and 1 or v < -20 and -1 or (math.exp(v) - math.exp(-v)) / (math.exp(v) + math.exp(-v)), 4e-7
+    end,
+    relu = function(v) return v > 0 and string.unpack('f', string.pack('f', v)) or 0, 0 end, -- v as a float
+  }
+  for act, f in pairs(wide) do
+    it(act .. ' gives the same bits 8 at a time as one by one, and its values', function()
+      local values = {0, -0.0, 1e-5, -3e-4, 0.0004, 0.01, -0.5, 1, -2.5, 5, 7.9, -7.91, 8.5, 9, 9.5, -20, 1e30,
+                      0 / 0, math.huge, -math.huge}
+      local seed = 12345
+      for _ = 1, 400 do -- and values spread over (-10, 10)
+        seed = (seed * 1103515245 + 12345) % 2147483648
+        values[#values + 1] = seed / 2147483648 * 20 - 10
       end
-    end
-  end)
+      local x = {}
+      for _, v in ipairs(values) do
+        for _ = 1, 8 do x[#x + 1] = v end
+      end
+      local groups = mx.nd.Activation{data = mx.nd.array(x), act_type = act}:totable()
+      for k, v in ipairs(values) do
+        local grouped = groups[(k - 1) * 8 + 1]
+        local alone = mx.nd.Activation{data = mx.nd.array{v}, act_type = act}:totable()[1]
+        if v ~= v then
+          assert.is_true(grouped ~= grouped and alone ~= alone, 'NaN stays NaN')
+        else
+          assert.are.equal(string.pack('f', alone), string.pack('f', grouped), 'bits differ at ' .. v)
+          local want, tol = f(v)
+          assert.is_true(grouped == want or math.abs(grouped - want) <= tol,
+                         ('%s(%g) = %.9g, want %.9g'):format(act, v, grouped, want))
+          if act == 'relu' and v <= 0 then assert.are.equal(string.pack('f', 0), string.pack('f', grouped)) end
+        end
+      end
+    end)
+  end
 
   local fns = {
     relu = function(x) return x > 0 and x or 0 end,
