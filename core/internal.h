@@ -84,8 +84,8 @@ extern const mx_device mx_device_cpu;
 /* blas.c: the CPU GEMMs' most threads (OpenBLAS's count at first use). */
 int mx_blas_max_threads(void);
 /* team.c: the engine's CPU thread team. mx_team_run calls job(ctx, part, parts) for part 0 ..
- * parts-1 (at most mx_team_size()), part 0 on the caller, and returns when all are done; a
- * second caller while the team is busy runs its parts itself. */
+ * parts-1, part 0 and any beyond the team's mx_team_size() on the caller, and returns when all
+ * are done; a second caller while the team is busy runs its parts itself. */
 typedef void (*mx_team_job)(void *ctx, int part, int parts);
 int mx_team_size(void);
 void mx_team_run(mx_team_job job, void *ctx, int parts);

@@ -78,28 +78,31 @@ static unsigned next_job(unsigned seen) {
   }
 }
 
-/* arg: the worker's number (1, 2, ...) and, above bit 16, the job count when it was created: a
- * job posted before the thread first runs is still its to do */
 /* A worker woken onto the caller's core (in a VM the scheduler may count the other, halted vCPU
  * as busy and keep a wakee by its waker: both threads then share one core, a job takes as long
- * as its parts in turn) moves off it: pinned away from it for a moment, then let free again. */
-static void leave_callers_core(const cpu_set_t *allowed) {
+ * as its parts in turn) moves off it: pinned away from it for a moment, then given back the CPUs
+ * it had, read each time (a `taskset` on the process since is kept). */
+static void leave_callers_core(void) {
   int caller = atomic_load_explicit(&team.caller_cpu, memory_order_relaxed);
-  if (caller < 0 || caller >= CPU_SETSIZE || sched_getcpu() != caller || CPU_COUNT(allowed) < 2) return;
-  cpu_set_t others = *allowed;
+  if (caller < 0 || caller >= CPU_SETSIZE || sched_getcpu() != caller) return;
+  cpu_set_t allowed, others;
+  if (sched_getaffinity(0, sizeof allowed, &allowed) || CPU_COUNT(&allowed) < 2) return;
+  others = allowed;
   CPU_CLR(caller, &others);
   if (CPU_COUNT(&others) && !sched_setaffinity(0, sizeof others, &others))
-    sched_setaffinity(0, sizeof *allowed, allowed);
+    sched_setaffinity(0, sizeof allowed, &allowed);
 }
 
+/* Worker k's job count when it was created (written before pthread_create): a job posted before
+ * the thread first runs is still its to do. */
+static unsigned first_gen[TEAM_MAX];
+
 static void *worker(void *arg) {
-  int me = (int)((uintptr_t)arg & 0xffff);
-  unsigned seen = (unsigned)((uintptr_t)arg >> 16);
-  cpu_set_t allowed;
-  if (sched_getaffinity(0, sizeof allowed, &allowed)) CPU_ZERO(&allowed);
+  int me = (int)(intptr_t)arg;
+  unsigned seen = first_gen[me];
   for (;;) {
     seen = next_job(seen);
-    leave_callers_core(&allowed);
+    leave_callers_core();
     if (me <= team.active) team.job(team.ctx, me, team.parts);
     /* every worker reports every job, so none is still reading this one when the next is posted */
     atomic_fetch_sub_explicit(&team.pending, 1, memory_order_release);
@@ -123,8 +126,9 @@ static void start_workers(int want) {
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    uintptr_t arg = (uintptr_t)atomic_load(&team.gen) << 16 | (uintptr_t)(team.started + 1);
-    int err = pthread_create(&t, &attr, worker, (void *)arg);
+    int me = team.started + 1;
+    first_gen[me] = atomic_load(&team.gen);
+    int err = pthread_create(&t, &attr, worker, (void *)(intptr_t)me);
     pthread_attr_destroy(&attr);
     if (err) break; /* fewer workers: the job's parts beyond them run on the caller */
     team.started++;
@@ -137,21 +141,22 @@ int mx_team_size(void) {
 }
 
 void mx_team_run(mx_team_job job, void *ctx, int parts) {
-  if (parts > mx_team_size()) parts = mx_team_size();
   if (parts < 1) parts = 1;
-  if (parts == 1 || pthread_mutex_trylock(&team.busy)) {
+  int size = mx_team_size();
+  if (parts == 1 || size == 1 || pthread_mutex_trylock(&team.busy)) {
     for (int p = 0; p < parts; p++) job(ctx, p, parts);
     return;
   }
-  start_workers(parts - 1);
-  int on_workers = team.started < parts - 1 ? team.started : parts - 1;
+  int want = (parts < size ? parts : size) - 1; /* workers; parts beyond them run on the caller */
+  start_workers(want);
+  int on_workers = team.started < want ? team.started : want;
   team.job = job, team.ctx = ctx, team.parts = parts, team.active = on_workers;
   atomic_store_explicit(&team.caller_cpu, sched_getcpu(), memory_order_relaxed);
   atomic_store_explicit(&team.pending, team.started, memory_order_relaxed);
   atomic_fetch_add_explicit(&team.gen, 1, memory_order_release);
   if (atomic_load(&team.sleepers) > 0) futex_wake_all(&team.gen);
   job(ctx, 0, parts);
-  for (int p = 1 + on_workers; p < parts; p++) job(ctx, p, parts); /* workers that could not start */
+  for (int p = 1 + on_workers; p < parts; p++) job(ctx, p, parts); /* beyond the workers there are */
   struct timespec t0;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   /* A part left waiting more than YIELD_NS: its worker is likely queued behind this thread on
