@@ -11,7 +11,6 @@
 #include "internal.h"
 
 static int started;
-static int has_avx, has_avx2; /* the CPU's, read once in start(): kernels run on several threads */
 
 __attribute__((destructor)) static void finalize_libxsmm(void) {
   if (started) libxsmm_finalize();
@@ -19,9 +18,6 @@ __attribute__((destructor)) static void finalize_libxsmm(void) {
 
 static void start(void) {
   started = 1;
-#if defined(__x86_64__)
-  has_avx = __builtin_cpu_supports("avx"), has_avx2 = __builtin_cpu_supports("avx2");
-#endif
   libxsmm_init();
 }
 
@@ -88,7 +84,7 @@ __attribute__((target("avx2"))) static void tile8(const float *src, size_t ls, f
  * a training step (perf, Xeon family 6 model 167). vzeroupper after each kernel costs a cycle. */
 __attribute__((target("avx"))) static void zero_upper(void) { _mm256_zeroupper(); }
 static void clean_upper(void) {
-  if (has_avx) zero_upper();
+  if (__builtin_cpu_supports("avx")) zero_upper();
 }
 #else
 static void clean_upper(void) {}
@@ -99,7 +95,7 @@ static void clean_upper(void) {}
 static void transpose(const float *b, int n, int k, int ld, float *bt) {
   int n8 = 0, k8 = 0;
 #if defined(__x86_64__)
-  if (has_avx2) {
+  if (__builtin_cpu_supports("avx2")) {
     n8 = n & ~7, k8 = k & ~7;
     for (int j = 0; j < k8; j += 8)
       for (int i = 0; i < n8; i += 8) tile8(b + (size_t)i * ld + j, (size_t)ld, bt + (size_t)j * n + i, (size_t)n);

@@ -1,8 +1,6 @@
 /* activation.c: Activation (relu, sigmoid, tanh, softrelu, softsign, log_sigmoid),
  * element-wise; the backward pass reads only the output, so the output may overwrite
  * the input. mish (whose gradient needs the input) is refused. */
-#include <stdatomic.h>
-
 #include "activation.h"
 #include "operator.h"
 #include "simd.h"
@@ -33,7 +31,6 @@ static mx_status infer(const mx_op_attrs *a, mx_shape *in, int nin, mx_shape *ou
   case t: LOOP(activation_fwd(t, x[i])); break;
 #define BACKWARD(t)                                                                                                \
   case t: LOOP(activation_bwd(t, o[i], dy[i])); break;
-
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__CUDACC__)
 #include <immintrin.h>
@@ -97,24 +94,18 @@ __attribute__((target("avx2"))) static int64_t relu_fwd_avx2(const float *x, flo
   _mm256_zeroupper();
   return i;
 }
-static int have_avx2(void) {
-  static _Atomic int avx2 = -1; /* atomic: operators may run on more than one thread */
-  if (avx2 < 0) avx2 = __builtin_cpu_supports("avx2");
-  return avx2;
+/* The elements the AVX2 loops did (none without AVX2, or for another act_type); the caller
+ * finishes the rest. */
+static int64_t fwd_wide(int act, const float *x, float *y, int64_t n, int add) {
+  if (!__builtin_cpu_supports("avx2")) return 0;
+  return act == ACT_TANH ? tanh_fwd_avx2(x, y, n, add) : act == ACT_RELU ? relu_fwd_avx2(x, y, n, add) : 0;
 }
 static int64_t relu_bwd_wide(const float *o, const float *dy, float *y, int64_t n, int add) {
-  return have_avx2() ? relu_bwd_avx2(o, dy, y, n, add) : 0;
-}
-static int64_t tanh_fwd_wide(const float *x, float *y, int64_t n, int add) {
-  return have_avx2() ? tanh_fwd_avx2(x, y, n, add) : 0;
-}
-static int64_t relu_fwd_wide(const float *x, float *y, int64_t n, int add) {
-  return have_avx2() ? relu_fwd_avx2(x, y, n, add) : 0;
+  return __builtin_cpu_supports("avx2") ? relu_bwd_avx2(o, dy, y, n, add) : 0;
 }
 #else
+static int64_t fwd_wide(int act, const float *x, float *y, int64_t n, int add) { return 0; }
 static int64_t relu_bwd_wide(const float *o, const float *dy, float *y, int64_t n, int add) { return 0; }
-static int64_t tanh_fwd_wide(const float *x, float *y, int64_t n, int add) { return 0; }
-static int64_t relu_fwd_wide(const float *x, float *y, int64_t n, int add) { return 0; }
 #endif
 
 MX_SIMD_CLONES static mx_status forward_cpu(const mx_op_call *c) {
@@ -123,11 +114,8 @@ MX_SIMD_CLONES static mx_status forward_cpu(const mx_op_call *c) {
   int64_t n = mx_op_size(c->in[0]);
   const float *x = mx_op_data(c->in[0]);
   float *y = mx_op_data(c->out[0]);
-  int act = P(c->attrs)->act_type;
-  if (act == ACT_TANH || act == ACT_RELU) { /* the wide part, then the rest below */
-    int64_t done = act == ACT_TANH ? tanh_fwd_wide(x, y, n, add) : relu_fwd_wide(x, y, n, add);
-    x += done, y += done, n -= done;
-  }
+  int64_t done = fwd_wide(P(c->attrs)->act_type, x, y, n, add); /* then the rest below */
+  x += done, y += done, n -= done;
   switch (P(c->attrs)->act_type) { ACTIVATION_TYPES(FORWARD) }
   return MX_OK;
 }

@@ -16,6 +16,13 @@ local function run(s, inputs, is_train)
   return exe.outputs[1], exe
 end
 
+-- f must raise an error containing each of the given strings
+local function fails(f, ...)
+  local ok, err = pcall(f)
+  assert.is_false(ok)
+  for _, p in ipairs{...} do assert.matches(p, err, 1, true) end
+end
+
 local function prod(shape, from)
   local n = 1
   for i = from or 1, #shape do n = n * shape[i] end
@@ -611,11 +618,6 @@ describe('dot and one_hot', function()
   end)
 
   it('dot: shapes that do not fit, or of more than 2 axes, are refused naming the node', function()
-    local fails = function(f, ...)
-      local ok, err = pcall(f)
-      assert.is_false(ok)
-      for _, p in ipairs{...} do assert.matches(p, err, 1, true) end
-    end
     fails(function() sym.dot{lhs = a, rhs = b, name = 'd'}:infer_shape{a = {2, 3}, b = {4, 5}} end, 'dot d',
       'shapes (2,3) and (4,5) do not fit (inner sizes 3 and 4)')
     fails(function() sym.dot{lhs = a, rhs = b, transpose_b = true, name = 'd'}:infer_shape{a = {2, 3}, b = {3, 5}} end,
@@ -690,11 +692,6 @@ describe('take', function()
   end)
 
   it('refuses ids out of range, another axis and the modes clip and wrap, naming the node', function()
-    local fails = function(f, ...)
-      local ok, err = pcall(f)
-      assert.is_false(ok)
-      for _, p in ipairs{...} do assert.matches(p, err, 1, true) end
-    end
     for _, bad in ipairs{5, -1, 1.5} do
       local t = sym.take{a = a, indices = b, name = 't'}
       fails(function() run(t, {a = G.random({5, 2}), b = mx.nd.array{0, bad}}) end,
